@@ -1,0 +1,44 @@
+"""Fixtures shared by the whole suite.
+
+Environment variables are set at import time, before any test module imports torch, Triton, Ray or
+Hugging Face libraries, because each of them reads its configuration once on import.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SCRATCH = Path(tempfile.mkdtemp(prefix="sciloom-tests-"))
+# Triton only runs on this CPU in interpreter mode; it must be set before any @triton.jit executes.
+os.environ.setdefault("TRITON_INTERPRET", "1")
+# Nothing may reach a hub at run time; datatrove copies assets into $HF_HOME.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HOME", str(_SCRATCH / "hf_home"))
+os.environ.setdefault("RAY_TMPDIR", str(_SCRATCH / "ray"))
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real third-party data set beside the checkout; tests that need it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real evaluation data not found at {SHARED_DATA} (clone with ../shared beside the repo)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One embedded Ray for the whole session: ray.init costs about 5 s."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
