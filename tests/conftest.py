@@ -6,6 +6,7 @@ Hugging Face libraries, because each of them reads its configuration once on imp
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        # Workers must import test modules too (tasks defined in tests): give them pytest's sys.path.
+        pythonpath = os.pathsep.join(p for p in sys.path if p and Path(p).exists())
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": pythonpath, "TOKENIZERS_PARALLELISM": "false"}})
     yield ray
     ray.shutdown()

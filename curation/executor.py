@@ -1,0 +1,114 @@
+"""Running a stage as Ray tasks over input shards, resumably.
+
+Each task writes its outputs atomically and then a marker `_tasks/<task_id>.json` holding its statistics.
+A rerun of the same stage skips every task that has a marker, so a killed run, restarted, ends with the
+output of an uninterrupted one (tasks are deterministic, and a half-written output never becomes visible).
+A worker that dies is retried by Ray; a task that raises is reported with its error after the other
+tasks finish, and a rerun retries just that task.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ray
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from curation.stats import StepStats, merge_step_stats, write_json_atomic
+
+TASKS_DIR = "_tasks"
+STATS_FILE = "stats.json"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work; `task_id` must be stable across runs (it names the task's outputs)."""
+
+    task_id: str
+    inputs: tuple[str, ...]
+
+
+# A task function writes the task's outputs under the stage folder and returns its steps' statistics.
+TaskFn = Callable[[Task, Path], list[StepStats]]
+
+
+class StageFailed(RuntimeError):
+    def __init__(self, stage: str, failures: dict[str, str]) -> None:
+        self.failures = failures
+        detail = "\n".join(f"  task {task_id}: {error.strip().splitlines()[-1]}" for task_id, error in failures.items())
+        super().__init__(f"stage {stage!r}: {len(failures)} task(s) failed (rerun to retry only these):\n{detail}")
+
+
+@dataclass
+class StageReport:
+    stage: str
+    stage_dir: Path
+    tasks_total: int
+    tasks_skipped: int  # already done by an earlier run
+    steps: list[StepStats] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "tasks_total": self.tasks_total,
+            "tasks_resumed_from_earlier_run": self.tasks_skipped,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+def task_marker(stage_dir: Path, task_id: str) -> Path:
+    return stage_dir / TASKS_DIR / f"{task_id}.json"
+
+
+def _run_and_mark(fn: TaskFn, task: Task, stage_dir: Path) -> str:
+    steps = fn(task, stage_dir)
+    write_json_atomic(task_marker(stage_dir, task.task_id),
+                      {"task_id": task.task_id, "inputs": list(task.inputs), "steps": [s.to_dict() for s in steps]})
+    return task.task_id
+
+
+_remote_run = ray.remote(max_retries=3)(_run_and_mark)
+
+
+def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *, num_cpus_per_task: float = 1,
+              show_progress: bool = True) -> StageReport:
+    """Run `fn` over every task not finished by an earlier run; merge and save the stage's statistics."""
+    ids = [t.task_id for t in tasks]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"stage {stage!r}: task ids must be unique")
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    pending = [t for t in tasks if not task_marker(stage_dir, t.task_id).exists()]
+    failures: dict[str, str] = {}
+    if pending:
+        remote = _remote_run.options(num_cpus=num_cpus_per_task, name=f"{stage}")
+        refs = {remote.remote(fn, task, stage_dir): task for task in pending}
+        with Progress(TextColumn(f"[bold]{stage}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      disable=not show_progress, transient=False) as progress:
+            bar = progress.add_task(stage, total=len(tasks), completed=len(tasks) - len(pending))
+            waiting = list(refs)
+            while waiting:
+                done, waiting = ray.wait(waiting, num_returns=1)
+                for ref in done:
+                    try:
+                        ray.get(ref)
+                    except Exception as error:  # a task's own exception: report it, keep the others going
+                        failures[refs[ref].task_id] = _describe(error)
+                    progress.advance(bar)
+    report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending))
+    report.steps = merge_step_stats(
+        json.loads(task_marker(stage_dir, t.task_id).read_text())["steps"]
+        for t in tasks if task_marker(stage_dir, t.task_id).exists()
+    )
+    write_json_atomic(stage_dir / STATS_FILE, report.to_dict())
+    if failures:
+        raise StageFailed(stage, failures)
+    return report
+
+
+def _describe(error: BaseException) -> str:
+    cause = getattr(error, "cause", None) or error
+    return "".join(traceback.format_exception_only(type(cause), cause))

@@ -1,0 +1,67 @@
+"""A stage that maps a chain of steps over each input: reader → steps → kept part + rejected part."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from curation.document import REJECT_REASON, Document, schema_for
+from curation.executor import Task
+from curation.part_writer import PartWriter
+from curation.stats import StepStats
+from curation.step import Reader, Step
+
+# Built inside the worker, so that models and open files are never pickled across processes.
+ChainBuilder = Callable[[], tuple[Reader, list[Step]]]
+REJECTED_DIR = "rejected"
+
+
+def part_path(stage_dir: Path, task_id: str) -> Path:
+    return stage_dir / f"part-{task_id}.parquet"
+
+
+def rejected_path(stage_dir: Path, task_id: str) -> Path:
+    return stage_dir / REJECTED_DIR / f"part-{task_id}.parquet"
+
+
+def chain_columns(reader: Reader, steps: list[Step], location: str) -> tuple[dict[str, pa.DataType], dict[str, pa.DataType]]:
+    """(columns of kept documents, columns of rejected ones): steps add columns, and may consume some."""
+    every = reader.output_columns(location)
+    for step in steps:
+        every.update(step.columns)
+    removed = {name for step in steps for name in step.removes}
+    kept = {name: dtype for name, dtype in every.items() if name not in removed}
+    return kept, {**every, REJECT_REASON: pa.string()}
+
+
+def map_documents(build: ChainBuilder) -> Callable[[Task, Path], list[StepStats]]:
+    """A task function (see executor.run_stage) running the chain over each of the task's inputs."""
+
+    def run(task: Task, stage_dir: Path) -> list[StepStats]:
+        reader, steps = build()
+        kept_cols, rejected_cols = chain_columns(reader, steps, task.inputs[0])
+        with PartWriter(part_path(stage_dir, task.task_id), schema_for(kept_cols)) as kept, \
+                PartWriter(rejected_path(stage_dir, task.task_id), schema_for(rejected_cols)) as rejected:
+            for location in task.inputs:
+                for doc in _chain(reader, steps, location):
+                    kept.write(doc)
+                    _drain(steps, rejected)
+                _drain(steps, rejected)
+        return [reader.stats, *(step.stats for step in steps)]
+
+    return run
+
+
+def _chain(reader: Reader, steps: list[Step], location: str) -> Iterator[Document]:
+    docs: Iterator[Document] = reader.read(location)
+    for step in steps:
+        docs = step.run(docs)
+    return docs
+
+
+def _drain(steps: list[Step], writer: PartWriter) -> None:
+    for step in steps:
+        for doc in step.rejected:
+            writer.write(doc)
+        step.rejected.clear()

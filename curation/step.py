@@ -1,0 +1,76 @@
+"""A pipeline step: a generator over documents with its own statistics (datatrove's shape, typed columns).
+
+Subclasses implement either `apply` (one document at a time: return None to keep, a reason to reject) or
+`run` (anything that needs batches). A rejected document is never silently dropped: it goes to
+`self.rejected` with its reason, and the executor writes it aside.
+"""
+from __future__ import annotations
+
+from abc import ABC
+from collections.abc import Iterable, Iterator
+from typing import ClassVar
+
+import pyarrow as pa
+
+from curation.document import REJECT_REASON, Document
+from curation.stats import StepStats
+
+
+class Step(ABC):
+    name: ClassVar[str]
+    # Columns this step adds to every document it lets through (and to rejected ones, where it set them).
+    columns: ClassVar[dict[str, pa.DataType]] = {}
+    # Columns this step consumes: they are not carried into the kept output (e.g. raw HTML after extraction).
+    removes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self.stats = StepStats(self.name)
+        self.rejected: list[Document] = []
+
+    def apply(self, doc: Document) -> str | None:
+        """Inspect or annotate one document in place; return a rejection reason or None to keep it."""
+        raise NotImplementedError(f"{type(self).__name__} must implement apply() or run()")
+
+    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            self.stats.docs_in += 1
+            self.stats.bytes_in += _text_bytes(doc)
+            with self.stats.timer():
+                reason = self.apply(doc)
+            if reason is None:
+                self.keep(doc)
+                yield doc
+            else:
+                self.reject(doc, reason)
+
+    def keep(self, doc: Document) -> None:
+        self.stats.docs_out += 1
+        self.stats.bytes_out += _text_bytes(doc)
+
+    def reject(self, doc: Document, reason: str) -> None:
+        self.stats.rejected[reason] += 1
+        doc[REJECT_REASON] = f"{self.name}:{reason}"
+        self.rejected.append(doc)
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        """Count input that could not become a document (it has no row to write aside)."""
+        self.stats.skipped[reason] += count
+
+
+def _text_bytes(doc: Document) -> int:
+    text = doc.get("text")
+    return len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else 0
+
+
+class Reader(Step):
+    """The first step of a chain: turns one input location into documents, counting what it cannot read."""
+
+    def output_columns(self, location: str) -> dict[str, pa.DataType]:
+        """Columns of the documents read from `location` (fixed for most readers)."""
+        return dict(self.columns)
+
+    def read(self, location: str) -> Iterator[Document]:
+        raise NotImplementedError
+
+    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
+        raise TypeError("a Reader starts a chain: call read(location)")

@@ -1,0 +1,99 @@
+"""The Ray stage runner: outputs, rejected rows written aside, statistics, resume, and task failures."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curation.document import BASE_COLUMNS, Document
+from curation.executor import StageFailed, Task, run_stage, task_marker
+from curation.map_stage import map_documents, part_path, rejected_path
+from curation.step import Reader, Step
+
+
+class LinesReader(Reader):
+    """Each line of a text file is a document; a line 'BROKEN' is unreadable input."""
+
+    name = "read_lines"
+    columns = dict(BASE_COLUMNS)
+
+    def read(self, location: str) -> Iterator[Document]:
+        if location.endswith("explode.txt"):
+            raise ValueError("this input makes the task fail")
+        for i, line in enumerate(Path(location).read_text().splitlines()):
+            if line == "BROKEN":
+                self.skip("unreadable_line")
+                continue
+            doc = {"id": f"{Path(location).stem}-{i}", "text": line, "url": None, "source": "t", "lang": None}
+            self.keep(doc)
+            yield doc
+
+
+class ShortFilter(Step):
+    name = "short_filter"
+    columns = {"n_words": pa.int64()}
+
+    def apply(self, doc: Document) -> str | None:
+        doc["n_words"] = len(doc["text"].split())
+        return "too_few_words" if doc["n_words"] < 2 else None
+
+
+def build() -> tuple[Reader, list[Step]]:
+    return LinesReader(), [ShortFilter()]
+
+
+def make_inputs(tmp_path: Path, n_files: int = 3) -> list[Task]:
+    tasks = []
+    for f in range(n_files):
+        path = tmp_path / "in" / f"f{f}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("\n".join(["two words", "one", "BROKEN", f"three words {f}"]))
+        tasks.append(Task(task_id=f"{f:05d}", inputs=(str(path),)))
+    return tasks
+
+
+def test_stage_writes_kept_rejected_and_stats(ray_session, tmp_path: Path) -> None:
+    tasks = make_inputs(tmp_path)
+    stage_dir = tmp_path / "out"
+    report = run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
+
+    kept = pq.read_table(part_path(stage_dir, "00001")).to_pylist()
+    assert [d["id"] for d in kept] == ["f1-0", "f1-3"]
+    assert kept[1]["n_words"] == 3
+    rejected = pq.read_table(rejected_path(stage_dir, "00001")).to_pylist()
+    assert [(d["id"], d["reject_reason"]) for d in rejected] == [("f1-1", "short_filter:too_few_words")]
+
+    steps = {s.name: s for s in report.steps}
+    assert steps["read_lines"].skipped == {"unreadable_line": 3}
+    assert steps["short_filter"].docs_in == 9 and steps["short_filter"].docs_out == 6
+    assert steps["short_filter"].rejected == {"too_few_words": 3}
+    saved = json.loads((stage_dir / "stats.json").read_text())
+    assert saved["steps"][1]["rejected"] == {"too_few_words": 3}
+
+
+def test_rerun_skips_finished_tasks(ray_session, tmp_path: Path) -> None:
+    tasks = make_inputs(tmp_path)
+    stage_dir = tmp_path / "out"
+    run_stage("lines", stage_dir, tasks[:2], map_documents(build), show_progress=False)
+    before = part_path(stage_dir, "00000").stat().st_mtime_ns
+    report = run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
+    assert report.tasks_skipped == 2
+    assert part_path(stage_dir, "00000").stat().st_mtime_ns == before
+    assert {s.name: s.docs_out for s in report.steps}["short_filter"] == 6
+
+
+def test_failing_task_is_reported_and_retried_alone(ray_session, tmp_path: Path) -> None:
+    tasks = make_inputs(tmp_path, n_files=2)
+    bad = tmp_path / "in" / "explode.txt"
+    bad.write_text("x y")
+    tasks.append(Task(task_id="bad", inputs=(str(bad),)))
+    stage_dir = tmp_path / "out"
+    with pytest.raises(StageFailed, match="this input makes the task fail") as failed:
+        run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
+    assert list(failed.value.failures) == ["bad"]
+    assert task_marker(stage_dir, "00000").exists() and not task_marker(stage_dir, "bad").exists()
+    assert not list(stage_dir.glob(".*.tmp")) and not part_path(stage_dir, "bad").exists()
