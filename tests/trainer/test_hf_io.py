@@ -1,0 +1,128 @@
+"""Hugging Face interop: our logits equal transformers' on the same weights, in both directions."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen2MoeConfig, Qwen2MoeForCausalLM
+
+from trainer.hf_io import load_hf, save_hf
+from trainer.model import CausalLM, ModelConfig
+from trainer.moe import MoEConfig
+
+TOL = 1e-5
+COMMON = dict(
+    vocab_size=71, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+    num_attention_heads=4, num_key_value_heads=2, rope_parameters={"rope_type": "default", "rope_theta": 5000.0},
+)
+
+
+def randomize_(model: torch.nn.Module, seed: int) -> None:
+    """Scale every weight up (norm weights around 1, biases non-zero) so a mapping error shows in the logits."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            centre = 1.0 if "norm" in name else 0.0
+            p.copy_(centre + 0.15 * torch.randn(p.shape, generator=g))
+
+
+def hf_dense(tie: bool = False) -> Qwen2ForCausalLM:
+    model = Qwen2ForCausalLM(Qwen2Config(**COMMON, tie_word_embeddings=tie))
+    randomize_(model, seed=0)
+    return model.eval()
+
+
+def hf_moe(norm_topk_prob: bool) -> Qwen2MoeForCausalLM:
+    config = Qwen2MoeConfig(
+        **COMMON, num_experts=8, num_experts_per_tok=3, moe_intermediate_size=16,
+        shared_expert_intermediate_size=40, norm_topk_prob=norm_topk_prob,
+    )
+    model = Qwen2MoeForCausalLM(config)
+    randomize_(model, seed=1)
+    return model.eval()
+
+
+def max_diff(ours: CausalLM, theirs: torch.nn.Module, seed: int = 0) -> float:
+    ids = torch.randint(0, 71, (2, 17), generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return (ours.eval()(ids).logits_BTV - theirs(ids).logits).abs().max().item()
+
+
+@pytest.mark.parametrize("tie", [False, True], ids=["untied", "tied"])
+def test_dense_roundtrip_matches_transformers(tmp_path, tie):
+    theirs = hf_dense(tie)
+    theirs.save_pretrained(tmp_path / "hf")
+    ours = load_hf(tmp_path / "hf")
+    assert ours.config.tie_word_embeddings is tie and ours.config.rope_theta == 5000.0
+    assert max_diff(ours, theirs) < TOL
+    save_hf(ours, tmp_path / "ours")
+    reloaded = Qwen2ForCausalLM.from_pretrained(tmp_path / "ours").eval()
+    assert reloaded.config.model_type == "qwen2"
+    assert max_diff(ours, reloaded, seed=1) < TOL
+
+
+@pytest.mark.parametrize("norm_topk_prob", [False, True])
+def test_moe_roundtrip_matches_transformers(tmp_path, norm_topk_prob):
+    theirs = hf_moe(norm_topk_prob)
+    theirs.save_pretrained(tmp_path / "hf")
+    ours = load_hf(tmp_path / "hf")
+    assert ours.config.moe.normalizes_top_k is norm_topk_prob
+    assert max_diff(ours, theirs) < TOL
+    save_hf(ours, tmp_path / "ours")
+    # We write the same tensors under the same names as transformers' own save_pretrained.
+    names = {}
+    for folder in ("hf", "ours"):
+        with safe_open(tmp_path / folder / "model.safetensors", "pt") as f:
+            names[folder] = set(f.keys())
+    assert names["ours"] == names["hf"]
+    reloaded = Qwen2MoeForCausalLM.from_pretrained(tmp_path / "ours").eval()
+    assert reloaded.config.norm_topk_prob is norm_topk_prob
+    assert max_diff(ours, reloaded, seed=1) < TOL
+
+
+def test_topk_then_softmax_exports_as_normalized_top_k(tmp_path):
+    moe = MoEConfig(num_experts=8, top_k=2, expert_intermediate_size=16, shared_expert_intermediate_size=24,
+                    score_order="topk_then_softmax")
+    ours = CausalLM(ModelConfig(vocab_size=71, hidden_size=32, intermediate_size=48, num_layers=2,
+                                num_attention_heads=4, num_key_value_heads=2, moe=moe))
+    randomize_(ours, seed=2)
+    save_hf(ours, tmp_path)
+    reloaded = Qwen2MoeForCausalLM.from_pretrained(tmp_path).eval()
+    assert reloaded.config.norm_topk_prob is True
+    assert max_diff(ours, reloaded) < TOL
+
+
+def test_moe_without_shared_expert_exports_an_inert_one(tmp_path):
+    moe = MoEConfig(num_experts=4, top_k=2, expert_intermediate_size=16, shared_expert_intermediate_size=0)
+    ours = CausalLM(ModelConfig(vocab_size=71, hidden_size=32, intermediate_size=48, num_layers=2,
+                                num_attention_heads=4, num_key_value_heads=2, moe=moe))
+    randomize_(ours, seed=3)
+    save_hf(ours, tmp_path)
+    reloaded = Qwen2MoeForCausalLM.from_pretrained(tmp_path).eval()
+    assert reloaded.model.layers[0].mlp.shared_expert.down_proj.weight.abs().max().item() == 0.0
+    assert max_diff(ours, reloaded) < TOL
+
+
+def test_sharded_checkpoint_loads(tmp_path):
+    theirs = hf_dense()
+    theirs.save_pretrained(tmp_path, max_shard_size="20KB")
+    assert (tmp_path / "model.safetensors.index.json").is_file()
+    assert max_diff(load_hf(tmp_path), theirs) < TOL
+
+
+def test_unsupported_configs_are_rejected(tmp_path):
+    hf_dense().save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "model_type": "llama"}))
+    with pytest.raises(ValueError, match="model_type 'llama' is not qwen2"):
+        load_hf(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({**config, "use_sliding_window": True}))
+    with pytest.raises(ValueError, match="sliding-window"):
+        load_hf(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 3}))
+    with pytest.raises(ValueError, match="missing"):
+        load_hf(tmp_path)
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        load_hf(tmp_path / "absent")

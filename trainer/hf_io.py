@@ -1,0 +1,196 @@
+"""Hugging Face interop: read a local Qwen2 / Qwen2-MoE folder into CausalLM, write CausalLM back as one.
+
+In memory, parameter names are identical on both sides (see trainer/model.py): transformers 5.x also holds
+routed experts fused, `mlp.experts.gate_up_proj [E, 2I, D]` (gate rows first) and `mlp.experts.down_proj
+[E, D, I]`. On disk, transformers 5.23's own `save_pretrained` splits them back into the per-expert
+checkpoint layout `mlp.experts.{e}.{gate,up,down}_proj.weight` that published Qwen2-MoE checkpoints and vLLM
+use, and `from_pretrained` fuses either layout on load. `save_hf` writes that same per-expert layout (the one
+every reader accepts); `load_hf` reads both.
+
+Qwen2-MoE always has a shared expert. A model without one is written with a width-1 shared expert whose
+weights are all zero: it adds exactly 0 to every token (down_proj is zero), so the exported model computes
+what ours does. Reading such a folder back keeps that inert width-1 expert.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import Qwen2Config, Qwen2MoeConfig
+
+from trainer.model import CausalLM, ModelConfig
+from trainer.moe import MoEBlock, MoEConfig
+
+INERT_SHARED_EXPERT_SIZE = 1
+
+
+def _config_from_hf(hf: dict, source: Path) -> ModelConfig:
+    model_type = hf.get("model_type")
+    if model_type not in ("qwen2", "qwen2_moe"):
+        raise ValueError(f"{source}: model_type {model_type!r} is not qwen2 or qwen2_moe")
+    if hf.get("hidden_act", "silu") != "silu":
+        raise ValueError(f"{source}: hidden_act {hf['hidden_act']!r} unsupported (only silu)")
+    if hf.get("use_sliding_window", False):
+        raise ValueError(f"{source}: sliding-window attention is not supported")
+    rope = hf.get("rope_parameters") or {"rope_type": "default", "rope_theta": hf.get("rope_theta", 10000.0)}
+    if rope.get("rope_type", "default") != "default":
+        raise ValueError(f"{source}: rope_type {rope['rope_type']!r} unsupported (only default RoPE)")
+    heads = hf["num_attention_heads"]
+    head_dim = hf.get("head_dim") or hf["hidden_size"] // heads
+    if head_dim * heads != hf["hidden_size"]:
+        raise ValueError(f"{source}: head_dim {head_dim} * heads {heads} != hidden_size {hf['hidden_size']}")
+    moe = None
+    if model_type == "qwen2_moe":
+        if not hf.get("qkv_bias", True):
+            raise ValueError(f"{source}: qkv_bias=false unsupported (Qwen2 attention has q/k/v biases)")
+        if hf.get("decoder_sparse_step", 1) != 1 or hf.get("mlp_only_layers"):
+            raise ValueError(f"{source}: only all-MoE layers are supported (decoder_sparse_step=1, no mlp_only_layers)")
+        moe = MoEConfig(
+            num_experts=hf["num_experts"],
+            top_k=hf["num_experts_per_tok"],
+            expert_intermediate_size=hf["moe_intermediate_size"],
+            shared_expert_intermediate_size=hf["shared_expert_intermediate_size"],
+            renormalize=bool(hf.get("norm_topk_prob", False)),
+            aux_loss_weight=hf.get("router_aux_loss_coef", 0.001),
+        )
+    return ModelConfig(
+        vocab_size=hf["vocab_size"],
+        hidden_size=hf["hidden_size"],
+        intermediate_size=hf["intermediate_size"],
+        num_layers=hf["num_hidden_layers"],
+        num_attention_heads=heads,
+        num_key_value_heads=hf.get("num_key_value_heads") or heads,
+        max_position_embeddings=hf.get("max_position_embeddings", 32768),
+        rope_theta=rope["rope_theta"],
+        rms_norm_eps=hf.get("rms_norm_eps", 1e-6),
+        tie_word_embeddings=bool(hf.get("tie_word_embeddings", False)),
+        initializer_range=hf.get("initializer_range", 0.02),
+        moe=moe,
+    )
+
+
+def _read_safetensors(folder: Path) -> dict[str, torch.Tensor]:
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+    elif (folder / "model.safetensors").is_file():
+        shards = ["model.safetensors"]
+    else:
+        raise FileNotFoundError(f"{folder}: neither model.safetensors nor model.safetensors.index.json")
+    state: dict[str, torch.Tensor] = {}
+    for shard in shards:
+        state.update(load_file(folder / shard))
+    return state
+
+
+def _fuse_experts(state: dict[str, torch.Tensor], num_layers: int, num_experts: int) -> None:
+    """Per-expert checkpoint tensors -> the fused [E, 2I, D] / [E, D, I] parameters, in place."""
+    for i in range(num_layers):
+        prefix = f"model.layers.{i}.mlp.experts."
+        if f"{prefix}0.gate_proj.weight" not in state:
+            continue
+        per_expert = [
+            [state.pop(f"{prefix}{e}.{name}.weight") for e in range(num_experts)]
+            for name in ("gate_proj", "up_proj", "down_proj")
+        ]
+        gate_EID, up_EID, down_EDI = (torch.stack(tensors) for tensors in per_expert)
+        state[prefix + "gate_up_proj"] = torch.cat((gate_EID, up_EID), dim=1)
+        state[prefix + "down_proj"] = down_EDI
+
+
+def _split_experts(state: dict[str, torch.Tensor], num_layers: int) -> None:
+    """The fused expert parameters -> per-expert checkpoint tensors, in place (inverse of _fuse_experts)."""
+    for i in range(num_layers):
+        prefix = f"model.layers.{i}.mlp.experts."
+        gate_up_E2ID = state.pop(prefix + "gate_up_proj")
+        down_EDI = state.pop(prefix + "down_proj")
+        gate_EID, up_EID = gate_up_E2ID.chunk(2, dim=1)
+        for e in range(gate_up_E2ID.shape[0]):
+            state[f"{prefix}{e}.gate_proj.weight"] = gate_EID[e]
+            state[f"{prefix}{e}.up_proj.weight"] = up_EID[e]
+            state[f"{prefix}{e}.down_proj.weight"] = down_EDI[e]
+
+
+def load_hf(folder: str | Path, dtype: torch.dtype = torch.float32) -> CausalLM:
+    """A CausalLM holding the weights of a local Qwen2 or Qwen2-MoE folder (config.json + safetensors)."""
+    folder = Path(folder)
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{folder}: no config.json")
+    config = _config_from_hf(json.loads(config_path.read_text()), folder)
+    state = _read_safetensors(folder)
+    if config.moe is not None:
+        _fuse_experts(state, config.num_layers, config.moe.num_experts)
+    if config.tie_word_embeddings:
+        state.pop("lm_head.weight", None)
+    model = CausalLM(config)
+    expected = set(model.state_dict()) - ({"lm_head.weight"} if config.tie_word_embeddings else set())
+    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unexpected:
+        raise ValueError(f"{folder}: weights do not match the config: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    model.load_state_dict(state, strict=not config.tie_word_embeddings)
+    return model.to(dtype)
+
+
+def _hf_config(config: ModelConfig) -> Qwen2Config | Qwen2MoeConfig:
+    common = dict(
+        vocab_size=config.vocab_size,
+        hidden_size=config.hidden_size,
+        intermediate_size=config.intermediate_size,
+        num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_attention_heads,
+        num_key_value_heads=config.num_key_value_heads,
+        max_position_embeddings=config.max_position_embeddings,
+        rope_parameters={"rope_type": "default", "rope_theta": config.rope_theta},
+        rms_norm_eps=config.rms_norm_eps,
+        tie_word_embeddings=config.tie_word_embeddings,
+        initializer_range=config.initializer_range,
+        hidden_act="silu",
+    )
+    moe = config.moe
+    if moe is None:
+        return Qwen2Config(**common)
+    return Qwen2MoeConfig(
+        **common,
+        num_experts=moe.num_experts,
+        num_experts_per_tok=moe.top_k,
+        moe_intermediate_size=moe.expert_intermediate_size,
+        shared_expert_intermediate_size=moe.shared_expert_intermediate_size or INERT_SHARED_EXPERT_SIZE,
+        norm_topk_prob=moe.normalizes_top_k,
+        router_aux_loss_coef=moe.aux_loss_weight,
+        qkv_bias=True,
+        decoder_sparse_step=1,
+        mlp_only_layers=[],
+    )
+
+
+def save_hf(model: CausalLM, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
+    """Write config.json + model.safetensors that transformers loads as Qwen2ForCausalLM / Qwen2MoeForCausalLM.
+
+    dtype: the storage dtype (default: the model's own).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = model.config
+    state = {name: t.detach() for name, t in model.state_dict().items()}
+    if config.tie_word_embeddings:
+        del state["lm_head.weight"]  # same storage as the embedding; transformers re-ties it
+    for i, layer in enumerate(model.model.layers):
+        if isinstance(layer.mlp, MoEBlock) and layer.mlp.shared_expert is None:
+            D = config.hidden_size
+            prefix = f"model.layers.{i}.mlp."
+            reference = state[prefix + "gate.weight"]
+            state[prefix + "shared_expert.gate_proj.weight"] = reference.new_zeros(INERT_SHARED_EXPERT_SIZE, D)
+            state[prefix + "shared_expert.up_proj.weight"] = reference.new_zeros(INERT_SHARED_EXPERT_SIZE, D)
+            state[prefix + "shared_expert.down_proj.weight"] = reference.new_zeros(D, INERT_SHARED_EXPERT_SIZE)
+            state[prefix + "shared_expert_gate.weight"] = reference.new_zeros(1, D)
+    if config.moe is not None:
+        _split_experts(state, config.num_layers)
+    state = {name: (t.to(dtype) if dtype is not None else t).contiguous() for name, t in state.items()}
+    hf_config = _hf_config(config)
+    hf_config.dtype = str(next(iter(state.values())).dtype).removeprefix("torch.")
+    hf_config.save_pretrained(folder)
+    save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
+    return folder
