@@ -41,6 +41,7 @@ class Routing:
 @dataclass(frozen=True)
 class Permutation:
     token_of_P: Tensor  # int64 [T*K]: source token of each permuted row
+    slot_of_P: Tensor  # int64 [T*K]: flat slot t*K+k of each permuted row
     row_of_TK: Tensor  # int64 [T, K]: permuted row holding (token, slot)
 
     @property
@@ -134,7 +135,7 @@ def permutation_for(experts_TK: Tensor, num_experts: int) -> tuple[Permutation, 
     row_of_slot = torch.empty_like(slot_of_P)
     row_of_slot[slot_of_P] = torch.arange(slot_of_P.numel(), device=slot_of_P.device)
     tokens_per_expert_E = torch.bincount(experts_P, minlength=num_experts)
-    perm = Permutation(token_of_P=slot_of_P // top_k, row_of_TK=row_of_slot.view(num_tokens, top_k))
+    perm = Permutation(token_of_P=slot_of_P // top_k, slot_of_P=slot_of_P, row_of_TK=row_of_slot.view(num_tokens, top_k))
     return perm, tokens_per_expert_E
 
 
@@ -163,4 +164,4 @@ def unpermute(y_PD: Tensor, weights_TK: Tensor, perm: Permutation, *, backend: B
         from trainer.routing_triton import unpermute_rows_triton as unpermute_rows
     else:
         from trainer.routing_reference import unpermute_rows_reference as unpermute_rows
-    return unpermute_rows(y_PD, weights_TK, perm.token_of_P, perm.row_of_TK)
+    return unpermute_rows(y_PD, weights_TK, perm.token_of_P, perm.slot_of_P, perm.row_of_TK)

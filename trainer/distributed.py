@@ -1,0 +1,33 @@
+"""Data parallelism under torchrun: process group set-up and the facts the loop needs (rank, world size)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class ParallelContext:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_from_environment() -> ParallelContext:
+    """Join the process group torchrun describes in the environment; a plain run is a world of one."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return ParallelContext()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return ParallelContext(rank=dist.get_rank(), world_size=dist.get_world_size())
+
+
+def barrier(ctx: ParallelContext) -> None:
+    if ctx.world_size > 1:
+        dist.barrier()

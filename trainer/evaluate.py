@@ -1,0 +1,119 @@
+"""Held-out evaluation: loss per discipline, expert load, the discipline × expert routing map, routing accuracy."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from mixer.shard_reader import PackedShardDataset  # noqa: E402
+from trainer.batches import held_out_batches  # noqa: E402
+from trainer.losses import next_token_targets  # noqa: E402
+
+
+@torch.no_grad()
+def evaluate_held_out(model: torch.nn.Module, dataset: PackedShardDataset, held_out: int, batch_size: int,
+                      disciplines: Sequence[str]) -> dict[str, Any]:
+    """Mean next-token loss per discipline of the target token, and routing statistics when the model is MoE.
+
+    `routing_counts[d][e]` counts, summed over MoE layers, how often tokens of discipline d picked expert e.
+    """
+    model.eval()
+    n_disc = len(disciplines)
+    loss_sum_D = torch.zeros(n_disc, dtype=torch.float64)
+    count_D = torch.zeros(n_disc, dtype=torch.float64)
+    routing_DE: torch.Tensor | None = None
+    for batch in held_out_batches(dataset, held_out, batch_size):
+        inputs_BT, targets_BT, valid_BT = next_token_targets(batch)
+        out = model(inputs_BT, batch["segment_ids"][:, :-1])
+        losses_N = F.cross_entropy(out.logits_BTV.float().flatten(0, 1), targets_BT.flatten(), reduction="none")
+        target_disc_N = batch["discipline_ids"][:, 1:].reshape(-1).long()
+        valid_N = valid_BT.flatten()
+        loss_sum_D.index_add_(0, target_disc_N[valid_N], losses_N[valid_N].double())
+        count_D.index_add_(0, target_disc_N[valid_N], torch.ones(int(valid_N.sum()), dtype=torch.float64))
+        input_disc_N = batch["discipline_ids"][:, :-1].reshape(-1).long()
+        for experts_NK in out.experts:
+            num_experts = out.router_logits[0].shape[-1]
+            if routing_DE is None:
+                routing_DE = torch.zeros(n_disc, num_experts, dtype=torch.int64)
+            flat = input_disc_N.unsqueeze(1).expand_as(experts_NK) * num_experts + experts_NK
+            routing_DE += torch.bincount(flat.reshape(-1), minlength=n_disc * num_experts).view(n_disc, num_experts)
+    per_disc = {d: float(loss_sum_D[i] / count_D[i]) for i, d in enumerate(disciplines) if count_D[i] > 0}
+    report: dict[str, Any] = {
+        "loss": float(loss_sum_D.sum() / count_D.sum().clamp(min=1)),
+        "loss_per_discipline": per_disc,
+        "tokens_per_discipline": {d: int(count_D[i]) for i, d in enumerate(disciplines) if count_D[i] > 0},
+    }
+    if routing_DE is not None:
+        report["routing_counts"] = routing_DE.tolist()
+        report["expert_load"] = routing_DE.sum(0).tolist()
+    return report
+
+
+@torch.no_grad()
+def routing_accuracy(model: torch.nn.Module, dataset: PackedShardDataset, held_out: int, batch_size: int,
+                     expert_group_E: torch.Tensor, disciplines: Sequence[str]) -> dict[str, Any]:
+    """Fraction of a discipline's tokens whose top-K experts all lie in that discipline's group, per MoE layer.
+
+    Only disciplines that own experts count; `general` tokens are not scored (see objectives.routing_warmup).
+    """
+    model.eval()
+    hits: dict[int, int] = {}
+    totals: dict[int, int] = {}
+    layer_hits: list[int] = []
+    layer_total = 0
+    for batch in held_out_batches(dataset, held_out, batch_size):
+        inputs_BT, _, _ = next_token_targets(batch)
+        out = model(inputs_BT, batch["segment_ids"][:, :-1])
+        disc_N = batch["discipline_ids"][:, :-1].reshape(-1).long()
+        scored_N = torch.isin(disc_N, expert_group_E)
+        if not layer_hits:
+            layer_hits = [0] * len(out.experts)
+        layer_total += int(scored_N.sum())
+        for layer, experts_NK in enumerate(out.experts):
+            ok_N = (expert_group_E[experts_NK] == disc_N.unsqueeze(1)).all(dim=1) & scored_N
+            layer_hits[layer] += int(ok_N.sum())
+            for d in disc_N[scored_N].unique().tolist():
+                mask = disc_N == d
+                hits[d] = hits.get(d, 0) + int(ok_N[mask].sum())
+                totals[d] = totals.get(d, 0) + int(mask.sum())
+    n_layers = max(len(layer_hits), 1)
+    return {
+        "accuracy": sum(hits.values()) / max(sum(totals.values()), 1),
+        "per_layer": [h / max(layer_total, 1) for h in layer_hits],
+        "per_discipline": {disciplines[d]: hits[d] / totals[d] for d in sorted(totals)},
+        "tokens_scored": sum(totals.values()) // n_layers,
+    }
+
+
+def save_routing_heatmap(routing_DE: list[list[int]], disciplines: Sequence[str], path: Path) -> None:
+    counts = torch.tensor(routing_DE, dtype=torch.float64)
+    keep = counts.sum(1) > 0
+    share = counts[keep] / counts[keep].sum(1, keepdim=True)
+    labels = [d for d, k in zip(disciplines, keep.tolist()) if k]
+    fig, ax = plt.subplots(figsize=(max(6, counts.shape[1] * 0.35), 1 + 0.45 * len(labels)))
+    image = ax.imshow(share.numpy(), aspect="auto", cmap="viridis")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("routed expert")
+    ax.set_title("share of each discipline's routed slots per expert (held-out, all MoE layers)")
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def save_expert_load_png(expert_load: list[int], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(max(6, len(expert_load) * 0.3), 3))
+    ax.bar(range(len(expert_load)), expert_load)
+    ax.set_xlabel("routed expert")
+    ax.set_ylabel("token slots (held-out)")
+    ax.set_title("expert load")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,98 @@
+"""Innovator's four stages on the mixer's streams: induce, split, warm up routing, integrate.
+
+Stream folders (written by the mixer): `expert_induction/<discipline>/`, `routing_warmup/`, `integration/`.
+Each stage trains through `train_loop.train_stage`, so each is resumable and skipped once finished.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mixer.shard_reader import PackedShardDataset
+from trainer.batches import BatchStream
+from trainer.config import TrainerConfig
+from trainer.distributed import ParallelContext
+from trainer.evaluate import routing_accuracy
+from trainer.model import CausalLM
+from trainer.objectives import language_modeling, routing_warmup
+from trainer.train_loop import train_stage
+from trainer.upcycle import assemble_innovator
+
+FFN_PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
+
+
+def dense_ffn_weights(model: CausalLM) -> list[dict[str, torch.Tensor]]:
+    """Per layer, the dense SwiGLU weights under their Hugging Face names."""
+    state = model.state_dict()
+    return [{proj: state[f"model.layers.{i}.mlp.{proj}.weight"].detach().clone() for proj in FFN_PROJECTIONS}
+            for i in range(model.config.num_layers)]
+
+
+def is_ffn_parameter(name: str) -> bool:
+    return ".mlp." in name
+
+
+def is_router_parameter(name: str) -> bool:
+    return name.endswith(".mlp.gate.weight")
+
+
+def expert_groups(expert_disciplines: list[str], granularity: int, disciplines: list[str]) -> torch.Tensor:
+    """Taxonomy index of the discipline that owns each routed expert (experts are discipline-major)."""
+    return torch.tensor([disciplines.index(d) for d in expert_disciplines for _ in range(granularity)])
+
+
+def induction_disciplines(shards_dir: Path) -> list[str]:
+    """Science disciplines that have a stream: each becomes a group of experts. `general` is the shared expert's."""
+    root = shards_dir / "expert_induction"
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "general") if root.is_dir() else []
+
+
+def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, disciplines: list[str],
+               seed: int, ctx: ParallelContext) -> tuple[CausalLM, dict[str, Any]]:
+    inn = config.innovator
+    held_out = config.held_out_sequences
+
+    def stream(path: Path, batch_size: int, offset: int) -> BatchStream:
+        return BatchStream(PackedShardDataset(path), batch_size, seed + offset, held_out=held_out,
+                           rank=ctx.rank, world_size=ctx.world_size)
+
+    report: dict[str, Any] = {"stages": {}}
+    induced: dict[str, list[dict[str, torch.Tensor]]] = {}
+    expert_disciplines = induction_disciplines(shards_dir)
+    if not expert_disciplines:
+        raise ValueError(f"no expert-induction streams under {shards_dir / 'expert_induction'}: the mixer wrote none")
+    for offset, discipline in enumerate(expert_disciplines, start=1):
+        expert_model = copy.deepcopy(dense)
+        report["stages"][f"1_expert_induction/{discipline}"] = train_stage(
+            f"expert induction: {discipline}", expert_model, is_ffn_parameter,
+            stream(shards_dir / "expert_induction" / discipline, inn.expert_induction.batch_size, offset),
+            language_modeling, inn.expert_induction, out_dir / "1_expert_induction" / discipline, ctx=ctx)
+        induced[discipline] = dense_ffn_weights(expert_model)
+
+    moe = assemble_innovator(dense, induced, granularity=inn.granularity, top_k=inn.top_k,
+                             score_order=inn.score_order, renormalize=inn.renormalize,
+                             aux_loss_weight=inn.aux_loss_weight, z_loss_weight=inn.z_loss_weight)
+    report["stages"]["2_expert_split"] = {"experts": len(expert_disciplines) * inn.granularity,
+                                          "expert_disciplines": expert_disciplines, "granularity": inn.granularity}
+    (out_dir / "expert_map.json").write_text(json.dumps(report["stages"]["2_expert_split"], indent=2))
+    group_E = expert_groups(expert_disciplines, inn.granularity, disciplines)
+
+    warmup_dir = shards_dir / "routing_warmup"
+    report["stages"]["3_routing_warmup"] = train_stage(
+        "routing warmup", moe, is_router_parameter, stream(warmup_dir, inn.routing_warmup.batch_size, 100),
+        routing_warmup(group_E), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx)
+    accuracy = routing_accuracy(moe, PackedShardDataset(warmup_dir), held_out, config.eval_batch_size, group_E,
+                                disciplines)
+    accuracy["meets_target"] = accuracy["accuracy"] >= config.routing_accuracy_target
+    report["routing_accuracy_after_warmup"] = accuracy
+
+    report["stages"]["4_integration"] = train_stage(
+        "generalist-scientist integration", moe, lambda name: True,
+        stream(shards_dir / "integration", inn.integration.batch_size, 200),
+        language_modeling, inn.integration, out_dir / "4_integration", ctx=ctx)
+    report["expert_group"] = group_E.tolist()
+    return moe, report

@@ -1,0 +1,60 @@
+"""The trainer phase of a run: dense start → Innovator's four stages → evaluation → Hugging Face export."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mixer.shard_reader import PackedShardDataset
+from trainer.batches import BatchStream
+from trainer.config import TrainerConfig
+from trainer.distributed import ParallelContext, init_from_environment
+from trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routing_heatmap
+from trainer.hf_io import load_hf, save_hf
+from trainer.innovator import run_stages
+from trainer.model import CausalLM
+from trainer.objectives import language_modeling
+from trainer.train_loop import train_stage
+
+
+def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: int, ctx: ParallelContext) -> CausalLM:
+    torch.manual_seed(seed)  # a model built from scratch gets the same weights on every rerun
+    if config.dense.hf_folder is not None:
+        dense = load_hf(config.dense.hf_folder)
+    else:
+        assert config.dense.model is not None
+        dense = CausalLM(config.dense.model)
+    if config.dense.pretrain is not None:
+        stream = BatchStream(PackedShardDataset(shards_dir / "integration"), config.dense.pretrain.batch_size, seed,
+                             held_out=config.held_out_sequences, rank=ctx.rank, world_size=ctx.world_size)
+        train_stage("dense pretraining", dense, lambda name: True, stream, language_modeling, config.dense.pretrain,
+                    out_dir / "0_dense_pretrain", ctx=ctx)
+    return dense
+
+
+def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, disciplines: list[str],
+                 seed: int = 0) -> dict[str, Any]:
+    ctx = init_from_environment()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dense = build_dense(config, shards_dir, out_dir, seed, ctx)
+    integration = PackedShardDataset(shards_dir / "integration")
+    held_out, batch = config.held_out_sequences, config.eval_batch_size
+    dense_eval = evaluate_held_out(dense, integration, held_out, batch, disciplines)
+
+    moe, report = run_stages(config, dense, shards_dir, out_dir, disciplines, seed, ctx)
+    moe_eval = evaluate_held_out(moe, integration, held_out, batch, disciplines)
+    report["held_out"] = {"dense": dense_eval, "moe": moe_eval}
+    if ctx.is_main:
+        save_routing_heatmap(moe_eval["routing_counts"], disciplines, out_dir / "routing_heatmap.png")
+        save_expert_load_png(moe_eval["expert_load"], out_dir / "expert_load.png")
+        save_hf(moe, out_dir / "hf_moe")
+        (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+    return {
+        "report": str(out_dir / "report.json"),
+        "hf_model": str(out_dir / "hf_moe"),
+        "routing_accuracy_after_warmup": report["routing_accuracy_after_warmup"]["accuracy"],
+        "held_out_loss_dense": dense_eval["loss"],
+        "held_out_loss_moe": moe_eval["loss"],
+    }

@@ -1,0 +1,124 @@
+"""One training stage: AdamW over the parameters the stage may change, resumable step by step.
+
+A stage writes `metrics.jsonl`, periodic checkpoints and, when finished, `final.safetensors` + `summary.json`.
+Run again, a finished stage only reloads its final weights; an interrupted one resumes from its last
+checkpoint with the same data order and RNG, so on CPU its loss curve is bit-identical to an uninterrupted run.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from safetensors.torch import load_model, save_model
+from torch.nn.parallel import DistributedDataParallel
+
+from trainer.batches import BatchStream
+from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from trainer.distributed import ParallelContext, barrier
+from trainer.optim_config import OptimConfig
+from trainer.schedule import lr_multiplier
+
+# loss_fn(model, batch) -> (loss to minimise, extra metrics to log)
+LossFn = Callable[[torch.nn.Module, dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]]
+TrainablePredicate = Callable[[str], bool]
+
+
+def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate, stream: BatchStream,
+                loss_fn: LossFn, config: OptimConfig, out_dir: Path, *, ctx: ParallelContext = ParallelContext(),
+                show_progress: bool = True) -> dict[str, Any]:
+    final, summary_path = out_dir / "final.safetensors", out_dir / "summary.json"
+    if summary_path.exists():
+        load_model(model, str(final))
+        return json.loads(summary_path.read_text())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    params = _select_trainable(model, trainable)
+    optimizer = _adamw(model, config)
+    step = 0
+    resume_from = latest_checkpoint(out_dir / "checkpoints")
+    if resume_from is not None:
+        state = load_checkpoint(resume_from, model, optimizer)
+        stream.load_state_dict(state["sampler"])
+        step = state["step"]
+    metrics_path = out_dir / "metrics.jsonl"
+    if ctx.is_main:
+        _truncate_metrics(metrics_path, step)
+    wrapped = DistributedDataParallel(model, find_unused_parameters=True) if ctx.world_size > 1 else model
+
+    started = time.perf_counter()
+    tokens_seen = 0
+    with Progress(TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.fields[loss]}"), disable=not (show_progress and ctx.is_main)) as progress:
+        bar = progress.add_task(name, total=config.steps, completed=step, loss="")
+        while step < config.steps:
+            lr = config.lr * lr_multiplier(step, config)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            optimizer.zero_grad(set_to_none=True)
+            loss_total, extra_total = 0.0, {}
+            for _ in range(config.grad_accum):
+                batch = stream.next()
+                loss, extra = loss_fn(wrapped, batch)
+                (loss / config.grad_accum).backward()
+                loss_total += loss.item() / config.grad_accum
+                for key, value in extra.items():
+                    extra_total[key] = extra_total.get(key, 0.0) + value / config.grad_accum
+                tokens_seen += batch["tokens"].numel()
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, config.grad_clip if config.grad_clip > 0 else float("inf"))
+            optimizer.step()
+            step += 1
+            progress.update(bar, advance=1, loss=f"loss {loss_total:.4f}")
+            if ctx.is_main and (step % config.log_every == 0 or step == config.steps):
+                record = {"stage": name, "step": step, "loss": loss_total, "lr": lr, "grad_norm": float(grad_norm),
+                          "tokens_per_s": tokens_seen * ctx.world_size / (time.perf_counter() - started), **extra_total}
+                with metrics_path.open("a") as f:
+                    f.write(json.dumps(record) + "\n")
+            if step % config.checkpoint_every == 0 and step < config.steps:
+                if ctx.is_main:
+                    save_checkpoint(out_dir / "checkpoints", step, model, optimizer, {"sampler": stream.state_dict()})
+                barrier(ctx)
+    summary = {"stage": name, "steps": config.steps, "trainable_parameters": sum(p.numel() for p in params),
+               "final_loss": _last_loss(metrics_path), "seconds": round(time.perf_counter() - started, 2)}
+    if ctx.is_main:
+        save_model(model, str(final))
+        summary_path.write_text(json.dumps(summary, indent=2))
+    barrier(ctx)
+    return summary
+
+
+def _select_trainable(model: torch.nn.Module, trainable: TrainablePredicate) -> list[torch.nn.Parameter]:
+    params = []
+    for name, param in model.named_parameters():
+        param.requires_grad_(trainable(name))
+        if param.requires_grad:
+            params.append(param)
+    if not params:
+        raise ValueError("this stage would train no parameter: check its freezing rule")
+    return params
+
+
+def _adamw(model: torch.nn.Module, config: OptimConfig) -> torch.optim.AdamW:
+    """Decay matrices only: norms, biases and router vectors keep their scale."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr, betas=config.betas)
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop lines logged after the checkpoint being resumed: they will be logged again, identically."""
+    if not path.exists():
+        return
+    lines = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in lines))
+
+
+def _last_loss(path: Path) -> float | None:
+    if not path.exists():
+        return None
+    lines = path.read_text().splitlines()
+    return json.loads(lines[-1])["loss"] if lines else None
