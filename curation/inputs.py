@@ -1,0 +1,177 @@
+"""Where a run's input comes from: local paths, globs, a paths file, or fsspec URLs, and how each is read.
+
+`resolve_inputs` turns the configured locations into one task per input file, with an id derived from the
+file's location only, so a rerun (or a run given the same files in another order) names its tasks the same.
+`reader_for` returns one reader that picks the format reader per file.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import fsspec
+import pyarrow as pa
+from fsspec.core import url_to_fs
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from curation.document import Document
+from curation.executor import Task
+from curation.read_jsonl import JsonlReader
+from curation.read_parquet import ParquetReader
+from curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
+from curation.step import Reader
+
+Format = Literal["auto", "warc", "jsonl", "parquet"]
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+class InputsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[str] = Field(default_factory=list, description=(
+        "Input files: local paths, globs (`crawl/*.warc.gz`, `**` allowed) or fsspec URLs (`s3://...`, "
+        "`https://...`, `memory://...`). A folder means every file under it."))
+    paths_file: str | None = Field(default=None, description=(
+        "A file listing one input per line (plain or .gz, e.g. Common Crawl's `warc.paths.gz`); "
+        "lines that are not absolute paths or URLs are joined to `paths_prefix`."))
+    paths_prefix: str | None = Field(default=None, description=(
+        "Prefix for relative lines of `paths_file`, e.g. `https://data.commoncrawl.org/`."))
+    max_files: int | None = Field(default=None, ge=1, description=(
+        "Read only the first N input files (after sorting): a smaller run over the same recipe."))
+    format: Format = Field(default="auto", description=(
+        "`warc` (WARC or WET, plain/gzip/lz4), `jsonl` (.jsonl, .gz, .zst) or `parquet`; `auto` decides by "
+        "file name (`.warc`, `.wet` -> warc; `.jsonl`, `.json`, `.ndjson` -> jsonl; `.parquet` -> parquet)."))
+    source: str | None = Field(default=None, description=(
+        "Short source name stored in every document and part of its id; default: the file name without "
+        "its extensions."))
+    text_field: str = Field(default="text", description="JSONL/Parquet field holding the text.")
+    id_field: str | None = Field(default="id", description=(
+        "JSONL/Parquet field holding a record's own id (ids then follow it); when absent, the file and line."))
+    url_field: str | None = Field(default="url", description="JSONL/Parquet field holding the URL, if any.")
+    max_record_bytes: int = Field(default=DEFAULT_MAX_RECORD_BYTES, ge=1024, description=(
+        "WARC records larger than this are skipped (counted as `record_too_large`) without being read."))
+
+    @model_validator(mode="after")
+    def _needs_an_input(self) -> InputsConfig:
+        if not self.paths and self.paths_file is None:
+            raise ValueError("give `paths` (files, globs or URLs) or `paths_file` (a list of inputs)")
+        if self.paths_prefix is not None and self.paths_file is None:
+            raise ValueError("`paths_prefix` only applies to the lines of `paths_file`")
+        return self
+
+
+class InputNotFound(FileNotFoundError):
+    """A configured path or glob that matches no file: a recipe error, reported before any work starts."""
+
+
+def resolve_inputs(config: InputsConfig) -> list[Task]:
+    """One task per input file, sorted by location, with ids stable across runs."""
+    locations: set[str] = set()
+    for pattern in config.paths:
+        locations.update(_expand(pattern))
+    if config.paths_file is not None:
+        locations.update(_listed(config.paths_file, config.paths_prefix))
+    ordered = sorted(locations)
+    if config.max_files is not None:
+        ordered = ordered[:config.max_files]
+    return [Task(task_id=task_id_for(location), inputs=(location,)) for location in ordered]
+
+
+def task_id_for(location: str) -> str:
+    """Readable and stable: the file's short name plus a hash of its full location (names repeat across folders)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source_name(location))[:48]
+    digest = hashlib.blake2b(location.encode(), digest_size=6).hexdigest()
+    return f"{stem}-{digest}"
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location
+
+
+def _expand(pattern: str) -> list[str]:
+    if _is_url(pattern):
+        fs, path = url_to_fs(pattern)
+        if _GLOB_CHARS.search(path):
+            found = [p for p in fs.glob(path) if fs.isfile(p)]
+        elif fs.isdir(path):
+            found = fs.find(path)
+        else:
+            found = [path] if fs.exists(path) else []
+        if not found:
+            raise InputNotFound(f"input {pattern!r} matches no file")
+        return [fs.unstrip_protocol(p) for p in found]
+    path = Path(pattern).expanduser()
+    if _GLOB_CHARS.search(pattern):
+        anchor = Path(path.anchor) if path.is_absolute() else Path()
+        found = [p for p in anchor.glob(str(path.relative_to(anchor))) if p.is_file()]
+    elif path.is_dir():
+        found = [p for p in path.rglob("*") if p.is_file()]
+    elif path.is_file():
+        found = [path]
+    else:
+        found = []
+    if not found:
+        raise InputNotFound(f"input {pattern!r} matches no file")
+    return [str(p.resolve()) for p in found]
+
+
+def _listed(paths_file: str, prefix: str | None) -> list[str]:
+    with fsspec.open(paths_file, "rt", compression="infer") as listing:
+        lines = [line.strip() for line in listing]
+    out = []
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        if _is_url(line) or line.startswith("/"):
+            out.append(line)
+        elif prefix is not None:
+            out.append(prefix.rstrip("/") + "/" + line)
+        else:
+            out.append(str((Path(paths_file).parent / line).resolve()) if not _is_url(paths_file) else line)
+    if not out:
+        raise InputNotFound(f"paths file {paths_file!r} lists no input")
+    return out
+
+
+def format_of(location: str) -> Literal["warc", "jsonl", "parquet"]:
+    name = location.lower().rsplit("/", 1)[-1]
+    for suffix in (".gz", ".zst", ".lz4", ".bad"):
+        name = name.removesuffix(suffix)
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith((".jsonl", ".json", ".ndjson")):
+        return "jsonl"
+    # WARC and WET files and anything unnamed: the WARC reader counts a file that is not WARC.
+    return "warc"
+
+
+class InputReader(Reader):
+    """Reads each location with the reader of its format; one statistics record for all of them."""
+
+    name = "read"
+    columns = READER_COLUMNS
+
+    def __init__(self, config: InputsConfig) -> None:
+        super().__init__()
+        self.config = config
+        self._readers: dict[str, Reader] = {
+            "warc": WarcFileReader(config.source, config.max_record_bytes),
+            "jsonl": JsonlReader(config.source, config.text_field, config.id_field, config.url_field),
+            "parquet": ParquetReader(config.source, config.text_field, config.id_field, config.url_field),
+        }
+        for reader in self._readers.values():
+            reader.stats = self.stats  # the stage reports one `read` step whatever the formats
+
+    def read(self, location: str) -> Iterator[Document]:
+        fmt = format_of(location) if self.config.format == "auto" else self.config.format
+        return self._readers[fmt].read(location)
+
+    def output_columns(self, location: str) -> dict[str, pa.DataType]:
+        return dict(READER_COLUMNS)
+
+
+def reader_for(config: InputsConfig) -> Reader:
+    return InputReader(config)

@@ -1,0 +1,67 @@
+"""Reading Parquet files of already-extracted text into documents, one record batch in memory at a time."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curation.document import Document, document_id
+from curation.read_warc import READER_COLUMNS, source_name
+from curation.step import Reader
+
+
+class ParquetReader(Reader):
+    """Documents from the text (and optional id / url) columns of a Parquet file; other columns are not read."""
+
+    name = "read_parquet_input"
+    columns = READER_COLUMNS
+
+    def __init__(self, source: str | None = None, text_field: str = "text", id_field: str | None = "id",
+                 url_field: str | None = "url", batch_size: int = 1024) -> None:
+        super().__init__()
+        self.source = source
+        self.text_field = text_field
+        self.id_field = id_field
+        self.url_field = url_field
+        self.batch_size = batch_size
+
+    def read(self, location: str) -> Iterator[Document]:
+        source = self.source or source_name(location)
+        try:
+            handle = fsspec.open(location, "rb").open()
+            parquet = pq.ParquetFile(handle)
+        except (OSError, pa.ArrowInvalid):
+            self.skip("unreadable_file")
+            return
+        with handle:
+            names = set(parquet.schema_arrow.names)
+            if self.text_field not in names:
+                self.skip("missing_text_field", parquet.metadata.num_rows)
+                return
+            wanted = [c for c in (self.text_field, self.id_field, self.url_field) if c and c in names]
+            row = 0
+            try:
+                for batch in parquet.iter_batches(batch_size=self.batch_size, columns=wanted):
+                    for record in batch.to_pylist():
+                        row += 1
+                        doc = self._document(record, row, location, source)
+                        if doc is not None:
+                            self.keep(doc)
+                            yield doc
+            except (OSError, pa.ArrowInvalid):
+                self.skip("corrupt_stream")
+
+    def _document(self, record: dict, row: int, location: str, source: str) -> Document | None:
+        self.stats.docs_in += 1
+        text = record.get(self.text_field)
+        if not isinstance(text, str):
+            self.skip("missing_text_field")
+            return None
+        self.stats.bytes_in += len(text)
+        own_id = record.get(self.id_field) if self.id_field else None
+        locator = str(own_id) if own_id is not None else f"{location}:{row}"
+        url = record.get(self.url_field) if self.url_field else None
+        return {"id": document_id(source, locator), "text": text, "url": url if isinstance(url, str) else None,
+                "source": source, "lang": None, "html": None}
