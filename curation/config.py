@@ -1,0 +1,20 @@
+"""The `curation` section of a recipe: inputs and the settings of every curation step."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from curation.dedup_config import DedupConfig
+from curation.extract import ExtractConfig
+from curation.inputs import InputsConfig
+from curation.langid import LangIdConfig
+from curation.rules import RulesConfig
+
+
+class CurationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: InputsConfig = Field(description="What to read: crawl files (WARC/WET) and text files (JSONL/Parquet).")
+    extract: ExtractConfig = Field(default_factory=ExtractConfig, description="Main-text extraction from HTML.")
+    langid: LangIdConfig = Field(default_factory=LangIdConfig, description="Language identification.")
+    rules: RulesConfig = Field(default_factory=RulesConfig, description="Level-1 rule filters.")
+    dedup: DedupConfig = Field(default_factory=DedupConfig, description="Exact, fuzzy and containment dedup.")

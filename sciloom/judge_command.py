@@ -1,0 +1,64 @@
+"""`sciloom judge`: JSONL {"id", "text"} on stdin -> the same records plus the judge fields on stdout.
+
+One output line per input line, in order. A line that is not a JSON object becomes
+`{"id": null, "line": n, "input_error": ...}` with `judge_error` "no_text", so nothing is dropped silently.
+A JSON summary (documents, scored, cache hits, requests, errors by reason) goes to stderr at the end.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Iterator, Optional, TextIO
+
+import typer
+from pydantic import ValidationError
+
+from classifiers.judge import JudgeConfig, LLMJudge
+
+
+def register(app: typer.Typer) -> None:
+    app.command("judge")(run_judge)
+
+
+def _read_records(lines: TextIO, input_errors: dict[str, int]) -> Iterator[dict[str, object]]:
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record, error = None, "invalid_json"
+        else:
+            error = None if isinstance(record, dict) else "not_an_object"
+        if error is not None:
+            input_errors[error] = input_errors.get(error, 0) + 1
+            yield {"id": None, "line": number, "input_error": error}
+        else:
+            yield record
+
+
+def run_judge(
+    model: str = typer.Option(..., "--model", help="model name as served by the endpoint (or weights for vLLM)"),
+    disciplines: str = typer.Option(..., "--disciplines", help="comma-separated discipline names to choose from"),
+    base_url: Optional[str] = typer.Option(
+        None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (`vllm serve`); "
+        "without it vLLM runs in process (needs the vllm extra)"
+    ),
+    concurrency: int = typer.Option(8, "--concurrency", help="HTTP requests in flight at most"),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite answer cache; a rerun never asks twice"),
+) -> None:
+    """Rate each document's scientific/educational value (0-5) and discipline with an LLM judge."""
+    try:
+        config = JudgeConfig(model=model, base_url=base_url, concurrency=concurrency, cache_path=cache)
+    except ValidationError as error:
+        raise typer.BadParameter(str(error)) from error
+    names = [name.strip() for name in disciplines.split(",") if name.strip()]
+    input_errors: dict[str, int] = {}
+    try:
+        llm_judge = LLMJudge(config, names)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    with llm_judge:
+        for record in llm_judge.judge(_read_records(sys.stdin, input_errors)):
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    typer.echo(json.dumps({**llm_judge.stats.as_dict(), "input_errors": input_errors}), err=True)

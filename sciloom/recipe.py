@@ -1,0 +1,59 @@
+"""A recipe: one YAML file describing a whole run, validated section by section.
+
+Every section's model belongs to the package that runs it; this module only composes them and turns
+validation errors into messages that name the file, the line, the field and what was expected.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from classifiers.config import ClassifiersConfig
+from curation.config import CurationConfig
+from mixer.config import MixerConfig
+from sciloom.recipe_errors import RecipeError, describe_validation_error, load_yaml
+from sciloom.run_config import RunConfig
+from trainer.config import TrainerConfig
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run: RunConfig = Field(description="Output folder, Ray address, seed, phases.")
+    curation: CurationConfig = Field(description="Reading, extraction, language id, rules, dedup.")
+    classifiers: ClassifiersConfig = Field(default_factory=ClassifiersConfig,
+                                           description="Discipline and quality models, LLM judge, tiers.")
+    mixer: MixerConfig = Field(description="Mixtures per training stage, tokenizer, packing, shards.")
+    trainer: TrainerConfig | None = Field(None, description="Dense start and Innovator's four stages.")
+
+    def content_hash(self) -> str:
+        """Hash of what the recipe asks for (paths included), recorded in shard manifests."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read and validate a recipe; `overrides` maps dotted field paths to values (command-line flags)."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(data, dotted, value)
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as error:
+        raise RecipeError(describe_validation_error(path, error, lines)) from None
+    if "training" in recipe.run.phases and recipe.trainer is None:
+        raise RecipeError(f"{path}: field 'trainer': required when run.phases includes 'training'")
+    return recipe
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = data
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value

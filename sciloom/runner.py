@@ -1,0 +1,84 @@
+"""`sciloom run RECIPE`: every phase of a run in data-flow order, each resumable, with one report at the end."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from classifiers.pipeline import run_classification
+from curation.executor import StageReport
+from curation.pipeline import CURATED_DIR, run_curation
+from curation.ray_runtime import ensure_ray
+from mixer.pipeline import build_mixture
+from sciloom.recipe import Recipe
+from trainer.pipeline import run_training
+
+console = Console(stderr=True)
+
+
+def run_recipe(recipe: Recipe) -> dict[str, Any]:
+    out = recipe.run.output_dir.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    phases = recipe.run.phases
+    summary: dict[str, Any] = {"run": recipe.run.name, "output_dir": str(out), "recipe_hash": recipe.content_hash()}
+    ensure_ray(recipe.run.ray_address, recipe.run.num_cpus)
+    timings: dict[str, float] = {}
+
+    if "curation" in phases:
+        started = time.perf_counter()
+        reports = run_curation(recipe.curation, out / "curation")
+        timings["curation"] = time.perf_counter() - started
+        summary["curation"] = [r.to_dict() for r in reports]
+        _print_stage_tables(reports)
+    if "classification" in phases:
+        started = time.perf_counter()
+        summary["classification"] = run_classification(recipe.classifiers, out / "curation" / CURATED_DIR,
+                                                       out / "classifiers")
+        timings["classification"] = time.perf_counter() - started
+    if "mixing" in phases:
+        started = time.perf_counter()
+        summary["mixing"] = build_mixture(recipe.mixer, out / "classifiers" / "labelled", out / "mixer",
+                                          seed=recipe.run.seed, recipe_hash=summary["recipe_hash"])
+        timings["mixing"] = time.perf_counter() - started
+    if "training" in phases:
+        assert recipe.trainer is not None
+        started = time.perf_counter()
+        summary["training"] = run_training(recipe.trainer, out / "mixer", out / "trainer",
+                                           recipe.classifiers.taxonomy.disciplines, seed=recipe.run.seed)
+        timings["training"] = time.perf_counter() - started
+    summary["seconds"] = {k: round(v, 1) for k, v in timings.items()}
+    report_path = out / "run_report.json"
+    report_path.write_text(json.dumps(summary, indent=2, default=str))
+    _print_outputs(summary, report_path)
+    return summary
+
+
+def _print_stage_tables(reports: list[StageReport]) -> None:
+    for report in reports:
+        table = Table(title=f"curation stage: {report.stage}"
+                            f" ({report.tasks_total} tasks, {report.tasks_skipped} resumed)", title_justify="left")
+        for column in ("step", "docs in", "docs out", "MB in", "MB out", "seconds", "rejected / skipped (reason: n)"):
+            table.add_column(column, justify="right" if column not in ("step", "rejected / skipped (reason: n)") else "left")
+        for s in report.steps:
+            reasons = ", ".join(f"{k}: {v}" for k, v in (s.rejected + s.skipped).most_common(6))
+            table.add_row(s.name, str(s.docs_in), str(s.docs_out), f"{s.bytes_in / 1e6:.2f}", f"{s.bytes_out / 1e6:.2f}",
+                          f"{s.seconds:.1f}", reasons or "-")
+        console.print(table)
+
+
+def _print_outputs(summary: dict[str, Any], report_path: Path) -> None:
+    out = Path(summary["output_dir"])
+    console.rule("[bold]run finished")
+    console.print(f"outputs:        {out}")
+    for phase, folder in (("curation", "curation/curated"), ("classification", "classifiers"), ("mixing", "mixer"),
+                          ("training", "trainer")):
+        if phase in summary:
+            console.print(f"  {phase:<14}{out / folder}")
+    if "training" in summary:
+        console.print(f"  trained MoE (Hugging Face Qwen2MoeForCausalLM): {summary['training']['hf_model']}")
+    console.print(f"report:         {report_path}")
+    console.print("seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
