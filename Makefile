@@ -26,4 +26,4 @@ test: setup
 	$(VENV)/bin/python -m pytest -q tests --durations=15 || [ $$? -eq 5 ]
 
 bench: setup
-	$(VENV)/bin/python -m benchmarks
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
