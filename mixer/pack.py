@@ -1,0 +1,113 @@
+"""Fixed-length packing of tokenized documents into one shard (Megatron .bin/.idx + .seg sidecar).
+
+Documents are appended to one flat token stream; packed sequence i is tokens [i*L, (i+1)*L) of it, so a
+document longer than L simply continues in the next sequence and nothing is cut away. The `.seg`
+records keep every document boundary, its discipline id and its loss flag; the tail of the last
+sequence is padding with loss flag 0. Tokens go to disk as they arrive (memory does not grow with the
+corpus beyond one small record per document), and the files appear under their final names only when
+complete: a crashed task leaves no half-shard behind.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from mixer.checksums import DEFAULT_BLOCK_SIZE, file_checksums
+from mixer.indexed_dataset import bin_path, idx_path, write_index
+from mixer.segments import SEGMENT_DTYPE, seg_path, write_segments
+
+_FLUSH_TOKENS = 1 << 20
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
+
+
+class PackedShardWriter:
+    """Streams documents into `<prefix>.bin/.idx/.seg`; `close()` returns the part's description."""
+
+    def __init__(self, prefix: Path, seq_len: int, dtype: type[np.number], pad_id: int, pad_discipline: int,
+                 block_size: int = DEFAULT_BLOCK_SIZE) -> None:
+        if seq_len < 2:
+            raise ValueError(f"seq_len must be at least 2 (input and target), got {seq_len}")
+        self.prefix = prefix
+        self.seq_len = seq_len
+        self.dtype = dtype
+        self.pad_id = pad_id
+        self.pad_discipline = pad_discipline
+        self.block_size = block_size
+        self.tokens = 0
+        self.documents = 0
+        self._starts: list[int] = []
+        self._lengths: list[int] = []
+        self._disciplines: list[int] = []
+        self._losses: list[bool] = []
+        self._pending: list[np.ndarray] = []
+        self._pending_tokens = 0
+        self._bin = None
+
+    def __enter__(self) -> PackedShardWriter:
+        self.prefix.parent.mkdir(parents=True, exist_ok=True)
+        self._bin = open(_tmp(bin_path(self.prefix)), "wb")
+        return self
+
+    def add_document(self, tokens: np.ndarray, discipline: int, loss: bool = True) -> None:
+        if len(tokens) == 0:
+            return
+        self._record(len(tokens), discipline, loss)
+        self._pending.append(np.asarray(tokens, dtype=self.dtype))
+        self._pending_tokens += len(tokens)
+        if self._pending_tokens >= _FLUSH_TOKENS:
+            self._flush()
+
+    def _record(self, length: int, discipline: int, loss: bool) -> None:
+        self._starts.append(self.tokens)
+        self._lengths.append(length)
+        self._disciplines.append(discipline)
+        self._losses.append(loss)
+        self.tokens += length
+        self.documents += 1
+
+    def _flush(self) -> None:
+        if self._pending:
+            assert self._bin is not None
+            self._bin.write(np.concatenate(self._pending).tobytes())
+            self._pending.clear()
+            self._pending_tokens = 0
+
+    def close(self) -> dict[str, Any]:
+        """Pad the last sequence, write index and sidecar, checksum, and move everything into place."""
+        assert self._bin is not None
+        content_tokens, content_documents = self.tokens, self.documents
+        padding = -self.tokens % self.seq_len
+        if padding:
+            self._record(padding, self.pad_discipline, False)
+            self._pending.append(np.full(padding, self.pad_id, dtype=self.dtype))
+        self._flush()
+        self._bin.close()
+        if self.tokens == 0:  # no files at all: Megatron cannot map an empty .bin
+            _tmp(bin_path(self.prefix)).unlink()
+            return {"prefix": self.prefix.name, "sequences": 0, "tokens": 0, "documents": 0, "padding_tokens": 0,
+                    "files": {}}
+        num_sequences = self.tokens // self.seq_len
+        write_index(_tmp(idx_path(self.prefix)), self.dtype, np.full(num_sequences, self.seq_len, dtype=np.int32))
+        records = np.empty(len(self._starts), dtype=SEGMENT_DTYPE)
+        records["start"], records["length"] = self._starts, self._lengths
+        records["discipline"], records["loss"] = self._disciplines, self._losses
+        write_segments(_tmp(seg_path(self.prefix)), self.seq_len, records)
+        files = {}
+        for final in (bin_path(self.prefix), idx_path(self.prefix), seg_path(self.prefix)):
+            files[final.name] = file_checksums(_tmp(final), self.block_size)
+            _tmp(final).replace(final)
+        return {"prefix": self.prefix.name, "sequences": num_sequences, "tokens": content_tokens,
+                "documents": content_documents, "padding_tokens": padding, "files": files}
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        # After close() the temporaries were renamed; otherwise (error, or close() never reached) drop them.
+        if self._bin is not None and not self._bin.closed:
+            self._bin.close()
+        for final in (bin_path(self.prefix), idx_path(self.prefix), seg_path(self.prefix)):
+            _tmp(final).unlink(missing_ok=True)
