@@ -27,8 +27,10 @@ class Recipe(BaseModel):
     curation: CurationConfig = Field(description="Reading, extraction, language id, rules, dedup.")
     classifiers: ClassifiersConfig = Field(default_factory=ClassifiersConfig,
                                            description="Discipline and quality models, LLM judge, tiers.")
-    mixer: MixerConfig = Field(description="Mixtures per training stage, tokenizer, packing, shards.")
-    trainer: TrainerConfig | None = Field(None, description="Dense start and Innovator's four stages.")
+    mixer: MixerConfig | None = Field(None, description="Mixtures per training stage, tokenizer, packing, shards "
+                                                        "(required when run.phases includes 'mixing').")
+    trainer: TrainerConfig | None = Field(None, description="Dense start and Innovator's four stages (required "
+                                                            "when run.phases includes 'training').")
 
     def content_hash(self) -> str:
         """Hash of what the recipe asks for (paths included), recorded in shard manifests."""
@@ -46,8 +48,9 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         recipe = Recipe.model_validate(data)
     except ValidationError as error:
         raise RecipeError(describe_validation_error(path, error, lines)) from None
-    if "training" in recipe.run.phases and recipe.trainer is None:
-        raise RecipeError(f"{path}: field 'trainer': required when run.phases includes 'training'")
+    for phase, section in (("mixing", "mixer"), ("training", "trainer")):
+        if phase in recipe.run.phases and getattr(recipe, section) is None:
+            raise RecipeError(f"{path}: field '{section}': required when run.phases includes '{phase}'")
     return recipe
 
 

@@ -40,6 +40,7 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
                                                        out / "classifiers")
         timings["classification"] = time.perf_counter() - started
     if "mixing" in phases:
+        assert recipe.mixer is not None
         started = time.perf_counter()
         summary["mixing"] = build_mixture(recipe.mixer, out / "classifiers" / "labelled", out / "mixer",
                                           seed=recipe.run.seed, recipe_hash=summary["recipe_hash"])
