@@ -248,7 +248,7 @@ def _meta_charset(body: bytes) -> str | None:
 
 def _looks_binary(body: bytes) -> bool:
     head = body[:2048]
-    return len(head.translate(None, _BINARY_BYTES)) < len(head) * 0.9
+    return len(head.translate(None, _BINARY_BYTES)) < len(head) * 0.99
 
 
 def _dechunk(body: bytes) -> bytes | None:
