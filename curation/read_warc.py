@@ -80,6 +80,8 @@ class WarcFileReader(Reader):
                 doc = self._document(record, location, source)
                 if doc is not None:
                     self.keep(doc)
+                    if doc["html"] is not None:  # keep() counts text only
+                        self.stats.bytes_out += len(doc["html"].encode("utf-8", "surrogatepass"))
                     yield doc
         except (OSError, ValueError, EOFError):
             # Bad gzip, garbage or a truncated member: nothing after this point can be parsed reliably.
