@@ -29,7 +29,9 @@ def routing_supervision_loss(router_logits_NE: torch.Tensor, disciplines_N: torc
     """
     log_probs_NE = torch.log_softmax(router_logits_NE.float(), dim=-1)
     in_group_NE = expert_group_E.unsqueeze(0) == disciplines_N.unsqueeze(1)
-    group_log_prob_N = torch.logsumexp(log_probs_NE.masked_fill(~in_group_NE, float("-inf")), dim=-1)
     keep_N = supervised_N & in_group_NE.any(dim=-1)
-    # where() rather than a product: an unsupervised row's log-mass is -inf, and -inf * 0 is NaN.
-    return -torch.where(keep_N, group_log_prob_N, 0.0).sum() / keep_N.sum().clamp(min=1)
+    # Rows that are not scored sum over every expert instead: an empty group's log-mass is -inf, and its
+    # gradient NaN, even when the row is multiplied by zero afterwards.
+    in_group_NE = in_group_NE | ~keep_N.unsqueeze(1)
+    group_log_prob_N = torch.logsumexp(log_probs_NE.masked_fill(~in_group_NE, float("-inf")), dim=-1)
+    return -(group_log_prob_N * keep_N).sum() / keep_N.sum().clamp(min=1)
