@@ -1,0 +1,130 @@
+"""Containment: reject a document mostly made of text already seen in *kept, earlier* documents.
+
+Whole-document Jaccard misses an excerpt copied into a shorter page (the excerpt's n-grams are a small
+part of the source's set). DCLM's BFF and Dolma instead ask, per document, which fraction of its n-grams
+(paragraphs for Dolma) were seen before. DCLM's issue #71 shows the trap: a Bloom filter filled with all
+documents (or updated between passes) makes the original and its copy both look "seen" and removes both,
+and which one survives depends on worker scheduling.
+
+Design here:
+- One deterministic order: index parts sorted by name, rows in file order (an earlier crawl part first).
+- One sequential pass in that order. A document's distinct word n-grams are looked up in a Bloom filter
+  holding only the n-grams of documents *kept before it*; its own n-grams never count against it.
+- It is rejected as `contained` when at least `threshold` of them were seen (and it has `min_ngrams`);
+  otherwise it is kept and only then its n-grams go into the filter.
+So every n-gram that removes a document belongs to a kept document: a copy is removed, the original it
+copies is always kept, and the result never depends on scheduling. The parallel part (tokenising and
+hashing n-grams per input part) runs as Ray tasks; the pass itself is one task doing vectorised lookups.
+The filter is sized from the exact n-gram count for `bloom_false_positive_rate`; a false positive can
+only raise a fraction by about that rate, never make a document contain its own source.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curation.dedup_config import ContainmentConfig
+from curation.exact_dedup import CONTAINED, read_decisions, write_table_atomic
+from curation.executor import Task
+from curation.lsh import _fmix64
+from curation.minhash import ngram_hashes64
+from curation.normalize import normalized_words
+from curation.stats import StepStats
+
+_U64 = np.uint64
+
+
+class BloomFilter:
+    """Packed-bit Bloom filter over uint64 keys (double hashing), deterministic."""
+
+    def __init__(self, expected_items: int, false_positive_rate: float) -> None:
+        n = max(expected_items, 1)
+        self.num_bits = max(64, math.ceil(-n * math.log(false_positive_rate) / math.log(2) ** 2))
+        self.num_hashes = max(1, round(self.num_bits / n * math.log(2)))
+        self.bits = np.zeros((self.num_bits + 7) // 8, dtype=np.uint8)
+
+    def _positions(self, keys: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            h1 = _fmix64(keys)
+            h2 = _fmix64(keys ^ _U64(0x5BD1E9955BD1E995)) | _U64(1)
+            steps = np.arange(self.num_hashes, dtype=_U64)[:, None]
+            return ((h1[None, :] + steps * h2[None, :]) % _U64(self.num_bits)).astype(np.int64)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        pos = self._positions(keys)
+        hit = (self.bits[pos >> 3] >> (pos & 7).astype(np.uint8)) & 1
+        return hit.all(axis=0)
+
+    def add(self, keys: np.ndarray) -> None:
+        pos = self._positions(keys).reshape(-1)
+        np.bitwise_or.at(self.bits, pos >> 3, (1 << (pos & 7)).astype(np.uint8))
+
+
+def containment_fractions(ngrams_per_doc: list[np.ndarray], config: ContainmentConfig, filter_: BloomFilter) -> tuple[np.ndarray, np.ndarray]:
+    """(fraction seen, contained?) per document, in order, updating the filter with kept documents."""
+    fractions = np.full(len(ngrams_per_doc), np.nan, dtype=np.float32)
+    contained = np.zeros(len(ngrams_per_doc), dtype=bool)
+    for i, grams in enumerate(ngrams_per_doc):
+        if grams.size == 0:
+            continue
+        fractions[i] = filter_.contains(grams).mean()
+        contained[i] = grams.size >= config.min_ngrams and fractions[i] >= config.threshold
+        if not contained[i]:
+            filter_.add(grams)
+    return fractions, contained
+
+
+def ngrams_file(stage_dir: Path, task_id: str) -> Path:
+    return stage_dir / f"ngrams-{task_id}.parquet"
+
+
+def ngram_task(config: ContainmentConfig, decisions: Path | None, task: Task, stage_dir: Path) -> list[StepStats]:
+    """Distinct n-gram hashes of each document of one input part that survived exact and fuzzy dedup."""
+    stats = StepStats("containment_ngrams")
+    with stats.timer():
+        table = pq.read_table(task.inputs[0], columns=["id", "text"])
+        removed = set(read_decisions(decisions, task.task_id).column("id").to_pylist()) if decisions else set()
+        ids, grams = [], []
+        for doc_id, text in zip(table.column("id").to_pylist(), table.column("text").to_pylist()):
+            if doc_id in removed:
+                continue
+            flat, _ = ngram_hashes64([normalized_words(text or "")], config.ngram)
+            ids.append(doc_id)
+            grams.append(np.unique(flat))
+        write_table_atomic(ngrams_file(stage_dir, task.task_id), pa.table(
+            {"id": pa.array(ids, pa.string()), "ngrams": pa.array(grams, pa.list_(pa.uint64()))}))
+        stats.docs_in = stats.docs_out = len(ids)
+    return [stats]
+
+
+def containment_task(config: ContainmentConfig, ngram_dir: Path, part_names: list[str], task: Task,
+                     stage_dir: Path) -> list[StepStats]:
+    stats = StepStats("containment")
+    with stats.timer():
+        tables = [pq.read_table(ngrams_file(ngram_dir, name)) for name in sorted(part_names)]
+        total = sum(pc.sum(pc.list_value_length(t.column("ngrams"))).as_py() or 0 for t in tables)
+        filter_ = BloomFilter(total, config.bloom_false_positive_rate)
+        rows: dict[str, list] = {"id": [], "part": [], "containment": [], "contained": []}
+        for name, table in zip(sorted(part_names), tables):
+            lists = table.column("ngrams").combine_chunks()
+            offsets = lists.offsets.to_numpy()
+            values = lists.values.to_numpy()
+            grams = [values[offsets[i]:offsets[i + 1]] for i in range(len(lists))]
+            fractions, contained = containment_fractions(grams, config, filter_)
+            rows["id"] += table.column("id").to_pylist()
+            rows["part"] += [name] * table.num_rows
+            rows["containment"] += fractions.tolist()
+            rows["contained"] += contained.tolist()
+        result = pa.table({"id": pa.array(rows["id"], pa.string()), "part": pa.array(rows["part"], pa.string()),
+                           "containment": pa.array(rows["containment"], pa.float32(), from_pandas=True),
+                           "contained": pa.array(rows["contained"], pa.bool_())})
+        write_table_atomic(stage_dir / "containment.parquet", result)
+        stats.docs_in = result.num_rows
+        stats.rejected[CONTAINED] = int(np.sum(rows["contained"]))
+        stats.docs_out = stats.docs_in - stats.rejected[CONTAINED]
+    return [stats]

@@ -1,0 +1,111 @@
+"""Deduplication as resumable Ray stages: index → exact → LSH buckets → pairs → components → containment
+→ filter.
+
+`run_dedup` reads the parts of the previous stage (`input_dir/part-*.parquet`), keeps intermediate results
+under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writes the kept documents to
+`curated_dir/part-*.parquet` (one per input part, same task id) with `exact_hash`, `dedup_cluster` and
+`containment` columns; removed ones go to `curated_dir/rejected/` with reason `dedup:exact_duplicate`,
+`dedup:fuzzy_duplicate` or `dedup:contained`. `work_dir/signatures` is this run's reusable index: pass it as
+`reference_signatures` to deduplicate a later snapshot against this one without recomputing it.
+"""
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curation.containment import containment_task, ngram_task
+from curation.dedup_config import DedupConfig
+from curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
+from curation.exact_dedup import (CONTAINED, META_FILE, IndexPart, exact_task, index_task, read_decisions,
+                                  reference_parts, signature_meta)
+from curation.executor import StageReport, Task, run_stage
+from curation.fuzzy_dedup import bucket_task, components_task, pairs_task
+from curation.map_stage import part_path, rejected_path
+from curation.normalize import exact_hash
+from curation.part_writer import PartWriter
+from curation.stage_reader import tasks_over_stage
+from curation.stats import StepStats, write_json_atomic
+
+DEDUP_COLUMNS: dict[str, pa.DataType] = {"exact_hash": pa.string(), "dedup_cluster": pa.string(),
+                                         "containment": pa.float32()}
+STEP_NAME = "dedup"
+_ALL = Task("all", ())
+
+
+def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir: Path,
+              show_progress: bool = True) -> list[StageReport]:
+    tasks = tasks_over_stage(input_dir)
+    if not tasks:
+        raise ValueError(f"dedup: no part-*.parquet files in {input_dir}")
+    reports: list[StageReport] = []
+    stage = partial(_stage, reports, show_progress)
+    index_dir = work_dir / "signatures"
+    index_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(index_dir / META_FILE, signature_meta(config))
+    stage("dedup_index", index_dir, tasks, partial(index_task, config))
+    parts = [IndexPart(t.task_id, index_dir / f"part-{t.task_id}.parquet", False) for t in tasks]
+    parts += reference_parts(config)
+
+    decisions: Path | None = None
+    if config.exact:
+        stage("dedup_exact", work_dir / "exact", [_ALL], partial(exact_task, parts))
+        decisions = work_dir / "exact" / "decisions.parquet"
+    if config.fuzzy:
+        bucket_dir, pairs_dir = work_dir / "lsh_buckets", work_dir / "lsh_pairs"
+        stage("dedup_lsh_buckets", bucket_dir, [Task(p.name, (str(p.path),)) for p in parts],
+              partial(bucket_task, config, parts, decisions))
+        stage("dedup_lsh_pairs", pairs_dir, [Task(f"{i:05d}", ()) for i in range(config.num_partitions)],
+              partial(pairs_task, bucket_dir, parts))
+        stage("dedup_fuzzy", work_dir / "fuzzy", [_ALL], partial(components_task, parts, pairs_dir, decisions))
+        decisions = work_dir / "fuzzy" / "decisions.parquet"
+    containment: Path | None = None
+    if config.containment.enabled:
+        ngram_dir = work_dir / "containment_ngrams"
+        stage("dedup_containment_ngrams", ngram_dir, tasks, partial(ngram_task, config.containment, decisions))
+        stage("dedup_containment", work_dir / "containment", [_ALL],
+              partial(containment_task, config.containment, ngram_dir, [t.task_id for t in tasks]))
+        containment = work_dir / "containment" / "containment.parquet"
+    stage("dedup_filter", curated_dir, tasks, partial(filter_task, decisions, containment))
+    return reports
+
+
+def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn) -> None:
+    reports.append(run_stage(name, stage_dir, tasks, fn, show_progress=show_progress))
+
+
+def filter_task(decisions: Path | None, containment: Path | None, task: Task, stage_dir: Path) -> list[StepStats]:
+    """Write one input part's kept documents and, aside, its removed ones with their reason."""
+    stats = StepStats(STEP_NAME)
+    with stats.timer():
+        removed: dict[str, tuple[str, str]] = {}
+        if decisions is not None:
+            d = read_decisions(decisions, task.task_id).to_pydict()
+            removed = {i: (r, c) for i, r, c in zip(d["id"], d["reason"], d["cluster"])}
+        fraction: dict[str, float | None] = {}
+        if containment is not None:
+            c = pq.read_table(containment, filters=[("part", "=", task.task_id)]).to_pydict()
+            fraction = dict(zip(c["id"], c["containment"]))
+            removed.update((i, (CONTAINED, i)) for i, hit in zip(c["id"], c["contained"]) if hit)
+        columns = {**parquet_columns(task.inputs[0]), **DEDUP_COLUMNS}
+        with PartWriter(part_path(stage_dir, task.task_id), schema_for(columns)) as kept, \
+                PartWriter(rejected_path(stage_dir, task.task_id), schema_for({**columns, REJECT_REASON: pa.string()})) as rejected:
+            for doc in read_documents(task.inputs[0]):
+                size = len((doc.get("text") or "").encode("utf-8", "surrogatepass"))
+                stats.docs_in += 1
+                stats.bytes_in += size
+                doc["exact_hash"] = exact_hash(doc.get("text") or "")
+                doc["containment"] = fraction.get(doc["id"])
+                reason, cluster = removed.get(doc["id"], (None, doc["id"]))
+                doc["dedup_cluster"] = cluster
+                if reason is None:
+                    stats.docs_out += 1
+                    stats.bytes_out += size
+                    kept.write(doc)
+                else:
+                    stats.rejected[reason] += 1
+                    doc[REJECT_REASON] = f"{STEP_NAME}:{reason}"
+                    rejected.write(doc)
+    return [stats]

@@ -1,0 +1,71 @@
+"""Configuration of deduplication (exact, fuzzy MinHash-LSH, containment), validated with clear messages.
+
+The LSH bands × rows are derived from the Jaccard threshold the way datasketch's `MinHashLSH` derives them
+(minimising the weighted false-positive and false-negative areas under the S-curve), so a datasketch
+index built with the same threshold, num_perm and weights uses exactly our bands and rows.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from curation.lsh import LshParams, optimal_bands_rows
+
+
+class ContainmentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(True, description="Run the containment stage after fuzzy dedup.")
+    ngram: int = Field(8, ge=1, le=64, description="Words per n-gram whose earlier occurrence is looked up.")
+    threshold: float = Field(0.5, gt=0.0, le=1.0,
+                             description="A document whose fraction of distinct n-grams already seen (in kept, "
+                                         "earlier documents) is at least this is rejected as `contained`.")
+    min_ngrams: int = Field(20, ge=1, description="Documents with fewer distinct n-grams are never judged "
+                                                  "(too short for a reliable fraction).")
+    bloom_false_positive_rate: float = Field(1e-4, gt=0.0, lt=0.1,
+                                             description="False-positive rate the seen-n-gram Bloom filter is "
+                                                         "sized for (it is sized from the exact n-gram count).")
+
+
+class DedupConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exact: bool = Field(True, description="Remove documents whose normalised text hash was already kept.")
+    fuzzy: bool = Field(True, description="Remove near-duplicates found by MinHash-LSH.")
+    num_perm: int = Field(128, ge=8, le=1024, description="MinHash permutations (signature length).")
+    ngram: int = Field(5, ge=1, le=32, description="Words per shingle for MinHash.")
+    threshold: float = Field(0.8, gt=0.0, lt=1.0, description="Jaccard similarity at which documents are "
+                                                             "near-duplicates; bands × rows derive from it.")
+    false_positive_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the false-positive area "
+                                                                         "when choosing bands × rows.")
+    false_negative_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the false-negative area "
+                                                                         "when choosing bands × rows.")
+    seed: int = Field(1, ge=0, lt=2**32, description="Seed of the permutations (datasketch `MinHash(seed=...)`).")
+    shingle_hash: Literal["xxh3", "sha1"] = Field(
+        "xxh3", description="How a shingle becomes a 32-bit hash before the permutations. `sha1` is datasketch's "
+                            "default hashfunc (a plain `MinHash(num_perm, seed)` fed with `minhash.shingle_bytes` "
+                            "queries our index); `xxh3` is ~4x faster end to end and is queried with "
+                            "`MinHash(num_perm, seed, hashfunc=minhash.xxh3_shingle_hash)` fed with "
+                            "`minhash.word_shingles`.")
+    batch_docs: int = Field(1024, ge=1, description="Documents per vectorised signature batch.")
+    num_partitions: int = Field(8, ge=1, le=4096, description="Hash partitions of the band buckets (one Ray "
+                                                              "task each).")
+    reference_signatures: list[Path] = Field(
+        default_factory=list, description="`signatures` folders of earlier runs (`<work_dir>/signatures`): "
+                                          "documents duplicating one of those are removed; the earlier ones win.")
+    containment: ContainmentConfig = Field(default_factory=ContainmentConfig,
+                                           description="Containment (excerpt copied into another page) stage.")
+
+    @model_validator(mode="after")
+    def _check(self) -> DedupConfig:
+        if self.false_positive_weight + self.false_negative_weight <= 0:
+            raise ValueError("false_positive_weight + false_negative_weight must be positive")
+        return self
+
+    @cached_property
+    def lsh(self) -> LshParams:
+        return optimal_bands_rows(self.threshold, self.num_perm, self.false_positive_weight,
+                                  self.false_negative_weight)

@@ -1,0 +1,122 @@
+"""The per-part dedup index (exact hash + MinHash signature per document) and exact-duplicate decisions.
+
+Index parts (`<work_dir>/signatures/part-<task>.parquet`, one row per input row, same order) are what a
+later run reuses as `reference_signatures`; `meta.json` beside them records how they were computed.
+Decision tables (id, part, reason, cluster) list only removed documents; every later phase reads them.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curation.components import representatives
+from curation.dedup_config import DedupConfig
+from curation.executor import Task
+from curation.minhash import MinHasher
+from curation.normalize import exact_hash
+from curation.stats import StepStats
+
+QUALITY_COLUMN = "quality_score"
+META_FILE = "meta.json"
+EXACT_DUPLICATE, FUZZY_DUPLICATE, CONTAINED = "exact_duplicate", "fuzzy_duplicate", "contained"
+DECISION_SCHEMA = pa.schema([("id", pa.string()), ("part", pa.string()), ("reason", pa.string()),
+                             ("cluster", pa.string())])
+
+
+@dataclass(frozen=True)
+class IndexPart:
+    """One index file: `name` is the input part's task id (prefixed for an earlier run's parts)."""
+
+    name: str
+    path: Path
+    reference: bool
+
+
+def write_table_atomic(path: Path, table: pa.Table) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(path)
+
+
+def signature_meta(config: DedupConfig) -> dict:
+    return {"num_perm": config.num_perm, "seed": config.seed, "ngram": config.ngram,
+            "shingle_hash": config.shingle_hash, "scheme": "affine32"}
+
+
+def reference_parts(config: DedupConfig) -> list[IndexPart]:
+    """Index parts of earlier runs, checked to be computed exactly as this run computes its own."""
+    parts = []
+    for i, folder in enumerate(config.reference_signatures):
+        meta_path = Path(folder) / META_FILE
+        if not meta_path.is_file():
+            raise ValueError(f"dedup.reference_signatures[{i}]: {folder} has no {META_FILE}; expected the "
+                             f"`signatures` folder of an earlier run's dedup work dir")
+        meta = json.loads(meta_path.read_text())
+        if meta != signature_meta(config):
+            raise ValueError(f"dedup.reference_signatures[{i}]: signatures in {folder} were computed with {meta}, "
+                             f"this run uses {signature_meta(config)}; they cannot be compared")
+        parts += [IndexPart(f"ref{i}-{p.stem.removeprefix('part-')}", p, True) for p in sorted(Path(folder).glob("part-*.parquet"))]
+    return parts
+
+
+def index_task(config: DedupConfig, task: Task, stage_dir: Path) -> list[StepStats]:
+    """Exact hash and MinHash signature of every document of one input part."""
+    stats = StepStats("minhash")
+    with stats.timer():
+        path = task.inputs[0]
+        names = pq.read_schema(path).names
+        table = pq.read_table(path, columns=["id", "text"] + ([QUALITY_COLUMN] if QUALITY_COLUMN in names else []))
+        texts = [t or "" for t in table.column("text").to_pylist()]
+        hasher = MinHasher(config.num_perm, config.seed, config.ngram, config.shingle_hash)
+        sig_NP = hasher.signature_batches(texts, config.batch_docs)
+        quality = (table.column(QUALITY_COLUMN).cast(pa.float32()) if QUALITY_COLUMN in names
+                   else pa.nulls(len(texts), pa.float32()))
+        signature = pa.FixedSizeListArray.from_arrays(pa.array(sig_NP.reshape(-1), pa.uint32()), config.num_perm)
+        index = pa.table({"id": table.column("id"), "exact_hash": pa.array([exact_hash(t) for t in texts], pa.string()),
+                          "quality": quality, "signature": signature})
+        write_table_atomic(stage_dir / f"part-{task.task_id}.parquet", index)
+        stats.docs_in = stats.docs_out = len(texts)
+        stats.bytes_in = stats.bytes_out = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
+    return [stats]
+
+
+def load_index_columns(parts: list[IndexPart], columns: list[str]) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """(concatenated columns, part position per row, row-in-part per row) over the given index parts."""
+    tables = [pq.read_table(p.path, columns=columns) for p in parts]
+    part_of = np.concatenate([np.full(t.num_rows, i, dtype=np.int64) for i, t in enumerate(tables)]) if tables else np.empty(0, np.int64)
+    row_of = np.concatenate([np.arange(t.num_rows, dtype=np.int64) for t in tables]) if tables else np.empty(0, np.int64)
+    return pa.concat_tables(tables), part_of, row_of
+
+
+def exact_task(parts: list[IndexPart], task: Task, stage_dir: Path) -> list[StepStats]:
+    """Group every indexed document by exact hash; keep one per group (see components.representatives)."""
+    stats = StepStats("exact_dedup")
+    with stats.timer():
+        table, part_of, _ = load_index_columns(parts, ["id", "exact_hash", "quality"])
+        ids = np.asarray(table.column("id").to_pylist(), dtype=object)
+        _, labels = np.unique(np.asarray(table.column("exact_hash").to_pylist(), dtype=object).astype(str), return_inverse=True)
+        quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
+        preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
+        rep = representatives(labels, ids.astype(str), quality, preferred)
+        removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
+        write_table_atomic(stage_dir / "decisions.parquet", pa.table({
+            "id": pa.array(ids[removed].tolist(), pa.string()),
+            "part": pa.array([parts[i].name for i in part_of[removed]], pa.string()),
+            "reason": pa.array([EXACT_DUPLICATE] * len(removed), pa.string()),
+            "cluster": pa.array(ids[rep[removed]].tolist(), pa.string())}, schema=DECISION_SCHEMA))
+        stats.docs_in = int((~preferred).sum())
+        stats.docs_out = stats.docs_in - len(removed)
+        stats.rejected[EXACT_DUPLICATE] += len(removed)
+    return [stats]
+
+
+def read_decisions(path: Path, part: str | None = None) -> pa.Table:
+    table = pq.read_table(path)
+    return table.filter(pc.equal(table.column("part"), part)) if part is not None else table
