@@ -1,0 +1,191 @@
+"""Upcycling: function preservation checked in transformers, Drop-Upcycling's re-initialisation, Innovator assembly."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from pydantic import ValidationError
+from transformers import Qwen2MoeForCausalLM
+
+from trainer.hf_io import save_hf
+from trainer.model import CausalLM, ModelConfig
+from trainer.upcycle import UpcycleSpec, assemble_innovator, innovator_expert_groups, upcycle
+
+VOCAB = 67
+
+
+def dense_model(seed: int = 0, intermediate_size: int = 48) -> CausalLM:
+    config = ModelConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=intermediate_size, num_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2)
+    model = CausalLM(config)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            centre = 1.0 if "norm" in name else 0.0
+            p.copy_(centre + 0.1 * torch.randn(p.shape, generator=g))
+    return model.eval()
+
+
+def token_ids(seed: int = 0, shape=(3, 29)) -> torch.Tensor:
+    return torch.randint(0, VOCAB, shape, generator=torch.Generator().manual_seed(seed))
+
+
+def logits(model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        out = model(ids)
+    return out.logits_BTV if hasattr(out, "logits_BTV") else out.logits
+
+
+@pytest.mark.parametrize("experts,granularity,top_k", [(8, 2, 4), (16, 4, 4), (8, 1, 2), (12, 3, 6)])
+def test_virtual_group_uniform_preserves_dense_logits_in_transformers(tmp_path, experts, granularity, top_k):
+    dense = dense_model()
+    spec = UpcycleSpec(method="virtual-group", num_experts=experts, granularity=granularity, top_k=top_k,
+                       router_init="uniform")
+    moe = upcycle(dense, spec).eval()
+    ids = token_ids()
+    expected = logits(dense, ids)
+    assert (logits(moe, ids) - expected).abs().max().item() <= 1e-4
+    save_hf(moe, tmp_path)
+    theirs = Qwen2MoeForCausalLM.from_pretrained(tmp_path).eval()
+    assert (logits(theirs, ids) - expected).abs().max().item() <= 1e-4
+
+
+def test_contiguous_groups_would_break_under_torch_topk_ties():
+    """Why the layout matters: torch.topk's tie set for E=8, K=2 straddles the contiguous pairs {4,5}, {6,7}."""
+    tie_set = set(torch.topk(torch.softmax(torch.zeros(1, 8), -1), 2).indices[0].tolist())
+    contiguous_pairs = [{0, 1}, {2, 3}, {4, 5}, {6, 7}]
+    assert not any(tie_set == pair for pair in contiguous_pairs)
+
+
+def test_virtual_group_random_router_drifts_and_the_drift_comes_from_the_selected_probability_mass(capsys):
+    dense = dense_model()
+    spec = UpcycleSpec(method="virtual-group", num_experts=8, granularity=2, top_k=4, router_init="random", seed=1)
+    moe = upcycle(dense, spec).eval()
+    ids = token_ids()
+    drift = (logits(moe, ids) - logits(dense, ids)).abs()
+    with torch.no_grad():
+        out = moe(ids)
+    # The selected copies' probability mass times E/K is the per-token factor on each FFN output.
+    factors = []
+    for logits_TE, experts_TK in zip(out.router_logits, out.experts):
+        mass_T = torch.softmax(logits_TE, -1).gather(1, experts_TK).sum(-1)
+        factors.append(mass_T * spec.num_experts / spec.top_k)
+    factor = torch.cat(factors)
+    with capsys.disabled():
+        print(f"\nvirtual-group random router: logit drift max {drift.max():.3e} mean {drift.mean():.3e}; "
+              f"FFN scale factor range [{factor.min():.4f}, {factor.max():.4f}]")
+    assert drift.max().item() > 1e-4 and (factor - 1).abs().max().item() > 1e-4
+    # Whole copies are selected: each token's experts hold every shard K/G times.
+    shard_E = torch.empty(8, dtype=torch.long)
+    for e in range(8):
+        weights = moe.model.layers[0].mlp.experts.gate_up_proj[e, :24]
+        shard_E[e] = next(g for g in range(2) if torch.equal(weights, dense.model.layers[0].mlp.gate_proj.weight[g * 24:(g + 1) * 24]))
+    counts = F.one_hot(shard_E[out.experts[0]], 2).sum(1)
+    assert (counts == 2).all()
+
+
+def test_copy_preserves_dense_logits_for_any_router(tmp_path):
+    dense = dense_model()
+    moe = upcycle(dense, UpcycleSpec(method="copy", num_experts=4, top_k=2, router_init="random", seed=3)).eval()
+    ids = token_ids(1)
+    save_hf(moe, tmp_path)
+    theirs = Qwen2MoeForCausalLM.from_pretrained(tmp_path).eval()
+    assert (logits(theirs, ids) - logits(dense, ids)).abs().max().item() <= 1e-4
+
+
+def test_drop_reinitialises_one_index_set_per_expert_from_the_dense_statistics():
+    I = 400
+    dense = dense_model(intermediate_size=I)
+    ratio = 0.25
+    moe = upcycle(dense, UpcycleSpec(method="drop", num_experts=4, top_k=2, drop_ratio=ratio, seed=5))
+    ffn = dense.model.layers[1].mlp
+    experts = moe.model.layers[1].mlp.experts
+    index_sets = []
+    for e in range(4):
+        gate, up = experts.gate_up_proj[e].detach().split(I)
+        down = experts.down_proj[e].detach()
+        changed = [
+            set(torch.nonzero((gate != ffn.gate_proj.weight).any(1)).flatten().tolist()),
+            set(torch.nonzero((up != ffn.up_proj.weight).any(1)).flatten().tolist()),
+            set(torch.nonzero((down != ffn.down_proj.weight).any(0)).flatten().tolist()),
+        ]
+        assert changed[0] == changed[1] == changed[2] and len(changed[0]) == round(ratio * I)
+        index_sets.append(frozenset(changed[0]))
+        dropped = sorted(changed[0])
+        for fresh, original in ((gate[dropped], ffn.gate_proj.weight), (down[:, dropped], ffn.down_proj.weight)):
+            assert abs(fresh.mean() - original.mean()) < 0.01
+            assert abs(fresh.std() / original.std() - 1) < 0.05
+    assert len(set(index_sets)) == 4
+
+
+def test_drop_ratio_zero_is_copy():
+    dense = dense_model()
+    spec = dict(num_experts=4, top_k=2, seed=7)
+    a = upcycle(dense, UpcycleSpec(method="drop", drop_ratio=0.0, **spec)).state_dict()
+    b = upcycle(dense, UpcycleSpec(method="copy", **spec)).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_invalid_specs_are_rejected():
+    with pytest.raises(ValidationError, match="multiples of granularity"):
+        UpcycleSpec(method="virtual-group", num_experts=8, granularity=3, top_k=3)
+    with pytest.raises(ValidationError, match="granularity applies to virtual-group only"):
+        UpcycleSpec(method="copy", num_experts=8, granularity=2, top_k=2)
+    with pytest.raises(ValidationError, match="drop_ratio"):
+        UpcycleSpec(method="drop", num_experts=8, top_k=2, drop_ratio=1.5)
+    with pytest.raises(ValueError, match="not divisible by granularity"):
+        upcycle(dense_model(intermediate_size=50), UpcycleSpec(method="virtual-group", num_experts=8, granularity=4, top_k=4))
+    with pytest.raises(ValueError, match="needs a dense model"):
+        upcycle(upcycle(dense_model(), UpcycleSpec(method="copy", num_experts=2, top_k=1)),
+                UpcycleSpec(method="copy", num_experts=2, top_k=1))
+
+
+def induced(dense: CausalLM, seed: int) -> list[dict[str, torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    return [
+        {key: getattr(layer.mlp, key).weight.detach() + 0.05 * torch.randn(getattr(layer.mlp, key).weight.shape, generator=g)
+         for key in ("gate_proj", "up_proj", "down_proj")}
+        for layer in dense.model.layers
+    ]
+
+
+def test_innovator_assembly_splits_each_discipline_and_keeps_the_dense_ffn_shared(tmp_path):
+    dense = dense_model()
+    disciplines = ["physics", "biology", "chemistry"]
+    ffns = {name: induced(dense, seed) for seed, name in enumerate(disciplines)}
+    G = 4
+    moe = assemble_innovator(dense, ffns, granularity=G, top_k=G, routed_scale=0.5).eval()
+    groups = innovator_expert_groups(disciplines, G)
+    assert moe.config.moe.num_experts == 12 and groups["biology"] == [4, 5, 6, 7]
+    x_TD = torch.randn(10, 64, generator=torch.Generator().manual_seed(9))
+    for i, layer in enumerate(moe.model.layers):
+        block = layer.mlp
+        dense_y = dense.model.layers[i].mlp(x_TD)
+        shared_y = torch.sigmoid(block.shared_expert_gate(x_TD)) * block.shared_expert(x_TD)
+        assert torch.equal(shared_y, dense_y)  # sigmoid(0) * (2 W_down) is exact
+        for name in disciplines:
+            w = ffns[name][i]
+            full = F.linear(F.silu(F.linear(x_TD, w["gate_proj"])) * F.linear(x_TD, w["up_proj"]), w["down_proj"])
+            pieces = 0
+            for e in groups[name]:
+                gate_up = block.experts.gate_up_proj[e]
+                h_gate, h_up = F.linear(x_TD, gate_up).chunk(2, dim=-1)
+                pieces = pieces + F.linear(F.silu(h_gate) * h_up, block.experts.down_proj[e])
+            assert (pieces - 0.5 * full).abs().max().item() < 1e-5
+    # The zero router ties every score (each router picks its own tie set), so give it stage-3-like weights first.
+    with torch.no_grad():
+        for layer in moe.model.layers:
+            layer.mlp.gate.weight.normal_(0, 0.5, generator=torch.Generator().manual_seed(11))
+    ids = token_ids(2)
+    save_hf(moe, tmp_path)
+    theirs = Qwen2MoeForCausalLM.from_pretrained(tmp_path).eval()
+    assert (logits(theirs, ids) - logits(moe, ids)).abs().max().item() < 1e-5
+
+
+def test_innovator_rejects_mismatched_induced_ffns():
+    dense = dense_model()
+    bad = induced(dense, 0)[:1]
+    with pytest.raises(ValueError, match="has 1 layers"):
+        assemble_innovator(dense, {"physics": bad}, granularity=2, top_k=2)
+    with pytest.raises(ValueError, match="at least one"):
+        assemble_innovator(dense, {}, granularity=2, top_k=2)

@@ -1,0 +1,280 @@
+"""Turn a dense CausalLM into an MoE CausalLM: copy, virtual-group, Drop-Upcycling, and Innovator's expert split.
+
+Everything except the feed-forward layers (embeddings, attention, norms, lm_head) is copied unchanged.
+Dense FFN of a layer: y = W_down (silu(W_gate x) * (W_up x)) with intermediate size I. Cutting I into G equal
+slices gives G "shards" whose outputs sum exactly to y; this is how fine-grained experts are made.
+
+Methods (`upcycle`):
+- `copy` (sparse upcycling): every expert is the whole dense FFN. Weights are top-K-then-softmax, so the K
+  weights sum to 1 and the upcycled model computes the dense function for any router.
+- `virtual-group` (He et al. 2024, arXiv 2410.07524): E experts of width I/G = E/G copies of the G shards;
+  softmax-then-top-K without renormalisation, as the paper recommends. The G shards of one copy form a
+  *virtual group* whose router rows are identical, so their scores tie and top-K (K a multiple of G) picks
+  whole copies. Weight scaling: under a uniform router every selected expert has weight 1/E and K/G whole
+  copies are selected, so the routed output is (K/G)(1/E) s y; scaling every expert's down_proj by
+  s = E*G/K restores y. `router_init`:
+    * `uniform` - router weight 0: every score is exactly 1/E, and the upcycled logits equal the dense ones.
+    * `random` - normal(0, initializer_range) rows, one per virtual group (what Megatron's upcycling does).
+      Scores then vary per token and each layer's FFN output becomes the dense one times
+      (E/K) * sum_selected p(x). The K largest of E probabilities always hold at least K/E of the mass
+      (equality only when all are equal), so this factor is >= 1: every FFN output is inflated by a
+      token-dependent amount that grows with the router's logit scale, and the errors compound over
+      layers. Measured on the tiny test model (hidden 64, 2 layers, E=8, G=2, K=4, router std 0.02):
+      factors 1.01-1.23, logit drift max 0.30, mean 0.047 (tests/trainer/test_upcycle.py prints it;
+      `sciloom upcycle` reports it for the model at hand). Training absorbs it.
+- `drop` (Drop-Upcycling, Nakamura et al. 2025, arXiv 2502.19261): `copy`, then in each expert a random
+  fraction r of the intermediate indices (one index set per expert, shared by its gate rows, up rows and
+  down columns) is re-initialised from normal(mean, std) of the dense matrix being replaced (W_gate, W_up
+  or W_down respectively). Deviation from the paper: none in the FFN; the router is normal(0,
+  initializer_range) like the other methods (the paper leaves it to the MoE's default initialisation).
+
+Ties and transformers: with `uniform` every score ties. Our router breaks ties toward the lower expert index;
+transformers' Qwen2-MoE router calls torch.topk on the softmax, whose CPU kernel returns a different but
+fixed set for all-equal rows (e.g. experts {4..7} for E=8, K=4). `_virtual_group_layout` probes both rules
+and places the virtual groups so that each rule's tie set is a union of whole groups; the upcycled model then
+computes the dense function under both. A tie-breaker that splits a group (another torch build, a GPU
+kernel) is only exact after the first router update breaks the ties; with `random` ties never occur.
+
+Shared experts: the Qwen2-MoE block multiplies its shared expert by sigmoid(shared_expert_gate(x)). With a
+zero gate weight that factor is sigmoid(0) = 0.5 exactly, so a shared expert whose down_proj is the dense
+one times 2 (exact: a power-of-two scale) contributes exactly the dense FFN output. Methods without a shared
+expert are exported with an inert zero shared expert (trainer/hf_io.py).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch import Tensor
+
+from trainer.model import CausalLM, ModelConfig
+from trainer.moe import MLP, MoEBlock, MoEConfig
+from trainer.routing import route
+
+FFN_KEYS = ("gate_proj", "up_proj", "down_proj")
+
+
+class UpcycleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["copy", "virtual-group", "drop"]
+    num_experts: int = Field(gt=0)
+    top_k: int = Field(gt=0)
+    granularity: int = Field(default=1, gt=0)
+    router_init: Literal["random", "uniform"] = "random"
+    drop_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    seed: int = 0
+    aux_loss_weight: float = Field(default=MoEConfig.model_fields["aux_loss_weight"].default, ge=0)
+    z_loss_weight: float = Field(default=MoEConfig.model_fields["z_loss_weight"].default, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> UpcycleSpec:
+        if self.top_k > self.num_experts:
+            raise ValueError(f"top_k {self.top_k} exceeds num_experts {self.num_experts}")
+        if self.method != "virtual-group" and self.granularity != 1:
+            raise ValueError(f"granularity applies to virtual-group only; {self.method} experts are whole FFN copies")
+        if self.method == "virtual-group":
+            if self.num_experts % self.granularity or self.top_k % self.granularity:
+                raise ValueError(
+                    f"virtual-group needs num_experts ({self.num_experts}) and top_k ({self.top_k}) to be "
+                    f"multiples of granularity ({self.granularity}) so top-K selects whole copies"
+                )
+        return self
+
+
+def _dense_ffns(dense: CausalLM) -> list[dict[str, Tensor]]:
+    if dense.config.moe is not None:
+        raise ValueError("upcycling needs a dense model, got an MoE model")
+    ffns = []
+    for layer in dense.model.layers:
+        assert isinstance(layer.mlp, MLP)
+        ffns.append({key: getattr(layer.mlp, key).weight.detach() for key in FFN_KEYS})
+    return ffns
+
+
+def _moe_like(dense: CausalLM, moe: MoEConfig) -> CausalLM:
+    """An MoE CausalLM with the dense model's non-FFN weights; FFN parameters are left for the caller to set."""
+    config = ModelConfig(**{**dense.config.model_dump(), "moe": moe.model_dump()})
+    model = CausalLM(config).to(dense.model.embed_tokens.weight.dtype)
+    dense_state = dense.state_dict()
+    shared = {name: t for name, t in dense_state.items() if ".mlp." not in name}
+    missing, _ = model.load_state_dict(shared, strict=False)
+    assert all(".mlp." in name for name in missing), missing
+    return model
+
+
+def _set_experts(block: MoEBlock, gate_EID: Tensor, up_EID: Tensor, down_EDI: Tensor) -> None:
+    with torch.no_grad():
+        block.experts.gate_up_proj.copy_(torch.cat((gate_EID, up_EID), dim=1))
+        block.experts.down_proj.copy_(down_EDI)
+
+
+def _router_rows(num_rows: int, hidden_size: int, router_init: str, std: float, generator: torch.Generator) -> Tensor:
+    if router_init == "uniform":
+        return torch.zeros(num_rows, hidden_size)
+    return std * torch.randn(num_rows, hidden_size, generator=generator)
+
+
+def _virtual_group_layout(num_experts: int, granularity: int, top_k: int) -> list[list[int]]:
+    """Expert indices of each virtual group, chosen so that all-tied top-K picks whole groups in both routers.
+
+    A = what our router picks when every score ties (lower indices), B = what torch.topk picks on an all-equal
+    softmax row, as transformers' Qwen2-MoE router computes it. Grouping inside A&B, A-B, B-A and the rest
+    makes both A and B unions of whole groups; that needs |A&B| to be a multiple of the granularity.
+    """
+    tied_logits = torch.zeros(1, num_experts)
+    ours = set(route(tied_logits, top_k, backend="reference").experts_TK[0].tolist())
+    theirs = set(torch.topk(torch.softmax(tied_logits, dim=-1), top_k, dim=-1).indices[0].tolist())
+    regions = [sorted(ours & theirs), sorted(ours - theirs), sorted(theirs - ours)]
+    regions.append(sorted(set(range(num_experts)) - ours - theirs))
+    if any(len(region) % granularity for region in regions):
+        raise ValueError(
+            f"router-init uniform: our tie set {sorted(ours)} and torch.topk's {sorted(theirs)} for E={num_experts}, "
+            f"K={top_k} cannot both be unions of groups of {granularity}; use router-init random"
+        )
+    return [region[i : i + granularity] for region in regions for i in range(0, len(region), granularity)]
+
+
+def _copy_or_drop(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
+    ffns = _dense_ffns(dense)
+    E = spec.num_experts
+    moe = MoEConfig(
+        num_experts=E, top_k=spec.top_k, expert_intermediate_size=dense.config.intermediate_size,
+        score_order="topk_then_softmax", aux_loss_weight=spec.aux_loss_weight, z_loss_weight=spec.z_loss_weight,
+    )
+    model = _moe_like(dense, moe)
+    generator = torch.Generator().manual_seed(spec.seed)
+    ratio = spec.drop_ratio if spec.method == "drop" else 0.0
+    for layer, ffn in zip(model.model.layers, ffns):
+        gate_EID, up_EID, down_EDI = (ffn[key].expand(E, *ffn[key].shape).clone() for key in FFN_KEYS)
+        num_dropped = round(ratio * dense.config.intermediate_size)
+        for e in range(E if num_dropped else 0):
+            dropped = torch.randperm(dense.config.intermediate_size, generator=generator)[:num_dropped]
+            for weight_E, rows in ((gate_EID, True), (up_EID, True), (down_EDI, False)):
+                source = weight_E[e]
+                shape = (num_dropped, source.shape[1]) if rows else (source.shape[0], num_dropped)
+                # Statistics of the whole dense matrix (identical across experts before any drop).
+                fresh = source.mean() + source.std() * torch.randn(shape, generator=generator)
+                if rows:
+                    source[dropped] = fresh.to(source.dtype)
+                else:
+                    source[:, dropped] = fresh.to(source.dtype)
+        _set_experts(layer.mlp, gate_EID, up_EID, down_EDI)
+        with torch.no_grad():
+            layer.mlp.gate.weight.copy_(
+                _router_rows(E, dense.config.hidden_size, spec.router_init, dense.config.initializer_range, generator)
+            )
+    return model
+
+
+def _virtual_group(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
+    ffns = _dense_ffns(dense)
+    E, G, K = spec.num_experts, spec.granularity, spec.top_k
+    intermediate = dense.config.intermediate_size
+    if intermediate % G:
+        raise ValueError(f"dense intermediate_size {intermediate} is not divisible by granularity {G}")
+    shard = intermediate // G
+    moe = MoEConfig(
+        num_experts=E, top_k=K, expert_intermediate_size=shard, score_order="softmax_then_topk",
+        aux_loss_weight=spec.aux_loss_weight, z_loss_weight=spec.z_loss_weight,
+    )
+    model = _moe_like(dense, moe)
+    groups = _virtual_group_layout(E, G, K)
+    scale = E * G / K
+    generator = torch.Generator().manual_seed(spec.seed)
+    D = dense.config.hidden_size
+    for layer, ffn in zip(model.model.layers, ffns):
+        gate_EID = ffn["gate_proj"].new_empty(E, shard, D)
+        up_EID = torch.empty_like(gate_EID)
+        down_EDI = ffn["down_proj"].new_empty(E, D, shard)
+        router_ED = torch.empty(E, D)
+        group_rows = _router_rows(len(groups), D, spec.router_init, dense.config.initializer_range, generator)
+        for group, row in zip(groups, group_rows):
+            for g, e in enumerate(group):
+                piece = slice(g * shard, (g + 1) * shard)
+                gate_EID[e] = ffn["gate_proj"][piece]
+                up_EID[e] = ffn["up_proj"][piece]
+                down_EDI[e] = ffn["down_proj"][:, piece] * scale
+                router_ED[e] = row
+        _set_experts(layer.mlp, gate_EID, up_EID, down_EDI)
+        with torch.no_grad():
+            layer.mlp.gate.weight.copy_(router_ED)
+    return model
+
+
+def upcycle(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
+    """The MoE model made from `dense` by spec.method (see the module docstring)."""
+    if spec.method == "virtual-group":
+        return _virtual_group(dense, spec)
+    return _copy_or_drop(dense, spec)
+
+
+def innovator_expert_groups(disciplines: list[str], granularity: int) -> dict[str, list[int]]:
+    """Routed expert indices owned by each discipline in an assemble_innovator model (dict order, G each)."""
+    return {name: list(range(i * granularity, (i + 1) * granularity)) for i, name in enumerate(disciplines)}
+
+
+def assemble_innovator(
+    dense: CausalLM,
+    induced_ffns: dict[str, list[dict[str, Tensor]]],
+    granularity: int,
+    top_k: int,
+    *,
+    routed_scale: float = 1.0,
+    aux_loss_weight: float = MoEConfig.model_fields["aux_loss_weight"].default,
+    z_loss_weight: float = MoEConfig.model_fields["z_loss_weight"].default,
+) -> CausalLM:
+    """Innovator stage 2 (expert split): D induced FFNs x G slices = D*G routed experts, dense FFN shared.
+
+    induced_ffns: discipline -> per layer {gate_proj, up_proj, down_proj} weights of that discipline's stage-1
+    FFN (a trained copy of the dense FFN). Discipline i (in dict order) owns routed experts [i*G, (i+1)*G)
+    (`innovator_expert_groups`); slice g of its FFN's intermediate dimension is expert i*G + g.
+
+    Choices the method leaves open, made here:
+    - The shared expert is the original dense FFN and passes through exactly: gate weight 0 (factor 0.5),
+      down_proj times 2. `general` tokens are served by this shared expert, which is the general expert;
+      `general` is therefore expected *not* to be among the induced disciplines and owns no routed group
+      (if a caller passes it, it is treated like any discipline). Whether general tokens get a routing
+      target in stage 3 is the training loop's choice; with no group of their own, none is natural.
+    - Routed-part scaling at the start of stage 3: every routed down_proj is multiplied by `routed_scale`
+      (default 1: experts are the raw slices). A router that has learned to send a discipline-d token to
+      d's G experts with score about 1/G each (softmax-then-top-K, K = G) then adds about
+      routed_scale / G * FFN_d(x) to the dense FFN output: the model starts near the dense one, moved
+      towards the induced expert by a fraction 1/G, and stage 4 learns the balance.
+    - Router weights start at 0 (uniform scores): stage 3 learns them from the discipline labels, so no
+      random preference is baked in.
+    """
+    if not induced_ffns:
+        raise ValueError("assemble_innovator needs at least one induced discipline FFN")
+    dense_ffns = _dense_ffns(dense)
+    G, I = granularity, dense.config.intermediate_size
+    if granularity < 1 or I % G:
+        raise ValueError(f"granularity {granularity} must be >= 1 and divide intermediate_size {I}")
+    for name, layers in induced_ffns.items():
+        if len(layers) != len(dense_ffns):
+            raise ValueError(f"induced FFN {name!r} has {len(layers)} layers, the dense model {len(dense_ffns)}")
+        for i, (ffn, reference) in enumerate(zip(layers, dense_ffns)):
+            for key in FFN_KEYS:
+                if key not in ffn or ffn[key].shape != reference[key].shape:
+                    raise ValueError(f"induced FFN {name!r} layer {i}: {key} missing or not shaped {tuple(reference[key].shape)}")
+    E, shard = len(induced_ffns) * G, I // G
+    moe = MoEConfig(
+        num_experts=E, top_k=top_k, expert_intermediate_size=shard, shared_expert_intermediate_size=I,
+        score_order="softmax_then_topk", aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight,
+    )
+    model = _moe_like(dense, moe)
+    for i, (layer, dense_ffn) in enumerate(zip(model.model.layers, dense_ffns)):
+        per_discipline = [layers[i] for layers in induced_ffns.values()]
+        gate_EID = torch.cat([ffn["gate_proj"].reshape(G, shard, -1) for ffn in per_discipline])
+        up_EID = torch.cat([ffn["up_proj"].reshape(G, shard, -1) for ffn in per_discipline])
+        down_EDI = torch.cat([ffn["down_proj"].reshape(-1, G, shard).transpose(0, 1) for ffn in per_discipline])
+        _set_experts(layer.mlp, gate_EID, up_EID, down_EDI * routed_scale)
+        block = layer.mlp
+        with torch.no_grad():
+            block.gate.weight.zero_()
+            block.shared_expert_gate.weight.zero_()
+            block.shared_expert.gate_proj.weight.copy_(dense_ffn["gate_proj"])
+            block.shared_expert.up_proj.weight.copy_(dense_ffn["up_proj"])
+            block.shared_expert.down_proj.weight.copy_(dense_ffn["down_proj"] * 2)
+    return model
