@@ -65,6 +65,11 @@ class BloomFilter:
         np.bitwise_or.at(self.bits, pos >> 3, (1 << (pos & 7)).astype(np.uint8))
 
 
+def doc_ngrams(text: str, ngram: int) -> np.ndarray:
+    """Distinct uint64 hashes of the text's normalised word n-grams (one for a text shorter than n)."""
+    return np.unique(ngram_hashes64([normalized_words(text)], ngram)[0])
+
+
 def containment_fractions(ngrams_per_doc: list[np.ndarray], config: ContainmentConfig, filter_: BloomFilter) -> tuple[np.ndarray, np.ndarray]:
     """(fraction seen, contained?) per document, in order, updating the filter with kept documents."""
     fractions = np.full(len(ngrams_per_doc), np.nan, dtype=np.float32)
@@ -93,9 +98,8 @@ def ngram_task(config: ContainmentConfig, decisions: Path | None, task: Task, st
         for doc_id, text in zip(table.column("id").to_pylist(), table.column("text").to_pylist()):
             if doc_id in removed:
                 continue
-            flat, _ = ngram_hashes64([normalized_words(text or "")], config.ngram)
             ids.append(doc_id)
-            grams.append(np.unique(flat))
+            grams.append(doc_ngrams(text or "", config.ngram))
         write_table_atomic(ngrams_file(stage_dir, task.task_id), pa.table(
             {"id": pa.array(ids, pa.string()), "ngrams": pa.array(grams, pa.list_(pa.uint64()))}))
         stats.docs_in = stats.docs_out = len(ids)

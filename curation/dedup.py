@@ -10,20 +10,27 @@ under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writ
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.containment import containment_task, ngram_task
+from curation.components import connected_components, representatives
+from curation.containment import BloomFilter, containment_fractions, containment_task, doc_ngrams, ngram_task
 from curation.dedup_config import DedupConfig
 from curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
-from curation.exact_dedup import (CONTAINED, META_FILE, IndexPart, exact_task, index_task, read_decisions,
+from curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_task, index_task, read_decisions,
                                   reference_parts, signature_meta)
 from curation.executor import StageReport, Task, run_stage
 from curation.fuzzy_dedup import bucket_task, components_task, pairs_task
+from curation.lsh import band_keys, bucket_edges
 from curation.map_stage import part_path, rejected_path
+from curation.minhash import MinHasher
 from curation.normalize import exact_hash
 from curation.part_writer import PartWriter
 from curation.stage_reader import tasks_over_stage
@@ -70,6 +77,57 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         containment = work_dir / "containment" / "containment.parquet"
     stage("dedup_filter", curated_dir, tasks, partial(filter_task, decisions, containment))
     return reports
+
+
+@dataclass(frozen=True)
+class Verdict:
+    cluster: str  # id of the kept document of its cluster (its own id when kept or contained)
+    reason: str | None  # None when kept, else exact_duplicate / fuzzy_duplicate / contained
+    containment: float | None
+
+
+def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str],
+                    quality: Sequence[float | None] | None = None) -> list[Verdict]:
+    """The same decisions as `run_dedup`, in memory for one small collection (the `sciloom dedup` filter).
+
+    Input order is the containment order; ties between equal ids keep the earlier row.
+    """
+    n = len(texts)
+    id_array = np.asarray(ids, dtype=str)
+    q = np.array([np.nan if v is None else v for v in (quality or [None] * n)], dtype=np.float64)
+    no_preference = np.zeros(n, dtype=bool)
+    reason: list[str | None] = [None] * n
+    cluster = np.arange(n)
+    if config.exact:
+        _, labels = np.unique(np.asarray([exact_hash(t) for t in texts], dtype=str), return_inverse=True)
+        cluster = representatives(labels.reshape(-1), id_array, q, no_preference)
+        for i in np.flatnonzero(cluster != np.arange(n)):
+            reason[i] = EXACT_DUPLICATE
+    alive = np.array([r is None for r in reason], dtype=bool)
+    if config.fuzzy and alive.any():
+        rows = np.flatnonzero(alive)
+        hasher = MinHasher(config.num_perm, config.seed, config.ngram, config.shingle_hash)
+        keys_NB = band_keys(hasher.signature_batches([texts[i] for i in rows], config.batch_docs),
+                            config.lsh.bands, config.lsh.rows)
+        u, v = bucket_edges(np.tile(np.arange(config.lsh.bands), len(rows)), keys_NB.reshape(-1),
+                            np.repeat(np.arange(len(rows)), config.lsh.bands))
+        rep = representatives(connected_components(len(rows), u, v), id_array[rows], q[rows], no_preference[rows])
+        final = np.arange(n)
+        final[rows] = rows[rep]
+        for i in rows[rep != np.arange(len(rows))]:
+            reason[i] = FUZZY_DUPLICATE
+        cluster = final[cluster]  # exact duplicates follow their kept copy
+    fractions: dict[int, float] = {}
+    if config.containment.enabled:
+        rows = [i for i in range(n) if reason[i] is None]
+        grams = [doc_ngrams(texts[i], config.containment.ngram) for i in rows]
+        bloom = BloomFilter(sum(g.size for g in grams), config.containment.bloom_false_positive_rate)
+        seen, contained = containment_fractions(grams, config.containment, bloom)
+        for i, fraction, hit in zip(rows, seen.tolist(), contained.tolist()):
+            fractions[i] = None if np.isnan(fraction) else fraction
+            if hit:
+                reason[i] = CONTAINED
+    return [Verdict(str(id_array[cluster[i]]), reason[i], fractions.get(i)) for i in range(n)]
 
 
 def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn) -> None:

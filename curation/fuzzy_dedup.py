@@ -19,7 +19,7 @@ from curation.dedup_config import DedupConfig
 from curation.exact_dedup import (DECISION_SCHEMA, FUZZY_DUPLICATE, IndexPart, load_index_columns,
                                   read_decisions, write_table_atomic)
 from curation.executor import Task
-from curation.lsh import band_keys
+from curation.lsh import band_keys, bucket_edges
 from curation.stats import StepStats
 
 _BUCKET_SCHEMA = pa.schema([("band", pa.uint16()), ("key", pa.uint64()), ("node", pa.int64())])
@@ -63,21 +63,11 @@ def pairs_task(bucket_dir: Path, parts: list[IndexPart], task: Task, stage_dir: 
         partition = int(task.task_id)
         tables = [pq.read_table(partition_file(bucket_dir, p.name, partition)) for p in parts]
         table = pa.concat_tables(tables)
-        band = table.column("band").to_numpy()
-        key = table.column("key").to_numpy()
         node = table.column("node").to_numpy()
-        order = np.lexsort((node, key, band))
-        band, key, node = band[order], key[order], node[order]
-        same = np.zeros(len(node), dtype=bool)
-        same[1:] = (band[1:] == band[:-1]) & (key[1:] == key[:-1])
-        first = np.flatnonzero(~same)
-        head = node[first[np.cumsum(~same) - 1]]
-        u, v = head[same], node[same]
-        edges = np.unique(np.stack([u, v], axis=1), axis=0) if len(u) else np.empty((0, 2), np.int64)
-        write_table_atomic(stage_dir / f"edges-{task.task_id}.parquet",
-                           pa.table({"u": edges[:, 0], "v": edges[:, 1]}))
+        u, v = bucket_edges(table.column("band").to_numpy(), table.column("key").to_numpy(), node)
+        write_table_atomic(stage_dir / f"edges-{task.task_id}.parquet", pa.table({"u": u, "v": v}))
         stats.docs_in = len(node)
-        stats.docs_out = len(edges)
+        stats.docs_out = len(u)
     return [stats]
 
 

@@ -54,3 +54,17 @@ def band_keys(signatures_NP: np.ndarray, bands: int, rows: int) -> np.ndarray:
                 key = _fmix64(key ^ signatures_NP[:, col].astype(_U64)) + _U64(col)
             keys_NB[:, band] = key
     return keys_NB
+
+
+def bucket_edges(band: np.ndarray, key: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate edges: each member of a (band, key) bucket linked to the bucket's smallest node (a star
+    has the components of the clique with n-1 edges); duplicates removed."""
+    order = np.lexsort((node, key, band))
+    band, key, node = band[order], key[order], node[order]
+    same = np.zeros(len(node), dtype=bool)
+    same[1:] = (band[1:] == band[:-1]) & (key[1:] == key[:-1])
+    head = node[np.flatnonzero(~same)[np.cumsum(~same) - 1]]
+    if not same.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    edges = np.unique(np.stack([head[same], node[same]], axis=1), axis=0)
+    return edges[:, 0], edges[:, 1]

@@ -1,0 +1,76 @@
+"""`sciloom dedup`: JSONL {"id", "text"} on stdin → {"id", "cluster", "keep", "reason", "containment"} on
+stdout, one line per input line, in input order.
+
+Exact, fuzzy (MinHash-LSH) and containment dedup run in memory with the decisions of the pipeline stage
+(`curation.dedup.dedup_documents`); input order is the containment order (an earlier line is the
+original). `cluster` is the id of the kept document of the line's cluster. A line that is not a JSON
+object with a string `text` gets `keep: null` and its reason, and is counted in the JSON summary on stderr.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from typing import Annotated
+
+import typer
+
+from curation.dedup import dedup_documents
+from curation.dedup_config import ContainmentConfig, DedupConfig
+
+_DEFAULT = DedupConfig()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("dedup")(dedup)
+
+
+def dedup(
+    threshold: Annotated[float, typer.Option(help="Jaccard threshold of near-duplicates.")] = _DEFAULT.threshold,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = _DEFAULT.num_perm,
+    ngram: Annotated[int, typer.Option(help="Words per MinHash shingle.")] = _DEFAULT.ngram,
+    seed: Annotated[int, typer.Option(help="MinHash seed.")] = _DEFAULT.seed,
+    exact: Annotated[bool, typer.Option(help="Exact (normalised text) dedup.")] = True,
+    fuzzy: Annotated[bool, typer.Option(help="Fuzzy MinHash-LSH dedup.")] = True,
+    containment: Annotated[bool, typer.Option(help="Containment: drop lines mostly made of earlier kept text.")] = True,
+    containment_threshold: Annotated[float, typer.Option(help="Fraction of n-grams already seen that makes a line contained.")] = _DEFAULT.containment.threshold,
+    containment_ngram: Annotated[int, typer.Option(help="Words per containment n-gram.")] = _DEFAULT.containment.ngram,
+) -> None:
+    """Deduplicate documents (JSONL on stdin, one verdict per line on stdout)."""
+    config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed, exact=exact, fuzzy=fuzzy,
+                         containment=ContainmentConfig(enabled=containment, threshold=containment_threshold,
+                                                       ngram=containment_ngram))
+    records = [_parse(line) for line in sys.stdin]
+    valid = [i for i, (_, _, problem) in enumerate(records) if problem is None]
+    verdicts = dict(zip(valid, dedup_documents(config, [str(records[i][0]) for i in valid],
+                                               [records[i][1] for i in valid])))
+    problems: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for i, (doc_id, _, problem) in enumerate(records):
+        if problem is not None:
+            problems[problem] += 1
+            out = {"id": doc_id, "cluster": None, "keep": None, "reason": problem, "containment": None}
+        else:
+            v = verdicts[i]
+            reasons[v.reason or "kept"] += 1
+            out = {"id": doc_id, "cluster": v.cluster, "keep": v.reason is None, "reason": v.reason,
+                   "containment": None if v.containment is None else round(v.containment, 4)}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    print(json.dumps({"records": len(records), "verdicts": dict(sorted(reasons.items())),
+                      "unreadable": dict(sorted(problems.items()))}), file=sys.stderr)
+
+
+def _parse(line: str) -> tuple[object, str, str | None]:
+    """(id, text, problem or None)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None, "", "invalid_json"
+    if not isinstance(record, dict):
+        return None, "", "not_an_object"
+    if not isinstance(record.get("text"), str):
+        return record.get("id"), "", "no_text"
+    if record.get("id") is None:
+        return None, "", "no_id"
+    return record["id"], record["text"], None
