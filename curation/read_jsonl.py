@@ -36,7 +36,6 @@ class JsonlReader(Reader):
             return
         with opened as raw:
             lines = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="\n")
-            line_no = 0
             try:
                 for line_no, line in enumerate(lines, start=1):
                     doc = self._document(line, line_no, location, source)
@@ -70,6 +69,12 @@ class JsonlReader(Reader):
         if not isinstance(text, str):
             self.skip("missing_text_field")
             return None
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # a JSON escape of a lone surrogate: Arrow cannot store it
+                text = text.encode("utf-8", "replace").decode("utf-8")
+                self.skip("decoded:lone_surrogates_replaced")
         own_id = record.get(self.id_field) if self.id_field else None
         locator = str(own_id) if own_id is not None else f"{location}:{line_no}"
         url = record.get(self.url_field) if self.url_field else None

@@ -18,7 +18,6 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
-import brotli
 import fsspec
 import pyarrow as pa
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
@@ -79,17 +78,15 @@ class WarcFileReader(Reader):
                 self.stats.bytes_in += record.content_length
                 doc = self._document(record, location, source)
                 if doc is not None:
-                    self.keep(doc)
-                    if doc["html"] is not None:  # keep() counts text only
-                        self.stats.bytes_out += len(doc["html"].encode("utf-8", "surrogatepass"))
+                    self.stats.docs_out += 1
                     yield doc
         except (OSError, ValueError, EOFError):
             # Bad gzip, garbage or a truncated member: nothing after this point can be parsed reliably.
             self.skip("corrupt_stream" if records else "not_a_warc_file")
-            return
-        if records == 0:
-            # FastWARC yields nothing (no error) for a stream that is not WARC at all: say so.
-            self.skip("not_a_warc_file")
+        else:
+            if records == 0:
+                # FastWARC yields nothing (no error) for a stream that is not WARC at all: say so.
+                self.skip("not_a_warc_file")
 
     def _document(self, record: WarcRecord, location: str, source: str) -> Document | None:
         kind = int(record.record_type)
@@ -109,8 +106,8 @@ class WarcFileReader(Reader):
             if not body.strip():
                 self.skip("empty_body")
                 return None
-            text = self._decode(body, "utf-8")
-            return _doc(source, record_id, url, text=text)
+            self.stats.bytes_out += len(body)
+            return _doc(source, record_id, url, text=self._decode(body, "utf-8"))
         html = self._html_body(record)
         if html is None:
             return None
@@ -164,32 +161,28 @@ class WarcFileReader(Reader):
         if _looks_binary(body):
             self.skip("binary_body")
             return None
+        self.stats.bytes_out += len(body)
         return self._decode(body, charset)
 
     def _content_decode(self, body: bytes, encoding: str) -> bytes | None:
+        if encoding not in ("gzip", "x-gzip", "deflate"):
+            # Crawlers ask for gzip/deflate only; anything else (br, zstd) is rare enough to count and skip.
+            self.skip("unsupported_content_encoding")
+            return None
         try:
-            if encoding in ("gzip", "x-gzip", "deflate"):
-                inflater = zlib.decompressobj(47 if encoding != "deflate" else 15)
-                out = inflater.decompress(body, self.max_record_bytes)
-                if inflater.unconsumed_tail:
-                    self.skip("record_too_large")
-                    return None
-                return out
-            if encoding == "br":
-                out = brotli.decompress(body)
-                if len(out) > self.max_record_bytes:
-                    self.skip("record_too_large")
-                    return None
-                return out
-        except (zlib.error, brotli.error):
+            inflater = zlib.decompressobj(47 if encoding != "deflate" else 15)
+            out = inflater.decompress(body, self.max_record_bytes)
+        except zlib.error:
             if _HTML_START.match(body[:1024]):
                 # Crawlers such as ClueWeb's stored the decoded body but kept the Content-Encoding header.
                 self.skip("decoded:content_encoding_already_undone")
                 return body
             self.skip("bad_content_encoding")
             return None
-        self.skip("unsupported_content_encoding")
-        return None
+        if inflater.unconsumed_tail:
+            self.skip("record_too_large")
+            return None
+        return out
 
     def _decode(self, body: bytes, declared: str | None) -> str:
         """Decode with the declared charset, else the page's <meta>, else UTF-8, else a detector's guess."""

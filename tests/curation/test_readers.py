@@ -1,0 +1,278 @@
+"""Readers against independent references: warcio for WARC/WET, the json module for JSONL, pyarrow for Parquet.
+
+Also input resolution (paths, globs, folders, a paths file, fsspec URLs), stable task ids, and a reader
+running inside a Ray stage.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+from pydantic import ValidationError
+from warcio.archiveiterator import ArchiveIterator as WarcioIterator
+
+from curation.document import BASE_COLUMNS, document_id, read_documents
+from curation.executor import run_stage
+from curation.inputs import InputNotFound, InputsConfig, format_of, reader_for, resolve_inputs, task_id_for
+from curation.map_stage import map_documents, part_path
+from curation.read_jsonl import JsonlReader
+from curation.read_parquet import ParquetReader
+from curation.read_warc import READER_COLUMNS, WarcFileReader, source_name
+from curation.sample_crawl import write_sample_crawl
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    path = tmp_path_factory.mktemp("crawl") / "sample.warc.gz"
+    return path, write_sample_crawl(path)
+
+
+def warcio_html_responses(path: Path) -> dict[str, tuple[str, bytes]]:
+    """Independent reference: record id -> (url, body) of 2xx text/html responses, read by warcio."""
+    found = {}
+    with open(path, "rb") as stream:
+        for record in WarcioIterator(stream):
+            if record.rec_type != "response" or not record.http_headers:
+                continue
+            status = int(record.http_headers.get_statuscode())
+            mime = (record.http_headers.get_header("Content-Type") or "").split(";")[0].strip()
+            if 200 <= status < 300 and mime == "text/html":
+                found[record.rec_headers.get_header("WARC-Record-ID")] = (
+                    record.rec_headers.get_header("WARC-Target-URI"), record.content_stream().read())
+    return found
+
+
+def test_warc_reader_returns_every_html_response_with_id_url_and_source(sample) -> None:
+    path, manifest = sample
+    reader = WarcFileReader()
+    docs = list(reader.read(str(path)))
+    reference = warcio_html_responses(path)
+    # Binary and empty bodies are HTML by header only: counted skips. Every other HTML response is a document.
+    expected = {document_id("sample", rid) for rid, (_, body) in reference.items() if body and b"\x00" not in body}
+    assert {d["id"] for d in docs} == expected and len(docs) == len(expected)
+    assert reader.stats.skipped["binary_body"] == 1 and reader.stats.skipped["empty_body"] == 1
+    by_id = {document_id("sample", rid): url for rid, (url, _) in reference.items()}
+    for doc in docs:
+        assert set(doc) == set(READER_COLUMNS)
+        assert doc["source"] == "sample" and doc["text"] is None and doc["lang"] is None
+        assert by_id[doc["id"]] == doc["url"]
+    pages = [p for p in manifest if p.record_type == "response" and p.status == 200
+             and p.kind not in ("binary", "image", "empty")]
+    assert sorted(d["url"] for d in docs) == sorted(p.url for p in pages)
+
+
+def test_warc_reader_counts_every_record(sample) -> None:
+    path, manifest = sample
+    reader = WarcFileReader()
+    docs = list(reader.read(str(path)))
+    stats = reader.stats
+    assert stats.docs_in == len(manifest) + 1  # + warcinfo
+    assert stats.docs_out == len(docs)
+    not_decode_notes = sum(n for reason, n in stats.skipped.items() if not reason.startswith("decoded:"))
+    assert stats.docs_out + not_decode_notes == stats.docs_in
+    assert stats.skipped["request_record"] == sum(p.record_type == "request" for p in manifest)
+    assert stats.skipped["revisit_record"] == 1 and stats.skipped["http_status_not_2xx"] == 2
+    assert stats.skipped["not_html"] == 1
+
+
+def test_charsets_from_header_meta_and_fallback(sample) -> None:
+    path, _ = sample
+    reader = WarcFileReader()
+    docs = {d["url"].rsplit("/", 1)[-1]: d["html"] for d in reader.read(str(path))}
+    assert "Sägewerk" in docs["schwarzwald"]  # Latin-1 declared in <meta> only
+    assert "Étalez la pâte" in docs["tarte-aux-pommes"]  # Latin-1 declared in the HTTP header only
+    assert "Schrödinger" in docs["schroedinger"]
+    assert "repeats \ufffd\ufffd itself" in docs["broken-utf8"]
+    assert reader.stats.skipped["decoded:invalid_bytes_replaced"] == 1
+    # Content-Encoding: gzip is undone.
+    assert "weekend sourdough" in docs["sourdough"].lower()
+
+
+def test_warc_reader_matches_warcio_on_real_crawl(shared_data: Path) -> None:
+    path = shared_data / "warc" / "resiliparse-tests" / "warcfile.warc.gz"
+    reference = warcio_html_responses(path)
+    reader = WarcFileReader(source="cc")
+    docs = list(reader.read(str(path)))
+    assert {d["id"] for d in docs} == {document_id("cc", rid) for rid in reference}
+    for doc in docs:
+        assert len(doc["html"]) > 100 and "<" in doc["html"]
+    # The same file uncompressed and lz4-compressed gives the same documents.
+    for variant in ("warcfile.warc", "warcfile.warc.lz4"):
+        again = list(WarcFileReader(source="cc").read(str(path.with_name(variant))))
+        assert [(d["id"], d["html"]) for d in again] == [(d["id"], d["html"]) for d in docs]
+
+
+def test_wet_conversion_records_become_text(shared_data: Path) -> None:
+    path = shared_data / "warc" / "commoncrawl-whirlwind" / "whirlwind.warc.wet.gz"
+    with open(path, "rb") as stream:
+        reference = [(r.rec_headers.get_header("WARC-Target-URI"), r.content_stream().read().decode("utf-8"))
+                     for r in WarcioIterator(stream) if r.rec_type == "conversion"]
+    reader = WarcFileReader()
+    docs = list(reader.read(str(path)))
+    assert [(d["url"], d["text"]) for d in docs] == reference
+    assert docs[0]["html"] is None and docs[0]["source"] == "whirlwind"
+    assert reader.stats.skipped["warcinfo_record"] == 1
+
+
+def test_warc_read_through_fsspec_urls(sample) -> None:
+    path, _ = sample
+    local = [(d["id"], d["html"]) for d in WarcFileReader(source="s").read(str(path))]
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/crawl/sample.warc.gz", path.read_bytes())
+    via_memory = [(d["id"], d["html"]) for d in WarcFileReader(source="s").read("memory://crawl/sample.warc.gz")]
+    via_file = [(d["id"], d["html"]) for d in WarcFileReader(source="s").read(f"file://{path}")]
+    assert via_memory == local and via_file == local
+    memory.rm("/crawl", recursive=True)
+
+
+def test_jsonl_plain_gzip_zstd_and_configured_fields(tmp_path: Path) -> None:
+    rows = [{"doc_id": f"d{i}", "body": f"text number {i} é", "link": f"https://x.example/{i}"} for i in range(5)]
+    raw = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+    (tmp_path / "a.jsonl").write_bytes(raw)
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(raw))
+    (tmp_path / "a.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(raw))
+    results = []
+    for name in ("a.jsonl", "a.jsonl.gz", "a.jsonl.zst"):
+        reader = JsonlReader(source="t", text_field="body", id_field="doc_id", url_field="link")
+        docs = list(reader.read(str(tmp_path / name)))
+        results.append(docs)
+        assert reader.stats.docs_in == reader.stats.docs_out == 5
+    assert results[0] == results[1] == results[2]
+    assert [d["text"] for d in results[0]] == [r["body"] for r in rows]
+    assert [d["id"] for d in results[0]] == [document_id("t", r["doc_id"]) for r in rows]
+    assert [d["url"] for d in results[0]] == [r["link"] for r in rows]
+    assert all(d["html"] is None for d in results[0])
+
+
+def test_jsonl_without_id_field_uses_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "b.jsonl"
+    path.write_text('{"text": "one"}\n\n{"text": "two"}\n')
+    docs = list(JsonlReader(source="t").read(str(path)))
+    assert [d["id"] for d in docs] == [document_id("t", f"{path}:1"), document_id("t", f"{path}:3")]
+
+
+def test_jsonl_reads_real_dolma_file(shared_data: Path) -> None:
+    path = shared_data / "warc" / "dolma-tests" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as stream:
+        reference = [json.loads(line) for line in stream if line.strip()]
+    docs = list(JsonlReader().read(str(path)))
+    assert len(docs) == len(reference) == 697
+    assert [d["text"] for d in docs] == [r["text"] for r in reference]
+
+
+def test_parquet_streams_by_record_batch(tmp_path: Path) -> None:
+    table = pa.table({"text": [f"row {i}" for i in range(2500)], "id": [f"r{i}" for i in range(2500)],
+                      "extra": list(range(2500))})
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, row_group_size=500)
+    reader = ParquetReader(source="p", batch_size=300)
+    docs = reader.read(str(path))
+    first = next(docs)
+    assert first["text"] == "row 0" and first["id"] == document_id("p", "r0")
+    rest = list(docs)
+    assert [d["text"] for d in rest] == table.column("text").to_pylist()[1:]
+    assert reader.stats.docs_out == 2500 and set(first) == set(READER_COLUMNS)
+
+
+def test_parquet_without_text_column_is_counted(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"content": ["a", "b"]}), path)
+    reader = ParquetReader()
+    assert list(reader.read(str(path))) == []
+    assert reader.stats.skipped["missing_text_field"] == 2
+
+
+def make_tree(root: Path) -> list[Path]:
+    files = [root / "a" / "one.warc.gz", root / "a" / "two.jsonl", root / "b" / "one.warc.gz", root / "b" / "c.parquet"]
+    for f in files:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"")
+    return files
+
+
+def test_resolve_paths_globs_folders_and_paths_file(tmp_path: Path) -> None:
+    files = make_tree(tmp_path)
+    by_glob = resolve_inputs(InputsConfig(paths=[str(tmp_path / "*" / "*.warc.gz")]))
+    assert [t.inputs[0] for t in by_glob] == [str(files[0]), str(files[2])]
+    # Same file name in two folders: the ids still differ, and do not depend on the other inputs.
+    assert len({t.task_id for t in by_glob}) == 2
+    by_folder = resolve_inputs(InputsConfig(paths=[str(tmp_path)]))
+    assert sorted(t.inputs[0] for t in by_folder) == sorted(map(str, files))
+    assert {t.task_id for t in by_glob} <= {t.task_id for t in by_folder}
+    listing = tmp_path / "inputs.paths.gz"
+    listing.write_bytes(gzip.compress(b"a/one.warc.gz\n# a comment\n\nb/c.parquet\n"))
+    by_list = resolve_inputs(InputsConfig(paths_file=str(listing)))
+    assert [t.inputs[0] for t in by_list] == [str(files[0]), str(files[3])]
+    prefixed = resolve_inputs(InputsConfig(paths_file=str(listing), paths_prefix="https://data.example.org/"))
+    assert [t.inputs[0] for t in prefixed] == ["https://data.example.org/a/one.warc.gz",
+                                               "https://data.example.org/b/c.parquet"]
+    assert len(resolve_inputs(InputsConfig(paths=[str(tmp_path)], max_files=2))) == 2
+
+
+def test_resolve_fsspec_urls_and_missing_inputs(tmp_path: Path) -> None:
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/inputs/x.jsonl", b'{"text": "hello"}\n')
+    memory.pipe("/inputs/y.jsonl", b'{"text": "world"}\n')
+    tasks = resolve_inputs(InputsConfig(paths=["memory://inputs/*.jsonl"]))
+    assert [t.inputs[0] for t in tasks] == ["memory:///inputs/x.jsonl", "memory:///inputs/y.jsonl"]
+    reader = reader_for(InputsConfig(paths=["memory://inputs"]))
+    assert [d["text"] for t in tasks for d in reader.read(t.inputs[0])] == ["hello", "world"]
+    memory.rm("/inputs", recursive=True)
+    with pytest.raises(InputNotFound, match="nothing-here"):
+        resolve_inputs(InputsConfig(paths=[str(tmp_path / "nothing-here" / "*.warc.gz")]))
+
+
+def test_task_ids_are_stable_and_readable() -> None:
+    a = task_id_for("/data/CC-MAIN-2024-22-00001.warc.gz")
+    assert a == task_id_for("/data/CC-MAIN-2024-22-00001.warc.gz")
+    assert a.startswith("CC-MAIN-2024-22-00001-") and a != task_id_for("/other/CC-MAIN-2024-22-00001.warc.gz")
+    assert source_name("s3://bucket/crawl/x.warc.wet.gz") == "x"
+    assert [format_of(p) for p in ("a.warc.gz", "a.wet.gz", "a.jsonl.zst", "b.parquet", "c.json.gz")] == \
+        ["warc", "warc", "jsonl", "parquet", "jsonl"]
+
+
+def test_config_errors_name_the_field() -> None:
+    with pytest.raises(ValidationError, match="paths_file"):
+        InputsConfig()
+    with pytest.raises(ValidationError, match="pathz"):
+        InputsConfig(paths=["x"], pathz=["y"])
+    with pytest.raises(ValidationError, match="format"):
+        InputsConfig(paths=["x"], format="csv")
+    with pytest.raises(ValidationError, match="max_record_bytes"):
+        InputsConfig(paths=["x"], max_record_bytes=10)
+
+
+def test_reader_for_dispatches_by_format_into_one_step(sample, tmp_path: Path) -> None:
+    path, _ = sample
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text('{"text": "a", "id": 1}\nnot json\n')
+    reader = reader_for(InputsConfig(paths=[str(path)], source="mixed"))
+    warc_docs = list(reader.read(str(path)))
+    jsonl_docs = list(reader.read(str(jsonl)))
+    assert reader.name == "read" and reader.stats.docs_out == len(warc_docs) + 1
+    assert reader.stats.skipped["malformed_json"] == 1 and reader.stats.skipped["request_record"] > 0
+    assert jsonl_docs[0]["id"] == document_id("mixed", "1") and reader.stats.seconds > 0
+    assert reader.output_columns(str(path)) == {**BASE_COLUMNS, "html": pa.string()}
+
+
+def build_reader_only(config: InputsConfig):
+    return reader_for(config), []
+
+
+def test_reader_in_a_ray_stage(ray_session, sample, tmp_path: Path) -> None:
+    from functools import partial
+
+    path, _ = sample
+    config = InputsConfig(paths=[str(path)])
+    tasks = resolve_inputs(config)
+    report = run_stage("read", tmp_path / "stage", tasks, map_documents(partial(build_reader_only, config)),
+                       show_progress=False)
+    rows = list(read_documents(part_path(tmp_path / "stage", tasks[0].task_id)))
+    assert [r["id"] for r in rows] == [d["id"] for d in WarcFileReader().read(str(path))]
+    assert report.steps[0].name == "read" and report.steps[0].docs_out == len(rows)
