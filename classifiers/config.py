@@ -1,0 +1,95 @@
+"""Configuration of the classifiers (levels 2 and 3) and of the quality-tier rule, as the recipe writes it."""
+from __future__ import annotations
+
+from pathlib import Path
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+
+try:
+    from classifiers.judge import JudgeConfig
+except ImportError:  # the level-3 judge module lands separately; until then `judge` accepts only None
+    JudgeConfig = type(None)  # type: ignore[misc,assignment]
+
+
+class FastTextParams(BaseModel):
+    """fastText training and input settings; defaults keep a model file to a few MB."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dim: int = Field(32, ge=4, le=300, description="Embedding dimension.")
+    epoch: int = Field(25, ge=1, le=200, description="Training epochs.")
+    lr: float = Field(0.5, gt=0, le=5, description="Learning rate.")
+    word_ngrams: int = Field(2, ge=1, le=5, description="Longest word n-gram used as a feature.")
+    bucket: int = Field(100_000, ge=1_000, le=2_000_000,
+                        description="Hash buckets for n-grams; model size grows as bucket x dim (2M default of "
+                                    "fastText would make 100+ MB files).")
+    min_count: int = Field(1, ge=1, description="Minimum word count to enter the vocabulary.")
+    minn: int = Field(0, ge=0, le=10, description="Shortest character n-gram (0: no subwords).")
+    maxn: int = Field(0, ge=0, le=10, description="Longest character n-gram (0: no subwords).")
+    max_tokens: int = Field(1500, ge=16, description="Tokens of a document the model sees (its beginning).")
+    seed: int = Field(0, description="Training seed (single-threaded training is deterministic).")
+
+
+class TierThresholds(BaseModel):
+    """The documented quality-tier rule's thresholds (see classifiers.tiers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    high_min: float = Field(0.7, ge=0, le=1, description="Combined quality score at or above which a doc may be high.")
+    medium_min: float = Field(0.35, ge=0, le=1, description="Combined quality score below which a doc is low.")
+    judge_weight: float = Field(0.6, ge=0, le=1,
+                                description="Weight of the judge's score (scaled to [0,1]) against the level-2 "
+                                            "quality score when a judge score is present.")
+    l1_low_below: float = Field(0.6, ge=0, le=1, description="A level-1 score below this makes a doc low.")
+    l1_high_min: float = Field(0.9, ge=0, le=1, description="A high doc needs at least this level-1 score.")
+    high_max_flags: int = Field(0, ge=0, description="A high doc may carry at most this many level-1 flags.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TierThresholds:
+        if self.medium_min > self.high_min:
+            raise ValueError(f"medium_min ({self.medium_min}) must not exceed high_min ({self.high_min})")
+        if self.l1_low_below > self.l1_high_min:
+            raise ValueError(f"l1_low_below ({self.l1_low_below}) must not exceed l1_high_min ({self.l1_high_min})")
+        return self
+
+
+class BootstrapConfig(BaseModel):
+    """Weak supervision from the project's seed knowledge on the user's own corpus."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seeds_dir: Path | None = Field(None, description="Folder with vocabulary/<discipline>.txt and quality.json; "
+                                                     "None: the seeds shipped with sciloom.")
+    max_docs: int = Field(50_000, ge=10, description="Corpus documents read for bootstrapping (first ones).")
+    min_hits: float = Field(4.0, gt=0, description="Weighted seed-term hits a doc needs to get a discipline.")
+    min_share: float = Field(0.5, gt=0, le=1, description="Share of its science hits the top discipline needs.")
+    min_density: float = Field(0.02, ge=0, le=1, description="Science seed hits per token a scientific doc needs.")
+    general_max_density: float = Field(0.01, ge=0, le=1,
+                                       description="A doc with fewer science hits per token is labelled general.")
+    min_tokens: int = Field(20, ge=1, description="Shorter docs are not used as training examples.")
+    self_training_rounds: int = Field(1, ge=0, le=5, description="Rounds adding confident model predictions.")
+    self_training_min_prob: float = Field(0.8, gt=0, lt=1, description="Probability to adopt a prediction.")
+    max_per_class: int = Field(5_000, ge=10, description="Cap on training examples per label (balance).")
+    seed_docs_per_class: int = Field(40, ge=0, description="Synthetic seed documents added for a label with too "
+                                                           "few confident corpus examples.")
+    quality_fraction: float = Field(0.3, gt=0, lt=0.5, description="Top and bottom share of the heuristic quality "
+                                                                   "ranking used as high / low examples.")
+    calibration_fraction: float = Field(0.15, gt=0, lt=0.5, description="Weak labels held out to fit temperature.")
+
+
+class ClassifiersConfig(BaseModel):
+    """Level-2 models, optional level-3 judge and the quality-tier rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    taxonomy: Taxonomy = Field(default_factory=lambda: DEFAULT_TAXONOMY, description="Discipline taxonomy.")
+    models_dir: Path | None = Field(None, description="Folder with discipline.bin/quality.bin (+ .json); None: "
+                                                      "bootstrap models from the curated corpus itself.")
+    fasttext: FastTextParams = Field(default_factory=FastTextParams, description="fastText settings.")
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig, description="Bootstrap settings.")
+    tiers: TierThresholds = Field(default_factory=TierThresholds, description="Quality-tier thresholds.")
+    judge: JudgeConfig | None = Field(None, description="Level-3 LLM judge; None: not run.")
+    batch_size: int = Field(256, ge=1, description="Documents per fastText prediction call.")
+    examples_per_tier: int = Field(3, ge=0, le=50, description="Example documents per tier in the report.")
+    num_cpus_per_task: float = Field(1, gt=0, description="CPUs reserved per labelling task.")

@@ -1,0 +1,166 @@
+"""A fastText classifier over a fixed label list, with temperature-calibrated probabilities.
+
+A model is two files: `<kind>.bin` (fastText) and `<kind>.json` (what the model is: its labels, the
+taxonomy hash it was trained for, its calibration temperature and training settings). Loading a
+discipline model under a taxonomy with another hash is refused with a clear error, because its output
+indices would silently mean other disciplines.
+
+Loss: one-vs-all (`ova`), the per-label sigmoids normalised to sum to 1. The softmax loss of the pinned
+fastText build (fasttext-numpy2-wheel 0.9.2) stops with "Encountered NaN" on most runs even on a 20-line
+two-label file (measured: 0 of 6 runs finished); `ova` in a fresh process (classifiers.fasttext_isolated)
+finished 12 of 12 and identically.
+
+Calibration: fastText's probabilities are over-confident after many epochs. A single temperature T,
+fitted on held-out examples by minimising the negative log-likelihood, rescales them: p_T ∝ p^(1/T), which
+is softmax(logits / T) since log p differs from the logits by a per-document constant.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import fasttext
+import numpy as np
+
+from classifiers.config import FastTextParams
+from classifiers.fasttext_isolated import train_supervised_isolated
+from classifiers.taxonomy import Taxonomy
+from classifiers.text import fasttext_line
+
+FORMAT = "sciloom-fasttext/1"
+DISCIPLINE = "discipline"
+QUALITY = "quality"
+QUALITY_LABELS = ("low", "high")
+_PREFIX = "__label__"
+_TEMPERATURES = np.geomspace(0.1, 10.0, 81)
+
+# fastText prints nothing useful on load but warns about deprecated API on stderr; keep stderr clean.
+fasttext.FastText.eprint = lambda *args, **kwargs: None
+
+
+class TaxonomyMismatch(ValueError):
+    """A discipline model used under a taxonomy other than the one it was trained for."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    kind: str  # discipline | quality
+    labels: tuple[str, ...]  # output columns of predict_proba, in order
+    taxonomy_hash: str | None  # discipline models only
+    temperature: float
+    max_tokens: int
+    trained_examples: int
+    params: dict
+
+
+class LabelModel:
+    def __init__(self, model: fasttext.FastText._FastText, info: ModelInfo) -> None:
+        self.model = model
+        self.info = info
+        self._column = {f"{_PREFIX}{label}": i for i, label in enumerate(info.labels)}
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.info.labels
+
+    @classmethod
+    def train(cls, kind: str, labels: Sequence[str], examples: Sequence[tuple[str, str]], params: FastTextParams,
+              taxonomy: Taxonomy | None = None) -> LabelModel:
+        """Train on (text, label) pairs; every label must be one of `labels`, and at least one example given."""
+        if kind == DISCIPLINE and taxonomy is None:
+            raise ValueError("a discipline model needs the taxonomy it is trained for")
+        known = set(labels)
+        unknown = sorted({label for _, label in examples if label not in known})
+        if unknown:
+            raise ValueError(f"training labels {unknown} are not in the model's labels {list(labels)}")
+        lines = [(fasttext_line(text, params.max_tokens), label) for text, label in examples]
+        lines = [(line, label) for line, label in lines if line]
+        if not lines:
+            raise ValueError(f"no non-empty training text for the {kind} model")
+        with tempfile.TemporaryDirectory(prefix="sciloom-ft-") as tmp:
+            path, model_path = Path(tmp) / "train.txt", Path(tmp) / "model.bin"
+            path.write_text("".join(f"{_PREFIX}{label} {line}\n" for line, label in lines), encoding="utf-8")
+            train_supervised_isolated(path, model_path, dict(
+                dim=params.dim, epoch=params.epoch, lr=params.lr, wordNgrams=params.word_ngrams,
+                bucket=params.bucket, minCount=params.min_count, minn=params.minn, maxn=params.maxn,
+                loss="ova", thread=1, seed=params.seed, verbose=0))
+            model = fasttext.load_model(str(model_path))
+        info = ModelInfo(kind=kind, labels=tuple(labels),
+                         taxonomy_hash=taxonomy.content_hash if kind == DISCIPLINE else None,
+                         temperature=1.0, max_tokens=params.max_tokens, trained_examples=len(lines),
+                         params=params.model_dump())
+        return cls(model, info)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities, shape [len(texts), len(labels)], float32; rows sum to 1."""
+        probs_NL = self._raw_proba(texts)
+        return _with_temperature(probs_NL, self.info.temperature).astype(np.float32)
+
+    def _raw_proba(self, texts: Sequence[str]) -> np.ndarray:
+        probs_NL = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
+        if not texts:
+            return probs_NL
+        lines = [fasttext_line(text, self.info.max_tokens) for text in texts]
+        predicted_labels, predicted_probs = self.model.predict(lines, k=-1, threshold=0.0)
+        for row, (names, values) in enumerate(zip(predicted_labels, predicted_probs)):
+            for name, value in zip(names, values):
+                probs_NL[row, self._column[name]] = value
+        # One-vs-all sigmoids do not sum to 1; labels absent from training keep probability 0.
+        probs_NL /= probs_NL.sum(axis=1, keepdims=True)
+        return probs_NL
+
+    def calibrate(self, texts: Sequence[str], labels: Sequence[str]) -> float:
+        """Fit the temperature on held-out (text, label) pairs by minimum NLL; returns it."""
+        if not texts:
+            return self.info.temperature
+        probs_NL = self._raw_proba(texts)
+        target_N = np.array([self.labels.index(label) for label in labels])
+        best = min(_TEMPERATURES, key=lambda t: _nll(_with_temperature(probs_NL, t), target_N))
+        self.info = ModelInfo(**{**asdict(self.info), "temperature": float(best)})
+        return float(best)
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        bin_path = folder / f"{self.info.kind}.bin"
+        tmp = bin_path.with_name(f".{bin_path.name}.tmp")
+        self.model.save_model(str(tmp))
+        tmp.replace(bin_path)
+        meta_tmp = folder / f".{self.info.kind}.json.tmp"
+        meta_tmp.write_text(json.dumps({"format": FORMAT, **asdict(self.info)}, indent=2) + "\n")
+        meta_tmp.replace(folder / f"{self.info.kind}.json")
+        return bin_path
+
+    @classmethod
+    def load(cls, folder: Path, kind: str, taxonomy: Taxonomy) -> LabelModel:
+        meta_path, bin_path = folder / f"{kind}.json", folder / f"{kind}.bin"
+        if not meta_path.exists() or not bin_path.exists():
+            raise FileNotFoundError(f"no {kind} model in {folder}: expected {bin_path.name} and {meta_path.name} "
+                                    f"(train one with `sciloom classifiers train` or `sciloom classifiers bootstrap`)")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{meta_path} is not a sciloom fastText model description (format {meta.get('format')!r})")
+        info = ModelInfo(**{k: v for k, v in meta.items() if k != "format"} | {"labels": tuple(meta["labels"])})
+        if info.kind != kind:
+            raise ValueError(f"{meta_path} describes a {info.kind} model, not a {kind} model")
+        if kind == DISCIPLINE and (info.taxonomy_hash != taxonomy.content_hash or info.labels != taxonomy.disciplines):
+            raise TaxonomyMismatch(
+                f"discipline model {bin_path} was trained for taxonomy {info.taxonomy_hash} with labels "
+                f"{list(info.labels)}, but the active taxonomy is {taxonomy.content_hash} with "
+                f"{list(taxonomy.disciplines)}: retrain or bootstrap models for this taxonomy")
+        return cls(fasttext.load_model(str(bin_path)), info)
+
+
+def _with_temperature(probs_NL: np.ndarray, temperature: float) -> np.ndarray:
+    # A label the model never saw keeps probability 0 at any temperature.
+    with np.errstate(divide="ignore"):
+        logits_NL = np.log(probs_NL) / temperature
+    logits_NL -= logits_NL.max(axis=1, keepdims=True)
+    scaled_NL = np.exp(logits_NL)
+    return scaled_NL / scaled_NL.sum(axis=1, keepdims=True)
+
+
+def _nll(probs_NL: np.ndarray, target_N: np.ndarray) -> float:
+    return float(-np.log(np.clip(probs_NL[np.arange(len(target_N)), target_N], 1e-12, 1.0)).mean())
