@@ -1,0 +1,128 @@
+"""`build_mixture`: labelled documents → tokenizer → plan → token shards for every training stage.
+
+Order matters: the tokenizer (trained for the demo) and the bucket counts come first, then the plan,
+whose infeasibility stops the run before anything is tokenized. Shards are written as one Ray stage
+over the labelled parts (resumable: a rerun skips finished parts), and every stream folder gets its
+manifest last. Outputs: out_dir/<stage>/[<discipline>/] shard folders, out_dir/tokenizer/,
+out_dir/plan.{json,png,txt}, out_dir/mixer_report.json.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from classifiers.taxonomy import DEFAULT_TAXONOMY
+from curation.document import iter_parts
+from curation.executor import TASKS_DIR, run_stage
+from curation.ray_runtime import ensure_ray
+from curation.stage_reader import tasks_over_stage
+from curation.stats import write_json_atomic
+from mixer.buckets import count_buckets
+from mixer.config import STAGE_NAMES, MixerConfig, TokenizerConfig
+from mixer.indexed_dataset import token_dtype
+from mixer.manifest import build_manifest, content_hash, file_sha256, write_manifest
+from mixer.plan import MixturePlan, StreamPlan, plan_mixture
+from mixer.plan_report import write_plan_report
+from mixer.shard_task import ShardJob, StreamSpec, part_record_path, write_part_shards
+from mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
+
+BUILD_FILE = "build.json"
+REPORT_FILE = "mixer_report.json"
+
+
+def corpus_texts(labelled_dir: Path) -> Iterator[str]:
+    for path in iter_parts(labelled_dir):
+        for batch in pq.ParquetFile(path).iter_batches(columns=["text"], batch_size=1024):
+            yield from (t for t in batch.column("text").to_pylist() if t)
+
+
+def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, tokenizer_dir: Path) -> Path:
+    """The local tokenizer.json, or the demo BPE (trained once; retrained only when its settings change)."""
+    if config.path is not None:
+        return config.path.resolve()
+    assert config.train_bpe is not None
+    settings = tokenizer_dir / "training.json"
+    wanted = {"train_bpe": config.train_bpe.model_dump(), "corpus": [p.name for p in iter_parts(labelled_dir)]}
+    if not ((tokenizer_dir / TOKENIZER_FILE).is_file() and settings.is_file()
+            and json.loads(settings.read_text()) == wanted):
+        train_byte_level_bpe(corpus_texts(labelled_dir), config.train_bpe, tokenizer_dir)
+        write_json_atomic(settings, wanted)
+    return (tokenizer_dir / TOKENIZER_FILE).resolve()
+
+
+def plan_from_corpus(config: MixerConfig, labelled_dir: Path, tokenizer_file: Path,
+                     disciplines: Sequence[str], general_label: str) -> tuple[MixturePlan, dict[str, int]]:
+    encoder = DocumentEncoder(tokenizer_file, config.tokenizer)
+    buckets, unusable = count_buckets(labelled_dir, encoder, config.sample_docs_per_bucket)
+    return plan_mixture(config, buckets, disciplines, general_label), dict(unusable)
+
+
+def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: int, recipe_hash: str | None = None,
+                  disciplines: Sequence[str] | None = None, general_label: str = DEFAULT_TAXONOMY.general_label,
+                  show_progress: bool = True) -> dict[str, Any]:
+    disciplines = tuple(disciplines or DEFAULT_TAXONOMY.disciplines)
+    labelled_dir, out_dir = Path(labelled_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer_file = prepare_tokenizer(config.tokenizer, labelled_dir, out_dir / "tokenizer")
+    tokenizer_sha = file_sha256(tokenizer_file)
+    plan, unusable = plan_from_corpus(config, labelled_dir, tokenizer_file, disciplines, general_label)
+    plan_files = write_plan_report(plan, out_dir)
+    plan.raise_if_infeasible()
+
+    recipe_hash = recipe_hash or content_hash(config.model_dump(mode="json"))
+    build = {"plan": plan.to_dict(), "tokenizer_sha256": tokenizer_sha, "seq_len": config.seq_len,
+             "block_size": config.block_size, "seed": seed, "disciplines": disciplines}
+    _forget_other_builds(out_dir, content_hash(build))
+
+    job = ShardJob(out_dir=out_dir.resolve(), tokenizer_file=tokenizer_file, tokenizer=config.tokenizer,
+                   seq_len=config.seq_len, block_size=config.block_size, seed=seed, disciplines=disciplines,
+                   general_label=general_label,
+                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in plan.streams))
+    tasks = tasks_over_stage(labelled_dir)
+    ensure_ray()
+    stage_report = run_stage("mix", out_dir, tasks, partial(write_part_shards, job), show_progress=show_progress)
+
+    encoder = DocumentEncoder(tokenizer_file, config.tokenizer)
+    streams = {}
+    for stream in plan.streams:
+        parts = [json.loads(part_record_path(out_dir, stream.folder, t.task_id).read_text()) for t in tasks]
+        manifest = build_manifest(
+            seq_len=config.seq_len, token_dtype=token_dtype(encoder.vocab_size).__name__,
+            vocab_size=encoder.vocab_size, pad_id=encoder.eos_id, disciplines=disciplines,
+            tokenizer_sha256=tokenizer_sha, recipe_hash=recipe_hash, parts=parts,
+            extra={"stage": stream.stage, "stream": stream.name, "targets": stream.targets,
+                   "planned": stream.achieved(), "seed": seed})
+        manifest["achieved"] = _achieved(manifest, stream)
+        write_manifest(out_dir / stream.folder, manifest)
+        streams[stream.folder] = {"sequences": manifest["sequences"], "tokens": manifest["tokens"],
+                                  "budget": stream.budget, "targets": stream.targets, "achieved": manifest["achieved"]}
+    summary = {"tokenizer": str(tokenizer_file), "tokenizer_sha256": tokenizer_sha, "vocab_size": encoder.vocab_size,
+               "seq_len": config.seq_len, "recipe_hash": recipe_hash, "streams": streams,
+               "documents_unusable": unusable, "plan_files": {k: str(v) for k, v in plan_files.items()},
+               "stage": stage_report.to_dict()}
+    write_json_atomic(out_dir / REPORT_FILE, summary)
+    return summary
+
+
+def _achieved(manifest: dict[str, Any], stream: StreamPlan) -> dict[str, float]:
+    """Actual proportions of the written tokens, per target discipline."""
+    by_discipline = manifest["tokens_by"]["discipline"]
+    total = sum(by_discipline.values())
+    return {d: round(by_discipline.get(d, 0) / total, 6) if total else 0.0 for d in stream.targets}
+
+
+def _forget_other_builds(out_dir: Path, build_hash: str) -> None:
+    """Resume only the same build: a changed plan, tokenizer or seed invalidates every finished part."""
+    record = out_dir / BUILD_FILE
+    if record.is_file() and json.loads(record.read_text()).get("build_hash") == build_hash:
+        return
+    shutil.rmtree(out_dir / TASKS_DIR, ignore_errors=True)
+    for stage in STAGE_NAMES:
+        shutil.rmtree(out_dir / stage, ignore_errors=True)
+    write_json_atomic(record, {"build_hash": build_hash})

@@ -1,0 +1,154 @@
+"""The planner: how many tokens of each (source, discipline, tier) bucket every training stream takes.
+
+Targets come from the stage mixture (budget, general ratio, discipline weights); what a bucket can give
+is its tokens times the epochs its quality tier allows. Within one discipline, buckets are drawn in
+proportion to that capacity (so a tier allowed 2 epochs is upsampled 2x against a tier allowed 1), and a
+source over its cap is scaled down to the cap with the rest of the discipline filling in. A discipline
+whose target exceeds what its buckets can give makes the plan infeasible: the plan lists it with the
+numbers, and `raise_if_infeasible` stops the run before any tokenization.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mixer.config import MixerConfig, StageMixConfig
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Bucket:
+    source: str
+    discipline: str
+    tier: str
+    documents: int
+    bytes: int
+    tokens: float  # estimated before tokenization (bytes x the bucket's measured tokens per byte)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.source, self.discipline, self.tier
+
+
+@dataclass
+class StreamPlan:
+    stage: str
+    name: str  # the discipline for expert_induction streams, "mixture" for hybrid stages
+    budget: int
+    targets: dict[str, float]  # discipline -> target fraction of the stream
+    take: dict[tuple[str, str, str], float] = field(default_factory=dict)  # bucket key -> planned tokens
+    repeats: dict[tuple[str, str, str], float] = field(default_factory=dict)  # bucket key -> expected copies per doc
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> str:
+        return f"{self.stage}/{self.name}" if self.stage == "expert_induction" else self.stage
+
+    def achieved(self) -> dict[str, float]:
+        total = sum(self.take.values())
+        by_discipline: dict[str, float] = defaultdict(float)
+        for (_, discipline, _), tokens in self.take.items():
+            by_discipline[discipline] += tokens
+        return {d: (by_discipline[d] / total if total else 0.0) for d in self.targets}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "stream": self.name, "folder": self.folder, "budget": self.budget,
+                "planned_tokens": round(sum(self.take.values())), "targets": self.targets, "achieved": self.achieved(),
+                "buckets": [{"source": s, "discipline": d, "tier": t, "tokens": round(v),
+                             "repeats": round(self.repeats[(s, d, t)], 4)} for (s, d, t), v in sorted(self.take.items())],
+                "problems": self.problems}
+
+
+class InfeasiblePlan(ValueError):
+    """The data cannot meet the mixture; raised before tokenization, listing every short bucket group."""
+
+
+@dataclass
+class MixturePlan:
+    streams: list[StreamPlan]
+    buckets: list[Bucket]
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{s.folder}: {p}" for s in self.streams for p in s.problems]
+
+    def raise_if_infeasible(self) -> None:
+        if self.problems:
+            raise InfeasiblePlan("the data cannot meet the mixture (nothing was tokenized):\n  "
+                                 + "\n  ".join(self.problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"streams": [s.to_dict() for s in self.streams],
+                "buckets": [vars(b) for b in self.buckets], "problems": self.problems}
+
+
+def plan_mixture(config: MixerConfig, buckets: Sequence[Bucket], disciplines: Sequence[str],
+                 general_label: str = "general") -> MixturePlan:
+    streams: list[StreamPlan] = []
+    for stage_name, stage in config.stages().items():
+        unknown = sorted(set(stage.discipline_weights) - set(disciplines))
+        if unknown:
+            raise ValueError(f"mixer.{stage_name}.discipline_weights: {unknown} are not taxonomy disciplines "
+                             f"{list(disciplines)}")
+        for name, targets in _stream_targets(stage_name, stage, general_label).items():
+            stream = StreamPlan(stage_name, name, stage.token_budget, targets)
+            _allocate(stream, stage, buckets)
+            streams.append(stream)
+    return MixturePlan(streams, list(buckets))
+
+
+def _stream_targets(stage_name: str, stage: StageMixConfig, general_label: str) -> dict[str, dict[str, float]]:
+    science = {d: w for d, w in stage.discipline_weights.items() if w > 0 and d != general_label}
+    general = {general_label: stage.general_ratio} if stage.general_ratio > 0 else {}
+    if stage_name == "expert_induction":
+        return {d: {**general, d: 1 - stage.general_ratio} for d in science}
+    total = sum(science.values())
+    return {"mixture": {**general, **{d: (1 - stage.general_ratio) * w / total for d, w in science.items()}}}
+
+
+def _allocate(stream: StreamPlan, stage: StageMixConfig, buckets: Sequence[Bucket]) -> None:
+    """Proportional draw within each discipline, with source caps enforced by fixing capped sources."""
+    budget = stream.budget
+    capacity = {b.key: b.tokens * stage.tier_epochs.get(b.tier, 0.0) for b in buckets if b.discipline in stream.targets}
+    capacity = {k: c for k, c in capacity.items() if c > 0}
+    fixed: dict[tuple[str, str, str], float] = {}
+    while True:
+        take, short = dict(fixed), {}
+        for discipline, fraction in stream.targets.items():
+            keys = [k for k in capacity if k[1] == discipline]
+            free = [k for k in keys if k not in fixed]
+            need = fraction * budget - sum(fixed[k] for k in keys if k in fixed)
+            free_capacity = sum(capacity[k] for k in free)
+            share = need / free_capacity if free_capacity > 0 else math.inf
+            if share > 1 + _EPS and need > _EPS:
+                short[discipline] = (need, free_capacity)
+            take.update({k: min(share, 1.0) * capacity[k] for k in free})
+        newly_fixed = False
+        for source, cap in stage.source_caps.items():
+            keys = [k for k in take if k[0] == source and k not in fixed]
+            total = sum(take[k] for k in take if k[0] == source)
+            if keys and total > cap * budget * (1 + _EPS):
+                fixed.update({k: take[k] * cap * budget / total for k in keys})
+                newly_fixed = True
+        if not newly_fixed:
+            break
+    by_key = {b.key: b for b in buckets}
+    stream.take = {k: v for k, v in take.items() if v > 0}
+    stream.repeats = {k: v / by_key[k].tokens for k, v in stream.take.items()}
+    for discipline, (need, free_capacity) in short.items():
+        stream.problems.append(_shortage(discipline, stream.targets[discipline] * budget, need, free_capacity,
+                                         [b for b in buckets if b.discipline == discipline], stage))
+
+
+def _shortage(discipline: str, target: float, need: float, free_capacity: float, buckets: list[Bucket],
+              stage: StageMixConfig) -> str:
+    rows = "; ".join(f"({b.source}, {b.tier}): {b.tokens:,.0f} tokens x max {stage.tier_epochs.get(b.tier, 0):g} epochs"
+                     + (f", source capped at {stage.source_caps[b.source]:.0%}" if b.source in stage.source_caps else "")
+                     for b in buckets) or "no documents"
+    return (f"discipline {discipline!r} needs {target:,.0f} tokens but its buckets give at most "
+            f"{target - need + free_capacity:,.0f} ({need / free_capacity if free_capacity else math.inf:.2f}x the "
+            f"allowed epochs would be needed) — buckets: {rows}")

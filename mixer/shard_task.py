@@ -1,0 +1,131 @@
+"""The Ray task of the mixer: one labelled part → its piece of every stream's shards.
+
+A part is read once per epoch pass: pass e writes every document whose planned number of copies in a
+stream exceeds e, so a repeated document's copies land a whole part apart rather than side by side.
+Each document is tokenized once per pass whatever the number of streams that take it. The number of
+copies is fixed by a hash of (seed, stream, document id): expected copies = the bucket's planned
+repeats, and a rerun picks the same documents.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curation.executor import Task
+from curation.stats import StepStats, write_json_atomic
+from mixer.config import TokenizerConfig
+from mixer.indexed_dataset import token_dtype
+from mixer.pack import PackedShardWriter
+from mixer.tokenize import DocumentEncoder
+
+PARTS_DIR = "_parts"
+_LABEL_COLUMNS = ["id", "text", "source", "discipline", "quality_tier"]
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    folder: str  # relative to the mixer output folder
+    repeats: dict[tuple[str, str, str], float]  # bucket key -> expected copies per document
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """Everything a worker needs (picklable: no open files or tokenizers)."""
+
+    out_dir: Path
+    tokenizer_file: Path
+    tokenizer: TokenizerConfig
+    seq_len: int
+    block_size: int
+    seed: int
+    disciplines: tuple[str, ...]
+    general_label: str
+    streams: tuple[StreamSpec, ...]
+    batch_size: int = 256
+
+
+def _rank(seed: int, folder: str, doc_id: str) -> bytes:
+    return hashlib.blake2b(f"{seed}\x00{folder}\x00{doc_id}".encode(), digest_size=8).digest()
+
+
+def copies_per_document(seed: int, folder: str, ids: list[str], keys: list[tuple], sizes: list[int],
+                        repeats: dict[tuple[str, str, str], float]) -> list[int]:
+    """Copies of each document of one part in one stream.
+
+    Every document of a bucket gets floor(repeats) copies; one more copy goes to documents taken in a
+    stable pseudo-random order (hash of seed, stream, id) until they hold frac(repeats) of the bucket's
+    bytes in this part. Systematic rather than coin-flip selection keeps each part within one document
+    of its share, so small corpora hit the planned proportions too.
+    """
+    result = [0] * len(ids)
+    members: dict[tuple, list[int]] = {}
+    for row, (key, size) in enumerate(zip(keys, sizes)):
+        if size and key in repeats:
+            members.setdefault(key, []).append(row)
+    for key, rows in members.items():
+        whole = math.floor(repeats[key])
+        extra_bytes = (repeats[key] - whole) * sum(sizes[r] for r in rows)
+        taken = 0
+        for row in sorted(rows, key=lambda r: _rank(seed, folder, ids[r])):
+            extra = taken + sizes[row] / 2 <= extra_bytes  # nearest whole document
+            taken += sizes[row] if extra else 0
+            result[row] = whole + extra
+    return result
+
+
+def part_record_path(out_dir: Path, folder: str, task_id: str) -> Path:
+    return out_dir / folder / PARTS_DIR / f"{task_id}.json"
+
+
+def write_part_shards(job: ShardJob, task: Task, stage_dir: Path) -> list[StepStats]:
+    stats = StepStats("tokenize_pack")
+    with stats.timer():
+        encoder = DocumentEncoder(job.tokenizer_file, job.tokenizer)
+        dtype = token_dtype(encoder.vocab_size)
+        discipline_ids = {name: i for i, name in enumerate(job.disciplines)}
+        path = task.inputs[0]
+        ids, keys, sizes = [], [], []
+        for batch in pq.ParquetFile(path).iter_batches(columns=_LABEL_COLUMNS, batch_size=4096):
+            ids += batch.column("id").to_pylist()
+            keys += zip(*(batch.column(c).to_pylist() for c in ("source", "discipline", "quality_tier")))
+            sizes += [n or 0 for n in pc.binary_length(batch.column("text")).to_pylist()]
+        plan = [copies_per_document(job.seed, s.folder, ids, keys, sizes, s.repeats) for s in job.streams]
+        stats.docs_in = len(ids)
+        passes = max((max(p, default=0) for p in plan), default=0)
+        tokens_by = [{"source": Counter(), "discipline": Counter(), "tier": Counter()} for _ in job.streams]
+        with ExitStack() as stack:
+            writers = [stack.enter_context(PackedShardWriter(
+                job.out_dir / s.folder / f"part-{task.task_id}", job.seq_len, dtype, encoder.eos_id,
+                discipline_ids[job.general_label], job.block_size)) for s in job.streams]
+            for epoch in range(passes):
+                row = 0
+                for batch in pq.ParquetFile(path).iter_batches(columns=["text"], batch_size=job.batch_size):
+                    rows = range(row, row + batch.num_rows)
+                    row += batch.num_rows
+                    wanted = [r for r in rows if any(p[r] > epoch for p in plan)]
+                    if not wanted:
+                        continue
+                    texts = batch.column("text").to_pylist()
+                    encoded = encoder.encode_batch([texts[r - rows.start] for r in wanted])
+                    stats.bytes_in += sum(len(texts[r - rows.start].encode()) for r in wanted)
+                    for r, tokens in zip(wanted, encoded):
+                        source, discipline, tier = keys[r]
+                        for k, writer in enumerate(writers):
+                            if plan[k][r] > epoch:
+                                writer.add_document(tokens, discipline_ids[discipline])
+                                for axis, value in (("source", source), ("discipline", discipline), ("tier", tier)):
+                                    tokens_by[k][axis][value] += len(tokens)
+                                stats.docs_out += 1
+            for spec, writer, counts in zip(job.streams, writers, tokens_by):
+                described = writer.close()
+                stats.bytes_out += sum(f["bytes"] for f in described["files"].values())
+                write_json_atomic(part_record_path(job.out_dir, spec.folder, task.task_id),
+                                  {**described, "tokens_by": {a: dict(c) for a, c in counts.items()}})
+    return [stats]

@@ -1,0 +1,86 @@
+"""Tokenizers for the shards: the target model's local tokenizer.json, or a byte-level BPE trained here.
+
+BOS/EOS follow the tokenizer's own conventions, read from the tokenizer_config.json beside the
+tokenizer.json (a BOS only when it sets add_bos_token, as Llama does; Qwen2 adds none), and every
+document ends with the EOS token so a trainer that ignores segment ids still sees the boundaries.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from mixer.config import BpeTrainConfig, TokenizerConfig
+
+DEFAULT_EOS = "<|endoftext|>"
+TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+
+
+def train_byte_level_bpe(texts: Iterable[str], config: BpeTrainConfig, out_dir: Path) -> Path:
+    """Train on at most `max_training_bytes` of text and save tokenizer.json + tokenizer_config.json atomically."""
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=config.vocab_size, min_frequency=config.min_frequency,
+                                  special_tokens=[DEFAULT_EOS], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    tokenizer.train_from_iterator(_capped(texts, config.max_training_bytes), trainer=trainer)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    conventions = {"bos_token": None, "eos_token": DEFAULT_EOS, "add_bos_token": False,
+                   "tokenizer_class": "PreTrainedTokenizerFast"}
+    (out_dir / f".{TOKENIZER_CONFIG_FILE}.tmp").write_text(json.dumps(conventions, indent=2))
+    (out_dir / f".{TOKENIZER_CONFIG_FILE}.tmp").replace(out_dir / TOKENIZER_CONFIG_FILE)
+    tokenizer.save(str(out_dir / f".{TOKENIZER_FILE}.tmp"))
+    (out_dir / f".{TOKENIZER_FILE}.tmp").replace(out_dir / TOKENIZER_FILE)
+    return out_dir / TOKENIZER_FILE
+
+
+def _capped(texts: Iterable[str], max_bytes: int) -> Iterator[str]:
+    seen = 0
+    for text in texts:
+        if seen >= max_bytes:
+            return
+        seen += len(text.encode())
+        yield text
+
+
+def _token_name(value: object) -> str | None:
+    """tokenizer_config.json stores special tokens as a string or as an AddedToken dict."""
+    if isinstance(value, dict):
+        return value.get("content")
+    return value if isinstance(value, str) else None
+
+
+class DocumentEncoder:
+    """Encodes batches of documents to token arrays with the tokenizer's BOS/EOS around each."""
+
+    def __init__(self, tokenizer_file: Path, config: TokenizerConfig) -> None:
+        self.tokenizer_file = Path(tokenizer_file)
+        if not self.tokenizer_file.is_file():
+            raise FileNotFoundError(f"tokenizer file {self.tokenizer_file} not found")
+        self.tokenizer = Tokenizer.from_file(str(self.tokenizer_file))
+        self.vocab_size = self.tokenizer.get_vocab_size(with_added_tokens=True)
+        conventions_file = self.tokenizer_file.with_name(TOKENIZER_CONFIG_FILE)
+        conventions = json.loads(conventions_file.read_text()) if conventions_file.is_file() else {}
+        bos = config.bos_token or (_token_name(conventions.get("bos_token")) if conventions.get("add_bos_token") else None)
+        eos = config.eos_token or _token_name(conventions.get("eos_token")) or DEFAULT_EOS
+        self.bos_id = self._token_id(bos) if bos else None
+        self.eos_id = self._token_id(eos)
+        self.specials_per_document = 1 + (self.bos_id is not None)
+
+    def _token_id(self, token: str) -> int:
+        token_id = self.tokenizer.token_to_id(token)
+        if token_id is None:
+            raise ValueError(f"special token {token!r} is not in the vocabulary of {self.tokenizer_file}; "
+                             "set mixer.tokenizer.bos_token / eos_token to tokens it has")
+        return token_id
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        # encode_batch_fast skips character offsets, which packing never needs.
+        encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        prefix = [self.bos_id] if self.bos_id is not None else []
+        return [np.array(prefix + e.ids + [self.eos_id], dtype=np.int64) for e in encodings]

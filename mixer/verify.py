@@ -1,0 +1,97 @@
+"""`verify(dir)`: every checksum and every structural invariant of every shard folder under `dir`.
+
+A file is first compared with its manifest entry (size, then per-block crc32 to locate the damage,
+then sha256), and only then parsed: header, dtype and pointers of the .idx, .bin size, sequence lengths,
+the sidecar tiling the stream, discipline ids in range, token ids below the vocabulary size.
+Every problem names the file and a byte offset; all folders and parts are checked before raising.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mixer.checksums import first_bad_block
+from mixer.indexed_dataset import ShardFormatError, bin_path, idx_path, read_index
+from mixer.manifest import file_sha256, read_manifest, shard_folders
+from mixer.segments import read_segments, seg_path
+
+_SCAN_TOKENS = 1 << 22
+
+
+class VerificationFailed(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s):\n  " + "\n  ".join(problems))
+
+
+def verify(directory: str | Path) -> dict[str, Any]:
+    """Check every shard folder under `directory`; return counts, or raise VerificationFailed listing problems."""
+    folders = shard_folders(Path(directory))
+    if not folders:
+        raise FileNotFoundError(f"no shard folder (with manifest.json) under {directory}")
+    problems: list[str] = []
+    totals = {"folders": len(folders), "parts": 0, "files": 0, "sequences": 0, "tokens": 0}
+    for folder in folders:
+        manifest = read_manifest(folder)
+        for part in manifest["parts"]:
+            try:
+                _verify_part(folder, manifest, part)
+            except (ShardFormatError, FileNotFoundError) as error:
+                problems.append(str(error))
+                continue
+            totals["parts"] += 1
+            totals["files"] += len(part["files"])
+            totals["sequences"] += part["sequences"]
+            totals["tokens"] += part["tokens"]
+    if problems:
+        raise VerificationFailed(problems)
+    return totals
+
+
+def _verify_part(folder: Path, manifest: dict[str, Any], part: dict[str, Any]) -> None:
+    for name, expected in part["files"].items():
+        _verify_file(folder / name, expected)
+    if not part["sequences"]:
+        return
+    prefix = folder / part["prefix"]
+    seq_len = manifest["seq_len"]
+    shard = read_index(prefix)
+    if len(shard) != part["sequences"]:
+        raise ShardFormatError(idx_path(prefix), 17, f"{len(shard)} sequences, manifest says {part['sequences']}")
+    if np.dtype(shard.dtype).name != manifest["token_dtype"]:
+        raise ShardFormatError(idx_path(prefix), 17, f"dtype {np.dtype(shard.dtype).name}, manifest says "
+                                                               f"{manifest['token_dtype']}")
+    wrong = np.flatnonzero(shard.sequence_lengths != seq_len)
+    if wrong.size:
+        raise ShardFormatError(idx_path(prefix), 34 + 4 * int(wrong[0]),
+                               f"sequence {int(wrong[0])} has {int(shard.sequence_lengths[wrong[0]])} tokens, not {seq_len}")
+    records = read_segments(seg_path(prefix), seq_len, len(shard) * seq_len, len(manifest["disciplines"]))
+    content = int(records["length"][records["loss"] == 1].sum())
+    if content != part["tokens"]:
+        raise ShardFormatError(seg_path(prefix), 0, f"sidecar marks {content} trained tokens, manifest says {part['tokens']}")
+    itemsize = np.dtype(shard.dtype).itemsize
+    for start in range(0, len(shard.tokens), _SCAN_TOKENS):
+        chunk = shard.tokens[start:start + _SCAN_TOKENS]
+        bad = np.flatnonzero(chunk >= manifest["vocab_size"])
+        if bad.size:
+            at = start + int(bad[0])
+            raise ShardFormatError(bin_path(prefix), at * itemsize,
+                                   f"token id {int(chunk[bad[0]])} outside the vocabulary ({manifest['vocab_size']})")
+
+
+def _verify_file(path: Path, expected: dict[str, Any]) -> None:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: listed in the manifest but missing")
+    size = path.stat().st_size
+    if size != expected["bytes"]:
+        state = "truncated" if size < expected["bytes"] else "has extra bytes"
+        raise ShardFormatError(path, min(size, expected["bytes"]),
+                               f"{state}: {size} bytes, manifest says {expected['bytes']}")
+    bad = first_bad_block(path, expected)
+    if bad is not None:
+        end = min(bad + expected["block_size"], size)
+        raise ShardFormatError(path, bad, f"corrupted: bytes [{bad}, {end}) fail their crc32")
+    if file_sha256(path) != expected["sha256"]:
+        raise ShardFormatError(path, 0, "sha256 differs from the manifest's")
