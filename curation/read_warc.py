@@ -69,24 +69,41 @@ class WarcFileReader(Reader):
             yield from self._read_stream(stream, location, source)
 
     def _read_stream(self, stream: BinaryIO, location: str, source: str) -> Iterator[Document]:
+        """Read records; after damage, resume at the next record start found beyond it (seekable streams)."""
+        marker = _resync_marker(stream.read(4))
+        start = 0
         records = 0
-        try:
-            # parse_http=False: only the records we keep pay for HTTP parsing.
-            for record in ArchiveIterator(stream, parse_http=False, auto_decode="none"):
-                records += 1
-                self.stats.docs_in += 1
-                self.stats.bytes_in += record.content_length
-                doc = self._document(record, location, source)
-                if doc is not None:
-                    self.stats.docs_out += 1
-                    yield doc
-        except (OSError, ValueError, EOFError):
-            # Bad gzip, garbage or a truncated member: nothing after this point can be parsed reliably.
-            self.skip("corrupt_stream" if records else "not_a_warc_file")
-        else:
-            if records == 0:
-                # FastWARC yields nothing (no error) for a stream that is not WARC at all: say so.
-                self.skip("not_a_warc_file")
+        damaged_regions = 0
+        while True:
+            stream.seek(start)
+            last_record = start
+            records_before = records
+            try:
+                # parse_http=False: only the records we keep pay for HTTP parsing.
+                for record in ArchiveIterator(stream, parse_http=False, auto_decode="none"):
+                    records += 1
+                    last_record = record.stream_pos
+                    self.stats.docs_in += 1
+                    self.stats.bytes_in += record.content_length
+                    doc = self._document(record, location, source)
+                    if doc is not None:
+                        self.stats.docs_out += 1
+                        yield doc
+            except (OSError, ValueError, EOFError):
+                # Bad gzip, garbage or a cut record: skip to the next place where a record can start.
+                # A false resync point fails again without progress: still the same damaged region.
+                if records > records_before or start == 0:
+                    damaged_regions += 1
+                resume = _find(stream, marker, last_record + 1) if stream.seekable() else None
+                if resume is not None:
+                    start = resume
+                    continue
+            break
+        if records == 0:
+            # Nothing parsed (FastWARC yields nothing, without an error, for some non-WARC input): say so.
+            self.skip("not_a_warc_file")
+        elif damaged_regions:
+            self.skip("corrupt_stream", damaged_regions)
 
     def _document(self, record: WarcRecord, location: str, source: str) -> Document | None:
         kind = int(record.record_type)
@@ -220,6 +237,31 @@ def source_name(location: str) -> str:
 def _doc(source: str, record_id: str, url: str | None, *, html: str | None = None, text: str | None = None) -> Document:
     return {"id": document_id(source, record_id), "text": text, "url": url, "source": source, "lang": None,
             "html": html}
+
+
+def _resync_marker(head: bytes) -> bytes:
+    """Bytes that start every record (gzip or lz4 member per record, as crawlers write them) or WARC header."""
+    if head.startswith(b"\x1f\x8b"):
+        return b"\x1f\x8b\x08"
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        return b"\x04\x22\x4d\x18"
+    return b"WARC/1."
+
+
+def _find(stream: BinaryIO, marker: bytes, offset: int, chunk: int = 1 << 20) -> int | None:
+    """Offset of the next `marker` at or after `offset`, reading the stream in bounded chunks."""
+    stream.seek(offset)
+    carry = b""
+    while True:
+        block = stream.read(chunk)
+        if not block:
+            return None
+        window = carry + block
+        found = window.find(marker)
+        if found >= 0:
+            return offset - len(carry) + found
+        carry = window[-(len(marker) - 1):]
+        offset += len(block)
 
 
 def _target_uri(record: WarcRecord) -> str | None:
