@@ -1,0 +1,109 @@
+"""build_mixture end to end on real Ray: shards decode back to the planned documents, resume, infeasibility."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+
+from classifiers.taxonomy import DEFAULT_TAXONOMY
+from mixer.config import MixerConfig
+from mixer.manifest import read_manifest
+from mixer.pipeline import build_mixture
+from mixer.plan import InfeasiblePlan
+from mixer.shard_reader import PackedShardDataset
+from mixer.verify import verify
+from mixer_test_corpus import write_labelled_corpus
+
+EPOCHS = {"high": 2, "medium": 1, "low": 0}
+
+
+def config(integration_budget: int = 5000) -> MixerConfig:
+    weights = {"physics": 1, "mathematics": 1}
+    return MixerConfig(tokenizer={"train_bpe": {"vocab_size": 400}}, seq_len=64,
+                       expert_induction={"token_budget": 1500, "general_ratio": 0.2, "discipline_weights": weights},
+                       integration={"token_budget": integration_budget, "general_ratio": 0.5,
+                                    "discipline_weights": weights, "source_caps": {"web": 0.6}})
+
+
+def documents_of(dataset: PackedShardDataset, eos_id: int) -> list[tuple[list[int], int]]:
+    """Cut the packed stream back into documents at EOS, with the discipline id each token carries."""
+    docs, current, disciplines = [], [], set()
+    for i in range(len(dataset)):
+        item = dataset[i]
+        for token, discipline, keep in zip(item["tokens"], item["discipline_ids"], item["loss_mask"]):
+            if not keep:
+                continue
+            current.append(int(token))
+            disciplines.add(int(discipline))
+            if token == eos_id:
+                assert len(disciplines) == 1  # one discipline per document
+                docs.append((current, disciplines.pop()))
+                current = []
+    assert current == []
+    return docs
+
+
+@pytest.fixture(scope="module")
+def built(ray_session, tmp_path_factory) -> tuple[Path, list[dict], dict]:
+    root = tmp_path_factory.mktemp("mix")
+    corpus = write_labelled_corpus(root / "labelled")
+    summary = build_mixture(config(), root / "labelled", root / "mixer", seed=0, show_progress=False)
+    return root, corpus, summary
+
+
+def test_shards_hold_the_planned_documents(built) -> None:
+    root, corpus, summary = built
+    tokenizer = Tokenizer.from_file(summary["tokenizer"])
+    eos_id = tokenizer.token_to_id("<|endoftext|>")
+    by_text = {row["text"]: row for row in corpus if row["text"]}
+    assert set(summary["streams"]) == {"expert_induction/physics", "expert_induction/mathematics", "integration"}
+    for folder, stream in summary["streams"].items():
+        dataset = PackedShardDataset(root / "mixer" / folder)
+        manifest = read_manifest(root / "mixer" / folder)
+        docs = documents_of(dataset, eos_id)
+        copies: Counter = Counter()
+        tokens_by_source: Counter = Counter()
+        for tokens, discipline in docs:
+            row = by_text[tokenizer.decode(tokens[:-1])]  # independent reference: decode to the original text
+            assert tokens[:-1] == tokenizer.encode(row["text"], add_special_tokens=False).ids
+            assert DEFAULT_TAXONOMY.disciplines[discipline] == row["discipline"]
+            assert row["discipline"] in stream["targets"]
+            copies[row["id"]] += 1
+            tokens_by_source[row["source"]] += len(tokens)
+        for doc_id, n in copies.items():
+            row = next(r for r in corpus if r["id"] == doc_id)
+            assert n <= EPOCHS[row["quality_tier"]]  # low tier never, high at most twice
+        assert manifest["tokens"] == sum(len(t) for t, _ in docs) == stream["tokens"]
+        assert manifest["tokens_by"]["source"] == dict(sorted(tokens_by_source.items()))
+        assert abs(stream["tokens"] - stream["budget"]) / stream["budget"] < 0.1
+        for discipline, target in stream["targets"].items():
+            assert abs(stream["achieved"][discipline] - target) < 0.06, (folder, stream)
+    integration = summary["streams"]["integration"]
+    assert integration["tokens"] > 4500
+    web = read_manifest(root / "mixer" / "integration")["tokens_by"]["source"].get("web", 0)
+    assert web / integration["tokens"] <= 0.6 + 0.05
+    assert verify(root / "mixer")["folders"] == 3
+    assert (root / "mixer" / "plan.png").stat().st_size > 1000
+
+
+def test_rerun_resumes_without_rewriting(built) -> None:
+    root, _, summary = built
+    before = {p: p.stat().st_mtime_ns for p in (root / "mixer").rglob("part-*.bin")}
+    again = build_mixture(config(), root / "labelled", root / "mixer", seed=0, show_progress=False)
+    assert again["stage"]["tasks_resumed_from_earlier_run"] == 3
+    assert again["streams"] == summary["streams"]
+    assert {p: p.stat().st_mtime_ns for p in (root / "mixer").rglob("part-*.bin")} == before
+
+
+def test_infeasible_mixture_stops_before_tokenizing(ray_session, tmp_path: Path) -> None:
+    write_labelled_corpus(tmp_path / "labelled")
+    with pytest.raises(InfeasiblePlan, match=r"integration: discipline 'physics' needs 250,000 tokens"):
+        build_mixture(config(integration_budget=1_000_000), tmp_path / "labelled", tmp_path / "mixer", seed=0,
+                      show_progress=False)
+    assert not list((tmp_path / "mixer").rglob("part-*"))
+    assert "INFEASIBLE" in (tmp_path / "mixer" / "plan.txt").read_text()
+    assert json.loads((tmp_path / "mixer" / "plan.json").read_text())["problems"]
