@@ -1,0 +1,168 @@
+"""Components, representative choice, and run_dedup end to end on real Ray (resume, earlier-run index)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curation.components import connected_components, representatives
+from curation.dedup import dedup_documents, run_dedup
+from curation.dedup_config import DedupConfig
+from curation.normalize import exact_hash
+
+
+def _reference_components(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    """Smallest node of each node's component, by depth-first search."""
+    adjacent: dict[int, set[int]] = {i: set() for i in range(n)}
+    for a, b in edges:
+        adjacent[a].add(b)
+        adjacent[b].add(a)
+    label = [-1] * n
+    for start in range(n):
+        if label[start] >= 0:
+            continue
+        stack, members = [start], []
+        label[start] = start
+        while stack:
+            node = stack.pop()
+            members.append(node)
+            for nxt in adjacent[node]:
+                if label[nxt] < 0:
+                    label[nxt] = start
+                    stack.append(nxt)
+    return label
+
+
+def test_components_small_exact_cases() -> None:
+    assert connected_components(3, np.array([]), np.array([])).tolist() == [0, 1, 2]
+    # a chain given from its far end, a self loop, and an isolated node
+    assert connected_components(6, np.array([5, 4, 3, 2]), np.array([4, 3, 2, 2])).tolist() == [0, 1, 2, 2, 2, 2]
+    assert connected_components(5, np.array([4, 0]), np.array([1, 3])).tolist() == [0, 1, 2, 0, 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))))
+def test_components_equal_depth_first_search(graph: tuple[int, list[tuple[int, int]]]) -> None:
+    n, edges = graph
+    u = np.array([a for a, _ in edges], dtype=np.int64)
+    v = np.array([b for _, b in edges], dtype=np.int64)
+    assert connected_components(n, u, v).tolist() == _reference_components(n, edges)
+
+
+def test_representative_is_earlier_run_then_best_quality_then_smallest_id() -> None:
+    labels = np.array([0, 0, 0, 1, 1, 2, 2])
+    ids = np.array(["c", "a", "b", "y", "x", "m", "n"])
+    quality = np.array([0.9, np.nan, 0.9, np.nan, np.nan, 0.99, 0.1])
+    preferred = np.array([False, False, False, False, False, False, True])
+    assert representatives(labels, ids, quality, preferred).tolist() == [2, 2, 2, 4, 4, 6, 6]
+
+
+def _corpus(shared_data) -> list[tuple[str, str]]:
+    """Real articles, plus an exact copy (case and punctuation changed), a near copy and an excerpt."""
+    paths = sorted((shared_data / "general" / "bbc-news" / "sport").glob("*.txt"))[:45]
+    by_hash = {exact_hash(t): t for t in (" ".join(p.read_text(encoding="latin-1").split()) for p in paths)}
+    texts = list(by_hash.values())[:39]  # the BBC set has a few real duplicates: leave them out
+    docs = [(f"s{i:03d}", t) for i, t in enumerate(texts)]
+    words = texts[1].split()
+    docs += [("x-exact", texts[0].upper().replace(".", " !")),
+             ("x-near", " ".join(words[:-3] + ["and", "one", "more", "line"])),
+             ("x-excerpt", " ".join(texts[3].split()[20:140]))]  # row 41: part 2, after s003 (part 0)
+    return docs
+
+
+def _write_parts(folder: Path, docs: list[tuple[str, str]], n_parts: int, quality: list[float] | None = None) -> None:
+    folder.mkdir(parents=True)
+    for k in range(n_parts):
+        rows = list(range(k, len(docs), n_parts))
+        columns = {"id": [docs[i][0] for i in rows], "text": [docs[i][1] for i in rows],
+                   "url": [None] * len(rows), "source": ["test"] * len(rows), "lang": ["en"] * len(rows)}
+        if quality is not None:
+            columns["quality_score"] = pa.array([quality[i] for i in rows], pa.float32())
+        pq.write_table(pa.table(columns), folder / f"part-{k:05d}.parquet")
+
+
+def _read(folder: Path) -> pa.Table:
+    return pa.concat_tables([pq.read_table(p) for p in sorted(folder.glob("part-*.parquet"))])
+
+
+def _ordered(docs: list[tuple[str, str]], n_parts: int) -> list[tuple[str, str]]:
+    """The documents in run_dedup's containment order (parts by name, rows in file order)."""
+    return [docs[i] for k in range(n_parts) for i in range(k, len(docs), n_parts)]
+
+
+def test_run_dedup_end_to_end_resumes_and_matches_in_memory(ray_session, shared_data, tmp_path: Path) -> None:
+    docs = _corpus(shared_data)
+    _write_parts(tmp_path / "in", docs, n_parts=3)
+    config = DedupConfig(num_partitions=3)
+    reports = run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
+    kept, rejected = _read(tmp_path / "curated"), _read(tmp_path / "curated" / "rejected")
+    reasons = dict(zip(rejected.column("id").to_pylist(), rejected.column("reject_reason").to_pylist()))
+    assert reasons == {"x-exact": "dedup:exact_duplicate", "x-near": "dedup:fuzzy_duplicate",
+                       "x-excerpt": "dedup:contained"}
+    assert kept.num_rows + rejected.num_rows == len(docs)
+    clusters = dict(zip(rejected.column("id").to_pylist(), rejected.column("dedup_cluster").to_pylist()))
+    assert clusters["x-exact"] == "s000" and clusters["x-near"] == "s001"
+    assert kept.column("dedup_cluster").to_pylist() == kept.column("id").to_pylist()
+    assert set(kept.schema.names) >= {"exact_hash", "dedup_cluster", "containment"}
+    assert all(c is not None for c in kept.column("containment").to_pylist())
+
+    ordered = _ordered(docs, 3)
+    verdicts = dedup_documents(config, [d[0] for d in ordered], [d[1] for d in ordered])
+    assert {d[0]: f"dedup:{v.reason}" for d, v in zip(ordered, verdicts) if v.reason} == reasons
+    assert {d[0]: v.cluster for d, v in zip(ordered, verdicts) if v.reason} == clusters
+
+    stats = json.loads((tmp_path / "curated" / "stats.json").read_text())
+    assert stats["steps"][0]["rejected"] == {"contained": 1, "exact_duplicate": 1, "fuzzy_duplicate": 1}
+    assert [r.tasks_skipped for r in reports] == [0] * len(reports)
+    again = run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
+    assert [r.tasks_skipped for r in again] == [r.tasks_total for r in again]
+    assert _read(tmp_path / "curated").equals(kept)
+
+
+def test_best_quality_copy_is_kept(ray_session, shared_data, tmp_path: Path) -> None:
+    docs = _corpus(shared_data)[:3] + [("z-copy", _corpus(shared_data)[0][1])]
+    _write_parts(tmp_path / "in", docs, n_parts=2, quality=[0.2, 0.5, 0.5, 0.9])
+    config = DedupConfig(num_partitions=2, containment={"enabled": False})
+    run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
+    rejected = _read(tmp_path / "curated" / "rejected")
+    assert rejected.column("id").to_pylist() == ["s000"]
+    assert rejected.column("dedup_cluster").to_pylist() == ["z-copy"]
+
+
+def test_new_snapshot_is_deduplicated_against_an_earlier_runs_signatures(ray_session, shared_data, tmp_path: Path) -> None:
+    docs = _corpus(shared_data)[:20]
+    _write_parts(tmp_path / "old", docs, n_parts=2)
+    first = DedupConfig(num_partitions=2)
+    run_dedup(first, tmp_path / "old", tmp_path / "old_work", tmp_path / "old_curated", show_progress=False)
+
+    words = docs[5][1].split()
+    fresh = _corpus(shared_data)[30:33]
+    new = fresh + [("n-exact", docs[3][1].lower()), ("n-near", " ".join(words[:-2] + ["plus", "tail"]))]
+    _write_parts(tmp_path / "new", new, n_parts=2)
+    index_dir = tmp_path / "old_work" / "signatures"
+    second = DedupConfig(num_partitions=2, reference_signatures=[index_dir])
+    run_dedup(second, tmp_path / "new", tmp_path / "new_work", tmp_path / "new_curated", show_progress=False)
+    rejected = _read(tmp_path / "new_curated" / "rejected")
+    got = sorted(zip(rejected.column("id").to_pylist(), rejected.column("reject_reason").to_pylist(),
+                     rejected.column("dedup_cluster").to_pylist()))
+    assert got == [("n-exact", "dedup:exact_duplicate", "s003"), ("n-near", "dedup:fuzzy_duplicate", "s005")]
+    assert sorted(_read(tmp_path / "new_curated").column("id").to_pylist()) == sorted(d[0] for d in fresh)
+
+    with pytest.raises(ValueError, match="reference_signatures\\[0\\].*computed with"):
+        run_dedup(DedupConfig(num_perm=64, reference_signatures=[index_dir]), tmp_path / "new",
+                  tmp_path / "other_work", tmp_path / "other_curated", show_progress=False)
+
+
+def test_config_errors_name_the_field() -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        DedupConfig(threshold=1.5)
+    with pytest.raises(ValueError, match="extra"):
+        DedupConfig(bands=4)
+    assert DedupConfig().lsh.bands * DedupConfig().lsh.rows <= 128

@@ -1,0 +1,53 @@
+"""`sciloom dedup`: one verdict per input line, same ids and order, bad lines counted, containment included.
+
+Ties between copies go to the smallest id (as in the pipeline), hence the `x-` ids of the copies.
+"""
+from __future__ import annotations
+
+import json
+
+import typer
+from typer.testing import CliRunner
+
+from sciloom.dedup_command import register
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    app.command("version")(lambda: None)  # a second command keeps `dedup` a named subcommand
+    return app
+
+
+def test_dedup_command_reports_clusters_and_keeps(shared_data) -> None:
+    paths = sorted((shared_data / "general" / "bbc-news" / "entertainment").glob("*.txt"))[:6]
+    texts = [" ".join(p.read_text(encoding="latin-1").split()) for p in paths]
+    words = texts[1].split()
+    records = [{"id": f"e{i}", "text": t} for i, t in enumerate(texts)]
+    records += [{"id": "x-copy", "text": texts[0].lower()},
+                {"id": "x-near", "text": " ".join(words[:-2] + ["new", "ending"])},
+                {"id": "x-excerpt", "text": " ".join(texts[2].split()[5:105])}]
+    lines = [json.dumps(r) for r in records] + ["not json", json.dumps({"id": "no-text", "text": None})]
+    result = CliRunner().invoke(_app(), ["dedup"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == [r["id"] for r in records] + [None, "no-text"]
+    verdict = {o["id"]: (o["keep"], o["cluster"], o["reason"]) for o in out}
+    assert all(verdict[f"e{i}"] == (True, f"e{i}", None) for i in range(6))
+    assert verdict["x-copy"] == (False, "e0", "exact_duplicate")
+    assert verdict["x-near"] == (False, "e1", "fuzzy_duplicate")
+    assert verdict["x-excerpt"] == (False, "x-excerpt", "contained")
+    assert out[-2]["keep"] is None and out[-2]["reason"] == "invalid_json"
+    assert out[-1]["keep"] is None and out[-1]["reason"] == "no_text"
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    assert summary["unreadable"] == {"invalid_json": 1, "no_text": 1}
+    assert summary["verdicts"] == {"contained": 1, "exact_duplicate": 1, "fuzzy_duplicate": 1, "kept": 6}
+
+
+def test_dedup_command_without_containment_keeps_the_excerpt(shared_data) -> None:
+    (path,) = sorted((shared_data / "general" / "bbc-news" / "tech").glob("*.txt"))[:1]
+    text = " ".join(path.read_text(encoding="latin-1").split())
+    lines = [json.dumps({"id": "a", "text": text}), json.dumps({"id": "b", "text": " ".join(text.split()[:80])})]
+    result = CliRunner().invoke(_app(), ["dedup", "--no-containment"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["keep"] for line in result.stdout.splitlines()] == [True, True]
