@@ -1,0 +1,87 @@
+"""`sciloom mix plan RECIPE_OR_CONFIG`: the mixture plan (table + PNG), no shards; `sciloom shards verify DIR`."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+
+mix_app = typer.Typer(help="Mixtures: plan the token streams of every training stage.", no_args_is_help=True)
+shards_app = typer.Typer(help="Token shards: check them.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(mix_app, name="mix")
+    app.add_typer(shards_app, name="shards")
+
+
+@mix_app.command("plan")
+def plan(
+    recipe_or_config: Annotated[Path, typer.Argument(help="A recipe YAML (with `run` and `mixer`), or a YAML holding "
+                                                          "only the mixer section.")],
+    labelled: Annotated[Optional[Path], typer.Option(help="Labelled parts folder; default for a recipe: "
+                                                          "<run.output_dir>/classifiers/labelled.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option(help="Where plan.{txt,json,png} (and a trained demo tokenizer) "
+                                                         "go; default for a recipe: <run.output_dir>/mixer.")] = None,
+) -> None:
+    """Print the plan (targets vs planned shares per stream) and save it as PNG, without writing shards."""
+    from classifiers.taxonomy import DEFAULT_TAXONOMY
+    from mixer.config import MixerConfig
+    from mixer.pipeline import plan_from_corpus, prepare_tokenizer
+    from mixer.plan_report import plan_table, write_plan_report
+
+    data = yaml.safe_load(recipe_or_config.read_text())
+    taxonomy = DEFAULT_TAXONOMY
+    if isinstance(data, dict) and "run" in data:
+        from sciloom.recipe import RecipeError, load_recipe
+
+        try:
+            recipe = load_recipe(recipe_or_config)
+        except RecipeError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
+        if recipe.mixer is None:
+            typer.echo(f"{recipe_or_config}: the recipe has no `mixer` section", err=True)
+            raise typer.Exit(2)
+        config, taxonomy = recipe.mixer, recipe.classifiers.taxonomy
+        labelled = labelled or recipe.run.output_dir / "classifiers" / "labelled"
+        out_dir = out_dir or recipe.run.output_dir / "mixer"
+    else:
+        try:
+            config = MixerConfig.model_validate(data)
+        except ValidationError as error:
+            typer.echo(f"{recipe_or_config}: {error}", err=True)
+            raise typer.Exit(2) from None
+        if labelled is None or out_dir is None:
+            typer.echo("a mixer-only config needs --labelled and --out-dir", err=True)
+            raise typer.Exit(2)
+    tokenizer_file = prepare_tokenizer(config.tokenizer, labelled, out_dir / "tokenizer")
+    mixture, unusable = plan_from_corpus(config, labelled, tokenizer_file, taxonomy.disciplines, taxonomy.general_label)
+    paths = write_plan_report(mixture, out_dir)
+    console = Console()
+    console.print(plan_table(mixture))
+    if unusable:
+        console.print(f"documents fitting no bucket: {unusable}")
+    console.print(f"chart: {paths['png']}  plan: {paths['json']}")
+    if mixture.problems:
+        for problem in mixture.problems:
+            typer.echo(f"INFEASIBLE {problem}", err=True)
+        raise typer.Exit(1)
+
+
+@shards_app.command("verify")
+def verify_command(directory: Annotated[Path, typer.Argument(help="A shard folder, or a folder holding several.")]) -> None:
+    """Check every checksum and the structure of every shard; a damaged file is named with its byte offset."""
+    from mixer.verify import VerificationFailed, verify
+
+    try:
+        totals = verify(directory)
+    except (VerificationFailed, FileNotFoundError, ValueError) as error:
+        typer.echo(f"FAILED {error}", err=True)
+        raise typer.Exit(1) from None
+    sys.stdout.write(json.dumps({"ok": True, **totals}) + "\n")
