@@ -35,7 +35,7 @@ DISCIPLINE = "discipline"
 QUALITY = "quality"
 QUALITY_LABELS = ("low", "high")
 _PREFIX = "__label__"
-_TEMPERATURES = np.geomspace(0.1, 10.0, 81)
+_TEMPERATURES = np.geomspace(0.02, 10.0, 109)
 
 # fastText prints nothing useful on load but warns about deprecated API on stderr; keep stderr clean.
 fasttext.FastText.eprint = lambda *args, **kwargs: None

@@ -20,7 +20,6 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from classifiers.config import BootstrapConfig
@@ -32,7 +31,7 @@ _FUNCTION_WORDS = ("the", "of", "and", "in", "a", "is", "we", "to", "this", "tha
 
 
 def packaged_seeds_dir() -> Path:
-    return Path(str(resources.files("classifiers") / "seeds"))
+    return Path(__file__).resolve().parent / "seeds"
 
 
 @dataclass(frozen=True)

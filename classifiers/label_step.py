@@ -1,0 +1,81 @@
+"""Labelling documents with the level-2 models: discipline, its probabilities, science and quality scores, tier."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pyarrow as pa
+
+from classifiers.config import ClassifiersConfig
+from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
+from classifiers.tiers import quality_tier
+from curation.document import Document
+from curation.step import Step
+
+LABEL_COLUMNS: dict[str, pa.DataType] = {
+    "discipline": pa.string(),
+    "discipline_scores": pa.map_(pa.string(), pa.float32()),
+    "science_score": pa.float32(),
+    "quality_score": pa.float32(),
+    "quality_tier": pa.string(),
+}
+NO_TEXT = "no_text"
+
+
+class Labeller:
+    """The discipline and quality models of one models folder, applied to batches of documents."""
+
+    def __init__(self, models_dir: Path, config: ClassifiersConfig) -> None:
+        self.config = config
+        self.discipline = LabelModel.load(models_dir, DISCIPLINE, config.taxonomy)
+        self.quality = LabelModel.load(models_dir, QUALITY, config.taxonomy)
+        self._high = self.quality.labels.index("high")
+        self._general = config.taxonomy.index(config.taxonomy.general_label)
+
+    def annotate(self, docs: list[Document]) -> None:
+        """Add the label columns to each document (all must have non-empty text)."""
+        texts = [doc["text"] for doc in docs]
+        disciplines_NL = self.discipline.predict_proba(texts)
+        quality_N = self.quality.predict_proba(texts)[:, self._high]
+        names = self.discipline.labels
+        for doc, probs_L, quality in zip(docs, disciplines_NL, quality_N):
+            doc["discipline"] = names[int(probs_L.argmax())]
+            doc["discipline_scores"] = {name: float(p) for name, p in zip(names, probs_L)}
+            doc["science_score"] = float(1.0 - probs_L[self._general])
+            doc["quality_score"] = float(quality)
+            doc["quality_tier"] = quality_tier(float(quality), self.config.tiers, l1_score=doc.get("l1_score"),
+                                               l1_flags=doc.get("l1_flags"), judge_score=doc.get("judge_score"))
+
+
+class LabelStep(Step):
+    """A curation step that labels documents in batches; a document without text is rejected as `no_text`."""
+
+    name = "classify"
+    columns: ClassVar[dict[str, pa.DataType]] = LABEL_COLUMNS
+
+    def __init__(self, labeller: Labeller) -> None:
+        super().__init__()
+        self.labeller = labeller
+
+    def run(self, docs: Iterable[Document]) -> Iterator[Document]:
+        batch: list[Document] = []
+        for doc in docs:
+            self.stats.docs_in += 1
+            text = doc.get("text")
+            self.stats.bytes_in += len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else 0
+            if not isinstance(text, str) or not text.strip():
+                self.reject(doc, NO_TEXT)
+                continue
+            batch.append(doc)
+            if len(batch) >= self.labeller.config.batch_size:
+                yield from self._flush(batch)
+                batch = []
+        yield from self._flush(batch)
+
+    def _flush(self, batch: list[Document]) -> Iterator[Document]:
+        with self.stats.timer():
+            self.labeller.annotate(batch)
+        for doc in batch:
+            self.keep(doc)
+            yield doc

@@ -1,0 +1,134 @@
+"""The classifiers stage of a run: get models (given, or bootstrapped from the curated corpus), label every
+curated document as a resumable Ray stage, and report quality-tier proportions per discipline with examples."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from classifiers.bootstrap import REPORT_FILE as BOOTSTRAP_REPORT
+from classifiers.bootstrap import bootstrap_models
+from classifiers.config import ClassifiersConfig
+from classifiers.fasttext_model import DISCIPLINE, QUALITY
+from classifiers.label_step import Labeller, LabelStep
+from classifiers.tiers import TIERS
+from curation.document import iter_parts, read_documents
+from curation.executor import run_stage
+from curation.map_stage import map_documents
+from curation.ray_runtime import ensure_ray
+from curation.stage_reader import StageOutputReader, tasks_over_stage
+from curation.stats import write_json_atomic
+from curation.step import Reader, Step
+
+LABELLED_DIR = "labelled"
+MODELS_DIR = "models"
+REPORT_FILE = "classifiers_report.json"
+EXAMPLE_CHARS = 400
+
+
+def _label_chain(models_dir: str, config_json: str) -> tuple[Reader, list[Step]]:
+    """Built inside each Ray worker, so that models are loaded there and never pickled."""
+    config = ClassifiersConfig.model_validate_json(config_json)
+    return StageOutputReader(), [LabelStep(Labeller(Path(models_dir), config))]
+
+
+def _corpus(curated_dir: Path, limit: int):
+    seen = 0
+    for part in iter_parts(curated_dir):
+        for doc in read_documents(part, columns=None):
+            if seen >= limit:
+                return
+            seen += 1
+            yield doc
+
+
+def prepare_models(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) -> tuple[Path, dict[str, Any] | None]:
+    """The models to label with: the configured folder, or models bootstrapped once into out_dir/models
+    (a rerun reuses them, so that resumed labelling tasks and finished ones agree)."""
+    if config.models_dir is not None:
+        return config.models_dir, None
+    models_dir = out_dir / MODELS_DIR
+    report_path = models_dir / BOOTSTRAP_REPORT
+    done = all((models_dir / f"{kind}.json").exists() for kind in (DISCIPLINE, QUALITY)) and report_path.exists()
+    if done:
+        return models_dir, json.loads(report_path.read_text())
+    return models_dir, bootstrap_models(_corpus(curated_dir, config.bootstrap.max_docs), config, models_dir)
+
+
+def _spread_key(doc_id: str) -> bytes:
+    return hashlib.blake2b(doc_id.encode(), digest_size=8).digest()
+
+
+def tier_report(labelled_dir: Path, config: ClassifiersConfig) -> dict[str, Any]:
+    """Tier counts and proportions per discipline, and a few examples per tier (a deterministic spread)."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    # Per tier, the documents with the smallest id hashes: a spread over sources, stable across reruns.
+    examples: dict[str, list[tuple[bytes, dict[str, Any]]]] = {tier: [] for tier in TIERS}
+    keep = config.examples_per_tier
+    columns = ["id", "text", "discipline", "science_score", "quality_score", "quality_tier"]
+    for part in iter_parts(labelled_dir):
+        for doc in read_documents(part, columns=columns):
+            tier = doc["quality_tier"]
+            counts[doc["discipline"]][tier] += 1
+            chosen = examples[tier]
+            if keep and (len(chosen) < keep or _spread_key(doc["id"]) < chosen[-1][0]):
+                chosen.append((_spread_key(doc["id"]), _example(doc)))
+                chosen.sort(key=lambda pair: pair[0])
+                del chosen[keep:]
+    per_discipline = {}
+    for discipline in config.taxonomy.disciplines:
+        tiers = counts.get(discipline, Counter())
+        total = sum(tiers.values())
+        per_discipline[discipline] = {
+            "documents": total,
+            **{tier: {"count": tiers[tier], "share": round(tiers[tier] / total, 4) if total else 0.0} for tier in TIERS},
+        }
+    overall: Counter[str] = Counter()
+    for tiers in counts.values():
+        overall.update(tiers)
+    total = sum(overall.values())
+    return {
+        "documents": total,
+        "tiers": {tier: {"count": overall[tier], "share": round(overall[tier] / total, 4) if total else 0.0}
+                  for tier in TIERS},
+        "per_discipline": per_discipline,
+        "examples": {tier: [example for _, example in chosen] for tier, chosen in examples.items()},
+    }
+
+
+def _example(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"id": doc["id"], "discipline": doc["discipline"], "science_score": round(doc["science_score"], 3),
+            "quality_score": round(doc["quality_score"], 3), "text": doc["text"][:EXAMPLE_CHARS]}
+
+
+def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Label every curated document into out_dir/labelled (resumable Ray stage); write the report JSON."""
+    tasks = tasks_over_stage(curated_dir)
+    if not tasks:
+        raise FileNotFoundError(f"no curated parts (part-*.parquet) in {curated_dir}: run curation first")
+    ensure_ray()
+    models_dir, bootstrap = prepare_models(config, curated_dir, out_dir)
+    Labeller(models_dir, config)  # fail here, once and clearly, on missing models or a taxonomy mismatch
+    build = partial(_label_chain, str(models_dir), config.model_dump_json())
+    stage = run_stage("classify", out_dir / LABELLED_DIR, tasks, map_documents(build),
+                      num_cpus_per_task=config.num_cpus_per_task)
+    tiers = tier_report(out_dir / LABELLED_DIR, config)
+    report = {
+        "models_dir": str(models_dir),
+        "taxonomy_hash": config.taxonomy.content_hash,
+        "bootstrap": bootstrap,
+        "stage": stage.to_dict(),
+        **tiers,
+    }
+    write_json_atomic(out_dir / REPORT_FILE, report)
+    return {
+        "labelled_dir": str(out_dir / LABELLED_DIR),
+        "models_dir": str(models_dir),
+        "documents": tiers["documents"],
+        "tiers": {tier: v["share"] for tier, v in tiers["tiers"].items()},
+        "disciplines": {d: v["documents"] for d, v in tiers["per_discipline"].items() if v["documents"]},
+        "report": str(out_dir / REPORT_FILE),
+    }
