@@ -1,0 +1,51 @@
+"""Packing: documents longer than a sequence continue in the next one, nothing is lost, failures leave no files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mixer.indexed_dataset import read_index
+from mixer.pack import PackedShardWriter
+from mixer.segments import expand_sequence, read_segments, seg_path
+
+
+def test_long_document_spans_sequences_and_segments_restart(tmp_path: Path) -> None:
+    seq_len = 8
+    docs = [(np.arange(1, 4), 1), (np.arange(10, 30), 2), (np.arange(40, 42), 3)]  # 3 + 20 + 2 = 25 tokens
+    with PackedShardWriter(tmp_path / "p", seq_len, np.uint16, pad_id=0, pad_discipline=8) as writer:
+        for tokens, discipline in docs:
+            writer.add_document(tokens, discipline)
+        writer.add_document(np.zeros(0, dtype=np.int64), 5)  # an empty document adds nothing
+        described = writer.close()
+    assert described["sequences"] == 4 and described["tokens"] == 25 and described["padding_tokens"] == 7
+    assert described["documents"] == 3
+    shard = read_index(tmp_path / "p")
+    flat = np.concatenate([shard.sequence(i) for i in range(len(shard))])
+    np.testing.assert_array_equal(flat[:25], np.concatenate([t for t, _ in docs]))
+    assert np.all(flat[25:] == 0)
+    records = read_segments(seg_path(tmp_path / "p"), seq_len, 32, num_disciplines=9)
+    rows = [expand_sequence(records, i, seq_len) for i in range(4)]
+    np.testing.assert_array_equal(rows[0][0], [0, 0, 0, 1, 1, 1, 1, 1])  # doc 0, then doc 1 starts
+    np.testing.assert_array_equal(rows[1][0], [0] * 8)  # doc 1 continues: segment 0 of this row
+    np.testing.assert_array_equal(rows[2][0], [0] * 7 + [1])  # doc 1 ends, doc 2 starts
+    np.testing.assert_array_equal(rows[3][0], [0] + [1] * 7)  # doc 2 ends, then padding
+    np.testing.assert_array_equal(rows[3][1], [3] + [8] * 7)
+    np.testing.assert_array_equal(rows[3][2], [True] + [False] * 7)
+    assert all(row[2].all() for row in rows[:3])
+
+
+def test_failure_inside_the_writer_leaves_no_files(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError):
+        with PackedShardWriter(tmp_path / "p", 8, np.uint16, pad_id=0, pad_discipline=0) as writer:
+            writer.add_document(np.arange(1, 20), 0)
+            raise RuntimeError("worker died")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_without_documents_writes_nothing(tmp_path: Path) -> None:
+    with PackedShardWriter(tmp_path / "p", 8, np.uint16, pad_id=0, pad_discipline=0) as writer:
+        described = writer.close()
+    assert described["sequences"] == 0 and described["files"] == {}
+    assert list(tmp_path.iterdir()) == []
