@@ -189,3 +189,45 @@ def test_innovator_rejects_mismatched_induced_ffns():
         assemble_innovator(dense, {"physics": bad}, granularity=2, top_k=2)
     with pytest.raises(ValueError, match="at least one"):
         assemble_innovator(dense, {}, granularity=2, top_k=2)
+
+
+def cli_app():
+    import typer
+
+    from sciloom.upcycle_command import register
+
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """A group, so the command is invoked by name as under `sciloom`."""
+
+    register(app)
+    return app
+
+
+def test_upcycle_command_writes_a_folder_transformers_loads(tmp_path):
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from typer.testing import CliRunner
+
+    dense_hf = Qwen2ForCausalLM(Qwen2Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=48, num_hidden_layers=2,
+                                            num_attention_heads=4, num_key_value_heads=2))
+    dense_hf.save_pretrained(tmp_path / "dense")
+    (tmp_path / "dense" / "tokenizer.json").write_text("{}")
+    args = ["upcycle", "--dense", str(tmp_path / "dense"), "--out", str(tmp_path / "moe"), "--method", "virtual-group",
+            "--experts", "8", "--granularity", "2", "--top-k", "4", "--router-init", "uniform"]
+    runner = CliRunner(env={"COLUMNS": "400"})  # no rich line wrapping inside error messages
+    result = runner.invoke(cli_app(), args)
+    assert result.exit_code == 0, result.output
+    assert "logit drift vs dense" in result.output
+    moe_hf = Qwen2MoeForCausalLM.from_pretrained(tmp_path / "moe").eval()
+    assert moe_hf.config.num_experts == 8 and moe_hf.config.moe_intermediate_size == 24
+    assert (tmp_path / "moe" / "tokenizer.json").is_file() and not (tmp_path / "moe.partial").exists()
+    ids = token_ids(4)
+    assert (logits(moe_hf, ids) - logits(dense_hf.eval(), ids)).abs().max().item() <= 1e-4
+
+    again = runner.invoke(cli_app(), args)
+    assert again.exit_code != 0 and "not empty" in again.output
+    bad = runner.invoke(cli_app(), [*args[:3], "--out", str(tmp_path / "other"), *args[5:7], "--experts", "8",
+                                         "--granularity", "3", "--top-k", "3"])
+    assert bad.exit_code != 0 and "multiples of granularity" in bad.output
