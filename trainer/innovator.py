@@ -18,7 +18,7 @@ from trainer.config import TrainerConfig
 from trainer.distributed import ParallelContext
 from trainer.evaluate import routing_accuracy
 from trainer.model import CausalLM
-from trainer.objectives import language_modeling, routing_warmup
+from trainer.objectives import LanguageModeling, RoutingWarmup
 from trainer.train_loop import train_stage
 from trainer.upcycle import assemble_innovator
 
@@ -70,7 +70,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
         report["stages"][f"1_expert_induction/{discipline}"] = train_stage(
             f"expert induction: {discipline}", expert_model, is_ffn_parameter,
             stream(shards_dir / "expert_induction" / discipline, inn.expert_induction.batch_size, offset),
-            language_modeling, inn.expert_induction, out_dir / "1_expert_induction" / discipline, ctx=ctx)
+            LanguageModeling(), inn.expert_induction, out_dir / "1_expert_induction" / discipline, ctx=ctx)
         induced[discipline] = dense_ffn_weights(expert_model)
 
     moe = assemble_innovator(dense, induced, granularity=inn.granularity, top_k=inn.top_k,
@@ -84,7 +84,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
     warmup_dir = shards_dir / "routing_warmup"
     report["stages"]["3_routing_warmup"] = train_stage(
         "routing warmup", moe, is_router_parameter, stream(warmup_dir, inn.routing_warmup.batch_size, 100),
-        routing_warmup(group_E), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx)
+        RoutingWarmup(group_E), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx)
     accuracy = routing_accuracy(moe, PackedShardDataset(warmup_dir), held_out, config.eval_batch_size, group_E,
                                 disciplines)
     accuracy["meets_target"] = accuracy["accuracy"] >= config.routing_accuracy_target
@@ -93,6 +93,6 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
     report["stages"]["4_integration"] = train_stage(
         "generalist-scientist integration", moe, lambda name: True,
         stream(shards_dir / "integration", inn.integration.batch_size, 200),
-        language_modeling, inn.integration, out_dir / "4_integration", ctx=ctx)
+        LanguageModeling(), inn.integration, out_dir / "4_integration", ctx=ctx)
     report["expert_group"] = group_E.tolist()
     return moe, report

@@ -1,4 +1,8 @@
-"""Training objectives: next-token loss over packed sequences, and science-aware routing supervision."""
+"""Training objectives: next-token loss over packed sequences, and science-aware routing supervision.
+
+Losses are returned as sums with the number of units they sum over, so the training loop can average over
+every micro-batch of every data-parallel rank at once: the step is then the same whatever the split.
+"""
 from __future__ import annotations
 
 import torch
@@ -14,14 +18,14 @@ def next_token_targets(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, to
     return tokens_BL[:, :-1], tokens_BL[:, 1:], valid_BT
 
 
-def masked_cross_entropy(logits_BTV: torch.Tensor, targets_BT: torch.Tensor, valid_BT: torch.Tensor) -> torch.Tensor:
+def cross_entropy_sum(logits_BTV: torch.Tensor, targets_BT: torch.Tensor, valid_BT: torch.Tensor) -> torch.Tensor:
     losses_BT = F.cross_entropy(logits_BTV.float().flatten(0, 1), targets_BT.flatten(), reduction="none")
-    return (losses_BT * valid_BT.flatten()).sum() / valid_BT.sum().clamp(min=1)
+    return (losses_BT * valid_BT.flatten()).sum()
 
 
-def routing_supervision_loss(router_logits_NE: torch.Tensor, disciplines_N: torch.Tensor,
-                             expert_group_E: torch.Tensor, supervised_N: torch.Tensor) -> torch.Tensor:
-    """Negative log of the router probability mass that lands in the token's discipline group.
+def routing_supervision_sum(router_logits_NE: torch.Tensor, disciplines_N: torch.Tensor,
+                            expert_group_E: torch.Tensor, supervised_N: torch.Tensor) -> torch.Tensor:
+    """Sum over supervised tokens of -log(router probability mass in the token's discipline group).
 
     Innovator's science-aware routing warmup: tokens of discipline d should route into d's experts. Summing
     probabilities over a group (rather than a per-expert target) leaves the router free to balance load
@@ -34,4 +38,4 @@ def routing_supervision_loss(router_logits_NE: torch.Tensor, disciplines_N: torc
     # gradient NaN, even when the row is multiplied by zero afterwards.
     in_group_NE = in_group_NE | ~keep_N.unsqueeze(1)
     group_log_prob_N = torch.logsumexp(log_probs_NE.masked_fill(~in_group_NE, float("-inf")), dim=-1)
-    return -(group_log_prob_N * keep_N).sum() / keep_N.sum().clamp(min=1)
+    return -(group_log_prob_N * keep_N).sum()

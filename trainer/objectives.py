@@ -1,34 +1,58 @@
-"""The loss function each stage trains with, in the shape the training loop takes."""
+"""What each stage minimises, in the shape the training loop takes.
+
+An objective says how many units (valid target tokens, supervised router decisions) a batch holds before
+any forward pass, then returns the loss *summed* over them plus a regulariser already averaged per batch.
+The loop divides the sums by the units of the whole step, across micro-batches and ranks.
+"""
 from __future__ import annotations
+
+from typing import Protocol
 
 import torch
 
-from trainer.losses import masked_cross_entropy, next_token_targets, routing_supervision_loss
+from trainer.losses import cross_entropy_sum, next_token_targets, routing_supervision_sum
 
 
-def language_modeling(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-    """Next-token loss plus the model's own auxiliary losses (load balancing, router z-loss; zero when dense)."""
-    inputs_BT, targets_BT, valid_BT = next_token_targets(batch)
-    out = model(inputs_BT, batch["segment_ids"][:, :-1])
-    ce = masked_cross_entropy(out.logits_BTV, targets_BT, valid_BT)
-    return ce + out.aux_loss, {"ce": ce.item(), "aux_loss": float(out.aux_loss)}
+class Objective(Protocol):
+    def units(self, batch: dict[str, torch.Tensor]) -> int: ...
+
+    def __call__(self, model: torch.nn.Module,
+                 batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]: ...
 
 
-def routing_warmup(expert_group_E: torch.Tensor):
-    """Stage 3 objective: only the routers learn, supervised by each token's discipline.
+class LanguageModeling:
+    """Next-token loss; the model's own load-balancing and z-losses (zero when dense) as the regulariser."""
+
+    def units(self, batch: dict[str, torch.Tensor]) -> int:
+        return int(next_token_targets(batch)[2].sum())
+
+    def __call__(self, model, batch):
+        inputs_BT, targets_BT, valid_BT = next_token_targets(batch)
+        out = model(inputs_BT, batch["segment_ids"][:, :-1])
+        return cross_entropy_sum(out.logits_BTV, targets_BT, valid_BT), out.aux_loss, {"aux_loss": float(out.aux_loss)}
+
+
+class RoutingWarmup:
+    """Stage 3: routers learn to send each token into its discipline's expert group, averaged over MoE layers.
 
     Tokens labelled `general` (or any discipline without experts) are not supervised: the shared expert is
     what carries general text, and their routed choice is left to the router (an open choice in Innovator).
     """
 
-    def loss_fn(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def __init__(self, expert_group_E: torch.Tensor) -> None:
+        self.expert_group_E = expert_group_E
+
+    def _supervised(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        disciplines_N = batch["discipline_ids"][:, :-1].reshape(-1).long()
+        return disciplines_N, torch.isin(disciplines_N, self.expert_group_E)
+
+    def units(self, batch: dict[str, torch.Tensor]) -> int:
+        return int(self._supervised(batch)[1].sum())
+
+    def __call__(self, model, batch):
         inputs_BT, _, _ = next_token_targets(batch)
         out = model(inputs_BT, batch["segment_ids"][:, :-1])
-        disciplines_N = batch["discipline_ids"][:, :-1].reshape(-1).long()
-        supervised_N = torch.isin(disciplines_N, expert_group_E)
-        losses = [routing_supervision_loss(logits_NE, disciplines_N, expert_group_E, supervised_N)
-                  for logits_NE in out.router_logits]
-        loss = torch.stack(losses).mean()
-        return loss, {"routing_loss": loss.item()}
-
-    return loss_fn
+        disciplines_N, supervised_N = self._supervised(batch)
+        per_layer = [routing_supervision_sum(logits_NE, disciplines_N, self.expert_group_E, supervised_N)
+                     for logits_NE in out.router_logits]
+        return torch.stack(per_layer).mean(), out.aux_loss.new_zeros(()), {}

@@ -15,7 +15,7 @@ from trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routi
 from trainer.hf_io import load_hf, save_hf
 from trainer.innovator import run_stages
 from trainer.model import CausalLM
-from trainer.objectives import language_modeling
+from trainer.objectives import LanguageModeling
 from trainer.train_loop import train_stage
 
 
@@ -29,7 +29,7 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
     if config.dense.pretrain is not None:
         stream = BatchStream(PackedShardDataset(shards_dir / "integration"), config.dense.pretrain.batch_size, seed,
                              held_out=config.held_out_sequences, rank=ctx.rank, world_size=ctx.world_size)
-        train_stage("dense pretraining", dense, lambda name: True, stream, language_modeling, config.dense.pretrain,
+        train_stage("dense pretraining", dense, lambda name: True, stream, LanguageModeling(), config.dense.pretrain,
                     out_dir / "0_dense_pretrain", ctx=ctx)
     return dense
 

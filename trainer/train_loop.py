@@ -20,16 +20,15 @@ from torch.nn.parallel import DistributedDataParallel
 from trainer.batches import BatchStream
 from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from trainer.distributed import ParallelContext, barrier
+from trainer.objectives import Objective
 from trainer.optim_config import OptimConfig
 from trainer.schedule import lr_multiplier
 
-# loss_fn(model, batch) -> (loss to minimise, extra metrics to log)
-LossFn = Callable[[torch.nn.Module, dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]]
 TrainablePredicate = Callable[[str], bool]
 
 
 def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate, stream: BatchStream,
-                loss_fn: LossFn, config: OptimConfig, out_dir: Path, *, ctx: ParallelContext = ParallelContext(),
+                objective: Objective, config: OptimConfig, out_dir: Path, *, ctx: ParallelContext = ParallelContext(),
                 show_progress: bool = True) -> dict[str, Any]:
     final, summary_path = out_dir / "final.safetensors", out_dir / "summary.json"
     if summary_path.exists():
@@ -59,15 +58,20 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
-            loss_total, extra_total = 0.0, {}
-            for _ in range(config.grad_accum):
-                batch = stream.next()
-                loss, extra = loss_fn(wrapped, batch)
-                (loss / config.grad_accum).backward()
-                loss_total += loss.item() / config.grad_accum
+            batches = [stream.next() for _ in range(config.grad_accum)]
+            # Average over the units of the whole step (all micro-batches, all ranks), so that accumulation
+            # and data parallelism change nothing but speed. DDP averages gradients over ranks: undo it.
+            units = _all_reduce_sum(float(sum(objective.units(b) for b in batches)), ctx)
+            scale = ctx.world_size / max(units, 1.0)
+            loss_sum, extra_total = 0.0, {}
+            for batch in batches:
+                summed, regulariser, extra = objective(wrapped, batch)
+                (summed * scale + regulariser / config.grad_accum).backward()
+                loss_sum += summed.item()
                 for key, value in extra.items():
                     extra_total[key] = extra_total.get(key, 0.0) + value / config.grad_accum
                 tokens_seen += batch["tokens"].numel()
+            loss_total = _all_reduce_sum(loss_sum, ctx) / max(units, 1.0)
             grad_norm = torch.nn.utils.clip_grad_norm_(params, config.grad_clip if config.grad_clip > 0 else float("inf"))
             optimizer.step()
             step += 1
@@ -88,6 +92,14 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
         summary_path.write_text(json.dumps(summary, indent=2))
     barrier(ctx)
     return summary
+
+
+def _all_reduce_sum(value: float, ctx: ParallelContext) -> float:
+    if ctx.world_size == 1:
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64)
+    torch.distributed.all_reduce(tensor)
+    return float(tensor.item())
 
 
 def _select_trainable(model: torch.nn.Module, trainable: TrainablePredicate) -> list[torch.nn.Parameter]:
