@@ -29,6 +29,7 @@ from curation.step import Reader
 READER_COLUMNS: dict[str, pa.DataType] = {**BASE_COLUMNS, "html": pa.string()}
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 
+_GZIP_MEMBER = b"\x1f\x8b\x08"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Keyed by the flag's int value: FastWARC's record type enum is not hashable.
 _SKIPPED_TYPES = {
@@ -78,6 +79,7 @@ class WarcFileReader(Reader):
             stream.seek(start)
             last_record = start
             records_before = records
+            failed = False
             try:
                 # parse_http=False: only the records we keep pay for HTTP parsing.
                 for record in ArchiveIterator(stream, parse_http=False, auto_decode="none"):
@@ -90,15 +92,15 @@ class WarcFileReader(Reader):
                         self.stats.docs_out += 1
                         yield doc
             except (OSError, ValueError, EOFError):
-                # Bad gzip, garbage or a cut record: skip to the next place where a record can start.
-                # A false resync point fails again without progress: still the same damaged region.
-                if records > records_before or start == 0:
-                    damaged_regions += 1
-                resume = _find(stream, marker, last_record + 1) if stream.seekable() else None
-                if resume is not None:
-                    start = resume
-                    continue
-            break
+                failed = True  # bad gzip, garbage or a cut record
+            # FastWARC also ends without an error when a file is cut early in a gzip member: a record start
+            # beyond the last record read means input was left unread.
+            resume = _next_record_start(stream, marker, last_record + 1) if stream.seekable() else None
+            if (failed or resume is not None) and (records > records_before or start == 0):
+                damaged_regions += 1  # a false resync point fails again without progress: same region
+            if resume is None:
+                break
+            start = resume
         if records == 0:
             # Nothing parsed (FastWARC yields nothing, without an error, for some non-WARC input): say so.
             self.skip("not_a_warc_file")
@@ -107,6 +109,10 @@ class WarcFileReader(Reader):
 
     def _document(self, record: WarcRecord, location: str, source: str) -> Document | None:
         kind = int(record.record_type)
+        if "Content-Length" not in record.headers:
+            # Without it a record has no extent; FastWARC yields such a record when a file ends in its header.
+            self.skip("bad_warc_header")
+            return None
         if kind in _SKIPPED_TYPES:
             self.skip(_SKIPPED_TYPES[kind])
             return None
@@ -141,9 +147,12 @@ class WarcFileReader(Reader):
             except (OSError, ValueError):
                 self.skip("bad_http_headers")
                 return None
+            if record.http_headers is None:
+                self.skip(_cut_short(record) or "bad_http_headers")
+                return None
             status = record.http_headers.status_code
             if status is None or not 200 <= status < 300:
-                self.skip("http_status_not_2xx")
+                self.skip(_cut_short(record) or "http_status_not_2xx")
                 return None
             content_type = record.http_content_type
             charset = record.http_charset
@@ -153,7 +162,7 @@ class WarcFileReader(Reader):
             content_type = (record.headers.get("Content-Type") or "").split(";")[0].strip().lower() or None
             encoding = ""
         if content_type is not None and content_type.lower() not in _HTML_TYPES:
-            self.skip("not_html")
+            self.skip(_cut_short(record) or "not_html")
             return None
         body = record.reader.read()
         expected = record.content_length
@@ -239,17 +248,43 @@ def _doc(source: str, record_id: str, url: str | None, *, html: str | None = Non
             "html": html}
 
 
+def _cut_short(record: WarcRecord) -> str | None:
+    """`truncated_record` when the file ends inside this record (its headers may then be cut too)."""
+    return "truncated_record" if record.reader.consume() < record.content_length else None
+
+
 def _resync_marker(head: bytes) -> bytes:
     """Bytes that start every record (gzip or lz4 member per record, as crawlers write them) or WARC header."""
     if head.startswith(b"\x1f\x8b"):
-        return b"\x1f\x8b\x08"
+        return _GZIP_MEMBER
     if head.startswith(b"\x04\x22\x4d\x18"):
         return b"\x04\x22\x4d\x18"
     return b"WARC/1."
 
 
-def _find(stream: BinaryIO, marker: bytes, offset: int, chunk: int = 1 << 20) -> int | None:
-    """Offset of the next `marker` at or after `offset`, reading the stream in bounded chunks."""
+def _next_record_start(stream: BinaryIO, marker: bytes, offset: int, chunk: int = 1 << 20) -> int | None:
+    """Offset of the next plausible record start at or after `offset`, reading the stream in bounded chunks."""
+    while True:
+        found = _find(stream, marker, offset, chunk)
+        if found is None or marker != _GZIP_MEMBER or _plausible_gzip(stream, found):
+            return found
+        offset = found + 1
+
+
+def _plausible_gzip(stream: BinaryIO, offset: int) -> bool:
+    """The gzip magic also occurs by chance inside compressed data: check the header and that it inflates."""
+    stream.seek(offset)
+    head = stream.read(512)
+    if len(head) > 3 and head[3] & 0xE0:  # reserved flag bits must be zero
+        return False
+    try:
+        zlib.decompressobj(31).decompress(head)
+    except zlib.error:
+        return False
+    return True
+
+
+def _find(stream: BinaryIO, marker: bytes, offset: int, chunk: int) -> int | None:
     stream.seek(offset)
     carry = b""
     while True:
