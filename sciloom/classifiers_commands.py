@@ -1,0 +1,171 @@
+"""Classifier commands.
+
+- `sciloom label`: JSONL {"id", "text"} on stdin → one JSONL record per input line on stdout with
+  `discipline`, `discipline_scores`, `science_score`, `quality_score`, `quality_tier`. A line that is not a
+  JSON object with a non-empty string `text` gets `"error": <reason>` instead, and is counted in the JSON
+  summary on stderr.
+- `sciloom classifiers train`: a discipline or quality model from labelled JSONL, with an evaluation report.
+- `sciloom classifiers bootstrap`: both models from an unlabelled corpus, with no labels and no GPU.
+
+Models: `--models DIR`, else the default models folder (`$SCILOOM_MODELS`, else
+`~/.cache/sciloom/models/<taxonomy hash>`). On a machine that has never bootstrapped, `sciloom label` first
+builds that folder from the project's own seed knowledge (synthetic documents written from the seed
+vocabularies, a few seconds); `sciloom classifiers bootstrap --corpus ...` writes corpus-bootstrapped models
+into the same folder by default, and they are the default from then on.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from classifiers.config import ClassifiersConfig
+
+classifiers_app = typer.Typer(help="Train or bootstrap the level-2 discipline and quality classifiers.",
+                              no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("label")(label)
+    app.add_typer(classifiers_app, name="classifiers")
+
+
+RecipeOption = Annotated[Optional[Path], typer.Option(
+    help="Recipe YAML whose `classifiers` section (taxonomy, fastText, bootstrap, tiers) to use.")]
+
+
+def _config(recipe: Path | None) -> ClassifiersConfig:
+    if recipe is None:
+        return ClassifiersConfig()
+    from sciloom.recipe import RecipeError, load_recipe
+
+    try:
+        return load_recipe(recipe).classifiers
+    except RecipeError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+
+def _parse(line: str) -> tuple[Any, str | None, str | None]:
+    """(id, text, problem or None)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None, None, "invalid_json"
+    if not isinstance(record, dict):
+        return None, None, "not_an_object"
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return record.get("id"), None, "no_text"
+    return record.get("id"), text, None
+
+
+def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        if line.strip():
+            batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def label(
+    models: Annotated[Optional[Path], typer.Option(help="Folder with discipline/quality models; default: the "
+                                                        "bootstrapped default models.")] = None,
+    recipe: RecipeOption = None,
+) -> None:
+    """Label documents (JSONL on stdin) with discipline, science and quality scores and tier (JSONL on stdout)."""
+    from classifiers.bootstrap import ensure_default_models
+    from classifiers.label_step import LABEL_COLUMNS, Labeller
+
+    config = _config(recipe)
+    labeller = Labeller(models if models is not None else ensure_default_models(config), config)
+    tiers: Counter[str] = Counter()
+    problems: Counter[str] = Counter()
+    records = 0
+    for batch in _batches(iter(sys.stdin), config.batch_size):
+        parsed = [_parse(line) for line in batch]
+        docs = [{"id": doc_id, "text": text} for doc_id, text, problem in parsed if problem is None]
+        labeller.annotate(docs)
+        labelled = iter(docs)
+        for doc_id, _, problem in parsed:
+            records += 1
+            if problem is not None:
+                problems[problem] += 1
+                out: dict[str, Any] = {"id": doc_id, "error": problem}
+            else:
+                doc = next(labelled)
+                tiers[doc["quality_tier"]] += 1
+                out = {"id": doc_id, **{name: doc[name] for name in LABEL_COLUMNS}}
+                out["discipline_scores"] = {k: round(v, 5) for k, v in out["discipline_scores"].items()}
+                out["science_score"] = round(out["science_score"], 5)
+                out["quality_score"] = round(out["quality_score"], 5)
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    print(json.dumps({"records": records, "tiers": dict(sorted(tiers.items())),
+                      "unreadable": dict(sorted(problems.items()))}), file=sys.stderr)
+
+
+@classifiers_app.command("train")
+def train(
+    data: Annotated[Path, typer.Option(help="Labelled JSONL, one {text, label} object per line.")],
+    out: Annotated[Path, typer.Option(help="Folder to write <kind>.bin/.json and <kind>_eval.json into.")],
+    kind: Annotated[str, typer.Option(help="discipline or quality.")] = "discipline",
+    label_map: Annotated[str, typer.Option(help="identity, arxiv, mag, mmlu, or a JSON file {raw label: label}.")] = "identity",
+    text_field: Annotated[str, typer.Option(help="Field holding the text.")] = "text",
+    label_field: Annotated[str, typer.Option(help="Field holding the label.")] = "label",
+    test_fraction: Annotated[float, typer.Option(min=0.05, max=0.5, help="Share held out for evaluation.")] = 0.2,
+    recipe: RecipeOption = None,
+) -> None:
+    """Train a model from labelled JSONL; prints the held-out evaluation (accuracy, macro-F1, ECE)."""
+    from classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
+
+    config = _config(recipe)
+    try:
+        mapper = label_mapper(label_map, kind, config.taxonomy)
+    except (ValueError, FileNotFoundError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    with data.open(encoding="utf-8") as lines:
+        examples, skipped = read_labelled_jsonl(lines, mapper, text_field, label_field)
+    report = train_and_evaluate(kind, examples, config, out, test_fraction)
+    summary = {k: report[k] for k in ("examples", "accuracy", "macro_f1", "ece", "ece_before_calibration", "split")}
+    typer.echo(json.dumps({**summary, "skipped": dict(skipped), "report": str(out / f"{kind}_eval.json")}))
+
+
+@classifiers_app.command("bootstrap")
+def bootstrap(
+    corpus: Annotated[Path, typer.Option(help="Unlabelled corpus: JSONL {id, text} file, or a folder of "
+                                              "part-*.parquet (e.g. <run>/curation/curated).")],
+    out: Annotated[Optional[Path], typer.Option(help="Models folder; default: the default models folder used "
+                                                     "by `sciloom label`.")] = None,
+    recipe: RecipeOption = None,
+) -> None:
+    """Bootstrap discipline and quality models from your own corpus (seed knowledge, no labels, no GPU)."""
+    from classifiers.bootstrap import bootstrap_models, default_models_dir
+    from curation.document import iter_parts, read_documents
+
+    config = _config(recipe)
+    folder = out if out is not None else default_models_dir(config)
+
+    def documents() -> Iterator[dict[str, Any]]:
+        if corpus.is_dir():
+            for part in iter_parts(corpus):
+                yield from read_documents(part)
+            return
+        with corpus.open(encoding="utf-8") as lines:
+            for i, line in enumerate(lines):
+                doc_id, text, problem = _parse(line)
+                yield {"id": str(doc_id if doc_id is not None else i), "text": text if problem is None else None}
+
+    report = bootstrap_models(documents(), config, folder)
+    typer.echo(json.dumps({"models": str(folder), **{k: report[k] for k in ("corpus_documents", "skipped",
+                                                                             "weak_labels", "self_training_adopted")}}))
