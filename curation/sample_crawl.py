@@ -123,7 +123,7 @@ def _records(rng: random.Random) -> list[_Record]:
     for intro, topic in zip(CONTAINED_INTROS, rng.sample(SCIENCE, 2)):
         site = SITES[2]
         quoted = Topic(f"notes-{topic.slug}", f"Notes: {topic.title}", "general",
-                       (intro, *topic.paragraphs[:2]), "", "none")
+                       (intro, topic.paragraphs[1]), "", "none")
         url = f"https://{site[0]}/wiki/User:notes/{topic.slug}"
         records.append(_html_record(SamplePage(url, "contained", of=science_urls[topic.slug], lang="en"),
                                     _page_html(quoted, site, rng)))
@@ -254,7 +254,7 @@ def _wrap(site: tuple[str, str, tuple[str, ...]], title: str, article: str, lang
 def _edit_one_sentence(topic: Topic, rng: random.Random) -> Topic:
     index = rng.randrange(len(topic.paragraphs))
     sentences = topic.paragraphs[index].split(". ")
-    sentences[-1] = sentences[-1].rstrip(".") + ", as our readers pointed out."
+    sentences[-1] = sentences[-1].rstrip(".") + " indeed."
     paragraphs = list(topic.paragraphs)
     paragraphs[index] = ". ".join(sentences)
     return Topic(topic.slug, topic.title, topic.discipline, tuple(paragraphs), topic.math, topic.math_style,

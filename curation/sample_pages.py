@@ -265,9 +265,8 @@ FRENCH = (
 )
 
 CONTAINED_INTROS = (
-    "Our study group met again this week. Before the session, one member shared a passage that explained the "
-    "idea better than our lecture notes did, so we copied it here for everyone:",
-    "Quick note for my own revision, saved from a page I found useful:",
+    "Saved for our study group, because it beats our notes:",
+    "Quick note for my own revision:",
 )
 
 SPAM_WORDS = ("cheap", "best", "price", "buy", "now", "discount", "watches", "replica", "free", "shipping",
