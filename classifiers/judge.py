@@ -105,7 +105,7 @@ class JudgeConfig(BaseModel):
     base_url: str | None = None
     concurrency: int = Field(8, ge=1, le=512, description="HTTP requests in flight at most")
     batch_size: int = Field(64, ge=1, description="documents handed to the backend at a time")
-    timeout_s: float = Field(120.0, gt=0, description="per HTTP request")
+    timeout_s: float = Field(120.0, gt=0, description="connect/read/write timeout of each HTTP request")
     max_retries: int = Field(4, ge=0)
     retry_backoff_s: float = Field(1.0, ge=0, description="first retry delay; doubles per retry")
     max_output_tokens: int = Field(160, ge=16)
@@ -177,6 +177,10 @@ def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict[str, obj
     return dict(pairs)
 
 
+def _name_key(name: str) -> str:
+    return re.sub(r"[\W_]+", "_", name.casefold()).strip("_")
+
+
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL | re.IGNORECASE)
 
 
@@ -195,7 +199,7 @@ def _find_embedded_object(text: str) -> bool:
 def parse_verdict(content: str, disciplines: Sequence[str]) -> Verdict:
     """Read a judge answer strictly: the whole answer (optionally in one ```json fence) must be one JSON object
     with exactly `score` (int 0-5), `reason` (non-blank string) and `discipline` (a listed name; case and
-    surrounding spaces are forgiven)."""
+    punctuation are forgiven, so "Computer Science" names `computer_science`)."""
     text = content.strip()
     if not text:
         return Verdict.failed("empty_output")
@@ -228,7 +232,7 @@ def parse_verdict(content: str, disciplines: Sequence[str]) -> Verdict:
     discipline = answer.get("discipline")
     if not isinstance(discipline, str) or not discipline.strip():
         return Verdict.failed("missing_discipline")
-    canonical = {name.casefold(): name for name in disciplines}.get(discipline.strip().casefold())
+    canonical = {_name_key(name): name for name in disciplines}.get(_name_key(discipline))
     if canonical is None:
         return Verdict.failed("unknown_discipline")
     return Verdict(score, " ".join(reason.split()), canonical, None)
@@ -257,11 +261,11 @@ def _validated_disciplines(disciplines: Sequence[str]) -> tuple[str, ...]:
     names = tuple(disciplines)
     if not names:
         raise ValueError("the judge needs at least one discipline name")
-    if any(not isinstance(name, str) or not name.strip() for name in names):
-        raise ValueError(f"discipline names must be non-blank strings, got {names!r}")
-    folded = [name.strip().casefold() for name in names]
-    if len(set(folded)) != len(folded):
-        raise ValueError(f"discipline names must be distinct (ignoring case), got {names!r}")
+    if any(not isinstance(name, str) or not _name_key(name) for name in names):
+        raise ValueError(f"discipline names must be strings with a letter or digit, got {names!r}")
+    keys = [_name_key(name) for name in names]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"discipline names must be distinct (ignoring case and punctuation), got {names!r}")
     return names
 
 
@@ -286,8 +290,8 @@ class LLMJudge:
         self.config = config
         self.disciplines = _validated_disciplines(disciplines)
         self.stats = JudgeStats()
-        self._backend = make_backend(config)
         self._cache = JudgeCache(config.cache_path) if config.cache_path is not None else None
+        self._backend = make_backend(config)
 
     def __enter__(self) -> LLMJudge:
         return self

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Iterator, Optional, TextIO
+from typing import Annotated, Iterator, Optional, TextIO
 
 import typer
 from pydantic import ValidationError
 
 from classifiers.judge import JudgeConfig, LLMJudge
+from classifiers.taxonomy import DEFAULT_TAXONOMY
 
 
 def register(app: typer.Typer) -> None:
@@ -37,26 +38,28 @@ def _read_records(lines: TextIO, input_errors: dict[str, int]) -> Iterator[dict[
 
 
 def run_judge(
-    model: str = typer.Option(..., "--model", help="model name as served by the endpoint (or weights for vLLM)"),
-    disciplines: str = typer.Option(..., "--disciplines", help="comma-separated discipline names to choose from"),
-    base_url: Optional[str] = typer.Option(
-        None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (`vllm serve`); "
-        "without it vLLM runs in process (needs the vllm extra)"
-    ),
-    concurrency: int = typer.Option(8, "--concurrency", help="HTTP requests in flight at most"),
-    cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite answer cache; a rerun never asks twice"),
+    model: Annotated[str, typer.Option(help="Model name as served by the endpoint (or weights for in-process vLLM).")],
+    base_url: Annotated[Optional[str], typer.Option(
+        help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (`vllm serve`); without it vLLM runs in "
+             "process (needs the vllm extra and a GPU).")] = None,
+    concurrency: Annotated[int, typer.Option(help="HTTP requests in flight at most.")] = 8,
+    cache: Annotated[Optional[Path], typer.Option(help="SQLite answer cache; a rerun never asks twice.")] = None,
+    disciplines: Annotated[Optional[str], typer.Option(
+        help="Comma-separated discipline names to choose from; default: the project taxonomy.")] = None,
 ) -> None:
     """Rate each document's scientific/educational value (0-5) and discipline with an LLM judge."""
     try:
         config = JudgeConfig(model=model, base_url=base_url, concurrency=concurrency, cache_path=cache)
     except ValidationError as error:
         raise typer.BadParameter(str(error)) from error
-    names = [name.strip() for name in disciplines.split(",") if name.strip()]
-    input_errors: dict[str, int] = {}
+    names = DEFAULT_TAXONOMY.disciplines if disciplines is None else [
+        name.strip() for name in disciplines.split(",") if name.strip()
+    ]
     try:
         llm_judge = LLMJudge(config, names)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
+    input_errors: dict[str, int] = {}
     with llm_judge:
         for record in llm_judge.judge(_read_records(sys.stdin, input_errors)):
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

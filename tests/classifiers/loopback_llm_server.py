@@ -1,8 +1,12 @@
 """A real OpenAI-compatible LLM server on loopback for the judge tests.
 
-`transformers serve` (a subprocess) serves tiny Qwen2 models that the tests build locally (no download), in front
-of it a proxy (a thread) that counts requests, measures how many are in flight, and injects failures on demand:
-HTTP 503, a dropped connection, a stall past the client's timeout, or HTTP 400.
+`transformers serve` (a subprocess) serves tiny Qwen2 models built locally (no download), in front of it a proxy
+(a thread) that counts requests, measures how many are in flight, and injects failures on demand: HTTP 503, a
+dropped connection, a stall until the client times out (at most `stall_s`), or HTTP 400.
+
+The server subprocess runs this file: it writes the model folders, then hands over to the `transformers serve`
+command in the same interpreter. Building there costs nothing extra (the server imports torch and transformers
+anyway) and keeps both out of the test process.
 
 The models share random weights and a byte-level BPE tokenizer; they differ only in their generation config:
 - "random": plain greedy decoding of random weights, i.e. garbage text;
@@ -98,18 +102,22 @@ def free_port() -> int:
 
 
 class TransformersServeProcess:
-    """`transformers serve` on a free loopback port, offline, one CPU thread."""
+    """`transformers serve` on a free loopback port, offline, one CPU thread, serving the models named by
+    `models` ("random" plus one per forced answer), which it builds under `root` before it listens."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, root: Path, forced_answers: Mapping[str, str]) -> None:
+        self.root = root
+        self.forced_answers = dict(forced_answers)
+        self.models = {name: root / name for name in ("random", *self.forced_answers)}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
+        self.log_path = root / "serve.log"
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 90.0) -> None:
-        executable = Path(sys.executable).parent / "transformers"
+    def start(self, timeout_s: float = 110.0) -> None:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-        command = [str(executable), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu"]
+        command = [sys.executable, __file__, str(self.root), json.dumps(self.forced_answers), "--host", "127.0.0.1",
+                   "--port", str(self.port), "--device", "cpu"]
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout_s
@@ -125,9 +133,9 @@ class TransformersServeProcess:
         self.stop()
         raise RuntimeError(f"transformers serve not healthy after {timeout_s} s:\n{self.log_tail()}")
 
-    def warm_up(self, model_folders: Iterable[Path]) -> None:
+    def warm_up(self) -> None:
         """Load each model once, so that no test's timeout includes a model load."""
-        for folder in model_folders:
+        for folder in self.models.values():
             body = {"model": str(folder), "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
             httpx.post(f"{self.url}/v1/chat/completions", json=body, timeout=60.0).raise_for_status()
 
@@ -151,7 +159,7 @@ class TransformersServeProcess:
 class FaultInjectingProxy:
     """Forwards POSTs to the upstream server; counts them; fails the next ones as told by `inject`."""
 
-    def __init__(self, upstream: str, stall_s: float = 3.0) -> None:
+    def __init__(self, upstream: str, stall_s: float = 30.0) -> None:
         self.upstream = upstream
         self.stall_s = stall_s
         self._lock = threading.Lock()
@@ -178,7 +186,8 @@ class FaultInjectingProxy:
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
-            self.received = self.forwarded = self.in_flight = self.max_in_flight = 0
+            self.received = self.forwarded = 0
+            self.max_in_flight = self.in_flight
 
     def inject(self, faults: Iterable[str]) -> None:
         """The next requests, one per fault in order, fail that way instead of reaching the server."""
@@ -213,7 +222,7 @@ class FaultInjectingProxy:
                 try:
                     if fault in ("drop", "stall"):
                         if fault == "stall":
-                            time.sleep(proxy.stall_s)
+                            self._wait_for_client_to_give_up()
                         self.close_connection = True
                         try:
                             self.connection.shutdown(socket.SHUT_RDWR)
@@ -229,6 +238,14 @@ class FaultInjectingProxy:
                 finally:
                     proxy._leave(forwarded=fault is None)
 
+            def _wait_for_client_to_give_up(self) -> None:
+                # The client sends nothing more on this connection; recv returns when it closes (its timeout).
+                self.connection.settimeout(proxy.stall_s)
+                try:
+                    self.connection.recv(1)
+                except OSError:  # includes socket.timeout: the client outlasted stall_s
+                    pass
+
             def _reply(self, status: int, payload: bytes, content_type: str) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -240,3 +257,16 @@ class FaultInjectingProxy:
                 """Silent: the counters are the record."""
 
         return Handler
+
+
+def _build_then_serve(argv: list[str]) -> None:
+    root, forced_answers, *serve_options = argv
+    build_tiny_chat_models(Path(root), json.loads(forced_answers))
+    from transformers.cli.transformers import main
+
+    sys.argv = ["transformers", "serve", *serve_options]
+    main()
+
+
+if __name__ == "__main__":
+    _build_then_serve(sys.argv[1:])

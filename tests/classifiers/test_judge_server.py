@@ -5,6 +5,7 @@ Requests are counted at the server side (the proxy in front of it, cross-checked
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 from classifiers.judge import ERROR_REASONS, JudgeConfig, LLMJudge
 from classifiers.judge_cache import JudgeCache
-from loopback_llm_server import FaultInjectingProxy, TransformersServeProcess, build_tiny_chat_models
+from loopback_llm_server import FaultInjectingProxy, TransformersServeProcess
 from sciloom.judge_command import register
 
 DISCIPLINES = ("mathematics", "physics", "chemistry", "biology", "general")
@@ -60,17 +61,19 @@ class LoopbackLLM:
 
 @pytest.fixture(scope="module")
 def loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackLLM]:
-    root = tmp_path_factory.mktemp("loopback-llm")
-    models = build_tiny_chat_models(root, {"sound": SOUND_ANSWER, "hostile": HOSTILE_ANSWER})
-    server = TransformersServeProcess(root / "serve.log")
-    server.start()
-    proxy = FaultInjectingProxy(server.url, stall_s=3.0)
+    server = TransformersServeProcess(
+        tmp_path_factory.mktemp("loopback-llm"), {"sound": SOUND_ANSWER, "hostile": HOSTILE_ANSWER}
+    )
     try:
-        server.warm_up(models.values())
+        server.start()
+        server.warm_up()
+        proxy = FaultInjectingProxy(server.url)
         proxy.start()
-        yield LoopbackLLM(models, server, proxy)
+        try:
+            yield LoopbackLLM(server.models, server, proxy)
+        finally:
+            proxy.stop()
     finally:
-        proxy.stop()
         server.stop()
 
 
@@ -134,8 +137,10 @@ def test_an_answer_that_obeys_the_document_is_not_trusted(llm: LoopbackLLM, tmp_
 
 def test_retries_ride_out_503_dropped_connections_and_timeouts(llm: LoopbackLLM, tmp_path: Path) -> None:
     llm.proxy.inject(["503", "drop", "stall"])
-    config = llm.config("sound", tmp_path, concurrency=1, timeout_s=1.5, max_retries=3)
+    config = llm.config("sound", tmp_path, concurrency=1, timeout_s=3.0, max_retries=3)
+    started = time.monotonic()
     judged, stats = judge_all(config, DOCUMENTS[:1])
+    assert time.monotonic() - started >= config.timeout_s, "the stalled request should have timed out"
     assert judged[0]["judge_score"] == 4 and judged[0]["judge_error"] is None
     assert (llm.proxy.received, llm.proxy.forwarded) == (4, 1)
     assert stats["requests"] == 1
@@ -183,7 +188,13 @@ def test_judge_command_streams_one_record_per_input_line(llm: LoopbackLLM, tmp_p
     app = typer.Typer()
     app.callback()(lambda: None)
     register(app)
-    lines = [json.dumps(DOCUMENTS[0]), "not json", json.dumps(["a list"]), json.dumps(DOCUMENTS[2]), json.dumps({"id": 9})]
+    lines = [
+        json.dumps(DOCUMENTS[0]),
+        "not json",
+        json.dumps(["a list"]),
+        json.dumps(DOCUMENTS[2]),
+        json.dumps({"id": 9}),
+    ]
     arguments = [
         "judge",
         "--base-url",
@@ -194,9 +205,7 @@ def test_judge_command_streams_one_record_per_input_line(llm: LoopbackLLM, tmp_p
         "2",
         "--cache",
         str(tmp_path / "cli-cache.sqlite"),
-        "--disciplines",
-        ",".join(DISCIPLINES),
-    ]
+    ]  # no --disciplines: the project taxonomy, which has "physics"
     result = CliRunner().invoke(app, arguments, input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
