@@ -44,6 +44,8 @@ class Step(ABC):
                 self.reject(doc, reason)
 
     def keep(self, doc: Document) -> None:
+        for name in self.removes:  # consumed: kept documents go on without it (rejected ones keep it aside)
+            doc.pop(name, None)
         self.stats.docs_out += 1
         self.stats.bytes_out += _text_bytes(doc)
 

@@ -42,14 +42,16 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
     if "mixing" in phases:
         assert recipe.mixer is not None
         started = time.perf_counter()
+        taxonomy = recipe.classifiers.taxonomy
         summary["mixing"] = build_mixture(recipe.mixer, out / "classifiers" / "labelled", out / "mixer",
-                                          seed=recipe.run.seed, recipe_hash=summary["recipe_hash"])
+                                          seed=recipe.run.seed, recipe_hash=summary["recipe_hash"],
+                                          disciplines=taxonomy.disciplines, general_label=taxonomy.general_label)
         timings["mixing"] = time.perf_counter() - started
     if "training" in phases:
         assert recipe.trainer is not None
         started = time.perf_counter()
         summary["training"] = run_training(recipe.trainer, out / "mixer", out / "trainer",
-                                           recipe.classifiers.taxonomy.disciplines, seed=recipe.run.seed)
+                                           list(recipe.classifiers.taxonomy.disciplines), seed=recipe.run.seed)
         timings["training"] = time.perf_counter() - started
     summary["seconds"] = {k: round(v, 1) for k, v in timings.items()}
     report_path = out / "run_report.json"

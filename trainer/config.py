@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trainer.model import ModelConfig
@@ -35,8 +33,6 @@ class InnovatorConfig(BaseModel):
     granularity: int = Field(ge=1, description="Fine-grained experts per discipline: each induced FFN is split "
                                                "along its intermediate size into this many experts.")
     top_k: int = Field(ge=1, description="Routed experts per token.")
-    score_order: Literal["softmax_then_topk", "topk_then_softmax"] = Field("softmax_then_topk")
-    renormalize: bool = Field(False, description="Renormalise the top-K weights to sum to one.")
     aux_loss_weight: float = Field(0.01, ge=0, description="Load-balancing loss weight in stage 4.")
     z_loss_weight: float = Field(0.001, ge=0, description="Router z-loss weight in stage 4.")
     expert_induction: OptimConfig = Field(description="Stage 1: one dense-FFN copy trained per discipline stream.")
