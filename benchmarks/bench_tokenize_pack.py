@@ -1,0 +1,121 @@
+"""Tokenize + pack + write throughput per core vs raw `tokenizers` encode_batch, and peak memory vs corpus size.
+
+Corpus: the BBC news articles of ../shared/data/general/bbc-news (real text), written as one labelled
+part; a byte-level BPE (vocab 8000) trained on it. Both sides run on one core in this process
+(TOKENIZERS_PARALLELISM=false): ours is the mixer's real Ray task function (`write_part_shards`: Parquet
+read, label pass, encode, pack, .bin/.idx/.seg write, checksums); the competitor is
+`Tokenizer.encode_batch(texts)` on the same texts, already in memory. Peak memory of our task is measured
+in a fresh subprocess for the corpus and for the corpus repeated 4x.
+
+    .venv/bin/python benchmarks/bench_tokenize_pack.py
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
+
+from classifiers.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
+from curation.executor import Task  # noqa: E402
+from mixer.config import BpeTrainConfig, TokenizerConfig  # noqa: E402
+from mixer.shard_task import ShardJob, StreamSpec, write_part_shards  # noqa: E402
+from mixer.tokenize import train_byte_level_bpe  # noqa: E402
+
+BBC = REPO.parent / "shared" / "data" / "general" / "bbc-news"
+BUCKET = ("bbc", "general", "high")
+
+
+def bbc_texts() -> list[str]:
+    if not BBC.is_dir():
+        sys.exit(f"needs the real data at {BBC}")
+    return [p.read_text(encoding="utf-8", errors="replace") for p in sorted(BBC.glob("*/*.txt"))]
+
+
+def write_part(texts: list[str], copies: int, path: Path) -> None:
+    rows = [{"id": f"{c}-{i}", "text": t, "source": BUCKET[0], "discipline": BUCKET[1], "quality_tier": BUCKET[2]}
+            for c in range(copies) for i, t in enumerate(texts)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def job(out_dir: Path, tokenizer_file: Path) -> ShardJob:
+    return ShardJob(out_dir=out_dir, tokenizer_file=tokenizer_file, tokenizer=TokenizerConfig(path=tokenizer_file),
+                    seq_len=2048, block_size=1 << 16, seed=0, disciplines=DEFAULT_TAXONOMY.disciplines,
+                    general_label="general", streams=(StreamSpec("integration", {BUCKET: 1.0}),))
+
+
+def run_ours(part: Path, out_dir: Path, tokenizer_file: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    write_part_shards(job(out_dir, tokenizer_file), Task("00000", (str(part),)), out_dir)
+    seconds = time.perf_counter() - started
+    manifest = json.loads((out_dir / "integration" / "_parts" / "00000.json").read_text())
+    return seconds, manifest["tokens"]
+
+
+def current_rss_kb() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
+def child(part: str, out_dir: str, tokenizer_file: str) -> None:
+    """Peak RSS of one task in a fresh process (baseline after imports reported separately)."""
+    baseline = current_rss_kb()
+    seconds, tokens = run_ours(Path(part), Path(out_dir), Path(tokenizer_file))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"baseline_mb": baseline / 1024, "peak_mb": peak / 1024, "tokens": tokens, "seconds": seconds}))
+
+
+def main() -> None:
+    texts = bbc_texts()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        tokenizer_file = train_byte_level_bpe(texts, BpeTrainConfig(vocab_size=8000), root / "tok")
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        part = root / "labelled" / "part-00000.parquet"
+        write_part(texts, 1, part)
+        mb = sum(len(t.encode()) for t in texts) / 1e6
+        raw, fast, ours = [], [], []
+        for trial in range(2):
+            started = time.perf_counter()
+            raw_tokens = sum(len(e.ids) for e in tokenizer.encode_batch(texts, add_special_tokens=False))
+            raw.append(raw_tokens / (time.perf_counter() - started))
+            started = time.perf_counter()
+            fast_tokens = sum(len(e.ids) for e in tokenizer.encode_batch_fast(texts, add_special_tokens=False))
+            fast.append(fast_tokens / (time.perf_counter() - started))
+            seconds, tokens = run_ours(part, root / f"out{trial}", tokenizer_file)
+            ours.append(tokens / seconds)
+        print(f"corpus: {len(texts)} BBC articles, {mb:.1f} MB, {raw_tokens:,} tokens (+{len(texts)} EOS in ours)")
+        print(f"raw encode_batch         : {max(raw) / 1e6:.3f} M tokens/s/core")
+        print(f"raw encode_batch_fast    : {max(fast) / 1e6:.3f} M tokens/s/core")
+        print(f"ours tokenize+pack+write : {max(ours) / 1e6:.3f} M tokens/s/core")
+        print(f"ratio ours / encode_batch      = {max(ours) / max(raw):.1%} (target >= 85%)")
+        print(f"ratio ours / encode_batch_fast = {max(ours) / max(fast):.1%}")
+        for copies in (1, 4):
+            sized = root / f"labelled{copies}" / "part-00000.parquet"
+            write_part(texts, copies, sized)
+            result = subprocess.run([sys.executable, __file__, "--child", str(sized), str(root / f"mem{copies}"),
+                                     str(tokenizer_file)], capture_output=True, text=True, check=True)
+            measured = json.loads(result.stdout.strip().splitlines()[-1])
+            print(f"peak memory, corpus x{copies} ({mb * copies:.0f} MB text, {measured['tokens']:,} tokens): "
+                  f"{measured['peak_mb']:.0f} MB peak RSS ({measured['peak_mb'] - measured['baseline_mb']:.0f} MB "
+                  f"above the {measured['baseline_mb']:.0f} MB resident after imports)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(*sys.argv[2:])
+    else:
+        main()
