@@ -48,8 +48,13 @@ def write_sample_crawl(path: str | Path, seed: int = 0) -> list[SamplePage]:
     """Write the sample crawl to `path` (gzip WARC) and return its manifest (one entry per record written)."""
     rng = random.Random(seed)
     records = _records(rng)
-    order = list(range(len(records)))
-    rng.shuffle(order)
+    # Pages copied from another page come after it, as in a crawl revisiting a site: ordered containment
+    # (a later document made of text already seen) then removes the copy, not the original.
+    originals = [r for r in records if r.page.of is None]
+    copies = [r for r in records if r.page.of is not None and r.page.kind != "contained"]
+    excerpts = [r for r in records if r.page.kind == "contained"]
+    for group in (originals, copies, excerpts):
+        rng.shuffle(group)
     start = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +67,7 @@ def write_sample_crawl(path: str | Path, seed: int = 0) -> list[SamplePage]:
             warc_headers_dict={"WARC-Record-ID": _record_id(rng), "WARC-Date": _date(start),
                                "WARC-Filename": path.name}))
         moment = start
-        for index in order:
-            record = records[index]
+        for record in originals + copies + excerpts:
             moment += timedelta(seconds=rng.randint(1, 90))
             manifest.extend(_write(writer, record, rng, moment))
     return manifest
@@ -101,10 +105,10 @@ def _records(rng: random.Random) -> list[_Record]:
         site = rng.choice(SITES[:3])
         url = f"https://{site[0]}/{topic.discipline.replace(' ', '-')}/{topic.slug}"
         science_urls[topic.slug] = url
-        records.append(_html_record(SamplePage(url, "science", lang="en"), _page_html(topic, site, rng)))
+        records.append(_html_record(SamplePage(url, "science", lang="en"), _page_html(topic, site)))
     for topic in GENERAL:
         url = f"https://{SITES[3][0]}/{topic.slug}"
-        records.append(_html_record(SamplePage(url, "general", lang="en"), _page_html(topic, SITES[3], rng)))
+        records.append(_html_record(SamplePage(url, "general", lang="en"), _page_html(topic, SITES[3])))
 
     # Near duplicates: the same article re-published on another site, with a changed sentence and a date line.
     for topic in rng.sample(SCIENCE, 4):
@@ -112,26 +116,27 @@ def _records(rng: random.Random) -> list[_Record]:
         edited = _edit_one_sentence(topic, rng)
         url = f"https://{site[0]}/mirror/{topic.slug}-{rng.randint(100, 999)}"
         records.append(_html_record(SamplePage(url, "near_duplicate", of=science_urls[topic.slug], lang="en"),
-                                    _page_html(edited, site, rng, updated=True)))
+                                    _page_html(edited, site)))
     # Exact duplicates: byte-identical pages reached under tracking-parameter and print URLs.
     for topic in rng.sample(SCIENCE, 3):
         original = next(r for r in records if r.page.url == science_urls[topic.slug])
         url = science_urls[topic.slug] + rng.choice(("?utm_source=newsletter", "?print=1", "?ref=sidebar"))
         records.append(_Record(SamplePage(url, "exact_duplicate", of=original.page.url, lang="en"),
                                original.body, original.content_type))
-    # Containment: a short page that is mostly one paragraph copied from a science page.
+    # Containment: a page mostly made of paragraphs copied from a science page, framed by a few own words.
     for intro, topic in zip(CONTAINED_INTROS, rng.sample(SCIENCE, 2)):
         site = SITES[2]
         quoted = Topic(f"notes-{topic.slug}", f"Notes: {topic.title}", "general",
-                       (intro, topic.paragraphs[1]), "", "none")
+                       (intro, *topic.paragraphs[1:], "That is all for this week; see you on Thursday."),
+                       "", "none")
         url = f"https://{site[0]}/wiki/User:notes/{topic.slug}"
         records.append(_html_record(SamplePage(url, "contained", of=science_urls[topic.slug], lang="en"),
-                                    _page_html(quoted, site, rng)))
+                                    _page_html(quoted, site)))
 
     for topic in GERMAN:
         latin1 = topic.discipline == "general"
         encoding = "iso-8859-1" if latin1 else "utf-8"
-        body = _page_html(topic, ("wissen.example.de", "Wissen kompakt", ("Start", "Themen", "Impressum")), rng,
+        body = _page_html(topic, ("wissen.example.de", "Wissen kompakt", ("Start", "Themen", "Impressum")),
                           lang="de", charset=encoding)
         # The Latin-1 German page declares its charset only in <meta>: the reader must find it there.
         records.append(_html_record(SamplePage(f"https://wissen.example.de/{topic.slug}", "non_english", lang="de"),
@@ -139,7 +144,7 @@ def _records(rng: random.Random) -> list[_Record]:
     for topic in FRENCH:
         latin1 = topic.discipline == "general"
         encoding = "iso-8859-1" if latin1 else "utf-8"
-        body = _page_html(topic, ("savoirs.example.fr", "Savoirs", ("Accueil", "Rubriques", "Contact")), rng,
+        body = _page_html(topic, ("savoirs.example.fr", "Savoirs", ("Accueil", "Rubriques", "Contact")),
                           lang="fr", charset=encoding)
         if latin1:  # the Latin-1 French page states its charset in the HTTP header only
             body = body.replace(f'<meta charset="{encoding}">', "")
@@ -172,25 +177,28 @@ def _junk(rng: random.Random) -> list[_Record]:
 
 
 def _not_documents(rng: random.Random, science_urls: dict[str, str]) -> list[_Record]:
-    """Records the reader must skip with a counted reason (or decode with a counted fallback)."""
+    """Records the reader must skip with a counted reason, or decode with a counted fallback (two of them are
+    copies of other pages: a page with invalid UTF-8 and a gzip Content-Encoding copy)."""
     host = "https://misc.example.org"
     binary = bytes(rng.getrandbits(8) for _ in range(3000))
     png = b"\x89PNG\r\n\x1a\n" + bytes(rng.getrandbits(8) for _ in range(500))
-    invalid = _page_html(SCIENCE[0], SITES[0], rng).replace(
+    invalid = _page_html(SCIENCE[0], SITES[0]).replace(
         "repeats itself", "repeats \udcff\udcfe itself").encode("utf-8", "surrogateescape")
     first = next(iter(science_urls.values()))
     topic = GENERAL[0]
-    gzipped = gzip.compress(_page_html(topic, SITES[3], rng).encode(), mtime=0)
+    gzipped = gzip.compress(_page_html(topic, SITES[3]).encode(), mtime=0)
     return [
         _Record(SamplePage(f"{host}/download/data.bin", "binary", lang=None), binary, "text/html"),
         _Record(SamplePage(f"{host}/logo.png", "image"), png, "image/png"),
         _Record(SamplePage(f"{host}/empty", "empty"), b"", "text/html; charset=utf-8"),
-        _Record(SamplePage(f"{host}/broken-utf8", "invalid_utf8", lang="en"), invalid, "text/html; charset=utf-8"),
+        _Record(SamplePage(f"{host}/broken-utf8", "invalid_utf8", of=science_urls[SCIENCE[0].slug], lang="en"),
+                invalid, "text/html; charset=utf-8"),
         _Record(SamplePage(f"{host}/old-page", "redirect", status=301), b"<html>Moved</html>", "text/html",
                 (("Location", first),)),
         _Record(SamplePage(f"{host}/missing", "not_found", status=404),
                 b"<html><body><h1>Not Found</h1></body></html>", "text/html"),
-        _Record(SamplePage(f"{host}/gzip/{topic.slug}", "gzip_encoded", lang="en"), gzipped,
+        _Record(SamplePage(f"{host}/gzip/{topic.slug}", "gzip_encoded", of=f"https://{SITES[3][0]}/{topic.slug}",
+                           lang="en"), gzipped,
                 "text/html; charset=utf-8", (("Content-Encoding", "gzip"),)),
         _Record(SamplePage(first, "revisit", record_type="revisit", of=first), b"", ""),
     ]
@@ -201,11 +209,9 @@ def _html_record(page: SamplePage, html: str, encoding: str = "utf-8", header_ch
     return _Record(page, html.encode(encoding), content_type)
 
 
-def _page_html(topic: Topic, site: tuple[str, str, tuple[str, ...]], rng: random.Random, *, updated: bool = False,
-               lang: str = "en", charset: str = "utf-8") -> str:
+def _page_html(topic: Topic, site: tuple[str, str, tuple[str, ...]], *, lang: str = "en",
+               charset: str = "utf-8") -> str:
     parts = [f"<h1>{html_lib.escape(topic.title)}</h1>"]
-    if updated:
-        parts.append(f'<p class="byline">Updated on {rng.randint(1, 28)} March 2026</p>')
     for index, paragraph in enumerate(topic.paragraphs):
         parts.append(f"<p>{html_lib.escape(paragraph)}</p>")
         if index == 0 and topic.math_style != "none":
