@@ -122,16 +122,14 @@ def _expand(pattern: str) -> list[str]:
 def _listed(paths_file: str, prefix: str | None) -> list[str]:
     with fsspec.open(paths_file, "rt", compression="infer") as listing:
         lines = [line.strip() for line in listing]
+    # Relative lines: under the prefix, else beside the paths file itself.
+    base = prefix.rstrip("/") if prefix is not None else (
+        paths_file.rsplit("/", 1)[0] if _is_url(paths_file) else str(Path(paths_file).resolve().parent))
     out = []
     for line in lines:
         if not line or line.startswith("#"):
             continue
-        if _is_url(line) or line.startswith("/"):
-            out.append(line)
-        elif prefix is not None:
-            out.append(prefix.rstrip("/") + "/" + line)
-        else:
-            out.append(str((Path(paths_file).parent / line).resolve()) if not _is_url(paths_file) else line)
+        out.append(line if _is_url(line) or line.startswith("/") else f"{base}/{line}")
     if not out:
         raise InputNotFound(f"paths file {paths_file!r} lists no input")
     return out

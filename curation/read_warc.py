@@ -12,7 +12,6 @@ counted under a `decoded:` key of `skipped` (StepStats has no other counter for 
 """
 from __future__ import annotations
 
-import codecs
 import re
 import zlib
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from typing import BinaryIO
 import fsspec
 import pyarrow as pa
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
-from resiliparse.parse.encoding import detect_encoding
+from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
 
 from curation.document import BASE_COLUMNS, Document, document_id
 from curation.step import Reader
@@ -159,7 +158,10 @@ class WarcFileReader(Reader):
             encoding = (record.http_headers.get("Content-Encoding") or "").strip().lower()
             chunked = "chunked" in (record.http_headers.get("Transfer-Encoding") or "").lower()
         else:  # a resource record: the block is the document itself
-            content_type = (record.headers.get("Content-Type") or "").split(";")[0].strip().lower() or None
+            content_type, _, params = (record.headers.get("Content-Type") or "").partition(";")
+            content_type = content_type.strip().lower() or None
+            found = re.search(r"charset=([\w.:-]+)", params, re.IGNORECASE)
+            charset = found.group(1) if found else None
             encoding = ""
         if content_type is not None and content_type.lower() not in _HTML_TYPES:
             self.skip(_cut_short(record) or "not_html")
@@ -305,12 +307,10 @@ def _target_uri(record: WarcRecord) -> str | None:
 
 
 def _codec(charset: str | None) -> str | None:
+    """Python codec for a charset label as browsers read it (WHATWG: e.g. ISO-8859-1 means windows-1252)."""
     if not charset:
         return None
-    try:
-        return codecs.lookup(charset.strip().strip("'\"")).name
-    except LookupError:
-        return None
+    return map_encoding_to_html5(charset.strip().strip("'\""), fallback_utf8=False)
 
 
 def _meta_charset(body: bytes) -> str | None:

@@ -223,6 +223,11 @@ def test_resolve_fsspec_urls_and_missing_inputs(tmp_path: Path) -> None:
     assert [t.inputs[0] for t in tasks] == ["memory:///inputs/x.jsonl", "memory:///inputs/y.jsonl"]
     reader = reader_for(InputsConfig(paths=["memory://inputs"]))
     assert [d["text"] for t in tasks for d in reader.read(t.inputs[0])] == ["hello", "world"]
+    # A paths file behind a URL lists its inputs relative to itself.
+    memory.pipe("/inputs/list.paths", b"y.jsonl\nx.jsonl\n")
+    listed = resolve_inputs(InputsConfig(paths_file="memory://inputs/list.paths"))
+    assert [t.inputs[0] for t in listed] == ["memory://inputs/x.jsonl", "memory://inputs/y.jsonl"]
+    assert [d["text"] for t in listed for d in reader.read(t.inputs[0])] == ["hello", "world"]
     memory.rm("/inputs", recursive=True)
     with pytest.raises(InputNotFound, match="nothing-here"):
         resolve_inputs(InputsConfig(paths=[str(tmp_path / "nothing-here" / "*.warc.gz")]))
