@@ -55,15 +55,18 @@ def gradients(fn: Callable, logits_TE: torch.Tensor, x_TD: torch.Tensor, grad_TD
     return logits_TE.grad.clone(), x_TD.grad.clone()
 
 
-def time_us(fn: Callable[[], None], repeats: int) -> float:
-    for _ in range(3):
-        fn()
-    samples = []
+def time_pair_us(first: Callable[[], None], second: Callable[[], None], repeats: int) -> tuple[float, float]:
+    """Median µs per call of each; the two alternate so that both see the same load on a shared machine."""
+    for _ in range(2):
+        first()
+        second()
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1e6
+        for fn, times in zip((first, second), samples):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return statistics.median(samples[0]) * 1e6, statistics.median(samples[1]) * 1e6
 
 
 def main() -> None:
@@ -77,8 +80,9 @@ def main() -> None:
         # Both sides must compute the same thing before their speed means anything.
         for got, want in zip(gradients(ours, logits_TE, x_TD, grad_TD, top_k), gradients(naive, logits_TE, x_TD, grad_TD, top_k)):
             torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
-        ours_us = time_us(lambda: ours(logits_TE, x_TD, grad_TD, top_k), repeats=20)
-        naive_us = time_us(lambda: naive(logits_TE, x_TD, grad_TD, top_k), repeats=20)
+        ours_us, naive_us = time_pair_us(
+            lambda: ours(logits_TE, x_TD, grad_TD, top_k), lambda: naive(logits_TE, x_TD, grad_TD, top_k), repeats=7
+        )
         print(f"{num_tokens:>6} {num_experts:>4} {top_k:>3} {dim:>5} {ours_us:>10.0f} {naive_us:>10.0f} {naive_us / ours_us:>10.2f}x")
 
 

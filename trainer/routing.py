@@ -21,6 +21,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from trainer.routing_reference import permute_rows_reference, route_reference, unpermute_rows_reference
+
 ScoreOrder = Literal["softmax_then_topk", "topk_then_softmax"]
 Backend = Literal["auto", "reference", "triton"]
 SCORE_ORDERS: tuple[str, ...] = ("softmax_then_topk", "topk_then_softmax")
@@ -43,10 +45,6 @@ class Permutation:
     token_of_P: Tensor  # int64 [T*K]: source token of each permuted row
     slot_of_P: Tensor  # int64 [T*K]: flat slot t*K+k of each permuted row
     row_of_TK: Tensor  # int64 [T, K]: permuted row holding (token, slot)
-
-    @property
-    def num_tokens(self) -> int:
-        return self.row_of_TK.shape[0]
 
 
 def _triton_interpreting() -> bool:
@@ -102,10 +100,9 @@ def route(
 ) -> Routing:
     _check_router_logits(router_logits_TE, top_k, score_order)
     renormalize = renormalize or score_order == "topk_then_softmax"
+    route_impl = route_reference
     if _resolve_backend(backend, router_logits_TE) == "triton":
-        from trainer.routing_triton import route_triton as route_impl
-    else:
-        from trainer.routing_reference import route_reference as route_impl
+        from trainer.routing_triton import route_triton as route_impl  # imported on use: triton may be absent
     weights_TK, experts_TK, tokens_per_expert_E, probs_mean_E, z_loss = route_impl(
         router_logits_TE, top_k, score_order=score_order, renormalize=renormalize
     )
@@ -119,22 +116,17 @@ def route(
     )
 
 
-def _check_experts(experts_TK: Tensor, num_experts: int) -> None:
-    if experts_TK.dim() != 2 or experts_TK.dtype != torch.int64:
-        raise ValueError(f"experts_TK must be int64 [tokens, top_k], got {experts_TK.dtype} {tuple(experts_TK.shape)}")
-    if experts_TK.numel() and (int(experts_TK.min()) < 0 or int(experts_TK.max()) >= num_experts):
-        raise ValueError(f"experts_TK holds indices outside [0, {num_experts})")
-
-
 def permutation_for(experts_TK: Tensor, num_experts: int) -> tuple[Permutation, Tensor]:
     """The expert-contiguous order of all (token, slot) pairs and the per-expert counts (shared by both backends)."""
     num_tokens, top_k = experts_TK.shape
     experts_P = experts_TK.reshape(-1)
     # A stable sort keeps flat order t*K+k inside each expert, i.e. rows sorted by token.
+    tokens_per_expert_E = torch.bincount(experts_P, minlength=num_experts)  # rejects negative indices itself
+    if tokens_per_expert_E.shape[0] != num_experts:
+        raise ValueError(f"experts_TK holds indices outside [0, {num_experts})")
     slot_of_P = torch.argsort(experts_P, stable=True)
     row_of_slot = torch.empty_like(slot_of_P)
     row_of_slot[slot_of_P] = torch.arange(slot_of_P.numel(), device=slot_of_P.device)
-    tokens_per_expert_E = torch.bincount(experts_P, minlength=num_experts)
     perm = Permutation(token_of_P=slot_of_P // top_k, slot_of_P=slot_of_P, row_of_TK=row_of_slot.view(num_tokens, top_k))
     return perm, tokens_per_expert_E
 
@@ -143,14 +135,14 @@ def permute(
     x_TD: Tensor, experts_TK: Tensor, num_experts: int, *, backend: Backend = "auto"
 ) -> tuple[Tensor, Tensor, Permutation]:
     """Rows x_PD[row_of_TK[t, k]] = x_TD[t], expert-contiguous; returns (x_PD, tokens_per_expert_E, perm)."""
+    if experts_TK.dim() != 2 or experts_TK.dtype != torch.int64:
+        raise ValueError(f"experts_TK must be int64 [tokens, top_k], got {experts_TK.dtype} {tuple(experts_TK.shape)}")
     if x_TD.dim() != 2 or x_TD.shape[0] != experts_TK.shape[0]:
         raise ValueError(f"x_TD must be [tokens, dim] matching experts_TK {tuple(experts_TK.shape)}, got {tuple(x_TD.shape)}")
-    _check_experts(experts_TK, num_experts)
     perm, tokens_per_expert_E = permutation_for(experts_TK, num_experts)
+    permute_rows = permute_rows_reference
     if _resolve_backend(backend, x_TD) == "triton":
         from trainer.routing_triton import permute_rows_triton as permute_rows
-    else:
-        from trainer.routing_reference import permute_rows_reference as permute_rows
     return permute_rows(x_TD, perm.token_of_P, perm.row_of_TK), tokens_per_expert_E, perm
 
 
@@ -160,8 +152,7 @@ def unpermute(y_PD: Tensor, weights_TK: Tensor, perm: Permutation, *, backend: B
         raise ValueError(f"weights_TK shape {tuple(weights_TK.shape)} != routing shape {tuple(perm.row_of_TK.shape)}")
     if y_PD.dim() != 2 or y_PD.shape[0] != perm.token_of_P.numel():
         raise ValueError(f"y_PD must be [{perm.token_of_P.numel()}, dim], got {tuple(y_PD.shape)}")
+    unpermute_rows = unpermute_rows_reference
     if _resolve_backend(backend, y_PD) == "triton":
         from trainer.routing_triton import unpermute_rows_triton as unpermute_rows
-    else:
-        from trainer.routing_reference import unpermute_rows_reference as unpermute_rows
     return unpermute_rows(y_PD, weights_TK, perm.token_of_P, perm.slot_of_P, perm.row_of_TK)
