@@ -18,7 +18,11 @@ class FastTextParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dim: int = Field(32, ge=4, le=300, description="Embedding dimension.")
-    epoch: int = Field(25, ge=1, le=200, description="Training epochs.")
+    max_epoch: int = Field(100, ge=1, le=1000, description="Most epochs (small corpora need many passes).")
+    min_epoch: int = Field(5, ge=1, description="Fewest epochs (large corpora need few).")
+    token_budget: int = Field(20_000_000, ge=1000,
+                              description="Training runs as many epochs as fit in this many token updates, "
+                                          "clamped to [min_epoch, max_epoch]: seconds of training at any size.")
     lr: float = Field(0.5, gt=0, le=5, description="Learning rate.")
     word_ngrams: int = Field(2, ge=1, le=5, description="Longest word n-gram used as a feature.")
     bucket: int = Field(100_000, ge=1_000, le=2_000_000,
@@ -27,8 +31,17 @@ class FastTextParams(BaseModel):
     min_count: int = Field(1, ge=1, description="Minimum word count to enter the vocabulary.")
     minn: int = Field(0, ge=0, le=10, description="Shortest character n-gram (0: no subwords).")
     maxn: int = Field(0, ge=0, le=10, description="Longest character n-gram (0: no subwords).")
-    max_tokens: int = Field(1500, ge=16, description="Tokens of a document the model sees (its beginning).")
+    max_tokens: int = Field(600, ge=16, description="Tokens of a document the model sees (its beginning).")
     seed: int = Field(0, description="Training seed (single-threaded training is deterministic).")
+
+    @model_validator(mode="after")
+    def _epoch_range(self) -> FastTextParams:
+        if self.min_epoch > self.max_epoch:
+            raise ValueError(f"min_epoch ({self.min_epoch}) must not exceed max_epoch ({self.max_epoch})")
+        return self
+
+    def epochs_for(self, tokens: int) -> int:
+        return min(self.max_epoch, max(self.min_epoch, -(-self.token_budget // max(1, tokens))))
 
 
 class TierThresholds(BaseModel):

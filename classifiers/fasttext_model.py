@@ -35,7 +35,7 @@ DISCIPLINE = "discipline"
 QUALITY = "quality"
 QUALITY_LABELS = ("low", "high")
 _PREFIX = "__label__"
-_TEMPERATURES = np.geomspace(0.02, 10.0, 109)
+_TEMPERATURES = 10.0 ** np.linspace(-2, 1, 121)  # includes T = 1
 
 # fastText prints nothing useful on load but warns about deprecated API on stderr; keep stderr clean.
 fasttext.FastText.eprint = lambda *args, **kwargs: None
@@ -53,6 +53,7 @@ class ModelInfo:
     temperature: float
     max_tokens: int
     trained_examples: int
+    epochs: int
     params: dict
 
 
@@ -80,17 +81,18 @@ class LabelModel:
         lines = [(line, label) for line, label in lines if line]
         if not lines:
             raise ValueError(f"no non-empty training text for the {kind} model")
+        epochs = params.epochs_for(sum(line.count(" ") + 1 for line, _ in lines))
         with tempfile.TemporaryDirectory(prefix="sciloom-ft-") as tmp:
             path, model_path = Path(tmp) / "train.txt", Path(tmp) / "model.bin"
             path.write_text("".join(f"{_PREFIX}{label} {line}\n" for line, label in lines), encoding="utf-8")
             train_supervised_isolated(path, model_path, dict(
-                dim=params.dim, epoch=params.epoch, lr=params.lr, wordNgrams=params.word_ngrams,
+                dim=params.dim, epoch=epochs, lr=params.lr, wordNgrams=params.word_ngrams,
                 bucket=params.bucket, minCount=params.min_count, minn=params.minn, maxn=params.maxn,
                 loss="ova", thread=1, seed=params.seed, verbose=0))
             model = fasttext.load_model(str(model_path))
         info = ModelInfo(kind=kind, labels=tuple(labels),
                          taxonomy_hash=taxonomy.content_hash if kind == DISCIPLINE else None,
-                         temperature=1.0, max_tokens=params.max_tokens, trained_examples=len(lines),
+                         temperature=1.0, max_tokens=params.max_tokens, trained_examples=len(lines), epochs=epochs,
                          params=params.model_dump())
         return cls(model, info)
 

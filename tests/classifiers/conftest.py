@@ -14,7 +14,7 @@ from classifiers.config import BootstrapConfig, ClassifiersConfig, FastTextParam
 def small_config() -> ClassifiersConfig:
     """Tiny fastText models (a few hundred KB) that still separate the test corpus."""
     return ClassifiersConfig(
-        fasttext=FastTextParams(dim=16, epoch=60, bucket=20_000, max_tokens=300),
+        fasttext=FastTextParams(dim=16, max_epoch=60, bucket=20_000, max_tokens=300),
         bootstrap=BootstrapConfig(min_hits=2.0, min_tokens=10, seed_docs_per_class=3),
         batch_size=16,
     )

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from label_corpus import make_documents
+
+from classifiers.config import FastTextParams
+from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel, TaxonomyMismatch
+from classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+
+PARAMS = FastTextParams(dim=16, max_epoch=60, bucket=20_000, max_tokens=300)
+
+
+@pytest.fixture(scope="module")
+def trained() -> LabelModel:
+    # earth_environment is left out of training on purpose: the model must give it probability 0
+    docs = [d for d in make_documents(10, seed=11) if d["truth"] != "earth_environment"]
+    return LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
+                            PARAMS, DEFAULT_TAXONOMY)
+
+
+def test_predicts_unseen_documents_with_probabilities_over_the_taxonomy(trained):
+    held_out = [d for d in make_documents(4, seed=99) if d["truth"] != "earth_environment"]
+    probs_NL = trained.predict_proba([d["text"] for d in held_out])
+    assert probs_NL.shape == (len(held_out), DEFAULT_TAXONOMY.size) and probs_NL.dtype == np.float32
+    np.testing.assert_allclose(probs_NL.sum(axis=1), 1.0, atol=1e-5)
+    assert np.all(probs_NL[:, DEFAULT_TAXONOMY.index("earth_environment")] == 0.0)
+    predicted = [DEFAULT_TAXONOMY.disciplines[i] for i in probs_NL.argmax(axis=1)]
+    accuracy = np.mean([p == d["truth"] for p, d in zip(predicted, held_out)])
+    assert accuracy >= 0.9
+    assert trained.predict_proba([]).shape == (0, DEFAULT_TAXONOMY.size)
+
+
+def test_training_is_deterministic(trained):
+    docs = [d for d in make_documents(10, seed=11) if d["truth"] != "earth_environment"]
+    again = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
+                             PARAMS, DEFAULT_TAXONOMY)
+    texts = [d["text"] for d in make_documents(2, seed=5)]
+    np.testing.assert_array_equal(again.predict_proba(texts), trained.predict_proba(texts))
+
+
+def test_temperature_minimises_held_out_nll_against_a_float64_reference(trained):
+    docs = [d for d in make_documents(3, seed=21) if d["truth"] != "earth_environment"]
+    texts, labels = [d["text"] for d in docs], [d["truth"] for d in docs]
+    raw_NL = trained.predict_proba(texts).astype(np.float64)  # temperature 1 before calibration
+    target_N = np.array([DEFAULT_TAXONOMY.index(label) for label in labels])
+
+    def reference_nll(temperature: float) -> float:
+        with np.errstate(divide="ignore"):
+            logits = np.log(raw_NL) / temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(logits).sum(axis=1))
+        return float(-(logits[np.arange(len(target_N)), target_N] - log_norm).mean())
+
+    temperature = trained.calibrate(texts, labels)
+    assert reference_nll(temperature) <= reference_nll(1.0) + 1e-6
+    assert reference_nll(temperature) <= min(reference_nll(temperature * 1.2), reference_nll(temperature / 1.2)) + 1e-6
+    calibrated_NL = trained.predict_proba(texts)
+    nll = -np.log(calibrated_NL[np.arange(len(target_N)), target_N].astype(np.float64)).mean()
+    assert nll == pytest.approx(reference_nll(temperature), rel=1e-4)
+
+
+def test_save_load_round_trip_and_taxonomy_guard(trained, tmp_path):
+    trained.save(tmp_path)
+    meta = json.loads((tmp_path / "discipline.json").read_text())
+    assert meta["taxonomy_hash"] == DEFAULT_TAXONOMY.content_hash
+    loaded = LabelModel.load(tmp_path, DISCIPLINE, DEFAULT_TAXONOMY)
+    texts = [d["text"] for d in make_documents(1, seed=3)]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), trained.predict_proba(texts))
+
+    reordered = Taxonomy(disciplines=tuple(reversed(DEFAULT_TAXONOMY.disciplines)))
+    with pytest.raises(TaxonomyMismatch, match=r"trained for taxonomy .* retrain or bootstrap"):
+        LabelModel.load(tmp_path, DISCIPLINE, reordered)
+    with pytest.raises(FileNotFoundError, match="no quality model"):
+        LabelModel.load(tmp_path, QUALITY, DEFAULT_TAXONOMY)
+
+
+def test_unknown_training_label_is_a_clear_error():
+    with pytest.raises(ValueError, match="not in the model's labels"):
+        LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [("some text", "astrology")], PARAMS, DEFAULT_TAXONOMY)

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import typer
+from label_corpus import make_documents
+from typer.testing import CliRunner
+
+from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
+from classifiers.tiers import quality_tier
+from sciloom.classifiers_commands import register
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def _records(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_label_one_record_per_input_line_in_order(app, bootstrapped_models, small_config, monkeypatch):
+    monkeypatch.setenv("SCILOOM_MODELS", str(bootstrapped_models))  # the default models folder
+    docs = make_documents(1, seed=31)
+    lines = [json.dumps({"id": d["id"], "text": d["text"]}) for d in docs]
+    lines[3:3] = ["{not json", json.dumps({"id": "empty", "text": "  "}), json.dumps(["a list"])]
+    result = CliRunner().invoke(app, ["label"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = _records(result.stdout)
+    assert len(out) == len(lines)
+    assert [r["id"] for r in out[3:6]] == [None, "empty", None]
+    assert [r["error"] for r in out[3:6]] == ["invalid_json", "no_text", "not_an_object"]
+    labelled = out[:3] + out[6:]
+    assert [r["id"] for r in labelled] == [d["id"] for d in docs]
+
+    discipline = LabelModel.load(bootstrapped_models, DISCIPLINE, small_config.taxonomy)
+    quality = LabelModel.load(bootstrapped_models, QUALITY, small_config.taxonomy)
+    texts = [d["text"] for d in docs]
+    expected_NL = discipline.predict_proba(texts)
+    expected_q = quality.predict_proba(texts)[:, quality.labels.index("high")]
+    default = small_config.model_copy(update={"fasttext": small_config.fasttext})
+    for record, probs_L, q in zip(labelled, expected_NL, expected_q):
+        assert list(record["discipline_scores"]) == list(discipline.labels)
+        np.testing.assert_allclose(list(record["discipline_scores"].values()), probs_L, atol=1e-4)
+        assert record["discipline"] == discipline.labels[int(probs_L.argmax())]
+        assert record["science_score"] == pytest.approx(1 - probs_L[-1], abs=1e-4)
+        assert record["quality_score"] == pytest.approx(float(q), abs=1e-4)
+        assert record["quality_tier"] == quality_tier(record["quality_score"], default.tiers)
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    assert summary["records"] == len(lines)
+    assert summary["unreadable"] == {"invalid_json": 1, "no_text": 1, "not_an_object": 1}
+
+
+def test_train_with_a_label_mapping_file_writes_model_and_report(app, tmp_path):
+    short = {"mathematics": "MATH", "physics": "PHYS", "chemistry": "CHEM", "biology": "BIO", "medicine": "MED",
+             "computer_science": "CS", "earth_environment": "GEO", "materials_engineering": "ENG", "general": "NEWS"}
+    data = tmp_path / "labelled.jsonl"
+    rows = [{"body": d["text"], "tag": short[d["truth"]]} for d in make_documents(14, seed=5)]
+    rows += [{"body": "Some text with a tag nobody maps.", "tag": "ASTROLOGY"}, {"body": "", "tag": "MATH"}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({v: k for k, v in short.items()}))
+    out = tmp_path / "models"
+    result = CliRunner().invoke(app, ["classifiers", "train", "--data", str(data), "--out", str(out),
+                                      "--label-map", str(mapping), "--text-field", "body", "--label-field", "tag"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["skipped"] == {"unmapped_label": 1, "no_text": 1}
+    report = json.loads((out / "discipline_eval.json").read_text())
+    assert sum(report["split"].values()) == len(rows) - 2
+    assert report["accuracy"] == summary["accuracy"] >= 0.8
+    assert len(report["confusion_matrix"]) == 9 and 0 <= report["ece"] <= 1
+    assert (out / "discipline.bin").exists()
+
+    bad = CliRunner().invoke(app, ["classifiers", "train", "--data", str(data), "--out", str(out),
+                                   "--label-map", "arxiv", "--kind", "quality"])
+    assert bad.exit_code == 2 and "cannot label a quality model" in bad.stderr
+
+
+def test_bootstrap_command_then_label_with_its_models(app, tmp_path, small_config):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"id": d["id"], "text": d["text"]}) + "\n"
+                              for d in make_documents(6, seed=13, with_boilerplate=6)) + "oops\n")
+    recipe_free_out = tmp_path / "boot"
+    result = CliRunner().invoke(app, ["classifiers", "bootstrap", "--corpus", str(corpus), "--out", str(recipe_free_out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["corpus_documents"] == 9 * 6 + 6 and summary["skipped"] == {"no_text": 1}
+    labelled = CliRunner().invoke(app, ["label", "--models", str(recipe_free_out)],
+                                  input=json.dumps({"id": 1, "text": make_documents(1, seed=2)[0]["text"]}) + "\n")
+    assert labelled.exit_code == 0 and _records(labelled.stdout)[0]["id"] == 1
