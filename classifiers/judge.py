@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from classifiers.judge_backends import (
     ChatBackend,
+    ChatReply,
     Messages,
     OpenAIChatBackend,
     VllmChatBackend,
@@ -114,6 +115,9 @@ class JudgeConfig(BaseModel):
     sample_seed: int = 0
     score_threshold: int = Field(3, ge=MIN_SCORE + 1, le=MAX_SCORE, description="score >= threshold is 'high'")
     max_chars: int = Field(6000, ge=200, description="document characters shown to the judge")
+    max_consecutive_failures: int = Field(
+        64, ge=1, description="failed requests in a row after which the endpoint counts as down and the run stops"
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -283,6 +287,11 @@ def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+class JudgeEndpointDown(RuntimeError):
+    """Every request in a long row failed: a dead endpoint or a wrong model name, not a few bad documents.
+    Answers received so far are in the cache, so a rerun after the fix resumes where this one stopped."""
+
+
 class LLMJudge:
     """Judges records ({"text": ..., anything else}) in batches; use as a context manager."""
 
@@ -290,6 +299,7 @@ class LLMJudge:
         self.config = config
         self.disciplines = _validated_disciplines(disciplines)
         self.stats = JudgeStats()
+        self._consecutive_failures = 0
         self._cache = JudgeCache(config.cache_path) if config.cache_path is not None else None
         self._backend = make_backend(config)
 
@@ -338,6 +348,7 @@ class LLMJudge:
         if self._cache is not None and fresh:
             self._cache.put_many(self.config.model, fresh)
         answers.update(fresh)
+        self._watch_for_dead_endpoint(list(replies.values()))
 
         judged = []
         for record, key in zip(batch, keys):
@@ -354,6 +365,17 @@ class LLMJudge:
                 self.stats.errors[verdict.error] += 1
             judged.append({**record, **verdict.as_fields()})
         return judged
+
+
+    def _watch_for_dead_endpoint(self, replies: list[ChatReply]) -> None:
+        for reply in replies:
+            self._consecutive_failures = self._consecutive_failures + 1 if reply.content is None else 0
+            if self._consecutive_failures >= self.config.max_consecutive_failures:
+                raise JudgeEndpointDown(
+                    f"{self._consecutive_failures} judge requests in a row failed (last: {reply.error}); check "
+                    f"that {self.config.base_url or 'vLLM'} serves model {self.config.model!r}. Answers so far "
+                    "are cached: rerun to resume."
+                )
 
 
 def reservoir_sample(records: Iterable[T], size: int, seed: int) -> list[T]:

@@ -14,7 +14,7 @@ from typing import Annotated, Iterator, Optional, TextIO
 import typer
 from pydantic import ValidationError
 
-from classifiers.judge import JudgeConfig, LLMJudge
+from classifiers.judge import JudgeConfig, JudgeEndpointDown, LLMJudge
 from classifiers.taxonomy import DEFAULT_TAXONOMY
 
 
@@ -61,7 +61,12 @@ def run_judge(
         raise typer.BadParameter(str(error)) from error
     input_errors: dict[str, int] = {}
     with llm_judge:
-        for record in llm_judge.judge(_read_records(sys.stdin, input_errors)):
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        try:
+            for record in llm_judge.judge(_read_records(sys.stdin, input_errors)):
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except JudgeEndpointDown as error:
+            sys.stdout.flush()
+            typer.echo(f"sciloom judge: {error}", err=True)
+            raise typer.Exit(1) from None
         sys.stdout.flush()
     typer.echo(json.dumps({**llm_judge.stats.as_dict(), "input_errors": input_errors}), err=True)

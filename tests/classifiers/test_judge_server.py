@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from classifiers.judge import ERROR_REASONS, JudgeConfig, LLMJudge
+from classifiers.judge import ERROR_REASONS, JudgeConfig, JudgeEndpointDown, LLMJudge
 from classifiers.judge_cache import JudgeCache
 from loopback_llm_server import FaultInjectingProxy, TransformersServeProcess
 from sciloom.judge_command import register
@@ -158,6 +158,16 @@ def test_exhausted_retries_fail_the_document_and_are_not_cached(llm: LoopbackLLM
 
     judged, _ = judge_all(config, DOCUMENTS[:1])
     assert judged[0]["judge_score"] == 4 and (llm.proxy.received, llm.proxy.forwarded) == (4, 1)
+
+
+def test_a_dead_endpoint_stops_the_run_with_a_clear_error(llm: LoopbackLLM, tmp_path: Path) -> None:
+    llm.proxy.inject(["503"] * 3)
+    config = llm.config("sound", tmp_path, concurrency=1, batch_size=1, max_retries=0, max_consecutive_failures=3)
+    documents = [{"id": n, "text": f"Document {n} on thermodynamics."} for n in range(5)]
+    with LLMJudge(config, DISCIPLINES) as judge:
+        with pytest.raises(JudgeEndpointDown, match="3 judge requests in a row failed"):
+            list(judge.judge(documents))
+    assert llm.proxy.received == 3
 
 
 def test_a_rejected_request_is_not_retried(llm: LoopbackLLM, tmp_path: Path) -> None:
