@@ -70,7 +70,8 @@ class WarcFileReader(Reader):
 
     def _read_stream(self, stream: BinaryIO, location: str, source: str) -> Iterator[Document]:
         """Read records; after damage, resume at the next record start found beyond it (seekable streams)."""
-        marker = _resync_marker(stream.read(4))
+        head = stream.read(512)
+        marker = _resync_marker(head)
         start = 0
         records = 0
         damaged_regions = 0
@@ -102,7 +103,7 @@ class WarcFileReader(Reader):
             start = resume
         if records == 0:
             # Nothing parsed (FastWARC yields nothing, without an error, for some non-WARC input): say so.
-            self.skip("not_a_warc_file")
+            self.skip("arc_format_unsupported" if _is_arc(head) else "not_a_warc_file")
         elif damaged_regions:
             self.skip("corrupt_stream", damaged_regions)
 
@@ -253,6 +254,16 @@ def _doc(source: str, record_id: str, url: str | None, *, html: str | None = Non
 def _cut_short(record: WarcRecord) -> str | None:
     """`truncated_record` when the file ends inside this record (its headers may then be cut too)."""
     return "truncated_record" if record.reader.consume() < record.content_length else None
+
+
+def _is_arc(head: bytes) -> bool:
+    """ARC, the format before WARC (Internet Archive, early crawls), starts with a `filedesc://` record."""
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            head = zlib.decompressobj(31).decompress(head)
+        except zlib.error:
+            return False
+    return head.startswith(b"filedesc://")
 
 
 def _resync_marker(head: bytes) -> bytes:

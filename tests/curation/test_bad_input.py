@@ -84,6 +84,13 @@ def test_truncated_real_file_keeps_its_complete_records(shared_data: Path) -> No
     assert reader.stats.skipped["corrupt_stream"] == 1
 
 
+def test_arc_files_are_named_as_such(shared_data: Path) -> None:
+    for name in ("example.arc", "example.arc.gz", "bad.arc", "example-space-in-url.arc"):
+        reader = WarcFileReader()
+        assert list(reader.read(str(shared_data / "warc" / "warcio-tests" / name))) == []
+        assert reader.stats.skipped == {"arc_format_unsupported": 1}, name
+
+
 def test_clipped_record_is_counted_not_kept(shared_data: Path) -> None:
     reader = WarcFileReader()
     assert list(reader.read(str(shared_data / "warc" / "resiliparse-tests" / "clipped.warc.gz"))) == []

@@ -215,6 +215,15 @@ def test_resolve_paths_globs_folders_and_paths_file(tmp_path: Path) -> None:
     assert len(resolve_inputs(InputsConfig(paths=[str(tmp_path)], max_files=2))) == 2
 
 
+def test_common_crawl_paths_file(shared_data: Path) -> None:
+    listing = shared_data / "warc" / "commoncrawl-whirlwind" / "CC-MAIN-2024-22.warc.paths.gz"
+    with gzip.open(listing, "rt") as stream:
+        lines = [line.strip() for line in stream if line.strip()]
+    tasks = resolve_inputs(InputsConfig(paths_file=str(listing), paths_prefix="https://data.commoncrawl.org/"))
+    assert [t.inputs[0] for t in tasks] == sorted(f"https://data.commoncrawl.org/{line}" for line in lines)
+    assert len({t.task_id for t in tasks}) == len(lines)
+
+
 def test_resolve_fsspec_urls_and_missing_inputs(tmp_path: Path) -> None:
     memory = fsspec.filesystem("memory")
     memory.pipe("/inputs/x.jsonl", b'{"text": "hello"}\n')
