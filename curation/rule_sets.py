@@ -11,8 +11,9 @@ from collections import Counter
 from functools import cached_property
 from itertools import accumulate
 
-# A word is a run of letters/digits (with inner apostrophes, hyphens or dots), a symbol is one other char.
-_TOKEN = re.compile(r"\w+(?:[-'’.]\w+)*|[^\w\s]")
+# Close to spaCy's English tokenizer (what datatrove uses) at a fraction of its cost: URLs, words with inner
+# dots/apostrophes/slashes/colons (e.g, don't, 2019/06/19, 15:20), runs of dots or dashes, one symbol each.
+_TOKEN = re.compile(r"https?://\S+|www\.\S+|\w+(?:[.'’/:]\w+)*|\.{2,}|-{2,}|[^\w\s]")
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
 _PARAGRAPH = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
@@ -20,6 +21,7 @@ _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 _NUMBER = re.compile(r"[-+]?\d[\d.,]*%?")
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 
+PROSE_PUNCTUATION = frozenset(".,;:!?()[]'\"-–—/%’‘“”")
 GOPHER_STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 TERMINAL_PUNCTUATION = (".", "?", "!", '"', "'", "…", "。", "！", "？", "”", ":", ";")
 C4_END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -31,14 +33,18 @@ GOPHER_DUP_NGRAMS = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10,
 class TextView:
     """The statistics every rule reads, computed lazily once per document.
 
-    With `science=True`, math spans are removed before word statistics, and table rows and display-math
-    lines are left out of the line statistics.
+    With `science=True`, table rows and display-math lines are left out (`prose_text`, what the line rules
+    see), and inline math is taken out as well before word statistics (`prose`).
     """
 
     def __init__(self, text: str, science: bool) -> None:
         self.text = text
         self.science = science
-        self.prose = _MATH.sub(" ", text) if science and "$" in text else text
+        if science:
+            self.prose_text = "\n".join(line for line in text.split("\n") if not _is_table_or_math_line(line))
+            self.prose = _MATH.sub(" ", self.prose_text) if "$" in self.prose_text else self.prose_text
+        else:
+            self.prose_text = self.prose = text
 
     @cached_property
     def tokens(self) -> list[str]:
@@ -48,13 +54,6 @@ class TextView:
     def words(self) -> list[str]:
         """Tokens with a letter or digit (Gopher's 'non-symbol words')."""
         return [t for t in self.tokens if t[0].isalnum() or t[0] == "_"]
-
-    @cached_property
-    def prose_text(self) -> str:
-        """The text the line rules see: table rows and display-math lines taken out in the science view."""
-        if not self.science:
-            return self.text
-        return "\n".join(line for line in self.text.split("\n") if not _is_table_or_math_line(line))
 
     @cached_property
     def lines(self) -> list[str]:
@@ -98,15 +97,20 @@ def _gopher_quality(v: TextView):
     yield "gopher_quality:bullet_lines", sum(line.lstrip().startswith(("•", "-")) for line in lines) / len(lines) > 0.9
     yield "gopher_quality:ellipsis_lines", sum(line.rstrip().endswith(("...", "…")) for line in lines) / len(lines) > 0.3
     if v.science:
-        alpha = sum(any(c.isalpha() for c in t) or bool(_NUMBER.fullmatch(t)) for t in v.tokens)
+        # Prose punctuation is not a word at all, and a number is as good a word as any in a results section.
+        counted = [t for t in v.tokens if t not in PROSE_PUNCTUATION]
+        alpha = sum(any(c.isalpha() for c in t) or bool(_NUMBER.fullmatch(t)) for t in counted)
+        n_counted = max(len(counted), 1)
     else:
         alpha = sum(any(c.isalpha() for c in t) for t in v.tokens)
-    yield "gopher_quality:alpha_words", alpha / n_tokens < 0.8
+        n_counted = n_tokens
+    yield "gopher_quality:alpha_words", alpha / n_counted < 0.8
     yield "gopher_quality:stop_words", len(GOPHER_STOP_WORDS.intersection(v.tokens)) < 2
 
 
 def _gopher_repetition(v: TextView):
     text = v.prose_text
+    yield "gopher_repetition:empty", not text.strip()
     n_chars = max(len(text), 1)
     paragraphs = _PARAGRAPH.split(text.strip())
     dup_paras, dup_para_chars = _duplicates(paragraphs)
@@ -137,12 +141,12 @@ def _duplicates(items: list[str]) -> tuple[int, int]:
 
 
 def _top_ngram_chars(words: list[str], n: int) -> int:
-    """Characters covered by the most frequent n-gram (its length with spaces × its count)."""
+    """Characters covered by the most frequent n-gram (its length with spaces × its count, even a count of 1)."""
     if len(words) < n:
         return 0
     counts = Counter(zip(*(words[i:] for i in range(n))))
     gram, count = counts.most_common(1)[0]
-    return (sum(map(len, gram)) + n - 1) * count if count > 1 else 0
+    return (sum(map(len, gram)) + n - 1) * count
 
 
 def _duplicate_ngram_chars(words: list[str], lengths: list[int], n: int) -> int:
@@ -164,22 +168,37 @@ def _duplicate_ngram_chars(words: list[str], lengths: list[int], n: int) -> int:
 
 
 def _c4(v: TextView):
+    """C4's rules in its order: lines are dropped one by one, and the document-level rules (lorem ipsum,
+    curly bracket) look only at the lines kept so far, as in the reference implementation."""
     sentences = 0
+    lorem = curly = False
     for line in v.lines:
-        line = _CITATION.sub("", line.strip())
         words = line.split()
-        if not line.endswith(C4_END_PUNCTUATION) or line.endswith("...") or len(words) < 3:
-            continue
         if any(len(w) > 1000 for w in words):
             continue
+        line = _CITATION.sub("", line.strip())
+        # Science: a paragraph whose last sentence lost its period (a truncated abstract, a caption) still
+        # holds sentences; equation and table lines are already out of `v.lines`.
+        ends_well = v.science or line.endswith(C4_END_PUNCTUATION) and not line.endswith("...")
+        if not ends_well or len(words) < 3:
+            continue
         lowered = line.lower()
-        if "javascript" in lowered or any(p in lowered for p in C4_POLICY):
+        lorem = lorem or "lorem ipsum" in lowered
+        if "javascript" in lowered:
+            continue
+        curly = curly or "{" in (_MATH.sub(" ", line) if v.science else line)
+        if any(p in lowered for p in C4_POLICY):
             continue
         sentences += len(_SENTENCE_END.findall(line))
-    curly = "{" in (_MATH.sub(" ", v.prose_text) if v.science else v.text)
-    yield "c4:lorem_ipsum", "lorem ipsum" in v.text.lower()
+    yield "c4:lorem_ipsum", lorem
     yield "c4:curly_bracket", curly
-    yield "c4:too_few_sentences", sentences < 5
+    # A science abstract of three long sentences is a whole document; C4's five suit web pages.
+    yield "c4:too_few_sentences", sentences < (3 if v.science else 5)
+
+
+def _is_prose_paragraph(line: str) -> bool:
+    """A long line of several sentences whose end carries a reference, keywords or a copyright instead of a period."""
+    return len(line) >= 200 and len(_SENTENCE_END.findall(line)) >= 2
 
 
 def _fineweb(v: TextView):
@@ -188,7 +207,8 @@ def _fineweb(v: TextView):
         for name in ("line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio"):
             yield f"fineweb:{name}", True
         return
-    yield "fineweb:line_punct_ratio", sum(line.endswith(TERMINAL_PUNCTUATION) for line in lines) / len(lines) < 0.12
+    punctuated = sum(line.endswith(TERMINAL_PUNCTUATION) or v.science and _is_prose_paragraph(line) for line in lines)
+    yield "fineweb:line_punct_ratio", punctuated / len(lines) < 0.12
     yield "fineweb:short_line_ratio", sum(len(line) <= 30 for line in lines) / len(lines) > 0.67
     text = v.prose_text
     yield "fineweb:char_dup_ratio", _duplicates(lines)[1] / max(len(text) - text.count("\n"), 1) > 0.01

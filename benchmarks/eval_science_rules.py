@@ -1,0 +1,133 @@
+"""Rejection rate of the level-1 rules, stock vs science profile, on real science text and on junk.
+
+Science text (../shared/data/disciplines): unarXive full papers (formula placeholders filled with their
+LaTeX as `$...$`, as our extractor writes math) and S2ORC abstracts with at least 80 words. Junk: typical
+web junk written here (keyword spam, menus, cookie banners, lorem ipsum, repeated lines, code, link lists,
+price lists, gibberish, symbol soup), several random variants of each.
+
+    .venv/bin/python benchmarks/eval_science_rules.py [--show-reasons]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from curation.rules import RulesConfig, RulesStep  # noqa: E402
+
+DISCIPLINES = Path(__file__).resolve().parents[2] / "shared" / "data" / "disciplines"
+_PLACEHOLDER = re.compile(r"\{\{(formula|cite|figure|table):([^}]+)\}\}")
+
+
+def unarxive_papers(limit: int | None = None) -> Iterator[str]:
+    """Full papers as text: title, abstract, sections; math as `$...$`, citations as `[n]`."""
+    path = DISCIPLINES / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
+    with path.open() as lines:
+        for index, line in enumerate(lines):
+            if limit is not None and index >= limit:
+                return
+            paper = json.loads(line)
+            refs = paper.get("ref_entries", {})
+            cites = {key: n for n, key in enumerate(paper.get("bib_entries", {}), start=1)}
+
+            def fill(match: re.Match) -> str:
+                kind, key = match.groups()
+                if kind == "formula" and key in refs:
+                    return f"${' '.join(refs[key].get('latex', '').split())}$"
+                if kind == "cite":
+                    return f"[{cites.get(key, 1)}]"
+                return f"({kind})"
+
+            parts = [paper["metadata"]["title"], paper["metadata"]["abstract"].strip()]
+            section = None
+            for paragraph in paper["body_text"]:
+                if paragraph.get("section") and paragraph["section"] != section:
+                    section = paragraph["section"]
+                    parts.append(section)
+                parts.append(_PLACEHOLDER.sub(fill, paragraph["text"]).strip())
+            yield "\n\n".join(" ".join(part.split()) for part in parts if part.strip())
+
+
+def s2orc_abstracts(min_words: int = 80, limit: int | None = None) -> Iterator[str]:
+    path = DISCIPLINES / "s2orc-metadata-sample" / "metadata_sample_v2020-07-05.jsonl"
+    count = 0
+    with path.open() as lines:
+        for line in lines:
+            paper = json.loads(line)
+            abstract = paper.get("abstract") or ""
+            if len(abstract.split()) >= min_words:
+                yield f"{paper['title']}\n\n{abstract}"
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+
+
+_WORDS = ("cheap best buy online free shipping discount deal sale offer viagra casino bonus win money fast "
+          "click here now top rated hot new").split()
+_NAV = ["Home", "About", "Contact", "Blog", "Shop", "Login", "Register", "Cart", "FAQ", "Sitemap", "Careers",
+        "Press", "Help", "Search", "Privacy Policy", "Terms of Use"]
+
+
+def junk_documents(variants: int = 5, seed: int = 0) -> Iterator[tuple[str, str]]:
+    """(kind, text) pairs of web junk that any quality filter must reject."""
+    rng = random.Random(seed)
+    for _ in range(variants):
+        yield "keyword spam", " ".join(rng.choice(_WORDS) for _ in range(rng.randint(150, 400)))
+        yield "navigation menu", "\n".join(rng.sample(_NAV, len(_NAV)) * rng.randint(3, 6))
+        yield "cookie banner", ("We use cookies to improve your experience. By continuing to browse you agree to our use of "
+                                "cookies. Accept all cookies. Manage preferences. Privacy policy. Terms of use.\n") * rng.randint(3, 8)
+        yield "lorem ipsum", " ".join(["Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+                                       "incididunt ut labore et dolore magna aliqua."] * rng.randint(5, 12))
+        line = f"Click here to subscribe to our newsletter and get {rng.randint(5, 50)}% off your next order today!"
+        yield "repeated lines", "\n".join([line] * rng.randint(10, 30) + ["Thanks for visiting the shop and have a nice day."])
+        yield "code", "\n".join(f"function f{i}(x) {{ var y = x * {rng.randint(1, 9)}; return y; }}" for i in range(rng.randint(20, 40)))
+        yield "link list", "\n".join(f"» {rng.choice(_WORDS).title()} {rng.choice(_WORDS)} ({rng.randint(1, 999)})"
+                                     for _ in range(rng.randint(30, 80)))
+        yield "price list", "\n".join(f"Item {rng.randint(1000, 9999)} - ${rng.randint(1, 500)}.{rng.randint(0, 99):02d} - In stock"
+                                      for _ in range(rng.randint(30, 80)))
+        yield "gibberish", " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(rng.randint(2, 14)))
+                                    for _ in range(rng.randint(100, 300)))
+        yield "symbol soup", " ".join(rng.choice(["#", "@@", "***", "|", "%%", ">>", "...", "#tag", "$$$"]) for _ in range(300))
+        yield "too short", "Page not found. The page you requested could not be found."
+        yield "hashtag spam", " ".join(f"#{rng.choice(_WORDS)}" for _ in range(rng.randint(80, 200)))
+
+
+def rejection_rate(step: RulesStep, texts: list[str]) -> tuple[float, Counter]:
+    reasons: Counter = Counter()
+    for text in texts:
+        fired, _ = step.evaluate(text)
+        rejecting = [check for check in fired if check not in step.flag_only]
+        if rejecting:
+            reasons[rejecting[0]] += 1
+    return sum(reasons.values()) / max(len(texts), 1), reasons
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--show-reasons", action="store_true", help="print the first rejecting check per set")
+    args = parser.parse_args()
+    if not DISCIPLINES.is_dir():
+        sys.exit(f"science data not found at {DISCIPLINES}")
+    sets = {
+        "unarXive papers": list(unarxive_papers()),
+        "S2ORC abstracts (>=80 words)": list(s2orc_abstracts()),
+        "junk (written here)": [text for _, text in junk_documents()],
+    }
+    profiles = {name: RulesStep(RulesConfig(profile=name)) for name in ("stock", "science")}
+    print(f"{'set':32s} {'docs':>5s} {'stock rejects':>14s} {'science rejects':>16s}")
+    for label, texts in sets.items():
+        results = {name: rejection_rate(step, texts) for name, step in profiles.items()}
+        print(f"{label:32s} {len(texts):5d} {results['stock'][0]:14.1%} {results['science'][0]:16.1%}")
+        if args.show_reasons:
+            for name, (_, reasons) in results.items():
+                print(f"    {name}: {dict(reasons.most_common(6))}")
+
+
+if __name__ == "__main__":
+    main()
