@@ -13,7 +13,8 @@ from curation.rules import RulesConfig
 class CurationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    inputs: InputsConfig = Field(description="What to read: crawl files (WARC/WET) and text files (JSONL/Parquet).")
+    inputs: list[InputsConfig] = Field(min_length=1, description="What to read, one entry per source: crawl "
+                                       "files (WARC/WET) and text files (JSONL/Parquet), each with its own source name.")
     extract: ExtractConfig = Field(default_factory=ExtractConfig, description="Main-text extraction from HTML.")
     langid: LangIdConfig = Field(default_factory=LangIdConfig, description="Language identification.")
     rules: RulesConfig = Field(default_factory=RulesConfig, description="Level-1 rule filters.")

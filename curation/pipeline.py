@@ -6,28 +6,42 @@ from pathlib import Path
 
 from curation.config import CurationConfig
 from curation.dedup import run_dedup
-from curation.executor import StageReport, run_stage
+from curation.executor import StageReport, Task, run_stage
 from curation.extract import ExtractStep
 from curation.inputs import reader_for, resolve_inputs
 from curation.langid import LanguageIdStep
 from curation.map_stage import map_documents
 from curation.rules import RulesStep
+from curation.stats import StepStats
 from curation.step import Reader, Step
 
 EXTRACT_STAGE = "extract"
 CURATED_DIR = "curated"
 
 
-def build_extraction_chain(config: CurationConfig) -> tuple[Reader, list[Step]]:
-    return reader_for(config.inputs), [ExtractStep(config.extract), LanguageIdStep(config.langid),
-                                       RulesStep(config.rules)]
+def build_extraction_chain(config: CurationConfig, input_index: int) -> tuple[Reader, list[Step]]:
+    return reader_for(config.inputs[input_index]), [ExtractStep(config.extract), LanguageIdStep(config.langid),
+                                                    RulesStep(config.rules)]
+
+
+def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], task: Task, stage_dir: Path) -> list[StepStats]:
+    """Each task reads with the reader of the input entry its file came from (its source name, fields)."""
+    return map_documents(partial(build_extraction_chain, config, input_of_task[task.task_id]))(task, stage_dir)
 
 
 def run_curation(config: CurationConfig, out_dir: Path) -> list[StageReport]:
     """Writes `<out_dir>/extract/` and the dedup phases; the kept documents end in `<out_dir>/curated/`."""
-    tasks = resolve_inputs(config.inputs)
-    if not tasks:
-        raise ValueError("curation.inputs matched no file: check the paths, globs or paths file in the recipe")
+    tasks: list[Task] = []
+    input_of_task: dict[str, int] = {}
+    for index, inputs in enumerate(config.inputs):
+        found = resolve_inputs(inputs)
+        if not found:
+            raise ValueError(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
+        for task in found:
+            if task.task_id in input_of_task:
+                raise ValueError(f"input file of task {task.task_id} is listed twice in curation.inputs")
+            input_of_task[task.task_id] = index
+        tasks += found
     extract = run_stage(EXTRACT_STAGE, out_dir / EXTRACT_STAGE, tasks,
-                        map_documents(partial(build_extraction_chain, config)))
+                        partial(_extraction_task, config, input_of_task))
     return [extract, *run_dedup(config.dedup, out_dir / EXTRACT_STAGE, out_dir / "dedup", out_dir / CURATED_DIR)]

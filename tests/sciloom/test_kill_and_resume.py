@@ -16,7 +16,7 @@ import yaml
 from curation.sample_crawl import write_sample_crawl
 
 SCILOOM = str(Path(sys.executable).with_name("sciloom"))
-N_FILES = 6
+N_FILES = 4
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def crawl_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def _recipe(tmp_path: Path, name: str, inputs: list[Path]) -> Path:
     recipe = {
         "run": {"name": name, "output_dir": str(tmp_path / name), "num_cpus": 2, "phases": ["curation"]},
-        "curation": {"inputs": {"paths": [str(p) for p in inputs], "source": "sample"}},
+        "curation": {"inputs": [{"paths": [str(p) for p in inputs], "source": "sample"}]},
     }
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(recipe))
