@@ -31,13 +31,18 @@ class ParquetReader(Reader):
         source = self.source or source_name(location)
         try:
             handle = fsspec.open(location, "rb").open()
-            parquet = pq.ParquetFile(handle)
-        except (OSError, pa.ArrowInvalid):
+        except OSError:
             self.skip("unreadable_file")
             return
         with handle:
+            try:
+                parquet = pq.ParquetFile(handle)
+            except (OSError, pa.ArrowInvalid):
+                self.skip("unreadable_file")
+                return
             names = set(parquet.schema_arrow.names)
             if self.text_field not in names:
+                self.stats.docs_in += parquet.metadata.num_rows
                 self.skip("missing_text_field", parquet.metadata.num_rows)
                 return
             wanted = [c for c in (self.text_field, self.id_field, self.url_field) if c and c in names]
