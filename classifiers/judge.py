@@ -66,8 +66,8 @@ ERROR_REASONS = (
 
 DOCUMENT_START = "<<<DOCUMENT>>>"
 DOCUMENT_END = "<<<END DOCUMENT>>>"
-# The markers start with this; removing it from the text makes forged markers impossible.
-_MARKER_PREFIX = "<<<"
+# Both markers start with "<<<"; a document without that run cannot forge them.
+_MARKER_RUN = re.compile(r"<{3,}")
 
 _RUBRIC = """\
 You rate documents for the pretraining data of a scientific language model.
@@ -162,7 +162,8 @@ class JudgeStats:
 
 def build_messages(text: str, disciplines: Sequence[str], max_chars: int) -> Messages:
     """The rubric as system message, the (truncated, marker-free) document as user message."""
-    shown = text[:max_chars].replace(_MARKER_PREFIX, "< < <")
+    # Every run of 3+ "<" becomes as many "‹": a plain replace of "<<<" would turn "<<<<<" back into "... <<<".
+    shown = _MARKER_RUN.sub(lambda run: "‹" * len(run.group()), text[:max_chars])
     user = f"{DOCUMENT_START}\n{shown}\n{DOCUMENT_END}"
     if len(text) > max_chars:
         user += f"\nThe document was cut after its first {max_chars} characters."

@@ -129,6 +129,16 @@ def test_a_hostile_document_stays_inside_its_markers() -> None:
     assert json.dumps(list(DISCIPLINES)) in system["content"]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["<", ">", "<<<", DOCUMENT_START, DOCUMENT_END, "x", "\n"]), max_size=12))
+def test_no_document_can_forge_a_marker(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    _, user = build_messages(text, DISCIPLINES, max_chars=6000)
+    assert user["content"].startswith(DOCUMENT_START + "\n") and user["content"].endswith("\n" + DOCUMENT_END)
+    body = user["content"][len(DOCUMENT_START) + 1 : -len(DOCUMENT_END) - 1]
+    assert "<<<" not in body and body.replace("‹", "<") == text
+
+
 def test_long_documents_are_cut_and_the_judge_is_told() -> None:
     _, user = build_messages("x" * 500, DISCIPLINES, max_chars=200)
     assert user["content"].count("x") == 200
