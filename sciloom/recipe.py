@@ -51,7 +51,30 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     for phase, section in (("mixing", "mixer"), ("training", "trainer")):
         if phase in recipe.run.phases and getattr(recipe, section) is None:
             raise RecipeError(f"{path}: field '{section}': required when run.phases includes '{phase}'")
+    missing = _missing_local_inputs(recipe, path, lines)
+    if missing:
+        raise RecipeError(f"{path}: {len(missing)} input(s) not found:\n" + "\n".join(f"  - {m}" for m in missing))
     return recipe
+
+
+def _missing_local_inputs(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    """Local input files that do not exist (URLs and globs are resolved, and reported, when the run starts)."""
+    problems = []
+    for i, inputs in enumerate(recipe.curation.inputs):
+        named = [(("paths", j), p) for j, p in enumerate(inputs.paths)]
+        if inputs.paths_file:
+            named.append((("paths_file",), inputs.paths_file))
+        for field, value in named:
+            if "://" in value or any(c in value for c in "*?["):
+                continue
+            if not Path(value).exists():
+                loc = ("curation", "inputs", i, *field)
+                line = lines.get(loc)
+                where = f"{path}:{line}" if line else str(path)
+                dotted = ".".join(str(part) for part in loc)
+                problems.append(f"{where}: field '{dotted}': no such file or folder '{value}' "
+                                f"(relative paths resolve against {Path.cwd()})")
+    return problems
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
