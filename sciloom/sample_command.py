@@ -22,4 +22,4 @@ def sample_crawl(
     manifest = write_sample_crawl(out, seed=seed)
     kinds = Counter(page.kind for page in manifest)
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-    typer.echo(f"wrote {out} ({out.stat().st_size} bytes, {len(manifest)} records: {summary})")
+    typer.echo(f"wrote {out} ({out.stat().st_size} bytes, warcinfo + {len(manifest)} records: {summary})")
