@@ -45,7 +45,7 @@ class _Record:
 
 
 def write_sample_crawl(path: str | Path, seed: int = 0) -> list[SamplePage]:
-    """Write the sample crawl to `path` (gzip WARC) and return its manifest (one entry per record after the warcinfo)."""
+    """Write the sample crawl to `path` (gzip WARC); return its manifest (one entry per record after the warcinfo)."""
     rng = random.Random(seed)
     records = _records(rng)
     # Pages copied from another page come after it, as in a crawl revisiting a site: ordered containment
