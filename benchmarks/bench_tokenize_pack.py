@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -65,16 +64,19 @@ def run_ours(part: Path, out_dir: Path, tokenizer_file: Path) -> tuple[float, in
     return seconds, manifest["tokens"]
 
 
-def current_rss_kb() -> int:
+def status_kb(field: str) -> int:
     status = Path("/proc/self/status").read_text()
-    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+    return int(next(line for line in status.splitlines() if line.startswith(f"{field}:")).split()[1])
 
 
 def child(part: str, out_dir: str, tokenizer_file: str) -> None:
-    """Peak RSS of one task in a fresh process (baseline after imports reported separately)."""
-    baseline = current_rss_kb()
+    """Peak RSS of one task in a fresh process (baseline after imports reported separately).
+
+    VmHWM, not getrusage's ru_maxrss: the latter keeps the parent's high-water mark across fork + exec.
+    """
+    baseline = status_kb("VmRSS")
     seconds, tokens = run_ours(Path(part), Path(out_dir), Path(tokenizer_file))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = status_kb("VmHWM")
     print(json.dumps({"baseline_mb": baseline / 1024, "peak_mb": peak / 1024, "tokens": tokens, "seconds": seconds}))
 
 
