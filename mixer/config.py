@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -56,6 +57,10 @@ class StageMixConfig(BaseModel):
                     "in proportion to tokens x epochs, so higher tiers are upsampled.")
     source_caps: dict[str, float] = Field(
         default_factory=dict, description="Largest fraction of a stream's tokens any one source may supply.")
+    when_short: Literal["error", "shrink"] = Field(
+        "error", description="When the data cannot meet the budget: 'error' stops before tokenization with the "
+                             "numbers; 'shrink' drops disciplines without usable data and lowers the stream's budget "
+                             "until every remaining target is met (noted in the plan).")
 
     @model_validator(mode="after")
     def _valid_numbers(self) -> StageMixConfig:

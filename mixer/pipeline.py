@@ -80,17 +80,18 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
              "block_size": config.block_size, "seed": seed, "disciplines": disciplines}
     _forget_other_builds(out_dir, content_hash(build))
 
+    streams_to_write = [s for s in plan.streams if s.take]  # a stream shrunk to nothing has no folder
     job = ShardJob(out_dir=out_dir.resolve(), tokenizer_file=tokenizer_file, tokenizer=config.tokenizer,
                    seq_len=config.seq_len, block_size=config.block_size, seed=seed, disciplines=disciplines,
                    general_label=general_label,
-                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in plan.streams))
+                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write))
     tasks = tasks_over_stage(labelled_dir)
     ensure_ray()
     stage_report = run_stage("mix", out_dir, tasks, partial(write_part_shards, job), show_progress=show_progress)
 
     encoder = DocumentEncoder(tokenizer_file, config.tokenizer)
     streams = {}
-    for stream in plan.streams:
+    for stream in streams_to_write:
         parts = [json.loads(part_record_path(out_dir, stream.folder, t.task_id).read_text()) for t in tasks]
         manifest = build_manifest(
             seq_len=config.seq_len, token_dtype=token_dtype(encoder.vocab_size).__name__,
@@ -104,7 +105,7 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
                                   "budget": stream.budget, "targets": stream.targets, "achieved": manifest["achieved"]}
     summary = {"tokenizer": str(tokenizer_file), "tokenizer_sha256": tokenizer_sha, "vocab_size": encoder.vocab_size,
                "seq_len": config.seq_len, "recipe_hash": recipe_hash, "streams": streams,
-               "documents_unusable": unusable, "plan_files": {k: str(v) for k, v in plan_files.items()},
+               "documents_unusable": unusable, "plan_notes": plan.notes, "plan_files": {k: str(v) for k, v in plan_files.items()},
                "stage": stage_report.to_dict()}
     write_json_atomic(out_dir / REPORT_FILE, summary)
     return summary

@@ -43,6 +43,7 @@ class StreamPlan:
     take: dict[tuple[str, str, str], float] = field(default_factory=dict)  # bucket key -> planned tokens
     repeats: dict[tuple[str, str, str], float] = field(default_factory=dict)  # bucket key -> expected copies per doc
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def folder(self) -> str:
@@ -60,7 +61,7 @@ class StreamPlan:
                 "planned_tokens": round(sum(self.take.values())), "targets": self.targets, "achieved": self.achieved(),
                 "buckets": [{"source": s, "discipline": d, "tier": t, "tokens": round(v),
                              "repeats": round(self.repeats[(s, d, t)], 4)} for (s, d, t), v in sorted(self.take.items())],
-                "problems": self.problems}
+                "problems": self.problems, "notes": self.notes}
 
 
 class InfeasiblePlan(ValueError):
@@ -76,6 +77,10 @@ class MixturePlan:
     def problems(self) -> list[str]:
         return [f"{s.folder}: {p}" for s in self.streams for p in s.problems]
 
+    @property
+    def notes(self) -> list[str]:
+        return [f"{s.folder}: {n}" for s in self.streams for n in s.notes]
+
     def raise_if_infeasible(self) -> None:
         if self.problems:
             raise InfeasiblePlan("the data cannot meet the mixture (nothing was tokenized):\n  "
@@ -83,7 +88,7 @@ class MixturePlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"streams": [s.to_dict() for s in self.streams],
-                "buckets": [vars(b) for b in self.buckets], "problems": self.problems}
+                "buckets": [vars(b) for b in self.buckets], "problems": self.problems, "notes": self.notes}
 
 
 def plan_mixture(config: MixerConfig, buckets: Sequence[Bucket], disciplines: Sequence[str],
@@ -96,7 +101,11 @@ def plan_mixture(config: MixerConfig, buckets: Sequence[Bucket], disciplines: Se
                              f"{list(disciplines)}")
         for name, targets in _stream_targets(stage_name, stage, general_label).items():
             stream = StreamPlan(stage_name, name, stage.token_budget, targets)
-            _allocate(stream, stage, buckets)
+            short = _allocate(stream, stage, buckets)
+            if short and stage.when_short == "shrink":
+                short = _shrink(stream, stage, buckets, short, general_label)
+            stream.problems = [_shortage(d, target, gives, [b for b in buckets if b.discipline == d], stage)
+                               for d, (target, gives) in short.items()]
             streams.append(stream)
     return MixturePlan(streams, list(buckets))
 
@@ -110,8 +119,11 @@ def _stream_targets(stage_name: str, stage: StageMixConfig, general_label: str) 
     return {"mixture": {**general, **{d: (1 - stage.general_ratio) * w / total for d, w in science.items()}}}
 
 
-def _allocate(stream: StreamPlan, stage: StageMixConfig, buckets: Sequence[Bucket]) -> None:
-    """Proportional draw within each discipline, with source caps enforced by fixing capped sources."""
+def _allocate(stream: StreamPlan, stage: StageMixConfig, buckets: Sequence[Bucket]) -> dict[str, tuple[float, float]]:
+    """Proportional draw within each discipline, with source caps enforced by fixing capped sources.
+
+    Returns the disciplines that fall short: discipline -> (target tokens, most tokens its buckets give).
+    """
     budget = stream.budget
     capacity = {b.key: b.tokens * stage.tier_epochs.get(b.tier, 0.0) for b in buckets if b.discipline in stream.targets}
     capacity = {k: c for k, c in capacity.items() if c > 0}
@@ -139,16 +151,53 @@ def _allocate(stream: StreamPlan, stage: StageMixConfig, buckets: Sequence[Bucke
     by_key = {b.key: b for b in buckets}
     stream.take = {k: v for k, v in take.items() if v > 0}
     stream.repeats = {k: v / by_key[k].tokens for k, v in stream.take.items()}
-    for discipline, (need, free_capacity) in short.items():
-        stream.problems.append(_shortage(discipline, stream.targets[discipline] * budget, need, free_capacity,
-                                         [b for b in buckets if b.discipline == discipline], stage))
+    return {d: (stream.targets[d] * budget, stream.targets[d] * budget - need + free_capacity)
+            for d, (need, free_capacity) in short.items()}
 
 
-def _shortage(discipline: str, target: float, need: float, free_capacity: float, buckets: list[Bucket],
-              stage: StageMixConfig) -> str:
+def _shrink(stream: StreamPlan, stage: StageMixConfig, buckets: Sequence[Bucket],
+            short: dict[str, tuple[float, float]], general_label: str) -> dict[str, tuple[float, float]]:
+    """Lower the budget to what the scarcest discipline allows; disciplines with no usable data leave first."""
+    requested = f"{stream.budget:,} tokens {_shares(stream.targets)}"
+    for _ in range(10):  # each round removes empty disciplines or shrinks; caps can make a further round necessary
+        empty = {d for d, (_, gives) in short.items() if gives <= _EPS}
+        if empty:
+            if stream.stage == "expert_induction" and stream.name in empty:
+                stream.targets = {}
+            stream.targets = _renormalize({d: f for d, f in stream.targets.items() if d not in empty}, general_label)
+        else:
+            stream.budget = math.floor(stream.budget * min(gives / target for target, gives in short.values()))
+        if not stream.targets or stream.budget <= 0:
+            stream.take, stream.repeats, stream.budget = {}, {}, 0
+            stream.notes.append(f"dropped: no usable data for {requested}")
+            return {}
+        short = _allocate(stream, stage, buckets)
+        if not short:
+            break
+    stream.notes.append(f"shrunk from {requested} to {stream.budget:,} tokens {_shares(stream.targets)}: "
+                        "the data could not meet the request")
+    return short
+
+
+def _renormalize(targets: dict[str, float], general_label: str) -> dict[str, float]:
+    """Shares summing to 1 again, keeping the general share: the general:science ratio is the recipe's first knob."""
+    general = targets.get(general_label, 0.0)
+    science = {d: f for d, f in targets.items() if d != general_label}
+    if not science or general >= 1:
+        return {general_label: 1.0} if general > 0 else {}
+    total = sum(science.values())
+    return {**({general_label: general} if general > 0 else {}),
+            **{d: (1 - general) * f / total for d, f in science.items()}}
+
+
+def _shares(targets: dict[str, float]) -> str:
+    return "(" + ", ".join(f"{d} {f:.0%}" for d, f in targets.items()) + ")"
+
+
+def _shortage(discipline: str, target: float, gives: float, buckets: list[Bucket], stage: StageMixConfig) -> str:
     rows = "; ".join(f"({b.source}, {b.tier}): {b.tokens:,.0f} tokens x max {stage.tier_epochs.get(b.tier, 0):g} epochs"
                      + (f", source capped at {stage.source_caps[b.source]:.0%}" if b.source in stage.source_caps else "")
                      for b in buckets) or "no documents"
     return (f"discipline {discipline!r} needs {target:,.0f} tokens but its buckets give at most "
-            f"{target - need + free_capacity:,.0f} ({need / free_capacity if free_capacity else math.inf:.2f}x the "
-            f"allowed epochs would be needed) — buckets: {rows}")
+            f"{gives:,.0f} ({target / gives if gives else math.inf:.2f}x the allowed epochs would be needed) "
+            f"— buckets: {rows}")

@@ -34,6 +34,8 @@ def plan_table(plan: MixturePlan) -> Table:
 def plan_text(plan: MixturePlan) -> str:
     console = Console(width=160, record=True, file=io.StringIO())
     console.print(plan_table(plan))
+    for note in plan.notes:
+        console.print(f"NOTE {note}")
     for problem in plan.problems:
         console.print(f"INFEASIBLE {problem}")
     return console.export_text()

@@ -65,6 +65,8 @@ def plan(
     paths = write_plan_report(mixture, out_dir)
     console = Console()
     console.print(plan_table(mixture))
+    for note in mixture.notes:
+        console.print(f"NOTE {note}")
     if unusable:
         console.print(f"documents fitting no bucket: {unusable}")
     console.print(f"chart: {paths['png']}  plan: {paths['json']}")

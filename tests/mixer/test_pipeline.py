@@ -5,7 +5,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 from tokenizers import Tokenizer
 

@@ -89,3 +89,30 @@ def test_expert_induction_has_one_stream_per_weighted_discipline() -> None:
 def test_unknown_discipline_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"\['astrology'\] are not taxonomy disciplines"):
         plan_mixture(config(discipline_weights={"astrology": 1}), BUCKETS, DISCIPLINES)
+
+
+def test_shrink_lowers_the_budget_to_what_the_data_allows_and_keeps_proportions() -> None:
+    plan = plan_mixture(config(token_budget=1_000_000, when_short="shrink",
+                               discipline_weights={"physics": 3, "mathematics": 1, "chemistry": 1}),
+                        BUCKETS, DISCIPLINES)
+    plan.raise_if_infeasible()
+    (stream,) = plan.streams
+    # chemistry has no data and leaves (general keeps 60%, physics:mathematics stays 3:1); then physics
+    # (capacity 2*40k + 40k + 60k = 180k at 30%) limits the budget to 600k
+    assert "chemistry" not in stream.targets
+    assert stream.budget == pytest.approx(600_000, rel=1e-5)
+    assert sum(stream.take.values()) == pytest.approx(stream.budget, rel=1e-6)
+    for discipline, target in {"general": 0.6, "physics": 0.3, "mathematics": 0.1}.items():
+        assert abs(stream.achieved()[discipline] - target) <= 0.01
+    assert plan.notes[0].startswith("integration: shrunk from 1,000,000 tokens (general 60%, physics 24%, mathematics 8%, "
+                                    "chemistry 8%) to 599,99")
+
+
+def test_shrink_drops_an_expert_stream_without_data() -> None:
+    mix = {"token_budget": 10_000, "general_ratio": 0.0, "when_short": "shrink",
+           "discipline_weights": {"physics": 1, "chemistry": 1}}
+    plan = plan_mixture(MixerConfig(tokenizer={"train_bpe": {}}, expert_induction=mix), BUCKETS, DISCIPLINES)
+    plan.raise_if_infeasible()
+    physics, chemistry = plan.streams
+    assert sum(physics.take.values()) == pytest.approx(10_000)
+    assert chemistry.take == {} and chemistry.notes[0].startswith("dropped: no usable data")
