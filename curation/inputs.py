@@ -30,6 +30,8 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 class InputsConfig(BaseModel):
+    """Which files a run reads and how; each file becomes one task of the first curation stage."""
+
     model_config = ConfigDict(extra="forbid")
 
     paths: list[str] = Field(default_factory=list, description=(
@@ -37,7 +39,7 @@ class InputsConfig(BaseModel):
         "`https://...`, `memory://...`). A folder means every file under it."))
     paths_file: str | None = Field(default=None, description=(
         "A file listing one input per line (plain or .gz, e.g. Common Crawl's `warc.paths.gz`); "
-        "lines that are not absolute paths or URLs are joined to `paths_prefix`."))
+        "lines that are not absolute paths or URLs are joined to `paths_prefix`, or else read beside the file."))
     paths_prefix: str | None = Field(default=None, description=(
         "Prefix for relative lines of `paths_file`, e.g. `https://data.commoncrawl.org/`."))
     max_files: int | None = Field(default=None, ge=1, description=(
@@ -45,7 +47,7 @@ class InputsConfig(BaseModel):
     format: Format = Field(default="auto", description=(
         "`warc` (WARC or WET, plain/gzip/lz4), `jsonl` (.jsonl, .gz, .zst) or `parquet`; `auto` decides by "
         "file name (`.warc`, `.wet` -> warc; `.jsonl`, `.json`, `.ndjson` -> jsonl; `.parquet` -> parquet)."))
-    source: str | None = Field(default=None, description=(
+    source: str | None = Field(default=None, min_length=1, description=(
         "Short source name stored in every document and part of its id; default: the file name without "
         "its extensions."))
     text_field: str = Field(default="text", description="JSONL/Parquet field holding the text.")
