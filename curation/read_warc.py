@@ -187,7 +187,7 @@ class WarcFileReader(Reader):
         if content_type is None and not _HTML_START.match(body[:1024]):
             self.skip("not_html")
             return None
-        if _looks_binary(body):
+        if _bom_codec(body) is None and _looks_binary(body):  # UTF-16 text is full of zero bytes
             self.skip("binary_body")
             return None
         self.stats.bytes_out += len(body)
@@ -214,7 +214,14 @@ class WarcFileReader(Reader):
         return out
 
     def _decode(self, body: bytes, declared: str | None) -> str:
-        """Decode with the declared charset, else the page's <meta>, else UTF-8, else a detector's guess."""
+        """Decode by byte order mark, else the declared charset, else the page's <meta>, else UTF-8, else a
+        detector's guess (the order browsers follow)."""
+        bom = _bom_codec(body)
+        if bom is not None:
+            text = body.decode(bom, errors="replace")
+            if "\ufffd" in text:
+                self.skip("decoded:invalid_bytes_replaced")
+            return text
         for charset in (declared, _meta_charset(body)):
             codec = _codec(charset)
             if codec is not None:
@@ -327,6 +334,14 @@ def _codec(charset: str | None) -> str | None:
 def _meta_charset(body: bytes) -> str | None:
     found = _META_CHARSET.search(body[:4096])
     return found.group(1).decode("ascii", "replace") if found else None
+
+
+def _bom_codec(body: bytes) -> str | None:
+    if body.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return None
 
 
 def _looks_binary(body: bytes) -> bool:

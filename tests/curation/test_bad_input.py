@@ -233,6 +233,8 @@ def test_body_problems_are_counted_with_their_reason(tmp_path: Path) -> None:
         ("https://a.example/chunked-bad", b"zz\r\nnot hex\r\n", HTML + [("Transfer-Encoding", "chunked")]),
         ("https://a.example/no-type-html", b"<!DOCTYPE html><html><p>untyped</p></html>", []),
         ("https://a.example/no-type-text", b"plain words only", []),
+        ("https://a.example/utf16-bom", page.encode("utf-16"), [("Content-Type", "text/html")]),
+        ("https://a.example/utf8-bom", b"\xef\xbb\xbf" + page.encode(), [("Content-Type", "text/html; charset=gbk")]),
     ]
     write_responses(tmp_path / "bodies.warc", pages)
     reader = WarcFileReader()
@@ -242,7 +244,9 @@ def test_body_problems_are_counted_with_their_reason(tmp_path: Path) -> None:
     assert docs["gzip-ok"] == page
     assert docs["chunked"] == "<html><p>chunk one</p>ok"
     assert docs["no-type-html"].startswith("<!DOCTYPE html>")
-    assert set(docs) == {"latin1-undeclared", "utf8-lies", "gzip-ok", "chunked", "no-type-html"}
+    assert docs["utf16-bom"] == docs["utf8-bom"] == page  # a byte order mark overrides any declaration
+    assert set(docs) == {"latin1-undeclared", "utf8-lies", "gzip-ok", "chunked", "no-type-html", "utf16-bom",
+                         "utf8-bom"}
     skipped = reader.stats.skipped
     assert skipped["empty_body"] == 1 and skipped["binary_body"] == 1 and skipped["bad_content_encoding"] == 1
     assert skipped["unsupported_content_encoding"] == 1 and skipped["not_html"] == 2
