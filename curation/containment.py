@@ -31,9 +31,8 @@ import pyarrow.parquet as pq
 from curation.dedup_config import ContainmentConfig
 from curation.exact_dedup import CONTAINED, read_decisions, write_table_atomic
 from curation.executor import Task
-from curation.lsh import _fmix64
-from curation.minhash import ngram_hashes64
-from curation.normalize import normalized_words
+from curation.lsh import fmix64
+from curation.minhash import ngram_sets
 from curation.stats import StepStats
 
 _U64 = np.uint64
@@ -50,8 +49,8 @@ class BloomFilter:
 
     def _positions(self, keys: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
-            h1 = _fmix64(keys)
-            h2 = _fmix64(keys ^ _U64(0x5BD1E9955BD1E995)) | _U64(1)
+            h1 = fmix64(keys)
+            h2 = fmix64(keys ^ _U64(0x5BD1E9955BD1E995)) | _U64(1)
             steps = np.arange(self.num_hashes, dtype=_U64)[:, None]
             return ((h1[None, :] + steps * h2[None, :]) % _U64(self.num_bits)).astype(np.int64)
 
@@ -61,13 +60,11 @@ class BloomFilter:
         return hit.all(axis=0)
 
     def add(self, keys: np.ndarray) -> None:
-        pos = self._positions(keys).reshape(-1)
-        np.bitwise_or.at(self.bits, pos >> 3, (1 << (pos & 7)).astype(np.uint8))
-
-
-def doc_ngrams(text: str, ngram: int) -> np.ndarray:
-    """Distinct uint64 hashes of the text's normalised word n-grams (one for a text shorter than n)."""
-    return np.unique(ngram_hashes64([normalized_words(text)], ngram)[0])
+        pos = np.unique(self._positions(keys))
+        byte = pos >> 3
+        first = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+        # OR together the bits that land in the same byte, then set each byte once.
+        self.bits[byte[first]] |= np.bitwise_or.reduceat((1 << (pos & 7)).astype(np.uint8), first)
 
 
 def containment_fractions(ngrams_per_doc: list[np.ndarray], config: ContainmentConfig, filter_: BloomFilter) -> tuple[np.ndarray, np.ndarray]:
@@ -94,12 +91,10 @@ def ngram_task(config: ContainmentConfig, decisions: Path | None, task: Task, st
     with stats.timer():
         table = pq.read_table(task.inputs[0], columns=["id", "text"])
         removed = set(read_decisions(decisions, task.task_id).column("id").to_pylist()) if decisions else set()
-        ids, grams = [], []
-        for doc_id, text in zip(table.column("id").to_pylist(), table.column("text").to_pylist()):
-            if doc_id in removed:
-                continue
-            ids.append(doc_id)
-            grams.append(doc_ngrams(text or "", config.ngram))
+        rows = [(i, t or "") for i, t in zip(table.column("id").to_pylist(), table.column("text").to_pylist())
+                if i not in removed]
+        ids = [i for i, _ in rows]
+        grams = ngram_sets([t for _, t in rows], config.ngram)
         write_table_atomic(ngrams_file(stage_dir, task.task_id), pa.table(
             {"id": pa.array(ids, pa.string()), "ngrams": pa.array(grams, pa.list_(pa.uint64()))}))
         stats.docs_in = stats.docs_out = len(ids)

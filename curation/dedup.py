@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.components import connected_components, representatives
-from curation.containment import BloomFilter, containment_fractions, containment_task, doc_ngrams, ngram_task
+from curation.containment import BloomFilter, containment_fractions, containment_task, ngram_task
 from curation.dedup_config import DedupConfig
 from curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
 from curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_task, index_task, read_decisions,
@@ -30,8 +30,8 @@ from curation.executor import StageReport, Task, run_stage
 from curation.fuzzy_dedup import bucket_task, components_task, pairs_task
 from curation.lsh import band_keys, bucket_edges
 from curation.map_stage import part_path, rejected_path
-from curation.minhash import MinHasher
-from curation.normalize import exact_hash
+from curation.minhash import MinHasher, ngram_sets
+from curation.normalize import exact_hashes
 from curation.part_writer import PartWriter
 from curation.stage_reader import tasks_over_stage
 from curation.stats import StepStats, write_json_atomic
@@ -75,7 +75,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_containment", work_dir / "containment", [_ALL],
               partial(containment_task, config.containment, ngram_dir, [t.task_id for t in tasks]))
         containment = work_dir / "containment" / "containment.parquet"
-    stage("dedup_filter", curated_dir, tasks, partial(filter_task, decisions, containment))
+    stage("dedup_filter", curated_dir, tasks, partial(filter_task, index_dir, decisions, containment))
     return reports
 
 
@@ -99,7 +99,7 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
     reason: list[str | None] = [None] * n
     cluster = np.arange(n)
     if config.exact:
-        _, labels = np.unique(np.asarray([exact_hash(t) for t in texts], dtype=str), return_inverse=True)
+        _, labels = np.unique(np.asarray(exact_hashes(texts), dtype=str), return_inverse=True)
         cluster = representatives(labels.reshape(-1), id_array, q, no_preference)
         for i in np.flatnonzero(cluster != np.arange(n)):
             reason[i] = EXACT_DUPLICATE
@@ -120,7 +120,7 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
     fractions: dict[int, float] = {}
     if config.containment.enabled:
         rows = [i for i in range(n) if reason[i] is None]
-        grams = [doc_ngrams(texts[i], config.containment.ngram) for i in rows]
+        grams = ngram_sets([texts[i] for i in rows], config.containment.ngram)
         bloom = BloomFilter(sum(g.size for g in grams), config.containment.bloom_false_positive_rate)
         seen, contained = containment_fractions(grams, config.containment, bloom)
         for i, fraction, hit in zip(rows, seen.tolist(), contained.tolist()):
@@ -134,7 +134,8 @@ def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir
     reports.append(run_stage(name, stage_dir, tasks, fn, show_progress=show_progress))
 
 
-def filter_task(decisions: Path | None, containment: Path | None, task: Task, stage_dir: Path) -> list[StepStats]:
+def filter_task(index_dir: Path, decisions: Path | None, containment: Path | None, task: Task,
+                stage_dir: Path) -> list[StepStats]:
     """Write one input part's kept documents and, aside, its removed ones with their reason."""
     stats = StepStats(STEP_NAME)
     with stats.timer():
@@ -147,6 +148,8 @@ def filter_task(decisions: Path | None, containment: Path | None, task: Task, st
             c = pq.read_table(containment, filters=[("part", "=", task.task_id)]).to_pydict()
             fraction = dict(zip(c["id"], c["containment"]))
             removed.update((i, (CONTAINED, i)) for i, hit in zip(c["id"], c["contained"]) if hit)
+        hashes = iter(pq.read_table(index_dir / f"part-{task.task_id}.parquet", columns=["exact_hash"])
+                      .column("exact_hash").to_pylist())  # the index holds one row per input row, in order
         columns = {**parquet_columns(task.inputs[0]), **DEDUP_COLUMNS}
         with PartWriter(part_path(stage_dir, task.task_id), schema_for(columns)) as kept, \
                 PartWriter(rejected_path(stage_dir, task.task_id), schema_for({**columns, REJECT_REASON: pa.string()})) as rejected:
@@ -154,7 +157,7 @@ def filter_task(decisions: Path | None, containment: Path | None, task: Task, st
                 size = len((doc.get("text") or "").encode("utf-8", "surrogatepass"))
                 stats.docs_in += 1
                 stats.bytes_in += size
-                doc["exact_hash"] = exact_hash(doc.get("text") or "")
+                doc["exact_hash"] = next(hashes)
                 doc["containment"] = fraction.get(doc["id"])
                 reason, cluster = removed.get(doc["id"], (None, doc["id"]))
                 doc["dedup_cluster"] = cluster

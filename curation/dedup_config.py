@@ -19,13 +19,16 @@ class ContainmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(True, description="Run the containment stage after fuzzy dedup.")
-    ngram: int = Field(8, ge=1, le=64, description="Words per n-gram whose earlier occurrence is looked up.")
-    threshold: float = Field(0.5, gt=0.0, le=1.0,
+    ngram: int = Field(5, ge=1, le=64, description="Words per n-gram whose earlier occurrence is looked up.")
+    threshold: float = Field(0.3, gt=0.0, le=1.0,
                              description="A document whose fraction of distinct n-grams already seen (in kept, "
-                                         "earlier documents) is at least this is rejected as `contained`.")
+                                         "earlier documents) is at least this is rejected as `contained`. 0.3 with "
+                                         "5-grams catches copy-paste answers that mix in their own sentences "
+                                         "(benchmarks/eval_dedup_quality.py); DCLM's conservative web setting is "
+                                         "13-grams at 0.8.")
     min_ngrams: int = Field(20, ge=1, description="Documents with fewer distinct n-grams are never judged "
                                                   "(too short for a reliable fraction).")
-    bloom_false_positive_rate: float = Field(1e-4, gt=0.0, lt=0.1,
+    bloom_false_positive_rate: float = Field(1e-3, gt=0.0, lt=0.1,
                                              description="False-positive rate the seen-n-gram Bloom filter is "
                                                          "sized for (it is sized from the exact n-gram count).")
 
@@ -44,11 +47,11 @@ class DedupConfig(BaseModel):
     false_negative_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the false-negative area "
                                                                          "when choosing bands × rows.")
     seed: int = Field(1, ge=0, lt=2**32, description="Seed of the permutations (datasketch `MinHash(seed=...)`).")
-    shingle_hash: Literal["xxh3", "sha1"] = Field(
-        "xxh3", description="How a shingle becomes a 32-bit hash before the permutations. `sha1` is datasketch's "
+    shingle_hash: Literal["poly", "sha1"] = Field(
+        "poly", description="How a shingle becomes a 32-bit hash before the permutations. `sha1` is datasketch's "
                             "default hashfunc (a plain `MinHash(num_perm, seed)` fed with `minhash.shingle_bytes` "
-                            "queries our index); `xxh3` is ~4x faster end to end and is queried with "
-                            "`MinHash(num_perm, seed, hashfunc=minhash.xxh3_shingle_hash)` fed with "
+                            "queries our index); `poly` is several times faster and is queried with "
+                            "`MinHash(num_perm, seed, hashfunc=minhash.shingle_hash32)` fed with "
                             "`minhash.word_shingles`.")
     batch_docs: int = Field(1024, ge=1, description="Documents per vectorised signature batch.")
     num_partitions: int = Field(8, ge=1, le=4096, description="Hash partitions of the band buckets (one Ray "

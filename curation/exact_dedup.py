@@ -19,7 +19,7 @@ from curation.components import representatives
 from curation.dedup_config import DedupConfig
 from curation.executor import Task
 from curation.minhash import MinHasher
-from curation.normalize import exact_hash
+from curation.normalize import exact_hashes
 from curation.stats import StepStats
 
 QUALITY_COLUMN = "quality_score"
@@ -79,12 +79,16 @@ def index_task(config: DedupConfig, task: Task, stage_dir: Path) -> list[StepSta
         quality = (table.column(QUALITY_COLUMN).cast(pa.float32()) if QUALITY_COLUMN in names
                    else pa.nulls(len(texts), pa.float32()))
         signature = pa.FixedSizeListArray.from_arrays(pa.array(sig_NP.reshape(-1), pa.uint32()), config.num_perm)
-        index = pa.table({"id": table.column("id"), "exact_hash": pa.array([exact_hash(t) for t in texts], pa.string()),
+        index = pa.table({"id": table.column("id"), "exact_hash": pa.array(_batched(exact_hashes, texts, config.batch_docs), pa.string()),
                           "quality": quality, "signature": signature})
         write_table_atomic(stage_dir / f"part-{task.task_id}.parquet", index)
         stats.docs_in = stats.docs_out = len(texts)
         stats.bytes_in = stats.bytes_out = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
     return [stats]
+
+
+def _batched(fn, texts: list[str], batch: int) -> list:
+    return [value for i in range(0, len(texts), batch) for value in fn(texts[i:i + batch])]
 
 
 def load_index_columns(parts: list[IndexPart], columns: list[str]) -> tuple[pa.Table, np.ndarray, np.ndarray]:

@@ -34,7 +34,7 @@ def optimal_bands_rows(threshold: float, num_perm: int, fp_weight: float = 0.5, 
     return LshParams(int(pairs[best, 0]), int(pairs[best, 1]), float(fp[best]), float(fn[best]))
 
 
-def _fmix64(x: np.ndarray) -> np.ndarray:
+def fmix64(x: np.ndarray) -> np.ndarray:
     x = x ^ (x >> _U64(33))
     x = x * _U64(0xFF51AFD7ED558CCD)
     x = x ^ (x >> _U64(33))
@@ -49,9 +49,9 @@ def band_keys(signatures_NP: np.ndarray, bands: int, rows: int) -> np.ndarray:
     keys_NB = np.empty((n, bands), dtype=_U64)
     with np.errstate(over="ignore"):
         for band in range(bands):
-            key = np.full(n, _fmix64(np.array([band + 1], dtype=_U64))[0], dtype=_U64)
+            key = np.full(n, fmix64(np.array([band + 1], dtype=_U64))[0], dtype=_U64)
             for col in range(band * rows, (band + 1) * rows):
-                key = _fmix64(key ^ signatures_NP[:, col].astype(_U64)) + _U64(col)
+                key = fmix64(key ^ signatures_NP[:, col].astype(_U64)) + _U64(col)
             keys_NB[:, band] = key
     return keys_NB
 

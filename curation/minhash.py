@@ -9,9 +9,10 @@ minimum, so `datasketch.LeanMinHash(seed=seed, hashvalues=our_row, scheme="affin
 Two shingle hashes (`DedupConfig.shingle_hash`):
 - "sha1": datasketch's default hashfunc over `shingle_bytes(text)` (space-joined normalised word n-grams);
   any plain `datasketch.MinHash(num_perm, seed)` of those bytes queries our signatures.
-- "xxh3" (default, several times faster): each word is hashed once with xxh3-64 and an n-gram's hash is a
-  polynomial of its word hashes, computed for a whole batch in numpy. To query, users pass
-  `hashfunc=xxh3_shingle_hash` and feed `word_shingles(text)` (tuples of words).
+- "poly" (default, several times faster): a word's hash is the polynomial of its UTF-8 bytes (avalanched)
+  and an n-gram's hash the polynomial of its word hashes, both computed for a whole batch in numpy with
+  no Python loop over words. To query, users pass `hashfunc=shingle_hash32` and feed
+  `word_shingles(text)` (tuples of words).
 
 The permutation step runs per permutation over one flat array holding every shingle hash of the batch
 (contiguous 1-D uint32 arithmetic, the fastest numpy path) and is min-reduced per document with
@@ -24,15 +25,16 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-import xxhash
 
-from curation.normalize import normalized_words
+from curation.lsh import fmix64
+from curation.normalize import normalized_words, split_words
 
-ShingleHash = Literal["xxh3", "sha1"]
+ShingleHash = Literal["poly", "sha1"]
 MAX_HASH = np.uint32(0xFFFFFFFF)  # datasketch's value for "no shingle seen"
 SCHEME = "affine32"
 _U32, _U64 = np.uint32, np.uint64
-_POLY = 0x9E3779B97F4A7C15  # odd multiplier of the n-gram polynomial (mod 2^64)
+_POLY = 0x9E3779B97F4A7C15  # odd multiplier of the word and n-gram polynomials (mod 2^64)
+_POLY_INV = pow(_POLY, -1, 1 << 64)
 _MASK64 = (1 << 64) - 1
 
 
@@ -65,23 +67,31 @@ def shingle_bytes(text: str, ngram: int) -> list[bytes]:
     return [" ".join(s).encode("utf-8", "surrogatepass") for s in word_shingles(text, ngram)]
 
 
+def _fmix64_int(h: int) -> int:
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _MASK64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _MASK64
+    return h ^ (h >> 33)
+
+
 def _word_hash(word: str) -> int:
-    return xxhash.xxh3_64_intdigest(word.encode("utf-8", "surrogatepass"))
+    """A word's 64-bit hash: the polynomial of its UTF-8 bytes, avalanched (what `word_hashes` computes)."""
+    acc = 0
+    for byte in word.encode("utf-8", "surrogatepass"):
+        acc = (acc * _POLY + byte) & _MASK64
+    return _fmix64_int(acc)
 
 
-def _fold32(h64: int) -> int:
-    h64 ^= h64 >> 33
-    h64 = (h64 * 0xFF51AFD7ED558CCD) & _MASK64
-    h64 ^= h64 >> 33
-    return h64 >> 32
-
-
-def xxh3_shingle_hash(shingle: Sequence[str]) -> int:
-    """The 32-bit hash of one word shingle under shingle_hash="xxh3" (a datasketch `hashfunc`)."""
+def shingle_hash32(shingle: Sequence[str]) -> int:
+    """The 32-bit hash of one word shingle under shingle_hash="poly" (a datasketch `hashfunc`)."""
     acc = 0
     for word in shingle:
         acc = (acc * _POLY + _word_hash(word)) & _MASK64
-    return _fold32(acc)
+    acc ^= acc >> 33
+    acc = (acc * 0xFF51AFD7ED558CCD) & _MASK64
+    acc ^= acc >> 33
+    return acc >> 32
 
 
 def _fold32_np(h: np.ndarray) -> np.ndarray:
@@ -91,39 +101,67 @@ def _fold32_np(h: np.ndarray) -> np.ndarray:
     return (h >> _U64(32)).astype(_U32)
 
 
-def ngram_hashes64(words_per_doc: list[list[str]], ngram: int) -> tuple[np.ndarray, np.ndarray]:
-    """(flat uint64 n-gram polynomial hashes, per-doc counts) for a batch; short non-empty docs give one."""
-    counts = np.fromiter((len(w) for w in words_per_doc), dtype=np.int64, count=len(words_per_doc))
+_POWERS: dict[int, np.ndarray] = {}
+
+
+def _powers(base: int, n: int) -> np.ndarray:
+    """base^0 .. base^(n-1) mod 2^64, cached and grown by doubling (batches reuse them)."""
+    cached = _POWERS.get(base)
+    if cached is None or cached.size < n:
+        size = max(n, 2 * (cached.size if cached is not None else 1 << 16))
+        powers = np.full(size, base, dtype=_U64)
+        powers[0] = 1
+        cached = _POWERS[base] = np.cumprod(powers, dtype=_U64)
+    return cached[:n]
+
+
+def word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(flat uint64 hashes of every normalised word of the batch, words per text): each word's byte
+    polynomial comes from one prefix sum (sum b_j P^-j, rescaled by P^end; P is odd, so invertible)."""
+    words = split_words(texts)
+    n = words.buf.size
+    with np.errstate(over="ignore"):
+        prefix = np.concatenate([np.zeros(1, _U64), np.cumsum(words.buf * _powers(_POLY_INV, n), dtype=_U64)])
+        hashes = fmix64((prefix[words.ends] - prefix[words.starts]) * _powers(_POLY, n)[words.ends - 1])
+    return hashes, words.counts
+
+
+def ngram_hashes64(wh: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """(flat uint64 n-gram hashes, per-doc counts) from word hashes; a short non-empty doc gives one."""
     total = int(counts.sum())
-    wh = np.fromiter((_word_hash(w) for ws in words_per_doc for w in ws), dtype=_U64, count=total)
     out_counts = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))
     out = np.empty(int(out_counts.sum()), dtype=_U64)
     long_docs = counts >= ngram
-    if total >= ngram and long_docs.any():
-        width = total - ngram + 1
-        acc = wh[:width].copy()
-        with np.errstate(over="ignore"):
+    word_starts = np.cumsum(counts) - counts
+    with np.errstate(over="ignore"):
+        if total >= ngram and long_docs.any():
+            width = total - ngram + 1
+            acc = wh[:width].copy()
             for k in range(1, ngram):
                 acc *= _U64(_POLY)
                 acc += wh[k:k + width]
-        ends = np.repeat(np.cumsum(counts), counts)[:width]
-        valid = np.arange(width) + ngram <= ends
-        out[np.repeat(long_docs, out_counts)] = acc[valid]
-    short = np.flatnonzero((counts > 0) & ~long_docs)
-    if short.size:
-        starts = np.cumsum(out_counts) - out_counts
-        for d in short:
-            acc_int = 0
-            for word in words_per_doc[d]:
-                acc_int = (acc_int * _POLY + _word_hash(word)) & _MASK64
-            out[starts[d]] = acc_int
+            ends = np.repeat(np.cumsum(counts), counts)[:width]
+            valid = np.arange(width) + ngram <= ends
+            out[np.repeat(long_docs, out_counts)] = acc[valid]
+        out_starts = np.cumsum(out_counts) - out_counts
+        for d in np.flatnonzero((counts > 0) & ~long_docs):
+            acc_short = _U64(0)
+            for value in wh[word_starts[d]:word_starts[d] + counts[d]]:
+                acc_short = acc_short * _U64(_POLY) + value
+            out[out_starts[d]] = acc_short
     return out, out_counts
+
+
+def ngram_sets(texts: Sequence[str], ngram: int) -> list[np.ndarray]:
+    """Distinct uint64 n-gram hashes of each text (containment's unit)."""
+    hashes, counts = ngram_hashes64(*word_hashes(texts), ngram)
+    return [np.unique(part) for part in np.split(hashes, np.cumsum(counts)[:-1])] if len(texts) else []
 
 
 class MinHasher:
     """Signatures [N, num_perm] uint32 for batches of texts (rows of empty texts are all MAX_HASH)."""
 
-    def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5, shingle_hash: ShingleHash = "xxh3") -> None:
+    def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5, shingle_hash: ShingleHash = "poly") -> None:
         self.num_perm, self.seed, self.ngram, self.shingle_hash = num_perm, seed, ngram, shingle_hash
         self.a, self.b = permutations(num_perm, seed)
 
@@ -134,7 +172,7 @@ class MinHasher:
             counts = np.fromiter((len(s) for s in per_doc), dtype=np.int64, count=len(per_doc))
             digests = b"".join(hashlib.sha1(s).digest() for shingles in per_doc for s in shingles)
             return np.frombuffer(digests, dtype="<u4")[::5].astype(_U32), counts
-        h64, counts = ngram_hashes64([normalized_words(t) for t in texts], self.ngram)
+        h64, counts = ngram_hashes64(*word_hashes(texts), self.ngram)
         with np.errstate(over="ignore"):
             return _fold32_np(h64), counts
 

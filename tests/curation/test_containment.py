@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curation.containment import BloomFilter, containment_fractions, doc_ngrams
+from curation.containment import BloomFilter, containment_fractions
+from curation.minhash import ngram_sets
 from curation.dedup import dedup_documents
 from curation.dedup_config import ContainmentConfig, DedupConfig
 
@@ -18,7 +19,7 @@ def _articles(shared_data, n: int) -> list[str]:
 
 
 def _judge(texts: list[str], config: ContainmentConfig = CONFIG) -> tuple[np.ndarray, np.ndarray]:
-    grams = [doc_ngrams(t, config.ngram) for t in texts]
+    grams = ngram_sets(texts, config.ngram)
     return containment_fractions(grams, config, BloomFilter(sum(g.size for g in grams), config.bloom_false_positive_rate))
 
 
@@ -71,7 +72,7 @@ def test_removed_documents_are_only_judged_against_kept_earlier_text(shared_data
     seen: set[int] = set()
     removed = 0
     for text, verdict in zip(texts, verdicts):
-        grams = set(doc_ngrams(text, CONFIG.ngram).tolist())
+        grams = set(ngram_sets([text], CONFIG.ngram)[0].tolist())
         exact_fraction = len(grams & seen) / len(grams)
         assert verdict.containment == pytest.approx(exact_fraction, abs=0.02)
         assert (verdict.reason == "contained") == (exact_fraction >= CONFIG.threshold and len(grams) >= CONFIG.min_ngrams)

@@ -1,0 +1,140 @@
+"""run_dedup on Ray with 1 and then 2 workers: wall time, scaling efficiency, peak memory, on 100k documents.
+
+The documents are synthetic but made of real text: each one strings together 6-14 random sentences of
+the BBC News articles in ../shared/data/general/bbc-news, and a known share are planted duplicates (5%
+exact copies with case/punctuation changed, 5% near copies with a few words replaced, 3% excerpts
+appended after their source). Both runs process the same parts from scratch (fresh work dirs, fresh Ray
+with num_cpus=1, then 2). Peak memory is sampled every 0.2 s over the driver and every Ray worker
+process (RSS): the largest single process and the largest sum. Run:
+    .venv/bin/python benchmarks/bench_dedup_scaling.py [--docs 100000] [--parts 16]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+import ray
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from curation.dedup import run_dedup  # noqa: E402
+from curation.dedup_config import DedupConfig  # noqa: E402
+
+
+def synthetic_docs(n: int, seed: int = 0) -> tuple[list[str], dict[str, int]]:
+    folder = REPO.parent / "shared" / "data" / "general" / "bbc-news"
+    sentences = [s.strip() for p in sorted(folder.glob("*/*.txt"))
+                 for s in re.split(r"(?<=[.!?])\s+", " ".join(p.read_text(encoding="latin-1").split())) if len(s) > 30]
+    rng = np.random.default_rng(seed)
+    texts: list[str] = []
+    planted = {"exact": 0, "near": 0, "excerpt": 0}
+    while len(texts) < n:
+        roll = rng.random()
+        if texts and roll < 0.05:
+            texts.append(texts[rng.integers(len(texts))].upper().replace(".", " ."))
+            planted["exact"] += 1
+        elif texts and roll < 0.10:
+            words = texts[rng.integers(len(texts))].split()
+            for i in rng.integers(0, len(words), max(1, len(words) // 50)):
+                words[i] = "changed"
+            texts.append(" ".join(words))
+            planted["near"] += 1
+        elif texts and roll < 0.13:
+            words = texts[rng.integers(len(texts))].split()
+            texts.append(" ".join(words[: max(30, len(words) * 2 // 3)]))
+            planted["excerpt"] += 1
+        else:
+            texts.append(" ".join(sentences[i] for i in rng.integers(0, len(sentences), rng.integers(6, 15))))
+    return texts, planted
+
+
+def write_parts(folder: Path, texts: list[str], parts: int) -> None:
+    folder.mkdir(parents=True)
+    for k in range(parts):
+        rows = range(k, len(texts), parts)
+        pq.write_table(pa.table({"id": [f"doc{i:07d}" for i in rows], "text": [texts[i] for i in rows],
+                                 "url": pa.nulls(len(rows), pa.string()), "source": ["synthetic"] * len(rows),
+                                 "lang": ["en"] * len(rows)}), folder / f"part-{k:05d}.parquet")
+
+
+class PeakMemory:
+    """Samples RSS of this process and of every Ray worker process (`ray::` in the command line)."""
+
+    def __init__(self) -> None:
+        self.peak_total = self.peak_single = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            rss = [me.memory_info().rss]
+            for proc in psutil.process_iter(["cmdline", "memory_info"]):
+                cmd = " ".join(proc.info["cmdline"] or [])
+                if cmd.startswith("ray::") and proc.info["memory_info"] is not None:
+                    rss.append(proc.info["memory_info"].rss)
+            self.peak_total = max(self.peak_total, sum(rss))
+            self.peak_single = max(self.peak_single, max(rss))
+            time.sleep(0.2)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run(num_cpus: int, input_dir: Path, scratch: Path, config: DedupConfig) -> tuple[float, PeakMemory, dict]:
+    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    try:
+        with PeakMemory() as memory:
+            start = time.perf_counter()
+            reports = run_dedup(config, input_dir, scratch / f"work{num_cpus}", scratch / f"curated{num_cpus}",
+                                show_progress=False)
+            seconds = time.perf_counter() - start
+    finally:
+        ray.shutdown()
+    phases = {r.stage: round(sum(s.seconds for s in r.steps), 1) for r in reports}
+    removed = next(r for r in reports if r.stage == "dedup_filter").steps[0].rejected
+    return seconds, memory, {"task_seconds": phases, "removed": dict(removed)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--parts", type=int, default=16)
+    args = parser.parse_args()
+    texts, planted = synthetic_docs(args.docs)
+    mb = sum(len(t) for t in texts) / 1e6
+    print(f"{len(texts)} synthetic documents ({mb:.0f} MB of text) in {args.parts} parts; planted {planted}")
+    scratch = Path(tempfile.mkdtemp(prefix="bench-dedup-"))
+    try:
+        write_parts(scratch / "in", texts, args.parts)
+        del texts
+        config = DedupConfig(num_partitions=args.parts)
+        results = {n: run(n, scratch / "in", scratch, config) for n in (1, 2)}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    for n, (seconds, memory, info) in results.items():
+        print(f"{n} worker(s): {seconds:7.1f} s wall, {args.docs / seconds:7.0f} docs/s, peak RSS "
+              f"{memory.peak_single / 2**20:.0f} MiB largest process, {memory.peak_total / 2**20:.0f} MiB all processes")
+        print(f"   removed {info['removed']}; task seconds per phase {info['task_seconds']}")
+    t1, t2 = results[1][0], results[2][0]
+    print(f"speed-up 1→2 workers: {t1 / t2:.2f}x, scaling efficiency {t1 / (2 * t2):.0%} "
+          f"(machine has {psutil.cpu_count()} cores shared with other jobs)")
+
+
+if __name__ == "__main__":
+    main()
