@@ -29,6 +29,7 @@ READER_COLUMNS: dict[str, pa.DataType] = {**BASE_COLUMNS, "html": pa.string()}
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 _GZIP_MEMBER = b"\x1f\x8b\x08"
+_WARC_HEADER = b"WARC/1."
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Keyed by the flag's int value: FastWARC's record type enum is not hashable.
 _SKIPPED_TYPES = {
@@ -279,16 +280,26 @@ def _resync_marker(head: bytes) -> bytes:
         return _GZIP_MEMBER
     if head.startswith(b"\x04\x22\x4d\x18"):
         return b"\x04\x22\x4d\x18"
-    return b"WARC/1."
+    return _WARC_HEADER
 
 
 def _next_record_start(stream: BinaryIO, marker: bytes, offset: int, chunk: int = 1 << 20) -> int | None:
     """Offset of the next plausible record start at or after `offset`, reading the stream in bounded chunks."""
     while True:
         found = _find(stream, marker, offset, chunk)
-        if found is None or marker != _GZIP_MEMBER or _plausible_gzip(stream, found):
-            return found
+        if found is None:
+            return None
+        if marker == _GZIP_MEMBER:
+            if _plausible_gzip(stream, found):
+                return found
+        elif marker != _WARC_HEADER or found == 0 or _byte_before(stream, found) == b"\n":
+            return found  # a WARC header starts a line; "WARC/1." inside a page does not count
         offset = found + 1
+
+
+def _byte_before(stream: BinaryIO, offset: int) -> bytes:
+    stream.seek(offset - 1)
+    return stream.read(1)
 
 
 def _plausible_gzip(stream: BinaryIO, offset: int) -> bool:

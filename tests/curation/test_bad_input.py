@@ -369,3 +369,11 @@ def test_corrupt_parquet_is_counted(tmp_path: Path) -> None:
     reader = ParquetReader()
     assert list(reader.read(str(path))) == []
     assert reader.stats.skipped == {"unreadable_file": 1}
+
+
+def test_warc_header_text_inside_a_page_is_not_damage(tmp_path: Path) -> None:
+    page = b"<html><body><p>Crawlers write the WARC/1.1 format; WARC/1.0 came first.</p></body></html>"
+    write_responses(tmp_path / "meta.warc", [("https://a.example/warc", page, HTML)] * 2)
+    reader = WarcFileReader()
+    assert [d["html"].encode() for d in reader.read(str(tmp_path / "meta.warc"))] == [page, page]
+    assert reader.stats.skipped == {}
