@@ -3,8 +3,9 @@
 FastWARC parses the records (about ten times faster than warcio here, and it reads lz4 and non-chunked gzip
 files that warcio refuses). An HTTP response (or a resource record) whose body is HTML becomes a document
 with `html`; a WET conversion record becomes a document with `text`. Everything else is counted in the
-step's `skipped` counter under its reason, and a damaged file (truncated, bad gzip, garbage) ends with a
-counted skip after every complete record before the damage has been returned.
+step's `skipped` counter under its reason. Damage (a cut file, bad gzip, garbage between records) costs
+only the records it touches: every complete record before it is returned, the reader resumes at the next
+record start after it (the next gzip/lz4 member, or a `WARC/1.x` line), and each damaged region is counted.
 
 Decoding a body never loses it silently: the charset comes from the HTTP header, then the page's `<meta>`,
 then UTF-8, then a detector; a body decoded by a fallback, or with undecodable bytes replaced, is kept and
