@@ -59,8 +59,11 @@ class GroupedExperts(nn.Module):
 
     def forward(self, x_PD: Tensor, tokens_per_expert_E: Tensor) -> Tensor:
         if tokens_per_expert_E.shape != (self.num_experts,):
-            raise ValueError(f"tokens_per_expert_E must have shape ({self.num_experts},), got {tuple(tokens_per_expert_E.shape)}")
-        if x_PD.shape[0] != int(tokens_per_expert_E.sum()):
-            raise ValueError(f"x_PD has {x_PD.shape[0]} rows but tokens_per_expert_E sums to {int(tokens_per_expert_E.sum())}")
+            raise ValueError(
+                f"tokens_per_expert_E must have shape ({self.num_experts},), got {tuple(tokens_per_expert_E.shape)}"
+            )
+        num_rows = int(tokens_per_expert_E.sum())
+        if x_PD.shape[0] != num_rows:
+            raise ValueError(f"x_PD has {x_PD.shape[0]} rows but tokens_per_expert_E sums to {num_rows}")
         experts_impl = _experts_grouped_mm if grouped_mm_usable(x_PD) else _experts_loop
         return experts_impl(x_PD, self.gate_up_proj, self.down_proj, tokens_per_expert_E)

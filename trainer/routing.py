@@ -127,7 +127,9 @@ def permutation_for(experts_TK: Tensor, num_experts: int) -> tuple[Permutation, 
     slot_of_P = torch.argsort(experts_P, stable=True)
     row_of_slot = torch.empty_like(slot_of_P)
     row_of_slot[slot_of_P] = torch.arange(slot_of_P.numel(), device=slot_of_P.device)
-    perm = Permutation(token_of_P=slot_of_P // top_k, slot_of_P=slot_of_P, row_of_TK=row_of_slot.view(num_tokens, top_k))
+    perm = Permutation(
+        token_of_P=slot_of_P // top_k, slot_of_P=slot_of_P, row_of_TK=row_of_slot.view(num_tokens, top_k)
+    )
     return perm, tokens_per_expert_E
 
 
@@ -138,7 +140,9 @@ def permute(
     if experts_TK.dim() != 2 or experts_TK.dtype != torch.int64:
         raise ValueError(f"experts_TK must be int64 [tokens, top_k], got {experts_TK.dtype} {tuple(experts_TK.shape)}")
     if x_TD.dim() != 2 or x_TD.shape[0] != experts_TK.shape[0]:
-        raise ValueError(f"x_TD must be [tokens, dim] matching experts_TK {tuple(experts_TK.shape)}, got {tuple(x_TD.shape)}")
+        raise ValueError(
+            f"x_TD must be [tokens, dim] matching experts_TK {tuple(experts_TK.shape)}, got {tuple(x_TD.shape)}"
+        )
     perm, tokens_per_expert_E = permutation_for(experts_TK, num_experts)
     permute_rows = permute_rows_reference
     if _resolve_backend(backend, x_TD) == "triton":

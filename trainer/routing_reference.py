@@ -63,7 +63,9 @@ class _PermuteRows(torch.autograd.Function):
 
 class _UnpermuteRows(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, y_PD: Tensor, weights_TK: Tensor, token_of_P: Tensor, slot_of_P: Tensor, row_of_TK: Tensor) -> Tensor:
+    def forward(
+        ctx, y_PD: Tensor, weights_TK: Tensor, token_of_P: Tensor, slot_of_P: Tensor, row_of_TK: Tensor
+    ) -> Tensor:
         weights_TK = weights_TK.to(y_PD.dtype)
         ctx.save_for_backward(y_PD, weights_TK, token_of_P, slot_of_P, row_of_TK)
         return F.embedding_bag(row_of_TK, y_PD.contiguous(), per_sample_weights=weights_TK, mode="sum")

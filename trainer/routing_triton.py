@@ -148,7 +148,8 @@ class _RouterTriton(torch.autograd.Function):
         ctx.config = (top_k, renormalize, block_t, block_e, num_blocks)
         tokens_per_expert_E = counts_partial.sum(dim=0)
         ctx.mark_non_differentiable(experts_TK, tokens_per_expert_E)
-        return weights_TK, experts_TK, tokens_per_expert_E, probs_partial.sum(0) / num_tokens, lse_sq_partial.sum() / num_tokens
+        probs_mean_E = probs_partial.sum(dim=0) / num_tokens
+        return weights_TK, experts_TK, tokens_per_expert_E, probs_mean_E, lse_sq_partial.sum() / num_tokens
 
     @staticmethod
     def backward(ctx, grad_weights_TK, _grad_experts, _grad_counts, grad_probs_mean_E, grad_z_loss):
@@ -210,7 +211,8 @@ def _combine_rows_kernel(
                 weight = tl.load(weights_ptr + tokens.to(tl.int64) * K + k, mask=token_ok, other=0.0).to(tl.float32)
                 values = values * weight[:, None]
             acc += values
-        tl.store(out_ptr + tokens[:, None].to(tl.int64) * D + cols[None, :], acc.to(out_ptr.dtype.element_ty), mask=mask)
+        out_offsets = tokens[:, None].to(tl.int64) * D + cols[None, :]
+        tl.store(out_ptr + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit

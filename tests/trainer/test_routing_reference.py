@@ -36,7 +36,8 @@ def naive_route(logits: list[list[float]], top_k: int, score_order: str, renorma
         lse_sq_sum += (peak + math.log(total)) ** 2
     probs_mean = [v / num_tokens for v in probs_sum]
     aux = num_experts * sum(counts[e] / (num_tokens * top_k) * probs_mean[e] for e in range(num_experts))
-    return dict(weights=weights, experts=experts, counts=counts, probs_mean=probs_mean, aux=aux, z=lse_sq_sum / num_tokens)
+    z = lse_sq_sum / num_tokens
+    return dict(weights=weights, experts=experts, counts=counts, probs_mean=probs_mean, aux=aux, z=z)
 
 
 def naive_permute(x: torch.Tensor, experts: list[list[int]], num_experts: int) -> tuple[list[torch.Tensor], dict]:
@@ -72,8 +73,9 @@ def test_route_matches_naive_loops(score_order: str, renormalize: bool, tied: bo
     assert got.experts_TK.tolist() == want["experts"]
     assert got.tokens_per_expert_E.tolist() == want["counts"]
     assert got.tokens_per_expert_E.dtype == torch.int64
-    torch.testing.assert_close(got.weights_TK, torch.tensor(want["weights"], dtype=torch.float64), rtol=1e-12, atol=1e-13)
-    torch.testing.assert_close(got.probs_mean_E, torch.tensor(want["probs_mean"], dtype=torch.float64), rtol=1e-12, atol=1e-13)
+    for name, got_value in (("weights", got.weights_TK), ("probs_mean", got.probs_mean_E)):
+        want_value = torch.tensor(want[name], dtype=torch.float64)
+        torch.testing.assert_close(got_value, want_value, rtol=1e-12, atol=1e-13)
     assert got.aux_loss.item() == pytest.approx(want["aux"], rel=1e-12)
     assert got.z_loss.item() == pytest.approx(want["z"], rel=1e-12)
 
