@@ -198,6 +198,6 @@ def _shortage(discipline: str, target: float, gives: float, buckets: list[Bucket
     rows = "; ".join(f"({b.source}, {b.tier}): {b.tokens:,.0f} tokens x max {stage.tier_epochs.get(b.tier, 0):g} epochs"
                      + (f", source capped at {stage.source_caps[b.source]:.0%}" if b.source in stage.source_caps else "")
                      for b in buckets) or "no documents"
+    shortfall = f"{target / gives:.2f}x the allowed epochs would be needed" if gives > 0 else "no usable data"
     return (f"discipline {discipline!r} needs {target:,.0f} tokens but its buckets give at most "
-            f"{gives:,.0f} ({target / gives if gives else math.inf:.2f}x the allowed epochs would be needed) "
-            f"— buckets: {rows}")
+            f"{gives:,.0f} ({shortfall}) — buckets: {rows}")
