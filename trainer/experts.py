@@ -29,13 +29,22 @@ def _experts_loop(x_PD: Tensor, gate_up_EIH: Tensor, down_EHI: Tensor, tokens_pe
 
 def _experts_grouped_mm(x_PD: Tensor, gate_up_EIH: Tensor, down_EHI: Tensor, tokens_per_expert_E: Tensor) -> Tensor:
     offsets_E = tokens_per_expert_E.cumsum(0).to(torch.int32)
-    gate_PI, up_PI = torch._grouped_mm(x_PD, gate_up_EIH.transpose(-2, -1), offs=offsets_E).chunk(2, dim=-1)
-    return torch._grouped_mm(F.silu(gate_PI) * up_PI, down_EHI.transpose(-2, -1), offs=offsets_E)
+    # Weights follow the activations' dtype, as autocast does for an ordinary matmul.
+    gate_up_EHI = gate_up_EIH.to(x_PD.dtype).transpose(-2, -1)
+    gate_PI, up_PI = torch._grouped_mm(x_PD, gate_up_EHI, offs=offsets_E).chunk(2, dim=-1)
+    return torch._grouped_mm(F.silu(gate_PI) * up_PI, down_EHI.to(x_PD.dtype).transpose(-2, -1), offs=offsets_E)
 
 
-def grouped_mm_usable(x_PD: Tensor) -> bool:
-    # torch._grouped_mm's CPU fallback has no backward (torch 2.13), so it only serves CUDA.
-    return x_PD.is_cuda and hasattr(torch, "_grouped_mm")
+def grouped_mm_usable(x_PD: Tensor, intermediate_size: int) -> bool:
+    # torch._grouped_mm's CPU fallback has no backward (torch 2.13), so it only serves CUDA, where its kernels
+    # take bf16 operands whose rows are 16-byte aligned.
+    return (
+        x_PD.is_cuda
+        and hasattr(torch, "_grouped_mm")
+        and x_PD.dtype == torch.bfloat16
+        and x_PD.shape[1] % 8 == 0
+        and intermediate_size % 8 == 0
+    )
 
 
 class GroupedExperts(nn.Module):
@@ -65,5 +74,6 @@ class GroupedExperts(nn.Module):
         num_rows = int(tokens_per_expert_E.sum())
         if x_PD.shape[0] != num_rows:
             raise ValueError(f"x_PD has {x_PD.shape[0]} rows but tokens_per_expert_E sums to {num_rows}")
-        experts_impl = _experts_grouped_mm if grouped_mm_usable(x_PD) else _experts_loop
+        intermediate_size = self.down_proj.shape[2]
+        experts_impl = _experts_grouped_mm if grouped_mm_usable(x_PD, intermediate_size) else _experts_loop
         return experts_impl(x_PD, self.gate_up_proj, self.down_proj, tokens_per_expert_E)
