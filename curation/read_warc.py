@@ -31,6 +31,7 @@ DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 _GZIP_MEMBER = b"\x1f\x8b\x08"
 _WARC_HEADER = b"WARC/1."
+_LZ4_FRAME = b"\x04\x22\x4d\x18"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Keyed by the flag's int value: FastWARC's record type enum is not hashable.
 _SKIPPED_TYPES = {
@@ -73,7 +74,7 @@ class WarcFileReader(Reader):
     def _read_stream(self, stream: BinaryIO, location: str, source: str) -> Iterator[Document]:
         """Read records; after damage, resume at the next record start found beyond it (seekable streams)."""
         head = stream.read(512)
-        marker = _resync_marker(head)
+        marker = _resync_marker(head, location)
         start = 0
         records = 0
         damaged_regions = 0
@@ -275,12 +276,16 @@ def _is_arc(head: bytes) -> bool:
     return head.startswith(b"filedesc://")
 
 
-def _resync_marker(head: bytes) -> bytes:
-    """Bytes that start every record (gzip or lz4 member per record, as crawlers write them) or WARC header."""
-    if head.startswith(b"\x1f\x8b"):
+def _resync_marker(head: bytes, location: str) -> bytes:
+    """Bytes that start every record (gzip or lz4 member per record, as crawlers write them) or WARC header.
+
+    The file's first bytes decide; when they are damaged, its name does.
+    """
+    name = location.lower()
+    if head.startswith(_GZIP_MEMBER) or (not head.startswith((_LZ4_FRAME, _WARC_HEADER)) and ".gz" in name):
         return _GZIP_MEMBER
-    if head.startswith(b"\x04\x22\x4d\x18"):
-        return b"\x04\x22\x4d\x18"
+    if head.startswith(_LZ4_FRAME) or (not head.startswith(_WARC_HEADER) and ".lz4" in name):
+        return _LZ4_FRAME
     return _WARC_HEADER
 
 
