@@ -25,7 +25,7 @@ EVALDATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction
 
 PLAIN_SETTINGS: dict[str, dict] = {
     "trafilatura defaults": {},
-    "trafilatura no_fallback": {"no_fallback": True},
+    "trafilatura no_fallback": {"fast": True},  # 2.x's name for no_fallback
 }
 EXTRA_SETTINGS: dict[str, dict] = {
     "trafilatura favor_recall": {"favor_recall": True},
@@ -78,16 +78,16 @@ def main() -> None:
     pages = list(evaluation_pages(args.limit))
     settings = {**PLAIN_SETTINGS, **(EXTRA_SETTINGS if args.settings == "all" else {})}
 
+    print(f"{len(pages)} pages, trafilatura {trafilatura.__version__}")
+    print(f"{'setting':40s} {'precision':>9s} {'recall':>7s} {'F1':>7s} {'docs/s':>7s}", flush=True)
     rows: dict[str, dict[str, float]] = {}
     ours = ExtractStep(ExtractConfig())
-    rows["sciloom ExtractStep"] = score(lambda html, url: ours.extract_text(html, url)[0], pages)
+    extractors = {"sciloom ExtractStep": lambda html, url: ours.extract_text(html, url)[0]}
     for label, kwargs in settings.items():
-        rows[label] = score(lambda html, url, kw=kwargs: trafilatura.extract(html, url=url, **kw), pages)
-
-    print(f"{len(pages)} pages, trafilatura {trafilatura.__version__}")
-    print(f"{'setting':40s} {'precision':>9s} {'recall':>7s} {'F1':>7s} {'docs/s':>7s}")
-    for label, row in rows.items():
-        print(f"{label:40s} {row['precision']:9.4f} {row['recall']:7.4f} {row['f1']:7.4f} {row['docs_per_s']:7.1f}")
+        extractors[label] = lambda html, url, kw=kwargs: trafilatura.extract(html, url=url, **kw)
+    for label, extract in extractors.items():
+        row = rows[label] = score(extract, pages)
+        print(f"{label:40s} {row['precision']:9.4f} {row['recall']:7.4f} {row['f1']:7.4f} {row['docs_per_s']:7.1f}", flush=True)
     best_plain = max((label for label in rows if label.startswith("trafilatura")), key=lambda k: rows[k]["f1"])
     print(f"ours F1 {rows['sciloom ExtractStep']['f1']:.4f} vs best plain ({best_plain}) {rows[best_plain]['f1']:.4f}: "
           f"ratio {rows['sciloom ExtractStep']['f1'] / rows[best_plain]['f1']:.4f}")
