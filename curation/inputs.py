@@ -55,7 +55,8 @@ class InputsConfig(BaseModel):
         "JSONL/Parquet field holding a record's own id (ids then follow it); when absent, the file and line."))
     url_field: str | None = Field(default="url", description="JSONL/Parquet field holding the URL, if any.")
     max_record_bytes: int = Field(default=DEFAULT_MAX_RECORD_BYTES, ge=1024, description=(
-        "WARC records larger than this are skipped (counted as `record_too_large`) without being read."))
+        "WARC records (and JSONL lines, in characters) larger than this are skipped, counted as "
+        "`record_too_large`, without being held in memory."))
 
     @model_validator(mode="after")
     def _needs_an_input(self) -> InputsConfig:
@@ -160,7 +161,8 @@ class InputReader(Reader):
         self.config = config
         self._readers: dict[str, Reader] = {
             "warc": WarcFileReader(config.source, config.max_record_bytes),
-            "jsonl": JsonlReader(config.source, config.text_field, config.id_field, config.url_field),
+            "jsonl": JsonlReader(config.source, config.text_field, config.id_field, config.url_field,
+                                 config.max_record_bytes),
             "parquet": ParquetReader(config.source, config.text_field, config.id_field, config.url_field),
         }
         for reader in self._readers.values():

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import fsspec
 
 from curation.document import Document, document_id
-from curation.read_warc import READER_COLUMNS, source_name
+from curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, source_name
 from curation.step import Reader
 
 
@@ -19,12 +19,13 @@ class JsonlReader(Reader):
     columns = READER_COLUMNS
 
     def __init__(self, source: str | None = None, text_field: str = "text", id_field: str | None = "id",
-                 url_field: str | None = "url") -> None:
+                 url_field: str | None = "url", max_line_chars: int = DEFAULT_MAX_RECORD_BYTES) -> None:
         super().__init__()
         self.source = source
         self.text_field = text_field
         self.id_field = id_field
         self.url_field = url_field
+        self.max_line_chars = max_line_chars
 
     def read(self, location: str) -> Iterator[Document]:
         source = self.source or source_name(location)
@@ -37,7 +38,9 @@ class JsonlReader(Reader):
         with opened as raw:
             lines = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="\n")
             try:
-                for line_no, line in enumerate(lines, start=1):
+                for line_no, line in enumerate(self._lines(lines), start=1):
+                    if line is None:
+                        continue
                     doc = self._document(line, line_no, location, source)
                     if doc is not None:
                         self.keep(doc)
@@ -45,6 +48,18 @@ class JsonlReader(Reader):
             except (OSError, EOFError, ValueError):
                 # A truncated or corrupt compressed stream: the lines read so far stand.
                 self.skip("corrupt_stream")
+
+    def _lines(self, lines: io.TextIOWrapper) -> Iterator[str | None]:
+        """Lines, with None in place of each line over the cap: it is passed over in bounded pieces."""
+        while line := lines.readline(self.max_line_chars):
+            if len(line) < self.max_line_chars or line.endswith("\n"):
+                yield line
+                continue
+            while (rest := lines.readline(self.max_line_chars)) and not rest.endswith("\n"):
+                pass
+            self.stats.docs_in += 1
+            self.skip("record_too_large")
+            yield None
 
     def _document(self, line: str, line_no: int, location: str, source: str) -> Document | None:
         if not line.strip():

@@ -353,6 +353,20 @@ def test_jsonl_bad_lines_are_counted(tmp_path: Path) -> None:
     assert reader.stats.docs_in == 8
 
 
+def test_jsonl_line_over_the_cap_is_passed_over(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    long_line = json.dumps({"id": "big", "text": "x" * 50_000})
+    path.write_text('{"id": "a", "text": "before"}\n' + long_line + '\n{"id": "b", "text": "after"}\n')
+    reader = JsonlReader(source="j", max_line_chars=4096)
+    assert [d["text"] for d in reader.read(str(path))] == ["before", "after"]
+    assert reader.stats.skipped == {"record_too_large": 1} and reader.stats.docs_in == 3
+    # Without a final newline too.
+    path.write_text('{"id": "a", "text": "before"}\n' + long_line)
+    reader = JsonlReader(source="j", max_line_chars=4096)
+    assert [d["text"] for d in reader.read(str(path))] == ["before"]
+    assert reader.stats.skipped == {"record_too_large": 1}
+
+
 def test_truncated_jsonl_gz_keeps_the_lines_before(tmp_path: Path) -> None:
     raw = "".join(json.dumps({"id": i, "text": f"line {i} " + "x" * 50}) + "\n" for i in range(2000)).encode()
     packed = gzip.compress(raw, mtime=0)
