@@ -29,7 +29,7 @@ class LanguageModeling:
     def __call__(self, model, batch):
         inputs_BT, targets_BT, valid_BT = next_token_targets(batch)
         out = model(inputs_BT, batch["segment_ids"][:, :-1])
-        return cross_entropy_sum(out.logits_BTV, targets_BT, valid_BT), out.aux_loss, {"aux_loss": float(out.aux_loss)}
+        return cross_entropy_sum(out.logits_BTV, targets_BT, valid_BT), out.aux_loss, {"aux_loss": float(out.aux_loss.detach())}
 
 
 class RoutingWarmup:

@@ -1,0 +1,84 @@
+"""Innovator's four stages end to end on synthetic discipline streams written by the mixer's shard writer."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from streams import VOCAB, write_innovator_streams
+from trainer.config import TrainerConfig
+from trainer.hf_io import load_hf
+from trainer.pipeline import run_training
+
+DISCIPLINES = ["mathematics", "physics", "biology", "general"]
+SCIENCE = ["mathematics", "physics", "biology"]
+
+
+def _config() -> TrainerConfig:
+    stage = {"batch_size": 8, "warmup_steps": 2, "checkpoint_every": 10}
+    return TrainerConfig.model_validate({
+        "dense": {
+            "model": {"vocab_size": VOCAB, "hidden_size": 32, "intermediate_size": 64, "num_layers": 2,
+                      "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64},
+            "pretrain": {"steps": 20, "lr": 0.01, **stage},
+        },
+        "innovator": {
+            "granularity": 2, "top_k": 2,
+            "expert_induction": {"steps": 6, "lr": 0.005, **stage},
+            "routing_warmup": {"steps": 40, "lr": 0.05, **stage},
+            "integration": {"steps": 8, "lr": 0.003, **stage},
+        },
+        "held_out_sequences": 6,
+        "eval_batch_size": 8,
+    })
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("innovator")
+    shards = write_innovator_streams(root / "shards", DISCIPLINES, SCIENCE)
+    summary = run_training(_config(), shards, root / "trainer", DISCIPLINES, seed=0)
+    return root / "trainer", summary
+
+
+def test_stages_run_in_order_and_routing_warmup_reaches_target(trained: tuple[Path, dict]) -> None:
+    out, summary = trained
+    report = json.loads((out / "report.json").read_text())
+    stages = list(report["stages"])
+    assert stages == ["1_expert_induction/biology", "1_expert_induction/mathematics", "1_expert_induction/physics",
+                      "2_expert_split", "3_routing_warmup", "4_integration"]
+    assert report["stages"]["2_expert_split"]["experts"] == 6
+    # Stage 1 trains only the FFN copy: attention, norms and embeddings are frozen.
+    ffn_params = report["stages"]["1_expert_induction/physics"]["trainable_parameters"]
+    assert ffn_params == 2 * 3 * 32 * 64
+    # Stage 3 trains only the routers: 2 layers x [6 experts, 32].
+    assert report["stages"]["3_routing_warmup"]["trainable_parameters"] == 2 * 6 * 32
+    accuracy = report["routing_accuracy_after_warmup"]
+    assert accuracy["accuracy"] >= 0.9, accuracy
+    assert set(accuracy["per_discipline"]) == set(SCIENCE)
+    assert summary["held_out_loss_moe"] == pytest.approx(report["held_out"]["moe"]["loss"])
+    assert (out / "routing_heatmap.png").stat().st_size > 1000 and (out / "expert_load.png").exists()
+
+
+def test_exported_moe_loads_in_transformers_with_our_logits(trained: tuple[Path, dict]) -> None:
+    from transformers import Qwen2MoeForCausalLM
+
+    out, _ = trained
+    ours = load_hf(out / "hf_moe").eval()
+    theirs = Qwen2MoeForCausalLM.from_pretrained(out / "hf_moe", torch_dtype=torch.float32).eval()
+    input_ids = torch.randint(1, VOCAB, (2, 24), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        diff = (ours(input_ids).logits_BTV - theirs(input_ids).logits).abs().max().item()
+    assert diff <= 1e-5
+
+
+def test_rerun_reuses_every_finished_stage(trained: tuple[Path, dict], tmp_path: Path) -> None:
+    out, summary = trained
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("final.safetensors")}
+    shards = out.parent / "shards"
+    again = run_training(_config(), shards, out, DISCIPLINES, seed=0)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("final.safetensors")} == before
+    assert again["routing_accuracy_after_warmup"] == summary["routing_accuracy_after_warmup"]
+    assert again["held_out_loss_moe"] == pytest.approx(summary["held_out_loss_moe"], abs=0)
