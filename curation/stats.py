@@ -17,7 +17,8 @@ class StepStats:
 
     `rejected` counts documents a filter removed (they are written aside with their reason);
     `skipped` counts input that could not become a document at all (a malformed record, a page over the
-    size cap); no input disappears without landing in one of the two.
+    size cap); no input disappears without landing in one of the two. `notes` counts things worth knowing
+    about documents that went on (e.g. decoded with a fallback charset): they are neither lost nor dropped.
     """
 
     name: str
@@ -28,6 +29,7 @@ class StepStats:
     seconds: float = 0.0
     rejected: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
+    notes: Counter = field(default_factory=Counter)
 
     @contextmanager
     def timer(self) -> Iterator[None]:
@@ -47,6 +49,7 @@ class StepStats:
         self.seconds += other.seconds
         self.rejected.update(other.rejected)
         self.skipped.update(other.skipped)
+        self.notes.update(other.notes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,7 @@ class StepStats:
             "seconds": round(self.seconds, 4),
             "rejected": dict(sorted(self.rejected.items())),
             "skipped": dict(sorted(self.skipped.items())),
+            "notes": dict(sorted(self.notes.items())),
         }
 
     @classmethod
@@ -71,6 +75,7 @@ class StepStats:
             seconds=data["seconds"],
             rejected=Counter(data["rejected"]),
             skipped=Counter(data["skipped"]),
+            notes=Counter(data.get("notes", {})),
         )
 
 

@@ -54,6 +54,10 @@ class Step(ABC):
         doc[REJECT_REASON] = f"{self.name}:{reason}"
         self.rejected.append(doc)
 
+    def note(self, what: str, count: int = 1) -> None:
+        """Count something about a document that goes on (not a loss): e.g. a fallback charset."""
+        self.stats.notes[what] += count
+
     def skip(self, reason: str, count: int = 1) -> None:
         """Count input that could not become a document (it has no row to write aside)."""
         self.stats.skipped[reason] += count

@@ -64,8 +64,9 @@ def _print_stage_tables(reports: list[StageReport]) -> None:
     for report in reports:
         table = Table(title=f"curation stage: {report.stage}"
                             f" ({report.tasks_total} tasks, {report.tasks_skipped} resumed)", title_justify="left")
-        for column in ("step", "docs in", "docs out", "MB in", "MB out", "seconds", "rejected / skipped (reason: n)"):
-            table.add_column(column, justify="right" if column not in ("step", "rejected / skipped (reason: n)") else "left")
+        for column in ("step", "docs in", "docs out", "MB in", "MB out", "seconds"):
+            table.add_column(column, justify="right" if column != "step" else "left")
+        table.add_column("rejected / skipped (reason: n)", overflow="fold", min_width=30)
         for s in report.steps:
             reasons = ", ".join(f"{k}: {v}" for k, v in (s.rejected + s.skipped).most_common(6))
             table.add_row(s.name, str(s.docs_in), str(s.docs_out), f"{s.bytes_in / 1e6:.2f}", f"{s.bytes_out / 1e6:.2f}",
