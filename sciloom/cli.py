@@ -43,12 +43,21 @@ def run(
         overrides["run.ray_address"] = ray_address
     if output_dir:
         overrides["run.output_dir"] = str(output_dir)
+    from curation.executor import StageFailed
+    from curation.inputs import InputNotFound
+    from mixer.plan import InfeasiblePlan
+
     try:
         loaded = load_recipe(recipe, overrides)
     except RecipeError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
-    run_recipe(loaded)
+    try:
+        run_recipe(loaded)
+    except (InputNotFound, InfeasiblePlan, StageFailed) as error:
+        # Problems with the data or the recipe, explained in full by their message: no traceback needed.
+        typer.echo(f"{recipe}: {type(error).__name__}: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command("check-recipe")
