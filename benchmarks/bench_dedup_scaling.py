@@ -1,7 +1,9 @@
 """run_dedup on Ray with 1 and then 2 workers: wall time, scaling efficiency, peak memory, on 100k documents.
 
 The documents are synthetic but made of real text: each one strings together 6-14 random sentences of
-the BBC News articles in ../shared/data/general/bbc-news, and a known share are planted duplicates (5%
+the BBC News articles in ../shared/data/general/bbc-news with 35% of their words swapped for random words
+of the same articles (so 100k documents do not all share the same ~40k sentences, which containment would
+rightly remove), and a known share are planted duplicates (5%
 exact copies with case/punctuation changed, 5% near copies with a few words replaced, 3% excerpts
 appended after their source). Both runs process the same parts from scratch (fresh work dirs, fresh Ray
 with num_cpus=1, then 2). Peak memory is sampled every 0.2 s over the driver and every Ray worker
@@ -35,6 +37,7 @@ def synthetic_docs(n: int, seed: int = 0) -> tuple[list[str], dict[str, int]]:
     folder = REPO.parent / "shared" / "data" / "general" / "bbc-news"
     sentences = [s.strip() for p in sorted(folder.glob("*/*.txt"))
                  for s in re.split(r"(?<=[.!?])\s+", " ".join(p.read_text(encoding="latin-1").split())) if len(s) > 30]
+    vocabulary = np.array(" ".join(sentences).split())
     rng = np.random.default_rng(seed)
     texts: list[str] = []
     planted = {"exact": 0, "near": 0, "excerpt": 0}
@@ -54,7 +57,10 @@ def synthetic_docs(n: int, seed: int = 0) -> tuple[list[str], dict[str, int]]:
             texts.append(" ".join(words[: max(30, len(words) * 2 // 3)]))
             planted["excerpt"] += 1
         else:
-            texts.append(" ".join(sentences[i] for i in rng.integers(0, len(sentences), rng.integers(6, 15))))
+            words = np.array(" ".join(sentences[i] for i in rng.integers(0, len(sentences), rng.integers(6, 15))).split())
+            swap = rng.random(len(words)) < 0.35
+            words[swap] = vocabulary[rng.integers(0, len(vocabulary), int(swap.sum()))]
+            texts.append(" ".join(words))
     return texts, planted
 
 

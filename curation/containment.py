@@ -9,7 +9,9 @@ and which one survives depends on worker scheduling.
 Design here:
 - One deterministic order: index parts sorted by name, rows in file order (an earlier crawl part first).
 - One sequential pass in that order. A document's distinct word n-grams are looked up in a Bloom filter
-  holding only the n-grams of documents *kept before it*; its own n-grams never count against it.
+  holding only the n-grams of documents *kept before it*; its own n-grams never count against it. (The
+  pass runs in batches with the same result: within a batch, n-grams of earlier kept documents are
+  tracked exactly, and the filter is updated once per batch.)
 - It is rejected as `contained` when at least `threshold` of them were seen (and it has `min_ngrams`);
   otherwise it is kept and only then its n-grams go into the filter.
 So every n-gram that removes a document belongs to a kept document: a copy is removed, the original it
@@ -60,24 +62,44 @@ class BloomFilter:
         return hit.all(axis=0)
 
     def add(self, keys: np.ndarray) -> None:
-        pos = np.unique(self._positions(keys))
+        if keys.size == 0:
+            return
+        pos = np.sort(self._positions(keys), axis=None)  # sorting, not np.unique: numpy 2.4 hashes, far slower here
         byte = pos >> 3
         first = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
         # OR together the bits that land in the same byte, then set each byte once.
         self.bits[byte[first]] |= np.bitwise_or.reduceat((1 << (pos & 7)).astype(np.uint8), first)
 
 
-def containment_fractions(ngrams_per_doc: list[np.ndarray], config: ContainmentConfig, filter_: BloomFilter) -> tuple[np.ndarray, np.ndarray]:
-    """(fraction seen, contained?) per document, in order, updating the filter with kept documents."""
+def containment_fractions(ngrams_per_doc: list[np.ndarray], config: ContainmentConfig, filter_: BloomFilter,
+                          batch_docs: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """(fraction seen, contained?) per document, in order, updating the filter with kept documents.
+
+    Exactly the one-by-one pass, batched: for a batch, "seen" is the filter as it stood before the batch
+    (kept earlier documents) or an n-gram of a document kept earlier in the same batch (tracked exactly);
+    the batch's kept n-grams then go into the filter at once.
+    """
     fractions = np.full(len(ngrams_per_doc), np.nan, dtype=np.float32)
     contained = np.zeros(len(ngrams_per_doc), dtype=bool)
-    for i, grams in enumerate(ngrams_per_doc):
-        if grams.size == 0:
+    for start in range(0, len(ngrams_per_doc), batch_docs):
+        docs = ngrams_per_doc[start:start + batch_docs]
+        offsets = np.cumsum([0] + [g.size for g in docs])
+        if offsets[-1] == 0:
             continue
-        fractions[i] = filter_.contains(grams).mean()
-        contained[i] = grams.size >= config.min_ngrams and fractions[i] >= config.threshold
-        if not contained[i]:
-            filter_.add(grams)
+        flat = np.concatenate(docs)
+        seen_before = filter_.contains(flat)
+        unique, inverse = np.unique(flat, return_inverse=True)
+        kept_in_batch = np.zeros(unique.size, dtype=bool)
+        for k, grams in enumerate(docs):
+            if grams.size == 0:
+                continue
+            rows = slice(offsets[k], offsets[k + 1])
+            fraction = float((seen_before[rows] | kept_in_batch[inverse[rows]]).mean())
+            fractions[start + k] = fraction
+            contained[start + k] = grams.size >= config.min_ngrams and fraction >= config.threshold
+            if not contained[start + k]:
+                kept_in_batch[inverse[rows]] = True
+        filter_.add(unique[kept_in_batch])
     return fractions, contained
 
 

@@ -107,3 +107,15 @@ def test_short_documents_are_never_judged() -> None:
     text = "one two three four five six"
     _, contained = _judge([text, text])
     assert contained.tolist() == [False, False]  # 2 n-grams < min_ngrams
+
+
+def test_batched_pass_equals_one_document_at_a_time(shared_data) -> None:
+    texts = _articles(shared_data, 8)
+    texts += [" ".join(t.split()[i:i + 70]) for t in texts for i in (0, 50)]  # copies inside one batch
+    grams = ngram_sets(texts, CONFIG.ngram)
+    expected = containment_fractions(grams, CONFIG, BloomFilter(10_000, 1e-6), batch_docs=1)
+    for batch_docs in (3, 7, 1024):
+        got = containment_fractions(grams, CONFIG, BloomFilter(10_000, 1e-6), batch_docs=batch_docs)
+        np.testing.assert_array_equal(got[1], expected[1])
+        np.testing.assert_allclose(got[0], expected[0], atol=1e-6)
+    assert expected[1].sum() >= 8
