@@ -50,11 +50,12 @@ def _capped(examples: list[tuple[str, str, str]], cap: int) -> list[tuple[str, s
 
 
 def _train_calibrated(kind: str, labels: tuple[str, ...], examples: list[tuple[str, str, str]],
-                      config: ClassifiersConfig) -> tuple[LabelModel, dict[str, Any]]:
+                      config: ClassifiersConfig, seeds: SeedKnowledge) -> tuple[LabelModel, dict[str, Any]]:
     fraction = config.bootstrap.calibration_fraction
     train = [(text, label) for key, text, label in examples if not _held_out(key, fraction)]
     held = [(text, label) for key, text, label in examples if _held_out(key, fraction)]
-    model = LabelModel.train(kind, labels, train, config.fasttext, config.taxonomy)
+    model = LabelModel.train(kind, labels, train, config.fasttext, config.taxonomy,
+                             seeds if config.fasttext.seed_features else None)
     temperature = model.calibrate([t for t, _ in held], [label for _, label in held])
     return model, {"train_examples": len(train), "calibration_examples": len(held), "temperature": temperature,
                    "labels": dict(sorted(Counter(label for _, _, label in examples).items()))}
@@ -96,7 +97,8 @@ def bootstrap_models(docs: Iterable[Document], config: ClassifiersConfig, out_di
     confident = _capped(confident, cfg.max_per_class)
     counts = Counter(label for _, _, label in confident)
     anchors = _anchors(seeds, counts, taxonomy.disciplines, config)
-    discipline_model, discipline_report = _train_calibrated(DISCIPLINE, taxonomy.disciplines, confident + anchors, config)
+    discipline_model, discipline_report = _train_calibrated(DISCIPLINE, taxonomy.disciplines, confident + anchors,
+                                                            config, seeds)
 
     adopted_total = 0
     abstained = [(key, text) for key, text, _ in corpus if weak[key] is None]
@@ -114,7 +116,8 @@ def bootstrap_models(docs: Iterable[Document], config: ClassifiersConfig, out_di
         confident = _capped(confident + adopted, cfg.max_per_class)
         counts = Counter(label for _, _, label in confident)
         anchors = _anchors(seeds, counts, taxonomy.disciplines, config)
-        discipline_model, discipline_report = _train_calibrated(DISCIPLINE, taxonomy.disciplines, confident + anchors, config)
+        discipline_model, discipline_report = _train_calibrated(DISCIPLINE, taxonomy.disciplines, confident + anchors,
+                                                            config, seeds)
 
     ranked = sorted(corpus, key=lambda d: (heuristic_quality(d[1], seeds, max_tokens, d[2]), d[0]))
     edge = max(1, int(len(ranked) * cfg.quality_fraction))
@@ -122,7 +125,8 @@ def bootstrap_models(docs: Iterable[Document], config: ClassifiersConfig, out_di
     quality_examples += [(key, text, "high") for key, text, _ in ranked[-edge:]]
     quality_counts = Counter(label for _, _, label in quality_examples)
     quality_model, quality_report = _train_calibrated(
-        QUALITY, QUALITY_LABELS, quality_examples + _anchors(seeds, quality_counts, QUALITY_LABELS, config), config)
+        QUALITY, QUALITY_LABELS, quality_examples + _anchors(seeds, quality_counts, QUALITY_LABELS, config), config,
+        seeds)
 
     discipline_model.save(out_dir)
     quality_model.save(out_dir)

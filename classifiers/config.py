@@ -33,6 +33,9 @@ class FastTextParams(BaseModel):
     maxn: int = Field(0, ge=0, le=10, description="Longest character n-gram (0: no subwords).")
     max_tokens: int = Field(600, ge=16, description="Tokens of a document the model sees (its beginning).")
     seed: int = Field(0, description="Training seed (single-threaded training is deterministic).")
+    seed_features: bool = Field(True, description="Give models the seed-lexicon feature tokens of each document "
+                                                  "(measured on real data: discipline macro-F1 0.37 -> 0.50 "
+                                                  "with labels).")
 
     @model_validator(mode="after")
     def _epoch_range(self) -> FastTextParams:

@@ -28,7 +28,8 @@ import numpy as np
 from classifiers.config import FastTextParams
 from classifiers.fasttext_isolated import train_supervised_isolated
 from classifiers.taxonomy import Taxonomy
-from classifiers.text import fasttext_line
+from classifiers.text import tokens
+from classifiers.weak_labels import SeedKnowledge
 
 FORMAT = "sciloom-fasttext/1"
 DISCIPLINE = "discipline"
@@ -50,6 +51,7 @@ class ModelInfo:
     kind: str  # discipline | quality
     labels: tuple[str, ...]  # output columns of predict_proba, in order
     taxonomy_hash: str | None  # discipline models only
+    seeds_hash: str | None  # the seed knowledge whose lexicon features the model reads, if any
     temperature: float
     max_tokens: int
     trained_examples: int
@@ -58,9 +60,10 @@ class ModelInfo:
 
 
 class LabelModel:
-    def __init__(self, model: fasttext.FastText._FastText, info: ModelInfo) -> None:
+    def __init__(self, model: fasttext.FastText._FastText, info: ModelInfo, seeds: SeedKnowledge | None) -> None:
         self.model = model
         self.info = info
+        self.seeds = seeds
         self._column = {f"{_PREFIX}{label}": i for i, label in enumerate(info.labels)}
 
     @property
@@ -69,15 +72,16 @@ class LabelModel:
 
     @classmethod
     def train(cls, kind: str, labels: Sequence[str], examples: Sequence[tuple[str, str]], params: FastTextParams,
-              taxonomy: Taxonomy | None = None) -> LabelModel:
-        """Train on (text, label) pairs; every label must be one of `labels`, and at least one example given."""
+              taxonomy: Taxonomy | None = None, seeds: SeedKnowledge | None = None) -> LabelModel:
+        """Train on (text, label) pairs; every label must be one of `labels`, and at least one example given.
+        With `seeds`, each document also carries seed-lexicon feature tokens (see SeedKnowledge)."""
         if kind == DISCIPLINE and taxonomy is None:
             raise ValueError("a discipline model needs the taxonomy it is trained for")
         known = set(labels)
         unknown = sorted({label for _, label in examples if label not in known})
         if unknown:
             raise ValueError(f"training labels {unknown} are not in the model's labels {list(labels)}")
-        lines = [(fasttext_line(text, params.max_tokens), label) for text, label in examples]
+        lines = [(_line(text, params.max_tokens, seeds), label) for text, label in examples]
         lines = [(line, label) for line, label in lines if line]
         if not lines:
             raise ValueError(f"no non-empty training text for the {kind} model")
@@ -92,9 +96,10 @@ class LabelModel:
             model = fasttext.load_model(str(model_path))
         info = ModelInfo(kind=kind, labels=tuple(labels),
                          taxonomy_hash=taxonomy.content_hash if kind == DISCIPLINE else None,
+                         seeds_hash=seeds.content_hash if seeds is not None else None,
                          temperature=1.0, max_tokens=params.max_tokens, trained_examples=len(lines), epochs=epochs,
                          params=params.model_dump())
-        return cls(model, info)
+        return cls(model, info, seeds)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, shape [len(texts), len(labels)], float32; rows sum to 1."""
@@ -105,7 +110,7 @@ class LabelModel:
         probs_NL = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
         if not texts:
             return probs_NL
-        lines = [fasttext_line(text, self.info.max_tokens) for text in texts]
+        lines = [_line(text, self.info.max_tokens, self.seeds) for text in texts]
         predicted_labels, predicted_probs = self.model.predict(lines, k=-1, threshold=0.0)
         for row, (names, values) in enumerate(zip(predicted_labels, predicted_probs)):
             for name, value in zip(names, values):
@@ -136,7 +141,7 @@ class LabelModel:
         return bin_path
 
     @classmethod
-    def load(cls, folder: Path, kind: str, taxonomy: Taxonomy) -> LabelModel:
+    def load(cls, folder: Path, kind: str, taxonomy: Taxonomy, seeds_dir: Path | None = None) -> LabelModel:
         meta_path, bin_path = folder / f"{kind}.json", folder / f"{kind}.bin"
         if not meta_path.exists() or not bin_path.exists():
             raise FileNotFoundError(f"no {kind} model in {folder}: expected {bin_path.name} and {meta_path.name} "
@@ -152,7 +157,20 @@ class LabelModel:
                 f"discipline model {bin_path} was trained for taxonomy {info.taxonomy_hash} with labels "
                 f"{list(info.labels)}, but the active taxonomy is {taxonomy.content_hash} with "
                 f"{list(taxonomy.disciplines)}: retrain or bootstrap models for this taxonomy")
-        return cls(fasttext.load_model(str(bin_path)), info)
+        seeds = None
+        if info.seeds_hash is not None:
+            seeds = SeedKnowledge.load(taxonomy, seeds_dir)
+            if seeds.content_hash != info.seeds_hash:
+                raise ValueError(f"{kind} model {bin_path} reads seed-lexicon features of seeds {info.seeds_hash}, but "
+                                 f"the seeds found ({seeds_dir or 'packaged'}) are {seeds.content_hash}: use the seeds "
+                                 f"it was trained with, or retrain it")
+        return cls(fasttext.load_model(str(bin_path)), info, seeds)
+
+
+def _line(text: str, max_tokens: int, seeds: SeedKnowledge | None) -> str:
+    """A document as one fastText input line (its first tokens, plus seed features when the model uses them)."""
+    toks = tokens(text, max_tokens)
+    return " ".join(toks + seeds.feature_tokens(toks) if seeds is not None and toks else toks)
 
 
 def _with_temperature(probs_NL: np.ndarray, temperature: float) -> np.ndarray:

@@ -28,8 +28,9 @@ class Labeller:
 
     def __init__(self, models_dir: Path, config: ClassifiersConfig) -> None:
         self.config = config
-        self.discipline = LabelModel.load(models_dir, DISCIPLINE, config.taxonomy)
-        self.quality = LabelModel.load(models_dir, QUALITY, config.taxonomy)
+        seeds_dir = config.bootstrap.seeds_dir
+        self.discipline = LabelModel.load(models_dir, DISCIPLINE, config.taxonomy, seeds_dir)
+        self.quality = LabelModel.load(models_dir, QUALITY, config.taxonomy, seeds_dir)
         self._high = self.quality.labels.index("high")
         self._general = config.taxonomy.index(config.taxonomy.general_label)
 

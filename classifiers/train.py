@@ -22,6 +22,7 @@ from classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS, Labe
 from classifiers.metrics import evaluation_report
 from classifiers.taxonomy import Taxonomy
 from classifiers.text import fasttext_line
+from classifiers.weak_labels import SeedKnowledge
 from curation.stats import write_json_atomic
 
 BUILTIN_MAPPINGS = ("identity", "arxiv", "mag", "mmlu")
@@ -94,7 +95,8 @@ def train_and_evaluate(kind: str, examples: list[Example], config: ClassifiersCo
             (text, label))
     if not sides["train"] or not sides["test"]:
         raise ValueError(f"too few examples ({len(examples)}) for a train / held-out split")
-    model = LabelModel.train(kind, labels, sides["train"], config.fasttext, config.taxonomy)
+    seeds = SeedKnowledge.load(config.taxonomy, config.bootstrap.seeds_dir) if config.fasttext.seed_features else None
+    model = LabelModel.train(kind, labels, sides["train"], config.fasttext, config.taxonomy, seeds)
     test_texts, test_labels = [t for t, _ in sides["test"]], [label for _, label in sides["test"]]
     uncalibrated = evaluation_report(test_labels, model.predict_proba(test_texts), labels)
     temperature = model.calibrate([t for t, _ in sides["calibration"]], [label for _, label in sides["calibration"]])

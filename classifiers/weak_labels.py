@@ -27,6 +27,7 @@ from classifiers.taxonomy import Taxonomy
 from classifiers.text import tokens
 
 _MAX_TERM_COUNT = 3
+_MAX_TAGS = 10
 _FUNCTION_WORDS = ("the", "of", "and", "in", "a", "is", "we", "to", "this", "that", "with", "for", "are", "on")
 
 
@@ -65,6 +66,12 @@ class SeedKnowledge:
         phrases = {key: frozenset(" ".join(tokens(p)) for p in quality[key]) for key in ("educational", "boilerplate", "spam")}
         return cls(vocabulary, taxonomy.general_label, phrases["educational"], phrases["boilerplate"],
                    phrases["spam"], digest.hexdigest()[:16])
+
+    def feature_tokens(self, toks: Sequence[str]) -> list[str]:
+        """Seed-lexicon features for fastText: `seedtag<discipline>` repeated by the doc's (rounded, capped)
+        hits. They let a model trained on few examples generalise from the lexicon, not only from the
+        words its examples happened to contain."""
+        return [f"seedtag{d}" for d, hits in self.hits(toks).items() for _ in range(min(_MAX_TAGS, round(hits)))]
 
     def hits(self, toks: Sequence[str]) -> dict[str, float]:
         """Weighted seed-term hits per discipline (general included)."""

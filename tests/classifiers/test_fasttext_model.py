@@ -80,3 +80,24 @@ def test_save_load_round_trip_and_taxonomy_guard(trained, tmp_path):
 def test_unknown_training_label_is_a_clear_error():
     with pytest.raises(ValueError, match="not in the model's labels"):
         LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [("some text", "astrology")], PARAMS, DEFAULT_TAXONOMY)
+
+
+def test_seed_features_bind_the_model_to_its_seeds(tmp_path):
+    import shutil
+
+    from classifiers.weak_labels import SeedKnowledge, packaged_seeds_dir
+
+    seeds = SeedKnowledge.load(DEFAULT_TAXONOMY)
+    docs = make_documents(3, seed=12)
+    model = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
+                             PARAMS, DEFAULT_TAXONOMY, seeds)
+    model.save(tmp_path / "model")
+    loaded = LabelModel.load(tmp_path / "model", DISCIPLINE, DEFAULT_TAXONOMY)
+    texts = [d["text"] for d in make_documents(1, seed=4)]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    edited = tmp_path / "seeds"
+    shutil.copytree(packaged_seeds_dir(), edited)
+    with open(edited / "vocabulary" / "physics.txt", "a") as f:
+        f.write("tachyon\n")
+    with pytest.raises(ValueError, match="use the seeds it was trained with"):
+        LabelModel.load(tmp_path / "model", DISCIPLINE, DEFAULT_TAXONOMY, edited)

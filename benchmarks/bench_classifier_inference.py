@@ -1,0 +1,97 @@
+"""Level-2 inference throughput per core (documents/s): sciloom's labeller vs plain fastText and datatrove.
+
+- sciloom: `Labeller.annotate` in batches: tokenisation, discipline model (all label probabilities,
+  calibrated), quality model, science score and tier, for every document.
+- fastText per doc: the same discipline model's `predict(text, k=-1)` on each raw document (newlines
+  replaced), the way most pipelines call it; discipline only, no quality model.
+- datatrove: `FastTextClassifierFilter` (annotate-only, local model file) over `Document`s; discipline only.
+All run in this one process (one core); documents are real: BBC news, S2ORC abstracts, unarXive papers.
+The models are bootstrapped from the seed corpus with the default fastText settings (speed, not accuracy,
+is measured here).
+
+Run: .venv/bin/python benchmarks/bench_classifier_inference.py [--docs 3000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="sciloom-bench-hf-"))
+
+from classifiers.bootstrap import bootstrap_models, seed_corpus  # noqa: E402
+from classifiers.config import ClassifiersConfig  # noqa: E402
+from classifiers.label_step import Labeller  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data"
+
+
+def real_documents(limit: int) -> list[str]:
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((DATA / "general/bbc-news").glob("*/*.txt"))]
+    with open(DATA / "disciplines/s2orc-metadata-sample/metadata_sample_v2020-07-05.jsonl") as f:
+        texts += [f"{p['title']}\n{p['abstract']}" for p in map(json.loads, f) if p.get("abstract")]
+    with open(DATA / "disciplines/unarxive-sample/unarXive_data_sample/arXiv_src_2212_086.jsonl") as f:
+        texts += [" ".join(s["text"] for s in json.loads(line)["body_text"]) for line in f]
+    # interleave sources so any prefix is a mix
+    texts = [texts[i] for i in sorted(range(len(texts)), key=lambda i: (i * 2654435761) % 2**32)]
+    return (texts * (limit // len(texts) + 1))[:limit]
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=3000)
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        sys.exit(f"real data not found at {DATA}")
+    texts = real_documents(args.docs)
+    mb = sum(len(t.encode()) for t in texts) / 1e6
+    config = ClassifiersConfig()
+    with tempfile.TemporaryDirectory() as tmp:
+        models = Path(tmp)
+        bootstrap_models(seed_corpus(config), config, models)
+        labeller = Labeller(models, config)
+        model = labeller.discipline.model
+
+        def ours() -> None:
+            for i in range(0, len(texts), config.batch_size):
+                labeller.annotate([{"text": t} for t in texts[i:i + config.batch_size]])
+
+        def plain() -> None:
+            for t in texts:
+                model.predict(t.replace("\n", " "), k=-1)
+
+        from datatrove.data import Document
+        from datatrove.pipeline.filters import FastTextClassifierFilter
+
+        dt_filter = FastTextClassifierFilter(str(models / "discipline.bin"), newline_replacement=" ")
+        dt_docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+
+        def datatrove() -> None:
+            for doc in dt_docs:
+                dt_filter.filter(doc)
+
+        results = {}
+        for name, fn in (("sciloom_labeller", ours), ("fasttext_per_doc", plain), ("datatrove_filter", datatrove)):
+            fn_time = min(timed(fn) for _ in range(2))
+            results[name] = {"docs_per_s": round(len(texts) / fn_time, 1), "mb_per_s": round(mb / fn_time, 2)}
+    print(json.dumps({"docs": len(texts), "mb": round(mb, 2), "max_tokens": config.fasttext.max_tokens, **results}, indent=2))
+    ours_rate = results["sciloom_labeller"]["docs_per_s"]
+    print(f"ratio sciloom / fastText per doc: {ours_rate / results['fasttext_per_doc']['docs_per_s']:.2f}x; "
+          f"sciloom / datatrove: {ours_rate / results['datatrove_filter']['docs_per_s']:.2f}x "
+          f"(sciloom runs two models and reads at most {config.fasttext.max_tokens} tokens per doc)")
+
+
+if __name__ == "__main__":
+    main()
