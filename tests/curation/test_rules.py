@@ -48,7 +48,8 @@ def test_stock_profile_agrees_with_datatrove_filters(shared_data: Path) -> None:
                                             GopherRepetitionFilter)
 
     path = shared_data / "warc" / "dolma-tests" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
-    texts = [json.loads(line)["text"] for line in gzip.open(path, "rt")][:40]
+    # spaCy (inside datatrove) is slow: 30 documents, cut at 4000 characters, keep this test short.
+    texts = [json.loads(line)["text"][:4000] for line in gzip.open(path, "rt")][:30]
     ours = RulesStep(RulesConfig(profile="stock"))
     groups = {"gopher_quality": GopherQualityFilter(), "gopher_repetition": GopherRepetitionFilter(),
               "c4": C4QualityFilter(), "fineweb": FineWebQualityFilter()}
