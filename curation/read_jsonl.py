@@ -71,7 +71,7 @@ class JsonlReader(Reader):
                 line.encode("utf-8")
             except UnicodeEncodeError:  # surrogate-escaped bytes that were not UTF-8
                 line = line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                self.skip("decoded:invalid_bytes_replaced")
+                self.note("decoded:invalid_bytes_replaced")
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
@@ -89,7 +89,7 @@ class JsonlReader(Reader):
                 text.encode("utf-8")
             except UnicodeEncodeError:  # a JSON escape of a lone surrogate: Arrow cannot store it
                 text = text.encode("utf-8", "replace").decode("utf-8")
-                self.skip("decoded:lone_surrogates_replaced")
+                self.note("decoded:lone_surrogates_replaced")
         own_id = record.get(self.id_field) if self.id_field else None
         locator = str(own_id) if own_id is not None else f"{location}:{line_no}"
         url = record.get(self.url_field) if self.url_field else None

@@ -9,7 +9,7 @@ record start after it (the next gzip/lz4 member, or a `WARC/1.x` line), and each
 
 Decoding a body never loses it silently: the charset comes from the HTTP header, then the page's `<meta>`,
 then UTF-8, then a detector; a body decoded by a fallback, or with undecodable bytes replaced, is kept and
-counted under a `decoded:` key of `skipped` (StepStats has no other counter for kept-but-noted input).
+counted under a `decoded:` key of `notes` (it is not a loss, so it stays out of `skipped`).
 """
 from __future__ import annotations
 
@@ -207,7 +207,7 @@ class WarcFileReader(Reader):
         except zlib.error:
             if _HTML_START.match(body[:1024]):
                 # Crawlers such as ClueWeb's stored the decoded body but kept the Content-Encoding header.
-                self.skip("decoded:content_encoding_already_undone")
+                self.note("decoded:content_encoding_already_undone")
                 return body
             self.skip("bad_content_encoding")
             return None
@@ -223,7 +223,7 @@ class WarcFileReader(Reader):
         if bom is not None:
             text = body.decode(bom, errors="replace")
             if "\ufffd" in text:
-                self.skip("decoded:invalid_bytes_replaced")
+                self.note("decoded:invalid_bytes_replaced")
             return text
         for charset in (declared, _meta_charset(body)):
             codec = _codec(charset)
@@ -231,19 +231,19 @@ class WarcFileReader(Reader):
                 try:
                     return body.decode(codec)
                 except UnicodeDecodeError:
-                    self.skip("decoded:declared_charset_wrong")
+                    self.note("decoded:declared_charset_wrong")
                     break
         text = body.decode("utf-8", errors="replace")
         bad = text.count("\ufffd")
         if bad == 0:
-            self.skip("decoded:utf8_fallback")
+            self.note("decoded:utf8_fallback")
             return text
         if bad <= len(text) // 100:
             # Mostly UTF-8 with a few broken bytes: a detector would turn the good part into mojibake.
-            self.skip("decoded:invalid_bytes_replaced")
+            self.note("decoded:invalid_bytes_replaced")
             return text
         guessed = _codec(detect_encoding(body[:65536])) or "cp1252"
-        self.skip("decoded:detected_charset")
+        self.note("decoded:detected_charset")
         return body.decode(guessed, errors="replace")
 
 
