@@ -2,8 +2,11 @@
 
 The naive side is what transformers' Qwen2-MoE does: softmax, torch.topk, then a Python loop over experts with
 boolean masks, gathering each expert's tokens and index_add-ing the weighted rows back. The expert itself is the
-identity on both sides so only routing and data movement are timed. Run:
+identity on both sides so only routing and data movement are timed; both sides' gradients are checked equal
+first. Run:
     .venv/bin/python benchmarks/bench_routing.py
+On a machine shared with other jobs, `OMP_NUM_THREADS=1` gives steadier numbers: with oversubscribed cores,
+multi-threaded ops stall at their barriers, which hurts the naive side's many small ops most.
 """
 from __future__ import annotations
 
