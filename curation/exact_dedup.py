@@ -91,19 +91,18 @@ def _batched(fn, texts: list[str], batch: int) -> list:
     return [value for i in range(0, len(texts), batch) for value in fn(texts[i:i + batch])]
 
 
-def load_index_columns(parts: list[IndexPart], columns: list[str]) -> tuple[pa.Table, np.ndarray, np.ndarray]:
-    """(concatenated columns, part position per row, row-in-part per row) over the given index parts."""
+def load_index_columns(parts: list[IndexPart], columns: list[str]) -> tuple[pa.Table, np.ndarray]:
+    """(concatenated columns, part position per row) over the given index parts, in order."""
     tables = [pq.read_table(p.path, columns=columns) for p in parts]
     part_of = np.concatenate([np.full(t.num_rows, i, dtype=np.int64) for i, t in enumerate(tables)]) if tables else np.empty(0, np.int64)
-    row_of = np.concatenate([np.arange(t.num_rows, dtype=np.int64) for t in tables]) if tables else np.empty(0, np.int64)
-    return pa.concat_tables(tables), part_of, row_of
+    return pa.concat_tables(tables), part_of
 
 
 def exact_task(parts: list[IndexPart], task: Task, stage_dir: Path) -> list[StepStats]:
     """Group every indexed document by exact hash; keep one per group (see components.representatives)."""
     stats = StepStats("exact_dedup")
     with stats.timer():
-        table, part_of, _ = load_index_columns(parts, ["id", "exact_hash", "quality"])
+        table, part_of = load_index_columns(parts, ["id", "exact_hash", "quality"])
         ids = np.asarray(table.column("id").to_pylist(), dtype=object)
         _, labels = np.unique(np.asarray(table.column("exact_hash").to_pylist(), dtype=object).astype(str), return_inverse=True)
         quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)

@@ -80,10 +80,11 @@ def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Pa
         edge_tables = [pq.read_table(p) for p in sorted(pairs_dir.glob("edges-*.parquet"))]
         u = np.concatenate([t.column("u").to_numpy() for t in edge_tables]) if edge_tables else np.empty(0, np.int64)
         v = np.concatenate([t.column("v").to_numpy() for t in edge_tables]) if edge_tables else np.empty(0, np.int64)
-        table, part_of, row_of = load_index_columns(parts, ["id", "quality"])
+        table, part_of = load_index_columns(parts, ["id", "quality"])
+        # node id (part position << 32 | row in part) → row of the concatenated `table`
         offsets = np.concatenate([[0], np.cumsum(np.bincount(part_of, minlength=len(parts)))])
-        flat = lambda n: offsets[n >> 32] + (n & 0xFFFFFFFF)  # noqa: E731 -- node id → row of `table`
-        labels = connected_components(table.num_rows, flat(u), flat(v))
+        labels = connected_components(table.num_rows, offsets[u >> 32] + (u & 0xFFFFFFFF),
+                                      offsets[v >> 32] + (v & 0xFFFFFFFF))
         ids = np.asarray(table.column("id").to_pylist(), dtype=object).astype(str)
         quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
         preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
