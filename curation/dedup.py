@@ -7,9 +7,12 @@ under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writ
 `containment` columns; removed ones go to `curated_dir/rejected/` with reason `dedup:exact_duplicate`,
 `dedup:fuzzy_duplicate` or `dedup:contained`. `work_dir/signatures` is this run's reusable index: pass it as
 `reference_signatures` to deduplicate a later snapshot against this one without recomputing it.
+`work_dir/lsh.json` records the bands × rows derived from the threshold and their false-positive and
+false-negative areas.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -62,6 +65,8 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         decisions = work_dir / "exact" / "decisions.parquet"
     if config.fuzzy:
         bucket_dir, pairs_dir = work_dir / "lsh_buckets", work_dir / "lsh_pairs"
+        write_json_atomic(work_dir / "lsh.json", {"threshold": config.threshold, "num_perm": config.num_perm,
+                                                  **dataclasses.asdict(config.lsh)})
         stage("dedup_lsh_buckets", bucket_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(bucket_task, config, parts, decisions))
         stage("dedup_lsh_pairs", pairs_dir, [Task(f"{i:05d}", ()) for i in range(config.num_partitions)],

@@ -119,6 +119,8 @@ def test_run_dedup_end_to_end_resumes_and_matches_in_memory(ray_session, shared_
     assert {d[0]: f"dedup:{v.reason}" for d, v in zip(ordered, verdicts) if v.reason} == reasons
     assert {d[0]: v.cluster for d, v in zip(ordered, verdicts) if v.reason} == clusters
 
+    lsh = json.loads((tmp_path / "work" / "lsh.json").read_text())
+    assert (lsh["bands"], lsh["rows"]) == (config.lsh.bands, config.lsh.rows)
     stats = json.loads((tmp_path / "curated" / "stats.json").read_text())
     assert stats["steps"][0]["rejected"] == {"contained": 1, "exact_duplicate": 1, "fuzzy_duplicate": 1}
     assert [r.tasks_skipped for r in reports] == [0] * len(reports)
