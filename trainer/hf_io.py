@@ -7,6 +7,11 @@ checkpoint layout `mlp.experts.{e}.{gate,up,down}_proj.weight` that published Qw
 use, and `from_pretrained` fuses either layout on load. `save_hf` writes that same per-expert layout (the one
 every reader accepts); `load_hf` reads both.
 
+Score order: transformers 5.23's `Qwen2MoeTopKRouter` takes the softmax over all experts in float32, then
+torch.topk, then divides by the top-K sum when `norm_topk_prob` is set. That is our softmax-then-top-K with
+`renormalize = norm_topk_prob`; our top-K-then-softmax equals softmax-then-top-K renormalised, so it is
+written as `norm_topk_prob: true`. The two routers differ only on exact score ties (trainer/upcycle.py).
+
 Qwen2-MoE always has a shared expert. A model without one is written with a width-1 shared expert whose
 weights are all zero: it adds exactly 0 to every token (down_proj is zero), so the exported model computes
 what ours does. Reading such a folder back keeps that inert width-1 expert.

@@ -212,6 +212,7 @@ def test_upcycle_command_writes_a_folder_transformers_loads(tmp_path):
 
     dense_hf = Qwen2ForCausalLM(Qwen2Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=48, num_hidden_layers=2,
                                             num_attention_heads=4, num_key_value_heads=2))
+    dense_hf.load_state_dict(dense_model().state_dict())  # same names; weights large enough for the FFN to matter
     dense_hf.save_pretrained(tmp_path / "dense")
     (tmp_path / "dense" / "tokenizer.json").write_text("{}")
     args = ["upcycle", "--dense", str(tmp_path / "dense"), "--out", str(tmp_path / "moe"), "--method", "virtual-group",

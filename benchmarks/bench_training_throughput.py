@@ -1,0 +1,91 @@
+"""Training throughput on CPU: our MoE CausalLM vs transformers' Qwen2MoeForCausalLM, same config, weights, batch.
+
+One training step = forward, next-token cross-entropy + the router load-balancing loss (both models: aux
+weight 0.01, ours adds its z-loss at weight 0.001), backward, AdamW step. Steps alternate between the two
+models so that load from other processes hits both alike; the median step time of each is compared.
+
+Run: .venv/bin/python benchmarks/bench_training_throughput.py [--steps N] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch
+import torch.nn.functional as F
+from transformers import Qwen2MoeForCausalLM
+
+from trainer.hf_io import save_hf
+from trainer.model import CausalLM, ModelConfig
+from trainer.moe import MoEConfig
+
+AUX_WEIGHT = 0.01
+# Innovator's regime: fine-grained experts (64 routed, top-8, narrow) next to a shared expert.
+CONFIG = ModelConfig(
+    vocab_size=2048, hidden_size=256, intermediate_size=1024, num_layers=2,
+    num_attention_heads=8, num_key_value_heads=4,
+    moe=MoEConfig(num_experts=64, top_k=8, expert_intermediate_size=64, shared_expert_intermediate_size=256,
+                  aux_loss_weight=AUX_WEIGHT, z_loss_weight=0.001),
+)
+BATCH, SEQ = 4, 256
+
+
+def our_step(model: CausalLM, optimizer: torch.optim.Optimizer, ids_BT: torch.Tensor) -> float:
+    out = model(ids_BT[:, :-1])
+    loss = F.cross_entropy(out.logits_BTV.flatten(0, 1), ids_BT[:, 1:].flatten()) + out.aux_loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.item()
+
+
+def their_step(model: Qwen2MoeForCausalLM, optimizer: torch.optim.Optimizer, ids_BT: torch.Tensor) -> float:
+    out = model(input_ids=ids_BT[:, :-1], output_router_logits=True, use_cache=False)
+    loss = F.cross_entropy(out.logits.flatten(0, 1), ids_BT[:, 1:].flatten()) + AUX_WEIGHT * out.aux_loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.item()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--profile", action="store_true", help="print a torch.profiler table of one step of each")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    ours = CausalLM(CONFIG).train()
+    with tempfile.TemporaryDirectory() as folder:
+        save_hf(ours, folder)
+        theirs = Qwen2MoeForCausalLM.from_pretrained(folder).train()
+    print(f"transformers: attention={theirs.config._attn_implementation}, experts={theirs.config._experts_implementation}")
+    ids_BT = torch.randint(0, CONFIG.vocab_size, (BATCH, SEQ + 1), generator=torch.Generator().manual_seed(1))
+    opt_ours = torch.optim.AdamW(ours.parameters(), lr=1e-4)
+    opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=1e-4)
+    first = our_step(ours, opt_ours, ids_BT), their_step(theirs, opt_theirs, ids_BT)
+    print(f"first-step loss: ours {first[0]:.5f}, transformers {first[1]:.5f}")
+    if args.profile:
+        for name, step, model, opt in (("ours", our_step, ours, opt_ours), ("transformers", their_step, theirs, opt_theirs)):
+            with torch.profiler.profile() as prof:
+                step(model, opt, ids_BT)
+            print(f"--- {name}\n" + prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+    times: dict[str, list[float]] = {"ours": [], "transformers": []}
+    for _ in range(args.steps):
+        for name, step, model, opt in (("ours", our_step, ours, opt_ours), ("transformers", their_step, theirs, opt_theirs)):
+            start = time.perf_counter()
+            step(model, opt, ids_BT)
+            times[name].append(time.perf_counter() - start)
+    tokens = BATCH * SEQ
+    rates = {name: tokens / statistics.median(t) for name, t in times.items()}
+    for name, rate in rates.items():
+        print(f"{name:>12}: {rate:8.0f} tokens/s (median of {args.steps} steps, {tokens} tokens/step)")
+    print(f"ratio ours / transformers: {rates['ours'] / rates['transformers']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
