@@ -99,13 +99,18 @@ def junk_documents(variants: int = 5, seed: int = 0) -> Iterator[tuple[str, str]
 
 
 def rejection_rate(step: RulesStep, texts: list[str]) -> tuple[float, Counter]:
+    """(fraction rejected, first rejecting check per rejected doc + `flagged:<check>` per kept doc's flags)."""
     reasons: Counter = Counter()
+    rejected = 0
     for text in texts:
         fired, _ = step.evaluate(text)
         rejecting = [check for check in fired if check not in step.flag_only]
         if rejecting:
+            rejected += 1
             reasons[rejecting[0]] += 1
-    return sum(reasons.values()) / max(len(texts), 1), reasons
+        else:
+            reasons.update(f"flagged:{check}" for check in fired)
+    return rejected / max(len(texts), 1), reasons
 
 
 def main() -> None:
@@ -126,7 +131,7 @@ def main() -> None:
         print(f"{label:32s} {len(texts):5d} {results['stock'][0]:14.1%} {results['science'][0]:16.1%}")
         if args.show_reasons:
             for name, (_, reasons) in results.items():
-                print(f"    {name}: {dict(reasons.most_common(6))}")
+                print(f"    {name}: {dict(reasons.most_common(8))}")
 
 
 if __name__ == "__main__":
