@@ -103,7 +103,7 @@ def _records(rng: random.Random) -> list[_Record]:
     science_urls: dict[str, str] = {}
     for topic in SCIENCE:
         site = rng.choice(SITES[:3])
-        url = f"https://{site[0]}/{topic.discipline.replace(' ', '-')}/{topic.slug}"
+        url = f"https://{site[0]}/{topic.discipline.replace('_', '-')}/{topic.slug}"
         science_urls[topic.slug] = url
         records.append(_html_record(SamplePage(url, "science", lang="en"), _page_html(topic, site)))
     for topic in GENERAL:
@@ -127,7 +127,7 @@ def _records(rng: random.Random) -> list[_Record]:
     for intro, topic in zip(CONTAINED_INTROS, rng.sample(SCIENCE, 2)):
         site = SITES[2]
         quoted = Topic(f"notes-{topic.slug}", f"Notes: {topic.title}", "general",
-                       (intro, *topic.paragraphs[1:], "That is all for this week; see you on Thursday."),
+                       (intro, *topic.paragraphs[1:3], "That is all for this week; see you on Thursday."),
                        "", "none")
         url = f"https://{site[0]}/wiki/User:notes/{topic.slug}"
         records.append(_html_record(SamplePage(url, "contained", of=science_urls[topic.slug], lang="en"),

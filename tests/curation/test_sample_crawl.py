@@ -2,6 +2,7 @@
 every kind of page the pipeline must handle."""
 from __future__ import annotations
 
+import gzip
 import re
 from collections import Counter
 from pathlib import Path
@@ -11,13 +12,18 @@ import typer
 from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
+from classifiers.taxonomy import DEFAULT_DISCIPLINES, GENERAL
 from curation.sample_crawl import write_sample_crawl
+from curation.sample_pages import SCIENCE
+from curation.sample_pages import GENERAL as GENERAL_PAGES
 from sciloom.sample_command import register
+
+CHECKED_IN = Path(__file__).resolve().parents[2] / "recipes" / "inputs" / "sample_crawl.warc.gz"
 
 
 @pytest.fixture(scope="module")
 def crawl(tmp_path_factory: pytest.TempPathFactory):
-    path = tmp_path_factory.mktemp("sample") / "sample.warc.gz"
+    path = tmp_path_factory.mktemp("sample") / CHECKED_IN.name
     manifest = write_sample_crawl(path)
     records = []
     with open(path, "rb") as stream:
@@ -46,9 +52,10 @@ def test_is_a_valid_gzip_warc_matching_its_manifest(crawl) -> None:
     assert records[0][0] == "warcinfo"
     assert [(r[0], r[1]) for r in records[1:]] == [(p.record_type, p.url) for p in manifest]
     pages = [p for p in manifest if p.record_type == "response"]
-    assert 40 <= len(pages) <= 80
+    assert 80 <= len(pages) <= 120
     html_ok = [r for r in records if r[0] == "response" and r[2] == 200 and r[4].startswith("text/html") and r[3]]
-    assert len(html_ok) >= 40
+    assert len(html_ok) >= 80
+    assert path.stat().st_size < 400_000
 
 
 def test_deterministic_from_its_seed(tmp_path: Path) -> None:
@@ -61,6 +68,35 @@ def test_deterministic_from_its_seed(tmp_path: Path) -> None:
     other = write_sample_crawl(tmp_path / "b" / "s.warc.gz", seed=8)
     assert Counter(p.kind for p in other) == Counter(p.kind for p in first)
     assert [p.url for p in other] != [p.url for p in first]
+
+
+def test_checked_in_crawl_is_what_the_generator_writes(crawl) -> None:
+    path, _, _ = crawl
+    # Compared decompressed: the records (ids, dates, payloads) must match byte for byte, whatever zlib
+    # version compressed them.
+    assert gzip.decompress(CHECKED_IN.read_bytes()) == gzip.decompress(path.read_bytes()), (
+        "recipes/inputs/sample_crawl.warc.gz is stale: regenerate it with "
+        "`.venv/bin/sciloom sample-crawl recipes/inputs/sample_crawl.warc.gz`")
+
+
+def test_covers_every_discipline_with_distinct_pages() -> None:
+    per_discipline = Counter(topic.discipline for topic in SCIENCE)
+    assert set(per_discipline) == set(DEFAULT_DISCIPLINES) - {GENERAL}
+    assert min(per_discipline.values()) >= 5 and len(GENERAL_PAGES) >= 14
+    pages = {topic.slug: " ".join(topic.paragraphs) for topic in SCIENCE + GENERAL_PAGES}
+    assert len(pages) == len(SCIENCE) + len(GENERAL_PAGES)
+    # The demo's dedup (5-gram MinHash at Jaccard 0.8, 8-gram containment at 0.5) must keep every page: no
+    # sentence is shared between two pages, and no page holds a noticeable share of another's 8-grams.
+    owner: dict[str, str] = {}
+    for slug, text in pages.items():
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            assert sentence not in owner, f"{slug} repeats a sentence of {owner.get(sentence)}: {sentence!r}"
+            owner[sentence] = slug
+    grams = {slug: shingles(text, 8) for slug, text in pages.items()}
+    seen: Counter = Counter(g for page in grams.values() for g in page)
+    for slug, page in grams.items():
+        shared = sum(seen[g] > 1 for g in page)
+        assert shared / len(page) < 0.05, slug
 
 
 def test_holds_every_kind_of_page(crawl) -> None:
