@@ -210,11 +210,6 @@ def upcycle(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
     return _copy_or_drop(dense, spec)
 
 
-def innovator_expert_groups(disciplines: list[str], granularity: int) -> dict[str, list[int]]:
-    """Routed expert indices owned by each discipline in an assemble_innovator model (dict order, G each)."""
-    return {name: list(range(i * granularity, (i + 1) * granularity)) for i, name in enumerate(disciplines)}
-
-
 def assemble_innovator(
     dense: CausalLM,
     induced_ffns: dict[str, list[dict[str, Tensor]]],
@@ -228,8 +223,8 @@ def assemble_innovator(
     """Innovator stage 2 (expert split): D induced FFNs x G slices = D*G routed experts, dense FFN shared.
 
     induced_ffns: discipline -> per layer {gate_proj, up_proj, down_proj} weights of that discipline's stage-1
-    FFN (a trained copy of the dense FFN). Discipline i (in dict order) owns routed experts [i*G, (i+1)*G)
-    (`innovator_expert_groups`); slice g of its FFN's intermediate dimension is expert i*G + g.
+    FFN (a trained copy of the dense FFN). Discipline i (in dict order) owns routed experts [i*G, (i+1)*G);
+    slice g of its FFN's intermediate dimension is expert i*G + g.
 
     Choices the method leaves open, made here:
     - The shared expert is the original dense FFN and passes through exactly: gate weight 0 (factor 0.5),
