@@ -6,10 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
 
-try:
-    from classifiers.judge import JudgeConfig
-except ImportError:  # the level-3 judge module lands separately; until then `judge` accepts only None
-    JudgeConfig = type(None)  # type: ignore[misc,assignment]
+from classifiers.judge import JudgeConfig
 
 
 class FastTextParams(BaseModel):

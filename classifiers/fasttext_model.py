@@ -36,7 +36,9 @@ DISCIPLINE = "discipline"
 QUALITY = "quality"
 QUALITY_LABELS = ("low", "high")
 _PREFIX = "__label__"
-_TEMPERATURES = 10.0 ** np.linspace(-2, 1, 121)  # includes T = 1
+_TEMPERATURES = 10.0 ** np.linspace(-1.5, 1.5, 121)  # includes T = 1
+# Fewer held-out examples than this (or a single label among them) cannot tell a temperature: keep T = 1.
+MIN_CALIBRATION_EXAMPLES = 30
 
 # fastText prints nothing useful on load but warns about deprecated API on stderr; keep stderr clean.
 fasttext.FastText.eprint = lambda *args, **kwargs: None
@@ -120,8 +122,9 @@ class LabelModel:
         return probs_NL
 
     def calibrate(self, texts: Sequence[str], labels: Sequence[str]) -> float:
-        """Fit the temperature on held-out (text, label) pairs by minimum NLL; returns it."""
-        if not texts:
+        """Fit the temperature on held-out (text, label) pairs by minimum NLL; returns it. With fewer than
+        MIN_CALIBRATION_EXAMPLES examples or a single label among them, the model stays uncalibrated (T = 1)."""
+        if len(texts) < MIN_CALIBRATION_EXAMPLES or len(set(labels)) < 2:
             return self.info.temperature
         probs_NL = self._raw_proba(texts)
         target_N = np.array([self.labels.index(label) for label in labels])

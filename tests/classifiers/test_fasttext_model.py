@@ -42,7 +42,8 @@ def test_training_is_deterministic(trained):
 
 
 def test_temperature_minimises_held_out_nll_against_a_float64_reference(trained):
-    docs = [d for d in make_documents(3, seed=21) if d["truth"] != "earth_environment"]
+    docs = [d for d in make_documents(5, seed=21) if d["truth"] != "earth_environment"]
+    assert trained.calibrate([d["text"] for d in docs[:29]], [d["truth"] for d in docs[:29]]) == 1.0  # too few
     texts, labels = [d["text"] for d in docs], [d["truth"] for d in docs]
     raw_NL = trained.predict_proba(texts).astype(np.float64)  # temperature 1 before calibration
     target_N = np.array([DEFAULT_TAXONOMY.index(label) for label in labels])
