@@ -32,6 +32,11 @@ SCIENCE = (
         "The same equation appears far from mechanics. Small vibrations of atoms in a crystal, the current in a "
         "circuit made of a coil and a capacitor, and the oscillations of air in an organ pipe all follow it to a "
         "good approximation, so the harmonic oscillator is a model that physicists reach for again and again.",
+        "Real oscillators lose energy, and a damping term proportional to the velocity is added to the equation "
+        "to describe this. When the damping is weak the motion is still a sine wave, but its amplitude decays "
+        "exponentially; when it is strong the mass creeps back to equilibrium without overshooting. Car "
+        "suspensions are tuned close to the boundary between the two cases, called critical damping, because that "
+        "returns the wheel to rest fastest.",
     ), r"\ddot{x} + \omega^2 x = 0, \quad \omega = \sqrt{k/m}", "mathjax"),
     Topic("mass-energy", "Mass and energy in special relativity", "physics", (
         "Special relativity tells us that mass and energy are two forms of the same quantity. A body at rest "
@@ -43,6 +48,11 @@ SCIENCE = (
         "Measurements of nuclear masses with modern spectrometers confirm the relation to better than one part "
         "in a million. The same bookkeeping applies to the Sun, which loses about four million tonnes of mass "
         "every second as hydrogen fuses into helium in its core.",
+        "Chemical energy obeys the same relation, although the effect is far too small to weigh. When a mole of "
+        "hydrogen burns with oxygen, the water formed is lighter than the reactants by only a few billionths of a "
+        "gram, which explains why chemists can treat mass as conserved. In particle colliders, by contrast, the "
+        "kinetic energy of colliding protons is routinely converted into the mass of new particles such as the "
+        "Higgs boson.",
     ), r"E = m c^2", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>E</mi><mo>=</mo><mi>m</mi>'
                '<msup><mi>c</mi><mn>2</mn></msup></math>'),
@@ -71,6 +81,11 @@ SCIENCE = (
         "Biochemists estimate both parameters by measuring initial rates at several substrate concentrations "
         "and fitting the curve. The table below lists rates measured in a teaching laboratory for an invertase "
         "preparation at twenty five degrees.",
+        "Many drugs act by inhibiting enzymes, and the kinetic plot reveals how. A competitive inhibitor binds "
+        "the same site as the substrate, so it raises the apparent Michaelis constant while the maximum rate is "
+        "unchanged, because enough substrate can still outcompete it. A non-competitive inhibitor binds elsewhere "
+        "and lowers the maximum rate instead, which is why the two types can be told apart from a series of rate "
+        "measurements.",
     ), r"v = \frac{V_{\max} [S]}{K_m + [S]}", "mathjax",
         table=(("Sucrose (mM)", "Initial rate (µM/min)"), ("2", "11.8"), ("5", "24.1"), ("10", "36.0"),
                ("20", "47.9"), ("50", "58.2"))),
@@ -83,6 +98,10 @@ SCIENCE = (
         "corrections such as the van der Waals equation describe the measurements better.",
         "In the laboratory the law is used every day, for example to find how many moles of gas a reaction "
         "produced from the volume collected over water, after subtracting the vapour pressure of the water.",
+        "The law can be derived from the kinetic theory of gases. Molecules move in random directions with a "
+        "spread of speeds, and the pressure on a wall is the average momentum they transfer to it per second per "
+        "unit area. Working this out shows that the average kinetic energy of a molecule is proportional to the "
+        "absolute temperature, which gives temperature a direct molecular meaning.",
     ), r"p V = n R T", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>p</mi><mi>V</mi><mo>=</mo><mi>n</mi>'
                '<mi>R</mi><mi>T</mi></math>',
@@ -98,6 +117,11 @@ SCIENCE = (
         "has the condition, because the healthy majority is so much larger.",
         "Bayesian statistics builds whole models on this rule. Parameters are treated as uncertain quantities "
         "with distributions, and the data sharpen those distributions step by step as observations arrive.",
+        "The theorem is also the engine of many spam filters and diagnostic systems. For example, a filter "
+        "estimates how often each word appears in spam and in legitimate mail, and combines these likelihoods "
+        "with the overall share of spam to compute the posterior probability that a new message is unwanted. Such "
+        "naive Bayes classifiers assume the words are independent, which is false, yet they work surprisingly "
+        "well in practice.",
     ), r"P(H \mid E) = \frac{P(E \mid H)\, P(H)}{P(E)}", "katex"),
     Topic("prime-number-theorem", "How many primes are there below a number?", "mathematics", (
         "Prime numbers become rarer as numbers grow, but they never run out. The prime number theorem makes "
@@ -109,6 +133,10 @@ SCIENCE = (
         "A sharper estimate uses the logarithmic integral instead of the simple quotient. How far the true "
         "count can stray from that integral is tied to the Riemann hypothesis, one of the most famous open "
         "problems in mathematics.",
+        "Euclid had already shown more than two thousand years ago that there are infinitely many primes, with a "
+        "proof by contradiction that is still taught in first courses. Suppose the primes were finite in number, "
+        "multiply them all together and add one: the result is divisible by none of them, so either it is prime "
+        "itself or it has a prime factor missing from the list. Either way the assumption fails.",
     ), r"\pi(x) \sim \frac{x}{\ln x}", "mathjax",
         table=(("x", "primes below x", "x / ln x"), ("1000", "168", "145"), ("10000", "1229", "1086"),
                ("100000", "9592", "8686"), ("1000000", "78498", "72382"))),
@@ -121,6 +149,11 @@ SCIENCE = (
         "against one genotype, or a sample mixed from two groups with different allele frequencies.",
         "The calculation is simple enough to do by hand. With an allele frequency of one fifth for the rare "
         "allele, about one person in twenty five is expected to carry two copies of it.",
+        "Applying the principle to a recessive disease shows why harmful alleles persist. If one newborn in ten "
+        "thousand is affected, the frequency of the disease allele is one in a hundred, and about one person in "
+        "fifty is a healthy carrier. Most copies of the allele are therefore hidden in heterozygotes, where "
+        "selection cannot act on them, which explains why such alleles decline only very slowly even when "
+        "affected people have no children.",
     ), r"p^2 + 2pq + q^2 = 1", "mathjax",
         table=(("Genotype", "Expected frequency", "Observed count (n = 500)"), ("AA", "0.64", "322"),
                ("Aa", "0.32", "158"), ("aa", "0.04", "20"))),
@@ -170,6 +203,11 @@ SCIENCE = (
         "then spent in the Calvin cycle to fix carbon dioxide into sugars.",
         "Plants adjust their pigments to the light they receive. Leaves grown in shade contain more chlorophyll "
         "b relative to chlorophyll a, which widens the range of wavelengths they can capture.",
+        "The efficiency of the whole process is modest. Of the sunlight that reaches a leaf, at most a few "
+        "percent ends up stored in sugars, because much of the light has the wrong wavelength, some is reflected, "
+        "and energy is lost at each transfer step. Crop plants in the field typically convert only about one "
+        "percent, which is why researchers try to engineer faster versions of the enzyme rubisco that fixes "
+        "carbon dioxide.",
     ), "", "none",
         table=(("Pigment", "Absorption peaks (nm)"), ("Chlorophyll a", "430, 662"), ("Chlorophyll b", "453, 642"),
                ("Beta-carotene", "450, 478"))),
@@ -182,6 +220,11 @@ SCIENCE = (
         "rod.",
         "The same equation governs diffusion of a dye in still water and, after a change of variables, the "
         "pricing of options in finance, which is one reason it is studied in so many courses.",
+        "Its solutions obey a maximum principle: in a rod with no heat sources, the temperature inside never "
+        "exceeds the largest value found at the start or on the boundary. This property makes the equation stable "
+        "for numerical work, although explicit finite difference schemes still need a time step smaller than a "
+        "limit set by the grid spacing, a condition that students usually meet when their simulation suddenly "
+        "blows up.",
     ), r"\frac{\partial u}{\partial t} = \alpha \nabla^2 u", "katex"),
     Topic("snell-law", "Refraction and Snell's law", "physics", (
         "Light travels more slowly in glass or water than in a vacuum, and the ratio of the two speeds is the "
@@ -259,6 +302,10 @@ SCIENCE = (
         "The ends of linear chromosomes pose a special problem because the lagging strand cannot be finished to "
         "the very tip. Telomeres, long runs of a short repeated sequence, protect the genes from this gradual "
         "shortening, and the enzyme telomerase rebuilds them in stem cells and in most cancer cells.",
+        "Replication is fast as well as accurate. A bacterial fork moves at about a thousand nucleotides per "
+        "second, so the single circular chromosome of Escherichia coli is copied in roughly forty minutes from "
+        "one origin. Human cells copy a genome about a thousand times larger in several hours, which is possible "
+        "only because replication starts at tens of thousands of origins spread along each chromosome.",
     ), "", "none"),
     Topic("logistic-growth", "Logistic growth of a population", "biology", (
         "A population with unlimited food and space grows exponentially, adding individuals at a rate "
@@ -276,6 +323,10 @@ SCIENCE = (
         "The discrete version of the model, in which generations do not overlap, behaves very differently. For "
         "high growth rates the population oscillates between two, four and then many values before becoming "
         "chaotic, a discovery that showed biologists how simple density dependence can produce erratic dynamics.",
+        "Real populations rarely follow the curve exactly. Births respond to conditions with a delay, because "
+        "animals that are well fed this year reproduce next year, and such delays can make a population overshoot "
+        "the carrying capacity and then crash. Predators, parasites and weather add further variation, so "
+        "ecologists treat the logistic model as a first approximation to be extended rather than as a law.",
     ), r"\frac{dN}{dt} = r N \left(1 - \frac{N}{K}\right)", "mathjax"),
     Topic("buffer-ph", "Acids, bases and buffer solutions", "chemistry", (
         "The acidity of an aqueous solution is measured by its pH, the negative base ten logarithm of the "
@@ -311,6 +362,11 @@ SCIENCE = (
         "without being consumed and without changing the position of equilibrium. Platinum in a car's catalytic "
         "converter and the iron catalyst of the Haber process for ammonia are industrial examples of this "
         "principle.",
+        "The activation energy can be read from the temperature sensitivity directly. A reaction whose rate "
+        "doubles between twenty five and thirty five degrees has an activation energy of about fifty three "
+        "kilojoules per mole, which is typical of many reactions in solution. Food chemists use the same analysis "
+        "to predict shelf life, because storage tests at higher temperatures reveal in weeks the spoilage that "
+        "would take months in a cupboard.",
     ), r"k = A\, e^{-E_a / (R T)}", "mathjax"),
     Topic("nernst", "Electrode potentials and the Nernst equation", "chemistry", (
         "A galvanic cell converts the free energy of a redox reaction into electrical work. Oxidation takes place "
@@ -349,6 +405,10 @@ SCIENCE = (
         "so its equilibrium yield falls as the temperature rises; industrial plants nevertheless run at around "
         "four hundred and fifty degrees Celsius because the rate would otherwise be far too slow, a classic "
         "compromise between thermodynamics and kinetics.",
+        "The principle applies beyond industrial chemistry. In the blood, haemoglobin binds oxygen in the lungs, "
+        "where its partial pressure is high, and releases it in working muscles, where carbon dioxide and acid "
+        "shift the equilibrium towards the unbound form. For example, climbers at altitude adapt over weeks "
+        "partly by raising the concentration of a molecule that adjusts this balance.",
     ), r"K_c = \frac{[\mathrm{NH_3}]^2}{[\mathrm{N_2}][\mathrm{H_2}]^3}", "katex"),
     Topic("hypertension", "High blood pressure: diagnosis and treatment", "medicine", (
         "Blood pressure is recorded as two numbers in millimetres of mercury: the systolic pressure while the "
@@ -365,6 +425,11 @@ SCIENCE = (
         "Treatment starts with lifestyle measures: less salt, regular exercise, weight loss and moderate alcohol "
         "intake. When drugs are needed, first-line classes include ACE inhibitors, angiotensin receptor blockers, "
         "calcium channel blockers and thiazide diuretics, often combined at low doses to limit side effects.",
+        "Measurement technique matters more than many people expect, because a single reading in a busy clinic is "
+        "often higher than the patient's usual pressure. The cuff must fit the arm, the patient should sit "
+        "quietly for five minutes first, and the arm should rest at heart level. For this reason guidelines "
+        "recommend confirming a raised clinic reading with ambulatory monitoring over twenty four hours, which "
+        "also reveals whether pressure falls normally at night.",
     ), "", "none",
         table=(("Category", "Systolic (mmHg)", "Diastolic (mmHg)"), ("Optimal", "below 120", "below 80"),
                ("High normal", "130-139", "85-89"), ("Grade 1 hypertension", "140-159", "90-99"),
@@ -387,6 +452,10 @@ SCIENCE = (
         "of volunteers, and adverse events are recorded after each dose. After approval, public health agencies "
         "monitor the incidence of the disease and of rare side effects, and physicians and nurses in every clinic "
         "play a central part in explaining the risks and benefits of vaccination to patients and parents.",
+        "The threshold formula is a simplification, however. It assumes that people mix at random, whereas in "
+        "reality unvaccinated children often cluster in the same schools and communities. This means that "
+        "outbreaks can occur even when national coverage looks adequate, as the evidence from several European "
+        "measles epidemics has shown, and it explains why local coverage data are needed.",
     ), r"p_c = 1 - \frac{1}{R_0}", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><msub><mi>p</mi><mi>c</mi></msub><mo>=</mo>'
                '<mn>1</mn><mo>-</mo><mfrac><mn>1</mn><msub><mi>R</mi><mn>0</mn></msub></mfrac></math>',
@@ -408,6 +477,10 @@ SCIENCE = (
         "Kidney or liver disease reduces clearance and prolongs the half-life, so the drug accumulates. Doses of "
         "aminoglycoside antibiotics and digoxin are therefore adjusted to the estimated glomerular filtration "
         "rate, and their plasma levels are monitored to keep them within a narrow therapeutic window.",
+        "Age changes these processes as well. In elderly patients kidney function declines and the proportion of "
+        "body fat rises, so fat-soluble drugs such as diazepam have a larger volume of distribution and a much "
+        "longer half-life. For example, a dose that suits a young adult can cause confusion and falls in an older "
+        "person, which is why prescribing guides recommend starting low and increasing slowly.",
     ), r"t_{1/2} = \frac{\ln 2 \cdot V_d}{CL}", "katex"),
     Topic("antibiotic-resistance", "How bacteria become resistant to antibiotics", "medicine", (
         "Antibiotics kill bacteria or stop their growth by attacking structures that human cells lack, such as "
@@ -428,6 +501,11 @@ SCIENCE = (
         "hospital, and mortality is higher. Surgery, chemotherapy for cancer and the care of premature infants "
         "all depend on effective antibiotics to prevent and treat infections, so resistance threatens much of "
         "modern healthcare.",
+        "New antibiotics are scarce, partly because the scientific problem is hard and partly because the "
+        "economics are poor: a new drug held in reserve for resistant infections earns little. For example, no "
+        "truly new class active against Gram-negative bacteria reached the market for several decades. "
+        "Governments have therefore begun to test subscription-style payments that reward companies for "
+        "developing drugs which are then used sparingly.",
     ), "", "none"),
     Topic("insulin-diabetes", "Insulin and type 1 and type 2 diabetes", "medicine", (
         "Insulin is a peptide hormone secreted by the beta cells of the pancreatic islets when blood glucose "
@@ -449,6 +527,11 @@ SCIENCE = (
         "hypoglycaemia. Annual checks of the eyes, feet and kidney function detect complications early, and "
         "control of blood pressure and cholesterol matters as much as glucose for lowering the risk of stroke and "
         "heart failure.",
+        "The reason type 2 diabetes so often goes unnoticed is that moderately raised glucose causes few "
+        "symptoms. Many people are diagnosed only when a routine blood test is done or when a complication has "
+        "already appeared. Screening of adults with risk factors such as obesity, a family history or a previous "
+        "diabetes in pregnancy therefore finds the disease years earlier, when lifestyle change is most "
+        "effective.",
     ), r"\mathrm{HbA_{1c}}\,(\%) = 0.0915 \times \mathrm{HbA_{1c}}\,(\mathrm{mmol/mol}) + 2.15", "mathjax"),
     Topic("hash-tables", "Hash tables and expected constant-time lookup", "computer_science", (
         "A hash table stores key-value pairs in an array of buckets. A hash function maps each key to an integer, "
@@ -489,6 +572,10 @@ SCIENCE = (
         "number of vertices. Road networks with millions of junctions are still too large for interactive "
         "queries, so navigation systems precompute shortcuts or landmarks and then search only a small part of "
         "the graph.",
+        "When a good estimate of the remaining distance is available, the A* algorithm improves on Dijkstra's "
+        "method by adding that estimate to each vertex's priority. On a road map, the straight-line distance to "
+        "the destination never overestimates the true road distance, which guarantees that A* still finds the "
+        "shortest path while expanding far fewer vertices in the direction away from the target.",
     ), r"d(v) \leftarrow \min\bigl(d(v),\; d(u) + w(u, v)\bigr)", "mathjax"),
     Topic("rsa", "Public-key encryption with RSA", "computer_science", (
         "Before public-key cryptography, two parties had to share a secret key in advance to communicate "
@@ -528,6 +615,10 @@ SCIENCE = (
         "To judge whether a trained model generalises, practitioners hold out a validation set that the optimiser "
         "never sees. When the training loss keeps falling while the validation loss rises, the network is "
         "overfitting, and remedies include weight decay, dropout, data augmentation and stopping early.",
+        "The learning rate is rarely held constant. Training usually begins with a short warmup, in which the "
+        "rate grows from a small value, and then follows a schedule such as cosine decay that lowers it as the "
+        "loss flattens. Large models are trained in parallel on many GPUs, each computing gradients on its own "
+        "share of the batch before the results are averaged, so that a single step uses thousands of examples.",
     ), r"\theta_{t+1} = \theta_t - \eta \nabla_\theta L(\theta_t)", "mathjax"),
     Topic("plate-tectonics", "Plate tectonics and the moving seafloor", "earth_environment", (
         "The outer shell of the Earth, the lithosphere, is broken into about a dozen large plates and many small "
@@ -566,6 +657,10 @@ SCIENCE = (
         "snow and sea ice darken the surface, and clouds respond in complex ways. Climate sensitivity, the "
         "equilibrium warming for a doubling of carbon dioxide, is most likely between about 2.5 and 4 degrees "
         "Celsius.",
+        "Other gases and particles add their own forcing. Methane traps far more infrared per molecule than "
+        "carbon dioxide but stays in the atmosphere for only about a decade, whereas aerosol pollution from "
+        "sulphur emissions reflects sunlight and has masked part of the warming. For this reason cleaning up air "
+        "quality slightly increases warming in the short term, even though it saves many lives.",
     ), r"\Delta F = 5.35 \ln\frac{C}{C_0}\ \mathrm{W\,m^{-2}}", "katex"),
     Topic("groundwater-darcy", "Groundwater flow and Darcy's law", "earth_environment", (
         "Below the water table, the pores and fractures of soil and rock are completely filled with water. A "
@@ -602,6 +697,11 @@ SCIENCE = (
         "Intensity is a separate measure that describes the effects at a particular place, such as felt shaking "
         "and damage to buildings. It depends on distance, depth and local soil: soft sediments amplify shaking, "
         "which is why parts of Mexico City built on an old lake bed suffer badly even from distant earthquakes.",
+        "Earthquakes cannot be predicted to the day, but their long-term probability can be estimated. "
+        "Seismologists combine the slip rates of known faults with the record of past earthquakes to produce "
+        "hazard maps, which show the ground shaking expected with a given probability over fifty years. Building "
+        "codes use these maps, and early warning systems buy seconds of warning by detecting the fast P waves "
+        "before the damaging waves arrive.",
     ), r"M_w = \tfrac{2}{3}\left(\log_{10} M_0 - 9.1\right)", "mathjax"),
     Topic("ocean-acidification", "Ocean acidification and the marine carbon cycle", "earth_environment", (
         "The oceans have absorbed roughly a quarter of the carbon dioxide released by burning fossil fuels. "
@@ -663,6 +763,11 @@ SCIENCE = (
         "which leaves compressive residual stress in the surface layer. Early jet airliners of the 1950s were "
         "lost because cracks grew from the corners of square windows, and aircraft have had rounded windows "
         "ever since.",
+        "Cumulative damage under varying loads is usually estimated with Miner's rule. Each block of cycles at a "
+        "given stress uses up a fraction of the life, equal to the number of cycles applied divided by the number "
+        "to failure at that stress, and failure is predicted when the fractions add up to one. The rule ignores "
+        "the order of loading and is therefore approximate, but it remains the standard design method for welded "
+        "structures.",
     ), r"\sigma_a = \sigma_f' \,(2N_f)^{b}", "katex"),
     Topic("steel-heat-treatment", "Heat treatment of carbon steel", "materials_engineering", (
         "Steel is iron alloyed with a small amount of carbon, and its properties can be changed enormously "
@@ -772,6 +877,11 @@ SCIENCE = (
         "three percent over five years, the relative reduction is twenty five percent, but one hundred patients "
         "must be treated for five years to prevent one stroke, a figure called the number needed to treat that "
         "helps patients and physicians weigh benefits against adverse events.",
+        "Trials also have limits. Participants are often younger and healthier than the patients who will later "
+        "receive the drug, and follow-up rarely lasts long enough to detect late harms. For this reason "
+        "regulators combine trial evidence with observational cohort studies and registries after approval, and "
+        "systematic reviews pool the results of many trials, which gives more precise estimates than any single "
+        "study.",
     ), r"\mathrm{NNT} = \frac{1}{p_{\text{control}} - p_{\text{treated}}}", "katex",
         table=(("Phase", "Participants", "Main question"), ("Phase I", "20-80", "safety and dosage"),
                ("Phase II", "100-300", "efficacy signal and side effects"),
@@ -794,6 +904,11 @@ SCIENCE = (
         "the rest to memory, and schedules instructions to hide latency. Frameworks such as LLVM share one "
         "optimizer and many back ends, which is why a new language can reach x86, ARM and GPU targets with a "
         "modest implementation effort.",
+        "Compilers must also be correct, since a bug in the optimizer silently breaks every program it builds. "
+        "Projects therefore test compilers with large suites of programs and with random program generators that "
+        "compare the output of different compilers and optimization levels. Such differential testing has found "
+        "thousands of bugs in widely used compilers, many of them in passes that handle rarely used language "
+        "features.",
     ), "", "none"),
     Topic("fibre-composites", "Fibre-reinforced composite materials", "materials_engineering", (
         "A composite combines two or more materials so that the result performs better than either alone. In "
@@ -829,6 +944,10 @@ GENERAL = (
         "leave it in the fridge overnight.",
         "Bake it straight from the fridge in a preheated covered pot. Remove the lid after twenty minutes so "
         "the crust can darken, and wait at least an hour before slicing, however tempting the smell.",
+        "If your loaf comes out flat and dense, the starter was probably not active enough, because a sluggish "
+        "culture cannot produce the gas the dough needs to rise. For example, a starter kept in a cold kitchen "
+        "may need two or three feeds at room temperature before it doubles reliably within six hours, which is "
+        "the sign that it is ready to bake with.",
     ), "", "none"),
     Topic("community-garden", "Community garden opens new plots", "general", (
         "The community garden on Mill Lane opened twelve new raised beds this spring after volunteers cleared "
@@ -837,6 +956,10 @@ GENERAL = (
         "height so that gardeners who use wheelchairs can work them comfortably.",
         "A seed swap will be held on the first Saturday of every month, and the committee is looking for "
         "volunteers to help run the compost area and the tool shed.",
+        "Organisers say the garden has become much more than a place to grow vegetables. For example, the local "
+        "primary school now runs weekly lessons in two of the beds, and a group from the day centre meets there "
+        "every Tuesday morning, which has brought together neighbours who had never spoken before. However, the "
+        "committee warns that the waiting list is already long.",
     ), "", "none"),
     Topic("cycling-route", "A quiet cycling route along the river", "general", (
         "This thirty kilometre loop follows the river towpath out of town and returns through the farm lanes "
@@ -845,6 +968,10 @@ GENERAL = (
         "stretch; slow down and ring your bell for walkers. The café at the second bridge opens at nine.",
         "The return leg climbs gently for two kilometres before dropping back to the valley. In wet weather the "
         "towpath can be muddy, so wider tyres are a good idea between October and March.",
+        "Families with young children may prefer to ride only the first half and return the same way, because the "
+        "farm lanes carry occasional tractors and delivery vans. There are, however, benches and a water tap at "
+        "the lock, which makes it a good place for a picnic, and the station at the far end means tired riders "
+        "can take the train back with their bikes.",
     ), "", "none",
         table=(("Section", "Distance (km)", "Surface"), ("Old bridge to lock", "8", "gravel"),
                ("Lock to second bridge", "7", "tarmac"), ("Farm lanes", "15", "tarmac"))),
@@ -855,6 +982,10 @@ GENERAL = (
         "water window is easy to read from across the kitchen, a small thing that we came to appreciate.",
         "Limescale builds up quickly in our hard water area, so we descale it every few weeks with a little "
         "citric acid. For the price it is a solid choice, if not an exciting one.",
+        "We compared it with two pricier models that a friend lent us. The more expensive kettles were quieter "
+        "and one had temperature settings for green tea, which is useful if you drink a lot of it. However, "
+        "neither boiled noticeably faster, and for most households the extra money buys features rather than "
+        "better everyday performance.",
     ), "", "none"),
     Topic("football-report", "Late goal settles the derby", "general", (
         "A header in the final minute gave the home side a one nil win in Saturday's derby, played in front of "
@@ -863,6 +994,10 @@ GENERAL = (
         "them out with a string of saves. After the break the home side pressed higher and the game opened up.",
         "The winner came from a corner: the captain rose above two defenders and guided the ball into the far "
         "corner. The result lifts the team to third place in the table.",
+        "The home manager admitted afterwards that his side had been fortunate in the first half, but he praised "
+        "the players for their patience. The visiting coach complained that the winning corner should never have "
+        "been given, because replays suggested the ball had come off an attacker. Both teams now face a busy run "
+        "of league and cup games before the winter break.",
     ), "", "none"),
     Topic("repotting", "When and how to repot a houseplant", "general", (
         "Most houseplants need a bigger pot every one or two years, when roots start to circle the bottom or "
@@ -871,6 +1006,10 @@ GENERAL = (
         "out, loosen the outer roots gently and set it at the same depth in fresh compost.",
         "Keep the plant out of direct sun for a week after repotting and water sparingly until new growth "
         "shows that the roots have settled in.",
+        "Terracotta pots suit plants that like to dry out between waterings, such as cacti and succulents, "
+        "because the clay lets moisture evaporate through the walls. Plastic pots, however, keep the compost damp "
+        "for longer, which suits ferns and peace lilies. Whatever the material, a drainage hole is essential, "
+        "since standing water around the roots is the most common way houseplants are killed.",
     ), "", "none"),
     Topic("tomato-soup", "Roasted tomato soup for a chilly evening", "general", (
         "Halve a kilo of ripe tomatoes, spread them cut side up on a tray with two red onions cut into wedges "
@@ -884,6 +1023,10 @@ GENERAL = (
         "sandwich on the side turns it into a proper supper.",
         "The soup keeps for three days in the fridge and freezes well in portions. Late summer tomatoes give the "
         "best flavour, but in winter a tin of good plum tomatoes roasted with the onions works surprisingly well.",
+        "Roasting is worth the extra time because it concentrates the flavour: water evaporates from the tomatoes "
+        "and their natural sugars caramelise at the edges. For example, the same recipe made with raw tomatoes "
+        "simmered in the pan tastes noticeably thinner and sharper, which many cooks try to correct with more "
+        "sugar or a stock cube.",
     ), "", "none"),
     Topic("lisbon-weekend", "Three days in Lisbon on foot and by tram", "general", (
         "Lisbon is a city of hills, so pack comfortable shoes and plan your days around one neighbourhood at a "
@@ -915,6 +1058,10 @@ GENERAL = (
         "The race raised an estimated two hundred thousand pounds for local charities. Entries for next year's "
         "event open in January, and the organisers have promised more toilets at the start after a long queue "
         "this year.",
+        "Race doctors said the cool conditions probably helped, because heat is the main cause of collapses in "
+        "long races. However, they reminded runners that many of the injuries treated at the finish could have "
+        "been avoided by a slower start, since the first ten kilometres often feel deceptively easy after weeks "
+        "of tapering.",
     ), "", "none"),
     Topic("film-review", "Review: a quiet drama about a lighthouse keeper", "general", (
         "Very little happens in this slow, beautiful film, and that is its strength. An ageing lighthouse keeper "
@@ -942,6 +1089,10 @@ GENERAL = (
         "Donations of books in good condition can still be dropped off at the front desk until Thursday evening. "
         "The organisers ask people not to bring encyclopaedias, old magazines or textbooks, which they cannot "
         "sell. Parking is free in the council car park on Market Street all day.",
+        "Volunteers explained that the fair relies on careful sorting in the weeks before the sale, because a box "
+        "of mixed donations sells far more slowly than a well-arranged table. For example, children's books are "
+        "sorted by age, and novels by author, which means regular visitors can quickly find the titles they are "
+        "looking for.",
     ), "", "none"),
     Topic("first-sweater", "Knitting your first sweater without fear", "general", (
         "Many knitters put off their first sweater for years, convinced it is a huge leap from scarves and hats. "
@@ -956,6 +1107,10 @@ GENERAL = (
         "Finish by weaving in the ends and soaking the sweater in lukewarm water with a little wool wash. Lay it "
         "flat on a towel, pat it into shape and leave it to dry. The first wear is the best reward for all those "
         "evenings on the sofa.",
+        "Wool is the forgiving choice for a first sweater, because its natural elasticity hides small differences "
+        "in tension between rounds. Cotton, for example, shows every uneven stitch and tends to stretch with "
+        "wear, which can leave a sweater longer and baggier after a few washes. For this reason many teachers "
+        "suggest saving cotton for a second project.",
     ), "", "none"),
     Topic("bus-route-change", "Council confirms changes to town bus routes", "general", (
         "The council has confirmed that bus routes 4 and 7 will be merged from the first of next month, after a "
