@@ -26,12 +26,11 @@ EVALDATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction
 PLAIN_SETTINGS: dict[str, dict] = {
     "trafilatura defaults": {},
     "trafilatura no_fallback": {"fast": True},  # 2.x's name for no_fallback
+    "trafilatura no comments": {"include_comments": False},
 }
 EXTRA_SETTINGS: dict[str, dict] = {
     "trafilatura favor_recall": {"favor_recall": True},
-    "trafilatura favor_precision": {"favor_precision": True},
-    "trafilatura no comments": {"include_comments": False},
-    "trafilatura favor_recall no comments": {"favor_recall": True, "include_comments": False},
+    "trafilatura favor_precision no comments": {"favor_precision": True, "include_comments": False},
 }
 
 
@@ -71,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="only the first N pages (default: all 990)")
     parser.add_argument("--settings", choices=["baseline", "all"], default="baseline",
-                        help="baseline: defaults and no_fallback; all: every plain setting we tried")
+                        help="baseline: defaults, no_fallback, no comments; all: also the other plain settings we tried")
     args = parser.parse_args()
     if not EVALDATA.is_dir():
         sys.exit(f"evaluation pages not found at {EVALDATA}")
