@@ -116,13 +116,15 @@ def _router_rows(num_rows: int, hidden_size: int, router_init: str, std: float, 
     return std * torch.randn(num_rows, hidden_size, generator=generator)
 
 
-def _virtual_group_layout(num_experts: int, granularity: int, top_k: int) -> list[list[int]]:
+def _virtual_group_layout(num_experts: int, granularity: int, top_k: int, router_init: str) -> list[list[int]]:
     """Expert indices of each virtual group, chosen so that all-tied top-K picks whole groups in both routers.
 
-    A = what our router picks when every score ties (lower indices), B = what torch.topk picks on an all-equal
+    A random router never ties across groups, so its groups are simply contiguous. For a uniform one: A = what our router picks when every score ties (lower indices), B = what torch.topk picks on an all-equal
     softmax row, as transformers' Qwen2-MoE router computes it. Grouping inside A&B, A-B, B-A and the rest
     makes both A and B unions of whole groups; that needs |A&B| to be a multiple of the granularity.
     """
+    if router_init == "random":
+        return [list(range(start, start + granularity)) for start in range(0, num_experts, granularity)]
     tied_logits = torch.zeros(1, num_experts)
     ours = set(route(tied_logits, top_k, backend="reference").experts_TK[0].tolist())
     theirs = set(torch.topk(torch.softmax(tied_logits, dim=-1), top_k, dim=-1).indices[0].tolist())
@@ -180,7 +182,7 @@ def _virtual_group(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
         aux_loss_weight=spec.aux_loss_weight, z_loss_weight=spec.z_loss_weight,
     )
     model = _moe_like(dense, moe)
-    groups = _virtual_group_layout(E, G, K)
+    groups = _virtual_group_layout(E, G, K, spec.router_init)
     scale = E * G / K
     generator = torch.Generator().manual_seed(spec.seed)
     D = dense.config.hidden_size
