@@ -86,6 +86,10 @@ SCIENCE = (
         "unchanged, because enough substrate can still outcompete it. A non-competitive inhibitor binds elsewhere "
         "and lowers the maximum rate instead, which is why the two types can be told apart from a series of rate "
         "measurements.",
+        "The derivation rests on a steady-state assumption introduced by Briggs and Haldane. Shortly after "
+        "mixing, the concentration of the enzyme-substrate complex stops changing, because it forms as fast as it "
+        "breaks down, either back to free enzyme and substrate or forward to product. Setting its rate of change "
+        "to zero and using the fact that the total enzyme is fixed yields the hyperbolic rate law directly.",
     ), r"v = \frac{V_{\max} [S]}{K_m + [S]}", "mathjax",
         table=(("Sucrose (mM)", "Initial rate (µM/min)"), ("2", "11.8"), ("5", "24.1"), ("10", "36.0"),
                ("20", "47.9"), ("50", "58.2"))),
@@ -102,6 +106,11 @@ SCIENCE = (
         "spread of speeds, and the pressure on a wall is the average momentum they transfer to it per second per "
         "unit area. Working this out shows that the average kinetic energy of a molecule is proportional to the "
         "absolute temperature, which gives temperature a direct molecular meaning.",
+        "Several older laws are special cases of this one. Boyle found that at fixed temperature the pressure of "
+        "a trapped gas is inversely proportional to its volume, Charles observed that at fixed pressure the "
+        "volume grows linearly with temperature, and Avogadro proposed that equal volumes of gases at the same "
+        "conditions contain equal numbers of molecules. At standard temperature and pressure one mole occupies "
+        "about 22.7 litres.",
     ), r"p V = n R T", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>p</mi><mi>V</mi><mo>=</mo><mi>n</mi>'
                '<mi>R</mi><mi>T</mi></math>',
@@ -122,6 +131,10 @@ SCIENCE = (
         "with the overall share of spam to compute the posterior probability that a new message is unwanted. Such "
         "naive Bayes classifiers assume the words are independent, which is false, yet they work surprisingly "
         "well in practice.",
+        "Choosing the prior is the step that draws most criticism. With little data the prior can dominate the "
+        "conclusion, so analysts check how sensitive their results are to it, or use weakly informative priors "
+        "that rule out only absurd values. As observations accumulate, however, the likelihood overwhelms any "
+        "reasonable prior, and Bayesian and classical estimates usually end up close to each other.",
     ), r"P(H \mid E) = \frac{P(E \mid H)\, P(H)}{P(E)}", "katex"),
     Topic("prime-number-theorem", "How many primes are there below a number?", "mathematics", (
         "Prime numbers become rarer as numbers grow, but they never run out. The prime number theorem makes "
@@ -137,6 +150,10 @@ SCIENCE = (
         "proof by contradiction that is still taught in first courses. Suppose the primes were finite in number, "
         "multiply them all together and add one: the result is divisible by none of them, so either it is prime "
         "itself or it has a prime factor missing from the list. Either way the assumption fails.",
+        "Primes are not spread evenly on a small scale. Twin primes such as 11 and 13 or 17 and 19 keep appearing "
+        "among large numbers, although nobody has proved that there are infinitely many of them, while "
+        "arbitrarily long stretches of consecutive composite numbers also exist: the n minus one numbers "
+        "following n factorial plus one are all divisible by something smaller than themselves.",
     ), r"\pi(x) \sim \frac{x}{\ln x}", "mathjax",
         table=(("x", "primes below x", "x / ln x"), ("1000", "168", "145"), ("10000", "1229", "1086"),
                ("100000", "9592", "8686"), ("1000000", "78498", "72382"))),
@@ -154,6 +171,11 @@ SCIENCE = (
         "fifty is a healthy carrier. Most copies of the allele are therefore hidden in heterozygotes, where "
         "selection cannot act on them, which explains why such alleles decline only very slowly even when "
         "affected people have no children.",
+        "Testing a sample against the expected proportions uses a chi-squared statistic. The observed counts of "
+        "the three genotypes are compared with the counts predicted from the estimated allele frequency, and "
+        "since one parameter is estimated from the same data, the test has a single degree of freedom. For the "
+        "counts in the table the statistic is well below the critical value, so the population shows no sign of "
+        "departure from equilibrium.",
     ), r"p^2 + 2pq + q^2 = 1", "mathjax",
         table=(("Genotype", "Expected frequency", "Observed count (n = 500)"), ("AA", "0.64", "322"),
                ("Aa", "0.32", "158"), ("aa", "0.04", "20"))),
@@ -171,6 +193,11 @@ SCIENCE = (
         "electron and an antineutrino, and gamma rays are energetic photons released when a nucleus drops to a "
         "lower energy state. Their penetrating power differs greatly: a sheet of paper stops alpha particles, "
         "whereas gamma radiation needs several centimetres of lead.",
+        "Decay does not depend on temperature, pressure or chemical bonding, because the forces involved act "
+        "inside the nucleus and are far stronger than those between atoms. This constancy is what makes "
+        "radiometric dating reliable. The activity of a sample, measured in becquerels, equals the decay constant "
+        "times the number of nuclei present, so a freshly purified source of a short-lived isotope is intensely "
+        "radioactive and fades quickly.",
     ), r"N(t) = N_0 e^{-\lambda t}", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>N</mi><mo>(</mo><mi>t</mi><mo>)</mo>'
                '<mo>=</mo><msub><mi>N</mi><mn>0</mn></msub><msup><mi>e</mi><mrow><mo>-</mo><mi>λ</mi>'
@@ -193,6 +220,10 @@ SCIENCE = (
         "because its low overhead wins there. Merge sort is also stable, keeping equal keys in their original "
         "order, and its sequential access pattern suits external sorting of datasets too large for memory, where "
         "the algorithm streams sorted runs from disk.",
+        "Merge sort needs extra memory proportional to the input, since the merge writes into a separate array. "
+        "Quicksort, its main rival, sorts in place and is often faster on random data because of its tight inner "
+        "loop, but its worst case is quadratic. Heapsort also sorts in place with an n log n worst case, yet its "
+        "scattered memory accesses make it slower on modern hardware than either of the others.",
     ), r"T(n) = 2\,T(n/2) + O(n) \implies T(n) = O(n \log n)", "mathjax"),
     Topic("photosynthesis", "The light reactions of photosynthesis", "biology", (
         "Photosynthesis begins in the thylakoid membranes of the chloroplast, where pigment molecules absorb "
@@ -208,6 +239,10 @@ SCIENCE = (
         "and energy is lost at each transfer step. Crop plants in the field typically convert only about one "
         "percent, which is why researchers try to engineer faster versions of the enzyme rubisco that fixes "
         "carbon dioxide.",
+        "Some plants have evolved ways to concentrate carbon dioxide around rubisco and so avoid wasteful "
+        "photorespiration in hot, dry conditions. Maize and sugar cane first fix carbon into four-carbon acids in "
+        "outer leaf cells and release it in inner bundle sheath cells, while cacti and pineapples open their "
+        "stomata only at night and store the fixed carbon as malic acid until daylight returns.",
     ), "", "none",
         table=(("Pigment", "Absorption peaks (nm)"), ("Chlorophyll a", "430, 662"), ("Chlorophyll b", "453, 642"),
                ("Beta-carotene", "450, 478"))),
@@ -225,6 +260,10 @@ SCIENCE = (
         "for numerical work, although explicit finite difference schemes still need a time step smaller than a "
         "limit set by the grid spacing, a condition that students usually meet when their simulation suddenly "
         "blows up.",
+        "A fundamental solution describes what happens to a single point of heat released at time zero. In one "
+        "dimension it is a Gaussian whose variance grows linearly with time, and any other initial temperature "
+        "profile evolves as a superposition of such Gaussians centred on each point. The same kernel appears in "
+        "probability as the density of Brownian motion, which links heat flow to random walks.",
     ), r"\frac{\partial u}{\partial t} = \alpha \nabla^2 u", "katex"),
     Topic("snell-law", "Refraction and Snell's law", "physics", (
         "Light travels more slowly in glass or water than in a vacuum, and the ratio of the two speeds is the "
@@ -282,7 +321,7 @@ SCIENCE = (
         "the binomial distribution, the number of successes in n independent trials. Newton extended the "
         "expansion to fractional and negative exponents as an infinite series, which made it a tool of calculus "
         "for computing roots and approximations.",
-        "Binomial coefficients also grow in a well-understood way. The central coefficient of row n is roughly "
+        "Binomial coefficients also grow in a well-understood way. The central coefficient of row 2n is roughly "
         "four to the n divided by the square root of pi times n, an estimate that follows from Stirling's "
         "formula for the factorial and appears in random walk problems.",
     ), r"(a+b)^n = \sum_{k=0}^{n} \binom{n}{k} a^k b^{n-k}", "katex",
@@ -343,6 +382,10 @@ SCIENCE = (
         "Buffers are most effective within about one pH unit of their pKa. Blood relies on the carbonic acid and "
         "bicarbonate pair to stay between pH 7.35 and 7.45, and biochemists choose phosphate, Tris or HEPES "
         "buffers so that enzymes keep their native charge state during an experiment.",
+        "Titration curves make buffering visible. As a strong base is added drop by drop to acetic acid, the pH "
+        "climbs steeply at first, then flattens through a broad region centred on the pKa, where the acid and its "
+        "conjugate base are present in similar amounts, before rising sharply again at the equivalence point. An "
+        "indicator such as phenolphthalein changes colour in that final steep section.",
     ), r"\mathrm{pH} = \mathrm{p}K_a + \log_{10} \frac{[\mathrm{A^-}]}{[\mathrm{HA}]}", "katex",
         table=(("Acid", "Conjugate base", "pKa at 25 °C"), ("Acetic acid", "acetate", "4.76"),
                ("Dihydrogen phosphate", "hydrogen phosphate", "7.20"), ("Ammonium", "ammonia", "9.25"),
@@ -383,6 +426,10 @@ SCIENCE = (
         "The same relation links electrochemistry to thermodynamics: the standard cell potential determines the "
         "equilibrium constant of the reaction. Batteries, corrosion of metals and the membrane potential of "
         "nerve cells can all be analysed with this single equation.",
+        "Concentration cells show the equation in its simplest form. Two copper electrodes dipped into copper "
+        "sulphate solutions of different strength produce a small voltage even though the chemistry on both sides "
+        "is identical, because the system gains free energy as the concentrations even out. Such cells explain "
+        "why a local difference in oxygen or salt concentration can drive corrosion under paint or in crevices.",
     ), r"E = E^\circ - \frac{R T}{n F} \ln Q", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>E</mi><mo>=</mo><msup><mi>E</mi><mo>∘</mo>'
                '</msup><mo>-</mo><mfrac><mrow><mi>R</mi><mi>T</mi></mrow><mrow><mi>n</mi><mi>F</mi></mrow>'
@@ -635,6 +682,11 @@ SCIENCE = (
         "Transform faults connect the other boundaries, and plates slide horizontally past each other along them. "
         "The San Andreas Fault in California is the best-known example on land. Satellite positioning now "
         "measures plate motions directly and confirms the rates inferred from the ages of the seafloor stripes.",
+        "The driving forces are still debated, but most geophysicists now think that the pull of sinking slabs at "
+        "subduction zones is the largest contribution. Ridge push from the elevated, hot lithosphere at spreading "
+        "centres adds a smaller force, and convection in the mantle as a whole supplies the heat. Plate speeds "
+        "support this view, because plates attached to long subducting slabs, such as the Pacific plate, move "
+        "fastest.",
     ), "", "none",
         table=(("Boundary type", "Relative motion", "Typical features"), ("Divergent", "apart",
                                                                           "mid-ocean ridge, rift valley"),
@@ -677,6 +729,11 @@ SCIENCE = (
         "Pumping a well lowers the head around it and forms a cone of depression. If withdrawals exceed recharge "
         "from rain and rivers, water tables fall over wide areas, wells run dry, and near coasts seawater can "
         "intrude into the aquifer, problems that hydrogeologists assess with numerical groundwater models.",
+        "Darcy's law also underlies the study of contaminant transport. A solvent spilled at the surface seeps "
+        "down to the water table and then travels with the groundwater, spreading into a plume whose shape "
+        "depends on the flow direction and on the layering of the aquifer. Because flow is so slow, cleaning a "
+        "polluted aquifer can take decades, which is why wellhead protection zones restrict land use around "
+        "drinking water wells.",
     ), r"Q = -K A \frac{\Delta h}{L}", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>Q</mi><mo>=</mo><mo>-</mo><mi>K</mi>'
                '<mi>A</mi><mfrac><mrow><mi>Δ</mi><mi>h</mi></mrow><mi>L</mi></mfrac></math>',
@@ -743,6 +800,11 @@ SCIENCE = (
         "under the curve up to fracture measures toughness, the energy absorbed per unit volume, and the "
         "elongation at fracture indicates ductility, so a brittle ceramic and a ductile copper wire differ "
         "sharply even if their strengths are similar.",
+        "True stress and strain differ from the engineering values once the specimen deforms significantly, "
+        "because the cross-section shrinks as the length grows. Dividing the load by the actual area shows that "
+        "the material keeps getting stronger right up to fracture, even though the engineering curve falls after "
+        "the maximum. Forming simulations for sheet metal therefore use the true stress-strain curve rather than "
+        "the engineering one.",
     ), r"\sigma = E\,\varepsilon", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>σ</mi><mo>=</mo><mi>E</mi><mi>ε</mi></math>',
         table=(("Material", "Young's modulus (GPa)", "Yield strength (MPa)", "Elongation (%)"),
@@ -858,6 +920,10 @@ SCIENCE = (
         "to stars orbiting the centre of our galaxy to infer a black hole of about four million solar masses, "
         "and they use the tiny wobble of a star caused by its orbiting planet to discover planets around other "
         "stars.",
+        "Spacecraft trajectories are planned with the same laws. A transfer from Earth to Mars follows half of an "
+        "ellipse that touches both orbits, and the third law gives its duration of about eight and a half months. "
+        "Because the two planets must be in the right positions when the craft leaves, such launch windows open "
+        "only about every twenty six months.",
     ), r"T^2 = \frac{4\pi^2}{G M} a^3", "mathjax",
         table=(("Planet", "Semi-major axis (AU)", "Orbital period (years)", "a³ / T²"),
                ("Mercury", "0.387", "0.241", "1.00"), ("Earth", "1.000", "1.000", "1.00"),
@@ -926,6 +992,10 @@ SCIENCE = (
         "delamination between plies that is invisible on the surface, so structural composite parts are "
         "inspected with ultrasonic methods, and design allowables include knockdown factors for damage, "
         "moisture and the scatter of manufacturing quality.",
+        "Recycling is a growing concern for the industry. Thermoset matrices cannot simply be melted and "
+        "reshaped, so most end-of-life composite parts have been sent to landfill or burned. Newer approaches "
+        "recover carbon fibres by pyrolysis or chemical dissolution of the resin, and thermoplastic matrices that "
+        "can be remelted and welded are being adopted for high-volume parts in the automotive sector.",
     ), r"E_c = V_f E_f + (1 - V_f) E_m", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><msub><mi>E</mi><mi>c</mi></msub><mo>=</mo>'
                '<msub><mi>V</mi><mi>f</mi></msub><msub><mi>E</mi><mi>f</mi></msub><mo>+</mo><mo>(</mo><mn>1</mn>'
