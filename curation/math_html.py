@@ -42,6 +42,12 @@ _SYMBOLS = {
 }
 _FUNCTION_NAMES = {"sin", "cos", "tan", "log", "ln", "exp", "lim", "max", "min", "sup", "inf", "det", "arg"}
 _MATHJAX_RENDERED = re.compile(r"\b(MathJax|MathJax_Preview|MathJax_Display|MathJax_SVG|MathJax_CHTML|MJX_Assistive_MathML)\b")
+# Only elements that may hold math are visited (XPath runs in C: most pages have none, and this stays cheap).
+_CANDIDATES = etree.XPath(
+    '//*[local-name()="math" or substring-after(local-name(), ":")="math" or local-name()="mjx-container"]'
+    ' | //script[starts-with(translate(@type, "MATHTEX", "mathtex"), "math/tex")]'
+    ' | //*[contains(@class, "katex") or contains(@class, "MathJax") or contains(@class, "MJX")'
+    ' or contains(@class, "mwe-math-fallback-image")]')
 _INLINE_PAREN = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
 _DISPLAY_BRACKET = re.compile(r"\\\[(.+?)\\\]", re.DOTALL)
 
@@ -49,7 +55,7 @@ _DISPLAY_BRACKET = re.compile(r"\\\[(.+?)\\\]", re.DOTALL)
 def convert_math(tree: HtmlElement) -> int:
     """Replace every math element of the tree by its LaTeX text; returns how many were converted."""
     converted = 0
-    for element in list(tree.iter(etree.Element)):
+    for element in _CANDIDATES(tree):
         if _is_detached(element, tree):
             continue
         tag = _local_name(element.tag)
