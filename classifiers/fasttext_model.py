@@ -31,7 +31,7 @@ from classifiers.taxonomy import Taxonomy
 from classifiers.text import tokens
 from classifiers.weak_labels import SeedKnowledge
 
-FORMAT = "sciloom-fasttext/1"
+FORMAT = "sciloom-fasttext/2"
 DISCIPLINE = "discipline"
 QUALITY = "quality"
 QUALITY_LABELS = ("low", "high")
@@ -103,16 +103,26 @@ class LabelModel:
                          params=params.model_dump())
         return cls(model, info, seeds)
 
+    def line(self, text: str) -> str:
+        """The model's input line for a document."""
+        return _line(text, self.info.max_tokens, self.seeds)
+
+    def reads_like(self, other: LabelModel) -> bool:
+        """True when both models turn a document into the same input line (so it can be computed once)."""
+        return (self.info.max_tokens, self.info.seeds_hash) == (other.info.max_tokens, other.info.seeds_hash)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, shape [len(texts), len(labels)], float32; rows sum to 1."""
-        probs_NL = self._raw_proba(texts)
-        return _with_temperature(probs_NL, self.info.temperature).astype(np.float32)
+        return self.predict_lines([self.line(text) for text in texts])
 
-    def _raw_proba(self, texts: Sequence[str]) -> np.ndarray:
-        probs_NL = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
-        if not texts:
+    def predict_lines(self, lines: Sequence[str]) -> np.ndarray:
+        """predict_proba for input lines made by `line` (of this model or one that `reads_like` it)."""
+        return _with_temperature(self._raw_proba(lines), self.info.temperature).astype(np.float32)
+
+    def _raw_proba(self, lines: Sequence[str]) -> np.ndarray:
+        probs_NL = np.zeros((len(lines), len(self.labels)), dtype=np.float64)
+        if not lines:
             return probs_NL
-        lines = [_line(text, self.info.max_tokens, self.seeds) for text in texts]
         predicted_labels, predicted_probs = self.model.predict(lines, k=-1, threshold=0.0)
         for row, (names, values) in enumerate(zip(predicted_labels, predicted_probs)):
             for name, value in zip(names, values):
@@ -126,7 +136,7 @@ class LabelModel:
         MIN_CALIBRATION_EXAMPLES examples or a single label among them, the model stays uncalibrated (T = 1)."""
         if len(texts) < MIN_CALIBRATION_EXAMPLES or len(set(labels)) < 2:
             return self.info.temperature
-        probs_NL = self._raw_proba(texts)
+        probs_NL = self._raw_proba([self.line(text) for text in texts])
         target_N = np.array([self.labels.index(label) for label in labels])
         best = min(_TEMPERATURES, key=lambda t: _nll(_with_temperature(probs_NL, t), target_N))
         self.info = ModelInfo(**{**asdict(self.info), "temperature": float(best)})
@@ -151,7 +161,9 @@ class LabelModel:
                                     f"(train one with `sciloom classifiers train` or `sciloom classifiers bootstrap`)")
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != FORMAT:
-            raise ValueError(f"{meta_path} is not a sciloom fastText model description (format {meta.get('format')!r})")
+            raise ValueError(f"{meta_path} has model format {meta.get('format')!r}, this sciloom reads {FORMAT!r}: "
+                             f"retrain or re-bootstrap the models (a run bootstraps again when its models folder "
+                             f"is deleted)")
         info = ModelInfo(**{k: v for k, v in meta.items() if k != "format"} | {"labels": tuple(meta["labels"])})
         if info.kind != kind:
             raise ValueError(f"{meta_path} describes a {info.kind} model, not a {kind} model")

@@ -36,9 +36,11 @@ class Labeller:
 
     def annotate(self, docs: list[Document]) -> None:
         """Add the label columns to each document (all must have non-empty text)."""
-        texts = [doc["text"] for doc in docs]
-        disciplines_NL = self.discipline.predict_proba(texts)
-        quality_N = self.quality.predict_proba(texts)[:, self._high]
+        lines = [self.discipline.line(doc["text"]) for doc in docs]
+        disciplines_NL = self.discipline.predict_lines(lines)
+        if not self.quality.reads_like(self.discipline):
+            lines = [self.quality.line(doc["text"]) for doc in docs]
+        quality_N = self.quality.predict_lines(lines)[:, self._high]
         names = self.discipline.labels
         for doc, probs_L, quality in zip(docs, disciplines_NL, quality_N):
             doc["discipline"] = names[int(probs_L.argmax())]

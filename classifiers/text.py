@@ -6,14 +6,17 @@ import re
 _TOKEN = re.compile(r"\w+(?:[-']\w+)*|[^\w\s]")
 
 
+# A token is one character or more: reading `max_tokens * _CHARS_PER_TOKEN` characters bounds the work on
+# a long document and yields max_tokens tokens unless the beginning is mostly whitespace.
+_CHARS_PER_TOKEN = 16
+
+
 def tokens(text: str, max_tokens: int | None = None) -> list[str]:
-    """Lowercased words (hyphenated / apostrophe words kept whole) and single punctuation marks."""
-    out: list[str] = []
-    for match in _TOKEN.finditer(text.lower()):
-        out.append(match.group())
-        if max_tokens is not None and len(out) >= max_tokens:
-            break
-    return out
+    """Lowercased words (hyphenated / apostrophe words kept whole) and single punctuation marks: the first
+    `max_tokens` of them within the first `max_tokens * 16` characters."""
+    if max_tokens is None:
+        return _TOKEN.findall(text.lower())
+    return _TOKEN.findall(text[: max_tokens * _CHARS_PER_TOKEN].lower())[:max_tokens]
 
 
 def fasttext_line(text: str, max_tokens: int) -> str:

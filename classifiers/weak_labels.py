@@ -43,6 +43,10 @@ class SeedKnowledge:
     boilerplate: frozenset[str]
     spam: frozenset[str]
     content_hash: str
+    # term -> ((discipline, weight), ...), and the first words of two-word terms: hits() looks at the doc's
+    # terms only, and builds bigrams only where one could match.
+    index: dict[str, tuple[tuple[str, float], ...]]
+    bigram_heads: frozenset[str]
 
     @classmethod
     def load(cls, taxonomy: Taxonomy, seeds_dir: Path | None = None) -> SeedKnowledge:
@@ -64,8 +68,13 @@ class SeedKnowledge:
         digest.update(quality_raw.encode())
         quality = json.loads(quality_raw)
         phrases = {key: frozenset(" ".join(tokens(p)) for p in quality[key]) for key in ("educational", "boilerplate", "spam")}
+        index: dict[str, list[tuple[str, float]]] = {}
+        for discipline, vocab in vocabulary.items():
+            for term, weight in vocab.items():
+                index.setdefault(term, []).append((discipline, weight))
+        heads = frozenset(term.split(" ", 1)[0] for term in index if " " in term)
         return cls(vocabulary, taxonomy.general_label, phrases["educational"], phrases["boilerplate"],
-                   phrases["spam"], digest.hexdigest()[:16])
+                   phrases["spam"], digest.hexdigest()[:16], {t: tuple(v) for t, v in index.items()}, heads)
 
     def feature_tokens(self, toks: Sequence[str]) -> list[str]:
         """Seed-lexicon features for fastText: `seedtag<discipline>` repeated by the doc's (rounded, capped)
@@ -75,9 +84,15 @@ class SeedKnowledge:
 
     def hits(self, toks: Sequence[str]) -> dict[str, float]:
         """Weighted seed-term hits per discipline (general included)."""
-        counts = _term_counts(toks)
-        return {d: sum(min(counts[t], _MAX_TERM_COUNT) * w for t, w in vocab.items() if t in counts)
-                for d, vocab in self.vocabulary.items()}
+        counts = Counter(toks)
+        heads = self.bigram_heads
+        counts.update(f"{a} {b}" for a, b in zip(toks, toks[1:]) if a in heads)
+        hits = dict.fromkeys(self.vocabulary, 0.0)
+        for term in counts.keys() & self.index.keys():
+            count = min(counts[term], _MAX_TERM_COUNT)
+            for discipline, weight in self.index[term]:
+                hits[discipline] += count * weight
+        return hits
 
 
 def _term_counts(toks: Sequence[str]) -> Counter[str]:

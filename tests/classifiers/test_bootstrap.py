@@ -33,7 +33,7 @@ def test_seed_labeller_is_right_where_it_is_confident(seeds, small_config):
 
 def test_heuristic_quality_ranks_prose_above_boilerplate(seeds):
     prose = make_documents(3, seed=2)
-    junk = [d for d in make_documents(0, seed=2, with_boilerplate=5)]
+    junk = make_documents(0, seed=2, with_boilerplate=5)
     prose_q = [heuristic_quality(d["text"], seeds, 300) for d in prose]
     junk_q = [heuristic_quality(d["text"], seeds, 300) for d in junk]
     assert min(prose_q) > max(junk_q)
@@ -65,7 +65,7 @@ def test_bootstrapped_models_generalise_to_unseen_documents(bootstrapped_models,
 def test_default_models_are_built_from_seeds_once_and_cached(tmp_path, monkeypatch, small_config):
     monkeypatch.delenv("SCILOOM_MODELS", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    small_config = small_config.model_copy(update={"fasttext": small_config.fasttext.model_copy(update={"max_epoch": 15})})
+    small_config = small_config.model_copy(update={"fasttext": small_config.fasttext.model_copy(update={"max_epoch": 8})})
     folder = ensure_default_models(small_config)
     assert folder == default_models_dir(small_config) == tmp_path / "sciloom" / "models" / DEFAULT_TAXONOMY.content_hash
     stamp = (folder / "discipline.bin").stat().st_mtime_ns

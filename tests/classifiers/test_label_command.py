@@ -8,6 +8,7 @@ import typer
 from label_corpus import make_documents
 from typer.testing import CliRunner
 
+from classifiers.config import ClassifiersConfig
 from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
 from classifiers.tiers import quality_tier
 from sciloom.classifiers_commands import register
@@ -43,7 +44,7 @@ def test_label_one_record_per_input_line_in_order(app, bootstrapped_models, smal
     texts = [d["text"] for d in docs]
     expected_NL = discipline.predict_proba(texts)
     expected_q = quality.predict_proba(texts)[:, quality.labels.index("high")]
-    default = small_config.model_copy(update={"fasttext": small_config.fasttext})
+    default = ClassifiersConfig()  # `sciloom label` without --recipe
     for record, probs_L, q in zip(labelled, expected_NL, expected_q):
         assert list(record["discipline_scores"]) == list(discipline.labels)
         np.testing.assert_allclose(list(record["discipline_scores"].values()), probs_L, atol=1e-4)
