@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from curation.document import iter_parts
 from mixer.plan import Bucket
+from mixer.row_groups import iter_row_group_batches
 from mixer.tokenize import DocumentEncoder
 
 LABEL_COLUMNS = ("source", "discipline", "quality_tier")
@@ -32,7 +33,7 @@ def count_buckets(labelled_dir: Path, encoder: DocumentEncoder, sample_docs: int
         missing = set(LABEL_COLUMNS + ("text",)) - set(pq.read_schema(path).names)
         if missing:
             raise ValueError(f"{path}: missing columns {sorted(missing)}; is this the classifiers' labelled output?")
-        for batch in pq.ParquetFile(path).iter_batches(columns=[*LABEL_COLUMNS, "text"], batch_size=4096):
+        for batch in iter_row_group_batches(path, [*LABEL_COLUMNS, "text"], 4096):
             lengths = pc.binary_length(batch.column("text")).to_pylist()
             labels = zip(*(batch.column(c).to_pylist() for c in LABEL_COLUMNS))
             for row, (key, length) in enumerate(zip(labels, lengths)):

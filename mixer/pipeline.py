@@ -15,8 +15,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from classifiers.taxonomy import DEFAULT_TAXONOMY
 from curation.document import iter_parts
 from curation.executor import TASKS_DIR, run_stage
@@ -29,6 +27,7 @@ from mixer.indexed_dataset import token_dtype
 from mixer.manifest import build_manifest, content_hash, file_sha256, write_manifest
 from mixer.plan import MixturePlan, StreamPlan, plan_mixture
 from mixer.plan_report import write_plan_report
+from mixer.row_groups import iter_row_group_batches
 from mixer.shard_task import ShardJob, StreamSpec, part_record_path, write_part_shards
 from mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
 
@@ -38,7 +37,7 @@ REPORT_FILE = "mixer_report.json"
 
 def corpus_texts(labelled_dir: Path) -> Iterator[str]:
     for path in iter_parts(labelled_dir):
-        for batch in pq.ParquetFile(path).iter_batches(columns=["text"], batch_size=1024):
+        for batch in iter_row_group_batches(path, ["text"], 1024):
             yield from (t for t in batch.column("text").to_pylist() if t)
 
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from curation.executor import Task
 from curation.stats import StepStats, write_json_atomic
 from mixer.config import TokenizerConfig
 from mixer.indexed_dataset import token_dtype
 from mixer.pack import PackedShardWriter
+from mixer.row_groups import iter_row_group_batches
 from mixer.tokenize import DocumentEncoder
 
 PARTS_DIR = "_parts"
@@ -92,7 +92,7 @@ def write_part_shards(job: ShardJob, task: Task, stage_dir: Path) -> list[StepSt
         discipline_ids = {name: i for i, name in enumerate(job.disciplines)}
         path = task.inputs[0]
         ids, keys, sizes = [], [], []
-        for batch in pq.ParquetFile(path).iter_batches(columns=_LABEL_COLUMNS, batch_size=4096):
+        for batch in iter_row_group_batches(path, _LABEL_COLUMNS, 4096):
             ids += batch.column("id").to_pylist()
             keys += zip(*(batch.column(c).to_pylist() for c in ("source", "discipline", "quality_tier")))
             sizes += [n or 0 for n in pc.binary_length(batch.column("text")).to_pylist()]
@@ -106,7 +106,7 @@ def write_part_shards(job: ShardJob, task: Task, stage_dir: Path) -> list[StepSt
                 discipline_ids[job.general_label], job.block_size)) for s in job.streams]
             for epoch in range(passes):
                 row = 0
-                for batch in pq.ParquetFile(path).iter_batches(columns=["text"], batch_size=job.batch_size):
+                for batch in iter_row_group_batches(path, ["text"], job.batch_size):
                     rows = range(row, row + batch.num_rows)
                     row += batch.num_rows
                     wanted = [r for r in rows if any(p[r] > epoch for p in plan)]
@@ -114,7 +114,7 @@ def write_part_shards(job: ShardJob, task: Task, stage_dir: Path) -> list[StepSt
                         continue
                     texts = batch.column("text").to_pylist()
                     encoded = encoder.encode_batch([texts[r - rows.start] for r in wanted])
-                    stats.bytes_in += sum(len(texts[r - rows.start].encode()) for r in wanted)
+                    stats.bytes_in += sum(sizes[r] for r in wanted)
                     for r, tokens in zip(wanted, encoded):
                         source, discipline, tier = keys[r]
                         for k, writer in enumerate(writers):

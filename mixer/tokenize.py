@@ -80,7 +80,7 @@ class DocumentEncoder:
         return token_id
 
     def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
-        # encode_batch_fast skips character offsets, which packing never needs.
-        encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        # Not encode_batch_fast: it measured ~10% slower per CPU second here (tokenizers 0.23).
+        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
         prefix = [self.bos_id] if self.bos_id is not None else []
         return [np.array(prefix + e.ids + [self.eos_id], dtype=np.int64) for e in encodings]
