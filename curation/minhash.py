@@ -126,6 +126,21 @@ def word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return hashes, words.counts
 
 
+def shingle_word_ranges(counts: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first word, last word, shingles per text): every n-gram of a text, or all its words when it is
+    shorter than n, in text order (the layout of `ngram_hashes64`)."""
+    ends = np.cumsum(counts)
+    out_counts = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))
+    word = np.arange(int(ends[-1]) if len(ends) else 0)
+    doc_end = np.repeat(ends, counts)
+    doc_start = doc_end - np.repeat(counts, counts)
+    long_start = (word + ngram <= doc_end)
+    short_start = (np.repeat(counts, counts) < ngram) & (word == doc_start)
+    first = np.flatnonzero(long_start | short_start)
+    last = np.where(long_start[first], first + ngram, doc_end[first]) - 1
+    return first, last, out_counts
+
+
 def ngram_hashes64(wh: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray]:
     """(flat uint64 n-gram hashes, per-doc counts) from word hashes; a short non-empty doc gives one."""
     total = int(counts.sum())
@@ -174,9 +189,12 @@ class MinHasher:
     def shingle_hashes(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(flat uint32 shingle hashes before the finaliser, per-doc counts)."""
         if self.shingle_hash == "sha1":
-            per_doc = [shingle_bytes(t, self.ngram) for t in texts]
-            counts = np.fromiter((len(s) for s in per_doc), dtype=np.int64, count=len(per_doc))
-            digests = b"".join(hashlib.sha1(s).digest() for shingles in per_doc for s in shingles)
+            # The shingle bytes are slices of the batch's normalised text (words joined by one space).
+            words = split_words(texts)
+            data, word_start, word_end = words.compact()
+            first, last, counts = shingle_word_ranges(words.counts, self.ngram)
+            sha1 = hashlib.sha1
+            digests = b"".join([sha1(data[a:b]).digest() for a, b in zip(word_start[first].tolist(), word_end[last].tolist())])
             return np.frombuffer(digests, dtype="<u4")[::5].astype(_U32), counts
         h64, counts = ngram_hashes64(*word_hashes(texts), self.ngram)
         with np.errstate(over="ignore"):

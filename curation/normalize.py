@@ -47,24 +47,22 @@ class Words:
     ends: np.ndarray  # one past its last byte
     counts: np.ndarray  # words per text
 
-    def normalized(self) -> list[bytes]:
-        """Each text's words joined by single spaces: `normalize_text(text).encode()`."""
+    def compact(self) -> tuple[bytes, np.ndarray, np.ndarray]:
+        """(the batch's words, each text's joined by single spaces and texts back to back; every word's
+        [start, end) in it). A run of consecutive words of one text is one contiguous slice."""
         keep = self.in_word.copy()
         doc_of_word = np.repeat(np.arange(len(self.counts)), self.counts)
         followed = doc_of_word[1:] == doc_of_word[:-1]
         keep[self.ends[:-1][followed]] = True  # the byte after a word, before the next word of its text
         spaced = np.where(self.in_word, self.buf, np.uint8(0x20))
-        compact = spaced[keep].tobytes()
         position = np.cumsum(keep)
-        first = np.cumsum(self.counts) - self.counts
-        out = []
-        for i, count in enumerate(self.counts.tolist()):
-            if count == 0:
-                out.append(b"")
-                continue
-            begin = position[self.starts[first[i]]] - 1
-            out.append(compact[begin:position[self.ends[first[i] + count - 1] - 1]])
-        return out
+        return spaced[keep].tobytes(), position[self.starts] - 1, position[self.ends - 1]
+
+    def normalized(self) -> list[bytes]:
+        """Each text's words joined by single spaces: `normalize_text(text).encode()`."""
+        data, word_start, word_end = self.compact()
+        last = np.cumsum(self.counts) - 1
+        return [data[word_start[i - c + 1]:word_end[i]] if c else b"" for i, c in zip(last.tolist(), self.counts.tolist())]
 
 
 def split_words(texts: Sequence[str]) -> Words:
