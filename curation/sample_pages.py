@@ -434,7 +434,8 @@ SCIENCE = (
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>E</mi><mo>=</mo><msup><mi>E</mi><mo>∘</mo>'
                '</msup><mo>-</mo><mfrac><mrow><mi>R</mi><mi>T</mi></mrow><mrow><mi>n</mi><mi>F</mi></mrow>'
                '</mfrac><mi>ln</mi><mi>Q</mi></math>',
-        table=(("Half-reaction", "Standard potential (V)"), ("Li⁺ + e⁻ → Li", "-3.04"), ("Zn²⁺ + 2e⁻ → Zn", "-0.76"),
+        table=(("Half-reaction", "Standard potential (V)"), ("Li⁺ + e⁻ → Li", "-3.04"),
+               ("Zn²⁺ + 2e⁻ → Zn", "-0.76"),
                ("2H⁺ + 2e⁻ → H₂", "0.00"), ("Cu²⁺ + 2e⁻ → Cu", "+0.34"), ("F₂ + 2e⁻ → 2F⁻", "+2.87"))),
     Topic("le-chatelier", "Chemical equilibrium and Le Chatelier's principle", "chemistry", (
         "Many reactions do not run to completion. Instead the forward and reverse reactions continue at equal "
@@ -1003,6 +1004,105 @@ SCIENCE = (
         table=(("Fibre", "Tensile modulus (GPa)", "Tensile strength (MPa)", "Density (g/cm³)"),
                ("E-glass", "72", "3,400", "2.54"), ("Carbon, standard modulus", "230", "4,900", "1.80"),
                ("Aramid", "124", "3,600", "1.44"))),
+    Topic("entropy", "Entropy and the second law of thermodynamics", "physics", (
+        "Heat flows by itself from a hot body to a cold one and never the other way. The second law of "
+        "thermodynamics turns this everyday observation into a principle: the total entropy of an isolated "
+        "system never decreases, and it increases in every real, irreversible process such as friction, mixing "
+        "or heat flowing across a finite temperature difference.",
+        "Clausius defined the entropy change of a system as the heat it absorbs reversibly divided by its "
+        "absolute temperature. When heat passes from a hot reservoir to a cold one, the cold side gains more "
+        "entropy than the hot side loses, because the same amount of heat is divided by a smaller temperature, "
+        "and the total therefore grows.",
+        "The law sets a hard limit on heat engines. An engine that takes heat from a hot source and rejects part "
+        "of it to a cold sink can convert at most a fraction one minus the ratio of the absolute temperatures "
+        "into work. A power station running between 800 and 300 kelvin can thus never exceed about sixty two "
+        "percent efficiency, however well it is built.",
+        "Boltzmann gave entropy a microscopic meaning: it is proportional to the logarithm of the number of "
+        "microscopic arrangements of atoms and molecules that look the same from outside. Ordered states can be "
+        "realised in few ways and disordered ones in astronomically many, which explains why a gas spreads to "
+        "fill a box and never gathers spontaneously in one corner.",
+        "The same idea links thermodynamics to information. Erasing one bit of memory must release at least a "
+        "tiny amount of heat, proportional to the temperature, a limit first stated by Landauer and since "
+        "confirmed in experiments with single colloidal particles held in optical traps.",
+    ), r"S = k_B \ln \Omega, \qquad \eta \le 1 - \frac{T_c}{T_h}", "katex"),
+    Topic("memory-hierarchy", "Caches and the memory hierarchy", "computer_science", (
+        "A modern processor can execute several instructions per nanosecond, but fetching a value from main "
+        "memory takes around a hundred nanoseconds. Computer architects bridge this gap with a hierarchy of "
+        "small, fast caches close to the cores and larger, slower memories further away.",
+        "Caches work because programs show locality. Temporal locality means that data used now is likely to be "
+        "used again soon, and spatial locality means that neighbouring addresses are likely to be used together. "
+        "The hardware therefore keeps recently used data and moves memory in blocks called cache lines, "
+        "typically sixty four bytes long.",
+        "Software can exploit the hierarchy deliberately. For example, traversing a two-dimensional array row by "
+        "row in a language that stores rows contiguously touches each cache line once, whereas traversing it "
+        "column by column may miss the cache on every access and run many times slower. Blocked algorithms for "
+        "matrix multiplication split the work into tiles that fit in the cache for the same reason.",
+        "Multicore processors add the problem of coherence: when one core writes to a cache line, copies held by "
+        "other cores must be invalidated. Two threads that update different variables which happen to share a "
+        "line will keep stealing it from each other, an effect called false sharing that can ruin the "
+        "throughput of a parallel program until the data is padded apart.",
+    ), r"T_{\text{avg}} = T_{\text{hit}} + m \cdot T_{\text{miss}}", "mathjax",
+        table=(("Level", "Typical size", "Typical latency"), ("Registers", "under 1 KB", "under 1 ns"),
+               ("L1 cache", "32-64 KB per core", "about 1 ns"), ("L2 cache", "1-2 MB per core", "3-5 ns"),
+               ("L3 cache", "tens of MB shared", "10-20 ns"), ("Main memory (DRAM)", "tens of GB", "80-120 ns"))),
+    Topic("stroke-care", "Stroke: recognising it and treating it fast", "medicine", (
+        "A stroke occurs when the blood supply to part of the brain is interrupted. In about eight cases out of "
+        "ten a clot blocks an artery, an ischaemic stroke; in the rest a vessel ruptures and bleeds into or "
+        "around the brain. Brain cells begin to die within minutes, so every minute of delay costs patients "
+        "function they may never regain.",
+        "Public campaigns teach the FAST test: a drooping face, weakness of one arm and slurred speech mean it is "
+        "time to call an ambulance. Other symptoms include sudden loss of vision, severe dizziness and, in "
+        "haemorrhage, an abrupt and violent headache.",
+        "In hospital, a CT scan distinguishes bleeding from a clot, because the treatments are opposite. "
+        "Thrombolytic drugs that dissolve clots improve outcomes if given within four and a half hours of onset, "
+        "and mechanical thrombectomy, in which a catheter retrieves the clot from a large artery, benefits "
+        "selected patients even later. The same drugs would be disastrous in a haemorrhage.",
+        "After the acute phase, rehabilitation with physiotherapists, occupational therapists and speech "
+        "therapists helps patients recover as much function as possible. Prevention then targets the risk "
+        "factors: blood pressure control, statins, treatment of atrial fibrillation with anticoagulants, and "
+        "stopping smoking, which together reduce the risk of a second stroke considerably.",
+    ), "", "none",
+        table=(("Treatment", "Time window from onset", "Suitable patients"),
+               ("Intravenous thrombolysis", "up to 4.5 hours", "ischaemic stroke, no bleeding on CT"),
+               ("Mechanical thrombectomy", "up to 24 hours in selected cases", "large artery occlusion"),
+               ("Stroke unit care", "from admission", "all stroke patients"))),
+    Topic("glaciers-sea-level", "Melting glaciers and rising sea level", "earth_environment", (
+        "Global mean sea level rose by roughly twenty centimetres between 1900 and 2020, and the rate has more "
+        "than doubled since the early 1990s, when satellite altimetry began to measure the ocean surface from "
+        "orbit. Two processes dominate: warming seawater expands, and ice on land melts and flows into the "
+        "ocean.",
+        "Mountain glaciers from the Alps to the Himalaya have lost mass almost everywhere, and because many "
+        "rivers depend on their summer meltwater, their retreat threatens water supplies for agriculture and "
+        "cities downstream. The large ice sheets of Greenland and Antarctica hold far more ice, enough to raise "
+        "sea level by about sixty five metres if all of it melted.",
+        "Greenland loses ice both by surface melting and by glaciers calving icebergs into the sea. In West "
+        "Antarctica, however, the main concern is warm ocean water melting the floating ice shelves from below. "
+        "The shelves buttress the glaciers behind them, so their thinning allows the ice to flow faster, and "
+        "where the bedrock deepens inland the retreat may become self-sustaining.",
+        "Rising seas increase coastal flooding long before land is permanently lost, because storm surges start "
+        "from a higher base. For example, a flood level that occurred once a century in many ports will be "
+        "reached every few years by 2100 under high emission scenarios. Coastal planners therefore combine sea "
+        "walls, managed retreat and the restoration of wetlands that absorb wave energy.",
+    ), r"\Delta h \approx \frac{\Delta V_{\text{ice}} \, \rho_{\text{ice}}}"
+       r"{\rho_{\text{water}} \, A_{\text{ocean}}}", "mathjax"),
+    Topic("soil-erosion", "Soil erosion and land use", "earth_environment", (
+        "Soil forms slowly, often at a rate of a few centimetres per thousand years, as rock weathers and organic "
+        "matter accumulates. On bare or intensively tilled land, however, rain and wind can remove that much in "
+        "a few seasons, so erosion on farmland often outpaces soil formation many times over.",
+        "Raindrops striking bare ground detach soil particles, and runoff carries them downslope, first as thin "
+        "sheets and then in rills and gullies. The loss depends on rainfall intensity, the erodibility of the "
+        "soil, slope length and steepness, vegetation cover and conservation practices, the factors combined in "
+        "the universal soil loss equation used by agricultural agencies.",
+        "Eroded soil does damage twice. The field loses its most fertile topsoil, rich in organic matter and "
+        "nutrients, and yields decline; downstream, the sediment clouds rivers, fills reservoirs and carries "
+        "phosphorus that feeds algal blooms in lakes and coastal waters.",
+        "Conservation measures work by keeping the ground covered and slowing the water. Cover crops protect "
+        "the soil between harvests, contour ploughing and terraces break up slopes, and reduced tillage leaves "
+        "crop residues on the surface. For example, after the Dust Bowl of the 1930s, shelterbelts of trees "
+        "were planted across the American Great Plains to reduce wind erosion.",
+    ), r"A = R \cdot K \cdot LS \cdot C \cdot P", "mathml",
+        mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>A</mi><mo>=</mo><mi>R</mi><mo>⋅</mo>'
+               '<mi>K</mi><mo>⋅</mo><mi>L</mi><mi>S</mi><mo>⋅</mo><mi>C</mi><mo>⋅</mo><mi>P</mi></math>'),
 )
 
 GENERAL = (
@@ -1113,7 +1213,8 @@ GENERAL = (
         "a lot of fumbling for change.",
     ), "", "none",
         table=(("Day", "Area", "Highlights"), ("Friday", "Alfama", "castle, tram 28, fado bar"),
-               ("Saturday", "Belém", "monastery, tower, pastry shop"), ("Sunday", "Cacilhas", "ferry, seafood lunch"))),
+               ("Saturday", "Belém", "monastery, tower, pastry shop"),
+               ("Sunday", "Cacilhas", "ferry, seafood lunch"))),
     Topic("marathon-report", "Record field braves the rain at the city marathon", "general", (
         "More than eight thousand runners lined up in steady drizzle on Sunday morning for the twelfth city "
         "marathon, the largest field in the event's history. Organisers said the rain kept spectator numbers "
