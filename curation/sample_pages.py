@@ -1103,6 +1103,46 @@ SCIENCE = (
     ), r"A = R \cdot K \cdot LS \cdot C \cdot P", "mathml",
         mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>A</mi><mo>=</mo><mi>R</mi><mo>⋅</mo>'
                '<mi>K</mi><mo>⋅</mo><mi>L</mi><mi>S</mi><mo>⋅</mo><mi>C</mi><mo>⋅</mo><mi>P</mi></math>'),
+    Topic("chromatography", "Separating mixtures by chromatography", "chemistry", (
+        "Chromatography separates the compounds of a mixture by letting them partition between a stationary "
+        "phase and a mobile phase that flows past it. Molecules that interact strongly with the stationary "
+        "phase move slowly, while those that prefer the mobile phase are carried along quickly, so the "
+        "components of the sample spread out into separate bands.",
+        "In thin layer chromatography a drop of the sample is spotted onto a plate coated with silica gel, and a "
+        "solvent rises through the layer by capillary action. Polar compounds bind to the polar silica through "
+        "hydrogen bonds and travel only a short distance, whereas nonpolar compounds move close to the solvent "
+        "front. The retention factor, the distance a spot travels divided by the distance of the solvent front, "
+        "helps chemists identify compounds and follow the progress of a reaction.",
+        "Column chromatography applies the same principle on a preparative scale. The crude product of an "
+        "organic synthesis is loaded at the top of a column packed with silica, and a solvent mixture of "
+        "gradually increasing polarity washes the compounds out one after another, so that the desired product "
+        "can be collected in pure fractions.",
+        "Gas chromatography uses an inert carrier gas as the mobile phase and a thin liquid film inside a long "
+        "capillary as the stationary phase, and it separates volatile compounds by boiling point and polarity. "
+        "Coupled to a mass spectrometer, it identifies traces of pesticides in food or of drugs in blood, "
+        "because every compound has a characteristic retention time and fragmentation pattern.",
+    ), r"R_f = \frac{d_{\text{compound}}}{d_{\text{solvent front}}}", "mathjax",
+        table=(("Compound", "Polarity", "Rf on silica (hexane : ethyl acetate 4 : 1)"),
+               ("Naphthalene", "nonpolar", "0.85"), ("Benzophenone", "moderately polar", "0.45"),
+               ("Benzyl alcohol", "polar", "0.20"), ("Benzoic acid", "very polar", "0.05"))),
+    Topic("mathematical-induction", "Proof by mathematical induction", "mathematics", (
+        "Many statements in mathematics claim that something holds for every natural number. Checking cases one "
+        "by one can never finish, so mathematicians use induction: prove the statement for the first number, "
+        "and prove that whenever it holds for some number n it also holds for n plus one. Together these two "
+        "steps cover every integer, like a row of dominoes in which each one knocks over the next.",
+        "A classic example is the formula for the sum of the first n odd numbers, which equals n squared. The "
+        "base case is immediate, since the first odd number is one. For the inductive step, assume the sum of "
+        "the first n odd numbers is n squared; adding the next odd number, two n plus one, gives n squared plus "
+        "two n plus one, which is exactly the square of n plus one.",
+        "Strong induction allows the inductive step to use the statement for all smaller numbers, not only for "
+        "the previous one. It is the natural tool for proving that every integer greater than one is a product "
+        "of primes: either the number is prime, or it splits into two smaller factors, each of which is already "
+        "a product of primes by hypothesis.",
+        "Induction is equivalent to the well-ordering principle, which states that every nonempty set of natural "
+        "numbers has a least element. Structural induction generalises the method to trees, formulas and "
+        "programs defined recursively, and it is therefore central to proofs about algorithms and about the "
+        "correctness of recursive definitions in logic.",
+    ), r"\sum_{k=1}^{n} (2k - 1) = n^2", "katex"),
 )
 
 GENERAL = (
