@@ -1143,6 +1143,27 @@ SCIENCE = (
         "programs defined recursively, and it is therefore central to proofs about algorithms and about the "
         "correctness of recursive definitions in logic.",
     ), r"\sum_{k=1}^{n} (2k - 1) = n^2", "katex"),
+    Topic("doppler-effect", "The Doppler effect in sound and light", "physics", (
+        "The pitch of an ambulance siren drops as the vehicle passes, although the siren itself never changes. "
+        "While the source approaches, each new wave crest is emitted a little closer to the listener than the "
+        "previous one, so the crests arrive more often and the frequency heard is higher; once the source "
+        "recedes, the crests are stretched apart and the pitch falls.",
+        "For sound the size of the shift depends on the speeds of both the source and the listener relative to "
+        "the air, because sound is a wave in a medium. A source moving at a tenth of the speed of sound raises "
+        "the frequency ahead of it by about eleven percent, and at the speed of sound the crests pile up into a "
+        "shock wave, which is heard on the ground as a sonic boom.",
+        "Light needs no medium, and its Doppler shift depends only on the relative velocity of source and "
+        "observer, with a correction from special relativity at high speeds. Light from a receding star is "
+        "shifted towards longer, redder wavelengths, and light from an approaching one towards the blue.",
+        "Astronomers measure these shifts in the spectral lines of stars and galaxies. Hubble found that distant "
+        "galaxies show a redshift roughly proportional to their distance, the first evidence that the universe "
+        "is expanding, and the periodic shift of a star's lines reveals the orbital motion caused by an unseen "
+        "planet. On Earth, radar guns and Doppler ultrasound use the same principle to measure the speed of cars "
+        "and of blood in arteries.",
+    ), r"f' = f\,\frac{v + v_o}{v - v_s}", "mathml",
+        mathml='<math xmlns="http://www.w3.org/1998/Math/MathML"><msup><mi>f</mi><mo>′</mo></msup><mo>=</mo>'
+               '<mi>f</mi><mfrac><mrow><mi>v</mi><mo>+</mo><msub><mi>v</mi><mi>o</mi></msub></mrow><mrow>'
+               '<mi>v</mi><mo>-</mo><msub><mi>v</mi><mi>s</mi></msub></mrow></mfrac></math>'),
 )
 
 GENERAL = (
@@ -1382,6 +1403,35 @@ GENERAL = (
     ), "", "none",
         table=(("Group", "Seats before", "Seats after"), ("Independents", "16", "14"), ("Labour", "4", "4"),
                ("Green Party", "1", "3"), ("Liberal Democrats", "2", "3"), ("Conservatives", "1", "0"))),
+    Topic("museum-exhibition", "Exhibition review: a century of seaside posters", "general", (
+        "The town museum's new exhibition gathers more than ninety railway and seaside posters from the 1900s to "
+        "the 1990s, and it is the most enjoyable show the museum has staged in years. Most of the posters come "
+        "from a private collection that has never been displayed in public before.",
+        "The rooms are arranged by decade, which works well because the changes in style are easy to follow. "
+        "The early posters are crowded with text and tiny figures, whereas those from the 1930s use bold blocks "
+        "of colour and a single striking image, such as a diver frozen in mid-air above a blue bay.",
+        "The curators have also included letters between the railway companies and the artists, and these are "
+        "often the most revealing exhibits. For example, one letter asks an artist to make the sea look warmer "
+        "and the beach less crowded, which explains why so many of the posters look more inviting than the "
+        "resorts ever were.",
+        "The final room, devoted to the decline of the seaside holiday in the age of cheap flights, feels a little "
+        "rushed. However, the exhibition as a whole is a delight, and the shop's reproductions of the best "
+        "posters will be hard to resist. Entry is free, and the show runs until the end of September.",
+    ), "", "none"),
+    Topic("allotment-diary", "An allotment diary: what a wet summer taught me", "general", (
+        "This was my third summer on the allotment, and by far the wettest. The rain arrived in the middle of "
+        "June and barely stopped until August, which meant that half of my plans had to change and the other "
+        "half simply failed.",
+        "The potatoes were the first casualty. Blight spread quickly along the row in the damp, warm weather, and "
+        "I had to cut the foliage down early to save the crop. The harvest was small; however, the potatoes that "
+        "did come up stored well because I let them dry on the shed floor for a week before bagging them.",
+        "The beans, on the other hand, loved the conditions. I picked runner beans every other day for two "
+        "months and gave bags of them to the neighbouring plot holders, who repaid me with courgettes, of which "
+        "I already had far too many.",
+        "The main lesson is to spread the risk. Next year I will grow fewer potatoes and choose a variety that "
+        "resists blight, and I will build a simple cover for the tomatoes, since every plant left in the open "
+        "rotted before its fruit could ripen. Gardening, I am learning, rewards patience more than planning.",
+    ), "", "none"),
 )
 
 GERMAN = (
