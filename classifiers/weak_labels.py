@@ -4,7 +4,7 @@ Discipline: each discipline has a seed vocabulary (unigrams and bigrams). A docu
 are the weighted counts of its seed terms (a term listed for k disciplines weighs 1/k; each term counts at most
 `_MAX_TERM_COUNT` times, so one repeated word cannot decide). A document is labelled with its top discipline
 when it has enough science hits, dense enough, and the top discipline holds a clear share of them; it is
-labelled general when science terms are rare and general-text vocabulary matches at least as often; otherwise it
+labelled general when science terms are rare and general-text vocabulary outweighs them; otherwise it
 abstains (None) and the fastText model trained on the confident part decides later.
 
 Quality: a heuristic score in [0, 1] from length, sentence shape, the share of word tokens, explanatory
@@ -118,7 +118,7 @@ def weak_discipline(text: str, seeds: SeedKnowledge, config: BootstrapConfig, ma
     if science >= config.min_hits and density >= config.min_density:
         top = max(hits, key=hits.__getitem__)
         return top if hits[top] >= config.min_share * science else None
-    if density < config.general_max_density and general_hits >= science:
+    if density < config.general_max_density and general_hits > science:
         return seeds.general_label
     return None
 
