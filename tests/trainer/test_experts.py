@@ -6,7 +6,7 @@ import torch
 from transformers import Qwen2MoeConfig
 from transformers.models.qwen2_moe.modeling_qwen2_moe import Qwen2MoeExperts
 
-from trainer.experts import GroupedExperts, _experts_grouped_mm, _experts_loop
+from trainer.experts import GroupedExperts, _experts_grouped_mm, _experts_segment_mm
 from trainer.routing import permute, route, unpermute
 
 NUM_EXPERTS, HIDDEN, INTERMEDIATE, TOP_K = 6, 16, 8, 2
@@ -54,16 +54,16 @@ def test_gate_up_split_order_is_gate_first() -> None:
     assert y[0, 0].item() == pytest.approx(torch.nn.functional.silu(torch.tensor(2.0)).item() * 3.0)
 
 
-def test_grouped_mm_path_matches_the_loop() -> None:
+def test_grouped_mm_path_matches_the_segment_mm_path() -> None:
     # torch._grouped_mm has a CPU forward (no backward) in torch 2.13: enough to check offsets and transposes.
     torch.manual_seed(1)
     ours = GroupedExperts(NUM_EXPERTS, HIDDEN, INTERMEDIATE, init_std=0.3)
     counts_E = torch.tensor([3, 0, 5, 1, 0, 7])
     x_PD = torch.randn(int(counts_E.sum()), HIDDEN)
     with torch.no_grad():
-        looped = _experts_loop(x_PD, ours.gate_up_proj, ours.down_proj, counts_E)
+        segmented = _experts_segment_mm(x_PD, ours.gate_up_proj, ours.down_proj, counts_E)
         grouped = _experts_grouped_mm(x_PD, ours.gate_up_proj, ours.down_proj, counts_E)
-    torch.testing.assert_close(grouped, looped, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grouped, segmented, rtol=1e-5, atol=1e-6)
 
 
 def test_gradients_match_gradcheck() -> None:
@@ -71,7 +71,7 @@ def test_gradients_match_gradcheck() -> None:
     counts_E = torch.tensor([2, 0, 3])
     x_PD = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
-        lambda x, gate_up, down: _experts_loop(x, gate_up, down, counts_E), (x_PD, ours.gate_up_proj, ours.down_proj)
+        lambda x, gate_up, down: _experts_segment_mm(x, gate_up, down, counts_E), (x_PD, ours.gate_up_proj, ours.down_proj)
     )
 
 
@@ -83,3 +83,20 @@ def test_no_rows_gives_an_empty_output() -> None:
 def test_row_count_mismatch_raises() -> None:
     with pytest.raises(ValueError, match="sums to"):
         GroupedExperts(3, 4, 2)(torch.zeros(4, 4), torch.tensor([1, 1, 1]))
+
+
+def test_gradients_match_transformers_qwen2moe_experts() -> None:
+    torch.manual_seed(2)
+    ours = GroupedExperts(NUM_EXPERTS, HIDDEN, INTERMEDIATE, init_std=0.3)
+    theirs = hf_experts(ours)
+    x_TD = torch.randn(23, HIDDEN)
+    routing = route(torch.randn(23, NUM_EXPERTS), TOP_K)
+    grad_TD = torch.randn(23, HIDDEN)
+    ours_x_TD = x_TD.clone().requires_grad_()
+    x_PD, tokens_per_expert_E, perm = permute(ours_x_TD, routing.experts_TK, NUM_EXPERTS)
+    unpermute(ours(x_PD, tokens_per_expert_E), routing.weights_TK, perm).backward(grad_TD)
+    theirs_x_TD = x_TD.clone().requires_grad_()
+    theirs(theirs_x_TD, routing.experts_TK, routing.weights_TK).backward(grad_TD)
+    torch.testing.assert_close(ours_x_TD.grad, theirs_x_TD.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ours.gate_up_proj.grad, theirs.gate_up_proj.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ours.down_proj.grad, theirs.down_proj.grad, rtol=1e-5, atol=1e-5)
