@@ -55,7 +55,7 @@ def their_step(model: Qwen2MoeForCausalLM, optimizer: torch.optim.Optimizer, ids
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--profile", action="store_true", help="print a torch.profiler table of one step of each")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -63,6 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         save_hf(ours, folder)
         theirs = Qwen2MoeForCausalLM.from_pretrained(folder).train()
+    print(f"torch threads: {torch.get_num_threads()}")
     print(f"transformers: attention={theirs.config._attn_implementation}, experts={theirs.config._experts_implementation}")
     ids_BT = torch.randint(0, CONFIG.vocab_size, (BATCH, SEQ + 1), generator=torch.Generator().manual_seed(1))
     opt_ours = torch.optim.AdamW(ours.parameters(), lr=1e-4)
