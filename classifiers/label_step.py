@@ -1,7 +1,8 @@
-"""Labelling documents with the level-2 models: discipline, its probabilities, science and quality scores, tier."""
+"""Labelling documents with the level-2 models: discipline, its probabilities, science and quality scores, tier;
+and, in a run with a judge, the level-3 verdicts of the judged sample (null for the documents it did not judge)."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -9,6 +10,7 @@ import pyarrow as pa
 
 from classifiers.config import ClassifiersConfig
 from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
+from classifiers.judge import JUDGE_FIELDS
 from classifiers.tiers import quality_tier
 from curation.document import Document
 from curation.step import Step
@@ -20,14 +22,19 @@ LABEL_COLUMNS: dict[str, pa.DataType] = {
     "quality_score": pa.float32(),
     "quality_tier": pa.string(),
 }
+# judge_score, judge_reason, judge_discipline, judge_error
+JUDGE_COLUMNS: dict[str, pa.DataType] = dict(zip(JUDGE_FIELDS, (pa.int8(), pa.string(), pa.string(), pa.string())))
 NO_TEXT = "no_text"
+Verdicts = Mapping[str, Mapping[str, object]]  # document id -> its JUDGE_FIELDS
 
 
 class Labeller:
-    """The discipline and quality models of one models folder, applied to batches of documents."""
+    """The discipline and quality models of one models folder, applied to batches of documents; with `verdicts`
+    (a judged sample), each document also gets its judge fields, and its tier uses the judge's score."""
 
-    def __init__(self, models_dir: Path, config: ClassifiersConfig) -> None:
+    def __init__(self, models_dir: Path, config: ClassifiersConfig, verdicts: Verdicts | None = None) -> None:
         self.config = config
+        self.verdicts = verdicts
         seeds_dir = config.bootstrap.seeds_dir
         self.discipline = LabelModel.load(models_dir, DISCIPLINE, config.taxonomy, seeds_dir)
         self.quality = LabelModel.load(models_dir, QUALITY, config.taxonomy, seeds_dir)
@@ -43,6 +50,9 @@ class Labeller:
         quality_N = self.quality.predict_lines(lines)[:, self._high]
         names = self.discipline.labels
         for doc, probs_L, quality in zip(docs, disciplines_NL, quality_N):
+            if self.verdicts is not None:
+                verdict = self.verdicts.get(doc["id"], {})
+                doc.update({name: verdict.get(name) for name in JUDGE_FIELDS})
             doc["discipline"] = names[int(probs_L.argmax())]
             doc["discipline_scores"] = {name: float(p) for name, p in zip(names, probs_L)}
             doc["science_score"] = float(1.0 - probs_L[self._general])
@@ -82,3 +92,9 @@ class LabelStep(Step):
         for doc in batch:
             self.keep(doc)
             yield doc
+
+
+class JudgedLabelStep(LabelStep):
+    """LabelStep in a run with a judge: its output also has the judge columns."""
+
+    columns: ClassVar[dict[str, pa.DataType]] = {**LABEL_COLUMNS, **JUDGE_COLUMNS}

@@ -1,5 +1,8 @@
 """The classifiers stage of a run: get models (given, or bootstrapped from the curated corpus), label every
-curated document as a resumable Ray stage, and report quality-tier proportions per discipline with examples."""
+curated document as a resumable Ray stage, and report quality-tier proportions per discipline with examples.
+
+With a judge configured, a sample is judged first (classifiers.judge_stage): its labels train the quality model
+used for labelling, and the labelled parts carry the judge fields of the judged documents."""
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +16,8 @@ from classifiers.bootstrap import REPORT_FILE as BOOTSTRAP_REPORT
 from classifiers.bootstrap import bootstrap_models
 from classifiers.config import ClassifiersConfig
 from classifiers.fasttext_model import DISCIPLINE, QUALITY
-from classifiers.label_step import Labeller, LabelStep
+from classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
+from classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
 from classifiers.tiers import TIERS
 from curation.document import iter_parts, read_documents
 from curation.executor import run_stage
@@ -29,10 +33,13 @@ REPORT_FILE = "classifiers_report.json"
 EXAMPLE_CHARS = 400
 
 
-def _label_chain(models_dir: str, config_json: str) -> tuple[Reader, list[Step]]:
-    """Built inside each Ray worker, so that models are loaded there and never pickled."""
+def _label_chain(models_dir: str, config_json: str, judged_path: str | None) -> tuple[Reader, list[Step]]:
+    """Built inside each Ray worker, so that models and verdicts are loaded there and never pickled."""
     config = ClassifiersConfig.model_validate_json(config_json)
-    return StageOutputReader(), [LabelStep(Labeller(Path(models_dir), config))]
+    if judged_path is None:
+        return StageOutputReader(), [LabelStep(Labeller(Path(models_dir), config))]
+    labeller = Labeller(Path(models_dir), config, read_verdicts(Path(judged_path)))
+    return StageOutputReader(), [JudgedLabelStep(labeller)]
 
 
 def _corpus(curated_dir: Path, limit: int):
@@ -109,10 +116,16 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
     tasks = tasks_over_stage(curated_dir)
     if not tasks:
         raise FileNotFoundError(f"no curated parts (part-*.parquet) in {curated_dir}: run curation first")
+    # The judge goes first: a dead endpoint fails the run before any model is bootstrapped or document labelled.
+    judge = judge_sample(config, curated_dir, out_dir) if config.judge is not None else None
     ensure_ray()
     models_dir, bootstrap = prepare_models(config, curated_dir, out_dir)
+    judged_path = None
+    if judge is not None:
+        judged_path = str(out_dir / JUDGE_DIR / JUDGED_FILE)
+        models_dir, judge["quality_model"] = models_with_judge_quality(config, out_dir, models_dir)
     Labeller(models_dir, config)  # fail here, once and clearly, on missing models or a taxonomy mismatch
-    build = partial(_label_chain, str(models_dir), config.model_dump_json())
+    build = partial(_label_chain, str(models_dir), config.model_dump_json(), judged_path)
     stage = run_stage("classify", out_dir / LABELLED_DIR, tasks, map_documents(build),
                       num_cpus_per_task=config.num_cpus_per_task)
     tiers = tier_report(out_dir / LABELLED_DIR, config)
@@ -120,11 +133,12 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
         "models_dir": str(models_dir),
         "taxonomy_hash": config.taxonomy.content_hash,
         "bootstrap": bootstrap,
+        "judge": judge,
         "stage": stage.to_dict(),
         **tiers,
     }
     write_json_atomic(out_dir / REPORT_FILE, report)
-    return {
+    summary = {
         "labelled_dir": str(out_dir / LABELLED_DIR),
         "models_dir": str(models_dir),
         "documents": tiers["documents"],
@@ -132,3 +146,7 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
         "disciplines": {d: v["documents"] for d, v in tiers["per_discipline"].items() if v["documents"]},
         "report": str(out_dir / REPORT_FILE),
     }
+    if judge is not None:
+        summary["judge"] = {"judged": judge["documents"], "scored": judge["scored"], "labels": judge["labels"],
+                            "errors": judge["errors"]}
+    return summary

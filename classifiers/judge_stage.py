@@ -1,0 +1,148 @@
+"""The level-3 judge inside a classifiers run (the FineWeb-Edu pattern).
+
+1. A reproducible sample of the curated documents (`judge.sample_size`, reservoir sampling seeded by
+   `judge.sample_seed`; all documents when None) is judged through the configured endpoint. Answers are cached
+   in `out_dir/judge/cache.sqlite` (unless `judge.cache_path` names another file), so a rerun asks nothing.
+2. `out_dir/judge/judged.parquet` keeps the sample's ids and judge fields; `quality_train.jsonl` its judge
+   labels (high when judge_score >= score_threshold, else low; unscored documents are counted, not used).
+3. The quality model of the run is trained from those labels alone and REPLACES the bootstrapped (or given)
+   quality model for labelling: the judge's rubric is the better definition of quality, the heuristic one only
+   stands in when no judge is configured. The discipline model is kept. The labelling models folder is
+   `out_dir/judge/models` (the discipline model copied next to the judge-trained quality model); the
+   bootstrapped models stay in `out_dir/models` for comparison.
+
+An endpoint that answers none of the requests is a JudgeEndpointDown before any labelling; a sample whose
+usable verdicts do not give both labels is a JudgeLabelsUnusable: nothing is labelled with a quality model that
+could not be trained.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from classifiers.config import ClassifiersConfig
+from classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS
+from classifiers.judge import JUDGE_FIELDS, JudgeConfig, JudgeEndpointDown, LLMJudge, reservoir_sample
+from classifiers.judge import write_quality_training_jsonl
+from classifiers.label_step import JUDGE_COLUMNS, Verdicts
+from classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
+from curation.document import BASE_COLUMNS, Document, iter_parts, read_documents, schema_for
+from curation.stats import write_json_atomic
+
+JUDGE_DIR = "judge"
+CACHE_FILE = "cache.sqlite"
+JUDGED_FILE = "judged.parquet"
+TRAINING_FILE = "quality_train.jsonl"
+MODELS_DIR = "models"
+# Records which judge labels and discipline model the judge models folder was built from (reuse on a rerun).
+SOURCE_FILE = "judge_source.json"
+# Failures of the request itself, not of the answer: when every asked document has one, nobody answered.
+REQUEST_ERRORS = frozenset({"request_failed", "request_rejected", "bad_response"})
+JUDGED_COLUMNS = {"id": BASE_COLUMNS["id"], **JUDGE_COLUMNS}
+
+
+class JudgeLabelsUnusable(ValueError):
+    """The judged sample does not give both quality labels, so no quality model can be trained from it."""
+
+
+def judge_config_for_run(judge: JudgeConfig, out_dir: Path) -> JudgeConfig:
+    """The run's judge settings: the cache lives in the run folder unless the recipe names one."""
+    if judge.cache_path is not None:
+        return judge
+    return judge.model_copy(update={"cache_path": out_dir / JUDGE_DIR / CACHE_FILE})
+
+
+def _curated_records(curated_dir: Path) -> Iterator[Document]:
+    for part in iter_parts(curated_dir):
+        yield from read_documents(part, columns=["id", "text"])
+
+
+def judge_sample(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Judge the sample, write judged.parquet and quality_train.jsonl under out_dir/judge; returns the judge
+    section of the classifiers report. Raises JudgeEndpointDown when no request was answered."""
+    if config.judge is None:
+        raise ValueError("judge_sample needs config.judge")
+    judge_config = judge_config_for_run(config.judge, out_dir)
+    records: Any = _curated_records(curated_dir)
+    if judge_config.sample_size is not None:
+        records = reservoir_sample(records, judge_config.sample_size, judge_config.sample_seed)
+    with LLMJudge(judge_config, config.taxonomy.disciplines) as judge:
+        judged = list(judge.judge(records))
+    stats = judge.stats
+    asked = stats.documents - stats.errors["no_text"]
+    if asked and sum(stats.errors[reason] for reason in REQUEST_ERRORS) == asked:
+        raise JudgeEndpointDown(
+            f"none of the {asked} judge requests got an answer ({dict(stats.errors)}): check that "
+            f"{judge_config.base_url or 'vLLM'} serves model {judge_config.model!r}. Nothing was labelled.")
+
+    judge_dir = out_dir / JUDGE_DIR
+    judge_dir.mkdir(parents=True, exist_ok=True)
+    _write_table_atomic(judge_dir / JUDGED_FILE,
+                        pa.Table.from_pylist([{name: record[name] for name in JUDGED_COLUMNS} for record in judged],
+                                             schema=schema_for(JUDGED_COLUMNS)))
+    labels = write_quality_training_jsonl(judged, judge_dir / TRAINING_FILE, judge_config.score_threshold)
+    return {
+        "model": judge_config.model,
+        "base_url": judge_config.base_url,
+        "sample_size": judge_config.sample_size,
+        "sample_seed": judge_config.sample_seed,
+        "score_threshold": judge_config.score_threshold,
+        "judged_file": str(judge_dir / JUDGED_FILE),
+        "cache": str(judge_config.cache_path),
+        **stats.as_dict(),
+        "labels": {label: labels[label] for label in QUALITY_LABELS},
+    }
+
+
+def _write_table_atomic(path: Path, table: pa.Table) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def read_verdicts(judged_path: Path) -> Verdicts:
+    """Document id -> judge fields, from judged.parquet."""
+    return {row["id"]: {name: row[name] for name in JUDGE_FIELDS}
+            for row in pq.read_table(judged_path, columns=list(JUDGED_COLUMNS)).to_pylist()}
+
+
+def models_with_judge_quality(config: ClassifiersConfig, out_dir: Path, base_models_dir: Path) -> tuple[Path, dict]:
+    """out_dir/judge/models: the discipline model of `base_models_dir` and a quality model trained on the judge's
+    labels; returns the folder and the quality model's held-out evaluation. Built again only when the labels or
+    the discipline model changed (a rerun reuses it, so resumed labelling tasks and finished ones agree)."""
+    judge_dir = out_dir / JUDGE_DIR
+    models_dir = judge_dir / MODELS_DIR
+    training = (judge_dir / TRAINING_FILE).read_bytes()
+    source = {
+        "training_sha256": hashlib.sha256(training).hexdigest(),
+        "discipline_sha256": hashlib.sha256((base_models_dir / f"{DISCIPLINE}.json").read_bytes()
+                                            + (base_models_dir / f"{DISCIPLINE}.bin").read_bytes()).hexdigest(),
+    }
+    source_path, eval_path = models_dir / SOURCE_FILE, models_dir / f"{QUALITY}_eval.json"
+    if source_path.exists() and eval_path.exists() and json.loads(source_path.read_text()) == source:
+        return models_dir, json.loads(eval_path.read_text())
+
+    examples, _ = read_labelled_jsonl(training.decode("utf-8").splitlines(),
+                                            label_mapper("identity", QUALITY, config.taxonomy))
+    present = {label for _, label in examples}
+    if present != set(QUALITY_LABELS):
+        raise JudgeLabelsUnusable(
+            f"the judge gave {len(examples)} usable labels, {sorted(present) or 'none'} only (see "
+            f"{judge_dir / JUDGED_FILE} for its errors): a quality model needs both {list(QUALITY_LABELS)}; "
+            f"check the judge model, raise judge.sample_size or change judge.score_threshold. Nothing was labelled.")
+    source_path.unlink(missing_ok=True)  # a crash below must not leave a folder that looks finished
+    models_dir.mkdir(parents=True, exist_ok=True)
+    for suffix in ("bin", "json"):
+        tmp = models_dir / f".{DISCIPLINE}.{suffix}.tmp"
+        shutil.copyfile(base_models_dir / f"{DISCIPLINE}.{suffix}", tmp)
+        tmp.replace(models_dir / f"{DISCIPLINE}.{suffix}")
+    report = train_and_evaluate(QUALITY, examples, config, models_dir)
+    write_json_atomic(source_path, source)
+    return models_dir, report
