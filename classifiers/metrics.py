@@ -1,6 +1,7 @@
 """Held-out evaluation of a classifier: accuracy, macro-F1, confusion matrix and calibration (ECE)."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,10 +24,15 @@ def per_label_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[
     return scores
 
 
-def macro_f1(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
-    """Mean F1 over the labels that occur in the truth (a label never true and never predicted is not scored;
-    one predicted but never true counts through the false positives it costs the true labels)."""
-    labels = sorted(set(y_true))
+def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], min_support: int = 1) -> float:
+    """Mean F1 over the labels that occur at least `min_support` times in the truth (a label never true and
+    never predicted is not scored; one predicted but never true counts through the false positives it costs
+    the true labels). A label with one or two test examples makes macro-F1 jump by 1/labels on one guess:
+    `min_support` leaves such labels out; NaN when no label has that support."""
+    support = Counter(y_true)
+    labels = sorted(label for label, n in support.items() if n >= min_support)
+    if not labels:
+        return float("nan")
     scores = per_label_f1(y_true, y_pred, labels)
     return float(np.mean([scores[label] for label in labels]))
 
@@ -56,8 +62,10 @@ def expected_calibration_error(confidence_N: np.ndarray, correct_N: np.ndarray, 
 
 
 def evaluation_report(y_true: Sequence[str], probs_NL: np.ndarray, labels: Sequence[str],
-                      general_label: str | None = None) -> dict[str, Any]:
-    """The full report for predictions given as probabilities over `labels`."""
+                      general_label: str | None = None, min_support: int = 10) -> dict[str, Any]:
+    """The full report for predictions given as probabilities over `labels`: macro-F1 over every label present
+    in the truth (`macro_f1`) and over the labels with at least `min_support` test examples
+    (`macro_f1_supported`, with the labels it covers)."""
     predicted_N = probs_NL.argmax(axis=1)
     y_pred = [labels[i] for i in predicted_N]
     confidence_N = probs_NL.max(axis=1)
@@ -66,6 +74,9 @@ def evaluation_report(y_true: Sequence[str], probs_NL: np.ndarray, labels: Seque
         "examples": len(y_true),
         "accuracy": accuracy(y_true, y_pred),
         "macro_f1": macro_f1(y_true, y_pred),
+        "macro_f1_supported": macro_f1(y_true, y_pred, min_support),
+        "supported_labels": sorted(label for label, n in Counter(y_true).items() if n >= min_support),
+        "min_support": min_support,
         "per_label_f1": per_label_f1(y_true, y_pred, sorted(set(y_true))),
         "support": {label: sum(t == label for t in y_true) for label in labels},
         "labels": list(labels),

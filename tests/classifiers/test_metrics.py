@@ -43,3 +43,13 @@ def test_report_science_vs_general():
     assert report["confusion_matrix"] == [[1, 0], [1, 1]]
     with pytest.raises(ValueError, match="empty"):
         accuracy([], [])
+
+
+def test_macro_f1_over_supported_labels_leaves_rare_labels_out():
+    # TRUE/PRED supports: a 3, b 2, c 1; with min_support 2 only a (4/5) and b (1/2) count
+    assert macro_f1(TRUE, PRED, min_support=2) == pytest.approx((0.8 + 0.5) / 2)
+    assert np.isnan(macro_f1(TRUE, PRED, min_support=4))
+    probs = np.eye(3)[[0, 0, 1, 1, 2, 2]]  # predictions == PRED
+    report = evaluation_report(TRUE, probs, ["a", "b", "c"], min_support=3)
+    assert report["macro_f1_supported"] == pytest.approx(0.8) and report["supported_labels"] == ["a"]
+    assert report["macro_f1"] == pytest.approx(macro_f1(TRUE, PRED))
