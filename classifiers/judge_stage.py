@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +66,12 @@ def _curated_records(curated_dir: Path) -> Iterator[Document]:
 
 def judge_sample(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Judge the sample, write judged.parquet and quality_train.jsonl under out_dir/judge; returns the judge
-    section of the classifiers report. Raises JudgeEndpointDown when no request was answered."""
+    section of the classifiers report. Raises JudgeEndpointDown when no request was answered, JudgeLabelsUnusable
+    when the labels lack high or low."""
     if config.judge is None:
         raise ValueError("judge_sample needs config.judge")
     judge_config = judge_config_for_run(config.judge, out_dir)
-    records: Any = _curated_records(curated_dir)
+    records: Iterable[Document] = _curated_records(curated_dir)
     if judge_config.sample_size is not None:
         records = reservoir_sample(records, judge_config.sample_size, judge_config.sample_seed)
     with LLMJudge(judge_config, config.taxonomy.disciplines) as judge:
@@ -88,6 +89,13 @@ def judge_sample(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) ->
                         pa.Table.from_pylist([{name: record[name] for name in JUDGED_COLUMNS} for record in judged],
                                              schema=schema_for(JUDGED_COLUMNS)))
     labels = write_quality_training_jsonl(judged, judge_dir / TRAINING_FILE, judge_config.score_threshold)
+    missing = [label for label in QUALITY_LABELS if not labels[label]]
+    if missing:
+        raise JudgeLabelsUnusable(
+            f"the judged sample has no {' and no '.join(missing)} document ({stats.scored} scored of "
+            f"{stats.documents}, errors {dict(stats.errors)}; verdicts in {judge_dir / JUDGED_FILE}): a quality model "
+            f"needs both {list(QUALITY_LABELS)}; check the judge model, raise judge.sample_size or change "
+            "judge.score_threshold. Nothing was labelled.")
     return {
         "model": judge_config.model,
         "base_url": judge_config.base_url,
@@ -131,12 +139,6 @@ def models_with_judge_quality(config: ClassifiersConfig, out_dir: Path, base_mod
 
     examples, _ = read_labelled_jsonl(training.decode("utf-8").splitlines(),
                                             label_mapper("identity", QUALITY, config.taxonomy))
-    present = {label for _, label in examples}
-    if present != set(QUALITY_LABELS):
-        raise JudgeLabelsUnusable(
-            f"the judge gave {len(examples)} usable labels, {sorted(present) or 'none'} only (see "
-            f"{judge_dir / JUDGED_FILE} for its errors): a quality model needs both {list(QUALITY_LABELS)}; "
-            f"check the judge model, raise judge.sample_size or change judge.score_threshold. Nothing was labelled.")
     source_path.unlink(missing_ok=True)  # a crash below must not leave a folder that looks finished
     models_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("bin", "json"):

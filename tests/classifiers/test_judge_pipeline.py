@@ -23,7 +23,7 @@ from tokenizers import Tokenizer
 from classifiers.config import ClassifiersConfig
 from classifiers.fasttext_model import QUALITY, LabelModel
 from classifiers.judge import JUDGE_FIELDS, JudgeConfig, JudgeEndpointDown
-from classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, MODELS_DIR, TRAINING_FILE
+from classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, MODELS_DIR, TRAINING_FILE, JudgeLabelsUnusable
 from classifiers.label_step import JUDGE_COLUMNS
 from classifiers.pipeline import LABELLED_DIR, REPORT_FILE, run_classification
 from classifiers.tiers import quality_tier
@@ -49,7 +49,7 @@ def _two_answer_model(forced_folder: Path, folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FaultInjectingProxy, Path]]:
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FaultInjectingProxy, dict[str, Path]]]:
     root = tmp_path_factory.mktemp("judge-pipeline-llm")
     server = TransformersServeProcess(root, {"high": HIGH_ANSWER, "low": LOW_ANSWER})
     try:
@@ -58,7 +58,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FaultIn
         proxy = FaultInjectingProxy(server.url)
         proxy.start()
         try:
-            yield proxy, model
+            yield proxy, {**server.models, "either": model}
         finally:
             proxy.stop()
     finally:
@@ -73,13 +73,13 @@ def _with_judge(config: ClassifiersConfig, **judge: object) -> ClassifiersConfig
 
 def test_judged_sample_trains_the_quality_model_and_labels_carry_verdicts(
         tmp_path, ray_session, small_config, endpoint):
-    proxy, model = endpoint
+    proxy, models = endpoint
     docs = make_documents(4, seed=7, with_boilerplate=8)
     blank = [{"id": f"blank-{n}", "text": "  \n "} for n in range(4)]
     curated = tmp_path / "curated"
     _write_curated(curated, docs + blank, parts=2)
     out = tmp_path / "classifiers"
-    config = _with_judge(small_config, base_url=proxy.base_url, model=str(model))
+    config = _with_judge(small_config, base_url=proxy.base_url, model=str(models["either"]))
     proxy.reset()
 
     summary = run_classification(config, curated, out)
@@ -149,5 +149,16 @@ def test_an_unreachable_endpoint_stops_the_run_before_labelling(tmp_path, small_
     config = _with_judge(small_config, base_url=f"http://127.0.0.1:{free_port()}/v1", model="nobody", max_retries=0)
     out = tmp_path / "out"
     with pytest.raises(JudgeEndpointDown, match="none of the .* judge requests got an answer"):
+        run_classification(config, curated, out)
+    assert not (out / LABELLED_DIR).exists() and not (out / "models").exists()
+
+
+def test_a_judge_that_gives_one_label_only_stops_the_run_before_labelling(tmp_path, small_config, endpoint):
+    proxy, models = endpoint
+    curated = tmp_path / "curated"
+    _write_curated(curated, make_documents(1, seed=5), parts=1)
+    config = _with_judge(small_config, base_url=proxy.base_url, model=str(models["high"]), sample_size=4)
+    out = tmp_path / "out"
+    with pytest.raises(JudgeLabelsUnusable, match=r"no low document \(4 scored of 4"):
         run_classification(config, curated, out)
     assert not (out / LABELLED_DIR).exists() and not (out / "models").exists()
