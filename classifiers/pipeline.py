@@ -76,6 +76,8 @@ def tier_report(labelled_dir: Path, config: ClassifiersConfig) -> dict[str, Any]
     examples: dict[str, list[tuple[bytes, dict[str, Any]]]] = {tier: [] for tier in TIERS}
     keep = config.examples_per_tier
     columns = ["id", "text", "discipline", "science_score", "quality_score", "quality_tier"]
+    if config.judge is not None:
+        columns += ["judge_score", "judge_reason"]
     for part in iter_parts(labelled_dir):
         for doc in read_documents(part, columns=columns):
             tier = doc["quality_tier"]
@@ -107,8 +109,9 @@ def tier_report(labelled_dir: Path, config: ClassifiersConfig) -> dict[str, Any]
 
 
 def _example(doc: dict[str, Any]) -> dict[str, Any]:
+    judged = {name: doc[name] for name in ("judge_score", "judge_reason") if name in doc}
     return {"id": doc["id"], "discipline": doc["discipline"], "science_score": round(doc["science_score"], 3),
-            "quality_score": round(doc["quality_score"], 3), "text": doc["text"][:EXAMPLE_CHARS]}
+            "quality_score": round(doc["quality_score"], 3), **judged, "text": doc["text"][:EXAMPLE_CHARS]}
 
 
 def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) -> dict[str, Any]:

@@ -135,6 +135,8 @@ def test_judged_sample_trains_the_quality_model_and_labels_carry_verdicts(
     assert report["errors"] == summary["judge"]["errors"] == dict(errors)
     assert report["labels"] == dict(labels) and report["requests"] == len(scored)
     assert report["quality_model"] == evaluation
+    examples = [e for tier in json.loads((out / REPORT_FILE).read_text())["examples"].values() for e in tier]
+    assert examples and all(e["judge_score"] == verdicts.get(e["id"], {}).get("judge_score") for e in examples)
 
     # A rerun asks the endpoint nothing (cached answers) and comes to the same result.
     assert run_classification(config, curated, out) == summary
