@@ -20,11 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from classifiers.config import ClassifiersConfig
@@ -34,6 +33,7 @@ from classifiers.judge import write_quality_training_jsonl
 from classifiers.label_step import JUDGE_COLUMNS, Verdicts
 from classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
 from curation.document import BASE_COLUMNS, Document, iter_parts, read_documents, schema_for
+from curation.part_writer import PartWriter
 from curation.stats import write_json_atomic
 
 JUDGE_DIR = "judge"
@@ -74,21 +74,23 @@ def judge_sample(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) ->
     records: Iterable[Document] = _curated_records(curated_dir)
     if judge_config.sample_size is not None:
         records = reservoir_sample(records, judge_config.sample_size, judge_config.sample_seed)
-    with LLMJudge(judge_config, config.taxonomy.disciplines) as judge:
-        judged = list(judge.judge(records))
-    stats = judge.stats
-    asked = stats.documents - stats.errors["no_text"]
-    if asked and sum(stats.errors[reason] for reason in REQUEST_ERRORS) == asked:
-        raise JudgeEndpointDown(
-            f"none of the {asked} judge requests got an answer ({dict(stats.errors)}): check that "
-            f"{judge_config.base_url or 'vLLM'} serves model {judge_config.model!r}. Nothing was labelled.")
-
     judge_dir = out_dir / JUDGE_DIR
-    judge_dir.mkdir(parents=True, exist_ok=True)
-    _write_table_atomic(judge_dir / JUDGED_FILE,
-                        pa.Table.from_pylist([{name: record[name] for name in JUDGED_COLUMNS} for record in judged],
-                                             schema=schema_for(JUDGED_COLUMNS)))
-    labels = write_quality_training_jsonl(judged, judge_dir / TRAINING_FILE, judge_config.score_threshold)
+    # Streamed: with sample_size None every curated document is judged, and only verdicts are kept in memory.
+    with LLMJudge(judge_config, config.taxonomy.disciplines) as judge, \
+            PartWriter(judge_dir / JUDGED_FILE, schema_for(JUDGED_COLUMNS)) as judged_file:
+        def recorded(judged: Iterable[Mapping[str, object]]) -> Iterator[Mapping[str, object]]:
+            for record in judged:
+                judged_file.write({name: record[name] for name in JUDGED_COLUMNS})
+                yield record
+
+        labels = write_quality_training_jsonl(recorded(judge.judge(records)), judge_dir / TRAINING_FILE,
+                                              judge_config.score_threshold)
+        stats = judge.stats
+        asked = stats.documents - stats.errors["no_text"]
+        if asked and sum(stats.errors[reason] for reason in REQUEST_ERRORS) == asked:
+            raise JudgeEndpointDown(
+                f"none of the {asked} judge requests got an answer ({dict(stats.errors)}): check that "
+                f"{judge_config.base_url or 'vLLM'} serves model {judge_config.model!r}. Nothing was labelled.")
     missing = [label for label in QUALITY_LABELS if not labels[label]]
     if missing:
         raise JudgeLabelsUnusable(
@@ -107,12 +109,6 @@ def judge_sample(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) ->
         **stats.as_dict(),
         "labels": {label: labels[label] for label in QUALITY_LABELS},
     }
-
-
-def _write_table_atomic(path: Path, table: pa.Table) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
 
 
 def read_verdicts(judged_path: Path) -> Verdicts:

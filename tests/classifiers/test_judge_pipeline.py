@@ -150,9 +150,10 @@ def test_an_unreachable_endpoint_stops_the_run_before_labelling(tmp_path, small_
     _write_curated(curated, make_documents(1, seed=5), parts=1)
     config = _with_judge(small_config, base_url=f"http://127.0.0.1:{free_port()}/v1", model="nobody", max_retries=0)
     out = tmp_path / "out"
-    with pytest.raises(JudgeEndpointDown, match="none of the .* judge requests got an answer"):
+    with pytest.raises(JudgeEndpointDown, match="none of the 9 judge requests got an answer"):
         run_classification(config, curated, out)
     assert not (out / LABELLED_DIR).exists() and not (out / "models").exists()
+    assert not (out / JUDGE_DIR / JUDGED_FILE).exists()
 
 
 def test_a_judge_that_gives_one_label_only_stops_the_run_before_labelling(tmp_path, small_config, endpoint):
