@@ -1,6 +1,7 @@
 """Micro-batches of packed sequences from the mixer's shards, with a resumable position.
 
-The last `held_out` sequences of a stream are never trained on: evaluation reads them.
+`held_out` sequences, spread evenly over the stream (a stream may be written bucket by bucket, so its tail
+is not a fair sample), are never trained on: evaluation reads them.
 """
 from __future__ import annotations
 
@@ -16,16 +17,17 @@ from mixer.shard_reader import PackedShardDataset, ShuffledSampler
 class BatchStream:
     def __init__(self, dataset: PackedShardDataset, batch_size: int, seed: int, *, held_out: int = 0,
                  rank: int = 0, world_size: int = 1) -> None:
-        trainable = len(dataset) - held_out
-        if trainable < 1:
+        held = set(held_out_indices(len(dataset), held_out))
+        self.train_indices = np.array([i for i in range(len(dataset)) if i not in held], dtype=np.int64)
+        if len(self.train_indices) < world_size:
             raise ValueError(f"stream {dataset} has {len(dataset)} sequences, too few to hold out {held_out}")
         self.dataset = dataset
         self.batch_size = batch_size
-        self.sampler = ShuffledSampler(trainable, seed, rank=rank, world_size=world_size)
+        self.sampler = ShuffledSampler(len(self.train_indices), seed, rank=rank, world_size=world_size)
         self._indices: Iterator[int] = iter(self.sampler)
 
     def next(self) -> dict[str, torch.Tensor]:
-        return collate([self.dataset[next(self._indices)] for _ in range(self.batch_size)])
+        return collate([self.dataset[int(self.train_indices[next(self._indices)])] for _ in range(self.batch_size)])
 
     def state_dict(self) -> dict[str, Any]:
         return self.sampler.state_dict()
@@ -35,10 +37,17 @@ class BatchStream:
         self._indices = iter(self.sampler)
 
 
+def held_out_indices(num_sequences: int, held_out: int) -> list[int]:
+    """`held_out` indices spread evenly over the stream (the middle of each of `held_out` equal slices)."""
+    if held_out > num_sequences:
+        raise ValueError(f"cannot hold out {held_out} of {num_sequences} sequences")
+    return [int((j + 0.5) * num_sequences / held_out) for j in range(held_out)]
+
+
 def held_out_batches(dataset: PackedShardDataset, held_out: int, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
-    start = len(dataset) - held_out
-    for first in range(start, len(dataset), batch_size):
-        yield collate([dataset[i] for i in range(first, min(first + batch_size, len(dataset)))])
+    indices = held_out_indices(len(dataset), held_out)
+    for first in range(0, len(indices), batch_size):
+        yield collate([dataset[i] for i in indices[first:first + batch_size]])
 
 
 def collate(sequences: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:

@@ -31,6 +31,7 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
                 objective: Objective, config: OptimConfig, out_dir: Path, *, ctx: ParallelContext = ParallelContext(),
                 show_progress: bool = True) -> dict[str, Any]:
     final, summary_path = out_dir / "final.safetensors", out_dir / "summary.json"
+    _check_same_stage(out_dir, name, config)
     if summary_path.exists():
         load_model(model, str(final))
         return json.loads(summary_path.read_text())
@@ -92,6 +93,21 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
         summary_path.write_text(json.dumps(summary, indent=2))
     barrier(ctx)
     return summary
+
+
+def _check_same_stage(out_dir: Path, name: str, config: OptimConfig) -> None:
+    """Resuming is only exact for the same stage settings: refuse to mix two configurations in one folder."""
+    settings = {"stage": name, **config.model_dump(mode="json")}
+    path = out_dir / "stage_config.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved != settings:
+            changed = sorted(k for k in settings.keys() | saved.keys() if settings.get(k) != saved.get(k))
+            raise ValueError(f"{out_dir} holds stage {saved.get('stage')!r} trained with other settings "
+                             f"(changed: {', '.join(changed)}); use a new output folder or delete this one")
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings, indent=2))
 
 
 def _all_reduce_sum(value: float, ctx: ParallelContext) -> float:
