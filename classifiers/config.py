@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
@@ -26,9 +28,16 @@ class FastTextParams(BaseModel):
                         description="Hash buckets for n-grams; model size grows as bucket x dim (2M default of "
                                     "fastText would make 100+ MB files).")
     min_count: int = Field(1, ge=1, description="Minimum word count to enter the vocabulary.")
-    minn: int = Field(0, ge=0, le=10, description="Shortest character n-gram (0: no subwords).")
-    maxn: int = Field(0, ge=0, le=10, description="Longest character n-gram (0: no subwords).")
+    minn: int = Field(3, ge=0, le=10, description="Shortest character n-gram (0: no subwords). Subwords let short "
+                                                  "texts match word forms unseen in training (measured on real "
+                                                  "data: macro-F1 +0.04 over words alone).")
+    maxn: int = Field(5, ge=0, le=10, description="Longest character n-gram (0: no subwords).")
     max_tokens: int = Field(600, ge=16, description="Tokens of a document the model sees (its beginning).")
+    class_balance: float = Field(0.5, ge=0, le=1, description="Oversampling of rarer labels: each example is "
+                                 "repeated (largest label count / its label count) ** class_balance times (0: as "
+                                 "given, 1: every label equally often). Epochs are counted on the examples as given.")
+    loss: Literal["ova", "softmax"] = Field("ova", description="fastText loss; probabilities are normalised to sum "
+                                                             "to 1 either way.")
     seed: int = Field(0, description="Training seed (single-threaded training is deterministic).")
     seed_features: bool = Field(True, description="Give models the seed-lexicon feature tokens of each document "
                                                   "(measured on real data: discipline macro-F1 0.37 -> 0.50 "

@@ -5,10 +5,14 @@ taxonomy hash it was trained for, its calibration temperature and training setti
 discipline model under a taxonomy with another hash is refused with a clear error, because its output
 indices would silently mean other disciplines.
 
-Loss: one-vs-all (`ova`), the per-label sigmoids normalised to sum to 1. The softmax loss of the pinned
-fastText build (fasttext-numpy2-wheel 0.9.2) stops with "Encountered NaN" on most runs even on a 20-line
-two-label file (measured: 0 of 6 runs finished); `ova` in a fresh process (classifiers.fasttext_isolated)
-finished 12 of 12 and identically.
+Loss: `FastTextParams.loss`, one-vs-all (`ova`, default) or `softmax`; either way the probabilities are
+normalised to sum to 1. The softmax loss of the pinned fastText build (fasttext-numpy2-wheel 0.9.2) stopped
+with "Encountered NaN" on most runs at lr 0.5 in a shared process; at lr 0.1-0.2 in a fresh process
+(classifiers.fasttext_isolated) it finished 2 of 2 real-data trainings, but gave a lower discipline macro-F1
+than `ova` (measured 0.56-0.58 against 0.60 on labels with >= 10 test docs), hence the default.
+
+Class balance: fastText has no example weights, so rarer labels are oversampled (`class_balance`) and the
+training file is written in hash order (see _balanced_and_shuffled).
 
 Calibration: fastText's probabilities are over-confident after many epochs. A single temperature T,
 fitted on held-out examples by minimising the negative log-likelihood, rescales them: p_T ∝ p^(1/T), which
@@ -16,8 +20,10 @@ is softmax(logits / T) since log p differs from the logits by a per-document con
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -90,11 +96,13 @@ class LabelModel:
         epochs = params.epochs_for(sum(line.count(" ") + 1 for line, _ in lines))
         with tempfile.TemporaryDirectory(prefix="sciloom-ft-") as tmp:
             path, model_path = Path(tmp) / "train.txt", Path(tmp) / "model.bin"
-            path.write_text("".join(f"{_PREFIX}{label} {line}\n" for line, label in lines), encoding="utf-8")
+            path.write_text("".join(f"{_PREFIX}{label} {line}\n"
+                                    for line, label in _balanced_and_shuffled(lines, params.class_balance)),
+                            encoding="utf-8")
             train_supervised_isolated(path, model_path, dict(
                 dim=params.dim, epoch=epochs, lr=params.lr, wordNgrams=params.word_ngrams,
                 bucket=params.bucket, minCount=params.min_count, minn=params.minn, maxn=params.maxn,
-                loss="ova", thread=1, seed=params.seed, verbose=0))
+                loss=params.loss, thread=1, seed=params.seed, verbose=0))
             model = fasttext.load_model(str(model_path))
         info = ModelInfo(kind=kind, labels=tuple(labels),
                          taxonomy_hash=taxonomy.content_hash if kind == DISCIPLINE else None,
@@ -180,6 +188,28 @@ class LabelModel:
                                  f"the seeds found ({seeds_dir or 'packaged'}) are {seeds.content_hash}: use the seeds "
                                  f"it was trained with, or retrain it")
         return cls(fasttext.load_model(str(bin_path)), info, seeds)
+
+
+def _balanced_and_shuffled(lines: list[tuple[str, str]], power: float) -> list[tuple[str, str]]:
+    """Each example repeated (top label count / its label count) ** power times on average (the fraction by a
+    hash, so deterministically), then all lines in hash order. fastText has no example weights, and a
+    majority label (general text is most of any corpus) otherwise wins every doubtful document; a file in
+    corpus order would also end on one label while the learning rate decays."""
+    counts = Counter(label for _, label in lines)
+    top = max(counts.values())
+    out: list[tuple[bytes, tuple[str, str]]] = []
+    for line, label in lines:
+        copies = (top / counts[label]) ** power
+        whole = int(copies)
+        copies_here = whole + (_unit_hash(f"{label}\x1f{line}") < copies - whole)
+        out += [(hashlib.blake2b(f"{i}\x1f{line}".encode(), digest_size=8).digest(), (line, label))
+                for i in range(copies_here)]
+    out.sort(key=lambda keyed: keyed[0])
+    return [example for _, example in out]
+
+
+def _unit_hash(text: str) -> float:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") / 2**64
 
 
 def _line(text: str, max_tokens: int, seeds: SeedKnowledge | None) -> str:

@@ -102,3 +102,18 @@ def test_seed_features_bind_the_model_to_its_seeds(tmp_path):
         f.write("tachyon\n")
     with pytest.raises(ValueError, match="use the seeds it was trained with"):
         LabelModel.load(tmp_path / "model", DISCIPLINE, DEFAULT_TAXONOMY, edited)
+
+
+def test_class_balance_oversamples_rare_labels_in_a_shuffled_deterministic_order():
+    from collections import Counter
+
+    from classifiers.fasttext_model import _balanced_and_shuffled
+
+    lines = [(f"common document {i}", "general") for i in range(40)] + [(f"rare {i}", "physics") for i in range(4)]
+    as_given = _balanced_and_shuffled(lines, 0.0)
+    assert sorted(as_given) == sorted(lines)
+    assert [label for _, label in as_given] != [label for _, label in lines]  # not in corpus order
+    assert Counter(label for _, label in _balanced_and_shuffled(lines, 1.0)) == {"general": 40, "physics": 40}
+    copies = Counter(line for line, label in _balanced_and_shuffled(lines, 0.5) if label == "physics")
+    assert set(copies.values()) <= {3, 4} and len(copies) == 4  # (40 / 4) ** 0.5 = 3.16 copies each
+    assert _balanced_and_shuffled(lines, 0.5) == _balanced_and_shuffled(lines, 0.5)
