@@ -119,8 +119,9 @@ def read_verdicts(judged_path: Path) -> Verdicts:
 
 def models_with_judge_quality(config: ClassifiersConfig, out_dir: Path, base_models_dir: Path) -> tuple[Path, dict]:
     """out_dir/judge/models: the discipline model of `base_models_dir` and a quality model trained on the judge's
-    labels; returns the folder and the quality model's held-out evaluation. Built again only when the labels or
-    the discipline model changed (a rerun reuses it, so resumed labelling tasks and finished ones agree)."""
+    labels; returns the folder and the quality model's held-out evaluation. Built again only when the labels, the
+    discipline model or the training settings changed (a rerun reuses it, so resumed labelling tasks and finished
+    ones agree)."""
     judge_dir = out_dir / JUDGE_DIR
     models_dir = judge_dir / MODELS_DIR
     training = (judge_dir / TRAINING_FILE).read_bytes()
@@ -128,13 +129,16 @@ def models_with_judge_quality(config: ClassifiersConfig, out_dir: Path, base_mod
         "training_sha256": hashlib.sha256(training).hexdigest(),
         "discipline_sha256": hashlib.sha256((base_models_dir / f"{DISCIPLINE}.json").read_bytes()
                                             + (base_models_dir / f"{DISCIPLINE}.bin").read_bytes()).hexdigest(),
+        # fastText settings, and the seeds and held-out split that train_and_evaluate reads from the bootstrap ones
+        "fasttext": config.fasttext.model_dump(mode="json"),
+        "bootstrap": config.bootstrap.model_dump(mode="json"),
     }
     source_path, eval_path = models_dir / SOURCE_FILE, models_dir / f"{QUALITY}_eval.json"
     if source_path.exists() and eval_path.exists() and json.loads(source_path.read_text()) == source:
         return models_dir, json.loads(eval_path.read_text())
 
     examples, _ = read_labelled_jsonl(training.decode("utf-8").splitlines(),
-                                            label_mapper("identity", QUALITY, config.taxonomy))
+                                      label_mapper("identity", QUALITY, config.taxonomy))
     source_path.unlink(missing_ok=True)  # a crash below must not leave a folder that looks finished
     models_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("bin", "json"):

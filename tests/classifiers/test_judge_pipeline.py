@@ -138,8 +138,10 @@ def test_judged_sample_trains_the_quality_model_and_labels_carry_verdicts(
     examples = [e for tier in json.loads((out / REPORT_FILE).read_text())["examples"].values() for e in tier]
     assert examples and all(e["judge_score"] == verdicts.get(e["id"], {}).get("judge_score") for e in examples)
 
-    # A rerun asks the endpoint nothing (cached answers) and comes to the same result.
+    # A rerun asks the endpoint nothing (cached answers), keeps the judge-trained model and comes to the same result.
+    trained_at = (judge_models / f"{QUALITY}.bin").stat().st_mtime_ns
     assert run_classification(config, curated, out) == summary
+    assert (judge_models / f"{QUALITY}.bin").stat().st_mtime_ns == trained_at
     assert proxy.received == len(scored)
     assert pq.read_table(out / JUDGE_DIR / JUDGED_FILE).to_pylist() == judged
     assert json.loads((out / REPORT_FILE).read_text())["judge"]["cache_hits"] == len(scored)
