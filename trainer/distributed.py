@@ -12,10 +12,16 @@ import torch.distributed as dist
 class ParallelContext:
     rank: int = 0
     world_size: int = 1
+    local_rank: int = 0
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+    @property
+    def device(self) -> torch.device:
+        """This process's GPU under torchrun, else the CPU."""
+        return torch.device("cuda", self.local_rank) if torch.cuda.is_available() else torch.device("cpu")
 
 
 def init_from_environment() -> ParallelContext:
@@ -25,7 +31,8 @@ def init_from_environment() -> ParallelContext:
         return ParallelContext()
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
-    return ParallelContext(rank=dist.get_rank(), world_size=dist.get_world_size())
+    return ParallelContext(rank=dist.get_rank(), world_size=dist.get_world_size(),
+                           local_rank=int(os.environ.get("LOCAL_RANK", "0")))
 
 
 def barrier(ctx: ParallelContext) -> None:

@@ -29,16 +29,18 @@ def evaluate_held_out(model: torch.nn.Module, dataset: PackedShardDataset, held_
     loss_sum_D = torch.zeros(n_disc, dtype=torch.float64)
     count_D = torch.zeros(n_disc, dtype=torch.float64)
     routing_DE: torch.Tensor | None = None
+    device = next(model.parameters()).device
     for batch in held_out_batches(dataset, held_out, batch_size):
         inputs_BT, targets_BT, valid_BT = next_token_targets(batch)
-        out = model(inputs_BT, batch["segment_ids"][:, :-1])
-        losses_N = F.cross_entropy(out.logits_BTV.float().flatten(0, 1), targets_BT.flatten(), reduction="none")
+        out = model(inputs_BT.to(device), batch["segment_ids"][:, :-1].to(device))
+        losses_N = F.cross_entropy(out.logits_BTV.float().flatten(0, 1), targets_BT.to(device).flatten(),
+                                   reduction="none").cpu()
         target_disc_N = batch["discipline_ids"][:, 1:].reshape(-1).long()
         valid_N = valid_BT.flatten()
         loss_sum_D.index_add_(0, target_disc_N[valid_N], losses_N[valid_N].double())
         count_D.index_add_(0, target_disc_N[valid_N], torch.ones(int(valid_N.sum()), dtype=torch.float64))
         input_disc_N = batch["discipline_ids"][:, :-1].reshape(-1).long()
-        for experts_NK in out.experts:
+        for experts_NK in (e.cpu() for e in out.experts):
             num_experts = out.router_logits[0].shape[-1]
             if routing_DE is None:
                 routing_DE = torch.zeros(n_disc, num_experts, dtype=torch.int64)
@@ -68,15 +70,16 @@ def routing_accuracy(model: torch.nn.Module, dataset: PackedShardDataset, held_o
     totals: dict[int, int] = {}
     layer_hits: list[int] = []
     layer_total = 0
+    device = next(model.parameters()).device
     for batch in held_out_batches(dataset, held_out, batch_size):
         inputs_BT, _, _ = next_token_targets(batch)
-        out = model(inputs_BT, batch["segment_ids"][:, :-1])
+        out = model(inputs_BT.to(device), batch["segment_ids"][:, :-1].to(device))
         disc_N = batch["discipline_ids"][:, :-1].reshape(-1).long()
         scored_N = torch.isin(disc_N, expert_group_E)
         if not layer_hits:
             layer_hits = [0] * len(out.experts)
         layer_total += int(scored_N.sum())
-        for layer, experts_NK in enumerate(out.experts):
+        for layer, experts_NK in enumerate(e.cpu() for e in out.experts):
             ok_N = (expert_group_E[experts_NK] == disc_N.unsqueeze(1)).all(dim=1) & scored_N
             layer_hits[layer] += int(ok_N.sum())
             for d in disc_N[scored_N].unique().tolist():

@@ -74,7 +74,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
         induced[discipline] = dense_ffn_weights(expert_model)
 
     moe = assemble_innovator(dense, induced, granularity=inn.granularity, top_k=inn.top_k,
-                             aux_loss_weight=inn.aux_loss_weight, z_loss_weight=inn.z_loss_weight)
+                             aux_loss_weight=inn.aux_loss_weight, z_loss_weight=inn.z_loss_weight).to(ctx.device)
     report["stages"]["2_expert_split"] = {"experts": len(expert_disciplines) * inn.granularity,
                                           "expert_disciplines": expert_disciplines, "granularity": inn.granularity}
     (out_dir / "expert_map.json").write_text(json.dumps(report["stages"]["2_expert_split"], indent=2))

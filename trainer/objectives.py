@@ -44,6 +44,7 @@ class RoutingWarmup:
 
     def _supervised(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         disciplines_N = batch["discipline_ids"][:, :-1].reshape(-1).long()
+        self.expert_group_E = self.expert_group_E.to(disciplines_N.device)
         return disciplines_N, torch.isin(disciplines_N, self.expert_group_E)
 
     def units(self, batch: dict[str, torch.Tensor]) -> int:

@@ -26,6 +26,7 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
     else:
         assert config.dense.model is not None
         dense = CausalLM(config.dense.model)
+    dense.to(ctx.device)
     if config.dense.pretrain is not None:
         stream = BatchStream(PackedShardDataset(shards_dir / "integration"), config.dense.pretrain.batch_size, seed,
                              held_out=config.held_out_sequences, rank=ctx.rank, world_size=ctx.world_size)

@@ -47,7 +47,10 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
     metrics_path = out_dir / "metrics.jsonl"
     if ctx.is_main:
         _truncate_metrics(metrics_path, step)
+    device = next(model.parameters()).device
     wrapped = DistributedDataParallel(model, find_unused_parameters=True) if ctx.world_size > 1 else model
+    # bf16 autocast on GPU (weights and optimizer state stay float32); plain float32 on CPU.
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     started = time.perf_counter()
     tokens_seen = 0
@@ -59,14 +62,15 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
-            batches = [stream.next() for _ in range(config.grad_accum)]
+            batches = [{k: v.to(device) for k, v in stream.next().items()} for _ in range(config.grad_accum)]
             # Average over the units of the whole step (all micro-batches, all ranks), so that accumulation
             # and data parallelism change nothing but speed. DDP averages gradients over ranks: undo it.
             units = _all_reduce_sum(float(sum(objective.units(b) for b in batches)), ctx)
             scale = ctx.world_size / max(units, 1.0)
             loss_sum, extra_total = 0.0, {}
             for batch in batches:
-                summed, regulariser, extra = objective(wrapped, batch)
+                with autocast:
+                    summed, regulariser, extra = objective(wrapped, batch)
                 (summed * scale + regulariser / config.grad_accum).backward()
                 loss_sum += summed.item()
                 for key, value in extra.items():
