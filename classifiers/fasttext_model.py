@@ -42,7 +42,10 @@ DISCIPLINE = "discipline"
 QUALITY = "quality"
 QUALITY_LABELS = ("low", "high")
 _PREFIX = "__label__"
-_TEMPERATURES = 10.0 ** np.linspace(-1.5, 1.5, 121)  # includes T = 1
+# The temperature is searched in [1e-3, 1e3]: NLL is convex in 1/T, so unimodal in log T, and a golden-section
+# search finds its minimum to ~1e-6 relative (a fixed grid ended at its edge for under-confident models).
+_LOG_T_RANGE = (float(np.log(1e-3)), float(np.log(1e3)))
+_GOLDEN_STEPS = 60
 # Fewer held-out examples than this (or a single label among them) cannot tell a temperature: keep T = 1.
 MIN_CALIBRATION_EXAMPLES = 30
 
@@ -146,7 +149,7 @@ class LabelModel:
             return self.info.temperature
         probs_NL = self._raw_proba([self.line(text) for text in texts])
         target_N = np.array([self.labels.index(label) for label in labels])
-        best = min(_TEMPERATURES, key=lambda t: _nll(_with_temperature(probs_NL, t), target_N))
+        best = _fit_temperature(probs_NL, target_N)
         self.info = ModelInfo(**{**asdict(self.info), "temperature": float(best)})
         return float(best)
 
@@ -225,6 +228,28 @@ def _with_temperature(probs_NL: np.ndarray, temperature: float) -> np.ndarray:
     logits_NL -= logits_NL.max(axis=1, keepdims=True)
     scaled_NL = np.exp(logits_NL)
     return scaled_NL / scaled_NL.sum(axis=1, keepdims=True)
+
+
+def _fit_temperature(probs_NL: np.ndarray, target_N: np.ndarray) -> float:
+    """The temperature of least held-out NLL (golden-section search over log T); T = 1 unless another is better."""
+    def loss(log_t: float) -> float:
+        return _nll(_with_temperature(probs_NL, float(np.exp(log_t))), target_N)
+
+    ratio = (np.sqrt(5) - 1) / 2
+    lo, hi = _LOG_T_RANGE
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    loss_a, loss_b = loss(a), loss(b)
+    for _ in range(_GOLDEN_STEPS):
+        if loss_a <= loss_b:
+            hi, b, loss_b = b, a, loss_a
+            a = hi - ratio * (hi - lo)
+            loss_a = loss(a)
+        else:
+            lo, a, loss_a = a, b, loss_b
+            b = lo + ratio * (hi - lo)
+            loss_b = loss(b)
+    log_t = (lo + hi) / 2
+    return float(np.exp(log_t)) if loss(log_t) < loss(0.0) else 1.0
 
 
 def _nll(probs_NL: np.ndarray, target_N: np.ndarray) -> float:

@@ -44,7 +44,12 @@ def test_training_is_deterministic(trained):
 def test_temperature_minimises_held_out_nll_against_a_float64_reference(trained):
     docs = [d for d in make_documents(5, seed=21) if d["truth"] != "earth_environment"]
     assert trained.calibrate([d["text"] for d in docs[:29]], [d["truth"] for d in docs[:29]]) == 1.0  # too few
-    texts, labels = [d["text"] for d in docs], [d["truth"] for d in docs]
+    # Every 6th held-out label is another trained discipline: with all labels right, a separable held-out set
+    # has its least NLL at T -> 0 (no interior minimum to check); the wrong ones make a finite optimum.
+    trained_labels = sorted({d["truth"] for d in docs})
+    texts = [d["text"] for d in docs]
+    labels = [trained_labels[(trained_labels.index(d["truth"]) + 1) % len(trained_labels)] if i % 6 == 0
+              else d["truth"] for i, d in enumerate(docs)]
     raw_NL = trained.predict_proba(texts).astype(np.float64)  # temperature 1 before calibration
     target_N = np.array([DEFAULT_TAXONOMY.index(label) for label in labels])
 
