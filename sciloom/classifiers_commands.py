@@ -25,6 +25,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from classifiers.config import ClassifiersConfig
+from sciloom.jsonl_records import parse_record
 
 classifiers_app = typer.Typer(help="Train or bootstrap the level-2 discipline and quality classifiers.",
                               no_args_is_help=True)
@@ -49,20 +50,6 @@ def _config(recipe: Path | None) -> ClassifiersConfig:
     except RecipeError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
-
-
-def _parse(line: str) -> tuple[Any, str | None, str | None]:
-    """(id, text, problem or None)."""
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None, None, "invalid_json"
-    if not isinstance(record, dict):
-        return None, None, "not_an_object"
-    text = record.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return record.get("id"), None, "no_text"
-    return record.get("id"), text, None
 
 
 def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -92,7 +79,7 @@ def label(
     problems: Counter[str] = Counter()
     records = 0
     for batch in _batches(iter(sys.stdin), config.batch_size):
-        parsed = [_parse(line) for line in batch]
+        parsed = [parse_record(line, "text") for line in batch]
         docs = [{"id": doc_id, "text": text} for doc_id, text, problem in parsed if problem is None]
         labeller.annotate(docs)
         labelled = iter(docs)
@@ -163,7 +150,7 @@ def bootstrap(
             return
         with corpus.open(encoding="utf-8") as lines:
             for i, line in enumerate(lines):
-                doc_id, text, problem = _parse(line)
+                doc_id, text, problem = parse_record(line, "text")
                 yield {"id": str(doc_id if doc_id is not None else i), "text": text if problem is None else None}
 
     report = bootstrap_models(documents(), config, folder)

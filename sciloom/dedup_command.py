@@ -17,6 +17,7 @@ import typer
 
 from curation.dedup import dedup_documents
 from curation.dedup_config import ContainmentConfig, DedupConfig
+from sciloom.jsonl_records import parse_record
 
 _DEFAULT = DedupConfig()
 
@@ -62,15 +63,8 @@ def dedup(
 
 
 def _parse(line: str) -> tuple[object, str, str | None]:
-    """(id, text, problem or None)."""
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None, "", "invalid_json"
-    if not isinstance(record, dict):
-        return None, "", "not_an_object"
-    if not isinstance(record.get("text"), str):
-        return record.get("id"), "", "no_text"
-    if record.get("id") is None:
-        return None, "", "no_id"
-    return record["id"], record["text"], None
+    """(id, text, problem or None): dedup also needs the id, to name the cluster."""
+    doc_id, text, problem = parse_record(line, "text")
+    if problem is None and doc_id is None:
+        problem = "no_id"
+    return doc_id, text or "", problem

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from curation.extract import ExtractConfig, ExtractStep
+from sciloom.jsonl_records import parse_record
 
 
 def register(app: typer.Typer) -> None:
@@ -42,15 +43,9 @@ def extract(
 
 def _extract_line(step: ExtractStep, line: str) -> tuple[object, str | None, str | None]:
     """(id, text, reason text is null)."""
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None, None, "invalid_json"
-    if not isinstance(record, dict):
-        return None, None, "not_an_object"
-    html = record.get("html")
-    if not isinstance(html, str):
-        return record.get("id"), None, "no_html"
-    url = record.get("url") if isinstance(record.get("url"), str) else None
-    text, reason = step.extract_text(html, url)
-    return record.get("id"), text, reason
+    doc_id, html, problem = parse_record(line, "html")
+    if problem is not None:
+        return doc_id, None, problem
+    url = json.loads(line).get("url")
+    text, reason = step.extract_text(html, url if isinstance(url, str) else None)
+    return doc_id, text, reason
