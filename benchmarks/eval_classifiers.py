@@ -143,7 +143,8 @@ def main() -> None:
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"real evaluation data not found at {DATA}")
-    config = ClassifiersConfig(fasttext={"seed_features": not args.no_seed_features})
+    # character n-grams 3-5: the discipline setting measured best here (see FastTextParams.minn)
+    config = ClassifiersConfig(fasttext={"seed_features": not args.no_seed_features, "minn": 3, "maxn": 5})
     tax = DEFAULT_TAXONOMY
     records = s2orc(tax) + mmlu(tax) + unarxive(tax) + bbc(tax) + wikitext(tax)
     sides: dict[str, list[Record]] = {"train": [], "calibration": [], "test": []}

@@ -28,10 +28,11 @@ class FastTextParams(BaseModel):
                         description="Hash buckets for n-grams; model size grows as bucket x dim (2M default of "
                                     "fastText would make 100+ MB files).")
     min_count: int = Field(1, ge=1, description="Minimum word count to enter the vocabulary.")
-    minn: int = Field(3, ge=0, le=10, description="Shortest character n-gram (0: no subwords). Subwords let short "
-                                                  "texts match word forms unseen in training (measured on real "
-                                                  "data: macro-F1 +0.04 over words alone).")
-    maxn: int = Field(5, ge=0, le=10, description="Longest character n-gram (0: no subwords).")
+    minn: int = Field(0, ge=0, le=10, description="Shortest character n-gram (0: no subwords). 3-5 helps the "
+                                                  "discipline model on short texts (real data: macro-F1 +0.04, "
+                                                  "benchmarks/eval_classifiers.py) but slows fitting of tiny "
+                                                  "label sets, e.g. a judge-labelled sample of a few dozen docs.")
+    maxn: int = Field(0, ge=0, le=10, description="Longest character n-gram (0: no subwords).")
     max_tokens: int = Field(600, ge=16, description="Tokens of a document the model sees (its beginning).")
     class_balance: float = Field(0.5, ge=0, le=1, description="Oversampling of rarer labels: each example is "
                                  "repeated (largest label count / its label count) ** class_balance times (0: as "

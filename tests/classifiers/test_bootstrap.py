@@ -65,9 +65,7 @@ def test_bootstrapped_models_generalise_to_unseen_documents(bootstrapped_models,
 def test_default_models_are_built_from_seeds_once_and_cached(tmp_path, monkeypatch, small_config):
     monkeypatch.delenv("SCILOOM_MODELS", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    # fewer epochs than the default (up to 100) keep the test short; with character n-grams 8 were too few to
-    # learn the synthetic seed corpus (measured: 0.44 accuracy at 8 epochs, 1.0 at 20)
-    small_config = small_config.model_copy(update={"fasttext": small_config.fasttext.model_copy(update={"max_epoch": 20})})
+    small_config = small_config.model_copy(update={"fasttext": small_config.fasttext.model_copy(update={"max_epoch": 8})})
     folder = ensure_default_models(small_config)
     assert folder == default_models_dir(small_config) == tmp_path / "sciloom" / "models" / DEFAULT_TAXONOMY.content_hash
     stamp = (folder / "discipline.bin").stat().st_mtime_ns
