@@ -1,14 +1,20 @@
 """Training throughput on CPU: our MoE CausalLM vs transformers' Qwen2MoeForCausalLM, same config, weights, batch.
 
 One training step = forward, next-token cross-entropy + the router load-balancing loss (both models: aux
-weight 0.01, ours adds its z-loss at weight 0.001), backward, AdamW step. Steps alternate between the two
-models so that load from other processes hits both alike; the median step time of each is compared.
+weight 0.01, ours adds its z-loss at weight 0.001), backward, AdamW step. Steps alternate between the
+models so that load from other processes hits all alike; the median step time of each is compared.
 
-Run: .venv/bin/python benchmarks/bench_training_throughput.py [--steps N] [--profile]
+Four models run: ours and transformers' eager, and each compiled after warm-up (timed steps come after the first
+steps, which pay the compilation): ours with trainer.compile.compile_for_training (the training loop's
+`OptimConfig.compile`; dense parts compiled, routed experts eager), transformers' with `model.compile()` (the
+whole model, graph breaks where dynamo needs them). `--no-compile` runs the eager pair only.
+
+Run: .venv/bin/python benchmarks/bench_training_throughput.py [--steps N] [--profile] [--no-compile]
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import tempfile
@@ -20,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from transformers import Qwen2MoeForCausalLM
 
+from trainer.compile import compile_for_training
 from trainer.hf_io import save_hf
 from trainer.model import CausalLM, ModelConfig
 from trainer.moe import MoEConfig
@@ -57,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--profile", action="store_true", help="print a torch.profiler table of one step of each")
+    parser.add_argument("--no-compile", action="store_true", help="skip the compiled models")
     args = parser.parse_args()
     torch.manual_seed(0)
     ours = CausalLM(CONFIG).train()
@@ -68,24 +76,43 @@ def main() -> None:
     ids_BT = torch.randint(0, CONFIG.vocab_size, (BATCH, SEQ + 1), generator=torch.Generator().manual_seed(1))
     opt_ours = torch.optim.AdamW(ours.parameters(), lr=1e-4)
     opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=1e-4)
-    first = our_step(ours, opt_ours, ids_BT), their_step(theirs, opt_theirs, ids_BT)
-    print(f"first-step loss: ours {first[0]:.5f}, transformers {first[1]:.5f}")
+    # Compiled copies start from the same weights, so all four first-step losses are comparable.
+    compiled_copies = [] if args.no_compile else [copy.deepcopy(ours), copy.deepcopy(theirs)]
     if args.profile:
         for name, step, model, opt in (("ours", our_step, ours, opt_ours), ("transformers", their_step, theirs, opt_theirs)):
             with torch.profiler.profile() as prof:
                 step(model, opt, ids_BT)
             print(f"--- {name}\n" + prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
-    times: dict[str, list[float]] = {"ours": [], "transformers": []}
+    first = our_step(ours, opt_ours, ids_BT), their_step(theirs, opt_theirs, ids_BT)
+    print(f"first-step loss: ours {first[0]:.5f}, transformers {first[1]:.5f}")
+    runs = [("ours", our_step, ours, opt_ours), ("transformers", their_step, theirs, opt_theirs)]
+    for name, step, compiled in zip(("ours", "transformers"), (our_step, their_step), compiled_copies):
+        if name == "ours":
+            compile_for_training(compiled)
+        else:
+            compiled.compile()
+        optimizer = torch.optim.AdamW(compiled.parameters(), lr=1e-4)
+        start = time.perf_counter()
+        loss = step(compiled, optimizer, ids_BT)
+        print(f"{name} compiled: first step (compiles) {time.perf_counter() - start:.1f} s, loss {loss:.5f}")
+        step(compiled, optimizer, ids_BT)  # backward graphs and recompiles settle in the first two steps
+        runs.append((f"{name} compiled", step, compiled, optimizer))
+    times: dict[str, list[float]] = {name: [] for name, *_ in runs}
     for _ in range(args.steps):
-        for name, step, model, opt in (("ours", our_step, ours, opt_ours), ("transformers", their_step, theirs, opt_theirs)):
+        for name, step, model, opt in runs:
             start = time.perf_counter()
             step(model, opt, ids_BT)
             times[name].append(time.perf_counter() - start)
     tokens = BATCH * SEQ
     rates = {name: tokens / statistics.median(t) for name, t in times.items()}
     for name, rate in rates.items():
-        print(f"{name:>12}: {rate:8.0f} tokens/s (median of {args.steps} steps, {tokens} tokens/step)")
-    print(f"ratio ours / transformers: {rates['ours'] / rates['transformers']:.2f}x")
+        print(f"{name:>21}: {rate:8.0f} tokens/s (median of {args.steps} steps, {tokens} tokens/step)")
+    print(f"ratio ours / transformers (both eager): {rates['ours'] / rates['transformers']:.2f}x")
+    if not args.no_compile:
+        print(f"ratio ours compiled / ours eager: {rates['ours compiled'] / rates['ours']:.2f}x")
+        print(f"ratio ours compiled / transformers eager: {rates['ours compiled'] / rates['transformers']:.2f}x")
+        print(f"ratio ours compiled / transformers compiled: "
+              f"{rates['ours compiled'] / rates['transformers compiled']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ class OptimConfig(BaseModel):
     grad_clip: float = Field(1.0, ge=0, description="Clip the global gradient norm to this (0 = no clipping).")
     checkpoint_every: int = Field(50, ge=1, description="Write a resumable checkpoint every this many steps.")
     log_every: int = Field(1, ge=1, description="Write a metrics line every this many steps.")
+    compile: bool = Field(False, description="torch.compile the dense parts (trainer.compile.compile_for_training): "
+                          "~7% faster steps on CPU after 15-40 s of compilation.")
 
     @model_validator(mode="after")
     def _warmup_fits(self) -> OptimConfig:

@@ -19,6 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from trainer.batches import BatchStream
 from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from trainer.compile import compile_for_training
 from trainer.distributed import ParallelContext, barrier
 from trainer.objectives import Objective
 from trainer.optim_config import OptimConfig
@@ -48,6 +49,8 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
     if ctx.is_main:
         _truncate_metrics(metrics_path, step)
     device = next(model.parameters()).device
+    if config.compile:
+        compile_for_training(model)
     wrapped = DistributedDataParallel(model, find_unused_parameters=True) if ctx.world_size > 1 else model
     # bf16 autocast on GPU (weights and optimizer state stay float32); plain float32 on CPU.
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
