@@ -81,8 +81,8 @@ def _print_outputs(summary: dict[str, Any], report_path: Path) -> None:
     for phase, folder in (("curation", "curation/curated"), ("classification", "classifiers"), ("mixing", "mixer"),
                           ("training", "trainer")):
         if phase in summary:
-            console.print(f"  {phase:<14}{out / folder}")
+            console.print(f"  {phase:<16}{out / folder}")
     if "training" in summary:
-        console.print(f"  trained MoE (Hugging Face Qwen2MoeForCausalLM): {summary['training']['hf_model']}")
+        console.print(f"  trained MoE:    {summary['training']['hf_model']} (Hugging Face Qwen2MoeForCausalLM)")
     console.print(f"report:         {report_path}")
     console.print("seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))

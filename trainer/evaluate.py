@@ -95,7 +95,9 @@ def routing_accuracy(model: torch.nn.Module, dataset: PackedShardDataset, held_o
     }
 
 
-def save_routing_heatmap(routing_DE: list[list[int]], disciplines: Sequence[str], path: Path) -> None:
+def save_routing_heatmap(routing_DE: list[list[int]], disciplines: Sequence[str], path: Path,
+                         expert_owners: Sequence[str] | None = None) -> None:
+    """Rows: disciplines of the routed tokens; columns: experts, labelled with the discipline that owns them."""
     counts = torch.tensor(routing_DE, dtype=torch.float64)
     keep = counts.sum(1) > 0
     share = counts[keep] / counts[keep].sum(1, keepdim=True)
@@ -103,8 +105,12 @@ def save_routing_heatmap(routing_DE: list[list[int]], disciplines: Sequence[str]
     fig, ax = plt.subplots(figsize=(max(6, counts.shape[1] * 0.35), 1 + 0.45 * len(labels)))
     image = ax.imshow(share.numpy(), aspect="auto", cmap="viridis")
     ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("routed expert")
-    ax.set_title("share of each discipline's routed slots per expert (held-out, all MoE layers)")
+    columns = counts.shape[1]
+    ax.set_xticks(range(columns), [f"{e}:{expert_owners[e][:4]}" if expert_owners else str(e) for e in range(columns)],
+                  rotation=90, fontsize=7)
+    ax.set_xlabel("routed expert (index:owning discipline)" if expert_owners else "routed expert")
+    ax.set_ylabel("token discipline")
+    ax.set_title("share of each discipline's routed slots per expert\n(held-out tokens, all MoE layers)", fontsize=10)
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -48,7 +48,8 @@ def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipl
     moe_eval = evaluate_held_out(moe, integration, held_out, batch, disciplines)
     report["held_out"] = {"dense": dense_eval, "moe": moe_eval}
     if ctx.is_main:
-        save_routing_heatmap(moe_eval["routing_counts"], disciplines, out_dir / "routing_heatmap.png")
+        owners = [disciplines[d] for d in report["expert_group"]]
+        save_routing_heatmap(moe_eval["routing_counts"], disciplines, out_dir / "routing_heatmap.png", owners)
         save_expert_load_png(moe_eval["expert_load"], out_dir / "expert_load.png")
         save_hf(moe, out_dir / "hf_moe")
         (out_dir / "report.json").write_text(json.dumps(report, indent=2))
