@@ -1,7 +1,9 @@
 """Micro-batches of packed sequences from the mixer's shards, with a resumable position.
 
 `held_out` sequences, spread evenly over the stream (a stream may be written bucket by bucket, so its tail
-is not a fair sample), are never trained on: evaluation reads them.
+is not a fair sample), are never trained on: evaluation reads them. The split is by sequence, not by
+document: when the mixer repeats a document (tier epochs > 1), a copy of it can sit on both sides, so
+held-out loss on an upsampled stream is optimistic. A document-level split belongs in the mixer.
 """
 from __future__ import annotations
 
