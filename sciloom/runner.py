@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     phases = recipe.run.phases
     summary: dict[str, Any] = {"run": recipe.run.name, "output_dir": str(out), "recipe_hash": recipe.content_hash()}
-    ensure_ray(recipe.run.ray_address, recipe.run.num_cpus)
+    if set(phases) & {"curation", "classification", "mixing"}:  # training alone (e.g. under torchrun) needs no Ray
+        ensure_ray(recipe.run.ray_address, recipe.run.num_cpus)
     timings: dict[str, float] = {}
 
     if "curation" in phases:
@@ -55,8 +57,9 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
         timings["training"] = time.perf_counter() - started
     summary["seconds"] = {k: round(v, 1) for k, v in timings.items()}
     report_path = out / "run_report.json"
-    report_path.write_text(json.dumps(summary, indent=2, default=str))
-    _print_outputs(summary, report_path)
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one process reports
+        report_path.write_text(json.dumps(summary, indent=2, default=str))
+        _print_outputs(summary, report_path)
     return summary
 
 
