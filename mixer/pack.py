@@ -41,10 +41,11 @@ class PackedShardWriter:
         self.block_size = block_size
         self.tokens = 0
         self.documents = 0
-        self._starts: list[int] = []
-        self._lengths: list[int] = []
-        self._disciplines: list[int] = []
-        self._losses: list[bool] = []
+        # One array per added batch of documents, concatenated into the .seg records on close().
+        self._starts: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []
+        self._disciplines: list[np.ndarray] = []
+        self._losses: list[np.ndarray] = []
         self._pending: list[np.ndarray] = []
         self._pending_tokens = 0
         self._bin = None
@@ -55,26 +56,35 @@ class PackedShardWriter:
         return self
 
     def add_document(self, tokens: np.ndarray, discipline: int, loss: bool = True) -> None:
-        if len(tokens) == 0:
+        self.add_documents(np.asarray(tokens), np.array([len(tokens)]), np.array([discipline]), loss)
+
+    def add_documents(self, tokens: np.ndarray, lengths: np.ndarray, disciplines: np.ndarray,
+                      loss: bool = True) -> None:
+        """Documents stored back to back in `tokens` with the given lengths; empty ones add nothing."""
+        kept = lengths > 0
+        lengths, disciplines = lengths[kept], disciplines[kept]
+        if len(lengths) == 0:
             return
-        self._record(len(tokens), discipline, loss)
-        self._pending.append(np.asarray(tokens, dtype=self.dtype))
+        self._record(lengths, disciplines, loss)
+        self._pending.append(np.ascontiguousarray(tokens, dtype=self.dtype))
         self._pending_tokens += len(tokens)
         if self._pending_tokens >= _FLUSH_TOKENS:
             self._flush()
 
-    def _record(self, length: int, discipline: int, loss: bool) -> None:
-        self._starts.append(self.tokens)
-        self._lengths.append(length)
-        self._disciplines.append(discipline)
-        self._losses.append(loss)
-        self.tokens += length
-        self.documents += 1
+    def _record(self, lengths: np.ndarray, disciplines: np.ndarray, loss: bool) -> None:
+        ends = self.tokens + np.cumsum(lengths)
+        self._starts.append(ends - lengths)
+        self._lengths.append(lengths)
+        self._disciplines.append(disciplines)
+        self._losses.append(np.full(len(lengths), loss))
+        self.tokens = int(ends[-1])
+        self.documents += len(lengths)
 
     def _flush(self) -> None:
         if self._pending:
             assert self._bin is not None
-            self._bin.write(np.concatenate(self._pending).tobytes())
+            for tokens in self._pending:
+                self._bin.write(memoryview(tokens))
             self._pending.clear()
             self._pending_tokens = 0
 
@@ -84,7 +94,7 @@ class PackedShardWriter:
         content_tokens, content_documents = self.tokens, self.documents
         padding = -self.tokens % self.seq_len
         if padding:
-            self._record(padding, self.pad_discipline, False)
+            self._record(np.array([padding]), np.array([self.pad_discipline]), False)
             self._pending.append(np.full(padding, self.pad_id, dtype=self.dtype))
         self._flush()
         self._bin.close()
@@ -94,9 +104,9 @@ class PackedShardWriter:
                     "files": {}}
         num_sequences = self.tokens // self.seq_len
         write_index(_tmp(idx_path(self.prefix)), self.dtype, np.full(num_sequences, self.seq_len, dtype=np.int32))
-        records = np.empty(len(self._starts), dtype=SEGMENT_DTYPE)
-        records["start"], records["length"] = self._starts, self._lengths
-        records["discipline"], records["loss"] = self._disciplines, self._losses
+        records = np.empty(self.documents, dtype=SEGMENT_DTYPE)
+        records["start"], records["length"] = np.concatenate(self._starts), np.concatenate(self._lengths)
+        records["discipline"], records["loss"] = np.concatenate(self._disciplines), np.concatenate(self._losses)
         write_segments(_tmp(seg_path(self.prefix)), self.seq_len, records)
         files = {}
         for final in (bin_path(self.prefix), idx_path(self.prefix), seg_path(self.prefix)):

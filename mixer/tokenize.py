@@ -80,7 +80,24 @@ class DocumentEncoder:
         return token_id
 
     def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        tokens, lengths = self.encode_batch_flat(texts)
+        return np.split(tokens, np.cumsum(lengths)[:-1]) if len(texts) else []
+
+    def encode_batch_flat(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The batch's documents back to back (int64) and each one's length, BOS/EOS included.
+
+        One array per batch rather than per document: per-document arrays cost measurably next to the
+        tokenizer itself.
+        """
         # Not encode_batch_fast: it measured ~10% slower per CPU second here (tokenizers 0.23).
         encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
         prefix = [self.bos_id] if self.bos_id is not None else []
-        return [np.array(prefix + e.ids + [self.eos_id], dtype=np.int64) for e in encodings]
+        flat: list[int] = []
+        lengths = np.empty(len(encodings), dtype=np.int64)
+        for k, encoding in enumerate(encodings):
+            ids = encoding.ids
+            flat += prefix
+            flat += ids
+            flat.append(self.eos_id)
+            lengths[k] = len(ids) + self.specials_per_document
+        return np.array(flat, dtype=np.int64), lengths
