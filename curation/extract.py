@@ -14,9 +14,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import ClassVar
 
-import pyarrow as pa
 import trafilatura
 from pydantic import BaseModel, ConfigDict, Field
 from trafilatura.utils import load_html

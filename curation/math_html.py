@@ -31,7 +31,7 @@ _SYMBOLS = {
     "⇔": r"\Leftrightarrow", "↦": r"\mapsto", "∈": r"\in", "∉": r"\notin", "⊂": r"\subset", "⊆": r"\subseteq",
     "⊃": r"\supset", "∪": r"\cup", "∩": r"\cap", "∅": r"\emptyset", "∀": r"\forall", "∃": r"\exists",
     "¬": r"\neg", "∧": r"\wedge", "∨": r"\vee", "⊗": r"\otimes", "⊕": r"\oplus", "…": r"\ldots", "⋯": r"\cdots",
-    "′": "'", "−": "-", "⁡": "", "⁢": "", "⁣": ",", "\u2061": "",
+    "′": "'", "−": "-", "⁡": "", "⁢": "", "⁣": ",",
     "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon", "ϵ": r"\epsilon",
     "ζ": r"\zeta", "η": r"\eta", "θ": r"\theta", "ι": r"\iota", "κ": r"\kappa", "λ": r"\lambda", "μ": r"\mu",
     "ν": r"\nu", "ξ": r"\xi", "π": r"\pi", "ρ": r"\rho", "σ": r"\sigma", "τ": r"\tau", "υ": r"\upsilon",
