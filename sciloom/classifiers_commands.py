@@ -43,13 +43,9 @@ RecipeOption = Annotated[Optional[Path], typer.Option(
 def _config(recipe: Path | None) -> ClassifiersConfig:
     if recipe is None:
         return ClassifiersConfig()
-    from sciloom.recipe import RecipeError, load_recipe
+    from sciloom.recipe import load_recipe_or_exit
 
-    try:
-        return load_recipe(recipe).classifiers
-    except RecipeError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+    return load_recipe_or_exit(recipe).classifiers
 
 
 def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:

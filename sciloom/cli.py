@@ -35,7 +35,10 @@ def run(
     output_dir: Annotated[Optional[Path], typer.Option(help="Overrides run.output_dir.")] = None,
 ) -> None:
     """Run a whole recipe: curation → classification → mixing → training. Rerun to resume."""
-    from sciloom.recipe import RecipeError, load_recipe
+    from curation.executor import StageFailed
+    from curation.inputs import InputNotFound
+    from mixer.plan import InfeasiblePlan
+    from sciloom.recipe import load_recipe_or_exit
     from sciloom.runner import run_recipe
 
     overrides = {}
@@ -43,15 +46,7 @@ def run(
         overrides["run.ray_address"] = ray_address
     if output_dir:
         overrides["run.output_dir"] = str(output_dir)
-    from curation.executor import StageFailed
-    from curation.inputs import InputNotFound
-    from mixer.plan import InfeasiblePlan
-
-    try:
-        loaded = load_recipe(recipe, overrides)
-    except RecipeError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+    loaded = load_recipe_or_exit(recipe, overrides)
     try:
         run_recipe(loaded)
     except (InputNotFound, InfeasiblePlan, StageFailed) as error:
@@ -63,13 +58,9 @@ def run(
 @app.command("check-recipe")
 def check_recipe(recipe: Annotated[Path, typer.Argument(help="Recipe YAML to validate.")]) -> None:
     """Validate a recipe without running it."""
-    from sciloom.recipe import RecipeError, load_recipe
+    from sciloom.recipe import load_recipe_or_exit
 
-    try:
-        loaded = load_recipe(recipe)
-    except RecipeError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+    loaded = load_recipe_or_exit(recipe)
     typer.echo(f"{recipe}: valid (run '{loaded.run.name}', phases {', '.join(loaded.run.phases)})")
 
 

@@ -38,13 +38,9 @@ def plan(
     data = yaml.safe_load(recipe_or_config.read_text())
     taxonomy = DEFAULT_TAXONOMY
     if isinstance(data, dict) and "run" in data:
-        from sciloom.recipe import RecipeError, load_recipe
+        from sciloom.recipe import load_recipe_or_exit
 
-        try:
-            recipe = load_recipe(recipe_or_config)
-        except RecipeError as error:
-            typer.echo(str(error), err=True)
-            raise typer.Exit(2) from None
+        recipe = load_recipe_or_exit(recipe_or_config)
         if recipe.mixer is None:
             typer.echo(f"{recipe_or_config}: the recipe has no `mixer` section", err=True)
             raise typer.Exit(2)

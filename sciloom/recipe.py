@@ -57,6 +57,17 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     return recipe
 
 
+def load_recipe_or_exit(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """For commands: a recipe error is printed as it is (file, line, field) and the command exits with 2."""
+    import typer
+
+    try:
+        return load_recipe(path, overrides)
+    except RecipeError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+
 def _missing_local_inputs(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int]) -> list[str]:
     """Local input files that do not exist (URLs and globs are resolved, and reported, when the run starts)."""
     problems = []
