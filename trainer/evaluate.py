@@ -1,7 +1,7 @@
 """Held-out evaluation: loss per discipline, expert load, the discipline × expert routing map, routing accuracy."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +12,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from mixer.shard_reader import PackedShardDataset  # noqa: E402
-from trainer.batches import held_out_batches  # noqa: E402
 from trainer.losses import next_token_targets  # noqa: E402
 
 
 @torch.no_grad()
-def evaluate_held_out(model: torch.nn.Module, dataset: PackedShardDataset, held_out: int, batch_size: int,
+def evaluate_held_out(model: torch.nn.Module, batches: Iterable[dict[str, torch.Tensor]],
                       disciplines: Sequence[str]) -> dict[str, Any]:
     """Mean next-token loss per discipline of the target token, and routing statistics when the model is MoE.
 
@@ -30,7 +28,7 @@ def evaluate_held_out(model: torch.nn.Module, dataset: PackedShardDataset, held_
     count_D = torch.zeros(n_disc, dtype=torch.float64)
     routing_DE: torch.Tensor | None = None
     device = next(model.parameters()).device
-    for batch in held_out_batches(dataset, held_out, batch_size):
+    for batch in batches:
         inputs_BT, targets_BT, valid_BT = next_token_targets(batch)
         out = model(inputs_BT.to(device), batch["segment_ids"][:, :-1].to(device))
         losses_N = F.cross_entropy(out.logits_BTV.float().flatten(0, 1), targets_BT.to(device).flatten(),
@@ -59,7 +57,7 @@ def evaluate_held_out(model: torch.nn.Module, dataset: PackedShardDataset, held_
 
 
 @torch.no_grad()
-def routing_accuracy(model: torch.nn.Module, dataset: PackedShardDataset, held_out: int, batch_size: int,
+def routing_accuracy(model: torch.nn.Module, batches: Iterable[dict[str, torch.Tensor]],
                      expert_group_E: torch.Tensor, disciplines: Sequence[str]) -> dict[str, Any]:
     """Fraction of a discipline's tokens whose top-K experts all lie in that discipline's group, per MoE layer.
 
@@ -71,7 +69,7 @@ def routing_accuracy(model: torch.nn.Module, dataset: PackedShardDataset, held_o
     layer_hits: list[int] = []
     layer_total = 0
     device = next(model.parameters()).device
-    for batch in held_out_batches(dataset, held_out, batch_size):
+    for batch in batches:
         inputs_BT, _, _ = next_token_targets(batch)
         out = model(inputs_BT.to(device), batch["segment_ids"][:, :-1].to(device))
         disc_N = batch["discipline_ids"][:, :-1].reshape(-1).long()

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from mixer.shard_reader import PackedShardDataset
-from trainer.batches import BatchStream
+from trainer.batches import BatchStream, held_out_batches
 from trainer.config import TrainerConfig
 from trainer.distributed import ParallelContext
 from trainer.evaluate import routing_accuracy
@@ -84,8 +84,8 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
     report["stages"]["3_routing_warmup"] = train_stage(
         "routing warmup", moe, is_router_parameter, stream(warmup_dir, inn.routing_warmup.batch_size, 100),
         RoutingWarmup(group_E), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx)
-    accuracy = routing_accuracy(moe, PackedShardDataset(warmup_dir), held_out, config.eval_batch_size, group_E,
-                                disciplines)
+    accuracy = routing_accuracy(moe, held_out_batches(PackedShardDataset(warmup_dir), held_out, config.eval_batch_size),
+                                group_E, disciplines)
     accuracy["meets_target"] = accuracy["accuracy"] >= config.routing_accuracy_target
     report["routing_accuracy_after_warmup"] = accuracy
 

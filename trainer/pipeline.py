@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from mixer.shard_reader import PackedShardDataset
-from trainer.batches import BatchStream
+from trainer.batches import BatchStream, held_out_batches
 from trainer.config import TrainerConfig
 from trainer.distributed import ParallelContext, init_from_environment
 from trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routing_heatmap
@@ -42,10 +42,10 @@ def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipl
     dense = build_dense(config, shards_dir, out_dir, seed, ctx)
     integration = PackedShardDataset(shards_dir / "integration")
     held_out, batch = config.held_out_sequences, config.eval_batch_size
-    dense_eval = evaluate_held_out(dense, integration, held_out, batch, disciplines)
+    dense_eval = evaluate_held_out(dense, held_out_batches(integration, held_out, batch), disciplines)
 
     moe, report = run_stages(config, dense, shards_dir, out_dir, disciplines, seed, ctx)
-    moe_eval = evaluate_held_out(moe, integration, held_out, batch, disciplines)
+    moe_eval = evaluate_held_out(moe, held_out_batches(integration, held_out, batch), disciplines)
     report["held_out"] = {"dense": dense_eval, "moe": moe_eval}
     if ctx.is_main:
         owners = [disciplines[d] for d in report["expert_group"]]
