@@ -1,8 +1,15 @@
 """Training throughput on CPU: our MoE CausalLM vs transformers' Qwen2MoeForCausalLM, same config, weights, batch.
 
 One training step = forward, next-token cross-entropy + the router load-balancing loss (both models: aux
-weight 0.01, ours adds its z-loss at weight 0.001), backward, AdamW step. Steps alternate between the
-models so that load from other processes hits all alike; the median step time of each is compared.
+weight 0.01, ours adds its z-loss at weight 0.001), backward, fused AdamW step (what our training loop uses and
+what transformers' Trainer defaults to with torch >= 2.8). Steps alternate between the models so that load from
+other processes hits all alike; the median step time of each is compared.
+
+Roofline: both models do the same matrix products (same config, same dropless routing). The script counts one
+step's FLOPs (torch's FlopCounterMode for the matrix products, plus the attention products, which the counter
+does not see inside CPU SDPA), measures the best GEMM rate this core reaches on the step's own matrix shapes, and
+prints the floor no implementation can beat on this machine (FLOPs / GEMM rate) and the largest speed-up over
+transformers that floor leaves.
 
 Four models run: ours and transformers' eager, and each compiled after warm-up (timed steps come after the first
 steps, which pay the compilation): ours with trainer.compile.compile_for_training (the training loop's
@@ -24,6 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 from transformers import Qwen2MoeForCausalLM
 
 from trainer.compile import compile_for_training
@@ -60,6 +68,37 @@ def their_step(model: Qwen2MoeForCausalLM, optimizer: torch.optim.Optimizer, ids
     return loss.item()
 
 
+def step_flops(model: CausalLM, ids_BT: torch.Tensor) -> float:
+    """FLOPs of one training step of ours: matrix products as counted by torch, attention products added."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        our_step(model, optimizer, ids_BT)
+    batch, seq = ids_BT.shape[0], ids_BT.shape[1] - 1
+    head_dim = CONFIG.hidden_size // CONFIG.num_attention_heads
+    # QK^T and PV: 2 products of 2*B*H*T*T*d each forward, twice that backward.
+    attention = 3 * 2 * 2 * batch * CONFIG.num_attention_heads * seq * seq * head_dim * CONFIG.num_layers
+    return counter.get_total_flops() + attention
+
+
+def best_gemm_rate(tokens: int) -> float:
+    """Best FLOP/s over the step's matrix-product shapes (the fastest makes the floor lowest, i.e. the ceiling kind)."""
+    moe, hidden = CONFIG.moe, CONFIG.hidden_size
+    per_expert_rows = tokens * moe.top_k // moe.num_experts
+    shapes = [(tokens, hidden, CONFIG.vocab_size), (tokens, hidden, hidden), (tokens, hidden, 2 * moe.shared_expert_intermediate_size),
+              (per_expert_rows, hidden, 2 * moe.expert_intermediate_size), (per_expert_rows, moe.expert_intermediate_size, hidden)]
+    rates = []
+    for m, k, n in shapes:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        repeats = max(3, int(2e9 / (2 * m * k * n)))
+        a @ b
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        rates.append(2 * m * k * n * repeats / (time.perf_counter() - start))
+    return max(rates)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=6)
@@ -74,8 +113,9 @@ def main() -> None:
     print(f"torch threads: {torch.get_num_threads()}")
     print(f"transformers: attention={theirs.config._attn_implementation}, experts={theirs.config._experts_implementation}")
     ids_BT = torch.randint(0, CONFIG.vocab_size, (BATCH, SEQ + 1), generator=torch.Generator().manual_seed(1))
-    opt_ours = torch.optim.AdamW(ours.parameters(), lr=1e-4)
-    opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=1e-4)
+    flops = step_flops(copy.deepcopy(ours), ids_BT)
+    opt_ours = torch.optim.AdamW(ours.parameters(), lr=1e-4, fused=True)
+    opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=1e-4, fused=True)
     # Compiled copies start from the same weights, so all four first-step losses are comparable.
     compiled_copies = [] if args.no_compile else [copy.deepcopy(ours), copy.deepcopy(theirs)]
     if args.profile:
@@ -91,7 +131,7 @@ def main() -> None:
             compile_for_training(compiled)
         else:
             compiled.compile()
-        optimizer = torch.optim.AdamW(compiled.parameters(), lr=1e-4)
+        optimizer = torch.optim.AdamW(compiled.parameters(), lr=1e-4, fused=True)
         start = time.perf_counter()
         loss = step(compiled, optimizer, ids_BT)
         print(f"{name} compiled: first step (compiles) {time.perf_counter() - start:.1f} s, loss {loss:.5f}")
@@ -104,10 +144,17 @@ def main() -> None:
             step(model, opt, ids_BT)
             times[name].append(time.perf_counter() - start)
     tokens = BATCH * SEQ
+    gemm_rate = best_gemm_rate(tokens)
     rates = {name: tokens / statistics.median(t) for name, t in times.items()}
     for name, rate in rates.items():
         print(f"{name:>21}: {rate:8.0f} tokens/s (median of {args.steps} steps, {tokens} tokens/step)")
     print(f"ratio ours / transformers (both eager): {rates['ours'] / rates['transformers']:.2f}x")
+    floor = flops / gemm_rate
+    their_seconds = statistics.median(times["transformers"])
+    print(f"roofline: {flops / 1e9:.2f} GFLOP per step; best GEMM rate on this core {gemm_rate / 1e9:.1f} GFLOP/s "
+          f"-> no step can take less than {floor * 1e3:.0f} ms; ours takes {statistics.median(times['ours']) * 1e3:.0f} ms, "
+          f"transformers {their_seconds * 1e3:.0f} ms; the largest possible speed-up over transformers here is "
+          f"{their_seconds / floor:.2f}x")
     if not args.no_compile:
         print(f"ratio ours compiled / ours eager: {rates['ours compiled'] / rates['ours']:.2f}x")
         print(f"ratio ours compiled / transformers eager: {rates['ours compiled'] / rates['transformers']:.2f}x")
