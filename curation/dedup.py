@@ -31,7 +31,7 @@ from curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, M
                                   reference_parts, signature_meta)
 from curation.executor import StageReport, Task, run_stage
 from curation.fuzzy_dedup import bucket_task, components_task, pairs_task
-from curation.lsh import band_keys, bucket_edges
+from curation.lsh import band_keys, shared_buckets, verified_pairs
 from curation.map_stage import part_path, rejected_path
 from curation.minhash import MinHasher, ngram_sets
 from curation.normalize import exact_hashes
@@ -70,7 +70,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_lsh_buckets", bucket_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(bucket_task, config, parts, decisions))
         stage("dedup_lsh_pairs", pairs_dir, [Task(f"{i:05d}", ()) for i in range(config.num_partitions)],
-              partial(pairs_task, bucket_dir, parts))
+              partial(pairs_task, config, bucket_dir, parts))
         stage("dedup_fuzzy", work_dir / "fuzzy", [_ALL], partial(components_task, parts, pairs_dir, decisions))
         decisions = work_dir / "fuzzy" / "decisions.parquet"
     containment: Path | None = None
@@ -112,10 +112,12 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
     if config.fuzzy and alive.any():
         rows = np.flatnonzero(alive)
         hasher = MinHasher(config.num_perm, config.seed, config.ngram, config.shingle_hash)
-        keys_NB = band_keys(hasher.signature_batches([texts[i] for i in rows], config.batch_docs),
-                            config.lsh.bands, config.lsh.rows)
-        u, v = bucket_edges(np.tile(np.arange(config.lsh.bands), len(rows)), keys_NB.reshape(-1),
-                            np.repeat(np.arange(len(rows)), config.lsh.bands))
+        sig_NP = hasher.signature_batches([texts[i] for i in rows], config.batch_docs)
+        keys_NB = band_keys(sig_NP, config.lsh.bands, config.lsh.rows)
+        buckets = shared_buckets(np.tile(np.arange(config.lsh.bands), len(rows)), keys_NB.reshape(-1),
+                                 np.repeat(np.arange(len(rows)), config.lsh.bands))
+        u, v, verified = verified_pairs(buckets, buckets.node, sig_NP, config.threshold)
+        u, v = u[verified], v[verified]
         rep = representatives(connected_components(len(rows), u, v), id_array[rows], q[rows], no_preference[rows])
         final = np.arange(n)
         final[rows] = rows[rep]

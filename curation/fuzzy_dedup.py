@@ -1,10 +1,12 @@
-"""Fuzzy dedup with MinHash-LSH on Ray: band buckets (hash-partitioned) → candidate pairs → components.
+"""Fuzzy dedup with MinHash-LSH on Ray: band buckets (hash-partitioned) → verified pairs → components.
 
 Documents are nodes `part_position << 32 | row` over the ordered index parts (this run's, then earlier
 runs'). Each index part writes its band keys split into `num_partitions` files by key; each partition task
-groups equal (band, key) buckets and links every member to the bucket's smallest node (a star has the
-same components as the clique, with n-1 edges); one task then labels connected components and keeps one
-document per component. Exact duplicates already removed are left out of the buckets.
+groups equal (band, key) buckets, reads the signatures of their members from the index parts and checks
+candidate pairs against the threshold (`lsh.verified_pairs`: a band collision of two dissimilar
+documents would otherwise chain unrelated clusters together); one task then labels connected components
+of the verified pairs and keeps one document per component. Exact duplicates already removed are left
+out of the buckets. The fuzzy step's notes count the distinct candidate pairs verified and rejected.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from curation.dedup_config import DedupConfig
 from curation.exact_dedup import (DECISION_SCHEMA, FUZZY_DUPLICATE, IndexPart, load_index_columns,
                                   read_decisions, write_table_atomic)
 from curation.executor import Task
-from curation.lsh import band_keys, bucket_edges
+from curation.lsh import band_keys, shared_buckets, verified_pairs
 from curation.stats import StepStats
 
 _BUCKET_SCHEMA = pa.schema([("band", pa.uint16()), ("key", pa.uint64()), ("node", pa.int64())])
@@ -56,19 +58,34 @@ def bucket_task(config: DedupConfig, parts: list[IndexPart], exact_decisions: Pa
     return [stats]
 
 
-def pairs_task(bucket_dir: Path, parts: list[IndexPart], task: Task, stage_dir: Path) -> list[StepStats]:
-    """Star edges of every bucket of one partition."""
+def pairs_task(config: DedupConfig, bucket_dir: Path, parts: list[IndexPart], task: Task,
+               stage_dir: Path) -> list[StepStats]:
+    """Candidate pairs of every bucket of one partition, each marked verified or not."""
     stats = StepStats("lsh_pairs")
     with stats.timer():
         partition = int(task.task_id)
-        tables = [pq.read_table(partition_file(bucket_dir, p.name, partition)) for p in parts]
-        table = pa.concat_tables(tables)
-        node = table.column("node").to_numpy()
-        u, v = bucket_edges(table.column("band").to_numpy(), table.column("key").to_numpy(), node)
-        write_table_atomic(stage_dir / f"edges-{task.task_id}.parquet", pa.table({"u": u, "v": v}))
-        stats.docs_in = len(node)
-        stats.docs_out = len(u)
+        table = pa.concat_tables([pq.read_table(partition_file(bucket_dir, p.name, partition)) for p in parts])
+        buckets = shared_buckets(table.column("band").to_numpy(), table.column("key").to_numpy(),
+                                 table.column("node").to_numpy())
+        nodes, row = np.unique(buckets.node, return_inverse=True)
+        u, v, verified = verified_pairs(buckets, row.reshape(-1), _signatures(config, parts, nodes), config.threshold)
+        write_table_atomic(stage_dir / f"edges-{task.task_id}.parquet", pa.table({"u": u, "v": v, "verified": verified}))
+        stats.docs_in = table.num_rows
+        stats.docs_out = int(verified.sum())
+        stats.notes["signature_comparisons"] += len(u)
     return [stats]
+
+
+def _signatures(config: DedupConfig, parts: list[IndexPart], nodes: np.ndarray) -> np.ndarray:
+    """Signatures [len(nodes), num_perm] of sorted nodes, read from the index parts that hold them."""
+    sig_NP = np.empty((len(nodes), config.num_perm), dtype=np.uint32)
+    position = nodes >> 32
+    for p in np.unique(position).tolist():
+        sel = np.flatnonzero(position == p)
+        column = pq.read_table(parts[p].path, columns=["signature"]).column("signature").combine_chunks()
+        taken = column.take(pa.array(nodes[sel] & 0xFFFFFFFF))
+        sig_NP[sel] = taken.flatten().to_numpy().reshape(-1, config.num_perm)
+    return sig_NP
 
 
 def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Path | None,
@@ -77,9 +94,14 @@ def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Pa
     to their group's final representative."""
     stats = StepStats("fuzzy_dedup")
     with stats.timer():
-        edge_tables = [pq.read_table(p) for p in sorted(pairs_dir.glob("edges-*.parquet"))]
-        u = np.concatenate([t.column("u").to_numpy() for t in edge_tables]) if edge_tables else np.empty(0, np.int64)
-        v = np.concatenate([t.column("v").to_numpy() for t in edge_tables]) if edge_tables else np.empty(0, np.int64)
+        edges = pa.concat_tables([pq.read_table(p) for p in sorted(pairs_dir.glob("edges-*.parquet"))])
+        # a pair colliding in bands of different partitions was checked in each (with the same verdict)
+        pairs = np.unique(np.stack([edges.column(c).to_numpy().astype(np.int64) for c in ("u", "v", "verified")],
+                                   axis=1).reshape(-1, 3), axis=0)
+        verified = pairs[:, 2].astype(bool)
+        u, v = pairs[verified, 0], pairs[verified, 1]
+        stats.notes["candidate_pairs_verified"] += int(verified.sum())
+        stats.notes["candidate_pairs_rejected"] += int((~verified).sum())
         table, part_of = load_index_columns(parts, ["id", "quality"])
         # node id (part position << 32 | row in part) → row of the concatenated `table`
         offsets = np.concatenate([[0], np.cumsum(np.bincount(part_of, minlength=len(parts)))])

@@ -56,15 +56,78 @@ def band_keys(signatures_NP: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys_NB
 
 
-def bucket_edges(band: np.ndarray, key: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate edges: each member of a (band, key) bucket linked to the bucket's smallest node (a star
-    has the components of the clique with n-1 edges); duplicates removed."""
+@dataclass(frozen=True)
+class SharedBuckets:
+    """Entries of the (band, key) buckets holding at least two documents, sorted by bucket, then node."""
+
+    node: np.ndarray  # int64 node of each entry
+    bucket_start: np.ndarray  # index of the first entry of each entry's bucket
+
+
+def shared_buckets(band: np.ndarray, key: np.ndarray, node: np.ndarray) -> SharedBuckets:
     order = np.lexsort((node, key, band))
-    band, key, node = band[order], key[order], node[order]
-    same = np.zeros(len(node), dtype=bool)
-    same[1:] = (band[1:] == band[:-1]) & (key[1:] == key[:-1])
-    head = node[np.flatnonzero(~same)[np.cumsum(~same) - 1]]
-    if not same.any():
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    edges = np.unique(np.stack([head[same], node[same]], axis=1), axis=0)
-    return edges[:, 0], edges[:, 1]
+    band, key, node = band[order], key[order], np.asarray(node, dtype=np.int64)[order]
+    new = np.ones(len(node), dtype=bool)
+    new[1:] = (band[1:] != band[:-1]) | (key[1:] != key[:-1])
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.append(starts, len(node)))
+    shared = np.repeat(sizes >= 2, sizes)
+    position_after_filter = np.cumsum(shared) - shared
+    return SharedBuckets(node[shared], position_after_filter[np.repeat(starts, sizes)[shared]])
+
+
+def verified_pairs(buckets: SharedBuckets, row: np.ndarray, signatures_NP: np.ndarray,
+                   threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs checked against the threshold: (u, v, verified), u < v nodes, each pair once.
+
+    A band collision alone does not make two documents similar, so a pair is verified only when the
+    fraction of equal signature slots (the MinHash Jaccard estimate, datasketch's `MinHash.jaccard`)
+    reaches `threshold`. Checking every pair of a bucket costs k^2 for k members; instead each bucket is
+    covered by centres: its smallest unmatched member becomes a centre and is compared with every other
+    non-centre member, those that pass are matched, and this repeats until every member is a centre or
+    matched. A bucket of k copies costs k - 1 comparisons (one centre, the star of the unverified
+    version), a bucket of dissimilar collisions one centre per member. Every united pair passed the
+    check; the pairs never compared are those between two members matched to different centres (the
+    components can then be finer than those of all verified pairs; benchmarks/eval_dedup_quality.py
+    measures how often on real data). `row[i]` is the row of `signatures_NP` holding `buckets.node[i]`.
+    """
+    n = len(buckets.node)
+    start = buckets.bucket_start
+    pending = np.ones(n, dtype=bool)  # neither a centre nor matched to one
+    centre = np.zeros(n, dtype=bool)
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    while pending.any():
+        candidates = np.flatnonzero(pending)
+        first = np.ones(len(candidates), dtype=bool)
+        first[1:] = start[candidates[1:]] != start[candidates[:-1]]
+        centres = candidates[first]  # smallest pending entry of each bucket that has one
+        centre[centres] = True
+        pending[centres] = False
+        centre_of_bucket = np.full(n, -1, dtype=np.int64)
+        centre_of_bucket[start[centres]] = centres
+        members = np.flatnonzero(~centre & (centre_of_bucket[start] >= 0))
+        centre_entry = centre_of_bucket[start[members]]
+        a, b, ra, rb = buckets.node[centre_entry], buckets.node[members], row[centre_entry], row[members]
+        swap = a > b
+        key_MP = np.stack([np.where(swap, b, a), np.where(swap, a, b), np.where(swap, rb, ra), np.where(swap, ra, rb)], axis=1)
+        # the same pair collides in many bands: compare it once
+        pair_NP, inverse = np.unique(key_MP, axis=0, return_inverse=True)
+        if len(pair_NP) == 0:
+            continue
+        ok = signature_agreement(signatures_NP, pair_NP[:, 2], pair_NP[:, 3]) >= threshold
+        found.append((pair_NP[:, 0], pair_NP[:, 1], ok))
+        pending[members[ok[inverse.reshape(-1)]]] = False
+    if not found:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
+    u, v, ok = (np.concatenate(x) for x in zip(*found))
+    uv, first = np.unique(np.stack([u, v], axis=1), axis=0, return_index=True)
+    return uv[:, 0], uv[:, 1], ok[first]
+
+
+def signature_agreement(signatures_NP: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Fraction of equal slots between rows a[i] and b[i] (float64, as datasketch's `jaccard`)."""
+    out = np.empty(len(a), dtype=np.float64)
+    for s in range(0, len(a), chunk):
+        equal = (signatures_NP[a[s:s + chunk]] == signatures_NP[b[s:s + chunk]]).sum(axis=1)
+        out[s:s + chunk] = equal / signatures_NP.shape[1]
+    return out

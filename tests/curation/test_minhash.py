@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from curation.dedup_config import DedupConfig
-from curation.lsh import band_keys, bucket_edges, optimal_bands_rows
+from curation.lsh import band_keys, optimal_bands_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,16 +111,6 @@ def test_datasketch_lsh_query_finds_exactly_our_candidates(shared_data) -> None:
         assert set(index.query(query)) == ours[i]
         queried += len(ours[i]) > 1
     assert queried > len(texts) // 2  # the variants really are candidates of their sources
-
-
-def test_bucket_edges_link_each_bucket_member_to_its_smallest() -> None:
-    band = np.array([0, 0, 0, 1, 1, 1, 0])
-    key = np.array([5, 5, 9, 5, 7, 7, 5], dtype=np.uint64)
-    node = np.array([3, 1, 2, 3, 4, 0, 8])
-    u, v = bucket_edges(band, key, node)
-    assert sorted(zip(u.tolist(), v.tolist())) == [(0, 4), (1, 3), (1, 8)]
-    empty_u, _ = bucket_edges(np.array([0, 1]), np.array([1, 1], dtype=np.uint64), np.array([0, 1]))
-    assert empty_u.size == 0
 
 
 @settings(max_examples=200, deadline=None)
