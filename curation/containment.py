@@ -19,10 +19,21 @@ copies is always kept, and the result never depends on scheduling. The parallel 
 hashing n-grams per input part) runs as Ray tasks; the pass itself is one task doing vectorised lookups.
 The filter is sized from the exact n-gram count for `bloom_false_positive_rate`; a false positive can
 only raise a fraction by about that rate, never make a document contain its own source.
+
+Across runs: after the pass the filter holds exactly the n-grams of this run's kept documents; it is
+written to `<work_dir>/containment/index/` (`bloom.bin` + `meta.json`, with the n-gram size and hash
+scheme it was built with and the sha256 of its bits). A later run lists such folders in
+`containment.reference_indexes`: an n-gram counts as seen when it is in this run's filter or in any
+earlier one (read-only), so a document copying an earlier run's kept text is removed as `contained`.
+An index built with another n-gram size or hash scheme is refused (its bits would mean other n-grams).
+Each index keeps its own false-positive rate; k indexes together give about k times that rate.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,19 +46,28 @@ from curation.exact_dedup import CONTAINED, read_decisions, write_table_atomic
 from curation.executor import Task
 from curation.lsh import fmix64
 from curation.minhash import ngram_sets
-from curation.stats import StepStats
+from curation.stats import StepStats, write_json_atomic
 
 _U64 = np.uint64
+INDEX_DIR = "index"
+_BITS_FILE, _META_FILE = "bloom.bin", "meta.json"
+# What the bits mean: bump `format` when the word normalisation, n-gram hash or filter hashing change.
+_INDEX_SCHEME = {"format": "sciloom-containment-bloom/1", "ngram_hash": "minhash.ngram_sets poly64",
+                 "bloom_hash": "fmix64 double hashing"}
 
 
 class BloomFilter:
     """Packed-bit Bloom filter over uint64 keys (double hashing), deterministic."""
 
-    def __init__(self, expected_items: int, false_positive_rate: float) -> None:
+    def __init__(self, num_bits: int, num_hashes: int, bits: np.ndarray | None = None) -> None:
+        self.num_bits, self.num_hashes = num_bits, num_hashes
+        self.bits = np.zeros((num_bits + 7) // 8, dtype=np.uint8) if bits is None else bits
+
+    @classmethod
+    def sized(cls, expected_items: int, false_positive_rate: float) -> BloomFilter:
         n = max(expected_items, 1)
-        self.num_bits = max(64, math.ceil(-n * math.log(false_positive_rate) / math.log(2) ** 2))
-        self.num_hashes = max(1, round(self.num_bits / n * math.log(2)))
-        self.bits = np.zeros((self.num_bits + 7) // 8, dtype=np.uint8)
+        num_bits = max(64, math.ceil(-n * math.log(false_positive_rate) / math.log(2) ** 2))
+        return cls(num_bits, max(1, round(num_bits / n * math.log(2))))
 
     def _positions(self, keys: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -72,8 +92,10 @@ class BloomFilter:
 
 
 def containment_fractions(ngrams_per_doc: list[np.ndarray], config: ContainmentConfig, filter_: BloomFilter,
-                          batch_docs: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+                          earlier: Sequence[BloomFilter] = (), batch_docs: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """(fraction seen, contained?) per document, in order, updating the filter with kept documents.
+
+    `earlier` are earlier runs' indexes (read-only): their n-grams count as seen too.
 
     Exactly the one-by-one pass, batched: for a batch, "seen" is the filter as it stood before the batch
     (kept earlier documents) or an n-gram of a document kept earlier in the same batch (tracked exactly);
@@ -88,6 +110,8 @@ def containment_fractions(ngrams_per_doc: list[np.ndarray], config: ContainmentC
             continue
         flat = np.concatenate(docs)
         seen_before = filter_.contains(flat)
+        for index in earlier:
+            seen_before |= index.contains(flat)
         unique, inverse = np.unique(flat, return_inverse=True)
         kept_in_batch = np.zeros(unique.size, dtype=bool)
         for k, grams in enumerate(docs):
@@ -129,14 +153,15 @@ def containment_task(config: ContainmentConfig, ngram_dir: Path, part_names: lis
     with stats.timer():
         tables = [pq.read_table(ngrams_file(ngram_dir, name)) for name in sorted(part_names)]
         total = sum(pc.sum(pc.list_value_length(t.column("ngrams"))).as_py() or 0 for t in tables)
-        filter_ = BloomFilter(total, config.bloom_false_positive_rate)
+        filter_ = BloomFilter.sized(total, config.bloom_false_positive_rate)
+        earlier = read_reference_indexes(config)
         rows: dict[str, list] = {"id": [], "part": [], "containment": [], "contained": []}
         for name, table in zip(sorted(part_names), tables):
             lists = table.column("ngrams").combine_chunks()
             offsets = lists.offsets.to_numpy()
             values = lists.values.to_numpy()
             grams = [values[offsets[i]:offsets[i + 1]] for i in range(len(lists))]
-            fractions, contained = containment_fractions(grams, config, filter_)
+            fractions, contained = containment_fractions(grams, config, filter_, earlier)
             rows["id"] += table.column("id").to_pylist()
             rows["part"] += [name] * table.num_rows
             rows["containment"] += fractions.tolist()
@@ -145,7 +170,54 @@ def containment_task(config: ContainmentConfig, ngram_dir: Path, part_names: lis
                            "containment": pa.array(rows["containment"], pa.float32(), from_pandas=True),
                            "contained": pa.array(rows["contained"], pa.bool_())})
         write_table_atomic(stage_dir / "containment.parquet", result)
+        write_index(stage_dir / INDEX_DIR, filter_, config, kept_documents=result.num_rows - int(np.sum(rows["contained"])))
         stats.docs_in = result.num_rows
         stats.rejected[CONTAINED] = int(np.sum(rows["contained"]))
         stats.docs_out = stats.docs_in - stats.rejected[CONTAINED]
     return [stats]
+
+
+def index_params(config: ContainmentConfig) -> dict:
+    return {**_INDEX_SCHEME, "ngram": config.ngram}
+
+
+def write_index(folder: Path, filter_: BloomFilter, config: ContainmentConfig, kept_documents: int) -> None:
+    """This run's kept n-grams for later runs; the bits first, then `meta.json` naming their checksum."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{_BITS_FILE}.tmp"
+    tmp.write_bytes(filter_.bits.tobytes())
+    tmp.replace(folder / _BITS_FILE)
+    write_json_atomic(folder / _META_FILE, {
+        **index_params(config), "num_bits": filter_.num_bits, "num_hashes": filter_.num_hashes,
+        "kept_documents": kept_documents, "bits_sha256": hashlib.sha256(filter_.bits.tobytes()).hexdigest()})
+
+
+def reference_index_metas(config: ContainmentConfig) -> list[dict]:
+    """Earlier runs' index descriptions, refused with the field path when missing or built differently."""
+    metas = []
+    for i, folder in enumerate(config.reference_indexes):
+        where = f"dedup.containment.reference_indexes[{i}]: {folder}"
+        meta_path = Path(folder) / _META_FILE
+        if not meta_path.is_file():
+            raise ValueError(f"{where} has no {_META_FILE}; expected the `containment/{INDEX_DIR}` folder of an "
+                             f"earlier run's dedup work dir")
+        meta = json.loads(meta_path.read_text())
+        built_with = {k: meta.get(k) for k in index_params(config)}
+        if built_with != index_params(config):
+            raise ValueError(f"{where} was built with {built_with}, this run uses {index_params(config)}; "
+                             f"its n-grams cannot be compared (rebuild it with these parameters)")
+        metas.append(meta)
+    return metas
+
+
+def read_reference_indexes(config: ContainmentConfig) -> list[BloomFilter]:
+    """Earlier runs' filters (read-only), their bits checked against the checksum in their meta."""
+    indexes = []
+    for i, (folder, meta) in enumerate(zip(config.reference_indexes, reference_index_metas(config))):
+        bits_path = Path(folder) / _BITS_FILE
+        data = bits_path.read_bytes() if bits_path.is_file() else b""
+        if hashlib.sha256(data).hexdigest() != meta["bits_sha256"]:
+            raise ValueError(f"dedup.containment.reference_indexes[{i}]: {bits_path} is missing or does not "
+                             f"match the checksum in {_META_FILE}")
+        indexes.append(BloomFilter(meta["num_bits"], meta["num_hashes"], np.frombuffer(data, dtype=np.uint8)))
+    return indexes

@@ -8,7 +8,8 @@ under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writ
 `dedup:fuzzy_duplicate` or `dedup:contained`. `work_dir/signatures` is this run's reusable index: pass it as
 `reference_signatures` to deduplicate a later snapshot against this one without recomputing it.
 `work_dir/lsh.json` records the bands × rows derived from the threshold and their false-positive and
-false-negative areas.
+false-negative areas. `work_dir/containment/index` holds the n-grams of this run's kept documents: pass it
+in `containment.reference_indexes` so a later run removes documents contained in this run's output.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.components import connected_components, representatives
-from curation.containment import BloomFilter, containment_fractions, containment_task, ngram_task
+from curation.containment import (BloomFilter, containment_fractions, containment_task, ngram_task,
+                                  read_reference_indexes, reference_index_metas)
 from curation.dedup_config import DedupConfig
 from curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
 from curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_task, index_task, read_decisions,
@@ -50,6 +52,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     tasks = tasks_over_stage(input_dir)
     if not tasks:
         raise ValueError(f"dedup: no part-*.parquet files in {input_dir}")
+    reference_index_metas(config.containment)  # refuse an incompatible earlier index before any work
     reports: list[StageReport] = []
     stage = partial(_stage, reports, show_progress)
     index_dir = work_dir / "signatures"
@@ -128,8 +131,9 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
     if config.containment.enabled:
         rows = [i for i in range(n) if reason[i] is None]
         grams = ngram_sets([texts[i] for i in rows], config.containment.ngram)
-        bloom = BloomFilter(sum(g.size for g in grams), config.containment.bloom_false_positive_rate)
-        seen, contained = containment_fractions(grams, config.containment, bloom)
+        bloom = BloomFilter.sized(sum(g.size for g in grams), config.containment.bloom_false_positive_rate)
+        seen, contained = containment_fractions(grams, config.containment, bloom,
+                                                read_reference_indexes(config.containment))
         for i, fraction, hit in zip(rows, seen.tolist(), contained.tolist()):
             fractions[i] = None if np.isnan(fraction) else fraction
             if hit:

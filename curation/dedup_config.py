@@ -31,6 +31,17 @@ class ContainmentConfig(BaseModel):
     bloom_false_positive_rate: float = Field(1e-3, gt=0.0, lt=0.1,
                                              description="False-positive rate the seen-n-gram Bloom filter is "
                                                          "sized for (it is sized from the exact n-gram count).")
+    reference_indexes: list[Path] = Field(
+        default_factory=list, description="`containment/index` folders of earlier runs' dedup work dirs: a "
+                                          "document whose n-grams were mostly in an earlier run's kept "
+                                          "documents is removed as `contained`. Refused when built with another "
+                                          "`ngram` (or hash scheme).")
+
+    @model_validator(mode="after")
+    def _check(self) -> ContainmentConfig:
+        if self.reference_indexes and not self.enabled:
+            raise ValueError("reference_indexes needs enabled: true (containment is what reads them)")
+        return self
 
 
 class DedupConfig(BaseModel):
