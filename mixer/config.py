@@ -75,10 +75,25 @@ class StageMixConfig(BaseModel):
         return self
 
 
+class HeldOutConfig(BaseModel):
+    """Documents kept out of every training stream and written once, as the `held_out/` stream, for evaluation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    share: float = Field(gt=0, le=0.25, description="Fraction of the documents held out: those whose id hash falls "
+                                                    "in the lowest `share` of the hash range (so the same documents "
+                                                    "whatever the input order, Ray task layout or seed).")
+    min_documents_per_label: int = Field(1, ge=0, description="Every discipline label (general included) with at least "
+                                         "twice this many documents has at least this many held out: the share alone "
+                                         "misses rare labels. No label ever loses more than half its documents.")
+
+
 class MixerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tokenizer: TokenizerConfig = Field(description="Which tokenizer encodes the shards.")
+    held_out: HeldOutConfig = Field(description="The held-out documents evaluation reads (one set for the whole "
+                                                "mixture; plans and budgets use the remaining documents).")
     seq_len: int = Field(2048, ge=2, description="Tokens per packed sequence.")
     expert_induction: StageMixConfig | None = Field(None, description="Stage 1: one stream per discipline.")
     routing_warmup: StageMixConfig | None = Field(None, description="Stage 3: hybrid stream (per-token discipline ids).")

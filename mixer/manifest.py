@@ -35,11 +35,14 @@ def file_sha256(path: Path) -> str:
 def build_manifest(*, seq_len: int, token_dtype: str, vocab_size: int, pad_id: int, disciplines: Iterable[str],
                    tokenizer_sha256: str, recipe_hash: str, parts: list[dict[str, Any]],
                    extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Merge the parts' own descriptions (PackedShardWriter.close() plus its `tokens_by` counts)."""
+    """Merge the parts' own descriptions (PackedShardWriter.close() plus its `tokens_by` and `documents_by` counts)."""
     by: dict[str, Counter] = {"source": Counter(), "discipline": Counter(), "tier": Counter()}
+    documents_by: dict[str, Counter] = {"discipline": Counter()}
     for part in parts:
         for axis, counts in part.get("tokens_by", {}).items():
             by[axis].update(counts)
+        for axis, counts in part.get("documents_by", {}).items():
+            documents_by[axis].update(counts)
     return {
         "format": FORMAT,
         "seq_len": seq_len,
@@ -54,6 +57,7 @@ def build_manifest(*, seq_len: int, token_dtype: str, vocab_size: int, pad_id: i
         "padding_tokens": sum(p["padding_tokens"] for p in parts),
         "documents": sum(p["documents"] for p in parts),
         "tokens_by": {axis: dict(sorted(counts.items())) for axis, counts in by.items()},
+        "documents_by": {axis: dict(sorted(counts.items())) for axis, counts in documents_by.items()},
         **(extra or {}),
         "parts": parts,
     }

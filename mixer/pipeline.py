@@ -3,8 +3,9 @@
 Order matters: the tokenizer (trained for the demo) and the bucket counts come first, then the plan,
 whose infeasibility stops the run before anything is tokenized. Shards are written as one Ray stage
 over the labelled parts (resumable: a rerun skips finished parts), and every stream folder gets its
-manifest last. Outputs: out_dir/<stage>/[<discipline>/] shard folders, out_dir/tokenizer/,
-out_dir/plan.{json,png,txt}, out_dir/mixer_report.json.
+manifest last. The held-out documents (chosen while counting buckets, so plans and budgets use only the
+rest) are written once into their own stream. Outputs: out_dir/<stage>/[<discipline>/] shard folders,
+out_dir/held_out/, out_dir/tokenizer/, out_dir/plan.{json,png,txt}, out_dir/mixer_report.json.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from curation.stage_reader import tasks_over_stage
 from curation.stats import write_json_atomic
 from mixer.buckets import count_buckets
 from mixer.config import STAGE_NAMES, MixerConfig, TokenizerConfig
+from mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
 from mixer.indexed_dataset import token_dtype
 from mixer.manifest import build_manifest, content_hash, file_sha256, write_manifest
 from mixer.plan import MixturePlan, StreamPlan, plan_mixture
@@ -55,11 +57,13 @@ def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, tokenizer_dir
     return (tokenizer_dir / TOKENIZER_FILE).resolve()
 
 
-def plan_from_corpus(config: MixerConfig, labelled_dir: Path, tokenizer_file: Path,
-                     disciplines: Sequence[str], general_label: str) -> tuple[MixturePlan, dict[str, int]]:
+def plan_from_corpus(config: MixerConfig, labelled_dir: Path, tokenizer_file: Path, disciplines: Sequence[str],
+                     general_label: str) -> tuple[MixturePlan, HeldOutRule, dict[str, int]]:
+    """The plan over the documents training may use, the rule that picks the held-out ones, unusable counts."""
     encoder = DocumentEncoder(tokenizer_file, config.tokenizer)
-    buckets, unusable = count_buckets(labelled_dir, encoder, config.sample_docs_per_bucket)
-    return plan_mixture(config, buckets, disciplines, general_label), dict(unusable)
+    counts = count_buckets(labelled_dir, encoder, config.sample_docs_per_bucket, config.held_out)
+    plan = plan_mixture(config, counts.train, disciplines, general_label, held_out=counts.held_out)
+    return plan, counts.rule, dict(counts.unusable)
 
 
 def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: int, recipe_hash: str | None = None,
@@ -70,40 +74,50 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer_file = prepare_tokenizer(config.tokenizer, labelled_dir, out_dir / "tokenizer")
     tokenizer_sha = file_sha256(tokenizer_file)
-    plan, unusable = plan_from_corpus(config, labelled_dir, tokenizer_file, disciplines, general_label)
+    plan, held_out_rule, unusable = plan_from_corpus(config, labelled_dir, tokenizer_file, disciplines, general_label)
     plan_files = write_plan_report(plan, out_dir)
     plan.raise_if_infeasible()
 
     recipe_hash = recipe_hash or content_hash(config.model_dump(mode="json"))
     build = {"plan": plan.to_dict(), "tokenizer_sha256": tokenizer_sha, "seq_len": config.seq_len,
-             "block_size": config.block_size, "seed": seed, "disciplines": disciplines}
+             "block_size": config.block_size, "seed": seed, "disciplines": disciplines,
+             "held_out_thresholds": held_out_rule.thresholds}
     _forget_other_builds(out_dir, content_hash(build))
 
     streams_to_write = [s for s in plan.streams if s.take]  # a stream shrunk to nothing has no folder
     job = ShardJob(out_dir=out_dir.resolve(), tokenizer_file=tokenizer_file, tokenizer=config.tokenizer,
                    seq_len=config.seq_len, block_size=config.block_size, seed=seed, disciplines=disciplines,
                    general_label=general_label,
-                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write))
+                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write), held_out=held_out_rule)
     tasks = tasks_over_stage(labelled_dir)
     ensure_ray()
     stage_report = run_stage("mix", out_dir, tasks, partial(write_part_shards, job), show_progress=show_progress)
 
     encoder = DocumentEncoder(tokenizer_file, config.tokenizer)
-    streams = {}
-    for stream in streams_to_write:
-        parts = [json.loads(part_record_path(out_dir, stream.folder, t.task_id).read_text()) for t in tasks]
-        manifest = build_manifest(
+
+    def folder_manifest(folder: str, extra: dict[str, Any]) -> dict[str, Any]:
+        parts = [json.loads(part_record_path(out_dir, folder, t.task_id).read_text()) for t in tasks]
+        return build_manifest(
             seq_len=config.seq_len, token_dtype=token_dtype(encoder.vocab_size).__name__,
             vocab_size=encoder.vocab_size, pad_id=encoder.eos_id, disciplines=disciplines,
-            tokenizer_sha256=tokenizer_sha, recipe_hash=recipe_hash, parts=parts,
-            extra={"stage": stream.stage, "stream": stream.name, "targets": stream.targets,
-                   "planned": stream.achieved(), "seed": seed})
+            tokenizer_sha256=tokenizer_sha, recipe_hash=recipe_hash, parts=parts, extra={**extra, "seed": seed})
+
+    streams = {}
+    for stream in streams_to_write:
+        manifest = folder_manifest(stream.folder, {"stage": stream.stage, "stream": stream.name,
+                                                   "targets": stream.targets, "planned": stream.achieved()})
         manifest["achieved"] = _achieved(manifest, stream)
         write_manifest(out_dir / stream.folder, manifest)
         streams[stream.folder] = {"sequences": manifest["sequences"], "tokens": manifest["tokens"],
                                   "budget": stream.budget, "targets": stream.targets, "achieved": manifest["achieved"]}
+    manifest = folder_manifest(HELD_OUT_FOLDER, {"stage": HELD_OUT_FOLDER, "stream": HELD_OUT_FOLDER,
+                                                 "held_out": config.held_out.model_dump()})
+    write_manifest(out_dir / HELD_OUT_FOLDER, manifest)
+    held_out = {"folder": HELD_OUT_FOLDER, "sequences": manifest["sequences"], "tokens": manifest["tokens"],
+                "documents": manifest["documents"], "documents_by_discipline": manifest["documents_by"]["discipline"],
+                "tokens_by_discipline": manifest["tokens_by"]["discipline"]}
     summary = {"tokenizer": str(tokenizer_file), "tokenizer_sha256": tokenizer_sha, "vocab_size": encoder.vocab_size,
-               "seq_len": config.seq_len, "recipe_hash": recipe_hash, "streams": streams,
+               "seq_len": config.seq_len, "recipe_hash": recipe_hash, "streams": streams, "held_out": held_out,
                "documents_unusable": unusable, "plan_notes": plan.notes, "plan_files": {k: str(v) for k, v in plan_files.items()},
                "stage": stage_report.to_dict()}
     write_json_atomic(out_dir / REPORT_FILE, summary)
@@ -123,6 +137,6 @@ def _forget_other_builds(out_dir: Path, build_hash: str) -> None:
     if record.is_file() and json.loads(record.read_text()).get("build_hash") == build_hash:
         return
     shutil.rmtree(out_dir / TASKS_DIR, ignore_errors=True)
-    for stage in STAGE_NAMES:
+    for stage in (*STAGE_NAMES, HELD_OUT_FOLDER):
         shutil.rmtree(out_dir / stage, ignore_errors=True)
     write_json_atomic(record, {"build_hash": build_hash})

@@ -71,7 +71,19 @@ class InfeasiblePlan(ValueError):
 @dataclass
 class MixturePlan:
     streams: list[StreamPlan]
-    buckets: list[Bucket]
+    buckets: list[Bucket]  # what training may draw from: the held-out documents are not in them
+    held_out: list[Bucket] = field(default_factory=list)  # written once, untouched by budgets and tier epochs
+
+    def held_out_by_discipline(self) -> dict[str, dict[str, float]]:
+        """Held-out documents and estimated tokens per discipline, next to the documents training keeps."""
+        table: dict[str, dict[str, float]] = defaultdict(lambda: {"held_out_documents": 0, "held_out_tokens": 0.0,
+                                                                  "training_documents": 0})
+        for bucket in self.held_out:
+            table[bucket.discipline]["held_out_documents"] += bucket.documents
+            table[bucket.discipline]["held_out_tokens"] += bucket.tokens
+        for bucket in self.buckets:
+            table[bucket.discipline]["training_documents"] += bucket.documents
+        return {d: {**row, "held_out_tokens": round(row["held_out_tokens"])} for d, row in sorted(table.items())}
 
     @property
     def problems(self) -> list[str]:
@@ -88,11 +100,15 @@ class MixturePlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"streams": [s.to_dict() for s in self.streams],
-                "buckets": [vars(b) for b in self.buckets], "problems": self.problems, "notes": self.notes}
+                "buckets": [vars(b) for b in self.buckets],
+                "held_out": {"by_discipline": self.held_out_by_discipline(),
+                             "buckets": [vars(b) for b in self.held_out]},
+                "problems": self.problems, "notes": self.notes}
 
 
 def plan_mixture(config: MixerConfig, buckets: Sequence[Bucket], disciplines: Sequence[str],
-                 general_label: str = "general") -> MixturePlan:
+                 general_label: str = "general", held_out: Sequence[Bucket] = ()) -> MixturePlan:
+    """Plan every training stream from `buckets` (the documents training may use); `held_out` is only reported."""
     streams: list[StreamPlan] = []
     for stage_name, stage in config.stages().items():
         unknown = sorted(set(stage.discipline_weights) - set(disciplines))
@@ -107,7 +123,7 @@ def plan_mixture(config: MixerConfig, buckets: Sequence[Bucket], disciplines: Se
             stream.problems = [_shortage(d, target, gives, [b for b in buckets if b.discipline == d], stage)
                                for d, (target, gives) in short.items()]
             streams.append(stream)
-    return MixturePlan(streams, list(buckets))
+    return MixturePlan(streams, list(buckets), list(held_out))
 
 
 def _stream_targets(stage_name: str, stage: StageMixConfig, general_label: str) -> dict[str, dict[str, float]]:

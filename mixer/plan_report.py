@@ -31,9 +31,24 @@ def plan_table(plan: MixturePlan) -> Table:
     return table
 
 
+def held_out_table(plan: MixturePlan) -> Table:
+    table = Table(title="held-out documents (in no training stream; written once as held_out/ for evaluation)",
+                  title_justify="left")
+    for column in ("discipline", "held-out documents", "training documents", "held-out tokens"):
+        table.add_column(column, justify="left" if column == "discipline" else "right")
+    rows = plan.held_out_by_discipline()
+    for discipline, row in rows.items():
+        table.add_row(discipline, str(row["held_out_documents"]), str(row["training_documents"]),
+                      f"{row['held_out_tokens']:,}")
+    table.add_row("total", *(f"{sum(r[c] for r in rows.values()):,}"
+                             for c in ("held_out_documents", "training_documents", "held_out_tokens")))
+    return table
+
+
 def plan_text(plan: MixturePlan) -> str:
     console = Console(width=160, record=True, file=io.StringIO())
     console.print(plan_table(plan))
+    console.print(held_out_table(plan))
     for note in plan.notes:
         console.print(f"NOTE {note}")
     for problem in plan.problems:

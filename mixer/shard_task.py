@@ -4,7 +4,8 @@ A part is read once per epoch pass: pass e writes every document whose planned n
 stream exceeds e, so a repeated document's copies land a whole part apart rather than side by side.
 Each document is tokenized once per pass whatever the number of streams that take it. The number of
 copies is fixed by a hash of (seed, stream, document id): expected copies = the bucket's planned
-repeats, and a rerun picks the same documents.
+repeats, and a rerun picks the same documents. Held-out documents (mixer.held_out) get no copy in any
+training stream and exactly one in the `held_out` stream.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import pyarrow.compute as pc
 from curation.executor import Task
 from curation.stats import StepStats, write_json_atomic
 from mixer.config import TokenizerConfig
+from mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
 from mixer.indexed_dataset import token_dtype
 from mixer.pack import PackedShardWriter
 from mixer.row_groups import iter_row_group_batches
@@ -51,6 +53,7 @@ class ShardJob:
     disciplines: tuple[str, ...]
     general_label: str
     streams: tuple[StreamSpec, ...]
+    held_out: HeldOutRule
     batch_bytes: int = 2 << 20  # text per tokenizer call
 
 
@@ -124,14 +127,21 @@ def write_part_shards(job: ShardJob, task: Task, stage_dir: Path) -> list[StepSt
             ids += batch.column("id").to_pylist()
             keys += zip(*(batch.column(c).to_pylist() for c in ("source", "discipline", "quality_tier")))
             sizes += [n or 0 for n in pc.binary_length(batch.column("text")).to_pylist()]
-        plan = [copies_per_document(job.seed, s.folder, ids, keys, sizes, s.repeats) for s in job.streams]
+        # A document the bucket count calls unusable (no id or label) gets size 0: no copy anywhere.
+        sizes = [size if doc_id is not None and None not in key else 0 for doc_id, key, size in zip(ids, keys, sizes)]
+        held = [size > 0 and job.held_out.is_held_out(doc_id, key[1]) for doc_id, key, size in zip(ids, keys, sizes)]
+        train_sizes = [0 if h else size for h, size in zip(held, sizes)]
+        folders = [s.folder for s in job.streams] + [HELD_OUT_FOLDER]
+        plan = [copies_per_document(job.seed, s.folder, ids, keys, train_sizes, s.repeats) for s in job.streams]
+        plan.append([int(h) for h in held])
         stats.docs_in = len(ids)
         passes = max((max(p, default=0) for p in plan), default=0)
-        tokens_by = [{"source": Counter(), "discipline": Counter(), "tier": Counter()} for _ in job.streams]
+        tokens_by = [{"source": Counter(), "discipline": Counter(), "tier": Counter()} for _ in folders]
+        documents_by = [Counter() for _ in folders]
         with ExitStack() as stack:
             writers = [stack.enter_context(PackedShardWriter(
-                job.out_dir / s.folder / f"part-{task.task_id}", job.seq_len, dtype, encoder.eos_id,
-                discipline_ids[job.general_label], job.block_size)) for s in job.streams]
+                job.out_dir / folder / f"part-{task.task_id}", job.seq_len, dtype, encoder.eos_id,
+                discipline_ids[job.general_label], job.block_size)) for folder in folders]
             for epoch in range(passes):
                 for wanted, texts in _text_batches(path, [any(p[r] > epoch for p in plan) for r in range(len(ids))],
                                                    sizes, job.batch_bytes):
@@ -148,10 +158,12 @@ def write_part_shards(job: ShardJob, task: Task, stage_dir: Path) -> list[StepSt
                         for key, length in zip(compress(wanted_keys, taken), lengths[taken].tolist()):
                             for axis, value in zip(("source", "discipline", "tier"), key):
                                 tokens_by[k][axis][value] += length
+                            documents_by[k][key[1]] += 1
                         stats.docs_out += int(taken.sum())
-            for spec, writer, counts in zip(job.streams, writers, tokens_by):
+            for folder, writer, counts, documents in zip(folders, writers, tokens_by, documents_by):
                 described = writer.close()
                 stats.bytes_out += sum(f["bytes"] for f in described["files"].values())
-                write_json_atomic(part_record_path(job.out_dir, spec.folder, task.task_id),
-                                  {**described, "tokens_by": {a: dict(c) for a, c in counts.items()}})
+                write_json_atomic(part_record_path(job.out_dir, folder, task.task_id),
+                                  {**described, "tokens_by": {a: dict(c) for a, c in counts.items()},
+                                   "documents_by": {"discipline": dict(documents)}})
     return [stats]

@@ -33,7 +33,7 @@ def plan(
     from classifiers.taxonomy import DEFAULT_TAXONOMY
     from mixer.config import MixerConfig
     from mixer.pipeline import plan_from_corpus, prepare_tokenizer
-    from mixer.plan_report import plan_table, write_plan_report
+    from mixer.plan_report import held_out_table, plan_table, write_plan_report
 
     data = yaml.safe_load(recipe_or_config.read_text())
     taxonomy = DEFAULT_TAXONOMY
@@ -57,10 +57,11 @@ def plan(
             typer.echo("a mixer-only config needs --labelled and --out-dir", err=True)
             raise typer.Exit(2)
     tokenizer_file = prepare_tokenizer(config.tokenizer, labelled, out_dir / "tokenizer")
-    mixture, unusable = plan_from_corpus(config, labelled, tokenizer_file, taxonomy.disciplines, taxonomy.general_label)
+    mixture, _, unusable = plan_from_corpus(config, labelled, tokenizer_file, taxonomy.disciplines, taxonomy.general_label)
     paths = write_plan_report(mixture, out_dir)
     console = Console()
     console.print(plan_table(mixture))
+    console.print(held_out_table(mixture))
     for note in mixture.notes:
         console.print(f"NOTE {note}")
     if unusable:

@@ -23,7 +23,7 @@ def app() -> typer.Typer:
 def mixer_yaml(tmp_path: Path, budget: int) -> Path:
     path = tmp_path / "mixer.yaml"
     path.write_text(yaml.safe_dump({
-        "tokenizer": {"train_bpe": {"vocab_size": 400}}, "seq_len": 64,
+        "tokenizer": {"train_bpe": {"vocab_size": 400}}, "seq_len": 64, "held_out": {"share": 0.05},
         "integration": {"token_budget": budget, "general_ratio": 0.5,
                         "discipline_weights": {"physics": 1, "mathematics": 1}}}))
     return path
@@ -36,6 +36,7 @@ def test_mix_plan_prints_table_and_saves_png_without_shards(tmp_path: Path) -> N
     result = CliRunner(env={"COLUMNS": "200"}).invoke(app(), args)
     assert result.exit_code == 0, result.output
     assert "integration" in result.output and "mathematics" in result.output and "50.0%" in result.output
+    assert "held-out documents" in result.output
     assert (tmp_path / "out" / "plan.png").read_bytes()[:4] == b"\x89PNG"
     assert not list((tmp_path / "out").rglob("part-*"))
     planned = json.loads((tmp_path / "out" / "plan.json").read_text())["streams"][0]

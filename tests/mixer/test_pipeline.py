@@ -10,6 +10,7 @@ from tokenizers import Tokenizer
 
 from classifiers.taxonomy import DEFAULT_TAXONOMY
 from mixer.config import MixerConfig
+from mixer.held_out import HASH_RANGE, id_hash
 from mixer.manifest import read_manifest
 from mixer.pipeline import build_mixture
 from mixer.plan import InfeasiblePlan
@@ -18,11 +19,13 @@ from mixer.verify import verify
 from mixer_test_corpus import write_labelled_corpus
 
 EPOCHS = {"high": 2, "medium": 1, "low": 0}
+SHARE, MINIMUM = 0.1, 2
 
 
 def config(integration_budget: int = 5000) -> MixerConfig:
     weights = {"physics": 1, "mathematics": 1}
     return MixerConfig(tokenizer={"train_bpe": {"vocab_size": 400}}, seq_len=64,
+                       held_out={"share": SHARE, "min_documents_per_label": MINIMUM},
                        expert_induction={"token_budget": 1500, "general_ratio": 0.2, "discipline_weights": weights},
                        integration={"token_budget": integration_budget, "general_ratio": 0.5,
                                     "discipline_weights": weights, "source_caps": {"web": 0.6}})
@@ -85,8 +88,49 @@ def test_shards_hold_the_planned_documents(built) -> None:
     assert integration["tokens"] > 4500
     web = read_manifest(root / "mixer" / "integration")["tokens_by"]["source"].get("web", 0)
     assert web / integration["tokens"] <= 0.6 + 0.05
-    assert verify(root / "mixer")["folders"] == 3
+    assert verify(root / "mixer")["folders"] == 4  # three training streams and held_out
     assert (root / "mixer" / "plan.png").stat().st_size > 1000
+
+
+def expected_held_out(corpus: list[dict]) -> set[str]:
+    """Reference rule, stated by rank: per label, ids hashing below the share or among the MINIMUM smallest,
+    never more than half of the label."""
+    by_label: dict[str, list[dict]] = {}
+    for row in corpus:
+        if row["text"]:
+            by_label.setdefault(row["discipline"], []).append(row)
+    held = set()
+    for rows in by_label.values():
+        ranked = sorted(rows, key=lambda r: id_hash(r["id"]))
+        held |= {r["id"] for rank, r in enumerate(ranked)
+                 if (id_hash(r["id"]) < SHARE * HASH_RANGE or rank < MINIMUM) and rank < len(rows) // 2}
+    return held
+
+
+def test_held_out_documents_are_written_once_and_in_no_training_stream(built) -> None:
+    root, corpus, summary = built
+    tokenizer = Tokenizer.from_file(summary["tokenizer"])
+    eos_id = tokenizer.token_to_id("<|endoftext|>")
+    by_text = {row["text"]: row for row in corpus if row["text"]}
+
+    def ids_in(folder: str) -> Counter:
+        docs = documents_of(PackedShardDataset(root / "mixer" / folder), eos_id)
+        return Counter(by_text[tokenizer.decode(tokens[:-1])]["id"] for tokens, _ in docs)
+
+    held = ids_in("held_out")
+    assert set(held) == expected_held_out(corpus) and set(held.values()) == {1}  # one copy, whatever its tier
+    for folder in summary["streams"]:
+        assert not set(ids_in(folder)) & set(held), folder
+    per_label = Counter(next(r for r in corpus if r["id"] == i)["discipline"] for i in held)
+    assert set(per_label) == {"general", "physics", "mathematics"} and min(per_label.values()) >= MINIMUM
+    manifest = read_manifest(root / "mixer" / "held_out")
+    assert manifest["documents_by"]["discipline"] == dict(sorted(per_label.items()))
+    assert summary["held_out"]["documents"] == len(held)
+    plan = json.loads((root / "mixer" / "plan.json").read_text())
+    assert {d: row["held_out_documents"] for d, row in plan["held_out"]["by_discipline"].items()} == per_label
+    # Budgets were planned on the remaining documents only.
+    assert sum(b["documents"] for b in plan["buckets"]) == sum(1 for r in corpus if r["text"]) - len(held)
+    assert "held-out documents" in (root / "mixer" / "plan.txt").read_text()
 
 
 def test_rerun_resumes_without_rewriting(built) -> None:

@@ -8,6 +8,7 @@ from mixer.config import MixerConfig
 from mixer.plan import Bucket, InfeasiblePlan, plan_mixture
 
 DISCIPLINES = DEFAULT_TAXONOMY.disciplines
+HELD_OUT = {"share": 0.05}
 BUCKETS = [
     Bucket("web", "general", "high", 100, 400_000, 100_000),
     Bucket("web", "general", "medium", 300, 1_200_000, 300_000),
@@ -24,7 +25,7 @@ BUCKETS = [
 def config(**stage) -> MixerConfig:
     mix = {"token_budget": 200_000, "general_ratio": 0.6,
            "discipline_weights": {"physics": 3, "mathematics": 1}, **stage}
-    return MixerConfig(tokenizer={"train_bpe": {}}, integration=mix)
+    return MixerConfig(tokenizer={"train_bpe": {}}, held_out=HELD_OUT, integration=mix)
 
 
 def totals(stream, axis: int) -> dict[str, float]:
@@ -78,7 +79,7 @@ def test_infeasible_target_is_reported_with_numbers_before_tokenizing() -> None:
 def test_expert_induction_has_one_stream_per_weighted_discipline() -> None:
     mix = {"token_budget": 40_000, "general_ratio": 0.1, "discipline_weights": {"physics": 1, "mathematics": 1,
                                                                                "chemistry": 0}}
-    plan = plan_mixture(MixerConfig(tokenizer={"train_bpe": {}}, expert_induction=mix), BUCKETS, DISCIPLINES)
+    plan = plan_mixture(MixerConfig(tokenizer={"train_bpe": {}}, held_out=HELD_OUT, expert_induction=mix), BUCKETS, DISCIPLINES)
     plan.raise_if_infeasible()
     assert [s.folder for s in plan.streams] == ["expert_induction/physics", "expert_induction/mathematics"]
     for stream in plan.streams:
@@ -111,7 +112,7 @@ def test_shrink_lowers_the_budget_to_what_the_data_allows_and_keeps_proportions(
 def test_shrink_drops_an_expert_stream_without_data() -> None:
     mix = {"token_budget": 10_000, "general_ratio": 0.0, "when_short": "shrink",
            "discipline_weights": {"physics": 1, "chemistry": 1}}
-    plan = plan_mixture(MixerConfig(tokenizer={"train_bpe": {}}, expert_induction=mix), BUCKETS, DISCIPLINES)
+    plan = plan_mixture(MixerConfig(tokenizer={"train_bpe": {}}, held_out=HELD_OUT, expert_induction=mix), BUCKETS, DISCIPLINES)
     plan.raise_if_infeasible()
     physics, chemistry = plan.streams
     assert sum(physics.take.values()) == pytest.approx(10_000)

@@ -1,0 +1,89 @@
+"""The held-out choice: per label, from id hashes only, at least the minimum, never over half a label; the option
+validates."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pydantic import ValidationError
+
+from mixer.buckets import count_buckets
+from mixer.config import BpeTrainConfig, HeldOutConfig, MixerConfig
+from mixer.held_out import HASH_RANGE, HeldOutChooser, id_hash
+from mixer.tokenize import DocumentEncoder, train_byte_level_bpe
+from mixer_test_corpus import write_labelled_corpus
+
+LABEL_SIZES = {"tiny": 1, "pair": 2, "three": 3, "five": 5, "seven": 7, "large": 3000}
+
+
+def reference_held_out(ids_by_label: dict[str, list[str]], share: float, minimum: int) -> set[str]:
+    """The rule stated by rank: below the share or among the `minimum` smallest hashes, within the smaller half."""
+    held = set()
+    for ids in ids_by_label.values():
+        ranked = sorted(ids, key=id_hash)
+        held |= {i for rank, i in enumerate(ranked)
+                 if (id_hash(i) < share * HASH_RANGE or rank < minimum) and rank < len(ids) // 2}
+    return held
+
+
+@pytest.mark.parametrize(("share", "minimum"), [(0.01, 1), (0.01, 3), (0.25, 1), (0.05, 0)])
+def test_choice_matches_the_rule_for_every_label_size(share: float, minimum: int) -> None:
+    ids_by_label = {label: [f"{label}-{n}" for n in range(size)] for label, size in LABEL_SIZES.items()}
+    chooser = HeldOutChooser(HeldOutConfig(share=share, min_documents_per_label=minimum))
+    for label, ids in ids_by_label.items():
+        for doc_id in ids:
+            chooser.add(id_hash(doc_id), ("web", label, "high"), 10)
+    rule, _ = chooser.finish()
+    chosen = {i for label, ids in ids_by_label.items() for i in ids if rule.is_held_out(i, label)}
+    assert chosen == reference_held_out(ids_by_label, share, minimum)
+    for label, ids in ids_by_label.items():
+        held = sum(i in chosen for i in ids)
+        assert held <= len(ids) // 2  # training keeps at least half of every label: "tiny" keeps its document
+        assert held >= min(minimum, len(ids) // 2)  # every label with >= 2 x minimum documents has the minimum
+    large = sum(rule.is_held_out(i, "large") for i in ids_by_label["large"])
+    assert abs(large - share * 3000) < 4 * (share * 3000) ** 0.5 + minimum  # the share itself holds on a big label
+
+
+def _rows_by_part(folder: Path) -> list[dict]:
+    return [row for path in sorted(folder.glob("part-*.parquet")) for row in pq.read_table(path).to_pylist()]
+
+
+def test_choice_and_counts_do_not_depend_on_input_order_or_part_layout(tmp_path: Path) -> None:
+    rows = write_labelled_corpus(tmp_path / "a", parts=3, docs_per_part=40)
+    shuffled = rows[:]
+    random.Random(1).shuffle(shuffled)
+    (tmp_path / "b").mkdir()
+    for p in range(5):  # other order, other number of parts
+        pq.write_table(pa.Table.from_pylist(shuffled[p::5]), tmp_path / "b" / f"part-{p:05d}.parquet")
+    train_byte_level_bpe((r["text"] for r in rows if r["text"]), BpeTrainConfig(vocab_size=300), tmp_path / "tok")
+    config = MixerConfig.model_validate({"tokenizer": {"train_bpe": {}}, "held_out": {"share": 0.1},
+                                         "integration": {"token_budget": 1000, "general_ratio": 1.0,
+                                                         "discipline_weights": {}}})
+    encoder = DocumentEncoder(tmp_path / "tok" / "tokenizer.json", config.tokenizer)
+    a, b = (count_buckets(tmp_path / name, encoder, 8, config.held_out) for name in ("a", "b"))
+    assert a.rule == b.rule
+    for side in ("train", "held_out"):
+        assert ([(x.key, x.documents, x.bytes) for x in getattr(a, side)]
+                == [(x.key, x.documents, x.bytes) for x in getattr(b, side)])
+    held = {r["id"] for r in _rows_by_part(tmp_path / "b") if r["text"] and a.rule.is_held_out(r["id"], r["discipline"])}
+    assert sum(x.documents for x in a.held_out) == len(held) > 0
+
+
+@pytest.mark.parametrize(("held_out", "message"), [
+    ({"share": 0}, "greater than 0"),
+    ({"share": 0.5}, "less than or equal to 0.25"),
+    ({"share": 0.05, "min_documents_per_label": -1}, "greater than or equal to 0"),
+    ({"share": 0.05, "fraction": 0.1}, "Extra inputs are not permitted"),
+    (None, "Field required"),
+])
+def test_recipe_option_validates(held_out: dict | None, message: str) -> None:
+    data = {"tokenizer": {"train_bpe": {}}, "integration": {"token_budget": 10, "general_ratio": 1.0,
+                                                            "discipline_weights": {}}}
+    if held_out is not None:
+        data["held_out"] = held_out
+    with pytest.raises(ValidationError, match=message) as error:
+        MixerConfig.model_validate(data)
+    assert "held_out" in str(error.value)
