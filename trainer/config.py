@@ -45,7 +45,8 @@ class TrainerConfig(BaseModel):
 
     dense: DenseStart = Field(description="Where the dense model comes from.")
     innovator: InnovatorConfig = Field(description="Innovator's four stages.")
-    held_out_sequences: int = Field(8, ge=1, description="Sequences at the end of every stream kept for evaluation.")
-    eval_batch_size: int = Field(8, ge=1)
+    eval_max_sequences: int | None = Field(None, ge=1, description="Evaluate on at most this many sequences of the "
+                                           "mixer's held_out stream, spread evenly over it; null: all of it.")
+    eval_batch_size: int = Field(8, ge=1, description="Sequences per evaluation batch.")
     routing_accuracy_target: float = Field(0.9, ge=0, le=1, description="Routing accuracy after stage 3 below "
                                            "which the report flags the warmup as insufficient.")

@@ -1,19 +1,21 @@
 """Innovator's four stages on the mixer's streams: induce, split, warm up routing, integrate.
 
-Stream folders (written by the mixer): `expert_induction/<discipline>/`, `routing_warmup/`, `integration/`.
+Stream folders (written by the mixer): `expert_induction/<discipline>/`, `routing_warmup/`, `integration/`;
+routing accuracy after stage 3 is measured on `held_out/` (documents in none of them).
 Each stage trains through `train_loop.train_stage`, so each is resumable and skipped once finished.
 """
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from mixer.shard_reader import PackedShardDataset
-from trainer.batches import BatchStream, held_out_batches
+from trainer.batches import BatchStream
 from trainer.config import TrainerConfig
 from trainer.distributed import ParallelContext
 from trainer.evaluate import routing_accuracy
@@ -52,13 +54,13 @@ def induction_disciplines(shards_dir: Path) -> list[str]:
 
 
 def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, disciplines: list[str],
-               seed: int, ctx: ParallelContext) -> tuple[CausalLM, dict[str, Any]]:
+               seed: int, ctx: ParallelContext, held_out_batches: Callable[[], Iterable[dict[str, torch.Tensor]]],
+               ) -> tuple[CausalLM, dict[str, Any]]:
+    """The four stages; `held_out_batches()` gives the held-out batches routing accuracy is measured on."""
     inn = config.innovator
-    held_out = config.held_out_sequences
 
     def stream(path: Path, batch_size: int, offset: int) -> BatchStream:
-        return BatchStream(PackedShardDataset(path), batch_size, seed + offset, held_out=held_out,
-                           rank=ctx.rank, world_size=ctx.world_size)
+        return BatchStream(PackedShardDataset(path), batch_size, seed + offset, rank=ctx.rank, world_size=ctx.world_size)
 
     report: dict[str, Any] = {"stages": {}}
     induced: dict[str, list[dict[str, torch.Tensor]]] = {}
@@ -84,8 +86,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
     report["stages"]["3_routing_warmup"] = train_stage(
         "routing warmup", moe, is_router_parameter, stream(warmup_dir, inn.routing_warmup.batch_size, 100),
         RoutingWarmup(group_E), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx)
-    accuracy = routing_accuracy(moe, held_out_batches(PackedShardDataset(warmup_dir), held_out, config.eval_batch_size),
-                                group_E, disciplines)
+    accuracy = routing_accuracy(moe, held_out_batches(), group_E, disciplines)
     accuracy["meets_target"] = accuracy["accuracy"] >= config.routing_accuracy_target
     report["routing_accuracy_after_warmup"] = accuracy
 

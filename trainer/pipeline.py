@@ -1,14 +1,18 @@
-"""The trainer phase of a run: dense start → Innovator's four stages → evaluation → Hugging Face export."""
+"""The trainer phase of a run: dense start → Innovator's four stages → evaluation → Hugging Face export.
+
+Evaluation reads the mixer's `held_out/` stream: documents that no training stream of any stage holds.
+"""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from mixer.shard_reader import PackedShardDataset
-from trainer.batches import BatchStream, held_out_batches
+from trainer.batches import BatchStream, dataset_batches, held_out_dataset
 from trainer.config import TrainerConfig
 from trainer.distributed import ParallelContext, init_from_environment
 from trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routing_heatmap
@@ -29,7 +33,7 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
     dense.to(ctx.device)
     if config.dense.pretrain is not None:
         stream = BatchStream(PackedShardDataset(shards_dir / "integration"), config.dense.pretrain.batch_size, seed,
-                             held_out=config.held_out_sequences, rank=ctx.rank, world_size=ctx.world_size)
+                             rank=ctx.rank, world_size=ctx.world_size)
         train_stage("dense pretraining", dense, lambda name: True, stream, LanguageModeling(), config.dense.pretrain,
                     out_dir / "0_dense_pretrain", ctx=ctx)
     return dense
@@ -38,15 +42,20 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
 def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, disciplines: list[str],
                  seed: int = 0) -> dict[str, Any]:
     ctx = init_from_environment()
+    held_out = held_out_dataset(shards_dir)  # before any training: a missing stream fails fast
+
+    def held_out_batches() -> Iterator[dict[str, torch.Tensor]]:
+        return dataset_batches(held_out, config.eval_batch_size, config.eval_max_sequences)
+
     out_dir.mkdir(parents=True, exist_ok=True)
     dense = build_dense(config, shards_dir, out_dir, seed, ctx)
-    integration = PackedShardDataset(shards_dir / "integration")
-    held_out, batch = config.held_out_sequences, config.eval_batch_size
-    dense_eval = evaluate_held_out(dense, held_out_batches(integration, held_out, batch), disciplines)
+    dense_eval = evaluate_held_out(dense, held_out_batches(), disciplines)
 
-    moe, report = run_stages(config, dense, shards_dir, out_dir, disciplines, seed, ctx)
-    moe_eval = evaluate_held_out(moe, held_out_batches(integration, held_out, batch), disciplines)
-    report["held_out"] = {"dense": dense_eval, "moe": moe_eval}
+    moe, report = run_stages(config, dense, shards_dir, out_dir, disciplines, seed, ctx, held_out_batches)
+    moe_eval = evaluate_held_out(moe, held_out_batches(), disciplines)
+    report["held_out"] = {"stream": str(held_out.directory), "sequences": len(held_out),
+                          "documents_by_discipline": held_out.manifest["documents_by"]["discipline"],
+                          "dense": dense_eval, "moe": moe_eval}
     if ctx.is_main:
         owners = [disciplines[d] for d in report["expert_group"]]
         save_routing_heatmap(moe_eval["routing_counts"], disciplines, out_dir / "routing_heatmap.png", owners)

@@ -48,4 +48,5 @@ def write_innovator_streams(root: Path, disciplines: list[str], science: list[st
     mixed = [ids[d] for d in science] + [ids[general]]
     write_stream(root / "routing_warmup", disciplines, [ids[d] for d in science], documents=documents * 2, seed=50)
     write_stream(root / "integration", disciplines, mixed, documents=documents * 2, seed=60)
+    write_stream(root / "held_out", disciplines, mixed, documents=documents, seed=70)  # documents of no stream above
     return root

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,6 @@ def _config() -> TrainerConfig:
             "routing_warmup": {"steps": 40, "lr": 0.05, **stage},
             "integration": {"steps": 8, "lr": 0.003, **stage},
         },
-        "held_out_sequences": 6,
         "eval_batch_size": 8,
     })
 
@@ -82,3 +82,11 @@ def test_rerun_reuses_every_finished_stage(trained: tuple[Path, dict], tmp_path:
     assert {p: p.stat().st_mtime_ns for p in out.rglob("final.safetensors")} == before
     assert again["routing_accuracy_after_warmup"] == summary["routing_accuracy_after_warmup"]
     assert again["held_out_loss_moe"] == pytest.approx(summary["held_out_loss_moe"], abs=0)
+
+
+def test_missing_held_out_stream_is_a_clear_error_before_training(tmp_path: Path) -> None:
+    shards = write_innovator_streams(tmp_path / "shards", DISCIPLINES, SCIENCE, documents=8)
+    shutil.rmtree(shards / "held_out")
+    with pytest.raises(FileNotFoundError, match=f"no held-out stream at {shards / 'held_out'}"):
+        run_training(_config(), shards, tmp_path / "trainer", DISCIPLINES, seed=0)
+    assert not (tmp_path / "trainer").exists()
