@@ -10,7 +10,21 @@ deterministic order, then the answers in file order. Reported separately:
   not another student's copy, explains it); the source is never removed.
 "non" answers must never be caught. The exact Jaccard and containment of each answer against its source
 (computed with Python sets, independent of the sketches) are shown per category for context. Also runs the
-DCLM-BFF checker documents of ../shared/data/dedup/dolma-tests. Run:
+DCLM-BFF checker documents of ../shared/data/dedup/dolma-tests.
+
+Cross-run containment: the 5 sources are run 1 (their kept n-grams written as a containment index), the
+answers are run 2 reading that index; answers caught per category.
+
+LSH candidate verification (before: every pair sharing a band bucket is united; after: only pairs whose
+signature agreement reaches the threshold) on BBC News (2225 articles with natural duplicates), Clough &
+Stevenson and the Dolma checker, at several thresholds. Candidate pairs come from datasketch's
+`MinHashLSH` over our signatures (its bands x rows equal ours); "all verified" are those pairs whose
+datasketch `jaccard` reaches the threshold (the exact graph our bucket centres approximate). Ground truth
+is exact 5-word-shingle Jaccard from Python sets (all pairs, via a sparse product): pair precision = share
+of same-cluster pairs with exact Jaccard >= threshold, pair recall = share of such true pairs that end in
+one cluster, removal precision = share of removed documents whose exact Jaccard with their cluster's kept
+document reaches the threshold; for Clough & Stevenson also pairs across tasks (never duplicates) put in
+one cluster. Run:
     .venv/bin/python benchmarks/eval_dedup_quality.py [--threshold 0.8] [--containment-threshold 0.5]
 """
 from __future__ import annotations
@@ -21,16 +35,26 @@ import gzip
 import json
 import statistics
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import datasketch
+import numpy as np
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from curation.containment import BloomFilter, containment_fractions, write_index  # noqa: E402
 from curation.dedup import dedup_documents  # noqa: E402
 from curation.dedup_config import ContainmentConfig, DedupConfig  # noqa: E402
-from curation.normalize import normalized_words  # noqa: E402
+from curation.lsh import band_keys, shared_buckets, verified_pairs  # noqa: E402
+from curation.minhash import MinHasher, ngram_sets  # noqa: E402
+from curation.normalize import exact_hashes, normalized_words  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "dedup"
+BBC = REPO.parent / "shared" / "data" / "general" / "bbc-news"
 CATEGORIES = ("cut", "light", "heavy", "non")
 
 
@@ -112,6 +136,130 @@ def main() -> None:
               f"{dict(Counter(v.reason or 'kept' for v in verdicts))}")
         for doc_id, v in zip(ids, verdicts):
             print(f"  {doc_id}: {v.reason or 'kept'} (cluster {v.cluster}, containment {v.containment})")
+
+    cross_run(names, texts, labels, containment)
+    print()
+    print("LSH candidate verification (before = union of every bucket collision; after = verified pairs)")
+    print(f"{'corpus':22s} {'t':>4s} {'cand':>6s} {'rej':>5s} {'ours cmp/rej':>12s} {'clusters>1':>10s} "
+          f"{'max':>9s} {'removed':>9s} {'pair prec':>11s} {'pair rec':>11s} {'rm prec':>11s} {'≠all-ver':>8s}")
+    bbc_paths = sorted(BBC.glob("*/*.txt"))
+    if bbc_paths:
+        articles = [" ".join(p.read_text(encoding="latin-1").split()) for p in bbc_paths]
+        bbc = list(dict(zip(exact_hashes(articles), articles)).values())  # as in the pipeline: exact dedup first
+        print(f"  (BBC News: {len(articles)} articles, {len(articles) - len(bbc)} exact duplicates removed first)")
+        for threshold in (0.8, 0.5, 0.3):
+            verification(f"BBC News", bbc, threshold)
+    else:
+        print(f"  BBC News not found at {BBC}")
+    task_of, category_of = [labels[n][0] for n in names], [labels[n][1] for n in names]
+    for threshold in (0.8, 0.5, 0.3):
+        verification("Clough & Stevenson", texts, threshold, task_of, category_of)
+    if checker.is_file():
+        verification("Dolma dclm_bff_checker", [r.get("text", "") for r in records], 0.8)
+
+
+def cross_run(names: list[str], texts: list[str], labels: dict[str, tuple[str, str]], config: ContainmentConfig) -> None:
+    """Run 1 = the sources (their kept n-grams become an index); run 2 = the answers, reading it."""
+    sources = [i for i, n in enumerate(names) if labels[n][1] == "orig"]
+    answers = [i for i, n in enumerate(names) if labels[n][1] != "orig"]
+    grams = ngram_sets([texts[i] for i in sources], config.ngram)
+    bloom = BloomFilter.sized(sum(g.size for g in grams), config.bloom_false_positive_rate)
+    _, contained = containment_fractions(grams, config, bloom)
+    with tempfile.TemporaryDirectory() as folder:
+        write_index(Path(folder), bloom, config, kept_documents=int((~contained).sum()))
+        later = DedupConfig(exact=False, fuzzy=False, containment=config.model_copy(update={"reference_indexes": [Path(folder)]}))
+        verdicts = dedup_documents(later, [names[i] for i in answers], [texts[i] for i in answers])
+    caught = Counter(labels[names[i]][1] for i, v in zip(answers, verdicts) if v.reason == "contained")
+    print(f"cross-run containment (run 1: {len(sources)} sources -> index; run 2: {len(answers)} answers): "
+          f"contained {dict((c, caught[c]) for c in CATEGORIES)}")
+
+
+def partition_stats(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(same-cluster pairs as [K, 2] a < b, representative = smallest index per row)."""
+    order = np.argsort(labels, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
+    pairs = [(a, b) for g in groups if len(g) > 1 for k, a in enumerate(g) for b in g[k + 1:]]
+    rep = np.empty(len(labels), dtype=np.int64)
+    for g in groups:
+        rep[g] = g.min()
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2), rep
+
+
+def components(n: int, pairs: set[tuple[int, int]] | np.ndarray) -> np.ndarray:
+    edges = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels
+
+
+def exact_jaccard_matrix(texts: list[str], ngram: int) -> tuple[csr_matrix, np.ndarray]:
+    """(shared shingles per pair, shingles per document), from Python sets of word tuples."""
+    vocabulary: dict[tuple[str, ...], int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        shingles = word_ngrams(text, ngram) if normalized_words(text) else set()
+        for shingle in shingles:
+            rows.append(i)
+            cols.append(vocabulary.setdefault(shingle, len(vocabulary)))
+    incidence = csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(texts), len(vocabulary)))
+    return (incidence @ incidence.T).tocsr(), np.asarray(incidence.sum(axis=1)).ravel()
+
+
+def verification(corpus: str, texts: list[str], threshold: float, task_of: list[str] | None = None,
+                 category_of: list[str] | None = None) -> None:
+    config = DedupConfig(threshold=threshold, exact=False, containment=ContainmentConfig(enabled=False))
+    n = len(texts)
+    sig_NP = MinHasher(config.num_perm, config.seed, config.ngram).signatures(texts)
+    sketches = [datasketch.LeanMinHash(seed=config.seed, hashvalues=row, scheme="affine32") for row in sig_NP]
+    lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=config.num_perm)
+    assert (lsh.b, lsh.r) == (config.lsh.bands, config.lsh.rows)
+    for i, sketch in enumerate(sketches):
+        lsh.insert(i, sketch)
+    candidates = {(min(i, j), max(i, j)) for i in range(n) for j in lsh.query(sketches[i]) if i != j}
+    all_verified = {p for p in candidates if sketches[p[0]].jaccard(sketches[p[1]]) >= threshold}
+    keys_NB = band_keys(sig_NP, config.lsh.bands, config.lsh.rows)
+    buckets = shared_buckets(np.tile(np.arange(config.lsh.bands), n), keys_NB.reshape(-1),
+                             np.repeat(np.arange(n), config.lsh.bands))
+    _, _, ok = verified_pairs(buckets, buckets.node, sig_NP, threshold)
+    ids = [f"{i:05d}" for i in range(n)]
+    ours = np.array([int(v.cluster) for v in dedup_documents(config, ids, texts)])
+
+    inter, size = exact_jaccard_matrix(texts, config.ngram)
+    coo = inter.tocoo()
+    upper = coo.row < coo.col
+    a, b, shared = coo.row[upper], coo.col[upper], coo.data[upper]
+    true_pairs = {(x, y) for x, y, s in zip(a.tolist(), b.tolist(), shared.tolist())
+                  if s / (size[x] + size[y] - s) >= threshold}
+
+    def jaccard(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        s = np.asarray(inter[x, y]).ravel() if len(x) else np.empty(0)
+        return s / np.maximum(size[x] + size[y] - s, 1)
+
+    rejected_truly_similar = sum(jaccard(np.array([p[0]]), np.array([p[1]]))[0] >= threshold
+                                 for p in candidates - all_verified)
+    for label, labels in (("before", components(n, candidates)), ("after", ours)):
+        pairs, rep = partition_stats(labels)
+        same = set(map(tuple, pairs.tolist()))
+        removed = np.flatnonzero(rep != np.arange(n))
+        sizes = np.bincount(labels)
+        precision = f"{(jaccard(pairs[:, 0], pairs[:, 1]) >= threshold).sum()}/{len(pairs)}"
+        recall = f"{len(true_pairs & same)}/{len(true_pairs)}"
+        removal = f"{(jaccard(removed, rep[removed]) >= threshold).sum()}/{len(removed)}"
+        differs = (sum(len(c) for c in _partition(labels) - _partition(components(n, all_verified)))
+                   if label == "after" else "")
+        ours_counts = f"{len(ok)}/{int((~ok).sum())}" if label == "after" else ""
+        print(f"{corpus[:22]:22s} {threshold:4.1f} {len(candidates):6d} {len(candidates - all_verified):5d} "
+              f"{ours_counts:>12s} {int((sizes > 1).sum()):10d} {int(sizes.max()):9d} {len(removed):9d} "
+              f"{precision:>11s} {recall:>11s} {removal:>11s} {differs!s:>8s}  {label}")
+        if category_of is not None:
+            cross = sum(task_of[x] != task_of[y] for x, y in same)
+            print(f"{'':22s} {'':4s} same-cluster pairs across tasks (never duplicates): {cross}; removed by "
+                  f"category {dict(sorted(Counter(category_of[i] for i in removed.tolist()).items()))}")
+    print(f"{'':22s} {'':4s} rejected candidates with exact Jaccard >= t (false rejections): {rejected_truly_similar}")
+
+
+def _partition(labels: np.ndarray) -> set[frozenset[int]]:
+    return {frozenset(np.flatnonzero(labels == k).tolist()) for k in np.unique(labels)}
 
 
 if __name__ == "__main__":
