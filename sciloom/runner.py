@@ -85,6 +85,10 @@ def _print_outputs(summary: dict[str, Any], report_path: Path) -> None:
                           ("training", "trainer")):
         if phase in summary:
             console.print(f"  {phase:<16}{out / folder}")
+    if "mixing" in summary:
+        held = summary["mixing"]["held_out"]
+        console.print(f"  held out:       {out / 'mixer' / held['folder']} ({held['documents']} documents, "
+                      f"{held['tokens']:,} tokens; in no training stream)")
     if "training" in summary:
         console.print(f"  trained MoE:    {summary['training']['hf_model']} (Hugging Face Qwen2MoeForCausalLM)")
     console.print(f"report:         {report_path}")
