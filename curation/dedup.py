@@ -1,5 +1,5 @@
-"""Deduplication as resumable Ray stages: index → exact → LSH buckets → pairs → components → containment
-→ filter.
+"""Deduplication as resumable Ray stages: index → exact → LSH buckets → shared buckets → signatures → verified
+pairs → components → containment → filter.
 
 `run_dedup` reads the parts of the previous stage (`input_dir/part-*.parquet`), keeps intermediate results
 under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writes the kept documents to
@@ -32,7 +32,7 @@ from curation.document import REJECT_REASON, parquet_columns, read_documents, sc
 from curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_task, index_task, read_decisions,
                                   reference_parts, signature_meta)
 from curation.executor import StageReport, Task, run_stage
-from curation.fuzzy_dedup import bucket_task, components_task, pairs_task
+from curation.fuzzy_dedup import bucket_task, components_task, pairs_task, shared_task, signatures_task
 from curation.lsh import band_keys, shared_buckets, verified_pairs
 from curation.map_stage import part_path, rejected_path
 from curation.minhash import MinHasher, ngram_sets
@@ -72,8 +72,12 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
                                                   **dataclasses.asdict(config.lsh)})
         stage("dedup_lsh_buckets", bucket_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(bucket_task, config, parts, decisions))
-        stage("dedup_lsh_pairs", pairs_dir, [Task(f"{i:05d}", ()) for i in range(config.num_partitions)],
-              partial(pairs_task, config, bucket_dir, parts))
+        partitions = [Task(f"{i:05d}", ()) for i in range(config.num_partitions)]
+        shared_dir, signature_dir = work_dir / "lsh_shared", work_dir / "lsh_signatures"
+        stage("dedup_lsh_shared", shared_dir, partitions, partial(shared_task, bucket_dir, parts))
+        stage("dedup_lsh_signatures", signature_dir, [Task(p.name, (str(p.path),)) for p in parts],
+              partial(signatures_task, config, shared_dir, parts))
+        stage("dedup_lsh_pairs", pairs_dir, partitions, partial(pairs_task, config, shared_dir, signature_dir, parts))
         stage("dedup_fuzzy", work_dir / "fuzzy", [_ALL], partial(components_task, parts, pairs_dir, decisions))
         decisions = work_dir / "fuzzy" / "decisions.parquet"
     containment: Path | None = None

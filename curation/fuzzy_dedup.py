@@ -1,11 +1,13 @@
-"""Fuzzy dedup with MinHash-LSH on Ray: band buckets (hash-partitioned) → verified pairs → components.
+"""Fuzzy dedup with MinHash-LSH on Ray: band buckets (hash-partitioned) → shared buckets → signatures of
+their members → verified pairs → components.
 
 Documents are nodes `part_position << 32 | row` over the ordered index parts (this run's, then earlier
 runs'). Each index part writes its band keys split into `num_partitions` files by key; each partition task
-groups equal (band, key) buckets, reads the signatures of their members from the index parts and checks
-candidate pairs against the threshold (`lsh.verified_pairs`: a band collision of two dissimilar
-documents would otherwise chain unrelated clusters together); one task then labels connected components
-of the verified pairs and keeps one document per component. Exact duplicates already removed are left
+keeps the (band, key) buckets holding two or more documents; each index part then reads its signatures
+once and hands each partition those of its members; each partition task checks its candidate pairs
+against the threshold (`lsh.verified_pairs`: a band collision of two dissimilar documents would otherwise
+chain unrelated clusters together); one task then labels connected components of the verified pairs and
+keeps one document per component. Exact duplicates already removed are left
 out of the buckets. The fuzzy step's notes count the distinct candidate pairs verified and rejected.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ from curation.dedup_config import DedupConfig
 from curation.exact_dedup import (DECISION_SCHEMA, FUZZY_DUPLICATE, IndexPart, load_index_columns,
                                   read_decisions, write_table_atomic)
 from curation.executor import Task
-from curation.lsh import band_keys, shared_buckets, verified_pairs
+from curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
 from curation.stats import StepStats
 
 _BUCKET_SCHEMA = pa.schema([("band", pa.uint16()), ("key", pa.uint64()), ("node", pa.int64())])
@@ -58,34 +60,64 @@ def bucket_task(config: DedupConfig, parts: list[IndexPart], exact_decisions: Pa
     return [stats]
 
 
-def pairs_task(config: DedupConfig, bucket_dir: Path, parts: list[IndexPart], task: Task,
-               stage_dir: Path) -> list[StepStats]:
-    """Candidate pairs of every bucket of one partition, each marked verified or not."""
-    stats = StepStats("lsh_pairs")
+def shared_task(bucket_dir: Path, parts: list[IndexPart], task: Task, stage_dir: Path) -> list[StepStats]:
+    """The entries of one partition's buckets that hold at least two documents."""
+    stats = StepStats("lsh_shared")
     with stats.timer():
         partition = int(task.task_id)
         table = pa.concat_tables([pq.read_table(partition_file(bucket_dir, p.name, partition)) for p in parts])
         buckets = shared_buckets(table.column("band").to_numpy(), table.column("key").to_numpy(),
                                  table.column("node").to_numpy())
-        nodes, row = np.unique(buckets.node, return_inverse=True)
-        u, v, verified = verified_pairs(buckets, row.reshape(-1), _signatures(config, parts, nodes), config.threshold)
-        write_table_atomic(stage_dir / f"edges-{task.task_id}.parquet", pa.table({"u": u, "v": v, "verified": verified}))
+        write_table_atomic(_shared_file(stage_dir, partition), pa.table(
+            {"node": buckets.node, "bucket_start": buckets.bucket_start}))
         stats.docs_in = table.num_rows
+        stats.docs_out = len(buckets.node)
+    return [stats]
+
+
+def signatures_task(config: DedupConfig, shared_dir: Path, parts: list[IndexPart], task: Task,
+                    stage_dir: Path) -> list[StepStats]:
+    """One index part's signatures of the documents in shared buckets, split by the partitions that need
+    them (each index part is read once, each partition then reads only what it compares)."""
+    stats = StepStats("lsh_signatures")
+    with stats.timer():
+        position = [p.name for p in parts].index(task.task_id)
+        needed = [np.unique(pq.read_table(_shared_file(shared_dir, k), columns=["node"]).column("node").to_numpy())
+                  for k in range(config.num_partitions)]
+        needed = [nodes[(nodes >> 32) == position] for nodes in needed]
+        rows = np.unique(np.concatenate(needed) & 0xFFFFFFFF)
+        signature = pa.FixedSizeListArray.from_arrays(pa.array([], pa.uint32()), config.num_perm)
+        if rows.size:
+            column = pq.read_table(parts[position].path, columns=["signature"]).column("signature").combine_chunks()
+            signature = column.take(pa.array(rows))
+        for k, nodes in enumerate(needed):
+            write_table_atomic(partition_file(stage_dir, task.task_id, k), pa.table(
+                {"node": nodes, "signature": signature.take(pa.array(np.searchsorted(rows, nodes & 0xFFFFFFFF)))}))
+        stats.docs_in = stats.docs_out = int(rows.size)
+    return [stats]
+
+
+def pairs_task(config: DedupConfig, shared_dir: Path, signature_dir: Path, parts: list[IndexPart], task: Task,
+               stage_dir: Path) -> list[StepStats]:
+    """Candidate pairs of every shared bucket of one partition, each marked verified or not."""
+    stats = StepStats("lsh_pairs")
+    with stats.timer():
+        partition = int(task.task_id)
+        shared = pq.read_table(_shared_file(shared_dir, partition))
+        buckets = SharedBuckets(shared.column("node").to_numpy(), shared.column("bucket_start").to_numpy())
+        signatures = pa.concat_tables([pq.read_table(partition_file(signature_dir, p.name, partition)) for p in parts])
+        nodes = signatures.column("node").to_numpy()  # sorted: parts in position order, rows sorted
+        sig_NP = signatures.column("signature").combine_chunks().flatten().to_numpy().reshape(-1, config.num_perm)
+        u, v, verified = verified_pairs(buckets, np.searchsorted(nodes, buckets.node), sig_NP, config.threshold)
+        write_table_atomic(stage_dir / f"edges-{task.task_id}.parquet", pa.table({"u": u, "v": v, "verified": verified}))
+        stats.docs_in = len(buckets.node)
         stats.docs_out = int(verified.sum())
         stats.notes["signature_comparisons"] += len(u)
     return [stats]
 
 
-def _signatures(config: DedupConfig, parts: list[IndexPart], nodes: np.ndarray) -> np.ndarray:
-    """Signatures [len(nodes), num_perm] of sorted nodes, read from the index parts that hold them."""
-    sig_NP = np.empty((len(nodes), config.num_perm), dtype=np.uint32)
-    position = nodes >> 32
-    for p in np.unique(position).tolist():
-        sel = np.flatnonzero(position == p)
-        column = pq.read_table(parts[p].path, columns=["signature"]).column("signature").combine_chunks()
-        taken = column.take(pa.array(nodes[sel] & 0xFFFFFFFF))
-        sig_NP[sel] = taken.flatten().to_numpy().reshape(-1, config.num_perm)
-    return sig_NP
+def _shared_file(stage_dir: Path, partition: int) -> Path:
+    return stage_dir / f"shared-{partition:05d}.parquet"
 
 
 def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Path | None,
