@@ -35,10 +35,12 @@ class HeldOutRule:
     """What a worker needs to decide: per label, held out iff id_hash(id) < threshold."""
 
     thresholds: dict[str, int]
-    default: int  # labels the count never saw (they cannot occur in the same corpus; kept for completeness)
 
     def is_held_out(self, doc_id: str, label: str) -> bool:
-        return id_hash(doc_id) < self.thresholds.get(label, self.default)
+        if label not in self.thresholds:
+            raise ValueError(f"label {label!r} of document {doc_id!r} was not in the corpus the held-out set was "
+                             f"chosen from: the labelled parts changed while mixing")
+        return id_hash(doc_id) < self.thresholds[label]
 
 
 @dataclass(frozen=True)
@@ -94,4 +96,4 @@ class HeldOutChooser:
             thresholds[label] = threshold
             moved += [Moved(key, nbytes, h < threshold) for h, key, nbytes in smallest
                       if (h < self.share_threshold) != (h < threshold)]
-        return HeldOutRule(thresholds, self.share_threshold), moved
+        return HeldOutRule(thresholds), moved

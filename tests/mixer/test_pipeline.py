@@ -5,6 +5,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from tokenizers import Tokenizer
 
@@ -131,6 +133,24 @@ def test_held_out_documents_are_written_once_and_in_no_training_stream(built) ->
     # Budgets were planned on the remaining documents only.
     assert sum(b["documents"] for b in plan["buckets"]) == sum(1 for r in corpus if r["text"]) - len(held)
     assert "held-out documents" in (root / "mixer" / "plan.txt").read_text()
+
+
+def test_held_out_set_does_not_depend_on_part_layout(built, tmp_path: Path) -> None:
+    """The same documents in another order and another number of parts (so other Ray tasks): same held-out set."""
+    root, corpus, summary = built
+    shuffled = corpus[::-1]
+    (tmp_path / "labelled").mkdir()
+    for p in range(2):
+        pq.write_table(pa.Table.from_pylist(shuffled[p::2]), tmp_path / "labelled" / f"part-{p:05d}.parquet")
+    other = build_mixture(config(), tmp_path / "labelled", tmp_path / "mixer", seed=0, show_progress=False)
+
+    def held_ids(mixer_dir: Path, tokenizer_file: str) -> set[str]:
+        tokenizer = Tokenizer.from_file(tokenizer_file)
+        docs = documents_of(PackedShardDataset(mixer_dir / "held_out"), tokenizer.token_to_id("<|endoftext|>"))
+        by_text = {row["text"]: row["id"] for row in corpus if row["text"]}
+        return {by_text[tokenizer.decode(tokens[:-1])] for tokens, _ in docs}
+
+    assert held_ids(tmp_path / "mixer", other["tokenizer"]) == held_ids(root / "mixer", summary["tokenizer"])
 
 
 def test_rerun_resumes_without_rewriting(built) -> None:
