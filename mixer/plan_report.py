@@ -58,7 +58,9 @@ def plan_text(plan: MixturePlan) -> str:
 
 def save_plan_chart(plan: MixturePlan, path: Path) -> None:
     streams = plan.streams
-    fig, axes = plt.subplots(len(streams), 1, figsize=(9, 2.6 * max(len(streams), 1)), squeeze=False)
+    held_out = plan.held_out_by_discipline()
+    rows = len(streams) + bool(held_out)
+    fig, axes = plt.subplots(rows, 1, figsize=(9, 2.6 * max(rows, 1)), squeeze=False)
     for ax, stream in zip(axes[:, 0], streams):
         names = list(stream.targets)
         achieved = stream.achieved()
@@ -71,6 +73,14 @@ def save_plan_chart(plan: MixturePlan, path: Path) -> None:
         ax.set_title(title + (" — INFEASIBLE" if stream.problems else ""), fontsize=9,
                      color="red" if stream.problems else "black")
         ax.legend(fontsize=7)
+    if held_out:
+        ax = axes[-1, 0]
+        names = list(held_out)
+        ax.bar(range(len(names)), [held_out[n]["held_out_tokens"] for n in names], color="gray")
+        ax.set_xticks(range(len(names)), names, fontsize=8)
+        ax.set_ylabel("tokens (estimate)")
+        ax.set_title(f"held_out ({sum(r['held_out_documents'] for r in held_out.values())} documents, "
+                     "in no training stream)", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
