@@ -140,6 +140,9 @@ def main() -> None:
     cross_run(names, texts, labels, containment)
     print()
     print("LSH candidate verification (before = union of every bucket collision; after = verified pairs)")
+    print("  cand/rej: datasketch MinHashLSH candidate pairs / those with datasketch jaccard < t; ours cmp/rej: pairs "
+          "our bucket centres compared / rejected; max: largest cluster; ≠all-ver: documents whose cluster differs "
+          "from the components of all datasketch-verified candidates")
     print(f"{'corpus':22s} {'t':>4s} {'cand':>6s} {'rej':>5s} {'ours cmp/rej':>12s} {'clusters>1':>10s} "
           f"{'max':>9s} {'removed':>9s} {'pair prec':>11s} {'pair rec':>11s} {'rm prec':>11s} {'≠all-ver':>8s}")
     bbc_paths = sorted(BBC.glob("*/*.txt"))
@@ -148,7 +151,7 @@ def main() -> None:
         bbc = list(dict(zip(exact_hashes(articles), articles)).values())  # as in the pipeline: exact dedup first
         print(f"  (BBC News: {len(articles)} articles, {len(articles) - len(bbc)} exact duplicates removed first)")
         for threshold in (0.8, 0.5, 0.3):
-            verification(f"BBC News", bbc, threshold)
+            verification("BBC News", bbc, threshold)
     else:
         print(f"  BBC News not found at {BBC}")
     task_of, category_of = [labels[n][0] for n in names], [labels[n][1] for n in names]
