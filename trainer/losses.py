@@ -25,17 +25,26 @@ def cross_entropy_sum(logits_BTV: torch.Tensor, targets_BT: torch.Tensor, valid_
 
 def routing_supervision_sum(router_logits_NE: torch.Tensor, disciplines_N: torch.Tensor,
                             expert_group_E: torch.Tensor, supervised_N: torch.Tensor) -> torch.Tensor:
-    """Sum over supervised tokens of -log(router probability mass in the token's discipline group).
+    """Sum over supervised tokens of the mean, over the experts g of the token's discipline group, of
+    -log(p_g / (p_g + P_out)) = softplus(logsumexp(out-of-group logits) - logit_g).
 
-    Innovator's science-aware routing warmup: tokens of discipline d should route into d's experts. Summing
-    probabilities over a group (rather than a per-expert target) leaves the router free to balance load
-    among the group's fine-grained experts.
+    Innovator's science-aware routing warmup: tokens of discipline d should route into d's experts. What
+    routing accuracy asks (top-K all in the group; K = G in Innovator) holds exactly when *every* expert of the
+    group outscores every expert outside it, so each group member is separated from the out-of-group mass on
+    its own: the term is a smooth upper bound of "g loses to an outside expert" (>= log 2 when it does).
+    Group members are never compared with each other, which leaves the router free to balance load among them.
+    (The group's total probability mass, -log sum_g p_g, is minimised by one strong member alone; its gradient
+    favours the member already ahead, so a second top-K slot can go outside the group while the mass is ~1.)
     """
-    log_probs_NE = torch.log_softmax(router_logits_NE.float(), dim=-1)
+    # At least float32 (bf16 logits are upcast); float64 stays float64 for gradient checks.
+    logits_NE = router_logits_NE.to(torch.promote_types(router_logits_NE.dtype, torch.float32))
     in_group_NE = expert_group_E.unsqueeze(0) == disciplines_N.unsqueeze(1)
-    keep_N = supervised_N & in_group_NE.any(dim=-1)
-    # Rows that are not scored sum over every expert instead: an empty group's log-mass is -inf, and its
-    # gradient NaN, even when the row is multiplied by zero afterwards.
-    in_group_NE = in_group_NE | ~keep_N.unsqueeze(1)
-    group_log_prob_N = torch.logsumexp(log_probs_NE.masked_fill(~in_group_NE, float("-inf")), dim=-1)
-    return -(group_log_prob_N * keep_N).sum()
+    keep_N = supervised_N & in_group_NE.any(dim=-1) & (~in_group_NE).any(dim=-1)
+    # Rows that are not scored take the logsumexp over every expert instead: over an empty set it is -inf, and
+    # its gradient NaN, even when the row is multiplied by zero afterwards.
+    outside_NE = ~in_group_NE | ~keep_N.unsqueeze(1)
+    outside_log_mass_N = torch.logsumexp(logits_NE.masked_fill(~outside_NE, float("-inf")), dim=-1)
+    losses_NE = F.softplus(outside_log_mass_N.unsqueeze(1) - logits_NE)
+    scored_NE = in_group_NE & keep_N.unsqueeze(1)
+    per_token_N = (losses_NE * scored_NE).sum(dim=-1) / scored_NE.sum(dim=-1).clamp(min=1)
+    return per_token_N.sum()
