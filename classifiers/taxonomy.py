@@ -12,7 +12,15 @@ corpora onto those ids:
   disciplines (Biology + Medicine) is ambiguous and left unmapped. Social sciences and humanities map to
   nothing by default: they are neither natural science nor the "general" web/news text we contrast with.
 - MMLU subjects (`college_physics`, `high_school_us_history`, ...): science subjects map to their
-  discipline, humanities / law / business / social-science subjects map to `general`.
+  discipline, humanities / law / business / social-science subjects map to `general`, and subjects whose
+  questions mix social science with natural science are left unmapped. Choices read off the questions
+  themselves (not only the subject name): `anatomy` is human gross anatomy as taught in medical school ->
+  medicine; `virology` is mostly epidemiology and public health (study designs, HIV/hepatitis testing) ->
+  medicine; `nutrition` is clinical nutrition -> medicine; `medical_genetics` is mostly general genetics
+  (meiosis, mutation types, RFLP) -> biology; `astronomy` -> physics (the taxonomy's physics includes
+  astronomy); `electrical_engineering` -> materials_engineering (the taxonomy's engineering);
+  `high_school_geography` is mostly human geography (migration, culture, land use) with some climate, and
+  `human_aging` mostly the psychology and sociology of ageing with some health: both left unmapped.
 
 Unmapped labels return None: callers count them as skipped, never guess.
 
@@ -97,16 +105,15 @@ DEFAULT_MMLU: dict[str, str] = {
     "high_school_physics": "physics",
     "college_chemistry": "chemistry",
     "high_school_chemistry": "chemistry",
-    "anatomy": "biology",
     "college_biology": "biology",
     "high_school_biology": "biology",
     "medical_genetics": "biology",
-    "virology": "biology",
     "clinical_knowledge": "medicine",
     "college_medicine": "medicine",
     "professional_medicine": "medicine",
+    "anatomy": "medicine",
+    "virology": "medicine",
     "nutrition": "medicine",
-    "human_aging": "medicine",
     "college_computer_science": "computer_science",
     "high_school_computer_science": "computer_science",
     "computer_security": "computer_science",
@@ -114,14 +121,15 @@ DEFAULT_MMLU: dict[str, str] = {
     "electrical_engineering": "materials_engineering",
     # non-science subjects: the contrast class
     **{subject: GENERAL for subject in (
-        "business_ethics", "global_facts", "high_school_european_history", "high_school_geography",
+        "business_ethics", "global_facts", "high_school_european_history",
         "high_school_government_and_politics", "high_school_macroeconomics", "high_school_microeconomics",
         "high_school_us_history", "high_school_world_history", "international_law", "jurisprudence",
         "management", "marketing", "miscellaneous", "moral_disputes", "moral_scenarios", "philosophy",
         "prehistory", "professional_accounting", "professional_law", "public_relations", "security_studies",
         "sociology", "us_foreign_policy", "world_religions",
     )},
-    # econometrics, formal_logic, logical_fallacies, psychology, human_sexuality: left unmapped (mixed).
+    # econometrics, formal_logic, logical_fallacies, psychology, human_sexuality, high_school_geography,
+    # human_aging: left unmapped (mixed).
 }
 
 

@@ -54,6 +54,10 @@ def test_mmlu_mapping_covers_real_subjects(shared_data):
     assert set(DEFAULT_TAXONOMY.mmlu) <= subjects  # no mapping key is a typo
     mapped = {DEFAULT_TAXONOMY.map_mmlu(s) for s in subjects} - {None}
     assert mapped == set(DEFAULT_TAXONOMY.disciplines) - {"earth_environment"}
+    # every subject the module docstring names as mixed is really a subject and really left unmapped
+    mixed = {"econometrics", "formal_logic", "logical_fallacies", "high_school_psychology", "professional_psychology",
+             "human_sexuality", "high_school_geography", "human_aging"}
+    assert mixed <= subjects and not {DEFAULT_TAXONOMY.map_mmlu(s) for s in mixed} - {None}
 
 
 def test_invalid_taxonomies_are_clear_errors():
