@@ -74,10 +74,17 @@ def read_labelled_jsonl(lines: Iterable[str], mapper: LabelMapper, text_field: s
     return examples, skipped
 
 
+def document_hash(text: str, max_tokens: int, salt: str = "") -> float:
+    """A number in [0, 1) from the normalised text (and `salt`, for a split independent of another one), so that
+    a document and its exact copies always get the same number."""
+    digest = hashlib.blake2b(f"{salt}\x1f{fasttext_line(text, max_tokens)}".encode() if salt else
+                             fasttext_line(text, max_tokens).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
 def split_of(text: str, test_fraction: float, calibration_fraction: float, max_tokens: int) -> str:
     """test | calibration | train, from a hash of the normalised text (duplicates share a side)."""
-    digest = hashlib.blake2b(fasttext_line(text, max_tokens).encode(), digest_size=8).digest()
-    u = int.from_bytes(digest, "big") / 2**64
+    u = document_hash(text, max_tokens)
     if u < test_fraction:
         return "test"
     return "calibration" if u < test_fraction + calibration_fraction else "train"
