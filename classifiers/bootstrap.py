@@ -7,6 +7,8 @@
    still predict it. The quality model learns high = top, low = bottom of the heuristic ranking.
 3. Self-training: the discipline model labels the documents the seed labeller abstained on; predictions at
    or above `self_training_min_prob` join the training set and the model is retrained.
+   Documents whose discipline is known (`known`: the level-3 judge's verdicts on its sample, the FineWeb-Edu
+   pattern) take that label instead of the seed labeller's and are never left to self-training.
 4. Each model's temperature is fitted on a held-out share of its weak labels.
 
 Default models (`default_models_dir`): on a machine that has bootstrapped nothing yet, `sciloom label`
@@ -19,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +75,12 @@ def _anchors(seeds: SeedKnowledge, counts: Counter[str], labels: Iterable[str], 
     return anchors
 
 
-def bootstrap_models(docs: Iterable[Document], config: ClassifiersConfig, out_dir: Path) -> dict[str, Any]:
+def bootstrap_models(docs: Iterable[Document], config: ClassifiersConfig, out_dir: Path,
+                     known: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Bootstrap discipline and quality models from a corpus of documents (`id`, `text`, optional
-    `l1_score`); saves them and `bootstrap_report.json` into `out_dir`; returns the report."""
+    `l1_score`); saves them and `bootstrap_report.json` into `out_dir`; returns the report. `known` maps document
+    ids to discipline ids of the taxonomy that replace the seed labeller's labels (ids not in the corpus and
+    labels not in the taxonomy are counted in the report, not used)."""
     cfg, taxonomy = config.bootstrap, config.taxonomy
     max_tokens = config.fasttext.max_tokens
     seeds = SeedKnowledge.load(taxonomy, cfg.seeds_dir)
@@ -92,7 +97,10 @@ def bootstrap_models(docs: Iterable[Document], config: ClassifiersConfig, out_di
     if not corpus:
         raise ValueError("cannot bootstrap models from an empty corpus (no document with text)")
 
-    weak = {key: weak_discipline(text, seeds, cfg, max_tokens) for key, text, _ in corpus}
+    known = known or {}
+    usable_known = {key: label for key, label in known.items() if label in taxonomy.disciplines}
+    weak = {key: usable_known.get(key) or weak_discipline(text, seeds, cfg, max_tokens) for key, text, _ in corpus}
+    known_used = sum(key in usable_known for key, _, _ in corpus)
     confident = [(key, text, weak[key]) for key, text, _ in corpus if weak[key] is not None]
     confident = _capped(confident, cfg.max_per_class)
     counts = Counter(label for _, _, label in confident)
@@ -136,6 +144,8 @@ def bootstrap_models(docs: Iterable[Document], config: ClassifiersConfig, out_di
         "seeds_hash": seeds.content_hash,
         "taxonomy_hash": taxonomy.content_hash,
         "weak_labels": dict(sorted(Counter(label or "abstained" for label in weak.values()).items())),
+        "known_labels": {"given": len(known), "used": known_used, "not_in_taxonomy": len(known) - len(usable_known),
+                         "not_in_corpus": len(usable_known) - known_used},
         "self_training_adopted": adopted_total,
         "anchor_documents": len(anchors),
         "discipline_model": discipline_report,

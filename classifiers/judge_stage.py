@@ -7,7 +7,8 @@
    labels (high when judge_score >= score_threshold, else low; unscored documents are counted, not used).
 3. The quality model of the run is trained from those labels alone and REPLACES the bootstrapped (or given)
    quality model for labelling: the judge's rubric is the better definition of quality, the heuristic one only
-   stands in when no judge is configured. The discipline model is kept. The labelling models folder is
+   stands in when no judge is configured. The discipline model is the run's (bootstrapped with the judge's
+   discipline labels, see classifiers.pipeline, or given). The labelling models folder is
    `out_dir/judge/models` (the discipline model copied next to the judge-trained quality model); the
    bootstrapped models stay in `out_dir/models` for comparison.
 

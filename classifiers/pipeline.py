@@ -1,8 +1,10 @@
 """The classifiers stage of a run: get models (given, or bootstrapped from the curated corpus), label every
 curated document as a resumable Ray stage, and report quality-tier proportions per discipline with examples.
 
-With a judge configured, a sample is judged first (classifiers.judge_stage): its labels train the quality model
-used for labelling, and the labelled parts carry the judge fields of the judged documents."""
+With a judge configured, a sample is judged first (classifiers.judge_stage): its quality labels train the quality
+model used for labelling, its discipline labels replace the seed labeller's for the judged documents when the
+discipline model is bootstrapped (a given models folder is used as it is), and the labelled parts carry the judge
+fields of the judged documents."""
 from __future__ import annotations
 
 import hashlib
@@ -52,17 +54,22 @@ def _corpus(curated_dir: Path, limit: int):
             yield doc
 
 
-def prepare_models(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) -> tuple[Path, dict[str, Any] | None]:
-    """The models to label with: the configured folder, or models bootstrapped once into out_dir/models
-    (a rerun reuses them, so that resumed labelling tasks and finished ones agree)."""
+def prepare_models(config: ClassifiersConfig, curated_dir: Path, out_dir: Path,
+                   known: dict[str, str] | None = None) -> tuple[Path, dict[str, Any] | None]:
+    """The models to label with: the configured folder, or models bootstrapped once into out_dir/models with
+    the `known` discipline labels (a rerun with as many known labels reuses them, so that resumed labelling
+    tasks and finished ones agree)."""
     if config.models_dir is not None:
         return config.models_dir, None
     models_dir = out_dir / MODELS_DIR
     report_path = models_dir / BOOTSTRAP_REPORT
+    known = known or {}
     done = all((models_dir / f"{kind}.json").exists() for kind in (DISCIPLINE, QUALITY)) and report_path.exists()
     if done:
-        return models_dir, json.loads(report_path.read_text())
-    return models_dir, bootstrap_models(_corpus(curated_dir, config.bootstrap.max_docs), config, models_dir)
+        report = json.loads(report_path.read_text())
+        if report.get("known_labels", {}).get("given") == len(known):
+            return models_dir, report
+    return models_dir, bootstrap_models(_corpus(curated_dir, config.bootstrap.max_docs), config, models_dir, known)
 
 
 def _spread_key(doc_id: str) -> bytes:
@@ -122,10 +129,14 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
     # The judge goes first: a dead endpoint fails the run before any model is bootstrapped or document labelled.
     judge = judge_sample(config, curated_dir, out_dir) if config.judge is not None else None
     ensure_ray()
-    models_dir, bootstrap = prepare_models(config, curated_dir, out_dir)
     judged_path = None
+    known = None
     if judge is not None:
         judged_path = str(out_dir / JUDGE_DIR / JUDGED_FILE)
+        known = {doc_id: str(verdict["judge_discipline"])
+                 for doc_id, verdict in read_verdicts(Path(judged_path)).items() if verdict["judge_discipline"]}
+    models_dir, bootstrap = prepare_models(config, curated_dir, out_dir, known)
+    if judge is not None:
         models_dir, judge["quality_model"] = models_with_judge_quality(config, out_dir, models_dir)
     Labeller(models_dir, config)  # fail here, once and clearly, on missing models or a taxonomy mismatch
     build = partial(_label_chain, str(models_dir), config.model_dump_json(), judged_path)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from label_corpus import make_documents
 
-from classifiers.bootstrap import REPORT_FILE, default_models_dir, ensure_default_models
+from classifiers.bootstrap import REPORT_FILE, bootstrap_models, default_models_dir, ensure_default_models
 from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
 from classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
 from classifiers.weak_labels import SeedKnowledge, heuristic_quality, weak_discipline
@@ -60,6 +60,28 @@ def test_bootstrapped_models_generalise_to_unseen_documents(bootstrapped_models,
     junk = make_documents(0, seed=42, with_boilerplate=5)
     assert quality.predict_proba([d["text"] for d in junk])[:, high].max() < \
         np.median(quality.predict_proba([d["text"] for d in unseen])[:, high])
+
+
+def _invented_documents(count: int, seed: int) -> list[dict]:
+    """Documents of a made-up register whose words are in no seed vocabulary: only given labels can name them."""
+    words = ["zorblat", "quindle", "fennix", "grommet", "vashti", "plimber", "orrix", "tavlin", "wexford", "brum"]
+    rng = np.random.default_rng(seed)
+    return [{"id": f"invented-{seed}-{i}", "text": " ".join(rng.choice(words, size=40)) + "."} for i in range(count)]
+
+
+def test_known_labels_replace_the_seed_labellers(tmp_path, small_config, bootstrapped_models):
+    docs = [{"id": d["id"], "text": d["text"]} for d in make_documents(12, seed=1, with_boilerplate=15)]
+    invented = _invented_documents(30, seed=0)
+    known = {d["id"]: "chemistry" for d in invented} | {"not-in-corpus": "physics", docs[0]["id"]: "astrology"}
+    report = bootstrap_models(docs + invented, small_config, tmp_path, known)
+    assert report["known_labels"] == {"given": 32, "used": 30, "not_in_taxonomy": 1, "not_in_corpus": 1}
+    unseen = [d["text"] for d in _invented_documents(5, seed=1)]
+    chemistry = DEFAULT_TAXONOMY.index("chemistry")
+    with_known = LabelModel.load(tmp_path, DISCIPLINE, small_config.taxonomy).predict_proba(unseen)
+    without = LabelModel.load(bootstrapped_models, DISCIPLINE, small_config.taxonomy).predict_proba(unseen)
+    assert np.all(with_known.argmax(axis=1) == chemistry) and not np.any(without.argmax(axis=1) == chemistry)
+    # the known labels did not cost the seed-labelled disciplines their accuracy
+    assert _accuracy(LabelModel.load(tmp_path, DISCIPLINE, small_config.taxonomy), make_documents(3, seed=42)) >= 0.85
 
 
 def test_default_models_are_built_from_seeds_once_and_cached(tmp_path, monkeypatch, small_config):

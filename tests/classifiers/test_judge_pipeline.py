@@ -115,6 +115,10 @@ def test_judged_sample_trains_the_quality_model_and_labels_carry_verdicts(
         return sum((p >= 0.5) == (label == "high") for p, (_, label) in zip(high_N, trained_on)) / len(trained_on)
 
     assert agreement(quality_by_judge) >= 0.9 > agreement(quality_by_bootstrap)
+    # The judge's discipline labels replaced the seed labeller's in the bootstrap of the discipline model.
+    bootstrap_report = json.loads((out / "models" / "bootstrap_report.json").read_text())
+    assert bootstrap_report["known_labels"] == {"given": len(scored), "used": len(scored), "not_in_taxonomy": 0,
+                                                "not_in_corpus": 0}
 
     rows = pq.read_table(sorted((out / LABELLED_DIR).glob("part-*.parquet"))).to_pylist()
     assert len(rows) == len(docs)  # the blank documents are rejected as no_text
