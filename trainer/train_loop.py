@@ -6,6 +6,7 @@ checkpoint with the same data order and RNG, so on CPU its loss curve is bit-ide
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
                 objective: Objective, config: OptimConfig, out_dir: Path, *, ctx: ParallelContext = ParallelContext(),
                 show_progress: bool = True) -> dict[str, Any]:
     final, summary_path = out_dir / "final.safetensors", out_dir / "summary.json"
-    _check_same_stage(out_dir, name, config)
+    _check_same_stage(out_dir, stage_identity(name, config, model, stream))
     if summary_path.exists():
         load_model(model, str(final))
         return json.loads(summary_path.read_text())
@@ -102,19 +103,45 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
     return summary
 
 
-def _check_same_stage(out_dir: Path, name: str, config: OptimConfig) -> None:
-    """Resuming is only exact for the same stage settings: refuse to mix two configurations in one folder."""
-    settings = {"stage": name, **config.model_dump(mode="json")}
+def stage_identity(name: str, config: OptimConfig, model: torch.nn.Module, stream: BatchStream) -> dict[str, Any]:
+    """What a stage's output depends on: its settings, the shards it reads and the weights it starts from.
+
+    Data and weights are fingerprinted so that a folder trained on other shards (the mixer rebuilt them) or from
+    another starting point (an earlier stage changed) is never silently reused or resumed.
+    """
+    return {"stage": name, **config.model_dump(mode="json"), "data": shards_fingerprint(stream),
+            "start_weights": weights_fingerprint(model)}
+
+
+def shards_fingerprint(stream: BatchStream) -> str:
+    """sha256 over the stream's content checksums (tokenizer, sequence layout, every file's checksums)."""
+    manifest = stream.dataset.manifest
+    content = {key: manifest[key] for key in ("tokenizer_sha256", "seq_len", "disciplines")}
+    content["parts"] = [part["files"] for part in manifest["parts"]]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """sha256 over every parameter and buffer, by name (a 7B model costs one pass over its bytes per stage)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _check_same_stage(out_dir: Path, identity: dict[str, Any]) -> None:
+    """Reuse and resume are only right for the same stage: refuse a folder made with other settings, data or start."""
     path = out_dir / "stage_config.json"
     if path.exists():
         saved = json.loads(path.read_text())
-        if saved != settings:
-            changed = sorted(k for k in settings.keys() | saved.keys() if settings.get(k) != saved.get(k))
+        if saved != identity:
+            changed = sorted(k for k in identity.keys() | saved.keys() if identity.get(k) != saved.get(k))
             raise ValueError(f"{out_dir} holds stage {saved.get('stage')!r} trained with other settings "
                              f"(changed: {', '.join(changed)}); use a new output folder or delete this one")
     else:
         out_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings, indent=2))
+        path.write_text(json.dumps(identity, indent=2))
 
 
 def _all_reduce_sum(value: float, ctx: ParallelContext) -> float:

@@ -82,3 +82,32 @@ def test_two_process_data_parallel_matches_one_process_with_the_global_batch(str
     ddp_curve = [loss for _, loss in _losses(tmp_path / "ddp")]
     single_curve = [loss for _, loss in _losses(tmp_path / "single")]
     assert ddp_curve == pytest.approx(single_curve, rel=1e-5)
+
+
+def test_a_finished_stage_is_reused_only_for_the_same_settings_data_and_start(stream: Path, tmp_path: Path) -> None:
+    from mixer.shard_reader import PackedShardDataset
+    from trainer.batches import BatchStream
+    from trainer.model import CausalLM, ModelConfig
+    from trainer.objectives import LanguageModeling
+    from trainer.optim_config import OptimConfig
+    from trainer.train_loop import train_stage
+
+    tiny = ModelConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_layers=1, num_attention_heads=2,
+                       num_key_value_heads=1, max_position_embeddings=64)
+    config = OptimConfig(steps=2, batch_size=2, lr=1e-2, warmup_steps=0, checkpoint_every=10)
+    other_stream = write_stream(tmp_path / "other", DISCIPLINES, [0, 1, 2], documents=61)
+
+    def run(seed: int, stream_dir: Path) -> tuple[dict, dict[str, torch.Tensor]]:
+        torch.manual_seed(seed)
+        model = CausalLM(tiny)
+        summary = train_stage("s", model, lambda name: True, BatchStream(PackedShardDataset(stream_dir), 2, seed=0),
+                              LanguageModeling(), config, tmp_path / "stage", show_progress=False)
+        return summary, {k: v.clone() for k, v in model.state_dict().items()}
+
+    first, trained = run(0, stream)
+    again, reloaded = run(0, stream)
+    assert again == first and all(torch.equal(trained[k], reloaded[k]) for k in trained)
+    with pytest.raises(ValueError, match=r"changed: data\)"):
+        run(0, other_stream)
+    with pytest.raises(ValueError, match=r"changed: start_weights\)"):
+        run(1, stream)
