@@ -62,6 +62,8 @@ def routing_accuracy(model: torch.nn.Module, batches: Iterable[dict[str, torch.T
     """Fraction of a discipline's tokens whose top-K experts all lie in that discipline's group, per MoE layer.
 
     Only disciplines that own experts count; `general` tokens are not scored (see objectives.routing_warmup).
+    Two numbers put `accuracy` in context: `majority_baseline`, what a router sending every token to the most
+    frequent discipline's group would score, and `mean_over_disciplines`, which such a router cannot inflate.
     """
     model.eval()
     hits: dict[int, int] = {}
@@ -85,10 +87,14 @@ def routing_accuracy(model: torch.nn.Module, batches: Iterable[dict[str, torch.T
                 hits[d] = hits.get(d, 0) + int(ok_N[mask].sum())
                 totals[d] = totals.get(d, 0) + int(mask.sum())
     n_layers = max(len(layer_hits), 1)
+    per_discipline = {disciplines[d]: hits[d] / totals[d] for d in sorted(totals)}
+    scored = max(sum(totals.values()), 1)
     return {
-        "accuracy": sum(hits.values()) / max(sum(totals.values()), 1),
+        "accuracy": sum(hits.values()) / scored,
+        "majority_baseline": max(totals.values(), default=0) / scored,
+        "mean_over_disciplines": sum(per_discipline.values()) / max(len(per_discipline), 1),
         "per_layer": [h / max(layer_total, 1) for h in layer_hits],
-        "per_discipline": {disciplines[d]: hits[d] / totals[d] for d in sorted(totals)},
+        "per_discipline": per_discipline,
         "tokens_scored": sum(totals.values()) // n_layers,
     }
 

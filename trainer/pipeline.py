@@ -66,6 +66,7 @@ def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipl
         "report": str(out_dir / "report.json"),
         "hf_model": str(out_dir / "hf_moe"),
         "routing_accuracy_after_warmup": report["routing_accuracy_after_warmup"]["accuracy"],
+        "routing_accuracy_majority_baseline": report["routing_accuracy_after_warmup"]["majority_baseline"],
         "held_out_loss_dense": dense_eval["loss"],
         "held_out_loss_moe": moe_eval["loss"],
     }

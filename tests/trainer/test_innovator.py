@@ -58,6 +58,8 @@ def test_stages_run_in_order_and_routing_warmup_reaches_target(trained: tuple[Pa
     accuracy = report["routing_accuracy_after_warmup"]
     assert accuracy["accuracy"] >= 0.9, accuracy
     assert set(accuracy["per_discipline"]) == set(SCIENCE)
+    assert accuracy["mean_over_disciplines"] == pytest.approx(sum(accuracy["per_discipline"].values()) / len(SCIENCE))
+    assert 1 / len(SCIENCE) <= accuracy["majority_baseline"] < accuracy["accuracy"]
     assert summary["held_out_loss_moe"] == pytest.approx(report["held_out"]["moe"]["loss"])
     assert (out / "routing_heatmap.png").stat().st_size > 1000 and (out / "expert_load.png").exists()
 
