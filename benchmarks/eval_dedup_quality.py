@@ -223,7 +223,7 @@ def verification(corpus: str, texts: list[str], threshold: float, task_of: list[
     keys_NB = band_keys(sig_NP, config.lsh.bands, config.lsh.rows)
     buckets = shared_buckets(np.tile(np.arange(config.lsh.bands), n), keys_NB.reshape(-1),
                              np.repeat(np.arange(n), config.lsh.bands))
-    _, _, ok = verified_pairs(buckets, buckets.node, sig_NP, threshold)
+    _, _, ok, _ = verified_pairs(buckets, buckets.node, sig_NP, threshold, config.max_centres_per_bucket)
     ids = [f"{i:05d}" for i in range(n)]
     ours = np.array([int(v.cluster) for v in dedup_documents(config, ids, texts)])
 

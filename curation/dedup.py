@@ -123,7 +123,8 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
         keys_NB = band_keys(sig_NP, config.lsh.bands, config.lsh.rows)
         buckets = shared_buckets(np.tile(np.arange(config.lsh.bands), len(rows)), keys_NB.reshape(-1),
                                  np.repeat(np.arange(len(rows)), config.lsh.bands))
-        u, v, verified = verified_pairs(buckets, buckets.node, sig_NP, config.threshold)
+        u, v, verified, _ = verified_pairs(buckets, buckets.node, sig_NP, config.threshold,
+                                           config.max_centres_per_bucket)
         u, v = u[verified], v[verified]
         rep = representatives(connected_components(len(rows), u, v), id_array[rows], q[rows], no_preference[rows])
         final = np.arange(n)

@@ -64,6 +64,11 @@ class DedupConfig(BaseModel):
                             "queries our index); `poly` is several times faster and is queried with "
                             "`MinHash(num_perm, seed, hashfunc=minhash.shingle_hash32)` fed with "
                             "`minhash.word_shingles`.")
+    max_centres_per_bucket: int = Field(
+        64, ge=1, description="Rounds of candidate verification per LSH bucket (lsh.verified_pairs). A bucket of k "
+                              "mutually dissimilar collisions would otherwise cost k^2/2 comparisons and k passes; "
+                              "members still unmatched after this many centres are left unmerged through that "
+                              "bucket and counted as `bucket_entries_unverified`.")
     batch_docs: int = Field(1024, ge=1, description="Documents per vectorised signature batch.")
     num_partitions: int = Field(8, ge=1, le=4096, description="Hash partitions of the band buckets (one Ray "
                                                               "task each).")

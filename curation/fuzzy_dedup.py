@@ -108,11 +108,14 @@ def pairs_task(config: DedupConfig, shared_dir: Path, signature_dir: Path, parts
         signatures = pa.concat_tables([pq.read_table(partition_file(signature_dir, p.name, partition)) for p in parts])
         nodes = signatures.column("node").to_numpy()  # sorted: parts in position order, rows sorted
         sig_NP = signatures.column("signature").combine_chunks().flatten().to_numpy().reshape(-1, config.num_perm)
-        u, v, verified = verified_pairs(buckets, np.searchsorted(nodes, buckets.node), sig_NP, config.threshold)
+        u, v, verified, unverified = verified_pairs(buckets, np.searchsorted(nodes, buckets.node), sig_NP,
+                                                    config.threshold, config.max_centres_per_bucket)
         write_table_atomic(stage_dir / f"edges-{task.task_id}.parquet", pa.table({"u": u, "v": v, "verified": verified}))
         stats.docs_in = len(buckets.node)
         stats.docs_out = int(verified.sum())
         stats.notes["signature_comparisons"] += len(u)
+        if unverified:
+            stats.notes["bucket_entries_unverified"] += unverified
     return [stats]
 
 

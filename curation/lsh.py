@@ -76,9 +76,9 @@ def shared_buckets(band: np.ndarray, key: np.ndarray, node: np.ndarray) -> Share
     return SharedBuckets(node[shared], position_after_filter[np.repeat(starts, sizes)[shared]])
 
 
-def verified_pairs(buckets: SharedBuckets, row: np.ndarray, signatures_NP: np.ndarray,
-                   threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate pairs checked against the threshold: (u, v, verified), u < v nodes, each pair once.
+def verified_pairs(buckets: SharedBuckets, row: np.ndarray, signatures_NP: np.ndarray, threshold: float,
+                   max_centres: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Candidate pairs checked against the threshold: (u, v, verified, unverified entries), u < v, each pair once.
 
     A band collision alone does not make two documents similar, so a pair is verified only when the
     fraction of equal signature slots (the MinHash Jaccard estimate, datasketch's `MinHash.jaccard`)
@@ -90,13 +90,17 @@ def verified_pairs(buckets: SharedBuckets, row: np.ndarray, signatures_NP: np.nd
     check; the pairs never compared are those between two members matched to different centres (the
     components can then be finer than those of all verified pairs; benchmarks/eval_dedup_quality.py
     measures how often on real data). `row[i]` is the row of `signatures_NP` holding `buckets.node[i]`.
+    At most `max_centres` rounds run: a bucket of k dissimilar members would need k rounds, each a pass
+    over every entry; entries still pending after the last round are returned as a count, not compared.
     """
     n = len(buckets.node)
     start = buckets.bucket_start
     pending = np.ones(n, dtype=bool)  # neither a centre nor matched to one
     centre = np.zeros(n, dtype=bool)
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    while pending.any():
+    for _ in range(max_centres):
+        if not pending.any():
+            break
         candidates = np.flatnonzero(pending)
         first = np.ones(len(candidates), dtype=bool)
         first[1:] = start[candidates[1:]] != start[candidates[:-1]]
@@ -117,11 +121,12 @@ def verified_pairs(buckets: SharedBuckets, row: np.ndarray, signatures_NP: np.nd
         ok = signature_agreement(signatures_NP, pair_NP[:, 2], pair_NP[:, 3]) >= threshold
         found.append((pair_NP[:, 0], pair_NP[:, 1], ok))
         pending[members[ok[inverse.reshape(-1)]]] = False
+    unverified = int(pending.sum())
     if not found:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool), unverified
     u, v, ok = (np.concatenate(x) for x in zip(*found))
     uv, first = np.unique(np.stack([u, v], axis=1), axis=0, return_index=True)
-    return uv[:, 0], uv[:, 1], ok[first]
+    return uv[:, 0], uv[:, 1], ok[first], unverified
 
 
 def signature_agreement(signatures_NP: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 65536) -> np.ndarray:

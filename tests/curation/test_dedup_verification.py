@@ -25,12 +25,28 @@ def test_each_bucket_is_covered_by_centres() -> None:
     sig_NP = np.stack([base_P, np.r_[base_P[:8], 90, 91], np.r_[base_P[:2], np.arange(50, 58)],
                        np.r_[base_P[:2], np.arange(50, 57), 99]]).astype(np.uint32)
     buckets = shared_buckets(np.zeros(4, np.uint16), np.full(4, 7, np.uint64), np.array([3, 1, 0, 2]))
-    u, v, ok = verified_pairs(buckets, buckets.node, sig_NP, threshold=0.5)
+    u, v, ok, unverified = verified_pairs(buckets, buckets.node, sig_NP, threshold=0.5, max_centres=64)
+    assert unverified == 0
     # centre 0: 1 passes (0.8), 2 and 3 fail (0.2); centre 2 (smallest unmatched) checks 1 and 3
     assert list(zip(u.tolist(), v.tolist(), ok.tolist())) == [
         (0, 1, True), (0, 2, False), (0, 3, False), (1, 2, False), (2, 3, True)]
     one_member = shared_buckets(np.array([0, 1]), np.array([7, 7], np.uint64), np.array([0, 1]))
     assert one_member.node.size == 0
+
+
+def test_a_bucket_of_dissimilar_collisions_is_verified_in_bounded_rounds() -> None:
+    """200 documents share one band key but no other slot: each round makes one centre that matches nobody."""
+    k, rounds = 200, 8
+    sig_NP = (np.arange(k * 10, dtype=np.uint32).reshape(k, 10) + 1000)
+    sig_NP[:, 0] = 7
+    buckets = shared_buckets(np.zeros(k, np.uint16), np.full(k, 7, np.uint64), np.arange(k))
+    u, v, ok, unverified = verified_pairs(buckets, buckets.node, sig_NP, threshold=0.5, max_centres=rounds)
+    assert not ok.any()
+    assert unverified == k - rounds  # the members never made centres nor matched
+    assert len(u) == sum(k - 1 - r for r in range(rounds))  # each round: its centre against every other pending
+    assert set(u.tolist()) == set(range(rounds))
+    _, _, _, none_left = verified_pairs(buckets, buckets.node, sig_NP, threshold=0.5, max_centres=k)
+    assert none_left == 0
 
 
 def _overlapping_windows(shared_data) -> list[str]:
@@ -70,7 +86,7 @@ def test_clusters_equal_datasketch_lsh_candidates_checked_with_its_jaccard(share
     keys_NB = band_keys(sig_NP, CONFIG.lsh.bands, CONFIG.lsh.rows)
     buckets = shared_buckets(np.tile(np.arange(CONFIG.lsh.bands), n), keys_NB.reshape(-1),
                              np.repeat(np.arange(n), CONFIG.lsh.bands))
-    u, v, ok = verified_pairs(buckets, buckets.node, sig_NP, CONFIG.threshold)
+    u, v, ok, _ = verified_pairs(buckets, buckets.node, sig_NP, CONFIG.threshold, CONFIG.max_centres_per_bucket)
     compared = dict(zip(zip(u.tolist(), v.tolist()), ok.tolist()))
     assert set(compared) <= candidates
     assert {pair for pair, good in compared.items() if good} <= reference
