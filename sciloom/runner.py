@@ -90,6 +90,11 @@ def _print_outputs(summary: dict[str, Any], report_path: Path) -> None:
         console.print(f"  held out:       {out / 'mixer' / held['folder']} ({held['documents']} documents, "
                       f"{held['tokens']:,} tokens; in no training stream)")
     if "training" in summary:
-        console.print(f"  trained MoE:    {summary['training']['hf_model']} (Hugging Face Qwen2MoeForCausalLM)")
+        training = summary["training"]
+        console.print(f"  trained MoE:    {training['hf_model']} (Hugging Face Qwen2MoeForCausalLM)")
+        console.print(f"  held-out loss:  dense {training['held_out_loss_dense']:.3f} -> MoE "
+                      f"{training['held_out_loss_moe']:.3f}; routing accuracy after warmup "
+                      f"{training['routing_accuracy_after_warmup']:.3f} (all tokens to the largest discipline: "
+                      f"{training['routing_accuracy_majority_baseline']:.3f})")
     console.print(f"report:         {report_path}")
     console.print("seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
