@@ -176,10 +176,15 @@ class WarcFileReader(Reader):
             self.skip("truncated_record")
             return None
         if chunked:
-            body = _dechunk(body)
-            if body is None:
+            dechunked = _dechunk(body)
+            if dechunked is None and _HTML_START.match(body[:1024]):
+                # Archivers such as pywb and wget store the de-chunked body but keep the Transfer-Encoding header.
+                self.note("decoded:chunked_encoding_already_undone")
+            elif dechunked is None:
                 self.skip("bad_chunked_encoding")
                 return None
+            else:
+                body = dechunked
         if encoding and encoding != "identity":
             body = self._content_decode(body, encoding)
             if body is None:
