@@ -24,9 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from classifiers.bootstrap import bootstrap_models, seed_corpus  # noqa: E402
-from classifiers.config import ClassifiersConfig  # noqa: E402
-from classifiers.label_step import Labeller  # noqa: E402
+from sciloom.classifiers.bootstrap import bootstrap_models, seed_corpus  # noqa: E402
+from sciloom.classifiers.config import ClassifiersConfig  # noqa: E402
+from sciloom.classifiers.label_step import Labeller  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 

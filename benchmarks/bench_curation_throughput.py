@@ -36,12 +36,12 @@ from bench_extraction_quality import evaluation_pages  # noqa: E402
 from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
 
-from curation.executor import Task  # noqa: E402
-from curation.extract import ExtractConfig, ExtractStep  # noqa: E402
-from curation.inputs import InputsConfig, reader_for  # noqa: E402
-from curation.langid import LangIdConfig, LanguageIdStep, shipped_model_path  # noqa: E402
-from curation.map_stage import map_documents  # noqa: E402
-from curation.rules import RulesConfig, RulesStep  # noqa: E402
+from sciloom.curation.executor import Task  # noqa: E402
+from sciloom.curation.extract import ExtractConfig, ExtractStep  # noqa: E402
+from sciloom.curation.inputs import InputsConfig, reader_for  # noqa: E402
+from sciloom.curation.langid import LangIdConfig, LanguageIdStep, shipped_model_path  # noqa: E402
+from sciloom.curation.map_stage import map_documents  # noqa: E402
+from sciloom.curation.rules import RulesConfig, RulesStep  # noqa: E402
 
 
 class Clock:

@@ -31,8 +31,8 @@ import ray
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from curation.dedup import run_dedup  # noqa: E402
-from curation.dedup_config import DedupConfig  # noqa: E402
+from sciloom.curation.dedup import run_dedup  # noqa: E402
+from sciloom.curation.dedup_config import DedupConfig  # noqa: E402
 
 
 def synthetic_docs(n: int, seed: int = 0) -> tuple[list[str], dict[str, int]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from curation.extract import ExtractConfig, ExtractStep  # noqa: E402
+from sciloom.curation.extract import ExtractConfig, ExtractStep  # noqa: E402
 
 EVALDATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction" / "trafilatura-evaldata"
 

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from curation.minhash import MinHasher, shingle_bytes  # noqa: E402
+from sciloom.curation.minhash import MinHasher, shingle_bytes  # noqa: E402
 
 NUM_PERM, NGRAM, SEED = 128, 5, 1
 

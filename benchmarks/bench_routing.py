@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from trainer.routing import permute, route, unpermute  # noqa: E402
+from sciloom.trainer.routing import permute, route, unpermute  # noqa: E402
 
 SHAPES = [  # (tokens, experts, top_k, dim)
     (4096, 64, 8, 256),

@@ -30,11 +30,11 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
-from classifiers.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
-from curation.executor import Task  # noqa: E402
-from mixer.config import BpeTrainConfig, TokenizerConfig  # noqa: E402
-from mixer.shard_task import ShardJob, StreamSpec, write_part_shards  # noqa: E402
-from mixer.tokenize import train_byte_level_bpe  # noqa: E402
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
+from sciloom.curation.executor import Task  # noqa: E402
+from sciloom.mixer.config import BpeTrainConfig, TokenizerConfig  # noqa: E402
+from sciloom.mixer.shard_task import ShardJob, StreamSpec, write_part_shards  # noqa: E402
+from sciloom.mixer.tokenize import train_byte_level_bpe  # noqa: E402
 
 BBC = REPO.parent / "shared" / "data" / "general" / "bbc-news"
 BUCKET = ("bbc", "general", "high")

@@ -34,10 +34,10 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import Qwen2MoeForCausalLM
 
-from trainer.compile import compile_for_training
-from trainer.hf_io import save_hf
-from trainer.model import CausalLM, ModelConfig
-from trainer.moe import MoEConfig
+from sciloom.trainer.compile import compile_for_training
+from sciloom.trainer.hf_io import save_hf
+from sciloom.trainer.model import CausalLM, ModelConfig
+from sciloom.trainer.moe import MoEConfig
 
 AUX_WEIGHT = 0.01
 # Innovator's regime: fine-grained experts (64 routed, top-8, narrow) next to a shared expert.

@@ -49,14 +49,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from classifiers.bootstrap import bootstrap_models  # noqa: E402
-from classifiers.config import ClassifiersConfig, FastTextParams  # noqa: E402
-from classifiers.fasttext_model import DISCIPLINE, LabelModel  # noqa: E402
-from classifiers.metrics import evaluation_report, per_label_f1  # noqa: E402
-from classifiers.taxonomy import Taxonomy  # noqa: E402
-from classifiers.text import fasttext_line  # noqa: E402
-from classifiers.train import document_hash  # noqa: E402
-from classifiers.weak_labels import SeedKnowledge  # noqa: E402
+from sciloom.classifiers.bootstrap import bootstrap_models  # noqa: E402
+from sciloom.classifiers.config import ClassifiersConfig, FastTextParams  # noqa: E402
+from sciloom.classifiers.fasttext_model import DISCIPLINE, LabelModel  # noqa: E402
+from sciloom.classifiers.metrics import evaluation_report, per_label_f1  # noqa: E402
+from sciloom.classifiers.taxonomy import Taxonomy  # noqa: E402
+from sciloom.classifiers.text import fasttext_line  # noqa: E402
+from sciloom.classifiers.train import document_hash  # noqa: E402
+from sciloom.classifiers.weak_labels import SeedKnowledge  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 Record = tuple[str, str, str]  # (source, text, label)

@@ -46,12 +46,12 @@ from scipy.sparse.csgraph import connected_components
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from curation.containment import BloomFilter, containment_fractions, write_index  # noqa: E402
-from curation.dedup import dedup_documents  # noqa: E402
-from curation.dedup_config import ContainmentConfig, DedupConfig  # noqa: E402
-from curation.lsh import band_keys, shared_buckets, verified_pairs  # noqa: E402
-from curation.minhash import MinHasher, ngram_sets  # noqa: E402
-from curation.normalize import exact_hashes, normalized_words  # noqa: E402
+from sciloom.curation.containment import BloomFilter, containment_fractions, write_index  # noqa: E402
+from sciloom.curation.dedup import dedup_documents  # noqa: E402
+from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig  # noqa: E402
+from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs  # noqa: E402
+from sciloom.curation.minhash import MinHasher, ngram_sets  # noqa: E402
+from sciloom.curation.normalize import exact_hashes, normalized_words  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "dedup"
 BBC = REPO.parent / "shared" / "data" / "general" / "bbc-news"

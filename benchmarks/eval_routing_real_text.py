@@ -58,24 +58,24 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from classifiers.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
-from classifiers.train import split_of  # noqa: E402
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
+from sciloom.classifiers.train import split_of  # noqa: E402
 from eval_classifiers import DATA, Record, bbc, mmlu, s2orc, unarxive, wikitext  # noqa: E402
-from mixer.config import BpeTrainConfig, TokenizerConfig  # noqa: E402
-from mixer.indexed_dataset import token_dtype  # noqa: E402
-from mixer.manifest import build_manifest, file_sha256, write_manifest  # noqa: E402
-from mixer.pack import PackedShardWriter  # noqa: E402
-from mixer.shard_reader import PackedShardDataset  # noqa: E402
-from mixer.tokenize import DocumentEncoder, train_byte_level_bpe  # noqa: E402
-from trainer.batches import BatchStream, collate  # noqa: E402
-from trainer.evaluate import routing_accuracy  # noqa: E402
-from trainer.innovator import dense_ffn_weights, expert_groups, is_ffn_parameter, is_router_parameter  # noqa: E402
-from trainer.losses import next_token_targets  # noqa: E402
-from trainer.model import CausalLM, ModelConfig  # noqa: E402
-from trainer.objectives import LanguageModeling, RoutingWarmup  # noqa: E402
-from trainer.optim_config import OptimConfig  # noqa: E402
-from trainer.train_loop import train_stage  # noqa: E402
-from trainer.upcycle import assemble_innovator  # noqa: E402
+from sciloom.mixer.config import BpeTrainConfig, TokenizerConfig  # noqa: E402
+from sciloom.mixer.indexed_dataset import token_dtype  # noqa: E402
+from sciloom.mixer.manifest import build_manifest, file_sha256, write_manifest  # noqa: E402
+from sciloom.mixer.pack import PackedShardWriter  # noqa: E402
+from sciloom.mixer.shard_reader import PackedShardDataset  # noqa: E402
+from sciloom.mixer.tokenize import DocumentEncoder, train_byte_level_bpe  # noqa: E402
+from sciloom.trainer.batches import BatchStream, collate  # noqa: E402
+from sciloom.trainer.evaluate import routing_accuracy  # noqa: E402
+from sciloom.trainer.innovator import dense_ffn_weights, expert_groups, is_ffn_parameter, is_router_parameter  # noqa: E402
+from sciloom.trainer.losses import next_token_targets  # noqa: E402
+from sciloom.trainer.model import CausalLM, ModelConfig  # noqa: E402
+from sciloom.trainer.objectives import LanguageModeling, RoutingWarmup  # noqa: E402
+from sciloom.trainer.optim_config import OptimConfig  # noqa: E402
+from sciloom.trainer.train_loop import train_stage  # noqa: E402
+from sciloom.trainer.upcycle import assemble_innovator  # noqa: E402
 
 POSITION_BUCKETS = ((0, 16), (16, 64), (64, 1 << 30))
 BAG_BUCKETS = 1024

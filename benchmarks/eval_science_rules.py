@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from curation.rules import RulesConfig, RulesStep  # noqa: E402
+from sciloom.curation.rules import RulesConfig, RulesStep  # noqa: E402
 
 DISCIPLINES = Path(__file__).resolve().parents[2] / "shared" / "data" / "disciplines"
 _PLACEHOLDER = re.compile(r"\{\{(formula|cite|figure|table):([^}]+)\}\}")

@@ -25,11 +25,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from classifiers.config import ClassifiersConfig
-from classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS, LabelModel
-from classifiers.weak_labels import SeedKnowledge, heuristic_quality, synthetic_documents, weak_discipline
-from curation.document import Document
-from curation.stats import write_json_atomic
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS, LabelModel
+from sciloom.classifiers.weak_labels import SeedKnowledge, heuristic_quality, synthetic_documents, weak_discipline
+from sciloom.curation.document import Document
+from sciloom.curation.stats import write_json_atomic
 
 REPORT_FILE = "bootstrap_report.json"
 

@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
 
-from classifiers.judge import JudgeConfig
+from sciloom.classifiers.judge import JudgeConfig
 
 
 class FastTextParams(BaseModel):

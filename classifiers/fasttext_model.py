@@ -31,11 +31,11 @@ from pathlib import Path
 import fasttext
 import numpy as np
 
-from classifiers.config import FastTextParams
-from classifiers.fasttext_isolated import train_supervised_isolated
-from classifiers.taxonomy import Taxonomy
-from classifiers.text import tokens
-from classifiers.weak_labels import SeedKnowledge
+from sciloom.classifiers.config import FastTextParams
+from sciloom.classifiers.fasttext_isolated import train_supervised_isolated
+from sciloom.classifiers.taxonomy import Taxonomy
+from sciloom.classifiers.text import tokens
+from sciloom.classifiers.weak_labels import SeedKnowledge
 
 FORMAT = "sciloom-fasttext/2"
 DISCIPLINE = "discipline"

@@ -26,7 +26,7 @@ from typing import Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from classifiers.judge_backends import (
+from sciloom.classifiers.judge_backends import (
     ChatBackend,
     ChatReply,
     Messages,
@@ -34,7 +34,7 @@ from classifiers.judge_backends import (
     VllmChatBackend,
     vllm_importable,
 )
-from classifiers.judge_cache import JudgeCache, request_key
+from sciloom.classifiers.judge_cache import JudgeCache, request_key
 
 logger = logging.getLogger(__name__)
 

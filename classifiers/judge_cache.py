@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from classifiers.judge_backends import Messages
+from sciloom.classifiers.judge_backends import Messages
 
 
 def request_key(model: str, prompt_version: str, messages: Messages, max_output_tokens: int) -> str:

@@ -27,15 +27,15 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from classifiers.config import ClassifiersConfig
-from classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS
-from classifiers.judge import JUDGE_FIELDS, JudgeConfig, JudgeEndpointDown, LLMJudge, reservoir_sample
-from classifiers.judge import write_quality_training_jsonl
-from classifiers.label_step import JUDGE_COLUMNS, Verdicts
-from classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
-from curation.document import BASE_COLUMNS, Document, iter_parts, read_documents, schema_for
-from curation.part_writer import PartWriter
-from curation.stats import write_json_atomic
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS
+from sciloom.classifiers.judge import JUDGE_FIELDS, JudgeConfig, JudgeEndpointDown, LLMJudge, reservoir_sample
+from sciloom.classifiers.judge import write_quality_training_jsonl
+from sciloom.classifiers.label_step import JUDGE_COLUMNS, Verdicts
+from sciloom.classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
+from sciloom.curation.document import BASE_COLUMNS, Document, iter_parts, read_documents, schema_for
+from sciloom.curation.part_writer import PartWriter
+from sciloom.curation.stats import write_json_atomic
 
 JUDGE_DIR = "judge"
 CACHE_FILE = "cache.sqlite"

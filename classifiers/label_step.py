@@ -8,12 +8,12 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from classifiers.config import ClassifiersConfig
-from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
-from classifiers.judge import JUDGE_FIELDS
-from classifiers.tiers import quality_tier
-from curation.document import Document
-from curation.step import Step
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
+from sciloom.classifiers.judge import JUDGE_FIELDS
+from sciloom.classifiers.tiers import quality_tier
+from sciloom.curation.document import Document
+from sciloom.curation.step import Step
 
 LABEL_COLUMNS: dict[str, pa.DataType] = {
     "discipline": pa.string(),

@@ -14,20 +14,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from classifiers.bootstrap import REPORT_FILE as BOOTSTRAP_REPORT
-from classifiers.bootstrap import bootstrap_models
-from classifiers.config import ClassifiersConfig
-from classifiers.fasttext_model import DISCIPLINE, QUALITY
-from classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
-from classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
-from classifiers.tiers import TIERS
-from curation.document import iter_parts, read_documents
-from curation.executor import run_stage
-from curation.map_stage import map_documents
-from curation.ray_runtime import ensure_ray
-from curation.stage_reader import StageOutputReader, tasks_over_stage
-from curation.stats import write_json_atomic
-from curation.step import Reader, Step
+from sciloom.classifiers.bootstrap import REPORT_FILE as BOOTSTRAP_REPORT
+from sciloom.classifiers.bootstrap import bootstrap_models
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY
+from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
+from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
+from sciloom.classifiers.tiers import TIERS
+from sciloom.curation.document import iter_parts, read_documents
+from sciloom.curation.executor import run_stage
+from sciloom.curation.map_stage import map_documents
+from sciloom.curation.ray_runtime import ensure_ray
+from sciloom.curation.stage_reader import StageOutputReader, tasks_over_stage
+from sciloom.curation.stats import write_json_atomic
+from sciloom.curation.step import Reader, Step
 
 LABELLED_DIR = "labelled"
 MODELS_DIR = "models"

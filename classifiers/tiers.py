@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from classifiers.config import TierThresholds
+from sciloom.classifiers.config import TierThresholds
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 TIERS = (HIGH, MEDIUM, LOW)

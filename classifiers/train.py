@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from classifiers.config import ClassifiersConfig
-from classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS, LabelModel
-from classifiers.metrics import evaluation_report
-from classifiers.taxonomy import Taxonomy
-from classifiers.text import fasttext_line
-from classifiers.weak_labels import SeedKnowledge
-from curation.stats import write_json_atomic
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS, LabelModel
+from sciloom.classifiers.metrics import evaluation_report
+from sciloom.classifiers.taxonomy import Taxonomy
+from sciloom.classifiers.text import fasttext_line
+from sciloom.classifiers.weak_labels import SeedKnowledge
+from sciloom.curation.stats import write_json_atomic
 
 BUILTIN_MAPPINGS = ("identity", "arxiv", "mag", "mmlu")
 LabelMapper = Callable[[Any], "str | None"]

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifiers.config import BootstrapConfig
-from classifiers.taxonomy import Taxonomy
-from classifiers.text import tokens
+from sciloom.classifiers.config import BootstrapConfig
+from sciloom.classifiers.taxonomy import Taxonomy
+from sciloom.classifiers.text import tokens
 
 _MAX_TERM_COUNT = 3
 _MAX_TAGS = 10

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from curation.dedup_config import DedupConfig
-from curation.extract import ExtractConfig
-from curation.inputs import InputsConfig
-from curation.langid import LangIdConfig
-from curation.rules import RulesConfig
+from sciloom.curation.dedup_config import DedupConfig
+from sciloom.curation.extract import ExtractConfig
+from sciloom.curation.inputs import InputsConfig
+from sciloom.curation.langid import LangIdConfig
+from sciloom.curation.rules import RulesConfig
 
 
 class CurationConfig(BaseModel):

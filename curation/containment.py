@@ -41,12 +41,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.dedup_config import ContainmentConfig
-from curation.exact_dedup import CONTAINED, read_decisions, write_table_atomic
-from curation.executor import Task
-from curation.lsh import fmix64
-from curation.minhash import ngram_sets
-from curation.stats import StepStats, write_json_atomic
+from sciloom.curation.dedup_config import ContainmentConfig
+from sciloom.curation.exact_dedup import CONTAINED, read_decisions, write_table_atomic
+from sciloom.curation.executor import Task
+from sciloom.curation.lsh import fmix64
+from sciloom.curation.minhash import ngram_sets
+from sciloom.curation.stats import StepStats, write_json_atomic
 
 _U64 = np.uint64
 INDEX_DIR = "index"

@@ -24,22 +24,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.components import connected_components, representatives
-from curation.containment import (BloomFilter, containment_fractions, containment_task, ngram_task,
+from sciloom.curation.components import connected_components, representatives
+from sciloom.curation.containment import (BloomFilter, containment_fractions, containment_task, ngram_task,
                                   read_reference_indexes, reference_index_metas)
-from curation.dedup_config import DedupConfig
-from curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
-from curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_task, index_task, read_decisions,
+from sciloom.curation.dedup_config import DedupConfig
+from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
+from sciloom.curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_task, index_task, read_decisions,
                                   reference_parts, signature_meta)
-from curation.executor import StageReport, Task, run_stage
-from curation.fuzzy_dedup import bucket_task, components_task, pairs_task, shared_task, signatures_task
-from curation.lsh import band_keys, shared_buckets, verified_pairs
-from curation.map_stage import part_path, rejected_path
-from curation.minhash import MinHasher, ngram_sets
-from curation.normalize import exact_hashes
-from curation.part_writer import PartWriter
-from curation.stage_reader import tasks_over_stage
-from curation.stats import StepStats, write_json_atomic
+from sciloom.curation.executor import StageReport, Task, run_stage
+from sciloom.curation.fuzzy_dedup import bucket_task, components_task, pairs_task, shared_task, signatures_task
+from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
+from sciloom.curation.map_stage import part_path, rejected_path
+from sciloom.curation.minhash import MinHasher, ngram_sets
+from sciloom.curation.normalize import exact_hashes
+from sciloom.curation.part_writer import PartWriter
+from sciloom.curation.stage_reader import tasks_over_stage
+from sciloom.curation.stats import StepStats, write_json_atomic
 
 DEDUP_COLUMNS: dict[str, pa.DataType] = {"exact_hash": pa.string(), "dedup_cluster": pa.string(),
                                          "containment": pa.float32()}

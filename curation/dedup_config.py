@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from curation.lsh import LshParams, optimal_bands_rows
+from sciloom.curation.lsh import LshParams, optimal_bands_rows
 
 
 class ContainmentConfig(BaseModel):

@@ -15,12 +15,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.components import representatives
-from curation.dedup_config import DedupConfig
-from curation.executor import Task
-from curation.minhash import MinHasher
-from curation.normalize import exact_hashes
-from curation.stats import StepStats
+from sciloom.curation.components import representatives
+from sciloom.curation.dedup_config import DedupConfig
+from sciloom.curation.executor import Task
+from sciloom.curation.minhash import MinHasher
+from sciloom.curation.normalize import exact_hashes
+from sciloom.curation.stats import StepStats
 
 QUALITY_COLUMN = "quality_score"
 META_FILE = "meta.json"

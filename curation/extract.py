@@ -19,9 +19,9 @@ import trafilatura
 from pydantic import BaseModel, ConfigDict, Field
 from trafilatura.utils import load_html
 
-from curation.document import Document
-from curation.math_html import convert_math, normalize_tex_delimiters
-from curation.step import Step
+from sciloom.curation.document import Document
+from sciloom.curation.math_html import convert_math, normalize_tex_delimiters
+from sciloom.curation.step import Step
 
 
 class ExtractConfig(BaseModel):

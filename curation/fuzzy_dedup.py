@@ -18,13 +18,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.components import connected_components, representatives
-from curation.dedup_config import DedupConfig
-from curation.exact_dedup import (DECISION_SCHEMA, FUZZY_DUPLICATE, IndexPart, load_index_columns,
+from sciloom.curation.components import connected_components, representatives
+from sciloom.curation.dedup_config import DedupConfig
+from sciloom.curation.exact_dedup import (DECISION_SCHEMA, FUZZY_DUPLICATE, IndexPart, load_index_columns,
                                   read_decisions, write_table_atomic)
-from curation.executor import Task
-from curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
-from curation.stats import StepStats
+from sciloom.curation.executor import Task
+from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
+from sciloom.curation.stats import StepStats
 
 _BUCKET_SCHEMA = pa.schema([("band", pa.uint16()), ("key", pa.uint64()), ("node", pa.int64())])
 

@@ -18,12 +18,12 @@ import pyarrow as pa
 from fsspec.core import url_to_fs
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from curation.document import Document
-from curation.executor import Task
-from curation.read_jsonl import JsonlReader
-from curation.read_parquet import ParquetReader
-from curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
-from curation.step import Reader
+from sciloom.curation.document import Document
+from sciloom.curation.executor import Task
+from sciloom.curation.read_jsonl import JsonlReader
+from sciloom.curation.read_parquet import ParquetReader
+from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
+from sciloom.curation.step import Reader
 
 Format = Literal["auto", "warc", "jsonl", "parquet"]
 _GLOB_CHARS = re.compile(r"[*?\[]")

@@ -13,8 +13,8 @@ import fasttext
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from curation.document import Document
-from curation.step import Step
+from sciloom.curation.document import Document
+from sciloom.curation.step import Step
 
 LABEL_PREFIX = "__label__"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curation.document import REJECT_REASON, Document, schema_for
-from curation.executor import Task
-from curation.part_writer import PartWriter
-from curation.stats import StepStats
-from curation.step import Reader, Step
+from sciloom.curation.document import REJECT_REASON, Document, schema_for
+from sciloom.curation.executor import Task
+from sciloom.curation.part_writer import PartWriter
+from sciloom.curation.stats import StepStats
+from sciloom.curation.step import Reader, Step
 
 # Built inside the worker, so that models and open files are never pickled across processes.
 ChainBuilder = Callable[[], tuple[Reader, list[Step]]]

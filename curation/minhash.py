@@ -26,8 +26,8 @@ from typing import Literal
 
 import numpy as np
 
-from curation.lsh import fmix64
-from curation.normalize import normalized_words, split_words
+from sciloom.curation.lsh import fmix64
+from sciloom.curation.normalize import normalized_words, split_words
 
 ShingleHash = Literal["poly", "sha1"]
 MAX_HASH = np.uint32(0xFFFFFFFF)  # datasketch's value for "no shingle seen"

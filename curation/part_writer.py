@@ -7,7 +7,7 @@ from types import TracebackType
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.document import Document, documents_to_table
+from sciloom.curation.document import Document, documents_to_table
 
 
 class PartWriter:

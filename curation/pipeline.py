@@ -4,16 +4,16 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from curation.config import CurationConfig
-from curation.dedup import run_dedup
-from curation.executor import StageReport, Task, run_stage
-from curation.extract import ExtractStep
-from curation.inputs import reader_for, resolve_inputs
-from curation.langid import LanguageIdStep
-from curation.map_stage import map_documents
-from curation.rules import RulesStep
-from curation.stats import StepStats
-from curation.step import Reader, Step
+from sciloom.curation.config import CurationConfig
+from sciloom.curation.dedup import run_dedup
+from sciloom.curation.executor import StageReport, Task, run_stage
+from sciloom.curation.extract import ExtractStep
+from sciloom.curation.inputs import reader_for, resolve_inputs
+from sciloom.curation.langid import LanguageIdStep
+from sciloom.curation.map_stage import map_documents
+from sciloom.curation.rules import RulesStep
+from sciloom.curation.stats import StepStats
+from sciloom.curation.step import Reader, Step
 
 EXTRACT_STAGE = "extract"
 CURATED_DIR = "curated"

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import fsspec
 
-from curation.document import Document, document_id
-from curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, source_name
-from curation.step import Reader
+from sciloom.curation.document import Document, document_id
+from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, source_name
+from sciloom.curation.step import Reader
 
 
 class JsonlReader(Reader):

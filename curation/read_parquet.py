@@ -7,9 +7,9 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.document import Document, document_id
-from curation.read_warc import READER_COLUMNS, source_name
-from curation.step import Reader
+from sciloom.curation.document import Document, document_id
+from sciloom.curation.read_warc import READER_COLUMNS, source_name
+from sciloom.curation.step import Reader
 
 
 class ParquetReader(Reader):

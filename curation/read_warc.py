@@ -23,8 +23,8 @@ import pyarrow as pa
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
 
-from curation.document import BASE_COLUMNS, Document, document_id
-from curation.step import Reader
+from sciloom.curation.document import BASE_COLUMNS, Document, document_id
+from sciloom.curation.step import Reader
 
 READER_COLUMNS: dict[str, pa.DataType] = {**BASE_COLUMNS, "html": pa.string()}
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024

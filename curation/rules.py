@@ -21,9 +21,9 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from curation.document import Document
-from curation.rule_sets import TextView, run_checks
-from curation.step import Step
+from sciloom.curation.document import Document
+from sciloom.curation.rule_sets import TextView, run_checks
+from sciloom.curation.step import Step
 
 Profile = Literal["stock", "science"]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from curation.sample_pages import CONTAINED_INTROS, FRENCH, GENERAL, GERMAN, SCIENCE, SITES, SPAM_WORDS, Topic
+from sciloom.curation.sample_pages import CONTAINED_INTROS, FRENCH, GENERAL, GERMAN, SCIENCE, SITES, SPAM_WORDS, Topic
 
 
 @dataclass(frozen=True)

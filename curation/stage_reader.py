@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curation.document import Document, parquet_columns, read_documents
-from curation.executor import Task
-from curation.step import Reader
+from sciloom.curation.document import Document, parquet_columns, read_documents
+from sciloom.curation.executor import Task
+from sciloom.curation.step import Reader
 
 
 class StageOutputReader(Reader):

@@ -12,8 +12,8 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from curation.document import REJECT_REASON, Document
-from curation.stats import StepStats
+from sciloom.curation.document import REJECT_REASON, Document
+from sciloom.curation.stats import StepStats
 
 
 class Step(ABC):

@@ -14,12 +14,12 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.document import iter_parts
-from mixer.config import HeldOutConfig
-from mixer.held_out import HeldOutChooser, HeldOutRule, id_hash
-from mixer.plan import Bucket
-from mixer.row_groups import iter_row_group_batches
-from mixer.tokenize import DocumentEncoder
+from sciloom.curation.document import iter_parts
+from sciloom.mixer.config import HeldOutConfig
+from sciloom.mixer.held_out import HeldOutChooser, HeldOutRule, id_hash
+from sciloom.mixer.plan import Bucket
+from sciloom.mixer.row_groups import iter_row_group_batches
+from sciloom.mixer.tokenize import DocumentEncoder
 
 LABEL_COLUMNS = ("source", "discipline", "quality_tier")
 

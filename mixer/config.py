@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mixer.checksums import DEFAULT_BLOCK_SIZE
+from sciloom.mixer.checksums import DEFAULT_BLOCK_SIZE
 
 STAGE_NAMES = ("expert_induction", "routing_warmup", "integration")
 

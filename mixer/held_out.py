@@ -16,7 +16,7 @@ import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from mixer.config import HeldOutConfig
+from sciloom.mixer.config import HeldOutConfig
 
 HELD_OUT_FOLDER = "held_out"
 HASH_RANGE = 1 << 64

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from mixer.checksums import DEFAULT_BLOCK_SIZE, file_checksums
-from mixer.indexed_dataset import bin_path, idx_path, write_index
-from mixer.segments import SEGMENT_DTYPE, seg_path, write_segments
+from sciloom.mixer.checksums import DEFAULT_BLOCK_SIZE, file_checksums
+from sciloom.mixer.indexed_dataset import bin_path, idx_path, write_index
+from sciloom.mixer.segments import SEGMENT_DTYPE, seg_path, write_segments
 
 _FLUSH_TOKENS = 1 << 20
 

@@ -16,22 +16,22 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from classifiers.taxonomy import DEFAULT_TAXONOMY
-from curation.document import iter_parts
-from curation.executor import TASKS_DIR, run_stage
-from curation.ray_runtime import ensure_ray
-from curation.stage_reader import tasks_over_stage
-from curation.stats import write_json_atomic
-from mixer.buckets import count_buckets
-from mixer.config import STAGE_NAMES, MixerConfig, TokenizerConfig
-from mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
-from mixer.indexed_dataset import token_dtype
-from mixer.manifest import build_manifest, content_hash, file_sha256, write_manifest
-from mixer.plan import MixturePlan, StreamPlan, plan_mixture
-from mixer.plan_report import write_plan_report
-from mixer.row_groups import iter_row_group_batches
-from mixer.shard_task import ShardJob, StreamSpec, part_record_path, write_part_shards
-from mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
+from sciloom.curation.document import iter_parts
+from sciloom.curation.executor import TASKS_DIR, run_stage
+from sciloom.curation.ray_runtime import ensure_ray
+from sciloom.curation.stage_reader import tasks_over_stage
+from sciloom.curation.stats import write_json_atomic
+from sciloom.mixer.buckets import count_buckets
+from sciloom.mixer.config import STAGE_NAMES, MixerConfig, TokenizerConfig
+from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
+from sciloom.mixer.indexed_dataset import token_dtype
+from sciloom.mixer.manifest import build_manifest, content_hash, file_sha256, write_manifest
+from sciloom.mixer.plan import MixturePlan, StreamPlan, plan_mixture
+from sciloom.mixer.plan_report import write_plan_report
+from sciloom.mixer.row_groups import iter_row_group_batches
+from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_record_path, write_part_shards
+from sciloom.mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
 
 BUILD_FILE = "build.json"
 REPORT_FILE = "mixer_report.json"

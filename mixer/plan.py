@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mixer.config import MixerConfig, StageMixConfig
+from sciloom.mixer.config import MixerConfig, StageMixConfig
 
 _EPS = 1e-9
 

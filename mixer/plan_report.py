@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from curation.stats import write_json_atomic  # noqa: E402
-from mixer.plan import MixturePlan  # noqa: E402
+from sciloom.curation.stats import write_json_atomic  # noqa: E402
+from sciloom.mixer.plan import MixturePlan  # noqa: E402
 
 
 def plan_table(plan: MixturePlan) -> Table:

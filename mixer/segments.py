@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mixer.indexed_dataset import ShardFormatError
+from sciloom.mixer.indexed_dataset import ShardFormatError
 
 SEG_MAGIC = b"SCLSEG\x00\x01"
 SEGMENT_DTYPE = np.dtype([("start", "<i8"), ("length", "<i4"), ("discipline", "<i2"), ("loss", "u1")])

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from mixer.indexed_dataset import IndexedShard, ShardFormatError, bin_path, idx_path, read_index
-from mixer.manifest import file_sha256, read_manifest
-from mixer.segments import expand_sequence, read_segments, seg_path
+from sciloom.mixer.indexed_dataset import IndexedShard, ShardFormatError, bin_path, idx_path, read_index
+from sciloom.mixer.manifest import file_sha256, read_manifest
+from sciloom.mixer.segments import expand_sequence, read_segments, seg_path
 
 
 @dataclass

@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-from curation.executor import Task
-from curation.stats import StepStats, write_json_atomic
-from mixer.config import TokenizerConfig
-from mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
-from mixer.indexed_dataset import token_dtype
-from mixer.pack import PackedShardWriter
-from mixer.row_groups import iter_row_group_batches
-from mixer.tokenize import DocumentEncoder
+from sciloom.curation.executor import Task
+from sciloom.curation.stats import StepStats, write_json_atomic
+from sciloom.mixer.config import TokenizerConfig
+from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
+from sciloom.mixer.indexed_dataset import token_dtype
+from sciloom.mixer.pack import PackedShardWriter
+from sciloom.mixer.row_groups import iter_row_group_batches
+from sciloom.mixer.tokenize import DocumentEncoder
 
 PARTS_DIR = "_parts"
 _LABEL_COLUMNS = ["id", "text", "source", "discipline", "quality_tier"]

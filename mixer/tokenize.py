@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from mixer.config import BpeTrainConfig, TokenizerConfig
+from sciloom.mixer.config import BpeTrainConfig, TokenizerConfig
 
 DEFAULT_EOS = "<|endoftext|>"
 TOKENIZER_FILE = "tokenizer.json"

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from mixer.checksums import first_bad_block
-from mixer.indexed_dataset import ShardFormatError, bin_path, idx_path, read_index
-from mixer.manifest import file_sha256, read_manifest, shard_folders
-from mixer.segments import read_segments, seg_path
+from sciloom.mixer.checksums import first_bad_block
+from sciloom.mixer.indexed_dataset import ShardFormatError, bin_path, idx_path, read_index
+from sciloom.mixer.manifest import file_sha256, read_manifest, shard_folders
+from sciloom.mixer.segments import read_segments, seg_path
 
 _SCAN_TOKENS = 1 << 22
 

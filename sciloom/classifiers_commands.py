@@ -24,7 +24,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from classifiers.config import ClassifiersConfig
+from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.jsonl_records import parse_record
 
 classifiers_app = typer.Typer(help="Train or bootstrap the level-2 discipline and quality classifiers.",
@@ -66,8 +66,8 @@ def label(
     recipe: RecipeOption = None,
 ) -> None:
     """Label documents (JSONL on stdin) with discipline, science and quality scores and tier (JSONL on stdout)."""
-    from classifiers.bootstrap import ensure_default_models
-    from classifiers.label_step import LABEL_COLUMNS, Labeller
+    from sciloom.classifiers.bootstrap import ensure_default_models
+    from sciloom.classifiers.label_step import LABEL_COLUMNS, Labeller
 
     config = _config(recipe)
     labeller = Labeller(models if models is not None else ensure_default_models(config), config)
@@ -109,7 +109,7 @@ def train(
     recipe: RecipeOption = None,
 ) -> None:
     """Train a model from labelled JSONL; prints the held-out evaluation (accuracy, macro-F1, ECE)."""
-    from classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
+    from sciloom.classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
 
     config = _config(recipe)
     try:
@@ -133,8 +133,8 @@ def bootstrap(
     recipe: RecipeOption = None,
 ) -> None:
     """Bootstrap discipline and quality models from your own corpus (seed knowledge, no labels, no GPU)."""
-    from classifiers.bootstrap import bootstrap_models, default_models_dir
-    from curation.document import iter_parts, read_documents
+    from sciloom.classifiers.bootstrap import bootstrap_models, default_models_dir
+    from sciloom.curation.document import iter_parts, read_documents
 
     config = _config(recipe)
     folder = out if out is not None else default_models_dir(config)

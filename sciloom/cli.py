@@ -35,9 +35,9 @@ def run(
     output_dir: Annotated[Optional[Path], typer.Option(help="Overrides run.output_dir.")] = None,
 ) -> None:
     """Run a whole recipe: curation → classification → mixing → training. Rerun to resume."""
-    from curation.executor import StageFailed
-    from curation.inputs import InputNotFound
-    from mixer.plan import InfeasiblePlan
+    from sciloom.curation.executor import StageFailed
+    from sciloom.curation.inputs import InputNotFound
+    from sciloom.mixer.plan import InfeasiblePlan
     from sciloom.recipe import load_recipe_or_exit
     from sciloom.runner import run_recipe
 

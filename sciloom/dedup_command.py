@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
-from curation.dedup import dedup_documents
-from curation.dedup_config import ContainmentConfig, DedupConfig
+from sciloom.curation.dedup import dedup_documents
+from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
 from sciloom.jsonl_records import parse_record
 
 _DEFAULT = DedupConfig()

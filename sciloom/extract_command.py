@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from curation.extract import ExtractConfig, ExtractStep
+from sciloom.curation.extract import ExtractConfig, ExtractStep
 from sciloom.jsonl_records import parse_record
 
 

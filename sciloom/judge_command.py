@@ -14,8 +14,8 @@ from typing import Annotated, Iterator, Optional, TextIO
 import typer
 from pydantic import ValidationError
 
-from classifiers.judge import JudgeConfig, JudgeEndpointDown, LLMJudge
-from classifiers.taxonomy import DEFAULT_TAXONOMY
+from sciloom.classifiers.judge import JudgeConfig, JudgeEndpointDown, LLMJudge
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
 
 
 def register(app: typer.Typer) -> None:

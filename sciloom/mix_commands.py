@@ -30,10 +30,10 @@ def plan(
                                                          "go; default for a recipe: <run.output_dir>/mixer.")] = None,
 ) -> None:
     """Print the plan (targets vs planned shares per stream) and save it as PNG, without writing shards."""
-    from classifiers.taxonomy import DEFAULT_TAXONOMY
-    from mixer.config import MixerConfig
-    from mixer.pipeline import plan_from_corpus, prepare_tokenizer
-    from mixer.plan_report import held_out_table, plan_table, write_plan_report
+    from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
+    from sciloom.mixer.config import MixerConfig
+    from sciloom.mixer.pipeline import plan_from_corpus, prepare_tokenizer
+    from sciloom.mixer.plan_report import held_out_table, plan_table, write_plan_report
 
     data = yaml.safe_load(recipe_or_config.read_text())
     taxonomy = DEFAULT_TAXONOMY
@@ -76,7 +76,7 @@ def plan(
 @shards_app.command("verify")
 def verify_command(directory: Annotated[Path, typer.Argument(help="A shard folder, or a folder holding several.")]) -> None:
     """Check every checksum and the structure of every shard; a damaged file is named with its byte offset."""
-    from mixer.verify import VerificationFailed, verify
+    from sciloom.mixer.verify import VerificationFailed, verify
 
     try:
         totals = verify(directory)

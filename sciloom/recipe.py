@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classifiers.config import ClassifiersConfig
-from curation.config import CurationConfig
-from mixer.config import MixerConfig
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.curation.config import CurationConfig
+from sciloom.mixer.config import MixerConfig
 from sciloom.recipe_errors import RecipeError, describe_validation_error, load_yaml
 from sciloom.run_config import RunConfig
-from trainer.config import TrainerConfig
+from sciloom.trainer.config import TrainerConfig
 
 
 class Recipe(BaseModel):

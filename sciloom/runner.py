@@ -10,13 +10,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from classifiers.pipeline import run_classification
-from curation.executor import StageReport
-from curation.pipeline import CURATED_DIR, run_curation
-from curation.ray_runtime import ensure_ray
-from mixer.pipeline import build_mixture
+from sciloom.classifiers.pipeline import run_classification
+from sciloom.curation.executor import StageReport
+from sciloom.curation.pipeline import CURATED_DIR, run_curation
+from sciloom.curation.ray_runtime import ensure_ray
+from sciloom.mixer.pipeline import build_mixture
 from sciloom.recipe import Recipe
-from trainer.pipeline import run_training
+from sciloom.trainer.pipeline import run_training
 
 console = Console(stderr=True)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from curation.sample_crawl import write_sample_crawl
+from sciloom.curation.sample_crawl import write_sample_crawl
 
 
 def register(app: typer.Typer) -> None:

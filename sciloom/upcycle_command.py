@@ -10,8 +10,8 @@ import torch
 import typer
 from pydantic import ValidationError
 
-from trainer.hf_io import load_hf, save_hf
-from trainer.upcycle import UpcycleSpec, upcycle
+from sciloom.trainer.hf_io import load_hf, save_hf
+from sciloom.trainer.upcycle import UpcycleSpec, upcycle
 
 # Everything else in the dense folder (tokenizer, generation config, ...) is copied so the output is servable.
 WEIGHT_AND_CONFIG_FILES = {"config.json", "model.safetensors.index.json"}

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from mixer.held_out import HELD_OUT_FOLDER
-from mixer.manifest import MANIFEST_FILE
-from mixer.shard_reader import PackedShardDataset, ShuffledSampler
+from sciloom.mixer.held_out import HELD_OUT_FOLDER
+from sciloom.mixer.manifest import MANIFEST_FILE
+from sciloom.mixer.shard_reader import PackedShardDataset, ShuffledSampler
 
 
 class BatchStream:

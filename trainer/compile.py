@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from trainer.model import Attention, RMSNorm
-from trainer.moe import MLP
+from sciloom.trainer.model import Attention, RMSNorm
+from sciloom.trainer.moe import MLP
 
 COMPILED_MODULE_TYPES = (RMSNorm, Attention, MLP)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from trainer.model import ModelConfig
-from trainer.optim_config import OptimConfig
+from sciloom.trainer.model import ModelConfig
+from sciloom.trainer.optim_config import OptimConfig
 
 
 class DenseStart(BaseModel):

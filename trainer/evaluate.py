@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from trainer.losses import next_token_targets  # noqa: E402
+from sciloom.trainer.losses import next_token_targets  # noqa: E402
 
 
 @torch.no_grad()

@@ -25,8 +25,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import Qwen2Config, Qwen2MoeConfig
 
-from trainer.model import CausalLM, ModelConfig
-from trainer.moe import MoEBlock, MoEConfig
+from sciloom.trainer.model import CausalLM, ModelConfig
+from sciloom.trainer.moe import MoEBlock, MoEConfig
 
 INERT_SHARED_EXPERT_SIZE = 1
 

@@ -14,15 +14,15 @@ from typing import Any
 
 import torch
 
-from mixer.shard_reader import PackedShardDataset
-from trainer.batches import BatchStream
-from trainer.config import TrainerConfig
-from trainer.distributed import ParallelContext
-from trainer.evaluate import routing_accuracy
-from trainer.model import CausalLM
-from trainer.objectives import LanguageModeling, RoutingWarmup
-from trainer.train_loop import train_stage
-from trainer.upcycle import assemble_innovator
+from sciloom.mixer.shard_reader import PackedShardDataset
+from sciloom.trainer.batches import BatchStream
+from sciloom.trainer.config import TrainerConfig
+from sciloom.trainer.distributed import ParallelContext
+from sciloom.trainer.evaluate import routing_accuracy
+from sciloom.trainer.model import CausalLM
+from sciloom.trainer.objectives import LanguageModeling, RoutingWarmup
+from sciloom.trainer.train_loop import train_stage
+from sciloom.trainer.upcycle import assemble_innovator
 
 FFN_PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
 

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
 
-from trainer.moe import MLP, MoEBlock, MoEConfig
+from sciloom.trainer.moe import MLP, MoEBlock, MoEConfig
 
 __all__ = ["CausalLM", "CausalLMOutput", "ModelConfig", "MoEConfig"]
 

@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
 
-from trainer.experts import GroupedExperts
-from trainer.routing import permute, route, unpermute
+from sciloom.trainer.experts import GroupedExperts
+from sciloom.trainer.routing import permute, route, unpermute
 
 
 class MoEConfig(BaseModel):

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import torch
 
-from trainer.losses import cross_entropy_sum, next_token_targets, routing_supervision_sum
+from sciloom.trainer.losses import cross_entropy_sum, next_token_targets, routing_supervision_sum
 
 
 class Objective(Protocol):

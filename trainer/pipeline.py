@@ -11,16 +11,16 @@ from typing import Any
 
 import torch
 
-from mixer.shard_reader import PackedShardDataset
-from trainer.batches import BatchStream, dataset_batches, held_out_dataset
-from trainer.config import TrainerConfig
-from trainer.distributed import ParallelContext, init_from_environment
-from trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routing_heatmap
-from trainer.hf_io import load_hf, save_hf
-from trainer.innovator import run_stages
-from trainer.model import CausalLM
-from trainer.objectives import LanguageModeling
-from trainer.train_loop import train_stage
+from sciloom.mixer.shard_reader import PackedShardDataset
+from sciloom.trainer.batches import BatchStream, dataset_batches, held_out_dataset
+from sciloom.trainer.config import TrainerConfig
+from sciloom.trainer.distributed import ParallelContext, init_from_environment
+from sciloom.trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routing_heatmap
+from sciloom.trainer.hf_io import load_hf, save_hf
+from sciloom.trainer.innovator import run_stages
+from sciloom.trainer.model import CausalLM
+from sciloom.trainer.objectives import LanguageModeling
+from sciloom.trainer.train_loop import train_stage
 
 
 def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: int, ctx: ParallelContext) -> CausalLM:

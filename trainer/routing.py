@@ -21,7 +21,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from trainer.routing_reference import permute_rows_reference, route_reference, unpermute_rows_reference
+from sciloom.trainer.routing_reference import permute_rows_reference, route_reference, unpermute_rows_reference
 
 ScoreOrder = Literal["softmax_then_topk", "topk_then_softmax"]
 Backend = Literal["auto", "reference", "triton"]
@@ -102,7 +102,7 @@ def route(
     renormalize = renormalize or score_order == "topk_then_softmax"
     route_impl = route_reference
     if _resolve_backend(backend, router_logits_TE) == "triton":
-        from trainer.routing_triton import route_triton as route_impl  # imported on use: triton may be absent
+        from sciloom.trainer.routing_triton import route_triton as route_impl  # imported on use: triton may be absent
     weights_TK, experts_TK, tokens_per_expert_E, probs_mean_E, z_loss = route_impl(
         router_logits_TE, top_k, score_order=score_order, renormalize=renormalize
     )
@@ -146,7 +146,7 @@ def permute(
     perm, tokens_per_expert_E = permutation_for(experts_TK, num_experts)
     permute_rows = permute_rows_reference
     if _resolve_backend(backend, x_TD) == "triton":
-        from trainer.routing_triton import permute_rows_triton as permute_rows
+        from sciloom.trainer.routing_triton import permute_rows_triton as permute_rows
     return permute_rows(x_TD, perm.token_of_P, perm.row_of_TK), tokens_per_expert_E, perm
 
 
@@ -158,5 +158,5 @@ def unpermute(y_PD: Tensor, weights_TK: Tensor, perm: Permutation, *, backend: B
         raise ValueError(f"y_PD must be [{perm.token_of_P.numel()}, dim], got {tuple(y_PD.shape)}")
     unpermute_rows = unpermute_rows_reference
     if _resolve_backend(backend, y_PD) == "triton":
-        from trainer.routing_triton import unpermute_rows_triton as unpermute_rows
+        from sciloom.trainer.routing_triton import unpermute_rows_triton as unpermute_rows
     return unpermute_rows(y_PD, weights_TK, perm.token_of_P, perm.slot_of_P, perm.row_of_TK)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from trainer.optim_config import OptimConfig
+from sciloom.trainer.optim_config import OptimConfig
 
 
 def lr_multiplier(step: int, config: OptimConfig) -> float:

@@ -18,13 +18,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from safetensors.torch import load_model, save_model
 from torch.nn.parallel import DistributedDataParallel
 
-from trainer.batches import BatchStream
-from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from trainer.compile import compile_for_training
-from trainer.distributed import ParallelContext, barrier
-from trainer.objectives import Objective
-from trainer.optim_config import OptimConfig
-from trainer.schedule import lr_multiplier
+from sciloom.trainer.batches import BatchStream
+from sciloom.trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from sciloom.trainer.compile import compile_for_training
+from sciloom.trainer.distributed import ParallelContext, barrier
+from sciloom.trainer.objectives import Objective
+from sciloom.trainer.optim_config import OptimConfig
+from sciloom.trainer.schedule import lr_multiplier
 
 TrainablePredicate = Callable[[str], bool]
 

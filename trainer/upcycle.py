@@ -48,9 +48,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor
 
-from trainer.model import CausalLM, ModelConfig
-from trainer.moe import MLP, MoEBlock, MoEConfig
-from trainer.routing import route
+from sciloom.trainer.model import CausalLM, ModelConfig
+from sciloom.trainer.moe import MLP, MoEBlock, MoEConfig
+from sciloom.trainer.routing import route
 
 FFN_KEYS = ("gate_proj", "up_proj", "down_proj")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from label_corpus import make_documents
 
-from classifiers.bootstrap import bootstrap_models
-from classifiers.config import BootstrapConfig, ClassifiersConfig, FastTextParams
+from sciloom.classifiers.bootstrap import bootstrap_models
+from sciloom.classifiers.config import BootstrapConfig, ClassifiersConfig, FastTextParams
 
 
 @pytest.fixture(scope="session")

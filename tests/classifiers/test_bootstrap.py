@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from label_corpus import make_documents
 
-from classifiers.bootstrap import REPORT_FILE, bootstrap_models, default_models_dir, ensure_default_models
-from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
-from classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
-from classifiers.weak_labels import SeedKnowledge, heuristic_quality, weak_discipline
+from sciloom.classifiers.bootstrap import REPORT_FILE, bootstrap_models, default_models_dir, ensure_default_models
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+from sciloom.classifiers.weak_labels import SeedKnowledge, heuristic_quality, weak_discipline
 
 
 @pytest.fixture(scope="module")

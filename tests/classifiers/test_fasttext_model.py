@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from label_corpus import make_documents
 
-from classifiers.config import FastTextParams
-from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel, TaxonomyMismatch
-from classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
+from sciloom.classifiers.config import FastTextParams
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel, TaxonomyMismatch
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY, Taxonomy
 
 PARAMS = FastTextParams(dim=16, max_epoch=60, bucket=20_000, max_tokens=300)
 
@@ -91,7 +91,7 @@ def test_unknown_training_label_is_a_clear_error():
 def test_seed_features_bind_the_model_to_its_seeds(tmp_path):
     import shutil
 
-    from classifiers.weak_labels import SeedKnowledge, packaged_seeds_dir
+    from sciloom.classifiers.weak_labels import SeedKnowledge, packaged_seeds_dir
 
     seeds = SeedKnowledge.load(DEFAULT_TAXONOMY)
     docs = make_documents(3, seed=12)
@@ -112,7 +112,7 @@ def test_seed_features_bind_the_model_to_its_seeds(tmp_path):
 def test_class_balance_oversamples_rare_labels_in_a_shuffled_deterministic_order():
     from collections import Counter
 
-    from classifiers.fasttext_model import _balanced_and_shuffled
+    from sciloom.classifiers.fasttext_model import _balanced_and_shuffled
 
     lines = [(f"common document {i}", "general") for i in range(40)] + [(f"rare {i}", "physics") for i in range(4)]
     as_given = _balanced_and_shuffled(lines, 0.0)

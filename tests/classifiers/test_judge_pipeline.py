@@ -20,14 +20,14 @@ from loopback_llm_server import FaultInjectingProxy, TransformersServeProcess, f
 from test_label_pipeline import _write_curated
 from tokenizers import Tokenizer
 
-from classifiers.config import ClassifiersConfig
-from classifiers.fasttext_model import QUALITY, LabelModel
-from classifiers.judge import JUDGE_FIELDS, JudgeConfig, JudgeEndpointDown
-from classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, MODELS_DIR, TRAINING_FILE, JudgeLabelsUnusable
-from classifiers.label_step import JUDGE_COLUMNS
-from classifiers.pipeline import LABELLED_DIR, REPORT_FILE, run_classification
-from classifiers.tiers import quality_tier
-from classifiers.train import split_of
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.fasttext_model import QUALITY, LabelModel
+from sciloom.classifiers.judge import JUDGE_FIELDS, JudgeConfig, JudgeEndpointDown
+from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, MODELS_DIR, TRAINING_FILE, JudgeLabelsUnusable
+from sciloom.classifiers.label_step import JUDGE_COLUMNS
+from sciloom.classifiers.pipeline import LABELLED_DIR, REPORT_FILE, run_classification
+from sciloom.classifiers.tiers import quality_tier
+from sciloom.classifiers.train import split_of
 
 HIGH_ANSWER = '{"score": 4, "reason": "Teaches a scientific topic clearly.", "discipline": "physics"}'
 LOW_ANSWER = '{"score": 1, "reason": "Little scientific value.", "discipline": "general"}'

@@ -14,8 +14,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from classifiers.judge import ERROR_REASONS, JudgeConfig, JudgeEndpointDown, LLMJudge
-from classifiers.judge_cache import JudgeCache
+from sciloom.classifiers.judge import ERROR_REASONS, JudgeConfig, JudgeEndpointDown, LLMJudge
+from sciloom.classifiers.judge_cache import JudgeCache
 from loopback_llm_server import FaultInjectingProxy, TransformersServeProcess
 from sciloom.judge_command import register
 

@@ -8,9 +8,9 @@ import typer
 from label_corpus import make_documents
 from typer.testing import CliRunner
 
-from classifiers.config import ClassifiersConfig
-from classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
-from classifiers.tiers import quality_tier
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
+from sciloom.classifiers.tiers import quality_tier
 from sciloom.classifiers_commands import register
 
 

@@ -8,13 +8,13 @@ import pyarrow.parquet as pq
 import pytest
 from label_corpus import make_documents
 
-from classifiers.config import ClassifiersConfig
-from classifiers.fasttext_model import TaxonomyMismatch
-from classifiers.label_step import LABEL_COLUMNS
-from classifiers.pipeline import REPORT_FILE, run_classification
-from classifiers.taxonomy import Taxonomy
-from classifiers.tiers import TIERS, quality_tier
-from curation.document import BASE_COLUMNS, schema_for
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.fasttext_model import TaxonomyMismatch
+from sciloom.classifiers.label_step import LABEL_COLUMNS
+from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
+from sciloom.classifiers.taxonomy import Taxonomy
+from sciloom.classifiers.tiers import TIERS, quality_tier
+from sciloom.curation.document import BASE_COLUMNS, schema_for
 
 
 def _write_curated(folder: Path, docs: list[dict], parts: int) -> None:

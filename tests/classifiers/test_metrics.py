@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifiers.metrics import (
+from sciloom.classifiers.metrics import (
     accuracy,
     confusion_matrix,
     evaluation_report,

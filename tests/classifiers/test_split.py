@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from label_corpus import make_documents
 
-from classifiers.train import document_hash, split_of
+from sciloom.classifiers.train import document_hash, split_of
 
 
 def test_copies_share_their_hash_and_side():

@@ -5,7 +5,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from classifiers.taxonomy import DEFAULT_TAXONOMY, GENERAL, Taxonomy
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY, GENERAL, Taxonomy
 
 
 def test_default_order_and_index():

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from classifiers.config import TierThresholds
-from classifiers.tiers import HIGH, LOW, MEDIUM, combined_quality, quality_tier
+from sciloom.classifiers.config import TierThresholds
+from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM, combined_quality, quality_tier
 
 T = TierThresholds(high_min=0.7, medium_min=0.35, judge_weight=0.6, l1_low_below=0.6, l1_high_min=0.9, high_max_flags=0)
 

@@ -16,13 +16,13 @@ from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from curation.document import document_id
-from curation.inputs import InputsConfig, reader_for
-from curation.read_jsonl import JsonlReader
-from curation.read_parquet import ParquetReader
-from curation.read_warc import WarcFileReader
-from curation.sample_crawl import write_sample_crawl
-from curation.stats import StepStats
+from sciloom.curation.document import document_id
+from sciloom.curation.inputs import InputsConfig, reader_for
+from sciloom.curation.read_jsonl import JsonlReader
+from sciloom.curation.read_parquet import ParquetReader
+from sciloom.curation.read_warc import WarcFileReader
+from sciloom.curation.sample_crawl import write_sample_crawl
+from sciloom.curation.stats import StepStats
 
 
 def losses(stats: StepStats) -> int:

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.containment import BloomFilter, containment_fractions
-from curation.minhash import ngram_sets
-from curation.dedup import dedup_documents, run_dedup
-from curation.dedup_config import ContainmentConfig, DedupConfig
-from curation.normalize import normalized_words
+from sciloom.curation.containment import BloomFilter, containment_fractions
+from sciloom.curation.minhash import ngram_sets
+from sciloom.curation.dedup import dedup_documents, run_dedup
+from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
+from sciloom.curation.normalize import normalized_words
 
 CONFIG = ContainmentConfig(ngram=5, threshold=0.5, min_ngrams=5)
 ONLY_CONTAINMENT = DedupConfig(exact=False, fuzzy=False, containment=CONFIG)

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curation.components import connected_components, representatives
-from curation.dedup import dedup_documents, run_dedup
-from curation.dedup_config import DedupConfig
-from curation.normalize import exact_hashes
+from sciloom.curation.components import connected_components, representatives
+from sciloom.curation.dedup import dedup_documents, run_dedup
+from sciloom.curation.dedup_config import DedupConfig
+from sciloom.curation.normalize import exact_hashes
 
 
 def _reference_components(n: int, edges: list[tuple[int, int]]) -> list[int]:

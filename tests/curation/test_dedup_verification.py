@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
-from curation.dedup import dedup_documents, run_dedup
-from curation.dedup_config import ContainmentConfig, DedupConfig
-from curation.lsh import band_keys, shared_buckets, verified_pairs
-from curation.minhash import MinHasher, word_shingles
+from sciloom.curation.dedup import dedup_documents, run_dedup
+from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
+from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
+from sciloom.curation.minhash import MinHasher, word_shingles
 
 # threshold 0.5 uses 25 bands of 5 rows: documents with Jaccard ~0.4 often share a band
 CONFIG = DedupConfig(threshold=0.5, exact=False, containment=ContainmentConfig(enabled=False))

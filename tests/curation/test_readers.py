@@ -17,14 +17,14 @@ import zstandard
 from pydantic import ValidationError
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
-from curation.document import BASE_COLUMNS, document_id, read_documents
-from curation.executor import run_stage
-from curation.inputs import InputNotFound, InputsConfig, format_of, reader_for, resolve_inputs, task_id_for
-from curation.map_stage import map_documents, part_path
-from curation.read_jsonl import JsonlReader
-from curation.read_parquet import ParquetReader
-from curation.read_warc import READER_COLUMNS, WarcFileReader, source_name
-from curation.sample_crawl import write_sample_crawl
+from sciloom.curation.document import BASE_COLUMNS, document_id, read_documents
+from sciloom.curation.executor import run_stage
+from sciloom.curation.inputs import InputNotFound, InputsConfig, format_of, reader_for, resolve_inputs, task_id_for
+from sciloom.curation.map_stage import map_documents, part_path
+from sciloom.curation.read_jsonl import JsonlReader
+from sciloom.curation.read_parquet import ParquetReader
+from sciloom.curation.read_warc import READER_COLUMNS, WarcFileReader, source_name
+from sciloom.curation.sample_crawl import write_sample_crawl
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from curation.rules import RulesConfig, RulesStep
+from sciloom.curation.rules import RulesConfig, RulesStep
 
 REPO = Path(__file__).resolve().parents[2]
 

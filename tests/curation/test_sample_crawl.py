@@ -12,10 +12,10 @@ import typer
 from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
-from classifiers.taxonomy import DEFAULT_DISCIPLINES, GENERAL
-from curation.sample_crawl import write_sample_crawl
-from curation.sample_pages import SCIENCE
-from curation.sample_pages import GENERAL as GENERAL_PAGES
+from sciloom.classifiers.taxonomy import DEFAULT_DISCIPLINES, GENERAL
+from sciloom.curation.sample_crawl import write_sample_crawl
+from sciloom.curation.sample_pages import SCIENCE
+from sciloom.curation.sample_pages import GENERAL as GENERAL_PAGES
 from sciloom.sample_command import register
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "recipes" / "inputs" / "sample_crawl.warc.gz"

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.taxonomy import DEFAULT_TAXONOMY
-from mixer.indexed_dataset import token_dtype
-from mixer.manifest import build_manifest, write_manifest
-from mixer.pack import PackedShardWriter
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
+from sciloom.mixer.indexed_dataset import token_dtype
+from sciloom.mixer.manifest import build_manifest, write_manifest
+from sciloom.mixer.pack import PackedShardWriter
 
 VOCAB = 1000
 PAD_ID = 0

@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from mixer.buckets import count_buckets
-from mixer.config import BpeTrainConfig, HeldOutConfig, MixerConfig
-from mixer.held_out import HASH_RANGE, HeldOutChooser, id_hash
-from mixer.tokenize import DocumentEncoder, train_byte_level_bpe
+from sciloom.mixer.buckets import count_buckets
+from sciloom.mixer.config import BpeTrainConfig, HeldOutConfig, MixerConfig
+from sciloom.mixer.held_out import HASH_RANGE, HeldOutChooser, id_hash
+from sciloom.mixer.tokenize import DocumentEncoder, train_byte_level_bpe
 from mixer_test_corpus import write_labelled_corpus
 
 LABEL_SIZES = {"tiny": 1, "pair": 2, "three": 3, "five": 5, "seven": 7, "large": 3000}

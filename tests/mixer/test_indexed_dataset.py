@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mixer.indexed_dataset import read_index
-from mixer.manifest import read_manifest
+from sciloom.mixer.indexed_dataset import read_index
+from sciloom.mixer.manifest import read_manifest
 
 
 def packed_reference(docs: list[tuple[np.ndarray, int]], seq_len: int) -> np.ndarray:

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mixer.indexed_dataset import read_index
-from mixer.pack import PackedShardWriter
-from mixer.segments import expand_sequence, read_segments, seg_path
+from sciloom.mixer.indexed_dataset import read_index
+from sciloom.mixer.pack import PackedShardWriter
+from sciloom.mixer.segments import expand_sequence, read_segments, seg_path
 
 
 def test_long_document_spans_sequences_and_segments_restart(tmp_path: Path) -> None:

@@ -10,14 +10,14 @@ import pyarrow.parquet as pq
 import pytest
 from tokenizers import Tokenizer
 
-from classifiers.taxonomy import DEFAULT_TAXONOMY
-from mixer.config import MixerConfig
-from mixer.held_out import HASH_RANGE, id_hash
-from mixer.manifest import read_manifest
-from mixer.pipeline import build_mixture
-from mixer.plan import InfeasiblePlan
-from mixer.shard_reader import PackedShardDataset
-from mixer.verify import verify
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
+from sciloom.mixer.config import MixerConfig
+from sciloom.mixer.held_out import HASH_RANGE, id_hash
+from sciloom.mixer.manifest import read_manifest
+from sciloom.mixer.pipeline import build_mixture
+from sciloom.mixer.plan import InfeasiblePlan
+from sciloom.mixer.shard_reader import PackedShardDataset
+from sciloom.mixer.verify import verify
 from mixer_test_corpus import write_labelled_corpus
 
 EPOCHS = {"high": 2, "medium": 1, "low": 0}

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.taxonomy import DEFAULT_TAXONOMY
-from mixer.config import MixerConfig
-from mixer.plan import Bucket, InfeasiblePlan, plan_mixture
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
+from sciloom.mixer.config import MixerConfig
+from sciloom.mixer.plan import Bucket, InfeasiblePlan, plan_mixture
 
 DISCIPLINES = DEFAULT_TAXONOMY.disciplines
 HELD_OUT = {"share": 0.05}

@@ -6,8 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from classifiers.taxonomy import DEFAULT_TAXONOMY
-from mixer.shard_reader import PackedShardDataset, ShuffledSampler
+from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
+from sciloom.mixer.shard_reader import PackedShardDataset, ShuffledSampler
 
 
 def per_token_reference(docs: list[tuple[np.ndarray, int]], seq_len: int) -> dict[str, np.ndarray]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from mixer.config import BpeTrainConfig, TokenizerConfig
-from mixer.tokenize import DocumentEncoder, train_byte_level_bpe
+from sciloom.mixer.config import BpeTrainConfig, TokenizerConfig
+from sciloom.mixer.tokenize import DocumentEncoder, train_byte_level_bpe
 
 TEXTS = ["The lattice energy of the crystal is computed by a sum over ions.",
          "Lemma 2. Every finite group of prime order is cyclic; the proof is short.",

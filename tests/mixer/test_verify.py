@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mixer.indexed_dataset import ShardFormatError
-from mixer.shard_reader import PackedShardDataset
-from mixer.verify import VerificationFailed, verify
+from sciloom.mixer.indexed_dataset import ShardFormatError
+from sciloom.mixer.shard_reader import PackedShardDataset
+from sciloom.mixer.verify import VerificationFailed, verify
 
 BLOCK = 256  # the fixture's crc block size
 
@@ -69,8 +69,8 @@ def test_flipped_index_or_sidecar_is_refused(shard_folder, suffix: str) -> None:
 
 def test_structural_check_catches_a_rewritten_manifest(shard_folder) -> None:
     """Checksums recomputed by hand do not hide a broken index: the structure is checked too."""
-    from mixer.checksums import file_checksums
-    from mixer.manifest import read_manifest, write_manifest
+    from sciloom.mixer.checksums import file_checksums
+    from sciloom.mixer.manifest import read_manifest, write_manifest
 
     folder, _, _ = shard_folder
     path = folder / "part-00000.idx"

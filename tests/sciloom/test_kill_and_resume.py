@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from curation.sample_crawl import write_sample_crawl
+from sciloom.curation.sample_crawl import write_sample_crawl
 
 SCILOOM = str(Path(sys.executable).with_name("sciloom"))
 N_FILES = 4

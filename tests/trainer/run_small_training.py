@@ -10,13 +10,13 @@ from pathlib import Path
 
 import torch
 
-from mixer.shard_reader import PackedShardDataset
-from trainer.batches import BatchStream
-from trainer.distributed import init_from_environment
-from trainer.model import CausalLM, ModelConfig
-from trainer.objectives import LanguageModeling
-from trainer.optim_config import OptimConfig
-from trainer.train_loop import train_stage
+from sciloom.mixer.shard_reader import PackedShardDataset
+from sciloom.trainer.batches import BatchStream
+from sciloom.trainer.distributed import init_from_environment
+from sciloom.trainer.model import CausalLM, ModelConfig
+from sciloom.trainer.objectives import LanguageModeling
+from sciloom.trainer.optim_config import OptimConfig
+from sciloom.trainer.train_loop import train_stage
 
 TINY = ModelConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_layers=2, num_attention_heads=4,
                    num_key_value_heads=2, max_position_embeddings=64)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mixer.indexed_dataset import token_dtype
-from mixer.manifest import build_manifest, write_manifest
-from mixer.pack import PackedShardWriter
+from sciloom.mixer.indexed_dataset import token_dtype
+from sciloom.mixer.manifest import build_manifest, write_manifest
+from sciloom.mixer.pack import PackedShardWriter
 
 VOCAB = 64
 TOKENS_PER_DISCIPLINE = 12

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mixer.shard_reader import PackedShardDataset
+from sciloom.mixer.shard_reader import PackedShardDataset
 from streams import write_stream
-from trainer.batches import BatchStream, dataset_batches, held_out_dataset
+from sciloom.trainer.batches import BatchStream, dataset_batches, held_out_dataset
 
 
 def test_training_batches_cover_every_sequence(tmp_path: Path) -> None:

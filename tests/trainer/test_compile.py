@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch._dynamo.utils import counters
 
-from trainer.compile import compile_for_training
-from trainer.model import CausalLM, ModelConfig
-from trainer.moe import MoEConfig
+from sciloom.trainer.compile import compile_for_training
+from sciloom.trainer.model import CausalLM, ModelConfig
+from sciloom.trainer.moe import MoEConfig
 
 CONFIG = ModelConfig(
     vocab_size=64, hidden_size=32, intermediate_size=64, num_layers=2, num_attention_heads=4, num_key_value_heads=2,

@@ -6,8 +6,8 @@ import torch
 from transformers import Qwen2MoeConfig
 from transformers.models.qwen2_moe.modeling_qwen2_moe import Qwen2MoeExperts
 
-from trainer.experts import GroupedExperts, _experts_grouped_mm, _experts_segment_mm
-from trainer.routing import permute, route, unpermute
+from sciloom.trainer.experts import GroupedExperts, _experts_grouped_mm, _experts_segment_mm
+from sciloom.trainer.routing import permute, route, unpermute
 
 NUM_EXPERTS, HIDDEN, INTERMEDIATE, TOP_K = 6, 16, 8, 2
 

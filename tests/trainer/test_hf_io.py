@@ -8,9 +8,9 @@ import torch
 from safetensors import safe_open
 from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen2MoeConfig, Qwen2MoeForCausalLM
 
-from trainer.hf_io import load_hf, save_hf
-from trainer.model import CausalLM, ModelConfig
-from trainer.moe import MoEConfig
+from sciloom.trainer.hf_io import load_hf, save_hf
+from sciloom.trainer.model import CausalLM, ModelConfig
+from sciloom.trainer.moe import MoEConfig
 
 TOL = 1e-5
 COMMON = dict(

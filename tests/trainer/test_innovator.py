@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from streams import VOCAB, write_innovator_streams
-from trainer.config import TrainerConfig
-from trainer.hf_io import load_hf
-from trainer.pipeline import run_training
+from sciloom.trainer.config import TrainerConfig
+from sciloom.trainer.hf_io import load_hf
+from sciloom.trainer.pipeline import run_training
 
 DISCIPLINES = ["mathematics", "physics", "biology", "general"]
 SCIENCE = ["mathematics", "physics", "biology"]

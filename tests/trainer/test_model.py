@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from pydantic import ValidationError
 
-from trainer.model import CausalLM, ModelConfig
-from trainer.moe import MoEConfig
+from sciloom.trainer.model import CausalLM, ModelConfig
+from sciloom.trainer.moe import MoEConfig
 
 
 def tiny_config(moe: MoEConfig | None = None, **overrides) -> ModelConfig:

@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
-from trainer.routing import _resolve_backend, permute, route, unpermute
-from trainer.routing_reference import route_reference
+from sciloom.trainer.routing import _resolve_backend, permute, route, unpermute
+from sciloom.trainer.routing_reference import route_reference
 
 
 def naive_route(logits: list[list[float]], top_k: int, score_order: str, renormalize: bool) -> dict:

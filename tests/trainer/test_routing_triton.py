@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trainer.routing import permute, route, unpermute
-from trainer.routing_triton import ROW_BLOCK, route_triton
+from sciloom.trainer.routing import permute, route, unpermute
+from sciloom.trainer.routing_triton import ROW_BLOCK, route_triton
 
 CASES = [
     ("softmax_then_topk", False),

@@ -7,11 +7,11 @@ import math
 import pytest
 import torch
 
-from trainer.evaluate import routing_accuracy
-from trainer.innovator import is_router_parameter
-from trainer.model import CausalLM, ModelConfig
-from trainer.moe import MoEConfig
-from trainer.objectives import RoutingWarmup
+from sciloom.trainer.evaluate import routing_accuracy
+from sciloom.trainer.innovator import is_router_parameter
+from sciloom.trainer.model import CausalLM, ModelConfig
+from sciloom.trainer.moe import MoEConfig
+from sciloom.trainer.objectives import RoutingWarmup
 
 VOCAB = 24
 GENERAL = 3  # disciplines 0, 1, 2 own two experts each; 3 owns none

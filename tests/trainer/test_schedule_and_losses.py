@@ -6,9 +6,9 @@ import math
 import pytest
 import torch
 
-from trainer.losses import cross_entropy_sum, next_token_targets, routing_supervision_sum
-from trainer.optim_config import OptimConfig
-from trainer.schedule import lr_multiplier
+from sciloom.trainer.losses import cross_entropy_sum, next_token_targets, routing_supervision_sum
+from sciloom.trainer.optim_config import OptimConfig
+from sciloom.trainer.schedule import lr_multiplier
 
 
 def test_cosine_warms_up_linearly_then_decays_to_the_floor() -> None:

@@ -85,12 +85,12 @@ def test_two_process_data_parallel_matches_one_process_with_the_global_batch(str
 
 
 def test_a_finished_stage_is_reused_only_for_the_same_settings_data_and_start(stream: Path, tmp_path: Path) -> None:
-    from mixer.shard_reader import PackedShardDataset
-    from trainer.batches import BatchStream
-    from trainer.model import CausalLM, ModelConfig
-    from trainer.objectives import LanguageModeling
-    from trainer.optim_config import OptimConfig
-    from trainer.train_loop import train_stage
+    from sciloom.mixer.shard_reader import PackedShardDataset
+    from sciloom.trainer.batches import BatchStream
+    from sciloom.trainer.model import CausalLM, ModelConfig
+    from sciloom.trainer.objectives import LanguageModeling
+    from sciloom.trainer.optim_config import OptimConfig
+    from sciloom.trainer.train_loop import train_stage
 
     tiny = ModelConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_layers=1, num_attention_heads=2,
                        num_key_value_heads=1, max_position_embeddings=64)

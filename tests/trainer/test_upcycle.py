@@ -7,9 +7,9 @@ import torch.nn.functional as F
 from pydantic import ValidationError
 from transformers import Qwen2MoeForCausalLM
 
-from trainer.hf_io import save_hf
-from trainer.model import CausalLM, ModelConfig
-from trainer.upcycle import UpcycleSpec, assemble_innovator, upcycle
+from sciloom.trainer.hf_io import save_hf
+from sciloom.trainer.model import CausalLM, ModelConfig
+from sciloom.trainer.upcycle import UpcycleSpec, assemble_innovator, upcycle
 
 VOCAB = 67
 
