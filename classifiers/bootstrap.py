@@ -29,7 +29,7 @@ from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS, LabelModel
 from sciloom.classifiers.weak_labels import SeedKnowledge, heuristic_quality, synthetic_documents, weak_discipline
 from sciloom.curation.document import Document
-from sciloom.curation.stats import write_json_atomic
+from sciloom.curation.atomic_write import write_json_atomic
 
 REPORT_FILE = "bootstrap_report.json"
 

@@ -36,6 +36,7 @@ from sciloom.classifiers.fasttext_isolated import train_supervised_isolated
 from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.text import tokens
 from sciloom.classifiers.weak_labels import SeedKnowledge
+from sciloom.curation.atomic_write import atomic_path, write_json_atomic
 
 FORMAT = "sciloom-fasttext/2"
 DISCIPLINE = "discipline"
@@ -154,14 +155,10 @@ class LabelModel:
         return float(best)
 
     def save(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
         bin_path = folder / f"{self.info.kind}.bin"
-        tmp = bin_path.with_name(f".{bin_path.name}.tmp")
-        self.model.save_model(str(tmp))
-        tmp.replace(bin_path)
-        meta_tmp = folder / f".{self.info.kind}.json.tmp"
-        meta_tmp.write_text(json.dumps({"format": FORMAT, **asdict(self.info)}, indent=2) + "\n")
-        meta_tmp.replace(folder / f"{self.info.kind}.json")
+        with atomic_path(bin_path) as tmp:
+            self.model.save_model(str(tmp))
+        write_json_atomic(folder / f"{self.info.kind}.json", {"format": FORMAT, **asdict(self.info)})
         return bin_path
 
     @classmethod

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import re
 from collections import Counter
@@ -35,6 +34,7 @@ from sciloom.classifiers.judge_backends import (
     vllm_importable,
 )
 from sciloom.classifiers.judge_cache import JudgeCache, request_key
+from sciloom.curation.atomic_write import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -413,10 +413,7 @@ def write_quality_training_jsonl(
 ) -> Counter[str]:
     """Write the training file atomically (a killed run leaves no half file behind)."""
     counts: Counter[str] = Counter()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_path.with_name(out_path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
+    with atomic_path(out_path) as partial, partial.open("w", encoding="utf-8") as out:
         for example in quality_training_examples(judged, score_threshold, counts):
             out.write(json.dumps(example, ensure_ascii=False) + "\n")
-    os.replace(partial, out_path)
     return counts

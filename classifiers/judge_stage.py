@@ -35,7 +35,7 @@ from sciloom.classifiers.label_step import JUDGE_COLUMNS, Verdicts
 from sciloom.classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
 from sciloom.curation.document import BASE_COLUMNS, Document, iter_parts, read_documents, schema_for
 from sciloom.curation.part_writer import PartWriter
-from sciloom.curation.stats import write_json_atomic
+from sciloom.curation.atomic_write import atomic_path, write_json_atomic
 
 JUDGE_DIR = "judge"
 CACHE_FILE = "cache.sqlite"
@@ -141,11 +141,9 @@ def models_with_judge_quality(config: ClassifiersConfig, out_dir: Path, base_mod
     examples, _ = read_labelled_jsonl(training.decode("utf-8").splitlines(),
                                       label_mapper("identity", QUALITY, config.taxonomy))
     source_path.unlink(missing_ok=True)  # a crash below must not leave a folder that looks finished
-    models_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("bin", "json"):
-        tmp = models_dir / f".{DISCIPLINE}.{suffix}.tmp"
-        shutil.copyfile(base_models_dir / f"{DISCIPLINE}.{suffix}", tmp)
-        tmp.replace(models_dir / f"{DISCIPLINE}.{suffix}")
+        with atomic_path(models_dir / f"{DISCIPLINE}.{suffix}") as tmp:
+            shutil.copyfile(base_models_dir / f"{DISCIPLINE}.{suffix}", tmp)
     report = train_and_evaluate(QUALITY, examples, config, models_dir)
     write_json_atomic(source_path, source)
     return models_dir, report

@@ -26,7 +26,7 @@ from sciloom.curation.executor import run_stage
 from sciloom.curation.map_stage import map_documents
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import StageOutputReader, tasks_over_stage
-from sciloom.curation.stats import write_json_atomic
+from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.step import Reader, Step
 
 LABELLED_DIR = "labelled"

@@ -23,7 +23,7 @@ from sciloom.classifiers.metrics import evaluation_report
 from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.text import fasttext_line
 from sciloom.classifiers.weak_labels import SeedKnowledge
-from sciloom.curation.stats import write_json_atomic
+from sciloom.curation.atomic_write import write_json_atomic
 
 BUILTIN_MAPPINGS = ("identity", "arxiv", "mag", "mmlu")
 LabelMapper = Callable[[Any], "str | None"]

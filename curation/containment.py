@@ -46,7 +46,8 @@ from sciloom.curation.exact_dedup import CONTAINED, read_decisions, write_table_
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import fmix64
 from sciloom.curation.minhash import ngram_sets
-from sciloom.curation.stats import StepStats, write_json_atomic
+from sciloom.curation.atomic_write import write_bytes_atomic, write_json_atomic
+from sciloom.curation.stats import StepStats
 
 _U64 = np.uint64
 INDEX_DIR = "index"
@@ -183,10 +184,7 @@ def index_params(config: ContainmentConfig) -> dict:
 
 def write_index(folder: Path, filter_: BloomFilter, config: ContainmentConfig, kept_documents: int) -> None:
     """This run's kept n-grams for later runs; the bits first, then `meta.json` naming their checksum."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{_BITS_FILE}.tmp"
-    tmp.write_bytes(filter_.bits.tobytes())
-    tmp.replace(folder / _BITS_FILE)
+    write_bytes_atomic(folder / _BITS_FILE, filter_.bits.tobytes())
     write_json_atomic(folder / _META_FILE, {
         **index_params(config), "num_bits": filter_.num_bits, "num_hashes": filter_.num_hashes,
         "kept_documents": kept_documents, "bits_sha256": hashlib.sha256(filter_.bits.tobytes()).hexdigest()})

@@ -39,7 +39,8 @@ from sciloom.curation.minhash import MinHasher, ngram_sets
 from sciloom.curation.normalize import exact_hashes
 from sciloom.curation.part_writer import PartWriter
 from sciloom.curation.stage_reader import tasks_over_stage
-from sciloom.curation.stats import StepStats, write_json_atomic
+from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.curation.stats import StepStats
 
 DEDUP_COLUMNS: dict[str, pa.DataType] = {"exact_hash": pa.string(), "dedup_cluster": pa.string(),
                                          "containment": pa.float32()}

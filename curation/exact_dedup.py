@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sciloom.curation.atomic_write import atomic_path
 from sciloom.curation.components import representatives
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.executor import Task
@@ -39,10 +40,8 @@ class IndexPart:
 
 
 def write_table_atomic(path: Path, table: pa.Table) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def signature_meta(config: DedupConfig) -> dict:

@@ -18,7 +18,8 @@ from typing import Any
 import ray
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sciloom.curation.stats import StepStats, merge_step_stats, write_json_atomic
+from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.curation.stats import StepStats, merge_step_stats
 
 TASKS_DIR = "_tasks"
 STATS_FILE = "stats.json"

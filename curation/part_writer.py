@@ -1,12 +1,14 @@
 """Streaming, atomic Parquet output: a part file appears complete or not at all."""
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sciloom.curation.atomic_write import atomic_path
 from sciloom.curation.document import Document, documents_to_table
 
 
@@ -23,12 +25,12 @@ class PartWriter:
         self.batch_size = batch_size
         self.rows = 0
         self._buffer: list[Document] = []
-        self._tmp = path.with_name(f".{path.name}.tmp")
+        self._commit = ExitStack()
         self._writer: pq.ParquetWriter | None = None
 
     def __enter__(self) -> PartWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
+        tmp = self._commit.enter_context(atomic_path(self.path))
+        self._writer = pq.ParquetWriter(tmp, self.schema, compression="zstd")
         return self
 
     def write(self, doc: Document) -> None:
@@ -46,11 +48,13 @@ class PartWriter:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         assert self._writer is not None
         try:
-            if exc_type is None:
-                self._flush()
-        finally:
-            self._writer.close()
-        if exc_type is None:
-            self._tmp.replace(self.path)
+            try:
+                if exc_type is None:
+                    self._flush()
+            finally:
+                self._writer.close()
+        except BaseException as error:
+            if not self._commit.__exit__(type(error), error, error.__traceback__):
+                raise
         else:
-            self._tmp.unlink(missing_ok=True)
+            self._commit.__exit__(exc_type, exc, tb)

@@ -1,13 +1,11 @@
 """Per-step counters: documents and bytes in and out, why documents were dropped or skipped, time spent."""
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 
@@ -90,10 +88,3 @@ def merge_step_stats(per_task: Iterable[list[dict[str, Any]]]) -> list[StepStats
             else:
                 merged[stats.name] = stats
     return list(merged.values())
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)

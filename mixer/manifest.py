@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sciloom.curation.stats import write_json_atomic
+from sciloom.curation.atomic_write import write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "sciloom-packed-v1"

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from sciloom.curation.atomic_write import temporary_sibling
 from sciloom.mixer.checksums import DEFAULT_BLOCK_SIZE, file_checksums
 from sciloom.mixer.indexed_dataset import bin_path, idx_path, write_index
 from sciloom.mixer.segments import SEGMENT_DTYPE, seg_path, write_segments
@@ -22,8 +23,6 @@ from sciloom.mixer.segments import SEGMENT_DTYPE, seg_path, write_segments
 _FLUSH_TOKENS = 1 << 20
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp")
 
 
 class PackedShardWriter:
@@ -49,10 +48,15 @@ class PackedShardWriter:
         self._pending: list[np.ndarray] = []
         self._pending_tokens = 0
         self._bin = None
+        self._temporaries: dict[Path, Path] = {}
+
+    def _tmp(self, final: Path) -> Path:
+        """This writer's own temporary name for `final` (two writers of one prefix never share one)."""
+        return self._temporaries.setdefault(final, temporary_sibling(final))
 
     def __enter__(self) -> PackedShardWriter:
         self.prefix.parent.mkdir(parents=True, exist_ok=True)
-        self._bin = open(_tmp(bin_path(self.prefix)), "wb")
+        self._bin = open(self._tmp(bin_path(self.prefix)), "wb")
         return self
 
     def add_document(self, tokens: np.ndarray, discipline: int, loss: bool = True) -> None:
@@ -99,19 +103,19 @@ class PackedShardWriter:
         self._flush()
         self._bin.close()
         if self.tokens == 0:  # no files at all: Megatron cannot map an empty .bin
-            _tmp(bin_path(self.prefix)).unlink()
+            self._tmp(bin_path(self.prefix)).unlink()
             return {"prefix": self.prefix.name, "sequences": 0, "tokens": 0, "documents": 0, "padding_tokens": 0,
                     "files": {}}
         num_sequences = self.tokens // self.seq_len
-        write_index(_tmp(idx_path(self.prefix)), self.dtype, np.full(num_sequences, self.seq_len, dtype=np.int32))
+        write_index(self._tmp(idx_path(self.prefix)), self.dtype, np.full(num_sequences, self.seq_len, dtype=np.int32))
         records = np.empty(self.documents, dtype=SEGMENT_DTYPE)
         records["start"], records["length"] = np.concatenate(self._starts), np.concatenate(self._lengths)
         records["discipline"], records["loss"] = np.concatenate(self._disciplines), np.concatenate(self._losses)
-        write_segments(_tmp(seg_path(self.prefix)), self.seq_len, records)
+        write_segments(self._tmp(seg_path(self.prefix)), self.seq_len, records)
         files = {}
         for final in (bin_path(self.prefix), idx_path(self.prefix), seg_path(self.prefix)):
-            files[final.name] = file_checksums(_tmp(final), self.block_size)
-            _tmp(final).replace(final)
+            files[final.name] = file_checksums(self._tmp(final), self.block_size)
+            self._tmp(final).replace(final)
         return {"prefix": self.prefix.name, "sequences": num_sequences, "tokens": content_tokens,
                 "documents": content_documents, "padding_tokens": padding, "files": files}
 
@@ -120,4 +124,4 @@ class PackedShardWriter:
         if self._bin is not None and not self._bin.closed:
             self._bin.close()
         for final in (bin_path(self.prefix), idx_path(self.prefix), seg_path(self.prefix)):
-            _tmp(final).unlink(missing_ok=True)
+            self._tmp(final).unlink(missing_ok=True)

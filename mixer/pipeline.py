@@ -21,7 +21,7 @@ from sciloom.curation.document import iter_parts
 from sciloom.curation.executor import TASKS_DIR, run_stage
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import tasks_over_stage
-from sciloom.curation.stats import write_json_atomic
+from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.mixer.buckets import count_buckets
 from sciloom.mixer.config import STAGE_NAMES, MixerConfig, TokenizerConfig
 from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule

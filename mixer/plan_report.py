@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from sciloom.curation.stats import write_json_atomic  # noqa: E402
+from sciloom.curation.atomic_write import atomic_path, write_json_atomic, write_text_atomic  # noqa: E402
 from sciloom.mixer.plan import MixturePlan  # noqa: E402
 
 
@@ -82,16 +82,14 @@ def save_plan_chart(plan: MixturePlan, path: Path) -> None:
         ax.set_title(f"held_out ({sum(r['held_out_documents'] for r in held_out.values())} documents, "
                      "in no training stream)", fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
-    tmp.replace(path)
 
 
 def write_plan_report(plan: MixturePlan, out_dir: Path) -> dict[str, Path]:
     paths = {"json": out_dir / "plan.json", "png": out_dir / "plan.png", "txt": out_dir / "plan.txt"}
     write_json_atomic(paths["json"], plan.to_dict())
     save_plan_chart(plan, paths["png"])
-    paths["txt"].write_text(plan_text(plan))
+    write_text_atomic(paths["txt"], plan_text(plan))
     return paths

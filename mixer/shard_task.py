@@ -22,7 +22,8 @@ import numpy as np
 import pyarrow.compute as pc
 
 from sciloom.curation.executor import Task
-from sciloom.curation.stats import StepStats, write_json_atomic
+from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.curation.stats import StepStats
 from sciloom.mixer.config import TokenizerConfig
 from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
 from sciloom.mixer.indexed_dataset import token_dtype

@@ -14,6 +14,7 @@ import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from sciloom.mixer.config import BpeTrainConfig, TokenizerConfig
+from sciloom.curation.atomic_write import atomic_path, write_json_atomic
 
 DEFAULT_EOS = "<|endoftext|>"
 TOKENIZER_FILE = "tokenizer.json"
@@ -29,13 +30,11 @@ def train_byte_level_bpe(texts: Iterable[str], config: BpeTrainConfig, out_dir: 
                                   special_tokens=[DEFAULT_EOS], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                   show_progress=False)
     tokenizer.train_from_iterator(_capped(texts, config.max_training_bytes), trainer=trainer)
-    out_dir.mkdir(parents=True, exist_ok=True)
     conventions = {"bos_token": None, "eos_token": DEFAULT_EOS, "add_bos_token": False,
                    "tokenizer_class": "PreTrainedTokenizerFast"}
-    (out_dir / f".{TOKENIZER_CONFIG_FILE}.tmp").write_text(json.dumps(conventions, indent=2))
-    (out_dir / f".{TOKENIZER_CONFIG_FILE}.tmp").replace(out_dir / TOKENIZER_CONFIG_FILE)
-    tokenizer.save(str(out_dir / f".{TOKENIZER_FILE}.tmp"))
-    (out_dir / f".{TOKENIZER_FILE}.tmp").replace(out_dir / TOKENIZER_FILE)
+    write_json_atomic(out_dir / TOKENIZER_CONFIG_FILE, conventions)
+    with atomic_path(out_dir / TOKENIZER_FILE) as tmp:
+        tokenizer.save(str(tmp))
     return out_dir / TOKENIZER_FILE
 
 

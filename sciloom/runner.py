@@ -1,7 +1,6 @@
 """`sciloom run RECIPE`: every phase of a run in data-flow order, each resumable, with one report at the end."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sciloom.classifiers.pipeline import run_classification
+from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.executor import StageReport
 from sciloom.curation.pipeline import CURATED_DIR, run_curation
 from sciloom.curation.ray_runtime import ensure_ray
@@ -58,7 +58,7 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
     summary["seconds"] = {k: round(v, 1) for k, v in timings.items()}
     report_path = out / "run_report.json"
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one process reports
-        report_path.write_text(json.dumps(summary, indent=2, default=str))
+        write_json_atomic(report_path, summary)
         _print_outputs(summary, report_path)
     return summary
 

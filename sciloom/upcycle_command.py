@@ -10,6 +10,7 @@ import torch
 import typer
 from pydantic import ValidationError
 
+from sciloom.curation.atomic_write import atomic_dir
 from sciloom.trainer.hf_io import load_hf, save_hf
 from sciloom.trainer.upcycle import UpcycleSpec, upcycle
 
@@ -78,16 +79,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=1) from None
         drift_max, drift_mean = _logit_drift(dense_model, moe_model, dense_model.config.vocab_size, seed)
-        # Written beside the target and renamed, so an interrupted run never leaves a half-written model.
-        staging = out.with_name(out.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        save_hf(moe_model, staging, dtype=dtype)
-        for path in dense.iterdir():
-            if path.is_file() and path.name not in WEIGHT_AND_CONFIG_FILES and path.suffix != ".safetensors":
-                shutil.copy2(path, staging / path.name)
-        if out.exists():
-            out.rmdir()
-        staging.rename(out)
+        with atomic_dir(out) as staging:  # an interrupted run never leaves a half-written model
+            save_hf(moe_model, staging, dtype=dtype)
+            for path in dense.iterdir():
+                if path.is_file() and path.name not in WEIGHT_AND_CONFIG_FILES and path.suffix != ".safetensors":
+                    shutil.copy2(path, staging / path.name)
         typer.echo(
             f"wrote {out}: Qwen2MoeForCausalLM, {method.value}, E={experts} G={granularity} K={top_k} "
             f"router={router_init.value}; logit drift vs dense (float32, 2x64 random tokens): "

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from sciloom.curation.atomic_write import atomic_path  # noqa: E402
 from sciloom.trainer.losses import next_token_targets  # noqa: E402
 
 
@@ -117,7 +118,8 @@ def save_routing_heatmap(routing_DE: list[list[int]], disciplines: Sequence[str]
     ax.set_title("share of each discipline's routed slots per expert\n(held-out tokens, all MoE layers)", fontsize=10)
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
 
 
@@ -128,5 +130,6 @@ def save_expert_load_png(expert_load: list[int], path: Path) -> None:
     ax.set_ylabel("token slots (held-out)")
     ax.set_title("expert load")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)

@@ -25,6 +25,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import Qwen2Config, Qwen2MoeConfig
 
+from sciloom.curation.atomic_write import atomic_path
+
 from sciloom.trainer.model import CausalLM, ModelConfig
 from sciloom.trainer.moe import MoEBlock, MoEConfig
 
@@ -197,5 +199,6 @@ def save_hf(model: CausalLM, folder: str | Path, dtype: torch.dtype | None = Non
     hf_config = _hf_config(config)
     hf_config.dtype = str(next(iter(state.values())).dtype).removeprefix("torch.")
     hf_config.save_pretrained(folder)
-    save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
+    with atomic_path(folder / "model.safetensors") as tmp:
+        save_file(state, tmp, metadata={"format": "pt"})
     return folder

@@ -7,13 +7,13 @@ Each stage trains through `train_loop.train_stage`, so each is resumable and ski
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.trainer.batches import BatchStream
 from sciloom.trainer.config import TrainerConfig
@@ -79,7 +79,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
                              aux_loss_weight=inn.aux_loss_weight, z_loss_weight=inn.z_loss_weight).to(ctx.device)
     report["stages"]["2_expert_split"] = {"experts": len(expert_disciplines) * inn.granularity,
                                           "expert_disciplines": expert_disciplines, "granularity": inn.granularity}
-    (out_dir / "expert_map.json").write_text(json.dumps(report["stages"]["2_expert_split"], indent=2))
+    write_json_atomic(out_dir / "expert_map.json", report["stages"]["2_expert_split"])
     group_E = expert_groups(expert_disciplines, inn.granularity, disciplines)
 
     warmup_dir = shards_dir / "routing_warmup"

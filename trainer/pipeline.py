@@ -4,13 +4,13 @@ Evaluation reads the mixer's `held_out/` stream: documents that no training stre
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.trainer.batches import BatchStream, dataset_batches, held_out_dataset
 from sciloom.trainer.config import TrainerConfig
@@ -61,7 +61,7 @@ def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipl
         save_routing_heatmap(moe_eval["routing_counts"], disciplines, out_dir / "routing_heatmap.png", owners)
         save_expert_load_png(moe_eval["expert_load"], out_dir / "expert_load.png")
         save_hf(moe, out_dir / "hf_moe")
-        (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+        write_json_atomic(out_dir / "report.json", report)
     return {
         "report": str(out_dir / "report.json"),
         "hf_model": str(out_dir / "hf_moe"),

