@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="output folder (must not exist or be empty)"),
         method: Method = typer.Option(..., "--method"),
         experts: int = typer.Option(..., "--experts", help="number of routed experts E"),
-        granularity: int = typer.Option(1, "--granularity", help="G: experts per dense FFN copy (virtual-group)"),
+        granularity: int = typer.Option(1, "--granularity", help="G: experts per dense FFN copy (virtual-group, drop)"),
         top_k: int = typer.Option(..., "--top-k"),
         router_init: RouterInit = typer.Option(RouterInit.random, "--router-init"),
         drop_ratio: float = typer.Option(0.5, "--drop-ratio", help="fraction r re-initialised per expert (drop)"),
