@@ -37,6 +37,7 @@ def run(
     """Run a whole recipe: curation → classification → mixing → training. Rerun to resume."""
     from sciloom.curation.executor import StageFailed
     from sciloom.curation.inputs import InputNotFound
+    from sciloom.curation.ray_runtime import RayConnectionError
     from sciloom.mixer.plan import InfeasiblePlan
     from sciloom.recipe import load_recipe_or_exit
     from sciloom.runner import run_recipe
@@ -49,6 +50,9 @@ def run(
     loaded = load_recipe_or_exit(recipe, overrides)
     try:
         run_recipe(loaded)
+    except RayConnectionError as error:
+        typer.echo(f"{recipe}: {error}", err=True)
+        raise typer.Exit(2) from None
     except (InputNotFound, InfeasiblePlan, StageFailed) as error:
         # Problems with the data or the recipe, explained in full by their message: no traceback needed.
         typer.echo(f"{recipe}: {type(error).__name__}: {error}", err=True)
