@@ -60,6 +60,9 @@ def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipl
         owners = [disciplines[d] for d in report["expert_group"]]
         save_routing_heatmap(moe_eval["routing_counts"], disciplines, out_dir / "routing_heatmap.png", owners)
         save_expert_load_png(moe_eval["expert_load"], out_dir / "expert_load.png")
+        # The mixer packs documents with the tokenizer's EOS (the shards' pad_id): generation must stop on it.
+        if moe.config.eos_token_id is None:
+            moe.config = moe.config.model_copy(update={"eos_token_id": held_out.manifest["pad_id"]})
         save_hf(moe, out_dir / "hf_moe")
         write_json_atomic(out_dir / "report.json", report)
     return {
