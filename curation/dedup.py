@@ -4,7 +4,7 @@ pairs → components → containment → filter.
 `run_dedup` reads the parts of the previous stage (`input_dir/part-*.parquet`), keeps intermediate results
 under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writes the kept documents to
 `curated_dir/part-*.parquet` (one per input part, same task id) with `exact_hash`, `dedup_cluster` and
-`containment` columns; removed ones go to `curated_dir/rejected/` with reason `dedup:exact_duplicate`,
+`containment` columns; removed ones go to `curated_dir/_rejected/` with reason `dedup:exact_duplicate`,
 `dedup:fuzzy_duplicate` or `dedup:contained`. `work_dir/signatures` is this run's reusable index: pass it as
 `reference_signatures` to deduplicate a later snapshot against this one without recomputing it.
 `work_dir/lsh.json` records the bands × rows derived from the threshold and their false-positive and

@@ -1,6 +1,7 @@
 """Running a stage as Ray tasks over input shards, resumably.
 
-Each task writes its outputs atomically and then a marker `_tasks/<task_id>.json` holding its statistics.
+Each task writes its outputs atomically and then a marker `_tasks/<task_id>.json` holding its statistics; a task
+that raises leaves its full traceback in `_tasks/<task_id>.error.txt` (the console shows its last line and the path).
 A rerun of the same stage skips every task that has a marker, so a killed run, restarted, ends with the
 output of an uninterrupted one (tasks are deterministic, and a half-written output never becomes visible).
 A worker that dies is retried by Ray; a task that raises is reported with its error after the other
@@ -18,11 +19,11 @@ from typing import Any
 import ray
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.curation.atomic_write import write_json_atomic, write_text_atomic
 from sciloom.curation.stats import StepStats, merge_step_stats
 
 TASKS_DIR = "_tasks"
-STATS_FILE = "stats.json"
+STATS_FILE = "_stats.json"  # underscore: dataset readers (Arrow, Spark, Hive, pandas) skip it
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ TaskFn = Callable[[Task, Path], list[StepStats]]
 class StageFailed(RuntimeError):
     def __init__(self, stage: str, failures: dict[str, str]) -> None:
         self.failures = failures
-        detail = "\n".join(f"  task {task_id}: {error.strip().splitlines()[-1]}" for task_id, error in failures.items())
+        detail = "\n".join(f"  task {task_id}: {error}" for task_id, error in failures.items())
         super().__init__(f"stage {stage!r}: {len(failures)} task(s) failed (rerun to retry only these):\n{detail}")
 
 
@@ -65,8 +66,19 @@ def task_marker(stage_dir: Path, task_id: str) -> Path:
     return stage_dir / TASKS_DIR / f"{task_id}.json"
 
 
+def task_error_path(stage_dir: Path, task_id: str) -> Path:
+    return stage_dir / TASKS_DIR / f"{task_id}.error.txt"
+
+
 def _run_and_mark(fn: TaskFn, task: Task, stage_dir: Path) -> str:
-    steps = fn(task, stage_dir)
+    error_path = task_error_path(stage_dir, task.task_id)
+    try:
+        steps = fn(task, stage_dir)
+    except Exception:
+        # Ray passes on only the exception; the traceback would stay in its session logs, which users rarely find.
+        write_text_atomic(error_path, f"task {task.task_id}, inputs {list(task.inputs)}\n{traceback.format_exc()}")
+        raise
+    error_path.unlink(missing_ok=True)
     write_json_atomic(task_marker(stage_dir, task.task_id),
                       {"task_id": task.task_id, "inputs": list(task.inputs), "steps": [s.to_dict() for s in steps]})
     return task.task_id
@@ -97,7 +109,8 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
                     try:
                         ray.get(ref)
                     except Exception as error:  # a task's own exception: report it, keep the others going
-                        failures[refs[ref].task_id] = _describe(error)
+                        task_id = refs[ref].task_id
+                        failures[task_id] = f"{_describe(error)} (traceback: {task_error_path(stage_dir, task_id)})"
                     progress.advance(bar)
     report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending))
     report.steps = merge_step_stats(
@@ -112,4 +125,4 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
 
 def _describe(error: BaseException) -> str:
     cause = getattr(error, "cause", None) or error
-    return "".join(traceback.format_exception_only(type(cause), cause))
+    return "".join(traceback.format_exception_only(type(cause), cause)).strip().splitlines()[-1]

@@ -14,7 +14,7 @@ from sciloom.curation.step import Reader, Step
 
 # Built inside the worker, so that models and open files are never pickled across processes.
 ChainBuilder = Callable[[], tuple[Reader, list[Step]]]
-REJECTED_DIR = "rejected"
+REJECTED_DIR = "_rejected"  # underscore: a reader of the stage folder sees only kept documents
 
 
 def part_path(stage_dir: Path, task_id: str) -> Path:

@@ -73,7 +73,7 @@ def test_bootstraps_labels_every_document_and_reports_tiers(tmp_path, ray_sessio
 
     again = run_classification(small_config, curated, out)
     assert again == summary
-    stats = json.loads((out / "labelled" / "stats.json").read_text())
+    stats = json.loads((out / "labelled" / "_stats.json").read_text())
     assert stats["tasks_resumed_from_earlier_run"] == 2
 
 

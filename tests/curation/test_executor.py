@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sciloom.curation.document import BASE_COLUMNS, Document
-from sciloom.curation.executor import StageFailed, Task, run_stage, task_marker
+from sciloom.curation.executor import StageFailed, Task, run_stage, task_error_path, task_marker
 from sciloom.curation.map_stage import map_documents, part_path, rejected_path
 from sciloom.curation.step import Reader, Step
 
@@ -71,7 +71,7 @@ def test_stage_writes_kept_rejected_and_stats(ray_session, tmp_path: Path) -> No
     assert steps["read_lines"].skipped == {"unreadable_line": 3}
     assert steps["short_filter"].docs_in == 9 and steps["short_filter"].docs_out == 6
     assert steps["short_filter"].rejected == {"too_few_words": 3}
-    saved = json.loads((stage_dir / "stats.json").read_text())
+    saved = json.loads((stage_dir / "_stats.json").read_text())
     assert saved["steps"][1]["rejected"] == {"too_few_words": 3}
 
 
@@ -97,3 +97,9 @@ def test_failing_task_is_reported_and_retried_alone(ray_session, tmp_path: Path)
     assert list(failed.value.failures) == ["bad"]
     assert task_marker(stage_dir, "00000").exists() and not task_marker(stage_dir, "bad").exists()
     assert not list(stage_dir.glob(".*.tmp")) and not part_path(stage_dir, "bad").exists()
+    # The full traceback lies next to the task's marker, and the message names it.
+    traceback_file = task_error_path(stage_dir, "bad")
+    assert f"(traceback: {traceback_file})" in str(failed.value)
+    written = traceback_file.read_text()
+    assert "Traceback (most recent call last)" in written and 'raise ValueError("this input makes the task fail")' in written
+    assert str(bad) in written.splitlines()[0]
