@@ -4,7 +4,7 @@ pairs → components → containment → filter.
 `run_dedup` reads the parts of the previous stage (`input_dir/part-*.parquet`), keeps intermediate results
 under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writes the kept documents to
 `curated_dir/part-*.parquet` (one per input part, same task id) with `exact_hash`, `dedup_cluster` and
-`containment` columns; removed ones go to `curated_dir/_rejected/` with reason `dedup:exact_duplicate`,
+`containment` columns; removed ones go to `_curated/rejected/` (beside `curated_dir`) with reason `dedup:exact_duplicate`,
 `dedup:fuzzy_duplicate` or `dedup:contained`. `work_dir/signatures` is this run's reusable index: pass it as
 `reference_signatures` to deduplicate a later snapshot against this one without recomputing it.
 `work_dir/lsh.json` records the bands × rows derived from the threshold and their false-positive and
@@ -37,7 +37,7 @@ from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
 from sciloom.curation.map_stage import part_path, rejected_path
 from sciloom.curation.minhash import MinHasher, ngram_sets
 from sciloom.curation.normalize import exact_hashes
-from sciloom.curation.part_writer import PartWriter
+from sciloom.curation.part_writer import PartWriter, provenance
 from sciloom.curation.stage_reader import tasks_over_stage
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.stats import StepStats
@@ -49,7 +49,7 @@ _ALL = Task("all", ())
 
 
 def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir: Path,
-              show_progress: bool = True) -> list[StageReport]:
+              show_progress: bool = True, recipe_hash: str | None = None) -> list[StageReport]:
     tasks = tasks_over_stage(input_dir)
     if not tasks:
         raise ValueError(f"dedup: no part-*.parquet files in {input_dir}")
@@ -88,7 +88,8 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_containment", work_dir / "containment", [_ALL],
               partial(containment_task, config.containment, ngram_dir, [t.task_id for t in tasks]))
         containment = work_dir / "containment" / "containment.parquet"
-    stage("dedup_filter", curated_dir, tasks, partial(filter_task, index_dir, decisions, containment))
+    stage("dedup_filter", curated_dir, tasks,
+          partial(filter_task, index_dir, decisions, containment, provenance(recipe_hash)))
     return reports
 
 
@@ -151,8 +152,8 @@ def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir
     reports.append(run_stage(name, stage_dir, tasks, fn, show_progress=show_progress))
 
 
-def filter_task(index_dir: Path, decisions: Path | None, containment: Path | None, task: Task,
-                stage_dir: Path) -> list[StepStats]:
+def filter_task(index_dir: Path, decisions: Path | None, containment: Path | None, metadata: dict[str, str],
+                task: Task, stage_dir: Path) -> list[StepStats]:
     """Write one input part's kept documents and, aside, its removed ones with their reason."""
     stats = StepStats(STEP_NAME)
     with stats.timer():
@@ -168,8 +169,9 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
         hashes = iter(pq.read_table(index_dir / f"part-{task.task_id}.parquet", columns=["exact_hash"])
                       .column("exact_hash").to_pylist())  # the index holds one row per input row, in order
         columns = {**parquet_columns(task.inputs[0]), **DEDUP_COLUMNS}
-        with PartWriter(part_path(stage_dir, task.task_id), schema_for(columns)) as kept, \
-                PartWriter(rejected_path(stage_dir, task.task_id), schema_for({**columns, REJECT_REASON: pa.string()})) as rejected:
+        with PartWriter(part_path(stage_dir, task.task_id), schema_for(columns), metadata=metadata) as kept, \
+                PartWriter(rejected_path(stage_dir, task.task_id), schema_for({**columns, REJECT_REASON: pa.string()}),
+                           metadata=metadata) as rejected:
             for doc in read_documents(task.inputs[0]):
                 size = len((doc.get("text") or "").encode("utf-8", "surrogatepass"))
                 stats.docs_in += 1

@@ -1,7 +1,10 @@
 """Running a stage as Ray tasks over input shards, resumably.
 
-Each task writes its outputs atomically and then a marker `_tasks/<task_id>.json` holding its statistics; a task
-that raises leaves its full traceback in `_tasks/<task_id>.error.txt` (the console shows its last line and the path).
+Each task writes its outputs atomically and then a marker `tasks/<task_id>.json` holding its statistics; a task
+that raises leaves its full traceback in `tasks/<task_id>.error.txt` (the console shows its last line and the path).
+Markers, the merged `stats.json` and rejected rows live in the stage's bookkeeping folder `_<stage folder name>/`
+beside the stage folder, never inside it: a stage folder holds only its Parquet parts, because Polars, DuckDB and
+Hugging Face `datasets` read every file under a folder whatever its name (only Arrow and pandas skip `_` names).
 A rerun of the same stage skips every task that has a marker, so a killed run, restarted, ends with the
 output of an uninterrupted one (tasks are deterministic, and a half-written output never becomes visible).
 A worker that dies is retried by Ray; a task that raises is reported with its error after the other
@@ -22,8 +25,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sciloom.curation.atomic_write import write_json_atomic, write_text_atomic
 from sciloom.curation.stats import StepStats, merge_step_stats
 
-TASKS_DIR = "_tasks"
-STATS_FILE = "_stats.json"  # underscore: dataset readers (Arrow, Spark, Hive, pandas) skip it
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,24 @@ class StageReport:
         }
 
 
+def bookkeeping_dir(stage_dir: Path) -> Path:
+    return stage_dir.parent / f"_{stage_dir.name}"
+
+
+def tasks_dir(stage_dir: Path) -> Path:
+    return bookkeeping_dir(stage_dir) / "tasks"
+
+
+def stats_path(stage_dir: Path) -> Path:
+    return bookkeeping_dir(stage_dir) / "stats.json"
+
+
 def task_marker(stage_dir: Path, task_id: str) -> Path:
-    return stage_dir / TASKS_DIR / f"{task_id}.json"
+    return tasks_dir(stage_dir) / f"{task_id}.json"
 
 
 def task_error_path(stage_dir: Path, task_id: str) -> Path:
-    return stage_dir / TASKS_DIR / f"{task_id}.error.txt"
+    return tasks_dir(stage_dir) / f"{task_id}.error.txt"
 
 
 def _run_and_mark(fn: TaskFn, task: Task, stage_dir: Path) -> str:
@@ -117,7 +130,7 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
         json.loads(task_marker(stage_dir, t.task_id).read_text())["steps"]
         for t in tasks if task_marker(stage_dir, t.task_id).exists()
     )
-    write_json_atomic(stage_dir / STATS_FILE, report.to_dict())
+    write_json_atomic(stats_path(stage_dir), report.to_dict())
     if failures:
         raise StageFailed(stage, failures)
     return report

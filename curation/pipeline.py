@@ -11,6 +11,7 @@ from sciloom.curation.extract import ExtractStep
 from sciloom.curation.inputs import reader_for, resolve_inputs
 from sciloom.curation.langid import LanguageIdStep
 from sciloom.curation.map_stage import map_documents
+from sciloom.curation.part_writer import provenance
 from sciloom.curation.rules import RulesStep
 from sciloom.curation.stats import StepStats
 from sciloom.curation.step import Reader, Step
@@ -24,12 +25,13 @@ def build_extraction_chain(config: CurationConfig, input_index: int) -> tuple[Re
                                                     RulesStep(config.rules)]
 
 
-def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], task: Task, stage_dir: Path) -> list[StepStats]:
+def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], metadata: dict[str, str], task: Task,
+                     stage_dir: Path) -> list[StepStats]:
     """Each task reads with the reader of the input entry its file came from (its source name, fields)."""
-    return map_documents(partial(build_extraction_chain, config, input_of_task[task.task_id]))(task, stage_dir)
+    return map_documents(partial(build_extraction_chain, config, input_of_task[task.task_id]), metadata)(task, stage_dir)
 
 
-def run_curation(config: CurationConfig, out_dir: Path) -> list[StageReport]:
+def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None = None) -> list[StageReport]:
     """Writes `<out_dir>/extract/` and the dedup phases; the kept documents end in `<out_dir>/curated/`."""
     tasks: list[Task] = []
     input_of_task: dict[str, int] = {}
@@ -43,5 +45,6 @@ def run_curation(config: CurationConfig, out_dir: Path) -> list[StageReport]:
             input_of_task[task.task_id] = index
         tasks += found
     extract = run_stage(EXTRACT_STAGE, out_dir / EXTRACT_STAGE, tasks,
-                        partial(_extraction_task, config, input_of_task))
-    return [extract, *run_dedup(config.dedup, out_dir / EXTRACT_STAGE, out_dir / "dedup", out_dir / CURATED_DIR)]
+                        partial(_extraction_task, config, input_of_task, provenance(recipe_hash)))
+    return [extract, *run_dedup(config.dedup, out_dir / EXTRACT_STAGE, out_dir / "dedup", out_dir / CURATED_DIR,
+                                recipe_hash=recipe_hash)]

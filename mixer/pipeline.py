@@ -18,7 +18,7 @@ from typing import Any
 
 from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
 from sciloom.curation.document import iter_parts
-from sciloom.curation.executor import TASKS_DIR, run_stage
+from sciloom.curation.executor import run_stage, tasks_dir
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import tasks_over_stage
 from sciloom.curation.atomic_write import write_json_atomic
@@ -136,7 +136,7 @@ def _forget_other_builds(out_dir: Path, build_hash: str) -> None:
     record = out_dir / BUILD_FILE
     if record.is_file() and json.loads(record.read_text()).get("build_hash") == build_hash:
         return
-    shutil.rmtree(out_dir / TASKS_DIR, ignore_errors=True)
+    shutil.rmtree(tasks_dir(out_dir), ignore_errors=True)
     for stage in (*STAGE_NAMES, HELD_OUT_FOLDER):
         shutil.rmtree(out_dir / stage, ignore_errors=True)
     write_json_atomic(record, {"build_hash": build_hash})

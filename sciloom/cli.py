@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "sciloom.judge_command",
     "sciloom.mix_commands",
     "sciloom.upcycle_command",
+    "sciloom.inspect_command",
 )
 
 

@@ -32,14 +32,14 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
 
     if "curation" in phases:
         started = time.perf_counter()
-        reports = run_curation(recipe.curation, out / "curation")
+        reports = run_curation(recipe.curation, out / "curation", recipe_hash=summary["recipe_hash"])
         timings["curation"] = time.perf_counter() - started
         summary["curation"] = [r.to_dict() for r in reports]
         _print_stage_tables(reports)
     if "classification" in phases:
         started = time.perf_counter()
         summary["classification"] = run_classification(recipe.classifiers, out / "curation" / CURATED_DIR,
-                                                       out / "classifiers")
+                                                       out / "classifiers", recipe_hash=summary["recipe_hash"])
         timings["classification"] = time.perf_counter() - started
     if "mixing" in phases:
         assert recipe.mixer is not None

@@ -103,7 +103,7 @@ def test_run_dedup_end_to_end_resumes_and_matches_in_memory(ray_session, shared_
     _write_parts(tmp_path / "in", docs, n_parts=3)
     config = DedupConfig(num_partitions=3)
     reports = run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
-    kept, rejected = _read(tmp_path / "curated"), _read(tmp_path / "curated" / "_rejected")
+    kept, rejected = _read(tmp_path / "curated"), _read(tmp_path / "_curated" / "rejected")
     reasons = dict(zip(rejected.column("id").to_pylist(), rejected.column("reject_reason").to_pylist()))
     assert reasons == {"x-exact": "dedup:exact_duplicate", "x-near": "dedup:fuzzy_duplicate",
                        "x-excerpt": "dedup:contained"}
@@ -121,7 +121,7 @@ def test_run_dedup_end_to_end_resumes_and_matches_in_memory(ray_session, shared_
 
     lsh = json.loads((tmp_path / "work" / "lsh.json").read_text())
     assert (lsh["bands"], lsh["rows"]) == (config.lsh.bands, config.lsh.rows)
-    stats = json.loads((tmp_path / "curated" / "_stats.json").read_text())
+    stats = json.loads((tmp_path / "_curated" / "stats.json").read_text())
     assert stats["steps"][0]["rejected"] == {"contained": 1, "exact_duplicate": 1, "fuzzy_duplicate": 1}
     assert [r.tasks_skipped for r in reports] == [0] * len(reports)
     again = run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
@@ -134,7 +134,7 @@ def test_best_quality_copy_is_kept(ray_session, shared_data, tmp_path: Path) -> 
     _write_parts(tmp_path / "in", docs, n_parts=2, quality=[0.2, 0.5, 0.5, 0.9])
     config = DedupConfig(num_partitions=2, containment={"enabled": False})
     run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
-    rejected = _read(tmp_path / "curated" / "_rejected")
+    rejected = _read(tmp_path / "_curated" / "rejected")
     assert rejected.column("id").to_pylist() == ["s000"]
     assert rejected.column("dedup_cluster").to_pylist() == ["z-copy"]
 
@@ -152,7 +152,7 @@ def test_new_snapshot_is_deduplicated_against_an_earlier_runs_signatures(ray_ses
     index_dir = tmp_path / "old_work" / "signatures"
     second = DedupConfig(num_partitions=2, reference_signatures=[index_dir])
     run_dedup(second, tmp_path / "new", tmp_path / "new_work", tmp_path / "new_curated", show_progress=False)
-    rejected = _read(tmp_path / "new_curated" / "_rejected")
+    rejected = _read(tmp_path / "_new_curated" / "rejected")
     got = sorted(zip(rejected.column("id").to_pylist(), rejected.column("reject_reason").to_pylist(),
                      rejected.column("dedup_cluster").to_pylist()))
     assert got == [("n-exact", "dedup:exact_duplicate", "s003"), ("n-near", "dedup:fuzzy_duplicate", "s005")]

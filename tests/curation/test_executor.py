@@ -71,7 +71,7 @@ def test_stage_writes_kept_rejected_and_stats(ray_session, tmp_path: Path) -> No
     assert steps["read_lines"].skipped == {"unreadable_line": 3}
     assert steps["short_filter"].docs_in == 9 and steps["short_filter"].docs_out == 6
     assert steps["short_filter"].rejected == {"too_few_words": 3}
-    saved = json.loads((stage_dir / "_stats.json").read_text())
+    saved = json.loads((tmp_path / "_out" / "stats.json").read_text())
     assert saved["steps"][1]["rejected"] == {"too_few_words": 3}
 
 
