@@ -16,13 +16,15 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     """Start (or join) Ray once per process; a second call with Ray already up is a no-op."""
     if ray.is_initialized():
         return
+    # --verbose: the workers' logs come to this console; otherwise they stay in Ray's session folder.
+    log_to_driver = os.environ.get("SCILOOM_VERBOSE") == "1"
     if address:
         try:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, log_to_driver=log_to_driver)
         except ConnectionError as error:
             raise RayConnectionError(_connection_advice(address, error)) from error
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=log_to_driver,
                  runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": os.environ.get("TOKENIZERS_PARALLELISM", "false")}})
 
 

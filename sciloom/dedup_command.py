@@ -17,7 +17,7 @@ import typer
 
 from sciloom.curation.dedup import dedup_documents
 from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
-from sciloom.jsonl_records import parse_record
+from sciloom.curation.read_jsonl import JsonLine, missing_field, read_json_lines
 
 _DEFAULT = DedupConfig()
 
@@ -41,7 +41,7 @@ def dedup(
     config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed, exact=exact, fuzzy=fuzzy,
                          containment=ContainmentConfig(enabled=containment, threshold=containment_threshold,
                                                        ngram=containment_ngram))
-    records = [_parse(line) for line in sys.stdin]
+    records = [_parse(line) for line in read_json_lines(sys.stdin.buffer, "text")]
     valid = [i for i, (_, _, problem) in enumerate(records) if problem is None]
     verdicts = dict(zip(valid, dedup_documents(config, [str(records[i][0]) for i in valid],
                                                [records[i][1] for i in valid])))
@@ -62,9 +62,9 @@ def dedup(
                       "unreadable": dict(sorted(problems.items()))}), file=sys.stderr)
 
 
-def _parse(line: str) -> tuple[object, str, str | None]:
+def _parse(line: JsonLine) -> tuple[object, str, str | None]:
     """(id, text, problem or None): dedup also needs the id, to name the cluster."""
-    doc_id, text, problem = parse_record(line, "text")
-    if problem is None and doc_id is None:
-        problem = "no_id"
-    return doc_id, text or "", problem
+    problem = line.problem
+    if problem is None and line.id is None:
+        problem = missing_field("id")
+    return line.id, line.value or "", problem

@@ -37,10 +37,10 @@ def test_dedup_command_reports_clusters_and_keeps(shared_data) -> None:
     assert verdict["x-copy"] == (False, "e0", "exact_duplicate")
     assert verdict["x-near"] == (False, "e1", "fuzzy_duplicate")
     assert verdict["x-excerpt"] == (False, "x-excerpt", "contained")
-    assert out[-2]["keep"] is None and out[-2]["reason"] == "invalid_json"
-    assert out[-1]["keep"] is None and out[-1]["reason"] == "no_text"
+    assert out[-2]["keep"] is None and out[-2]["reason"] == "malformed_json"
+    assert out[-1]["keep"] is None and out[-1]["reason"] == "missing_text_field"
     summary = json.loads(result.stderr.strip().splitlines()[-1])
-    assert summary["unreadable"] == {"invalid_json": 1, "no_text": 1}
+    assert summary["unreadable"] == {"malformed_json": 1, "missing_text_field": 1}
     assert summary["verdicts"] == {"contained": 1, "exact_duplicate": 1, "fuzzy_duplicate": 1, "kept": 6}
 
 

@@ -1,0 +1,59 @@
+"""What a user sees when a run meets a problem it anticipates: one message naming the file, an exit code (1 the
+data failed, 2 what the command was given cannot be used), never a traceback. Runs the demo recipe as a user does."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCILOOM = str(Path(sys.executable).with_name("sciloom"))
+
+
+def _recipe(folder: Path, output_dir: Path, phases: list[str]) -> Path:
+    recipe = yaml.safe_load((REPO_ROOT / "recipes" / "demo.yaml").read_text())
+    recipe["run"].update(output_dir=str(output_dir), phases=phases)
+    for spec in recipe["curation"]["inputs"]:
+        spec["paths"] = [str(REPO_ROOT / path) for path in spec["paths"]]
+    path = folder / f"recipe-{'-'.join(phases)}.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def _sciloom(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SCILOOM, *args], capture_output=True, text=True, timeout=1200,
+                          env={**os.environ, "RAY_ADDRESS": "", "OMP_NUM_THREADS": "1"})
+
+
+@pytest.fixture(scope="module")
+def mixed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's shards (curation, classification, mixing); tests copy it before changing anything."""
+    folder = tmp_path_factory.mktemp("mixed")
+    result = _sciloom("run", str(_recipe(folder, folder / "run", ["curation", "classification", "mixing"])))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder / "run"
+
+
+def _copy(mixed_run: Path, tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(mixed_run, run)
+    return run
+
+
+def test_training_on_a_corrupted_shard_is_one_line_naming_file_and_offset(mixed_run: Path, tmp_path: Path) -> None:
+    run = _copy(mixed_run, tmp_path)
+    shard = sorted((run / "mixer" / "integration").glob("*.bin"))[0]
+    data = bytearray(shard.read_bytes())
+    data[10] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    result = _sciloom("run", str(_recipe(tmp_path, run, ["training"])))
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    message = [line for line in result.stderr.splitlines() if "ShardFormatError" in line]
+    assert len(message) == 1 and f"{shard}: at byte offset 0" in message[0] and "crc32" in message[0]
+
