@@ -26,7 +26,7 @@ from sciloom.mixer.buckets import count_buckets
 from sciloom.mixer.config import STAGE_NAMES, MixerConfig, TokenizerConfig
 from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
 from sciloom.mixer.indexed_dataset import token_dtype
-from sciloom.mixer.manifest import build_manifest, content_hash, file_sha256, write_manifest
+from sciloom.mixer.manifest import MIXER_REPORT_FILE, build_manifest, content_hash, file_sha256, write_manifest
 from sciloom.mixer.plan import MixturePlan, StreamPlan, plan_mixture
 from sciloom.mixer.plan_report import write_plan_report
 from sciloom.mixer.row_groups import iter_row_group_batches
@@ -34,7 +34,10 @@ from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_record_path, wri
 from sciloom.mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
 
 BUILD_FILE = "build.json"
-REPORT_FILE = "mixer_report.json"
+
+
+class MixerBuildExists(ValueError):
+    """The output folder holds shards of another build; they are never deleted without the user saying so."""
 
 
 def corpus_texts(labelled_dir: Path) -> Iterator[str]:
@@ -72,6 +75,11 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     disciplines = tuple(disciplines or DEFAULT_TAXONOMY.disciplines)
     labelled_dir, out_dir = Path(labelled_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Before anything is written (the tokenizer included): earlier shards may be feeding a training run.
+    inputs = {"mixer": config.model_dump(mode="json"), "seed": seed, "disciplines": list(disciplines),
+              "general_label": general_label,
+              "labelled_parts": [[p.name, p.stat().st_size] for p in iter_parts(labelled_dir)]}
+    record = _claim_build(out_dir, inputs)
     tokenizer_file = prepare_tokenizer(config.tokenizer, labelled_dir, out_dir / "tokenizer")
     tokenizer_sha = file_sha256(tokenizer_file)
     plan, held_out_rule, unusable = plan_from_corpus(config, labelled_dir, tokenizer_file, disciplines, general_label)
@@ -82,7 +90,7 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     build = {"plan": plan.to_dict(), "tokenizer_sha256": tokenizer_sha, "seq_len": config.seq_len,
              "block_size": config.block_size, "seed": seed, "disciplines": disciplines,
              "held_out_thresholds": held_out_rule.thresholds}
-    _forget_other_builds(out_dir, content_hash(build))
+    _check_same_plan(out_dir, record, content_hash(build))
 
     streams_to_write = [s for s in plan.streams if s.take]  # a stream shrunk to nothing has no folder
     job = ShardJob(out_dir=out_dir.resolve(), tokenizer_file=tokenizer_file, tokenizer=config.tokenizer,
@@ -120,7 +128,7 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
                "seq_len": config.seq_len, "recipe_hash": recipe_hash, "streams": streams, "held_out": held_out,
                "documents_unusable": unusable, "plan_notes": plan.notes, "plan_files": {k: str(v) for k, v in plan_files.items()},
                "stage": stage_report.to_dict()}
-    write_json_atomic(out_dir / REPORT_FILE, summary)
+    write_json_atomic(out_dir / MIXER_REPORT_FILE, summary)
     return summary
 
 
@@ -131,12 +139,41 @@ def _achieved(manifest: dict[str, Any], stream: StreamPlan) -> dict[str, float]:
     return {d: round(by_discipline.get(d, 0) / total, 6) if total else 0.0 for d in stream.targets}
 
 
-def _forget_other_builds(out_dir: Path, build_hash: str) -> None:
-    """Resume only the same build: a changed plan, tokenizer or seed invalidates every finished part."""
-    record = out_dir / BUILD_FILE
-    if record.is_file() and json.loads(record.read_text()).get("build_hash") == build_hash:
+def _claim_build(out_dir: Path, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The folder's build record; a folder holding another build's shards is refused, naming what differs.
+
+    Resuming needs the same inputs: the mixer settings, seed, taxonomy and labelled parts (by name and size).
+    """
+    path = out_dir / BUILD_FILE
+    existing = [out_dir / name for name in (*STAGE_NAMES, HELD_OUT_FOLDER) if (out_dir / name).exists()]
+    if path.is_file():
+        record = json.loads(path.read_text())
+        if record.get("inputs_hash") == content_hash(inputs):
+            return record
+        before = record.get("inputs", {})
+        differs = [key for key in inputs if before.get(key) != inputs[key]] or ["the build record's format"]
+        if not existing:  # nothing written yet under the old record: nothing to lose
+            differs = []
+    else:
+        differs = ["no build record: shards of an unknown build"] if existing else []
+    if differs:
+        raise MixerBuildExists(
+            f"{out_dir} holds the shards of another mixer build ({', '.join(differs)} changed); they are kept, as a "
+            f"training run may be reading them. Give this run another run.output_dir, or remove the old build "
+            f"deliberately: rm -r {out_dir}")
+    record = {"inputs": inputs, "inputs_hash": content_hash(inputs)}
+    shutil.rmtree(tasks_dir(out_dir), ignore_errors=True)  # markers of a build whose shards are gone
+    write_json_atomic(path, record)
+    return record
+
+
+def _check_same_plan(out_dir: Path, record: dict[str, Any], build_hash: str) -> None:
+    """Same inputs, different plan: the labelled documents changed in place (same part names and sizes)."""
+    if record.get("build_hash") in (None, build_hash):
+        if record.get("build_hash") is None:
+            write_json_atomic(out_dir / BUILD_FILE, {**record, "build_hash": build_hash})
         return
-    shutil.rmtree(tasks_dir(out_dir), ignore_errors=True)
-    for stage in (*STAGE_NAMES, HELD_OUT_FOLDER):
-        shutil.rmtree(out_dir / stage, ignore_errors=True)
-    write_json_atomic(record, {"build_hash": build_hash})
+    raise MixerBuildExists(
+        f"{out_dir} holds the shards of another mixer build (the labelled documents changed: the plan differs); "
+        f"they are kept, as a training run may be reading them. Give this run another run.output_dir, or remove "
+        f"the old build deliberately: rm -r {out_dir}")

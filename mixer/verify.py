@@ -14,7 +14,7 @@ import numpy as np
 
 from sciloom.mixer.checksums import first_bad_block
 from sciloom.mixer.indexed_dataset import ShardFormatError, bin_path, idx_path, read_index
-from sciloom.mixer.manifest import file_sha256, read_manifest, shard_folders
+from sciloom.mixer.manifest import MANIFEST_FILE, MIXER_REPORT_FILE, file_sha256, promised_folders, read_manifest, shard_folders
 from sciloom.mixer.segments import read_segments, seg_path
 
 _SCAN_TOKENS = 1 << 22
@@ -28,13 +28,24 @@ class VerificationFailed(ValueError):
 
 def verify(directory: str | Path) -> dict[str, Any]:
     """Check every shard folder under `directory`; return counts, or raise VerificationFailed listing problems."""
-    folders = shard_folders(Path(directory))
-    if not folders:
-        raise FileNotFoundError(f"no shard folder (with manifest.json) under {directory}")
+    directory = Path(directory)
+    folders = shard_folders(directory)
     problems: list[str] = []
+    promised = promised_folders(directory)
+    if promised is not None:  # a mixer output: every folder its report lists must be there
+        problems += [f"{directory / name}: listed in {directory / MIXER_REPORT_FILE} but has no {MANIFEST_FILE} "
+                     f"(deleted or never finished)" for name in promised if not (directory / name / MANIFEST_FILE).is_file()]
+    if not folders and not problems:
+        raise FileNotFoundError(f"no shard folder (with manifest.json) under {directory}")
     totals = {"folders": len(folders), "parts": 0, "files": 0, "sequences": 0, "tokens": 0}
     for folder in folders:
-        manifest = read_manifest(folder)
+        try:
+            manifest = read_manifest(folder)
+            _verify_totals(folder, manifest)
+        except (ValueError, KeyError, TypeError) as error:
+            problems.append(str(error) if not isinstance(error, (KeyError, TypeError))
+                            else f"{folder / MANIFEST_FILE}: damaged manifest ({type(error).__name__}: {error})")
+            continue
         for part in manifest["parts"]:
             try:
                 _verify_part(folder, manifest, part)
@@ -48,6 +59,18 @@ def verify(directory: str | Path) -> dict[str, Any]:
     if problems:
         raise VerificationFailed(problems)
     return totals
+
+
+def _verify_totals(folder: Path, manifest: dict[str, Any]) -> None:
+    """A manifest whose parts list was emptied or edited no longer adds up to its own totals."""
+    path = folder / MANIFEST_FILE
+    parts = manifest["parts"]
+    if not isinstance(parts, list) or not parts:
+        raise ValueError(f"{path}: lists no parts (every mixer task writes one part record per stream)")
+    for key in ("sequences", "tokens"):
+        total = sum(part[key] for part in parts)
+        if total != manifest[key]:
+            raise ValueError(f"{path}: its parts hold {total:,} {key}, its total says {manifest[key]:,}")
 
 
 def _verify_part(folder: Path, manifest: dict[str, Any], part: dict[str, Any]) -> None:

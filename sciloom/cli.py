@@ -38,8 +38,10 @@ COMMAND_MODULES = (
 EXIT_CODES = {
     "sciloom.curation.executor.StageFailed": 1,
     "sciloom.mixer.plan.InfeasiblePlan": 1,
+    "sciloom.mixer.pipeline.MixerBuildExists": 2,
     "sciloom.mixer.indexed_dataset.ShardFormatError": 1,
     "sciloom.mixer.verify.VerificationFailed": 1,
+    "sciloom.mixer.manifest.ShardFolderMissing": 1,
     "sciloom.classifiers.judge.JudgeEndpointDown": 1,
     "sciloom.classifiers.judge_stage.JudgeLabelsUnusable": 1,
     "sciloom.curation.atomic_write.NoSpaceLeft": 1,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
 from sciloom.mixer.config import MixerConfig
 from sciloom.mixer.held_out import HASH_RANGE, id_hash
 from sciloom.mixer.manifest import read_manifest
-from sciloom.mixer.pipeline import build_mixture
+from sciloom.mixer.pipeline import MixerBuildExists, build_mixture
 from sciloom.mixer.plan import InfeasiblePlan
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.mixer.verify import verify
@@ -170,3 +171,21 @@ def test_infeasible_mixture_stops_before_tokenizing(ray_session, tmp_path: Path)
     assert not list((tmp_path / "mixer").rglob("part-*"))
     assert "INFEASIBLE" in (tmp_path / "mixer" / "plan.txt").read_text()
     assert json.loads((tmp_path / "mixer" / "plan.json").read_text())["problems"]
+
+
+def test_a_changed_setting_never_deletes_the_earlier_build(built, tmp_path: Path) -> None:
+    """Another seed on the same folder: refused with what differs; every earlier shard file stays as it was."""
+    root, _, _ = built
+    mixer_dir = tmp_path / "mixer"
+    shutil.copytree(root / "mixer", mixer_dir)
+    before = {p: p.read_bytes() for p in mixer_dir.rglob("*") if p.is_file()}
+    with pytest.raises(MixerBuildExists) as refused:
+        build_mixture(config(), root / "labelled", mixer_dir, seed=1, show_progress=False)
+    assert "seed changed" in str(refused.value) and f"rm -r {mixer_dir}" in str(refused.value)
+    with pytest.raises(MixerBuildExists, match="mixer changed"):
+        build_mixture(config(integration_budget=12_345), root / "labelled", mixer_dir, seed=0, show_progress=False)
+    assert {p: p.read_bytes() for p in mixer_dir.rglob("*") if p.is_file()} == before
+    # Removed deliberately, the folder takes the new build.
+    shutil.rmtree(mixer_dir)
+    rebuilt = build_mixture(config(), root / "labelled", mixer_dir, seed=1, show_progress=False)
+    assert rebuilt["stage"]["tasks_resumed_from_earlier_run"] == 0

@@ -57,3 +57,32 @@ def test_training_on_a_corrupted_shard_is_one_line_naming_file_and_offset(mixed_
     message = [line for line in result.stderr.splitlines() if "ShardFormatError" in line]
     assert len(message) == 1 and f"{shard}: at byte offset 0" in message[0] and "crc32" in message[0]
 
+
+
+def test_a_deleted_stream_folder_fails_verify_and_stops_training(mixed_run: Path, tmp_path: Path) -> None:
+    run = _copy(mixed_run, tmp_path)
+    experts = sorted(p.name for p in (run / "mixer" / "expert_induction").iterdir())
+    assert len(experts) >= 2
+    gone = run / "mixer" / "expert_induction" / experts[0]
+    shutil.rmtree(gone)  # manifest included
+    verify = _sciloom("shards", "verify", str(run / "mixer"))
+    assert verify.returncode == 1 and f"{gone}: listed in" in verify.stderr + verify.stdout
+    train = _sciloom("run", str(_recipe(tmp_path, run, ["training"])))
+    assert train.returncode == 1 and "Traceback" not in train.stderr, train.stderr[-3000:]
+    assert f"expert_induction/{experts[0]}" in train.stderr and "not on disk" in train.stderr
+    assert not (run / "trainer" / "1_expert_induction").exists()  # stopped before training anything
+
+
+def test_verify_refuses_an_emptied_or_damaged_manifest(mixed_run: Path, tmp_path: Path) -> None:
+    import json
+
+    run = _copy(mixed_run, tmp_path)
+    emptied = run / "mixer" / "integration" / "manifest.json"
+    manifest = json.loads(emptied.read_text())
+    emptied.write_text(json.dumps({**manifest, "parts": []}))
+    damaged = run / "mixer" / "routing_warmup" / "manifest.json"
+    damaged.write_text(damaged.read_text()[:50])
+    result = _sciloom("shards", "verify", str(run / "mixer"))
+    output = result.stderr + result.stdout
+    assert result.returncode == 1 and "Traceback" not in output
+    assert f"{emptied}: lists no parts" in output and f"{damaged}: damaged manifest" in output
