@@ -83,6 +83,11 @@ def task_error_path(stage_dir: Path, task_id: str) -> Path:
     return tasks_dir(stage_dir) / f"{task_id}.error.txt"
 
 
+def finished_tasks(stage_dir: Path) -> list[dict[str, Any]]:
+    """The markers of a stage's finished tasks: task id, inputs and each step's statistics."""
+    return [json.loads(path.read_text()) for path in sorted(tasks_dir(stage_dir).glob("*.json"))]
+
+
 def _run_and_mark(fn: TaskFn, task: Task, stage_dir: Path) -> str:
     error_path = task_error_path(stage_dir, task.task_id)
     try:

@@ -97,7 +97,12 @@ def run(
         overrides["run.ray_address"] = ray_address
     if output_dir:
         overrides["run.output_dir"] = str(output_dir)
-    run_recipe(load_recipe_or_exit(recipe, overrides))
+    summary = run_recipe(load_recipe_or_exit(recipe, overrides))
+    unreadable = summary.get("input_problems", {}).get("unreadable")
+    if unreadable:  # everything else ran; but a script must not take this run for a complete one
+        typer.echo(f"sciloom run: {len(unreadable)} input file(s) could not be read at all (listed above and in "
+                   f"run_report.json's input_problems)", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("check-recipe")

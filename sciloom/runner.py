@@ -12,7 +12,7 @@ from rich.table import Table
 from sciloom.classifiers.pipeline import run_classification
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.executor import StageReport
-from sciloom.curation.pipeline import CURATED_DIR, run_curation
+from sciloom.curation.pipeline import CURATED_DIR, input_problems, run_curation
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.mixer.pipeline import build_mixture
 from sciloom.recipe import Recipe
@@ -35,6 +35,7 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
         reports = run_curation(recipe.curation, out / "curation", recipe_hash=summary["recipe_hash"])
         timings["curation"] = time.perf_counter() - started
         summary["curation"] = [r.to_dict() for r in reports]
+        summary["input_problems"] = input_problems(out / "curation")
         _print_stage_tables(reports)
     if "classification" in phases:
         started = time.perf_counter()
@@ -98,3 +99,10 @@ def _print_outputs(summary: dict[str, Any], report_path: Path) -> None:
                       f"{training['routing_accuracy_majority_baseline']:.3f})")
     console.print(f"report:         {report_path}")
     console.print("seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
+    problems = summary.get("input_problems", {})
+    for kind, what in (("damaged", "read only in part"), ("unreadable", "could not be read at all")):
+        if problems.get(kind):
+            console.print(f"[bold red]{len(problems[kind])} input file(s) {what}:[/]")
+            for entry in problems[kind]:
+                reasons = ", ".join(f"{reason}: {n}" for reason, n in entry["reasons"].items())
+                console.print(f"  {entry['file']} ({reasons})", soft_wrap=True)

@@ -86,3 +86,24 @@ def test_verify_refuses_an_emptied_or_damaged_manifest(mixed_run: Path, tmp_path
     output = result.stderr + result.stdout
     assert result.returncode == 1 and "Traceback" not in output
     assert f"{emptied}: lists no parts" in output and f"{damaged}: damaged manifest" in output
+
+
+def test_unreadable_inputs_are_named_on_the_console_and_the_run_exits_1(tmp_path: Path) -> None:
+    import json
+
+    not_warc = tmp_path / "not-a-crawl.warc.gz"
+    not_warc.write_bytes(b"this was never a WARC file\n" * 50)
+    recipe = yaml.safe_load((REPO_ROOT / "recipes" / "demo.yaml").read_text())
+    recipe["run"].update(output_dir=str(tmp_path / "run"), phases=["curation"])
+    recipe["curation"]["inputs"] = [{"paths": [str(REPO_ROOT / "recipes/inputs/sample_crawl.warc.gz"), str(not_warc)],
+                                     "source": "crawl"}]
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    result = _sciloom("run", str(path))
+    assert result.returncode == 1, result.stderr[-3000:]
+    console = result.stdout + result.stderr
+    assert "1 input file(s) could not be read at all" in console and str(not_warc) in console
+    assert "not_a_warc_file" in console and "Traceback" not in console
+    report = json.loads((tmp_path / "run" / "run_report.json").read_text())
+    assert [entry["file"] for entry in report["input_problems"]["unreadable"]] == [str(not_warc)]
+    assert list((tmp_path / "run" / "curation" / "curated").glob("part-*.parquet"))  # the good file went through
