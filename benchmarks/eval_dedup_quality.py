@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=DedupConfig().threshold)
     parser.add_argument("--containment-threshold", type=float, default=ContainmentConfig().threshold)
     parser.add_argument("--containment-ngram", type=int, default=ContainmentConfig().ngram)
+    parser.add_argument("--smoke", action="store_true",
+                        help="accepted for CI's benchmark loop: the evaluation is small, it runs whole (~15 s)")
     args = parser.parse_args()
     names, texts, labels = load_corpus()
     source_of = {labels[n][0]: n for n in names if labels[n][1] == "orig"}
