@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
-from sciloom.curation.containment import (BloomFilter, containment_fractions, containment_task, ngram_task,
-                                  read_reference_indexes, reference_index_metas)
+from sciloom.curation.containment import (BloomFilter, containing_documents, containment_fractions, containment_task,
+                                          ngram_task, read_reference_indexes, reference_index_metas)
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
 from sciloom.curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_task, index_task, read_decisions,
@@ -43,7 +43,7 @@ from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.stats import StepStats
 
 DEDUP_COLUMNS: dict[str, pa.DataType] = {"exact_hash": pa.string(), "dedup_cluster": pa.string(),
-                                         "containment": pa.float32()}
+                                         "duplicate_of": pa.string(), "containment": pa.float32()}
 STEP_NAME = "dedup"
 _ALL = Task("all", ())
 
@@ -95,9 +95,15 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
 
 @dataclass(frozen=True)
 class Verdict:
-    cluster: str  # id of the kept document of its cluster (its own id when kept or contained)
+    id: str
+    cluster: str  # id of the kept document of its cluster (its own when kept; a contained one joins what it copies)
     reason: str | None  # None when kept, else exact_duplicate / fuzzy_duplicate / contained
     containment: float | None
+
+    @property
+    def duplicate_of(self) -> str | None:
+        """What a removed document duplicates (None when kept, or copied from an earlier run's index)."""
+        return self.cluster if self.reason is not None and self.cluster != self.id else None
 
 
 def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str],
@@ -141,11 +147,15 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
         bloom = BloomFilter.sized(sum(g.size for g in grams), config.containment.bloom_false_positive_rate)
         seen, contained = containment_fractions(grams, config.containment, bloom,
                                                 read_reference_indexes(config.containment))
-        for i, fraction, hit in zip(rows, seen.tolist(), contained.tolist()):
+        container = containing_documents(grams, contained)
+        for k, (i, fraction, hit) in enumerate(zip(rows, seen.tolist(), contained.tolist())):
             fractions[i] = None if np.isnan(fraction) else fraction
             if hit:
                 reason[i] = CONTAINED
-    return [Verdict(str(id_array[cluster[i]]), reason[i], fractions.get(i)) for i in range(n)]
+                if container[k] >= 0:
+                    cluster[i] = rows[container[k]]  # the kept document it copies: its cluster is that one's
+        cluster = cluster[cluster]  # duplicates of a document found contained follow it into its new cluster
+    return [Verdict(str(id_array[i]), str(id_array[cluster[i]]), reason[i], fractions.get(i)) for i in range(n)]
 
 
 def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn) -> None:
@@ -165,7 +175,14 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
         if containment is not None:
             c = pq.read_table(containment, filters=[("part", "=", task.task_id)]).to_pydict()
             fraction = dict(zip(c["id"], c["containment"]))
-            removed.update((i, (CONTAINED, i)) for i, hit in zip(c["id"], c["contained"]) if hit)
+            # A contained document joins the cluster of the kept document it copies (it keeps its own when that
+            # one is in an earlier run's index), and its own exact or fuzzy duplicates, in any part, follow it.
+            found = pq.read_table(containment, columns=["id", "duplicate_of"], filters=[("contained", "=", True)])
+            moved = {i: source for i, source in zip(found.column("id").to_pylist(),
+                                                    found.column("duplicate_of").to_pylist()) if source}
+            removed = {i: (r, moved.get(cluster) or cluster) for i, (r, cluster) in removed.items()}
+            removed.update((i, (CONTAINED, source or i)) for i, hit, source in zip(c["id"], c["contained"],
+                                                                                   c["duplicate_of"]) if hit)
         hashes = iter(pq.read_table(index_dir / f"part-{task.task_id}.parquet", columns=["exact_hash"])
                       .column("exact_hash").to_pylist())  # the index holds one row per input row, in order
         columns = {**parquet_columns(task.inputs[0]), **DEDUP_COLUMNS}
@@ -180,6 +197,7 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
                 doc["containment"] = fraction.get(doc["id"])
                 reason, cluster = removed.get(doc["id"], (None, doc["id"]))
                 doc["dedup_cluster"] = cluster
+                doc["duplicate_of"] = cluster if reason is not None and cluster != doc["id"] else None
                 if reason is None:
                     stats.docs_out += 1
                     stats.bytes_out += size

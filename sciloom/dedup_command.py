@@ -1,9 +1,11 @@
-"""`sciloom dedup`: JSONL {"id", "text"} on stdin → {"id", "cluster", "keep", "reason", "containment"} on
+"""`sciloom dedup`: JSONL {"id", "text"} on stdin → {"id", "cluster", "keep", "reason", "duplicate_of", "containment"} on
 stdout, one line per input line, in input order.
 
 Exact, fuzzy (MinHash-LSH) and containment dedup run in memory with the decisions of the pipeline stage
 (`curation.dedup.dedup_documents`); input order is the containment order (an earlier line is the
-original). `cluster` is the id of the kept document of the line's cluster. A line that is not a JSON
+original). `cluster` is the id of the kept document of the line's cluster, and every removed line names what
+it duplicates (`duplicate_of`; for a contained line, the kept document holding most of its n-grams), so every
+cluster keeps exactly one document. A line that is not a JSON
 object with a string `text` gets `keep: null` and its reason, and is counted in the JSON summary on stderr.
 """
 from __future__ import annotations
@@ -50,11 +52,13 @@ def dedup(
     for i, (doc_id, _, problem) in enumerate(records):
         if problem is not None:
             problems[problem] += 1
-            out = {"id": doc_id, "cluster": None, "keep": None, "reason": problem, "containment": None}
+            out = {"id": doc_id, "cluster": None, "keep": None, "reason": problem, "duplicate_of": None,
+                   "containment": None}
         else:
             v = verdicts[i]
             reasons[v.reason or "kept"] += 1
             out = {"id": doc_id, "cluster": v.cluster, "keep": v.reason is None, "reason": v.reason,
+                   "duplicate_of": v.duplicate_of,
                    "containment": None if v.containment is None else round(v.containment, 4)}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     sys.stdout.flush()

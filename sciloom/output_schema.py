@@ -48,6 +48,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("l1_score", RulesStep.columns["l1_score"], EXTRACT, "level-1 quality score in [0, 1] (share of rules passed)"),
     Column("exact_hash", DEDUP_COLUMNS["exact_hash"], CURATED, "hash of the normalised text (exact duplicates share it)"),
     Column("dedup_cluster", DEDUP_COLUMNS["dedup_cluster"], CURATED, "id of the kept document of its duplicate cluster"),
+    Column("duplicate_of", DEDUP_COLUMNS["duplicate_of"], CURATED,
+           "in `_curated/rejected/`: the kept document a removed one duplicates (null when kept)"),
     Column("containment", DEDUP_COLUMNS["containment"], CURATED,
            "largest share of its n-grams found in one other document (null when containment dedup is off)"),
     Column("discipline", LABEL_COLUMNS["discipline"], LABELLED, "taxonomy label (a science discipline or `general`)"),
