@@ -14,6 +14,9 @@ in `containment.reference_indexes` so a later run removes documents contained in
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -31,7 +34,7 @@ from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
 from sciloom.curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_task, index_task, read_decisions,
                                   reference_parts, signature_meta)
-from sciloom.curation.executor import StageReport, Task, run_stage
+from sciloom.curation.executor import StageReport, Task, bookkeeping_dir, run_stage
 from sciloom.curation.fuzzy_dedup import bucket_task, components_task, pairs_task, shared_task, signatures_task
 from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
 from sciloom.curation.map_stage import part_path, rejected_path
@@ -62,6 +65,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     stage("dedup_index", index_dir, tasks, partial(index_task, config))
     parts = [IndexPart(t.task_id, index_dir / f"part-{t.task_id}.parquet", False) for t in tasks]
     parts += reference_parts(config)
+    _redo_if_inputs_changed(config, parts, work_dir, curated_dir)
 
     decisions: Path | None = None
     if config.exact:
@@ -104,6 +108,31 @@ class Verdict:
     def duplicate_of(self) -> str | None:
         """What a removed document duplicates (None when kept, or copied from an earlier run's index)."""
         return self.cluster if self.reason is not None and self.cluster != self.id else None
+
+
+_INPUTS_FILE = "inputs.json"
+# Stages whose results depend on every part (node ids are part positions; decisions span parts), per-part
+# signatures excepted: they depend on their own part only and stay valid.
+_WHOLE_CORPUS_STAGES = ("exact", "lsh_buckets", "lsh_shared", "lsh_signatures", "lsh_pairs", "fuzzy",
+                        "containment_ngrams", "containment")
+
+
+def _redo_if_inputs_changed(config: DedupConfig, parts: list[IndexPart], work_dir: Path, curated_dir: Path) -> None:
+    """A rerun over other parts (an input added or removed, another reference index) redoes every stage that
+    spans parts; resuming them would keep decisions, and LSH node ids, of the earlier part list."""
+    inputs = {"parts": [[p.name, p.reference] for p in parts], "config": config.model_dump(mode="json")}
+    record = work_dir / _INPUTS_FILE
+    if record.is_file() and json.loads(record.read_text()) != inputs:
+        before = len(json.loads(record.read_text()).get("parts", []))
+        print(f"dedup: the inputs changed since the last run ({before} -> {len(parts)} index parts, or settings): "
+              f"redoing the dedup stages", file=sys.stderr)
+        for name in _WHOLE_CORPUS_STAGES:
+            shutil.rmtree(work_dir / name, ignore_errors=True)
+            shutil.rmtree(bookkeeping_dir(work_dir / name), ignore_errors=True)
+        shutil.rmtree(bookkeeping_dir(curated_dir), ignore_errors=True)  # every part is filtered again
+        for part in curated_dir.glob("part-*.parquet"):
+            part.unlink()
+    write_json_atomic(record, inputs)
 
 
 def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str],
