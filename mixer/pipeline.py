@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -34,6 +35,23 @@ from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_record_path, wri
 from sciloom.mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
 
 BUILD_FILE = "build.json"
+
+
+class MixtureMissedTargets(ValueError):
+    """Written streams whose achieved shares fall far below their targets, in a stage with when_short: error."""
+
+
+# A discipline has missed its target when it got nothing, or less than this fraction of its share in a stream big
+# enough for whole documents not to explain it (a few hundred tokens are a handful of documents: chance decides).
+MISSED_TARGET_FRACTION = 0.5
+MISSED_TARGET_MIN_TOKENS = 10_000
+
+
+def missed_targets(targets: dict[str, float], achieved: dict[str, float], tokens: int) -> list[str]:
+    return [f"{discipline} {achieved.get(discipline, 0.0):.1%} of the tokens against a target of {target:.1%}"
+            for discipline, target in targets.items()
+            if target > 0 and (achieved.get(discipline, 0.0) == 0 or achieved.get(discipline, 0.0)
+                               < MISSED_TARGET_FRACTION * target and target * tokens >= MISSED_TARGET_MIN_TOKENS)]
 
 
 class MixerBuildExists(ValueError):
@@ -111,6 +129,7 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
             tokenizer_sha256=tokenizer_sha, recipe_hash=recipe_hash, parts=parts, extra={**extra, "seed": seed})
 
     streams = {}
+    missed: dict[str, list[str]] = {}
     for stream in streams_to_write:
         manifest = folder_manifest(stream.folder, {"stage": stream.stage, "stream": stream.name,
                                                    "targets": stream.targets, "planned": stream.achieved()})
@@ -118,6 +137,9 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
         write_manifest(out_dir / stream.folder, manifest)
         streams[stream.folder] = {"sequences": manifest["sequences"], "tokens": manifest["tokens"],
                                   "budget": stream.budget, "targets": stream.targets, "achieved": manifest["achieved"]}
+        if missing := missed_targets(stream.targets, manifest["achieved"], manifest["tokens"]):
+            missed[stream.folder] = missing
+            print(f"mixer: {stream.folder} missed its targets: {'; '.join(missing)}", file=sys.stderr)
     manifest = folder_manifest(HELD_OUT_FOLDER, {"stage": HELD_OUT_FOLDER, "stream": HELD_OUT_FOLDER,
                                                  "held_out": config.held_out.model_dump()})
     write_manifest(out_dir / HELD_OUT_FOLDER, manifest)
@@ -127,8 +149,16 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     summary = {"tokenizer": str(tokenizer_file), "tokenizer_sha256": tokenizer_sha, "vocab_size": encoder.vocab_size,
                "seq_len": config.seq_len, "recipe_hash": recipe_hash, "streams": streams, "held_out": held_out,
                "documents_unusable": unusable, "plan_notes": plan.notes, "plan_files": {k: str(v) for k, v in plan_files.items()},
-               "stage": stage_report.to_dict()}
+               "stage": stage_report.to_dict(), "missed_targets": missed}
     write_json_atomic(out_dir / MIXER_REPORT_FILE, summary)
+    failing = {folder: problems for folder, problems in missed.items()
+               if config.stages()[folder.split("/")[0]].when_short == "error"}
+    if failing:
+        raise MixtureMissedTargets(
+            "the written shards miss their targets (when_short: error): " + "; ".join(
+                f"{folder}: {', '.join(problems)}" for folder, problems in failing.items())
+            + f". The shards and {out_dir / MIXER_REPORT_FILE} are written; lower the budget or the weights, or set "
+              "when_short: shrink to accept them")
     return summary
 
 

@@ -68,8 +68,11 @@ def copies_per_document(seed: int, folder: str, ids: list[str], keys: list[tuple
 
     Every document of a bucket gets floor(repeats) copies; one more copy goes to documents taken in a
     stable pseudo-random order (hash of seed, stream, id) until they hold frac(repeats) of the bucket's
-    bytes in this part. Systematic rather than coin-flip selection keeps each part within one document
-    of its share, so small corpora hit the planned proportions too.
+    bytes in this part (every document that still fits). Systematic rather than coin-flip selection keeps each
+    part within one document of its share. The gap then left goes to the first document left out with
+    probability gap / (its size), decided by another hash of its id, so each part gives its share in expectation.
+    (Rounding to the nearest whole document instead was biased: a part whose share is under half of every
+    document gave nothing, so a discipline of long papers spread over many crawl parts got 0% of its target.)
     """
     result = [0] * len(ids)
     members: dict[tuple, list[int]] = {}
@@ -80,11 +83,26 @@ def copies_per_document(seed: int, folder: str, ids: list[str], keys: list[tuple
         whole = math.floor(repeats[key])
         extra_bytes = (repeats[key] - whole) * sum(sizes[r] for r in rows)
         taken = 0
+        left_out: list[int] = []
         for row in sorted(rows, key=lambda r: _rank(seed, folder, ids[r])):
-            extra = taken + sizes[row] / 2 <= extra_bytes  # nearest whole document
-            taken += sizes[row] if extra else 0
-            result[row] = whole + extra
+            result[row] = whole
+            if taken + sizes[row] <= extra_bytes:
+                result[row] += 1
+                taken += sizes[row]
+            else:
+                left_out.append(row)
+        if left_out and extra_bytes > taken:
+            # The gap left (smaller than any document left out) goes to the first of them with probability
+            # gap / size: the part gives exactly its share in expectation, and within one document of it.
+            row = left_out[0]
+            result[row] += _unit(seed, folder, ids[row]) < (extra_bytes - taken) / sizes[row]
     return result
+
+
+def _unit(seed: int, folder: str, doc_id: str) -> float:
+    """A stable number in [0, 1) per document, independent of its rank."""
+    digest = hashlib.blake2b(f"{seed}\x00{folder}\x00{doc_id}".encode(), digest_size=8, person=b"sciloom-round").digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 def _text_batches(path: str, wanted: list[bool], sizes: list[int],

@@ -38,6 +38,7 @@ COMMAND_MODULES = (
 EXIT_CODES = {
     "sciloom.curation.executor.StageFailed": 1,
     "sciloom.mixer.plan.InfeasiblePlan": 1,
+    "sciloom.mixer.pipeline.MixtureMissedTargets": 1,
     "sciloom.mixer.pipeline.MixerBuildExists": 2,
     "sciloom.mixer.indexed_dataset.ShardFormatError": 1,
     "sciloom.mixer.verify.VerificationFailed": 1,
