@@ -49,6 +49,7 @@ EXIT_CODES = {
     "sciloom.recipe_errors.RecipeError": 2,
     "sciloom.curation.inputs.InputNotFound": 2,
     "sciloom.curation.ray_runtime.RayConnectionError": 2,
+    "sciloom.run_lock.RunLocked": 2,
     "sciloom.classifiers.fasttext_model.TaxonomyMismatch": 2,
 }
 VERBOSE_ENV = "SCILOOM_VERBOSE"

@@ -16,6 +16,7 @@ from sciloom.curation.pipeline import CURATED_DIR, input_problems, run_curation
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.mixer.pipeline import build_mixture
 from sciloom.recipe import Recipe
+from sciloom.run_lock import output_folder_lock
 from sciloom.trainer.pipeline import run_training
 
 console = Console(stderr=True)
@@ -24,6 +25,13 @@ console = Console(stderr=True)
 def run_recipe(recipe: Recipe) -> dict[str, Any]:
     out = recipe.run.output_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 holds the folder for all
+        return _run_phases(recipe, out)
+    with output_folder_lock(out):
+        return _run_phases(recipe, out)
+
+
+def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
     phases = recipe.run.phases
     summary: dict[str, Any] = {"run": recipe.run.name, "output_dir": str(out), "recipe_hash": recipe.content_hash()}
     if set(phases) & {"curation", "classification", "mixing"}:  # training alone (e.g. under torchrun) needs no Ray

@@ -107,3 +107,29 @@ def test_unreadable_inputs_are_named_on_the_console_and_the_run_exits_1(tmp_path
     report = json.loads((tmp_path / "run" / "run_report.json").read_text())
     assert [entry["file"] for entry in report["input_problems"]["unreadable"]] == [str(not_warc)]
     assert list((tmp_path / "run" / "curation" / "curated").glob("part-*.parquet"))  # the good file went through
+
+
+def test_a_second_run_on_the_same_folder_is_refused_and_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
+    import json
+    import time
+
+    run = tmp_path / "run"
+    recipe = _recipe(tmp_path, run, ["curation"])
+    first = subprocess.Popen([SCILOOM, "run", str(recipe)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "RAY_ADDRESS": ""})
+    lock = run / ".sciloom-run.lock"
+    deadline = time.monotonic() + 120
+    while not (lock.is_file() and lock.read_text().strip()):
+        assert first.poll() is None and time.monotonic() < deadline, "the first run never took the lock"
+        time.sleep(0.05)
+    second = _sciloom("run", str(recipe))
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-3000:]
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    assert f"{run} is in use by another sciloom run (pid {first.pid}" in second.stderr
+    # A killed run leaves its note but no lock: the next run takes over and says so.
+    lock.write_text(json.dumps({"pid": 999999, "host": "elsewhere", "started": 0, "command": "sciloom run x"}))
+    third = _sciloom("run", str(recipe))
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "took over" in third.stderr and "pid 999999" in third.stderr
+    assert lock.read_text() == ""  # released with nothing left behind
