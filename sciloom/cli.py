@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "sciloom.mix_commands",
     "sciloom.upcycle_command",
     "sciloom.inspect_command",
+    "sciloom.report_command",
 )
 
 # Anticipated failures, by qualified class name (so that no module is imported just to name its error): the message

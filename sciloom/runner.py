@@ -16,6 +16,7 @@ from sciloom.curation.pipeline import CURATED_DIR, input_problems, run_curation
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.mixer.pipeline import build_mixture
 from sciloom.recipe import Recipe
+from sciloom.report import write_report
 from sciloom.run_lock import output_folder_lock
 from sciloom.trainer.pipeline import run_training
 
@@ -28,7 +29,12 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 holds the folder for all
         return _run_phases(recipe, out)
     with output_folder_lock(out):
-        return _run_phases(recipe, out)
+        try:
+            return _run_phases(recipe, out)
+        except BaseException:
+            # A run that stops still gets its page: the sections of the phases that finished.
+            console.print(f"report (partial run): {write_report(out)}")
+            raise
 
 
 def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
@@ -68,7 +74,7 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
     report_path = out / "run_report.json"
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one process reports
         write_json_atomic(report_path, summary)
-        _print_outputs(summary, report_path)
+        _print_outputs(summary, report_path, write_report(out))
     return summary
 
 
@@ -86,7 +92,7 @@ def _print_stage_tables(reports: list[StageReport]) -> None:
         console.print(table)
 
 
-def _print_outputs(summary: dict[str, Any], report_path: Path) -> None:
+def _print_outputs(summary: dict[str, Any], report_path: Path, page: Path) -> None:
     out = Path(summary["output_dir"])
     console.rule("[bold]run finished")
     console.print(f"outputs:        {out}")
@@ -105,7 +111,7 @@ def _print_outputs(summary: dict[str, Any], report_path: Path) -> None:
                       f"{training['held_out_loss_moe']:.3f}; routing accuracy after warmup "
                       f"{training['routing_accuracy_after_warmup']:.3f} (all tokens to the largest discipline: "
                       f"{training['routing_accuracy_majority_baseline']:.3f})")
-    console.print(f"report:         {report_path}")
+    console.print(f"report:         {page}  (statistics: {report_path})")
     console.print("seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
     problems = summary.get("input_problems", {})
     for kind, what in (("damaged", "read only in part"), ("unreadable", "could not be read at all")):

@@ -1,0 +1,136 @@
+"""What the run report shows, read from the statistics the stages already wrote: never the corpus itself, except
+bounded samples (a few thousand scores, a handful of example documents)."""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.dataset as ds
+
+from sciloom.curation.executor import stats_path
+
+RUN_REPORT = "run_report.json"
+SCORE_SAMPLE = 20_000  # quality scores read for the histogram, at most
+EXAMPLE_CLUSTERS = 3
+PACKAGES = ("sciloom", "torch", "ray", "pyarrow", "trafilatura", "tokenizers", "transformers", "fasttext-numpy2-wheel")
+
+
+@dataclass
+class RunFacts:
+    run_dir: Path
+    summary: dict[str, Any]  # run_report.json, or what could be read of a run that did not finish
+    curation: list[dict[str, Any]] = field(default_factory=list)  # stage statistics, in order
+    classifiers: dict[str, Any] | None = None  # classifiers_report.json
+    quality_scores: list[float] = field(default_factory=list)
+    dedup_examples: list[dict[str, Any]] = field(default_factory=list)
+    plan: dict[str, Any] | None = None
+    training: dict[str, Any] | None = None  # trainer report.json
+    loss_curves: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    model_cards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)  # stage folder -> documents per input source
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("run") or self.run_dir.name)
+
+
+def collect(run_dir: Path) -> RunFacts:
+    run_dir = Path(run_dir)
+    summary = _json(run_dir / RUN_REPORT) or {"output_dir": str(run_dir)}
+    facts = RunFacts(run_dir, summary, versions=_versions())
+    facts.curation = summary.get("curation") or _curation_from_stats(run_dir / "curation")
+    for folder in ("curation/extract", "curation/curated", "classifiers/labelled"):
+        if (run_dir / folder).is_dir():
+            facts.sources[folder] = _value_counts(run_dir / folder, "source")
+    facts.classifiers = _json(run_dir / "classifiers" / "classifiers_report.json")
+    if (run_dir / "classifiers" / "labelled").is_dir():
+        facts.quality_scores = _column_sample(run_dir / "classifiers" / "labelled", "quality_score", SCORE_SAMPLE)
+    facts.dedup_examples = _dedup_examples(run_dir / "curation")
+    facts.plan = _json(run_dir / "mixer" / "plan.json")
+    training = summary.get("training") or {}
+    facts.training = _json(Path(training["report"])) if training.get("report") else _json(run_dir / "trainer" / "report.json")
+    facts.loss_curves = _loss_curves(run_dir / "trainer")
+    models_dir = (summary.get("classification") or {}).get("models_dir") or (facts.classifiers or {}).get("models_dir")
+    if models_dir:
+        facts.model_cards = {p.stem: _json(p) for p in sorted(Path(models_dir).glob("*.json"))}
+    return facts
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _curation_from_stats(curation_dir: Path) -> list[dict[str, Any]]:
+    """A run that stopped before writing run_report.json: the stages that finished wrote their own statistics."""
+    stages = []
+    for stage_dir in [curation_dir / "extract", *sorted((curation_dir / "dedup").glob("[!_]*")), curation_dir / "curated"]:
+        stats = _json(stats_path(stage_dir))
+        if stats:
+            stages.append(stats)
+    return stages
+
+
+def _value_counts(folder: Path, column: str) -> dict[str, int]:
+    """Rows per value of one short column (read alone: the text is never read)."""
+    table = ds.dataset(folder, format="parquet").to_table(columns=[column])
+    counts = table.group_by(column).aggregate([(column, "count")]).to_pylist()
+    return {str(row[column]): row[f"{column}_count"] for row in counts}
+
+
+def _column_sample(folder: Path, column: str, limit: int) -> list[float]:
+    dataset = ds.dataset(folder, format="parquet")
+    if column not in dataset.schema.names:
+        return []
+    return [v for v in dataset.head(limit, columns=[column]).column(column).to_pylist() if v is not None]
+
+
+def _dedup_examples(curation_dir: Path) -> list[dict[str, Any]]:
+    """A few removed documents next to the kept one they duplicate (bounded reads)."""
+    rejected, curated = curation_dir / "_curated" / "rejected", curation_dir / "curated"
+    if not rejected.is_dir() or not curated.is_dir():
+        return []
+    removed = ds.dataset(rejected, format="parquet")
+    if "duplicate_of" not in removed.schema.names:
+        return []
+    rows = removed.to_table(columns=["id", "text", "reject_reason", "duplicate_of"],
+                            filter=ds.field("duplicate_of").is_valid()).slice(0, 50).to_pylist()
+    chosen: dict[str, dict[str, Any]] = {}
+    for row in rows:  # one example per reason first
+        chosen.setdefault(row["reject_reason"], row)
+    examples = list(chosen.values())[:EXAMPLE_CLUSTERS]
+    if not examples:
+        return []
+    kept_ids = [row["duplicate_of"] for row in examples]
+    kept = ds.dataset(curated, format="parquet").to_table(columns=["id", "text"], filter=ds.field("id").isin(kept_ids))
+    text_of = dict(zip(kept.column("id").to_pylist(), kept.column("text").to_pylist()))
+    return [{**row, "kept_text": text_of.get(row["duplicate_of"], "")} for row in examples]
+
+
+def _loss_curves(trainer_dir: Path) -> dict[str, list[tuple[float, float]]]:
+    curves = {}
+    for metrics in sorted(trainer_dir.glob("**/metrics.jsonl")):
+        points = []
+        for line in metrics.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                points.append((float(record["step"]), float(record["loss"])))
+        if points:
+            curves[str(metrics.parent.relative_to(trainer_dir))] = points[-400:]
+    return curves
+
+
+def _versions() -> dict[str, str]:
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
