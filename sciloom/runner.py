@@ -32,8 +32,12 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
         try:
             return _run_phases(recipe, out)
         except BaseException:
-            # A run that stops still gets its page: the sections of the phases that finished.
-            console.print(f"report (partial run): {write_report(out)}")
+            # A run that stops still gets its page: the sections of the phases that finished. The run's own error
+            # is what the user must see, so a report that cannot be written only says so.
+            try:
+                console.print(f"report (partial run): {write_report(out)}")
+            except Exception as error:  # noqa: BLE001
+                console.print(f"report (partial run) not written: {type(error).__name__}: {error}")
             raise
 
 
