@@ -5,12 +5,13 @@ whose infeasibility stops the run before anything is tokenized. Shards are writt
 over the labelled parts (resumable: a rerun skips finished parts), and every stream folder gets its
 manifest last. The held-out documents (chosen while counting buckets, so plans and budgets use only the
 rest) are written once into their own stream. Outputs: out_dir/<stage>/[<discipline>/] shard folders,
-out_dir/held_out/, out_dir/tokenizer/, out_dir/plan.{json,png,txt}, out_dir/mixer_report.json.
+out_dir/held_out/, out_dir/tokenizer/, out_dir/plan.{json,png,txt}, out_dir/mixer_report.json, and
+out_dir/build.json (the build's settings and promised stream folders: another build is refused, never
+written over the shards a training run may read).
 """
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -18,12 +19,13 @@ from typing import Any
 
 from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
 from sciloom.curation.document import iter_parts
-from sciloom.curation.executor import TASKS_DIR, run_stage
+from sciloom.curation.executor import run_stage
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import tasks_over_stage
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.mixer.buckets import count_buckets
-from sciloom.mixer.config import STAGE_NAMES, MixerConfig, TokenizerConfig
+from sciloom.mixer.build_record import build_record, record_build, refuse_if_built, refuse_other_build
+from sciloom.mixer.config import MixerConfig, TokenizerConfig
 from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
 from sciloom.mixer.indexed_dataset import token_dtype
 from sciloom.mixer.manifest import build_manifest, content_hash, file_sha256, write_manifest
@@ -33,7 +35,6 @@ from sciloom.mixer.row_groups import iter_row_group_batches
 from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_record_path, write_part_shards
 from sciloom.mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
 
-BUILD_FILE = "build.json"
 REPORT_FILE = "mixer_report.json"
 
 
@@ -43,15 +44,19 @@ def corpus_texts(labelled_dir: Path) -> Iterator[str]:
             yield from (t for t in batch.column("text").to_pylist() if t)
 
 
-def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, tokenizer_dir: Path) -> Path:
-    """The local tokenizer.json, or the demo BPE (trained once; retrained only when its settings change)."""
+def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, out_dir: Path) -> Path:
+    """The local tokenizer.json, or the demo BPE in out_dir/tokenizer (trained once; retrained only when its
+    settings change, and never under the shards of a build that used the old one)."""
     if config.path is not None:
         return config.path.resolve()
     assert config.train_bpe is not None
+    tokenizer_dir = out_dir / "tokenizer"
     settings = tokenizer_dir / "training.json"
     wanted = {"train_bpe": config.train_bpe.model_dump(), "corpus": [p.name for p in iter_parts(labelled_dir)]}
     if not ((tokenizer_dir / TOKENIZER_FILE).is_file() and settings.is_file()
             and json.loads(settings.read_text()) == wanted):
+        if (tokenizer_dir / TOKENIZER_FILE).is_file():
+            refuse_if_built(out_dir, "changed: the demo tokenizer's settings or the labelled parts it is trained on")
         train_byte_level_bpe(corpus_texts(labelled_dir), config.train_bpe, tokenizer_dir)
         write_json_atomic(settings, wanted)
     return (tokenizer_dir / TOKENIZER_FILE).resolve()
@@ -72,19 +77,18 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     disciplines = tuple(disciplines or DEFAULT_TAXONOMY.disciplines)
     labelled_dir, out_dir = Path(labelled_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer_file = prepare_tokenizer(config.tokenizer, labelled_dir, out_dir / "tokenizer")
+    tokenizer_file = prepare_tokenizer(config.tokenizer, labelled_dir, out_dir)
     tokenizer_sha = file_sha256(tokenizer_file)
     plan, held_out_rule, unusable = plan_from_corpus(config, labelled_dir, tokenizer_file, disciplines, general_label)
+    streams_to_write = [s for s in plan.streams if s.take]  # a stream shrunk to nothing has no folder
+    record = build_record(plan=plan.to_dict(), tokenizer_sha256=tokenizer_sha, seq_len=config.seq_len,
+                          block_size=config.block_size, seed=seed, disciplines=disciplines,
+                          held_out_thresholds=held_out_rule.thresholds, streams=[s.folder for s in streams_to_write])
+    refuse_other_build(out_dir, record)  # before anything of the earlier build is written over, reports included
     plan_files = write_plan_report(plan, out_dir)
     plan.raise_if_infeasible()
-
+    record_build(out_dir, record)
     recipe_hash = recipe_hash or content_hash(config.model_dump(mode="json"))
-    build = {"plan": plan.to_dict(), "tokenizer_sha256": tokenizer_sha, "seq_len": config.seq_len,
-             "block_size": config.block_size, "seed": seed, "disciplines": disciplines,
-             "held_out_thresholds": held_out_rule.thresholds}
-    _forget_other_builds(out_dir, content_hash(build))
-
-    streams_to_write = [s for s in plan.streams if s.take]  # a stream shrunk to nothing has no folder
     job = ShardJob(out_dir=out_dir.resolve(), tokenizer_file=tokenizer_file, tokenizer=config.tokenizer,
                    seq_len=config.seq_len, block_size=config.block_size, seed=seed, disciplines=disciplines,
                    general_label=general_label,
@@ -130,13 +134,3 @@ def _achieved(manifest: dict[str, Any], stream: StreamPlan) -> dict[str, float]:
     total = sum(by_discipline.values())
     return {d: round(by_discipline.get(d, 0) / total, 6) if total else 0.0 for d in stream.targets}
 
-
-def _forget_other_builds(out_dir: Path, build_hash: str) -> None:
-    """Resume only the same build: a changed plan, tokenizer or seed invalidates every finished part."""
-    record = out_dir / BUILD_FILE
-    if record.is_file() and json.loads(record.read_text()).get("build_hash") == build_hash:
-        return
-    shutil.rmtree(out_dir / TASKS_DIR, ignore_errors=True)
-    for stage in (*STAGE_NAMES, HELD_OUT_FOLDER):
-        shutil.rmtree(out_dir / stage, ignore_errors=True)
-    write_json_atomic(record, {"build_hash": build_hash})

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.mixer.build_record import promised_folders, require_stream
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.trainer.batches import BatchStream
 from sciloom.trainer.config import TrainerConfig
@@ -48,9 +49,20 @@ def expert_groups(expert_disciplines: list[str], granularity: int, disciplines: 
 
 
 def induction_disciplines(shards_dir: Path) -> list[str]:
-    """Science disciplines that have a stream: each becomes a group of experts. `general` is the shared expert's."""
-    root = shards_dir / "expert_induction"
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "general") if root.is_dir() else []
+    """Science disciplines that have a stream: each becomes a group of experts. `general` is the shared expert's.
+
+    The mixer's build.json says which streams exist, so a deleted stream folder is refused (MissingStream)
+    rather than silently costing the model its experts; shards without a build record are listed from the disk.
+    """
+    promised = promised_folders(shards_dir)
+    if promised is None:
+        root = shards_dir / "expert_induction"
+        names = [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+    else:
+        names = [f.split("/", 1)[1] for f in promised if f.startswith("expert_induction/")]
+        for name in names:
+            require_stream(shards_dir, f"expert_induction/{name}")
+    return sorted(n for n in names if n != "general")
 
 
 def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, disciplines: list[str],

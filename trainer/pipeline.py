@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.mixer.build_record import require_promised_streams
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.trainer.batches import BatchStream, dataset_batches, held_out_dataset
 from sciloom.trainer.config import TrainerConfig
@@ -42,7 +43,8 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
 def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, disciplines: list[str],
                  seed: int = 0) -> dict[str, Any]:
     ctx = init_from_environment()
-    held_out = held_out_dataset(shards_dir)  # before any training: a missing stream fails fast
+    require_promised_streams(shards_dir)  # before any training: a stream the mixer promised but the disk lacks
+    held_out = held_out_dataset(shards_dir)
 
     def held_out_batches() -> Iterator[dict[str, torch.Tensor]]:
         return dataset_batches(held_out, config.eval_batch_size, config.eval_max_sequences)

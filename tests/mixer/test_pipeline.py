@@ -1,23 +1,31 @@
-"""build_mixture end to end on real Ray: shards decode back to the planned documents, resume, infeasibility."""
+"""build_mixture end to end on real Ray: shards decode back to the planned documents, resume, infeasibility,
+another build refused beside the old one, a deleted stream caught by verify and by training."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from tokenizers import Tokenizer
 
 from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
-from sciloom.mixer.config import MixerConfig
+from sciloom.mixer.build_record import BuildConflict, MissingStream
+from sciloom.mixer.config import MixerConfig, TokenizerConfig
 from sciloom.mixer.held_out import HASH_RANGE, id_hash
 from sciloom.mixer.manifest import read_manifest
 from sciloom.mixer.pipeline import build_mixture
 from sciloom.mixer.plan import InfeasiblePlan
 from sciloom.mixer.shard_reader import PackedShardDataset
-from sciloom.mixer.verify import verify
+from sciloom.mixer.verify import VerificationFailed, verify
+from sciloom.trainer.config import TrainerConfig
+from sciloom.trainer.innovator import induction_disciplines
+from sciloom.trainer.pipeline import run_training
 from mixer_test_corpus import write_labelled_corpus
 
 EPOCHS = {"high": 2, "medium": 1, "low": 0}
@@ -170,3 +178,59 @@ def test_infeasible_mixture_stops_before_tokenizing(ray_session, tmp_path: Path)
     assert not list((tmp_path / "mixer").rglob("part-*"))
     assert "INFEASIBLE" in (tmp_path / "mixer" / "plan.txt").read_text()
     assert json.loads((tmp_path / "mixer" / "plan.json").read_text())["problems"]
+
+
+def snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"seed": 1}, "changed: seed 0 -> 1"),
+    ({"config": config(integration_budget=4000)}, "changed: plan"),
+    ({"config": config().model_copy(update={"tokenizer": TokenizerConfig(train_bpe={"vocab_size": 420})})},
+     "changed: the demo tokenizer's settings"),
+])
+def test_another_build_is_refused_and_the_old_one_survives(built, change: dict, says: str) -> None:
+    """A changed seed, plan or tokenizer never deletes or overwrites the shards a training run may be reading."""
+    root, _, summary = built
+    before = snapshot(root / "mixer")
+    with pytest.raises(BuildConflict, match=re.escape(says) + r".*never deleted silently.*rm -rf"):
+        build_mixture(change.get("config", config()), root / "labelled", root / "mixer", seed=change.get("seed", 0),
+                      show_progress=False)
+    assert snapshot(root / "mixer") == before  # reports and tokenizer included
+    assert verify(root / "mixer")["folders"] == len(summary["streams"]) + 1
+
+
+def test_another_build_goes_to_an_empty_folder(built, tmp_path: Path) -> None:
+    root, _, summary = built
+    other = build_mixture(config(), root / "labelled", tmp_path / "mixer", seed=1, show_progress=False)
+    assert json.loads((tmp_path / "mixer" / "build.json").read_text())["seed"] == 1
+    assert set(other["streams"]) == set(summary["streams"])
+
+
+@pytest.fixture
+def physics_deleted(built, tmp_path: Path) -> Path:
+    """A copy of the built mixer folder whose physics expert-induction stream was deleted whole (manifest included)."""
+    mixer = tmp_path / "mixer"
+    shutil.copytree(built[0] / "mixer", mixer)
+    shutil.rmtree(mixer / "expert_induction" / "physics")
+    return mixer
+
+
+def test_verify_reports_a_promised_stream_the_disk_lacks(physics_deleted: Path) -> None:
+    missing = physics_deleted / "expert_induction" / "physics"
+    for checked in (physics_deleted, physics_deleted / "expert_induction"):
+        with pytest.raises(VerificationFailed, match=re.escape(f"{missing}: promised by {physics_deleted / 'build.json'}")):
+            verify(checked)
+    assert verify(physics_deleted / "integration")["folders"] == 1  # a folder that is there still verifies alone
+
+
+def test_training_refuses_a_promised_stream_the_disk_lacks(physics_deleted: Path, tmp_path: Path) -> None:
+    missing = physics_deleted / "expert_induction" / "physics"
+    with pytest.raises(MissingStream, match=re.escape(f"{missing}: the build promised this stream")):
+        induction_disciplines(physics_deleted)
+    trainer = TrainerConfig.model_validate(yaml.safe_load((Path(__file__).parents[2] / "recipes" / "demo.yaml")
+                                                          .read_text())["trainer"])
+    with pytest.raises(MissingStream, match=re.escape(str(missing))):
+        run_training(trainer, physics_deleted, tmp_path / "trainer", list(DEFAULT_TAXONOMY.disciplines))
+    assert not (tmp_path / "trainer").exists()  # refused before any training
