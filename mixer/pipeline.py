@@ -12,6 +12,7 @@ written over the shards a training run may read).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -29,13 +30,18 @@ from sciloom.mixer.config import MixerConfig, TokenizerConfig
 from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
 from sciloom.mixer.indexed_dataset import token_dtype
 from sciloom.mixer.manifest import build_manifest, content_hash, file_sha256, write_manifest
-from sciloom.mixer.plan import MixturePlan, StreamPlan, plan_mixture
+from sciloom.mixer.plan import InfeasiblePlan, MixturePlan, StreamPlan, plan_mixture
 from sciloom.mixer.plan_report import write_plan_report
 from sciloom.mixer.row_groups import iter_row_group_batches
-from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_record_path, write_part_shards
+from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_positions, part_record_path, write_part_shards
 from sciloom.mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
 
 REPORT_FILE = "mixer_report.json"
+# A discipline whose written share is below this fraction of its target missed it. The plan meets every
+# target; the written shares differ from it by the token estimate and by about one document per stream
+# and discipline (systematic sampling, shard_task.copies_per_document), far less than this whenever a
+# share holds a few documents. A stream that lost a discipline (0%) is always caught.
+MISSED_TARGET_FACTOR = 0.5
 
 
 def corpus_texts(labelled_dir: Path) -> Iterator[str]:
@@ -89,11 +95,12 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     plan.raise_if_infeasible()
     record_build(out_dir, record)
     recipe_hash = recipe_hash or content_hash(config.model_dump(mode="json"))
+    tasks = tasks_over_stage(labelled_dir)
     job = ShardJob(out_dir=out_dir.resolve(), tokenizer_file=tokenizer_file, tokenizer=config.tokenizer,
                    seq_len=config.seq_len, block_size=config.block_size, seed=seed, disciplines=disciplines,
                    general_label=general_label,
-                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write), held_out=held_out_rule)
-    tasks = tasks_over_stage(labelled_dir)
+                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write), held_out=held_out_rule,
+                   positions=part_positions(seed, [t.task_id for t in tasks]))
     ensure_ray()
     stage_report = run_stage("mix", out_dir, tasks, partial(write_part_shards, job), show_progress=show_progress)
 
@@ -106,7 +113,7 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
             vocab_size=encoder.vocab_size, pad_id=encoder.eos_id, disciplines=disciplines,
             tokenizer_sha256=tokenizer_sha, recipe_hash=recipe_hash, parts=parts, extra={**extra, "seed": seed})
 
-    streams = {}
+    streams, shortfalls = {}, {}
     for stream in streams_to_write:
         manifest = folder_manifest(stream.folder, {"stage": stream.stage, "stream": stream.name,
                                                    "targets": stream.targets, "planned": stream.achieved()})
@@ -114,6 +121,10 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
         write_manifest(out_dir / stream.folder, manifest)
         streams[stream.folder] = {"sequences": manifest["sequences"], "tokens": manifest["tokens"],
                                   "budget": stream.budget, "targets": stream.targets, "achieved": manifest["achieved"]}
+        short = _missed_targets(stream, manifest["achieved"])
+        if short:
+            streams[stream.folder]["missed_targets"] = short
+            shortfalls[stream.folder] = (config.stages()[stream.stage].when_short, short)
     manifest = folder_manifest(HELD_OUT_FOLDER, {"stage": HELD_OUT_FOLDER, "stream": HELD_OUT_FOLDER,
                                                  "held_out": config.held_out.model_dump()})
     write_manifest(out_dir / HELD_OUT_FOLDER, manifest)
@@ -125,7 +136,31 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
                "documents_unusable": unusable, "plan_notes": plan.notes, "plan_files": {k: str(v) for k, v in plan_files.items()},
                "stage": stage_report.to_dict()}
     write_json_atomic(out_dir / REPORT_FILE, summary)
+    _report_shortfalls(shortfalls)
     return summary
+
+
+def _missed_targets(stream: StreamPlan, achieved: dict[str, float]) -> list[str]:
+    """Target disciplines that got less than MISSED_TARGET_FACTOR of their share of the written tokens."""
+    return [f"discipline {d!r} got {achieved[d]:.1%} of the written tokens against a target of {target:.1%}"
+            for d, target in stream.targets.items() if target > 0 and achieved[d] < MISSED_TARGET_FACTOR * target]
+
+
+def _report_shortfalls(shortfalls: dict[str, tuple[str, list[str]]]) -> None:
+    """As `when_short` promises: 'error' stops the run, 'shrink' accepts the stream as written and says so."""
+    errors = [f"{folder}: {miss}" for folder, (when_short, misses) in shortfalls.items() if when_short == "error"
+              for miss in misses]
+    for folder, (when_short, misses) in shortfalls.items():
+        if when_short == "shrink":
+            for miss in misses:
+                print(f"NOTE {folder}: {miss} (when_short: shrink accepts it)", file=sys.stderr)
+    if errors:
+        raise InfeasiblePlan(
+            "the written shards miss the mixture's targets (the plan met them; the shards are kept and "
+            f"{REPORT_FILE} has the numbers):\n  " + "\n  ".join(errors)
+            + "\n  a stream takes whole documents, so a discipline whose share is about a document or less comes "
+            "out short or swamps the others: raise the stage's token_budget, or set when_short: shrink to accept "
+            "the stream as written")
 
 
 def _achieved(manifest: dict[str, Any], stream: StreamPlan) -> dict[str, float]:
