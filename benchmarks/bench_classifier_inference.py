@@ -51,7 +51,10 @@ def timed(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=3000)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.docs = 100
     if not DATA.is_dir():
         sys.exit(f"real data not found at {DATA}")
     texts = real_documents(args.docs)

@@ -8,7 +8,7 @@ The 990 trafilatura evaluation pages are written once into a WARC file; both pip
   GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter, JsonlWriter.
 Both keep English with the same threshold. HF_HOME points into a temp dir (datatrove copies assets there).
 
-    .venv/bin/python benchmarks/bench_curation_throughput.py [--limit N] [--profile stock|science]
+    .venv/bin/python benchmarks/bench_curation_throughput.py [--limit N] [--profile stock|science] [--smoke]
 """
 from __future__ import annotations
 
@@ -199,7 +199,10 @@ def main() -> None:
     parser.add_argument("--profile", choices=["stock", "science"], default="science", help="our rules profile")
     parser.add_argument("--languages", default="en",
                         help="comma-separated languages both pipelines keep, or 'all' (any language at the threshold)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.limit = 20
     try:
         warc = _SCRATCH / "input" / "evaldata.warc.gz"
         warc.parent.mkdir(parents=True)

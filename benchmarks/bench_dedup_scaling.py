@@ -125,7 +125,10 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--parts", type=int, default=16)
     parser.add_argument("--workers", default="1,2", help="comma-separated Ray CPU counts, one run each")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.docs, args.parts, args.workers = 400, 2, "1"
     texts, planted = synthetic_docs(args.docs)
     mb = sum(len(t) for t in texts) / 1e6
     print(f"{len(texts)} synthetic documents ({mb:.0f} MB of text) in {args.parts} parts; planted {planted}")

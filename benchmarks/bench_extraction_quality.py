@@ -4,7 +4,7 @@ Metric (trafilatura tests/evaluate.py): per page, every `with` snippet found in 
 positive (else a false negative), every `without` snippet found is a false positive (else a true negative);
 precision, recall and F1 over all snippets of all pages. Output whitespace is collapsed as upstream does.
 
-    .venv/bin/python benchmarks/bench_extraction_quality.py [--limit N] [--settings all]
+    .venv/bin/python benchmarks/bench_extraction_quality.py [--limit N] [--settings all] [--smoke]
 """
 from __future__ import annotations
 
@@ -71,7 +71,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N pages (default: all 990)")
     parser.add_argument("--settings", choices=["baseline", "all"], default="baseline",
                         help="baseline: defaults, no_fallback, no comments; all: also the other plain settings we tried")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.limit = 20
     if not EVALDATA.is_dir():
         sys.exit(f"evaluation pages not found at {EVALDATA}")
     pages = list(evaluation_pages(args.limit))

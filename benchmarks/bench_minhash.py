@@ -66,7 +66,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--datatrove-docs", type=int, default=2_000)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.docs, args.datatrove_docs = 200, 40
     texts = load_docs(args.docs)
     mb = sum(len(t.encode()) for t in texts) / 1e6
     print(f"{len(texts)} documents, {mb:.1f} MB, num_perm={NUM_PERM}, {NGRAM}-word shingles, one process")

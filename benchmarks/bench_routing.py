@@ -4,12 +4,13 @@ The naive side is what transformers' Qwen2-MoE does: softmax, torch.topk, then a
 boolean masks, gathering each expert's tokens and index_add-ing the weighted rows back. The expert itself is the
 identity on both sides so only routing and data movement are timed; both sides' gradients are checked equal
 first. Run:
-    .venv/bin/python benchmarks/bench_routing.py
+    .venv/bin/python benchmarks/bench_routing.py [--smoke]
 On a machine shared with other jobs, `OMP_NUM_THREADS=1` gives steadier numbers: with oversubscribed cores,
 multi-threaded ops stall at their barriers, which hurts the naive side's many small ops most.
 """
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -73,10 +74,14 @@ def time_pair_us(first: Callable[[], None], second: Callable[[], None], repeats:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs (CI)")
+    smoke = parser.parse_args().smoke
+    shapes, repeats = ([(256, 8, 2, 32)], 2) if smoke else (SHAPES, 7)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, forward+backward, median µs per call")
     print(f"{'T':>6} {'E':>4} {'K':>3} {'D':>5} {'ours µs':>10} {'naive µs':>10} {'naive/ours':>11}")
-    for num_tokens, num_experts, top_k, dim in SHAPES:
+    for num_tokens, num_experts, top_k, dim in shapes:
         logits_TE = torch.randn(num_tokens, num_experts, requires_grad=True)
         x_TD = torch.randn(num_tokens, dim, requires_grad=True)
         grad_TD = torch.randn(num_tokens, dim)
@@ -85,7 +90,7 @@ def main() -> None:
         for got, want in zip(ours_grads, gradients(naive, logits_TE, x_TD, grad_TD, top_k)):
             torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
         ours_us, naive_us = time_pair_us(
-            lambda: ours(logits_TE, x_TD, grad_TD, top_k), lambda: naive(logits_TE, x_TD, grad_TD, top_k), repeats=7
+            lambda: ours(logits_TE, x_TD, grad_TD, top_k), lambda: naive(logits_TE, x_TD, grad_TD, top_k), repeats=repeats
         )
         shape = f"{num_tokens:>6} {num_experts:>4} {top_k:>3} {dim:>5}"
         print(f"{shape} {ours_us:>10.0f} {naive_us:>10.0f} {naive_us / ours_us:>10.2f}x")

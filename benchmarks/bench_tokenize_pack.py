@@ -9,10 +9,14 @@ read, label pass, encode, pack, .bin/.idx/.seg write, checksums); the competitor
 tokenizer (cold BPE word cache); only ours counts the load, as the task has to do it. Peak memory of our task is measured
 in a fresh subprocess for the corpus and for the corpus repeated 4x.
 
-    .venv/bin/python benchmarks/bench_tokenize_pack.py
+    .venv/bin/python benchmarks/bench_tokenize_pack.py [--smoke]
+
+`--smoke` runs every step on 40 articles with one trial pair and a small tokenizer (seconds): CI runs it so
+that a benchmark that no longer runs fails CI.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -33,6 +37,7 @@ from tokenizers import Tokenizer  # noqa: E402
 from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
 from sciloom.curation.executor import Task  # noqa: E402
 from sciloom.mixer.config import BpeTrainConfig, TokenizerConfig  # noqa: E402
+from sciloom.mixer.held_out import HeldOutRule  # noqa: E402
 from sciloom.mixer.shard_task import ShardJob, StreamSpec, write_part_shards  # noqa: E402
 from sciloom.mixer.tokenize import train_byte_level_bpe  # noqa: E402
 
@@ -59,7 +64,9 @@ def write_part(texts: list[str], copies: int, path: Path) -> None:
 def job(out_dir: Path, tokenizer_file: Path) -> ShardJob:
     return ShardJob(out_dir=out_dir, tokenizer_file=tokenizer_file, tokenizer=TokenizerConfig(path=tokenizer_file),
                     seq_len=2048, block_size=1 << 16, seed=0, disciplines=DEFAULT_TAXONOMY.disciplines,
-                    general_label="general", streams=(StreamSpec("integration", {BUCKET: 1.0}),))
+                    general_label="general", streams=(StreamSpec("integration", {BUCKET: 1.0}),),
+                    # Nothing held out: every document is packed, as the raw side encodes every text.
+                    held_out=HeldOutRule({label: 0 for label in (*DEFAULT_TAXONOMY.disciplines, "general")}))
 
 
 def raw_encode(tokenizer_file: Path, texts: list[str]) -> tuple[float, int]:
@@ -93,19 +100,22 @@ def child(part: str, out_dir: str, tokenizer_file: str) -> None:
     print(json.dumps({"baseline_mb": baseline / 1024, "peak_mb": peak / 1024, "tokens": tokens, "seconds": seconds}))
 
 
-def main() -> None:
+def main(smoke: bool) -> None:
     texts = bbc_texts()
+    trials, throughput_docs, vocab = (TRIALS, THROUGHPUT_DOCS, 8000) if not smoke else (2, 40, 500)
+    if smoke:
+        texts = texts[:80]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        tokenizer_file = train_byte_level_bpe(texts, BpeTrainConfig(vocab_size=8000), root / "tok")
+        tokenizer_file = train_byte_level_bpe(texts, BpeTrainConfig(vocab_size=vocab), root / "tok")
         part = root / "labelled" / "part-00000.parquet"
         write_part(texts, 1, part)
         mb = sum(len(t.encode()) for t in texts) / 1e6
-        throughput_texts = texts[:THROUGHPUT_DOCS]
+        throughput_texts = texts[:throughput_docs]
         small = root / "labelled_small" / "part-00000.parquet"
         write_part(throughput_texts, 1, small)
         raw, ours = [], []
-        for trial in range(TRIALS):
+        for trial in range(trials):
             # Pairs run back to back, alternating who goes first, so that load from others on this shared
             # machine hits both sides alike; the median of the pairs' ratios is the result. A fresh tokenizer
             # per run, as our task loads its own: the BPE word cache starts cold on both sides.
@@ -118,7 +128,7 @@ def main() -> None:
         small_mb = sum(len(t.encode()) for t in throughput_texts) / 1e6
         calls = -(-int(small_mb * 1e6) // job(root, tokenizer_file).batch_bytes)
         print(f"corpus: {len(texts)} BBC articles, {mb:.1f} MB; throughput on the first {len(throughput_texts)} "
-              f"({small_mb:.2f} MB), {TRIALS} alternating pairs, CPU seconds")
+              f"({small_mb:.2f} MB), {trials} alternating pairs, CPU seconds")
         print(f"raw : {len(throughput_texts)} in-memory texts -> encode_batch, 1 call, {raw[0][1]:,} tokens")
         print(f"ours: Parquet part -> tokenizer load, {len(throughput_texts)} texts -> encode_batch in ~{calls} "
               f"call(s) -> pack -> .bin/.idx/.seg + checksums + part record, {ours[0][1]:,} tokens (+1 EOS per doc)")
@@ -140,4 +150,6 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--child":
         child(*sys.argv[2:])
     else:
-        main()
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs")
+        main(parser.parse_args().smoke)

@@ -16,7 +16,9 @@ steps, which pay the compilation): ours with trainer.compile.compile_for_trainin
 `OptimConfig.compile`; dense parts compiled, routed experts eager), transformers' with `model.compile()` (the
 whole model, graph breaks where dynamo needs them). `--no-compile` runs the eager pair only.
 
-Run: .venv/bin/python benchmarks/bench_training_throughput.py [--steps N] [--profile] [--no-compile]
+Run: .venv/bin/python benchmarks/bench_training_throughput.py [--steps N] [--profile] [--no-compile] [--smoke]
+
+`--smoke` runs two eager steps of each (no compilation): seconds, for CI.
 """
 from __future__ import annotations
 
@@ -104,7 +106,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--profile", action="store_true", help="print a torch.profiler table of one step of each")
     parser.add_argument("--no-compile", action="store_true", help="skip the compiled models")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.steps, args.no_compile = 2, True
     torch.manual_seed(0)
     ours = CausalLM(CONFIG).train()
     with tempfile.TemporaryDirectory() as folder:

@@ -239,6 +239,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="write the full JSON report here")
     parser.add_argument("--folds", type=int, default=5, help="folds of the k-fold evaluation")
+    parser.add_argument("--smoke", action="store_true", help="every step on 1 record in 40, 2 folds (CI)")
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"real evaluation data not found at {DATA}")
@@ -250,6 +251,8 @@ def main() -> None:
     tax = config.taxonomy
     seeds = SeedKnowledge.load(tax) if params.seed_features else None
     records = load_records(tax)
+    if args.smoke:
+        records, args.folds = records[::40], 2
     sides: dict[str, list[Record]] = {"train": [], "test": []}
     for record in records:
         sides["test" if document_hash(record[1], params.max_tokens) < TEST_FRACTION else "train"].append(record)

@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=DedupConfig().threshold)
     parser.add_argument("--containment-threshold", type=float, default=ContainmentConfig().threshold)
     parser.add_argument("--containment-ngram", type=int, default=ContainmentConfig().ngram)
+    parser.add_argument("--smoke", action="store_true",
+                        help="accepted for CI's benchmark loop: the evaluation is small, it runs whole (~15 s)")
     args = parser.parse_args()
     names, texts, labels = load_corpus()
     source_of = {labels[n][0]: n for n in names if labels[n][1] == "orig"}
@@ -126,6 +128,17 @@ def main() -> None:
     print(f"sources removed by containment: {sources_removed}; by MinHash: "
           f"{sum(fuzzy[s].reason is not None for s in source_of.values())}")
     print(f"'non' caught: MinHash {fuzzy_caught['non']}, containment {contained_caught['non']} (must be 0)")
+    # The whole default pipeline (exact, MinHash, containment) in one run: every removed answer names what it
+    # duplicates, and every cluster keeps exactly one document.
+    full = dict(zip(names, dedup_documents(DedupConfig(threshold=args.threshold, containment=containment),
+                                           names, texts, quality)))
+    kept = {n for n, v in full.items() if v.reason is None}
+    clusters: Counter[str] = Counter(v.cluster for v in full.values() if v.reason is None)
+    orphans = sum(1 for v in full.values() if v.cluster not in kept)
+    in_source = Counter(labels[n][1] for n in answers if full[n].reason and full[n].cluster == source_of[labels[n][0]])
+    print(f"full pipeline: removed answers in their source's cluster {dict(sorted(in_source.items()))} of "
+          f"{dict(sorted(totals.items()))}; clusters without a kept document: {orphans}; "
+          f"clusters with more than one kept: {sum(1 for c in clusters.values() if c > 1)}")
 
     checker = DATA / "dolma-tests" / "dclm_bff_checker.jsonl.gz"
     if checker.is_file():

@@ -47,6 +47,7 @@ import copy
 import json
 import random
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -350,7 +351,8 @@ def table(name: str, result: dict, layers: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, required=True, help="working folder (shards, tokenizer, stage caches)")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="working folder (shards, tokenizer, stage caches); required unless --smoke")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON report here")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
@@ -373,7 +375,16 @@ def main() -> None:
     parser.add_argument("--probe", action="store_true", help="also fit a linear probe on the router inputs")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true",
+                        help="a tiny model and a few steps of every stage in a temporary folder: checks that it runs (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        smoke_work = tempfile.TemporaryDirectory(prefix="sciloom-eval-routing-smoke-")
+        args.work = Path(smoke_work.name)
+        args.hidden, args.layers, args.seq_len, args.vocab_size, args.batch_size = 32, 2, 64, 512, 4
+        args.pretrain_steps, args.induction_steps, args.warmup_steps, args.train_sample = 3, 2, 3, 8
+    elif args.work is None:
+        parser.error("--work is required (or --smoke)")
     if not DATA.is_dir():
         sys.exit(f"real evaluation data not found at {DATA}")
     torch.set_num_threads(args.threads)

@@ -28,6 +28,7 @@ from typing import Any
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS, LabelModel
 from sciloom.classifiers.weak_labels import SeedKnowledge, heuristic_quality, synthetic_documents, weak_discipline
+from sciloom.curation.read_jsonl import empty_field, missing_field
 from sciloom.curation.document import Document
 from sciloom.curation.atomic_write import write_json_atomic
 
@@ -91,7 +92,7 @@ def bootstrap_models(docs: Iterable[Document], config: ClassifiersConfig, out_di
             break
         text = doc.get("text")
         if not isinstance(text, str) or not text.strip():
-            skipped["no_text"] += 1
+            skipped[missing_field("text") if not isinstance(text, str) else empty_field("text")] += 1
             continue
         corpus.append((str(doc.get("id", len(corpus))), text, doc.get("l1_score")))
     if not corpus:

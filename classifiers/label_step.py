@@ -17,7 +17,8 @@ from sciloom.curation.step import Step
 
 LABEL_COLUMNS: dict[str, pa.DataType] = {
     "discipline": pa.string(),
-    "discipline_scores": pa.map_(pa.string(), pa.float32()),
+    # A list of (label, score) rather than an Arrow map: Hugging Face `datasets` cannot load map columns.
+    "discipline_scores": pa.list_(pa.struct([("label", pa.string()), ("score", pa.float32())])),
     "science_score": pa.float32(),
     "quality_score": pa.float32(),
     "quality_tier": pa.string(),
@@ -90,6 +91,7 @@ class LabelStep(Step):
         with self.stats.timer():
             self.labeller.annotate(batch)
         for doc in batch:
+            doc["discipline_scores"] = [{"label": k, "score": v} for k, v in doc["discipline_scores"].items()]
             self.keep(doc)
             yield doc
 

@@ -24,6 +24,7 @@ from sciloom.classifiers.tiers import TIERS
 from sciloom.curation.document import iter_parts, read_documents
 from sciloom.curation.executor import run_stage
 from sciloom.curation.map_stage import map_documents
+from sciloom.curation.part_writer import provenance
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import StageOutputReader, tasks_over_stage
 from sciloom.curation.atomic_write import write_json_atomic
@@ -121,7 +122,8 @@ def _example(doc: dict[str, Any]) -> dict[str, Any]:
             "quality_score": round(doc["quality_score"], 3), **judged, "text": doc["text"][:EXAMPLE_CHARS]}
 
 
-def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) -> dict[str, Any]:
+def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Path,
+                       recipe_hash: str | None = None) -> dict[str, Any]:
     """Label every curated document into out_dir/labelled (resumable Ray stage); write the report JSON."""
     tasks = tasks_over_stage(curated_dir)
     if not tasks:
@@ -140,7 +142,7 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
         models_dir, judge["quality_model"] = models_with_judge_quality(config, out_dir, models_dir)
     Labeller(models_dir, config)  # fail here, once and clearly, on missing models or a taxonomy mismatch
     build = partial(_label_chain, str(models_dir), config.model_dump_json(), judged_path)
-    stage = run_stage("classify", out_dir / LABELLED_DIR, tasks, map_documents(build),
+    stage = run_stage("classify", out_dir / LABELLED_DIR, tasks, map_documents(build, provenance(recipe_hash)),
                       num_cpus_per_task=config.num_cpus_per_task)
     tiers = tier_report(out_dir / LABELLED_DIR, config)
     report = {

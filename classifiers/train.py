@@ -24,6 +24,7 @@ from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.text import fasttext_line
 from sciloom.classifiers.weak_labels import SeedKnowledge
 from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.curation.read_jsonl import read_json_lines
 
 BUILTIN_MAPPINGS = ("identity", "arxiv", "mag", "mmlu")
 LabelMapper = Callable[[Any], "str | None"]
@@ -50,27 +51,21 @@ def label_mapper(mapping: str, kind: str, taxonomy: Taxonomy) -> LabelMapper:
     return lambda raw: table.get(raw if isinstance(raw, str) else json.dumps(raw))
 
 
-def read_labelled_jsonl(lines: Iterable[str], mapper: LabelMapper, text_field: str = "text",
+def read_labelled_jsonl(lines: Iterable[str | bytes], mapper: LabelMapper, text_field: str = "text",
                         label_field: str = "label") -> tuple[list[Example], Counter[str]]:
+    """(text, label) examples; every line that gives none is counted under its problem (curation/read_jsonl.py's
+    names, plus `unmapped_label`)."""
     examples: list[Example] = []
     skipped: Counter[str] = Counter()
-    for line in lines:
-        if not line.strip():
+    for line in read_json_lines(lines, text_field):
+        if line.problem is not None:
+            skipped[line.problem] += 1
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            skipped["invalid_json"] += 1
-            continue
-        text = record.get(text_field) if isinstance(record, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            skipped["no_text"] += 1
-            continue
-        label = mapper(record.get(label_field))
+        label = mapper(line.record.get(label_field))
         if label is None:
             skipped["unmapped_label"] += 1
             continue
-        examples.append((text, label))
+        examples.append((line.value, label))
     return examples, skipped
 
 

@@ -12,8 +12,10 @@ import json
 import os
 import shutil
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,37 @@ class NoSpaceLeft(OSError):
     def __init__(self, path: Path) -> None:
         super().__init__(errno.ENOSPC, f"no space left on {path}")
         self.path = path
+
+
+_recorded: ContextVar[list[Path] | None] = ContextVar("sciloom_recorded_outputs", default=None)
+
+
+@contextmanager
+def recording_outputs() -> Iterator[list[Path]]:
+    """Collect the final path of every file written inside the block (through this module, or `record_output`):
+    a stage's task marker records them with their size and checksum, so a damaged output is never trusted."""
+    paths: list[Path] = []
+    token = _recorded.set(paths)
+    try:
+        yield paths
+    finally:
+        _recorded.reset(token)
+
+
+def record_output(path: Path) -> None:
+    """For writers with their own rename step (the shard writer): count `path` as written."""
+    paths = _recorded.get()
+    if paths is not None:
+        paths.append(Path(path))
+
+
+def file_fingerprint(path: Path) -> dict[str, int]:
+    """Size and crc32 of a file, read in 1 MiB blocks."""
+    crc = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            crc = zlib.crc32(block, crc)
+    return {"size": path.stat().st_size, "crc32": crc}
 
 
 def temporary_sibling(final: Path) -> Path:
@@ -41,6 +74,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
         yield tmp
         _fsync(tmp)
         os.replace(tmp, final)
+        record_output(final)
     except BaseException as error:
         tmp.unlink(missing_ok=True)
         _raise_if_out_of_space(error, final.parent)
@@ -66,6 +100,9 @@ def atomic_dir(final: Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, final)
+        for child in sorted(final.rglob("*")):
+            if child.is_file():
+                record_output(child)
     except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
         _raise_if_out_of_space(error, final.parent)

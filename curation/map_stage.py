@@ -7,14 +7,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from sciloom.curation.document import REJECT_REASON, Document, schema_for
-from sciloom.curation.executor import Task
+from sciloom.curation.executor import Task, bookkeeping_dir
 from sciloom.curation.part_writer import PartWriter
 from sciloom.curation.stats import StepStats
 from sciloom.curation.step import Reader, Step
 
 # Built inside the worker, so that models and open files are never pickled across processes.
 ChainBuilder = Callable[[], tuple[Reader, list[Step]]]
-REJECTED_DIR = "rejected"
 
 
 def part_path(stage_dir: Path, task_id: str) -> Path:
@@ -22,7 +21,8 @@ def part_path(stage_dir: Path, task_id: str) -> Path:
 
 
 def rejected_path(stage_dir: Path, task_id: str) -> Path:
-    return stage_dir / REJECTED_DIR / f"part-{task_id}.parquet"
+    """Rejected rows, with their reason: a dataset of their own beside the stage folder (`_<stage>/rejected/`)."""
+    return bookkeeping_dir(stage_dir) / "rejected" / f"part-{task_id}.parquet"
 
 
 def chain_columns(reader: Reader, steps: list[Step], location: str) -> tuple[dict[str, pa.DataType], dict[str, pa.DataType]]:
@@ -35,14 +35,15 @@ def chain_columns(reader: Reader, steps: list[Step], location: str) -> tuple[dic
     return kept, {**every, REJECT_REASON: pa.string()}
 
 
-def map_documents(build: ChainBuilder) -> Callable[[Task, Path], list[StepStats]]:
-    """A task function (see executor.run_stage) running the chain over each of the task's inputs."""
+def map_documents(build: ChainBuilder, metadata: dict[str, str] | None = None) -> Callable[[Task, Path], list[StepStats]]:
+    """A task function (see executor.run_stage) running the chain over each of the task's inputs; `metadata` goes
+    into every part's Parquet key-value metadata (part_writer.provenance)."""
 
     def run(task: Task, stage_dir: Path) -> list[StepStats]:
         reader, steps = build()
         kept_cols, rejected_cols = chain_columns(reader, steps, task.inputs[0])
-        with PartWriter(part_path(stage_dir, task.task_id), schema_for(kept_cols)) as kept, \
-                PartWriter(rejected_path(stage_dir, task.task_id), schema_for(rejected_cols)) as rejected:
+        with PartWriter(part_path(stage_dir, task.task_id), schema_for(kept_cols), metadata=metadata) as kept, \
+                PartWriter(rejected_path(stage_dir, task.task_id), schema_for(rejected_cols), metadata=metadata) as rejected:
             for location in task.inputs:
                 for doc in _chain(reader, steps, location):
                     kept.write(doc)

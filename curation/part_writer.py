@@ -1,6 +1,7 @@
 """Streaming, atomic Parquet output: a part file appears complete or not at all."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
@@ -11,6 +12,16 @@ import pyarrow.parquet as pq
 from sciloom.curation.atomic_write import atomic_path
 from sciloom.curation.document import Document, documents_to_table
 
+# Every Parquet part carries these in its key-value metadata; sciloom/output_schema.py documents the columns.
+SCHEMA_VERSION = "1"
+SCHEMA_VERSION_KEY = "sciloom.schema_version"
+RECIPE_HASH_KEY = "sciloom.recipe_hash"
+
+
+def provenance(recipe_hash: str | None) -> dict[str, str]:
+    """Key-value metadata naming the recipe that wrote a part (resumed parts keep the recipe that wrote them)."""
+    return {RECIPE_HASH_KEY: recipe_hash} if recipe_hash else {}
+
 
 class PartWriter:
     """Buffers documents into record batches and renames the finished file into place on close.
@@ -19,9 +30,11 @@ class PartWriter:
     the `with` block removes the partial file, so a retried task starts clean.
     """
 
-    def __init__(self, path: Path, schema: pa.Schema, batch_size: int = 512) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, batch_size: int = 512,
+                 metadata: Mapping[str, str] | None = None) -> None:
         self.path = path
-        self.schema = schema
+        self.schema = schema.with_metadata({**(schema.metadata or {}), SCHEMA_VERSION_KEY: SCHEMA_VERSION,
+                                            **(metadata or {})})
         self.batch_size = batch_size
         self.rows = 0
         self._buffer: list[Document] = []

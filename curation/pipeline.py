@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from sciloom.curation.config import CurationConfig
 from sciloom.curation.dedup import run_dedup
-from sciloom.curation.executor import StageReport, Task, run_stage
+from sciloom.curation.executor import StageReport, Task, finished_tasks, run_stage
 from sciloom.curation.extract import ExtractStep
 from sciloom.curation.inputs import reader_for, resolve_inputs
 from sciloom.curation.langid import LanguageIdStep
 from sciloom.curation.map_stage import map_documents
+from sciloom.curation.part_writer import provenance
 from sciloom.curation.rules import RulesStep
 from sciloom.curation.stats import StepStats
 from sciloom.curation.step import Reader, Step
@@ -24,12 +26,30 @@ def build_extraction_chain(config: CurationConfig, input_index: int) -> tuple[Re
                                                     RulesStep(config.rules)]
 
 
-def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], task: Task, stage_dir: Path) -> list[StepStats]:
+def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], metadata: dict[str, str], task: Task,
+                     stage_dir: Path) -> list[StepStats]:
     """Each task reads with the reader of the input entry its file came from (its source name, fields)."""
-    return map_documents(partial(build_extraction_chain, config, input_of_task[task.task_id]))(task, stage_dir)
+    return map_documents(partial(build_extraction_chain, config, input_of_task[task.task_id]), metadata)(task, stage_dir)
 
 
-def run_curation(config: CurationConfig, out_dir: Path) -> list[StageReport]:
+# A reader's skip reasons that mean the whole file gave nothing, and those that mean it was read only in part.
+UNREADABLE = frozenset({"unreadable_file", "not_a_warc_file", "arc_format_unsupported"})
+DAMAGED = frozenset({"corrupt_stream"})
+
+
+def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """Input files that could not be read at all (`unreadable`) or only in part (`damaged`), with their reasons."""
+    found: dict[str, list[dict[str, Any]]] = {"unreadable": [], "damaged": []}
+    for marker in finished_tasks(out_dir / EXTRACT_STAGE):
+        skipped = marker["steps"][0]["skipped"]  # the reader's
+        for kind, reasons in (("unreadable", UNREADABLE), ("damaged", DAMAGED)):
+            hits = {reason: n for reason, n in skipped.items() if reason in reasons}
+            if hits:
+                found[kind] += [{"file": path, "reasons": hits} for path in marker["inputs"]]
+    return found
+
+
+def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None = None) -> list[StageReport]:
     """Writes `<out_dir>/extract/` and the dedup phases; the kept documents end in `<out_dir>/curated/`."""
     tasks: list[Task] = []
     input_of_task: dict[str, int] = {}
@@ -43,5 +63,6 @@ def run_curation(config: CurationConfig, out_dir: Path) -> list[StageReport]:
             input_of_task[task.task_id] = index
         tasks += found
     extract = run_stage(EXTRACT_STAGE, out_dir / EXTRACT_STAGE, tasks,
-                        partial(_extraction_task, config, input_of_task))
-    return [extract, *run_dedup(config.dedup, out_dir / EXTRACT_STAGE, out_dir / "dedup", out_dir / CURATED_DIR)]
+                        partial(_extraction_task, config, input_of_task, provenance(recipe_hash)))
+    return [extract, *run_dedup(config.dedup, out_dir / EXTRACT_STAGE, out_dir / "dedup", out_dir / CURATED_DIR,
+                                recipe_hash=recipe_hash)]

@@ -1,15 +1,108 @@
-"""Reading JSONL files (plain, .gz, .zst; local or fsspec URL) of already-extracted text into documents."""
+"""Reading JSONL: one parser, one vocabulary of problems, for the pipeline's JsonlReader (files: plain, .gz, .zst;
+local or fsspec URL), the command-line filters (stdin) and the classifier trainer.
+
+Problems, each counted under its name: `blank_line`, `malformed_json`, `not_a_json_object`, `missing_<field>_field`
+(absent or not a string), `empty_<field>` (only whitespace). Bytes that are not UTF-8 are replaced (U+FFFD) and
+noted as `decoded:invalid_bytes_replaced`, JSON escapes of lone surrogates as `decoded:lone_surrogates_replaced`:
+neither costs the record, and no other record is affected.
+"""
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import fsspec
 
 from sciloom.curation.document import Document, document_id
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, source_name
 from sciloom.curation.step import Reader
+
+
+BLANK_LINE = "blank_line"
+MALFORMED_JSON = "malformed_json"
+NOT_AN_OBJECT = "not_a_json_object"
+INVALID_BYTES = "decoded:invalid_bytes_replaced"
+LONE_SURROGATES = "decoded:lone_surrogates_replaced"
+
+
+def missing_field(field: str) -> str:
+    return f"missing_{field}_field"
+
+
+def empty_field(field: str) -> str:
+    return f"empty_{field}"
+
+
+@dataclass(frozen=True)
+class JsonLine:
+    """One parsed line: `record` when it is a JSON object, `value` (the string in the asked field) when usable."""
+
+    record: dict[str, Any] | None
+    value: str | None
+    problem: str | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> Any:
+        return self.record.get("id") if self.record is not None else None
+
+
+def _valid_utf8(text: str) -> tuple[str, bool]:
+    """(text, whether it had to change): surrogate escapes (undecodable bytes) or lone surrogates become U+FFFD."""
+    if text.isascii():
+        return text, False
+    try:
+        text.encode("utf-8")
+        return text, False
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # bytes a surrogateescape decoder could not read
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "replace")  # lone surrogates from JSON escapes
+    return raw.decode("utf-8", "replace"), True
+
+
+def parse_json_line(line: str | bytes, field: str = "text") -> JsonLine:
+    """Parse one JSONL line and check that `field` holds a non-blank string (see the module docstring)."""
+    notes: list[str] = []
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError:
+            line, _ = line.decode("utf-8", "replace"), notes.append(INVALID_BYTES)
+    else:
+        line, changed = _valid_utf8(line)
+        if changed:
+            notes.append(INVALID_BYTES)
+    if not line.strip():
+        return JsonLine(None, None, BLANK_LINE, tuple(notes))
+    try:
+        # strict=False: raw control characters (NUL, tabs) inside strings are common in crawled text.
+        record = json.loads(line, strict=False)
+    except json.JSONDecodeError:
+        return JsonLine(None, None, MALFORMED_JSON, tuple(notes))
+    if not isinstance(record, dict):
+        return JsonLine(None, None, NOT_AN_OBJECT, tuple(notes))
+    value = record.get(field)
+    if not isinstance(value, str):
+        return JsonLine(record, None, missing_field(field), tuple(notes))
+    value, changed = _valid_utf8(value)
+    if changed:
+        notes.append(LONE_SURROGATES)
+        record[field] = value
+    if not value.strip():
+        return JsonLine(record, None, empty_field(field), tuple(notes))
+    return JsonLine(record, value, None, tuple(notes))
+
+
+def read_json_lines(lines: Iterable[str | bytes], field: str = "text") -> Iterator[JsonLine]:
+    """Every line parsed, blank ones included: a filter answers each input line with exactly one output line."""
+    for line in lines:
+        yield parse_json_line(line.rstrip(b"\r\n") if isinstance(line, bytes) else line.rstrip("\r\n"), field)
 
 
 class JsonlReader(Reader):
@@ -63,33 +156,18 @@ class JsonlReader(Reader):
 
     def _document(self, line: str, line_no: int, location: str, source: str) -> Document | None:
         if not line.strip():
-            return None  # blank lines carry no record
+            return None  # blank lines between records of a file carry no record
         self.stats.docs_in += 1
         self.stats.bytes_in += len(line)
-        if not line.isascii():
-            try:
-                line.encode("utf-8")
-            except UnicodeEncodeError:  # surrogate-escaped bytes that were not UTF-8
-                line = line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                self.note("decoded:invalid_bytes_replaced")
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            self.skip("malformed_json")
+        parsed = parse_json_line(line, self.text_field)
+        for note in parsed.notes:
+            self.note(note)
+        if parsed.problem is not None and parsed.problem != empty_field(self.text_field):
+            self.skip(parsed.problem)
             return None
-        if not isinstance(record, dict):
-            self.skip("not_a_json_object")
-            return None
-        text = record.get(self.text_field)
-        if not isinstance(text, str):
-            self.skip("missing_text_field")
-            return None
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:  # a JSON escape of a lone surrogate: Arrow cannot store it
-                text = text.encode("utf-8", "replace").decode("utf-8")
-                self.note("decoded:lone_surrogates_replaced")
+        # Blank text is read as a document: the rules reject it with a reason, and it shows among rejected rows.
+        record = parsed.record
+        text = record[self.text_field]
         own_id = record.get(self.id_field) if self.id_field else None
         locator = str(own_id) if own_id is not None else f"{location}:{line_no}"
         url = record.get(self.url_field) if self.url_field else None

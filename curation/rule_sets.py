@@ -87,7 +87,8 @@ def run_checks(view: TextView) -> tuple[list[str], int]:
 def _gopher_quality(v: TextView):
     words, n_tokens = v.words, max(len(v.tokens), 1)
     n_words = len(words)
-    yield "gopher_quality:short_doc", n_words < 50
+    # Science: a complete two-sentence abstract (20-50 words) is a whole document, not a fragment.
+    yield "gopher_quality:short_doc", n_words < (20 if v.science else 50)
     yield "gopher_quality:long_doc", n_words > 100_000
     mean_length = sum(map(len, words)) / n_words if n_words else 0.0
     yield "gopher_quality:avg_word_length", not 3 <= mean_length <= 10
@@ -95,7 +96,10 @@ def _gopher_quality(v: TextView):
     yield "gopher_quality:ellipsis_ratio", (v.prose.count("...") + v.prose.count("…")) / n_tokens > 0.1
     lines = v.lines or [""]
     yield "gopher_quality:bullet_lines", sum(line.lstrip().startswith(("•", "-")) for line in lines) / len(lines) > 0.9
-    yield "gopher_quality:ellipsis_lines", sum(line.rstrip().endswith(("...", "…")) for line in lines) / len(lines) > 0.3
+    # Science: a title and a truncated abstract are two lines, one ending in "...": a share of two lines says nothing.
+    judged = not v.science or len(lines) >= 5
+    yield "gopher_quality:ellipsis_lines", judged and sum(
+        line.rstrip().endswith(("...", "…")) for line in lines) / len(lines) > 0.3
     if v.science:
         # Prose punctuation is not a word at all, and a number is as good a word as any in a results section.
         counted = [t for t in v.tokens if t not in PROSE_PUNCTUATION]
@@ -121,6 +125,10 @@ def _gopher_repetition(v: TextView):
     yield "gopher_repetition:dup_line_frac", dup_lines / len(lines) > 0.3
     yield "gopher_repetition:dup_line_char_frac", dup_line_chars / n_chars > 0.2
     words = v.tokens
+    if v.science and len(v.words) < 100:
+        # In a short abstract one repeated term ("lead bromide perovskite") covers a large share of the characters:
+        # the n-gram shares measure a page's repetition, not a paragraph's terminology.
+        return
     lengths = [len(w) for w in words]
     for n, limit in GOPHER_TOP_NGRAMS:
         yield f"gopher_repetition:top_{n}_gram", _top_ngram_chars(words, n) / n_chars > limit
@@ -192,8 +200,9 @@ def _c4(v: TextView):
         sentences += len(_SENTENCE_END.findall(line))
     yield "c4:lorem_ipsum", lorem
     yield "c4:curly_bracket", curly
-    # A science abstract of three long sentences is a whole document; C4's five suit web pages.
-    yield "c4:too_few_sentences", sentences < (3 if v.science else 5)
+    # C4's five sentences suit web pages. Science: an abstract of one or two long sentences is a whole document;
+    # one sentence per 150 words keeps out lists of headings (a table of contents) that merely end in a period.
+    yield "c4:too_few_sentences", sentences < (max(1, len(v.words) // 150) if v.science else 5)
 
 
 def _is_prose_paragraph(line: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 from sciloom.curation.atomic_write import write_json_atomic
 
 MANIFEST_FILE = "manifest.json"
+MIXER_REPORT_FILE = "mixer_report.json"  # written by the mixer last, listing every stream folder it wrote
 FORMAT = "sciloom-packed-v1"
 
 
@@ -73,13 +74,27 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{path} not found: not a shard folder, or its writing never finished")
     try:
         manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: damaged, not valid JSON ({error})") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: damaged manifest, not valid JSON ({error})") from None
     if not isinstance(manifest, dict):
-        raise ValueError(f"{path}: damaged, not a JSON object")
+        raise ValueError(f"{path}: damaged manifest, not a JSON object")
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     return manifest
+
+
+class ShardFolderMissing(FileNotFoundError):
+    """A stream folder the mixer wrote (its report says so) is not on disk."""
+
+
+def promised_folders(mixer_dir: Path) -> list[str] | None:
+    """The stream folders the mixer's report says it wrote (relative to mixer_dir), held_out included; None for a
+    folder of shards made without the mixer (no report)."""
+    report = Path(mixer_dir) / MIXER_REPORT_FILE
+    if not report.is_file():
+        return None
+    summary = json.loads(report.read_text())
+    return sorted([*summary["streams"], summary["held_out"]["folder"]])
 
 
 def shard_folders(root: Path) -> list[Path]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sciloom.curation.atomic_write import temporary_sibling
+from sciloom.curation.atomic_write import record_output, temporary_sibling
 from sciloom.mixer.checksums import DEFAULT_BLOCK_SIZE, file_checksums
 from sciloom.mixer.indexed_dataset import bin_path, idx_path, write_index
 from sciloom.mixer.segments import SEGMENT_DTYPE, seg_path, write_segments
@@ -116,6 +116,7 @@ class PackedShardWriter:
         for final in (bin_path(self.prefix), idx_path(self.prefix), seg_path(self.prefix)):
             files[final.name] = file_checksums(self._tmp(final), self.block_size)
             self._tmp(final).replace(final)
+            record_output(final)
         return {"prefix": self.prefix.name, "sequences": num_sequences, "tokens": content_tokens,
                 "documents": content_documents, "padding_tokens": padding, "files": files}
 

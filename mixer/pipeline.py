@@ -5,13 +5,12 @@ whose infeasibility stops the run before anything is tokenized. Shards are writt
 over the labelled parts (resumable: a rerun skips finished parts), and every stream folder gets its
 manifest last. The held-out documents (chosen while counting buckets, so plans and budgets use only the
 rest) are written once into their own stream. Outputs: out_dir/<stage>/[<discipline>/] shard folders,
-out_dir/held_out/, out_dir/tokenizer/, out_dir/plan.{json,png,txt}, out_dir/mixer_report.json, and
-out_dir/build.json (the build's settings and promised stream folders: another build is refused, never
-written over the shards a training run may read).
+out_dir/held_out/, out_dir/tokenizer/, out_dir/plan.{json,png,txt}, out_dir/mixer_report.json.
 """
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -20,28 +19,43 @@ from typing import Any
 
 from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
 from sciloom.curation.document import iter_parts
-from sciloom.curation.executor import run_stage
+from sciloom.curation.executor import run_stage, tasks_dir
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import tasks_over_stage
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.mixer.buckets import count_buckets
-from sciloom.mixer.build_record import build_record, record_build, refuse_if_built, refuse_other_build
-from sciloom.mixer.config import MixerConfig, TokenizerConfig
+from sciloom.mixer.config import STAGE_NAMES, MixerConfig, TokenizerConfig
 from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
 from sciloom.mixer.indexed_dataset import token_dtype
-from sciloom.mixer.manifest import build_manifest, content_hash, file_sha256, write_manifest
-from sciloom.mixer.plan import InfeasiblePlan, MixturePlan, StreamPlan, plan_mixture
+from sciloom.mixer.manifest import MIXER_REPORT_FILE, build_manifest, content_hash, file_sha256, write_manifest
+from sciloom.mixer.plan import MixturePlan, StreamPlan, plan_mixture
 from sciloom.mixer.plan_report import write_plan_report
 from sciloom.mixer.row_groups import iter_row_group_batches
-from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_positions, part_record_path, write_part_shards
+from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_record_path, write_part_shards
 from sciloom.mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
 
-REPORT_FILE = "mixer_report.json"
-# A discipline whose written share is below this fraction of its target missed it. The plan meets every
-# target; the written shares differ from it by the token estimate and by about one document per stream
-# and discipline (systematic sampling, shard_task.copies_per_document), far less than this whenever a
-# share holds a few documents. A stream that lost a discipline (0%) is always caught.
-MISSED_TARGET_FACTOR = 0.5
+BUILD_FILE = "build.json"
+
+
+class MixtureMissedTargets(ValueError):
+    """Written streams whose achieved shares fall far below their targets, in a stage with when_short: error."""
+
+
+# A discipline has missed its target when it got nothing, or less than this fraction of its share in a stream big
+# enough for whole documents not to explain it (a few hundred tokens are a handful of documents: chance decides).
+MISSED_TARGET_FRACTION = 0.5
+MISSED_TARGET_MIN_TOKENS = 10_000
+
+
+def missed_targets(targets: dict[str, float], achieved: dict[str, float], tokens: int) -> list[str]:
+    return [f"{discipline} {achieved.get(discipline, 0.0):.1%} of the tokens against a target of {target:.1%}"
+            for discipline, target in targets.items()
+            if target > 0 and (achieved.get(discipline, 0.0) == 0 or achieved.get(discipline, 0.0)
+                               < MISSED_TARGET_FRACTION * target and target * tokens >= MISSED_TARGET_MIN_TOKENS)]
+
+
+class MixerBuildExists(ValueError):
+    """The output folder holds shards of another build; they are never deleted without the user saying so."""
 
 
 def corpus_texts(labelled_dir: Path) -> Iterator[str]:
@@ -50,19 +64,15 @@ def corpus_texts(labelled_dir: Path) -> Iterator[str]:
             yield from (t for t in batch.column("text").to_pylist() if t)
 
 
-def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, out_dir: Path) -> Path:
-    """The local tokenizer.json, or the demo BPE in out_dir/tokenizer (trained once; retrained only when its
-    settings change, and never under the shards of a build that used the old one)."""
+def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, tokenizer_dir: Path) -> Path:
+    """The local tokenizer.json, or the demo BPE (trained once; retrained only when its settings change)."""
     if config.path is not None:
         return config.path.resolve()
     assert config.train_bpe is not None
-    tokenizer_dir = out_dir / "tokenizer"
     settings = tokenizer_dir / "training.json"
     wanted = {"train_bpe": config.train_bpe.model_dump(), "corpus": [p.name for p in iter_parts(labelled_dir)]}
     if not ((tokenizer_dir / TOKENIZER_FILE).is_file() and settings.is_file()
             and json.loads(settings.read_text()) == wanted):
-        if (tokenizer_dir / TOKENIZER_FILE).is_file():
-            refuse_if_built(out_dir, "changed: the demo tokenizer's settings or the labelled parts it is trained on")
         train_byte_level_bpe(corpus_texts(labelled_dir), config.train_bpe, tokenizer_dir)
         write_json_atomic(settings, wanted)
     return (tokenizer_dir / TOKENIZER_FILE).resolve()
@@ -83,24 +93,29 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     disciplines = tuple(disciplines or DEFAULT_TAXONOMY.disciplines)
     labelled_dir, out_dir = Path(labelled_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer_file = prepare_tokenizer(config.tokenizer, labelled_dir, out_dir)
+    # Before anything is written (the tokenizer included): earlier shards may be feeding a training run.
+    inputs = {"mixer": config.model_dump(mode="json"), "seed": seed, "disciplines": list(disciplines),
+              "general_label": general_label,
+              "labelled_parts": [[p.name, p.stat().st_size] for p in iter_parts(labelled_dir)]}
+    record = _claim_build(out_dir, inputs)
+    tokenizer_file = prepare_tokenizer(config.tokenizer, labelled_dir, out_dir / "tokenizer")
     tokenizer_sha = file_sha256(tokenizer_file)
     plan, held_out_rule, unusable = plan_from_corpus(config, labelled_dir, tokenizer_file, disciplines, general_label)
-    streams_to_write = [s for s in plan.streams if s.take]  # a stream shrunk to nothing has no folder
-    record = build_record(plan=plan.to_dict(), tokenizer_sha256=tokenizer_sha, seq_len=config.seq_len,
-                          block_size=config.block_size, seed=seed, disciplines=disciplines,
-                          held_out_thresholds=held_out_rule.thresholds, streams=[s.folder for s in streams_to_write])
-    refuse_other_build(out_dir, record)  # before anything of the earlier build is written over, reports included
     plan_files = write_plan_report(plan, out_dir)
     plan.raise_if_infeasible()
-    record_build(out_dir, record)
+
     recipe_hash = recipe_hash or content_hash(config.model_dump(mode="json"))
-    tasks = tasks_over_stage(labelled_dir)
+    build = {"plan": plan.to_dict(), "tokenizer_sha256": tokenizer_sha, "seq_len": config.seq_len,
+             "block_size": config.block_size, "seed": seed, "disciplines": disciplines,
+             "held_out_thresholds": held_out_rule.thresholds}
+    _check_same_plan(out_dir, record, content_hash(build))
+
+    streams_to_write = [s for s in plan.streams if s.take]  # a stream shrunk to nothing has no folder
     job = ShardJob(out_dir=out_dir.resolve(), tokenizer_file=tokenizer_file, tokenizer=config.tokenizer,
                    seq_len=config.seq_len, block_size=config.block_size, seed=seed, disciplines=disciplines,
                    general_label=general_label,
-                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write), held_out=held_out_rule,
-                   positions=part_positions(seed, [t.task_id for t in tasks]))
+                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write), held_out=held_out_rule)
+    tasks = tasks_over_stage(labelled_dir)
     ensure_ray()
     stage_report = run_stage("mix", out_dir, tasks, partial(write_part_shards, job), show_progress=show_progress)
 
@@ -113,7 +128,8 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
             vocab_size=encoder.vocab_size, pad_id=encoder.eos_id, disciplines=disciplines,
             tokenizer_sha256=tokenizer_sha, recipe_hash=recipe_hash, parts=parts, extra={**extra, "seed": seed})
 
-    streams, shortfalls = {}, {}
+    streams = {}
+    missed: dict[str, list[str]] = {}
     for stream in streams_to_write:
         manifest = folder_manifest(stream.folder, {"stage": stream.stage, "stream": stream.name,
                                                    "targets": stream.targets, "planned": stream.achieved()})
@@ -121,10 +137,9 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
         write_manifest(out_dir / stream.folder, manifest)
         streams[stream.folder] = {"sequences": manifest["sequences"], "tokens": manifest["tokens"],
                                   "budget": stream.budget, "targets": stream.targets, "achieved": manifest["achieved"]}
-        short = _missed_targets(stream, manifest["achieved"])
-        if short:
-            streams[stream.folder]["missed_targets"] = short
-            shortfalls[stream.folder] = (config.stages()[stream.stage].when_short, short)
+        if missing := missed_targets(stream.targets, manifest["achieved"], manifest["tokens"]):
+            missed[stream.folder] = missing
+            print(f"mixer: {stream.folder} missed its targets: {'; '.join(missing)}", file=sys.stderr)
     manifest = folder_manifest(HELD_OUT_FOLDER, {"stage": HELD_OUT_FOLDER, "stream": HELD_OUT_FOLDER,
                                                  "held_out": config.held_out.model_dump()})
     write_manifest(out_dir / HELD_OUT_FOLDER, manifest)
@@ -134,33 +149,17 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     summary = {"tokenizer": str(tokenizer_file), "tokenizer_sha256": tokenizer_sha, "vocab_size": encoder.vocab_size,
                "seq_len": config.seq_len, "recipe_hash": recipe_hash, "streams": streams, "held_out": held_out,
                "documents_unusable": unusable, "plan_notes": plan.notes, "plan_files": {k: str(v) for k, v in plan_files.items()},
-               "stage": stage_report.to_dict()}
-    write_json_atomic(out_dir / REPORT_FILE, summary)
-    _report_shortfalls(shortfalls)
+               "stage": stage_report.to_dict(), "missed_targets": missed}
+    write_json_atomic(out_dir / MIXER_REPORT_FILE, summary)
+    failing = {folder: problems for folder, problems in missed.items()
+               if config.stages()[folder.split("/")[0]].when_short == "error"}
+    if failing:
+        raise MixtureMissedTargets(
+            "the written shards miss their targets (when_short: error): " + "; ".join(
+                f"{folder}: {', '.join(problems)}" for folder, problems in failing.items())
+            + f". The shards and {out_dir / MIXER_REPORT_FILE} are written; lower the budget or the weights, or set "
+              "when_short: shrink to accept them")
     return summary
-
-
-def _missed_targets(stream: StreamPlan, achieved: dict[str, float]) -> list[str]:
-    """Target disciplines that got less than MISSED_TARGET_FACTOR of their share of the written tokens."""
-    return [f"discipline {d!r} got {achieved[d]:.1%} of the written tokens against a target of {target:.1%}"
-            for d, target in stream.targets.items() if target > 0 and achieved[d] < MISSED_TARGET_FACTOR * target]
-
-
-def _report_shortfalls(shortfalls: dict[str, tuple[str, list[str]]]) -> None:
-    """As `when_short` promises: 'error' stops the run, 'shrink' accepts the stream as written and says so."""
-    errors = [f"{folder}: {miss}" for folder, (when_short, misses) in shortfalls.items() if when_short == "error"
-              for miss in misses]
-    for folder, (when_short, misses) in shortfalls.items():
-        if when_short == "shrink":
-            for miss in misses:
-                print(f"NOTE {folder}: {miss} (when_short: shrink accepts it)", file=sys.stderr)
-    if errors:
-        raise InfeasiblePlan(
-            "the written shards miss the mixture's targets (the plan met them; the shards are kept and "
-            f"{REPORT_FILE} has the numbers):\n  " + "\n  ".join(errors)
-            + "\n  a stream takes whole documents, so a discipline whose share is about a document or less comes "
-            "out short or swamps the others: raise the stage's token_budget, or set when_short: shrink to accept "
-            "the stream as written")
 
 
 def _achieved(manifest: dict[str, Any], stream: StreamPlan) -> dict[str, float]:
@@ -169,3 +168,42 @@ def _achieved(manifest: dict[str, Any], stream: StreamPlan) -> dict[str, float]:
     total = sum(by_discipline.values())
     return {d: round(by_discipline.get(d, 0) / total, 6) if total else 0.0 for d in stream.targets}
 
+
+def _claim_build(out_dir: Path, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The folder's build record; a folder holding another build's shards is refused, naming what differs.
+
+    Resuming needs the same inputs: the mixer settings, seed, taxonomy and labelled parts (by name and size).
+    """
+    path = out_dir / BUILD_FILE
+    existing = [out_dir / name for name in (*STAGE_NAMES, HELD_OUT_FOLDER) if (out_dir / name).exists()]
+    if path.is_file():
+        record = json.loads(path.read_text())
+        if record.get("inputs_hash") == content_hash(inputs):
+            return record
+        before = record.get("inputs", {})
+        differs = [key for key in inputs if before.get(key) != inputs[key]] or ["the build record's format"]
+        if not existing:  # nothing written yet under the old record: nothing to lose
+            differs = []
+    else:
+        differs = ["no build record: shards of an unknown build"] if existing else []
+    if differs:
+        raise MixerBuildExists(
+            f"{out_dir} holds the shards of another mixer build ({', '.join(differs)} changed); they are kept, as a "
+            f"training run may be reading them. Give this run another run.output_dir, or remove the old build "
+            f"deliberately: rm -r {out_dir}")
+    record = {"inputs": inputs, "inputs_hash": content_hash(inputs)}
+    shutil.rmtree(tasks_dir(out_dir), ignore_errors=True)  # markers of a build whose shards are gone
+    write_json_atomic(path, record)
+    return record
+
+
+def _check_same_plan(out_dir: Path, record: dict[str, Any], build_hash: str) -> None:
+    """Same inputs, different plan: the labelled documents changed in place (same part names and sizes)."""
+    if record.get("build_hash") in (None, build_hash):
+        if record.get("build_hash") is None:
+            write_json_atomic(out_dir / BUILD_FILE, {**record, "build_hash": build_hash})
+        return
+    raise MixerBuildExists(
+        f"{out_dir} holds the shards of another mixer build (the labelled documents changed: the plan differs); "
+        f"they are kept, as a training run may be reading them. Give this run another run.output_dir, or remove "
+        f"the old build deliberately: rm -r {out_dir}")

@@ -4,9 +4,6 @@ A file is first compared with its manifest entry (size, then per-block crc32 to 
 then sha256), and only then parsed: header, dtype and pointers of the .idx, .bin size, sequence lengths,
 the sidecar tiling the stream, discipline ids in range, token ids below the vocabulary size.
 Every problem names the file and a byte offset; all folders and parts are checked before raising.
-Under a mixer folder (or inside one), the folders are also checked against the build's promise
-(build.json): a stream folder deleted whole, manifest included, is a problem, not one folder fewer.
-A manifest must be readable JSON and list parts whose counts add up to its totals.
 """
 from __future__ import annotations
 
@@ -15,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from sciloom.mixer.build_record import BUILD_FILE, promised_folders
 from sciloom.mixer.checksums import first_bad_block
 from sciloom.mixer.indexed_dataset import ShardFormatError, bin_path, idx_path, read_index
-from sciloom.mixer.manifest import MANIFEST_FILE, file_sha256, read_manifest, shard_folders
+from sciloom.mixer.manifest import MANIFEST_FILE, MIXER_REPORT_FILE, file_sha256, promised_folders, read_manifest, shard_folders
 from sciloom.mixer.segments import read_segments, seg_path
 
 _SCAN_TOKENS = 1 << 22
@@ -34,7 +30,11 @@ def verify(directory: str | Path) -> dict[str, Any]:
     """Check every shard folder under `directory`; return counts, or raise VerificationFailed listing problems."""
     directory = Path(directory)
     folders = shard_folders(directory)
-    problems = _missing_promised(directory)
+    problems: list[str] = []
+    promised = promised_folders(directory)
+    if promised is not None:  # a mixer output: every folder its report lists must be there
+        problems += [f"{directory / name}: listed in {directory / MIXER_REPORT_FILE} but has no {MANIFEST_FILE} "
+                     f"(deleted or never finished)" for name in promised if not (directory / name / MANIFEST_FILE).is_file()]
     if not folders and not problems:
         raise FileNotFoundError(f"no shard folder (with manifest.json) under {directory}")
     totals = {"folders": len(folders), "parts": 0, "files": 0, "sequences": 0, "tokens": 0}
@@ -42,8 +42,9 @@ def verify(directory: str | Path) -> dict[str, Any]:
         try:
             manifest = read_manifest(folder)
             _verify_totals(folder, manifest)
-        except ValueError as error:
-            problems.append(str(error))
+        except (ValueError, KeyError, TypeError) as error:
+            problems.append(str(error) if not isinstance(error, (KeyError, TypeError))
+                            else f"{folder / MANIFEST_FILE}: damaged manifest ({type(error).__name__}: {error})")
             continue
         for part in manifest["parts"]:
             try:
@@ -60,29 +61,16 @@ def verify(directory: str | Path) -> dict[str, Any]:
     return totals
 
 
-def _missing_promised(directory: Path) -> list[str]:
-    """Folders under `directory` that the enclosing build (build.json here or above) promised but lack a manifest."""
-    resolved = directory.resolve()
-    for root in (resolved, *list(resolved.parents)[:2]):
-        if (root / BUILD_FILE).is_file():
-            break
-    else:
-        return []
-    return [f"{root / folder}: promised by {root / BUILD_FILE} but missing (no {MANIFEST_FILE})"
-            for folder in promised_folders(root) or []
-            if (root / folder).is_relative_to(resolved) and not (root / folder / MANIFEST_FILE).is_file()]
-
-
 def _verify_totals(folder: Path, manifest: dict[str, Any]) -> None:
-    """The parts list is what the reader serves: an emptied or edited list must not pass for a smaller stream."""
+    """A manifest whose parts list was emptied or edited no longer adds up to its own totals."""
     path = folder / MANIFEST_FILE
-    parts = manifest.get("parts")
+    parts = manifest["parts"]
     if not isinstance(parts, list) or not parts:
-        raise ValueError(f"{path}: lists no parts (every stream has one per labelled part)")
+        raise ValueError(f"{path}: lists no parts (every mixer task writes one part record per stream)")
     for key in ("sequences", "tokens"):
-        listed = sum(part.get(key, 0) for part in parts)
-        if listed != manifest.get(key):
-            raise ValueError(f"{path}: its parts hold {listed} {key}, its total says {manifest.get(key)}")
+        total = sum(part[key] for part in parts)
+        if total != manifest[key]:
+            raise ValueError(f"{path}: its parts hold {total:,} {key}, its total says {manifest[key]:,}")
 
 
 def _verify_part(folder: Path, manifest: dict[str, Any], part: dict[str, Any]) -> None:

@@ -1,9 +1,10 @@
 """Classifier commands.
 
 - `sciloom label`: JSONL {"id", "text"} on stdin → one JSONL record per input line on stdout with
-  `discipline`, `discipline_scores`, `science_score`, `quality_score`, `quality_tier`. A line that is not a
-  JSON object with a non-empty string `text` gets `"error": <reason>` instead, and is counted in the JSON
-  summary on stderr.
+  `discipline`, `discipline_scores`, `science_score`, `quality_score`, `quality_tier`. A line the JSONL reader
+  cannot use (blank, not JSON, no non-blank string `text`: curation/read_jsonl.py names the problems) gets
+  `"error": <problem>` instead, and is counted in the JSON summary on stderr. Bytes that are not UTF-8 are
+  replaced and counted under `notes`: one bad record never costs the others.
 - `sciloom classifiers train`: a discipline or quality model from labelled JSONL, with an evaluation report.
 - `sciloom classifiers bootstrap`: both models from an unlabelled corpus, with no labels and no GPU.
 
@@ -25,7 +26,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from sciloom.classifiers.config import ClassifiersConfig
-from sciloom.jsonl_records import parse_record
+from sciloom.curation.read_jsonl import JsonLine, read_json_lines
 
 classifiers_app = typer.Typer(help="Train or bootstrap the level-2 discipline and quality classifiers.",
                               no_args_is_help=True)
@@ -48,11 +49,10 @@ def _config(recipe: Path | None) -> ClassifiersConfig:
     return load_recipe_or_exit(recipe).classifiers
 
 
-def _batches(lines: Iterator[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
+def _batches(lines: Iterator[JsonLine], size: int) -> Iterator[list[JsonLine]]:
+    batch: list[JsonLine] = []
     for line in lines:
-        if line.strip():
-            batch.append(line)
+        batch.append(line)
         if len(batch) >= size:
             yield batch
             batch = []
@@ -73,28 +73,30 @@ def label(
     labeller = Labeller(models if models is not None else ensure_default_models(config), config)
     tiers: Counter[str] = Counter()
     problems: Counter[str] = Counter()
+    notes: Counter[str] = Counter()
     records = 0
-    for batch in _batches(iter(sys.stdin), config.batch_size):
-        parsed = [parse_record(line, "text") for line in batch]
-        docs = [{"id": doc_id, "text": text} for doc_id, text, problem in parsed if problem is None]
+    for batch in _batches(read_json_lines(sys.stdin.buffer, "text"), config.batch_size):
+        docs = [{"id": line.id, "text": line.value} for line in batch if line.problem is None]
         labeller.annotate(docs)
         labelled = iter(docs)
-        for doc_id, _, problem in parsed:
+        for line in batch:
             records += 1
-            if problem is not None:
-                problems[problem] += 1
-                out: dict[str, Any] = {"id": doc_id, "error": problem}
+            notes.update(line.notes)
+            if line.problem is not None:
+                problems[line.problem] += 1
+                out: dict[str, Any] = {"id": line.id, "error": line.problem}
             else:
                 doc = next(labelled)
                 tiers[doc["quality_tier"]] += 1
-                out = {"id": doc_id, **{name: doc[name] for name in LABEL_COLUMNS}}
+                out = {"id": line.id, **{name: doc[name] for name in LABEL_COLUMNS}}
                 out["discipline_scores"] = {k: round(v, 5) for k, v in out["discipline_scores"].items()}
                 out["science_score"] = round(out["science_score"], 5)
                 out["quality_score"] = round(out["quality_score"], 5)
             sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     print(json.dumps({"records": records, "tiers": dict(sorted(tiers.items())),
-                      "unreadable": dict(sorted(problems.items()))}), file=sys.stderr)
+                      "unreadable": dict(sorted(problems.items())), "notes": dict(sorted(notes.items()))}),
+          file=sys.stderr)
 
 
 @classifiers_app.command("train")
@@ -117,7 +119,7 @@ def train(
     except (ValueError, FileNotFoundError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
-    with data.open(encoding="utf-8") as lines:
+    with data.open("rb") as lines:
         examples, skipped = read_labelled_jsonl(lines, mapper, text_field, label_field)
     report = train_and_evaluate(kind, examples, config, out, test_fraction)
     summary = {k: report[k] for k in ("examples", "accuracy", "macro_f1", "ece", "ece_before_calibration", "split")}
@@ -139,16 +141,22 @@ def bootstrap(
     config = _config(recipe)
     folder = out if out is not None else default_models_dir(config)
 
+    unreadable: Counter[str] = Counter()
+
     def documents() -> Iterator[dict[str, Any]]:
         if corpus.is_dir():
             for part in iter_parts(corpus):
                 yield from read_documents(part)
             return
-        with corpus.open(encoding="utf-8") as lines:
-            for i, line in enumerate(lines):
-                doc_id, text, problem = parse_record(line, "text")
-                yield {"id": str(doc_id if doc_id is not None else i), "text": text if problem is None else None}
+        with corpus.open("rb") as lines:
+            for i, line in enumerate(read_json_lines(lines, "text")):
+                if line.problem is not None:
+                    unreadable[line.problem] += 1
+                    continue
+                yield {"id": str(line.id if line.id is not None else i), "text": line.value}
 
     report = bootstrap_models(documents(), config, folder)
-    typer.echo(json.dumps({"models": str(folder), **{k: report[k] for k in ("corpus_documents", "skipped",
-                                                                             "weak_labels", "self_training_adopted")}}))
+    skipped = Counter(report["skipped"]) + unreadable
+    typer.echo(json.dumps({"models": str(folder), **{k: report[k] for k in ("corpus_documents", "weak_labels",
+                                                                             "self_training_adopted")},
+                           "skipped": dict(sorted(skipped.items()))}))

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -25,7 +28,60 @@ COMMAND_MODULES = (
     "sciloom.judge_command",
     "sciloom.mix_commands",
     "sciloom.upcycle_command",
+    "sciloom.inspect_command",
 )
+
+# Anticipated failures, by qualified class name (so that no module is imported just to name its error): the message
+# says everything, so the user sees it without a traceback; a traceback means a bug. Exit codes: 1 the data failed
+# (tasks, every request, a plan the corpus cannot meet, corrupt shards, a full disk); 2 what the command was given
+# cannot be used (usage, recipe, missing input, unreachable cluster, models of another taxonomy).
+EXIT_CODES = {
+    "sciloom.curation.executor.StageFailed": 1,
+    "sciloom.mixer.plan.InfeasiblePlan": 1,
+    "sciloom.mixer.pipeline.MixtureMissedTargets": 1,
+    "sciloom.mixer.pipeline.MixerBuildExists": 2,
+    "sciloom.mixer.indexed_dataset.ShardFormatError": 1,
+    "sciloom.mixer.verify.VerificationFailed": 1,
+    "sciloom.mixer.manifest.ShardFolderMissing": 1,
+    "sciloom.classifiers.judge.JudgeEndpointDown": 1,
+    "sciloom.classifiers.judge_stage.JudgeLabelsUnusable": 1,
+    "sciloom.curation.atomic_write.NoSpaceLeft": 1,
+    "sciloom.recipe_errors.RecipeError": 2,
+    "sciloom.curation.inputs.InputNotFound": 2,
+    "sciloom.curation.ray_runtime.RayConnectionError": 2,
+    "sciloom.run_lock.RunLocked": 2,
+    "sciloom.classifiers.fasttext_model.TaxonomyMismatch": 2,
+}
+VERBOSE_ENV = "SCILOOM_VERBOSE"
+
+
+def main() -> None:
+    """The `sciloom` entry point: `app` with anticipated errors turned into one message and an exit code."""
+    try:
+        app()
+    except Exception as error:
+        code = exit_code_for(error)
+        if code is None:
+            raise
+        print(f"sciloom: {type(error).__name__}: {error}", file=sys.stderr)
+        sys.exit(code)
+
+
+def exit_code_for(error: BaseException) -> int | None:
+    for cls in type(error).__mro__:
+        code = EXIT_CODES.get(f"{cls.__module__}.{cls.__qualname__}")
+        if code is not None:
+            return code
+    return None
+
+
+@app.callback()
+def options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the libraries' logs (Ray workers, "
+                                                                           "trafilatura, httpx, ...) on stderr.")] = False
+            ) -> None:
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        os.environ[VERBOSE_ENV] = "1"  # read by ensure_ray (worker logs to the driver) in this process
 
 
 @app.command()
@@ -35,9 +91,6 @@ def run(
     output_dir: Annotated[Optional[Path], typer.Option(help="Overrides run.output_dir.")] = None,
 ) -> None:
     """Run a whole recipe: curation → classification → mixing → training. Rerun to resume."""
-    from sciloom.curation.executor import StageFailed
-    from sciloom.curation.inputs import InputNotFound
-    from sciloom.mixer.plan import InfeasiblePlan
     from sciloom.recipe import load_recipe_or_exit
     from sciloom.runner import run_recipe
 
@@ -46,13 +99,12 @@ def run(
         overrides["run.ray_address"] = ray_address
     if output_dir:
         overrides["run.output_dir"] = str(output_dir)
-    loaded = load_recipe_or_exit(recipe, overrides)
-    try:
-        run_recipe(loaded)
-    except (InputNotFound, InfeasiblePlan, StageFailed) as error:
-        # Problems with the data or the recipe, explained in full by their message: no traceback needed.
-        typer.echo(f"{recipe}: {type(error).__name__}: {error}", err=True)
-        raise typer.Exit(1) from None
+    summary = run_recipe(load_recipe_or_exit(recipe, overrides))
+    unreadable = summary.get("input_problems", {}).get("unreadable")
+    if unreadable:  # everything else ran; but a script must not take this run for a complete one
+        typer.echo(f"sciloom run: {len(unreadable)} input file(s) could not be read at all (listed above and in "
+                   f"run_report.json's input_problems)", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("check-recipe")

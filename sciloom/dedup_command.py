@@ -1,9 +1,11 @@
-"""`sciloom dedup`: JSONL {"id", "text"} on stdin → {"id", "cluster", "keep", "reason", "containment"} on
+"""`sciloom dedup`: JSONL {"id", "text"} on stdin → {"id", "cluster", "keep", "reason", "duplicate_of", "containment"} on
 stdout, one line per input line, in input order.
 
 Exact, fuzzy (MinHash-LSH) and containment dedup run in memory with the decisions of the pipeline stage
 (`curation.dedup.dedup_documents`); input order is the containment order (an earlier line is the
-original). `cluster` is the id of the kept document of the line's cluster. A line that is not a JSON
+original). `cluster` is the id of the kept document of the line's cluster, and every removed line names what
+it duplicates (`duplicate_of`; for a contained line, the kept document holding most of its n-grams), so every
+cluster keeps exactly one document. A line that is not a JSON
 object with a string `text` gets `keep: null` and its reason, and is counted in the JSON summary on stderr.
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ import typer
 
 from sciloom.curation.dedup import dedup_documents
 from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
-from sciloom.jsonl_records import parse_record
+from sciloom.curation.read_jsonl import JsonLine, missing_field, read_json_lines
 
 _DEFAULT = DedupConfig()
 
@@ -41,7 +43,7 @@ def dedup(
     config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed, exact=exact, fuzzy=fuzzy,
                          containment=ContainmentConfig(enabled=containment, threshold=containment_threshold,
                                                        ngram=containment_ngram))
-    records = [_parse(line) for line in sys.stdin]
+    records = [_parse(line) for line in read_json_lines(sys.stdin.buffer, "text")]
     valid = [i for i, (_, _, problem) in enumerate(records) if problem is None]
     verdicts = dict(zip(valid, dedup_documents(config, [str(records[i][0]) for i in valid],
                                                [records[i][1] for i in valid])))
@@ -50,11 +52,13 @@ def dedup(
     for i, (doc_id, _, problem) in enumerate(records):
         if problem is not None:
             problems[problem] += 1
-            out = {"id": doc_id, "cluster": None, "keep": None, "reason": problem, "containment": None}
+            out = {"id": doc_id, "cluster": None, "keep": None, "reason": problem, "duplicate_of": None,
+                   "containment": None}
         else:
             v = verdicts[i]
             reasons[v.reason or "kept"] += 1
             out = {"id": doc_id, "cluster": v.cluster, "keep": v.reason is None, "reason": v.reason,
+                   "duplicate_of": v.duplicate_of,
                    "containment": None if v.containment is None else round(v.containment, 4)}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     sys.stdout.flush()
@@ -62,9 +66,9 @@ def dedup(
                       "unreadable": dict(sorted(problems.items()))}), file=sys.stderr)
 
 
-def _parse(line: str) -> tuple[object, str, str | None]:
+def _parse(line: JsonLine) -> tuple[object, str, str | None]:
     """(id, text, problem or None): dedup also needs the id, to name the cluster."""
-    doc_id, text, problem = parse_record(line, "text")
-    if problem is None and doc_id is None:
-        problem = "no_id"
-    return doc_id, text or "", problem
+    problem = line.problem
+    if problem is None and line.id is None:
+        problem = missing_field("id")
+    return line.id, line.value or "", problem

@@ -1,8 +1,9 @@
 """`sciloom extract`: JSONL {"id", "html", "url"} on stdin → {"id", "text"} on stdout, one line per input line.
 
 `text` is null when nothing was extracted (no main text, page over the size cap, extraction over the time
-limit, a line that is not a JSON object or has no string `html`); the reasons are counted and printed as a
-JSON summary on stderr at the end, so nothing is lost silently.
+limit, or a line the JSONL reader could not use: see curation/read_jsonl.py for the problem names); the reasons
+are counted and printed as a JSON summary on stderr at the end, so nothing is lost silently. Bytes that are not
+UTF-8 are replaced (and counted under `notes`), never a reason to cut a page short.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Annotated
 import typer
 
 from sciloom.curation.extract import ExtractConfig, ExtractStep
-from sciloom.jsonl_records import parse_record
+from sciloom.curation.read_jsonl import JsonLine, read_json_lines
 
 
 def register(app: typer.Typer) -> None:
@@ -29,23 +30,24 @@ def extract(
     """Extract the main text of HTML pages (JSONL on stdin, JSONL on stdout)."""
     step = ExtractStep(ExtractConfig(max_page_bytes=max_page_bytes, timeout_seconds=timeout_seconds, keep_math=keep_math))
     reasons: Counter[str] = Counter()
+    notes: Counter[str] = Counter()
     lines = 0
-    for line in sys.stdin:
+    for parsed in read_json_lines(sys.stdin.buffer, "html"):
         lines += 1
-        doc_id, text, reason = _extract_line(step, line)
+        notes.update(parsed.notes)
+        text, reason = _extract(step, parsed)
         if reason is not None:
             reasons[reason] += 1
-        sys.stdout.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps({"id": parsed.id, "text": text}, ensure_ascii=False) + "\n")
     sys.stdout.flush()
-    summary = {"records": lines, "extracted": lines - sum(reasons.values()), "not_extracted": dict(sorted(reasons.items()))}
+    summary = {"records": lines, "extracted": lines - sum(reasons.values()),
+               "not_extracted": dict(sorted(reasons.items())), "notes": dict(sorted(notes.items()))}
     print(json.dumps(summary), file=sys.stderr)
 
 
-def _extract_line(step: ExtractStep, line: str) -> tuple[object, str | None, str | None]:
-    """(id, text, reason text is null)."""
-    doc_id, html, problem = parse_record(line, "html")
-    if problem is not None:
-        return doc_id, None, problem
-    url = json.loads(line).get("url")
-    text, reason = step.extract_text(html, url if isinstance(url, str) else None)
-    return doc_id, text, reason
+def _extract(step: ExtractStep, parsed: JsonLine) -> tuple[str | None, str | None]:
+    """(text, reason text is null)."""
+    if parsed.problem is not None:
+        return None, parsed.problem
+    url = parsed.record.get("url")
+    return step.extract_text(parsed.value, url if isinstance(url, str) else None)

@@ -32,7 +32,6 @@ def plan(
     """Print the plan (targets vs planned shares per stream) and save it as PNG, without writing shards."""
     from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
     from sciloom.mixer.config import MixerConfig
-    from sciloom.mixer.build_record import BuildConflict
     from sciloom.mixer.pipeline import plan_from_corpus, prepare_tokenizer
     from sciloom.mixer.plan_report import held_out_table, plan_table, write_plan_report
 
@@ -57,11 +56,7 @@ def plan(
         if labelled is None or out_dir is None:
             typer.echo("a mixer-only config needs --labelled and --out-dir", err=True)
             raise typer.Exit(2)
-    try:
-        tokenizer_file = prepare_tokenizer(config.tokenizer, labelled, out_dir)
-    except BuildConflict as error:
-        typer.echo(f"BuildConflict: {error}", err=True)
-        raise typer.Exit(2) from None
+    tokenizer_file = prepare_tokenizer(config.tokenizer, labelled, out_dir / "tokenizer")
     mixture, _, unusable = plan_from_corpus(config, labelled, tokenizer_file, taxonomy.disciplines, taxonomy.general_label)
     paths = write_plan_report(mixture, out_dir)
     console = Console()

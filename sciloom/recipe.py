@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,10 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     data, lines = load_yaml(path)
     for dotted, value in (overrides or {}).items():
         _set_dotted(data, dotted, value)
+    # Before pydantic: a NaN slips through every `ge`/`gt` bound (all comparisons with NaN are false).
+    _raise_if_any(path, "non-finite number(s)", [
+        f"{_where(path, lines, loc)}: field '{_dotted(loc)}': must be a finite number (got {value})"
+        for loc, value in _non_finite_numbers(data)])
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as error:
@@ -51,10 +57,57 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     for phase, section in (("mixing", "mixer"), ("training", "trainer")):
         if phase in recipe.run.phases and getattr(recipe, section) is None:
             raise RecipeError(f"{path}: field '{section}': required when run.phases includes '{phase}'")
-    missing = _missing_local_inputs(recipe, path, lines)
-    if missing:
-        raise RecipeError(f"{path}: {len(missing)} input(s) not found:\n" + "\n".join(f"  - {m}" for m in missing))
+    _raise_if_any(path, "input(s) not found", _missing_local_inputs(recipe, path, lines))
+    _raise_if_any(path, "problem(s) in the recipe",
+                  _output_dir_problems(recipe, path, lines) + _unknown_disciplines(recipe, path, lines))
     return recipe
+
+
+def _raise_if_any(path: Path, what: str, problems: list[str]) -> None:
+    if problems:
+        raise RecipeError(f"{path}: {len(problems)} {what}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _where(path: Path, lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> str:
+    line = next((lines[loc[:end]] for end in range(len(loc), 0, -1) if loc[:end] in lines), None)
+    return f"{path}:{line}" if line else str(path)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _non_finite_numbers(node: Any, loc: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], float]]:
+    if isinstance(node, float) and not math.isfinite(node):
+        return [(loc, node)]
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    return [found for key, child in children for found in _non_finite_numbers(child, (*loc, key))]
+
+
+def _output_dir_problems(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    """An output folder that is a file, or cannot be created or written, fails here rather than after a phase."""
+    out = recipe.run.output_dir
+    where = f"{_where(path, lines, ('run', 'output_dir'))}: field 'run.output_dir'"
+    if out.exists() and not out.is_dir():
+        return [f"{where}: '{out}' exists and is not a folder"]
+    existing = next(parent for parent in (out, *out.absolute().parents) if parent.exists())
+    if not existing.is_dir():
+        return [f"{where}: cannot create '{out}': '{existing}' is a file"]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [f"{where}: cannot {'write in' if existing == out else 'create'} '{out}': no write permission on "
+                f"'{existing}'"]
+    return []
+
+
+def _unknown_disciplines(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    """discipline_weights keys must be taxonomy ids: a misspelt one would otherwise fail only at mixing."""
+    if recipe.mixer is None:
+        return []
+    known = recipe.classifiers.taxonomy.disciplines
+    return [f"{_where(path, lines, ('mixer', stage, 'discipline_weights', name))}: field "
+            f"'mixer.{stage}.discipline_weights.{name}': not a discipline of the taxonomy {list(known)}"
+            for stage, config in recipe.mixer.stages().items() for name in config.discipline_weights
+            if name not in known]
 
 
 def load_recipe_or_exit(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
@@ -80,11 +133,8 @@ def _missing_local_inputs(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...
                 continue
             if not Path(value).exists():
                 loc = ("curation", "inputs", i, *field)
-                line = lines.get(loc)
-                where = f"{path}:{line}" if line else str(path)
-                dotted = ".".join(str(part) for part in loc)
-                problems.append(f"{where}: field '{dotted}': no such file or folder '{value}' "
-                                f"(relative paths resolve against {Path.cwd()})")
+                problems.append(f"{_where(path, lines, loc)}: field '{_dotted(loc)}': no such file or folder "
+                                f"'{value}' (relative paths resolve against {Path.cwd()})")
     return problems
 
 

@@ -12,10 +12,11 @@ from rich.table import Table
 from sciloom.classifiers.pipeline import run_classification
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.executor import StageReport
-from sciloom.curation.pipeline import CURATED_DIR, run_curation
+from sciloom.curation.pipeline import CURATED_DIR, input_problems, run_curation
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.mixer.pipeline import build_mixture
 from sciloom.recipe import Recipe
+from sciloom.run_lock import output_folder_lock
 from sciloom.trainer.pipeline import run_training
 
 console = Console(stderr=True)
@@ -24,6 +25,13 @@ console = Console(stderr=True)
 def run_recipe(recipe: Recipe) -> dict[str, Any]:
     out = recipe.run.output_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 holds the folder for all
+        return _run_phases(recipe, out)
+    with output_folder_lock(out):
+        return _run_phases(recipe, out)
+
+
+def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
     phases = recipe.run.phases
     summary: dict[str, Any] = {"run": recipe.run.name, "output_dir": str(out), "recipe_hash": recipe.content_hash()}
     if set(phases) & {"curation", "classification", "mixing"}:  # training alone (e.g. under torchrun) needs no Ray
@@ -32,14 +40,15 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
 
     if "curation" in phases:
         started = time.perf_counter()
-        reports = run_curation(recipe.curation, out / "curation")
+        reports = run_curation(recipe.curation, out / "curation", recipe_hash=summary["recipe_hash"])
         timings["curation"] = time.perf_counter() - started
         summary["curation"] = [r.to_dict() for r in reports]
+        summary["input_problems"] = input_problems(out / "curation")
         _print_stage_tables(reports)
     if "classification" in phases:
         started = time.perf_counter()
         summary["classification"] = run_classification(recipe.classifiers, out / "curation" / CURATED_DIR,
-                                                       out / "classifiers")
+                                                       out / "classifiers", recipe_hash=summary["recipe_hash"])
         timings["classification"] = time.perf_counter() - started
     if "mixing" in phases:
         assert recipe.mixer is not None
@@ -98,3 +107,10 @@ def _print_outputs(summary: dict[str, Any], report_path: Path) -> None:
                       f"{training['routing_accuracy_majority_baseline']:.3f})")
     console.print(f"report:         {report_path}")
     console.print("seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["seconds"].items()))
+    problems = summary.get("input_problems", {})
+    for kind, what in (("damaged", "read only in part"), ("unreadable", "could not be read at all")):
+        if problems.get(kind):
+            console.print(f"[bold red]{len(problems[kind])} input file(s) {what}:[/]")
+            for entry in problems[kind]:
+                reasons = ", ".join(f"{reason}: {n}" for reason, n in entry["reasons"].items())
+                console.print(f"  {entry['file']} ({reasons})", soft_wrap=True)

@@ -52,11 +52,13 @@ def register(app: typer.Typer) -> None:
         dense: Path = typer.Option(..., "--dense", help="local dense Qwen2 folder (config.json + safetensors)"),
         out: Path = typer.Option(..., "--out", help="output folder (must not exist or be empty)"),
         method: Method = typer.Option(..., "--method"),
-        experts: int = typer.Option(..., "--experts", help="number of routed experts E"),
-        granularity: int = typer.Option(1, "--granularity", help="G: experts per dense FFN copy (virtual-group)"),
-        top_k: int = typer.Option(..., "--top-k"),
+        experts: int = typer.Option(..., "--experts", min=1, help="number of routed experts E"),
+        granularity: int = typer.Option(1, "--granularity", min=1,
+                                        help="G: experts per dense FFN copy (virtual-group, drop)"),
+        top_k: int = typer.Option(..., "--top-k", min=1),
         router_init: RouterInit = typer.Option(RouterInit.random, "--router-init"),
-        drop_ratio: float = typer.Option(0.5, "--drop-ratio", help="fraction r re-initialised per expert (drop)"),
+        drop_ratio: float = typer.Option(0.5, "--drop-ratio", min=0.0, max=1.0,
+                                         help="fraction r re-initialised per expert (drop)"),
         seed: int = typer.Option(0, "--seed"),
     ) -> None:
         """Upcycle a dense Qwen2 model into a Qwen2-MoE model and report how far its logits moved."""
@@ -66,7 +68,9 @@ def register(app: typer.Typer) -> None:
                 router_init=router_init.value, drop_ratio=drop_ratio, seed=seed,
             )
         except ValidationError as error:
-            raise typer.BadParameter("; ".join(e["msg"] for e in error.errors())) from None
+            # Name the options, not the spec's field names: the checks that span fields name every option involved.
+            raise typer.BadParameter("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors()),
+                                     param_hint="'--experts' / '--top-k' / '--granularity'") from None
         if not (dense / "config.json").is_file():
             raise typer.BadParameter(f"{dense} has no config.json", param_hint="--dense")
         if out.exists() and any(out.iterdir()):

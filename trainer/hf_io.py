@@ -60,7 +60,10 @@ def _config_from_hf(hf: dict, source: Path) -> ModelConfig:
             expert_intermediate_size=hf["moe_intermediate_size"],
             shared_expert_intermediate_size=hf["shared_expert_intermediate_size"],
             renormalize=bool(hf.get("norm_topk_prob", False)),
-            aux_loss_weight=hf.get("router_aux_loss_coef", 0.001),
+            # transformers' load-balancing loss is top_k times ours (see MoEConfig); its default coefficient 0.001.
+            aux_loss_weight=hf.get("router_aux_loss_coef", 0.001) * hf["num_experts_per_tok"],
+            # Not a transformers field: written by save_hf; a model trained without one keeps training without it.
+            z_loss_weight=hf.get("router_z_loss_coef", 0.0),
         )
     return ModelConfig(
         vocab_size=hf["vocab_size"],
@@ -74,8 +77,15 @@ def _config_from_hf(hf: dict, source: Path) -> ModelConfig:
         rms_norm_eps=hf.get("rms_norm_eps", 1e-6),
         tie_word_embeddings=bool(hf.get("tie_word_embeddings", False)),
         initializer_range=hf.get("initializer_range", 0.02),
+        bos_token_id=hf.get("bos_token_id"),
+        eos_token_id=_single_token_id(hf.get("eos_token_id")),
         moe=moe,
     )
+
+
+def _single_token_id(value: int | list[int] | None) -> int | None:
+    # transformers allows a list of stop tokens; the first is the one the mixer appends after each document.
+    return value[0] if isinstance(value, list) and value else value if isinstance(value, int) else None
 
 
 def _read_safetensors(folder: Path) -> dict[str, torch.Tensor]:
@@ -155,6 +165,8 @@ def _hf_config(config: ModelConfig) -> Qwen2Config | Qwen2MoeConfig:
         tie_word_embeddings=config.tie_word_embeddings,
         initializer_range=config.initializer_range,
         hidden_act="silu",
+        bos_token_id=config.bos_token_id,
+        eos_token_id=config.eos_token_id,
     )
     moe = config.moe
     if moe is None:
@@ -166,7 +178,9 @@ def _hf_config(config: ModelConfig) -> Qwen2Config | Qwen2MoeConfig:
         moe_intermediate_size=moe.expert_intermediate_size,
         shared_expert_intermediate_size=moe.shared_expert_intermediate_size or INERT_SHARED_EXPERT_SIZE,
         norm_topk_prob=moe.normalizes_top_k,
-        router_aux_loss_coef=moe.aux_loss_weight,
+        # transformers multiplies this coefficient into a loss that is top_k times ours: the same strength.
+        router_aux_loss_coef=moe.aux_loss_weight / moe.top_k,
+        router_z_loss_coef=moe.z_loss_weight,
         qkv_bias=True,
         decoder_sparse_step=1,
         mlp_only_layers=[],

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from sciloom.curation.atomic_write import write_json_atomic
-from sciloom.mixer.build_record import promised_folders, require_stream
+from sciloom.mixer.manifest import MANIFEST_FILE, MIXER_REPORT_FILE, ShardFolderMissing, promised_folders
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.trainer.batches import BatchStream
 from sciloom.trainer.config import TrainerConfig
@@ -51,18 +51,20 @@ def expert_groups(expert_disciplines: list[str], granularity: int, disciplines: 
 def induction_disciplines(shards_dir: Path) -> list[str]:
     """Science disciplines that have a stream: each becomes a group of experts. `general` is the shared expert's.
 
-    The mixer's build.json says which streams exist, so a deleted stream folder is refused (MissingStream)
-    rather than silently costing the model its experts; shards without a build record are listed from the disk.
+    The mixer's report names the streams it wrote: one missing on disk stops training (it would silently lose
+    that discipline's experts). Shards made without the mixer (no report) are taken as the folders found.
     """
+    root = shards_dir / "expert_induction"
     promised = promised_folders(shards_dir)
     if promised is None:
-        root = shards_dir / "expert_induction"
-        names = [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
-    else:
-        names = [f.split("/", 1)[1] for f in promised if f.startswith("expert_induction/")]
-        for name in names:
-            require_stream(shards_dir, f"expert_induction/{name}")
-    return sorted(n for n in names if n != "general")
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "general") if root.is_dir() else []
+    missing = [name for name in promised if not (shards_dir / name / MANIFEST_FILE).is_file()]
+    if missing:
+        raise ShardFolderMissing(f"{shards_dir}: the mixer wrote {', '.join(missing)} ({MIXER_REPORT_FILE}) but "
+                                f"{'it is' if len(missing) == 1 else 'they are'} not on disk: rerun the mixing phase")
+    prefix = "expert_induction/"
+    return sorted(name.removeprefix(prefix) for name in promised
+                  if name.startswith(prefix) and name != prefix + "general")
 
 
 def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, disciplines: list[str],

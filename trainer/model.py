@@ -42,6 +42,8 @@ class ModelConfig(BaseModel):
     rms_norm_eps: float = Field(default=1e-6, gt=0)
     tie_word_embeddings: bool = False
     initializer_range: float = Field(default=0.02, gt=0)
+    bos_token_id: int | None = Field(default=None, ge=0, description="exported to config.json; Qwen2 uses none")
+    eos_token_id: int | None = Field(default=None, ge=0, description="exported to config.json (generation stops on it)")
     moe: MoEConfig | None = None
 
     @model_validator(mode="after")
@@ -67,7 +69,7 @@ class ModelConfig(BaseModel):
 @dataclass
 class CausalLMOutput:
     logits_BTV: Tensor
-    aux_loss: Tensor  # sum over MoE layers of weighted load-balancing + z losses (0 for dense)
+    aux_loss: Tensor  # mean over MoE layers of weighted load-balancing + z losses (0 for dense)
     router_logits: list[Tensor]  # per MoE layer, [B*T, E]
     experts: list[Tensor]  # per MoE layer, [B*T, K] selected experts
 
@@ -217,5 +219,9 @@ class CausalLM(nn.Module):
                 aux_loss = aux_loss + moe_stats[0]
                 router_logits.append(moe_stats[1])
                 experts.append(moe_stats[2])
+        if router_logits:
+            # The mean, as Megatron and transformers apply their coefficients: a weight of 0.01 then means the same
+            # on a 2-layer and a 28-layer model (a sum would make it 28x stronger on the latter).
+            aux_loss = aux_loss / len(router_logits)
         logits_BTV = self.lm_head(self.model.norm(x_BTD))
         return CausalLMOutput(logits_BTV=logits_BTV, aux_loss=aux_loss, router_logits=router_logits, experts=experts)

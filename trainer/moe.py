@@ -39,6 +39,9 @@ class MoEConfig(BaseModel):
     shared_expert_intermediate_size: int = Field(default=0, ge=0, description="0 = no shared expert")
     score_order: Literal["softmax_then_topk", "topk_then_softmax"] = "softmax_then_topk"
     renormalize: bool = False
+    # Both losses are averaged over the MoE layers. The load-balancing loss is Switch/Megatron's, 1.0 at perfect
+    # balance; transformers' Qwen2-MoE formula is top_k times it, so the exported router_aux_loss_coef is
+    # aux_loss_weight / top_k (trainer/hf_io.py).
     aux_loss_weight: float = Field(default=0.01, ge=0)
     z_loss_weight: float = Field(default=0.001, ge=0)
     router_backend: Literal["auto", "reference", "triton"] = "auto"

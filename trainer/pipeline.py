@@ -11,7 +11,6 @@ from typing import Any
 import torch
 
 from sciloom.curation.atomic_write import write_json_atomic
-from sciloom.mixer.build_record import require_promised_streams
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.trainer.batches import BatchStream, dataset_batches, held_out_dataset
 from sciloom.trainer.config import TrainerConfig
@@ -43,8 +42,7 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
 def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, disciplines: list[str],
                  seed: int = 0) -> dict[str, Any]:
     ctx = init_from_environment()
-    require_promised_streams(shards_dir)  # before any training: a stream the mixer promised but the disk lacks
-    held_out = held_out_dataset(shards_dir)
+    held_out = held_out_dataset(shards_dir)  # before any training: a missing stream fails fast
 
     def held_out_batches() -> Iterator[dict[str, torch.Tensor]]:
         return dataset_batches(held_out, config.eval_batch_size, config.eval_max_sequences)
@@ -62,6 +60,9 @@ def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipl
         owners = [disciplines[d] for d in report["expert_group"]]
         save_routing_heatmap(moe_eval["routing_counts"], disciplines, out_dir / "routing_heatmap.png", owners)
         save_expert_load_png(moe_eval["expert_load"], out_dir / "expert_load.png")
+        # The mixer packs documents with the tokenizer's EOS (the shards' pad_id): generation must stop on it.
+        if moe.config.eos_token_id is None:
+            moe.config = moe.config.model_copy(update={"eos_token_id": held_out.manifest["pad_id"]})
         save_hf(moe, out_dir / "hf_moe")
         write_json_atomic(out_dir / "report.json", report)
     return {

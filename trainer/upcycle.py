@@ -27,6 +27,10 @@ Methods (`upcycle`):
   down columns) is re-initialised from normal(mean, std) of the dense matrix being replaced (W_gate, W_up
   or W_down respectively). Deviation from the paper: none in the FFN; the router is normal(0,
   initializer_range) like the other methods (the paper leaves it to the MoE's default initialisation).
+  With granularity G > 1 (fine-grained Drop-Upcycling, Innovator's expert shape): the experts are first
+  made as `virtual-group` makes them (width I/G, down_proj scaled by s), then each expert re-initialises
+  round(r * I/G) of its own intermediate indices the same way; the statistics are those of the dense matrix
+  as the experts hold it (W_down times s), so a fresh column has the scale of its neighbours.
 
 Ties and transformers: with `uniform` every score ties. Our router breaks ties toward the lower expert index;
 transformers' Qwen2-MoE router calls torch.topk on the softmax, whose CPU kernel returns a different but
@@ -72,12 +76,12 @@ class UpcycleSpec(BaseModel):
     def _check(self) -> UpcycleSpec:
         if self.top_k > self.num_experts:
             raise ValueError(f"top_k {self.top_k} exceeds num_experts {self.num_experts}")
-        if self.method != "virtual-group" and self.granularity != 1:
-            raise ValueError(f"granularity applies to virtual-group only; {self.method} experts are whole FFN copies")
-        if self.method == "virtual-group":
+        if self.method == "copy" and self.granularity != 1:
+            raise ValueError("granularity applies to virtual-group and drop only; copy experts are whole FFN copies")
+        if self.granularity > 1:
             if self.num_experts % self.granularity or self.top_k % self.granularity:
                 raise ValueError(
-                    f"virtual-group needs num_experts ({self.num_experts}) and top_k ({self.top_k}) to be "
+                    f"{self.method} with granularity > 1 needs num_experts ({self.num_experts}) and top_k ({self.top_k}) to be "
                     f"multiples of granularity ({self.granularity}) so top-K selects whole copies"
                 )
         return self
@@ -150,24 +154,36 @@ def _copy_or_drop(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
     ratio = spec.drop_ratio if spec.method == "drop" else 0.0
     for layer, ffn in zip(model.model.layers, ffns):
         gate_EID, up_EID, down_EDI = (ffn[key].expand(E, *ffn[key].shape).clone() for key in FFN_KEYS)
-        num_dropped = round(ratio * dense.config.intermediate_size)
-        for e in range(E if num_dropped else 0):
-            dropped = torch.randperm(dense.config.intermediate_size, generator=generator)[:num_dropped]
-            for weight_E, rows in ((gate_EID, True), (up_EID, True), (down_EDI, False)):
-                source = weight_E[e]
-                shape = (num_dropped, source.shape[1]) if rows else (source.shape[0], num_dropped)
-                # Statistics of the whole dense matrix (identical across experts before any drop).
-                fresh = source.mean() + source.std() * torch.randn(shape, generator=generator)
-                if rows:
-                    source[dropped] = fresh.to(source.dtype)
-                else:
-                    source[:, dropped] = fresh.to(source.dtype)
+        _drop_reinitialise(gate_EID, up_EID, down_EDI, ffn, 1.0, ratio, generator)
         _set_experts(layer.mlp, gate_EID, up_EID, down_EDI)
         with torch.no_grad():
             layer.mlp.gate.weight.copy_(
                 _router_rows(E, dense.config.hidden_size, spec.router_init, dense.config.initializer_range, generator)
             )
     return model
+
+
+def _drop_reinitialise(gate_EID: Tensor, up_EID: Tensor, down_EDI: Tensor, ffn: dict[str, Tensor], down_scale: float,
+                       ratio: float, generator: torch.Generator) -> None:
+    """Drop-Upcycling in place: per expert, one random set of round(ratio * I_e) intermediate indices (its gate
+    rows, up rows and down columns) drawn afresh from normal(mean, std) of the dense matrix as the experts hold it."""
+    width = gate_EID.shape[1]
+    num_dropped = round(ratio * width)
+    if not num_dropped:
+        return
+    stats = {key: ((ffn[key] * (down_scale if key == "down_proj" else 1.0)).mean(),
+                   (ffn[key] * (down_scale if key == "down_proj" else 1.0)).std()) for key in FFN_KEYS}
+    for e in range(gate_EID.shape[0]):
+        dropped = torch.randperm(width, generator=generator)[:num_dropped]
+        for key, weight_E, rows in (("gate_proj", gate_EID, True), ("up_proj", up_EID, True), ("down_proj", down_EDI, False)):
+            source = weight_E[e]
+            mean, std = stats[key]
+            shape = (num_dropped, source.shape[1]) if rows else (source.shape[0], num_dropped)
+            fresh = (mean + std * torch.randn(shape, generator=generator)).to(source.dtype)
+            if rows:
+                source[dropped] = fresh
+            else:
+                source[:, dropped] = fresh
 
 
 def _virtual_group(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
@@ -199,6 +215,8 @@ def _virtual_group(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
                 up_EID[e] = ffn["up_proj"][piece]
                 down_EDI[e] = ffn["down_proj"][:, piece] * scale
                 router_ED[e] = row
+        if spec.method == "drop":
+            _drop_reinitialise(gate_EID, up_EID, down_EDI, ffn, scale, spec.drop_ratio, generator)
         _set_experts(layer.mlp, gate_EID, up_EID, down_EDI)
         with torch.no_grad():
             layer.mlp.gate.weight.copy_(router_ED)
@@ -207,7 +225,7 @@ def _virtual_group(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
 
 def upcycle(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
     """The MoE model made from `dense` by spec.method (see the module docstring)."""
-    if spec.method == "virtual-group":
+    if spec.method == "virtual-group" or spec.granularity > 1:
         return _virtual_group(dense, spec)
     return _copy_or_drop(dense, spec)
 

@@ -218,10 +218,10 @@ def test_judge_command_streams_one_record_per_input_line(llm: LoopbackLLM, tmp_p
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [record.get("id") for record in records] == ["newton", None, None, "cells", 9]
     assert [record["judge_score"] for record in records] == [4, None, None, 4, None]
-    assert [record.get("input_error") for record in records] == [None, "invalid_json", "not_an_object", None, None]
+    assert [record.get("input_error") for record in records] == [None, "malformed_json", "not_a_json_object", None, None]
     assert [record["judge_error"] for record in records] == [None, "no_text", "no_text", None, "no_text"]
     summary = json.loads(result.stderr.strip().splitlines()[-1])
-    assert summary["input_errors"] == {"invalid_json": 1, "not_an_object": 1} and summary["requests"] == 2
+    assert summary["input_errors"] == {"malformed_json": 1, "not_a_json_object": 1} and summary["requests"] == 2
 
     again = CliRunner().invoke(app, arguments, input="\n".join(lines) + "\n")
     assert again.stdout == result.stdout and llm.proxy.received == 2
@@ -233,3 +233,38 @@ def test_judge_command_rejects_a_bad_endpoint_clearly() -> None:
     register(app)
     result = CliRunner().invoke(app, ["judge", "--model", "m", "--disciplines", "physics", "--base-url", "localhost"])
     assert result.exit_code == 2 and "base_url must be an http" in result.output
+
+
+def _judge_cli(arguments: list[str], input: bytes | str):
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    register(app)
+    return CliRunner().invoke(app, ["judge", *arguments], input=input)
+
+
+def test_judge_command_fails_loudly_when_no_request_is_answered(llm: LoopbackLLM, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    lines = "\n".join(json.dumps(document) for document in DOCUMENTS[:2]) + "\n"
+    result = _judge_cli(["--base-url", closed, "--model", "m", "--retries", "0", "--timeout", "2"], lines)
+    assert result.exit_code == 1, result.output
+    assert f"none of 2 request(s) to {closed}" in result.stderr and "'m'" in result.stderr
+    assert len(result.stdout.splitlines()) == 2  # the records still come out, each with its error
+    # A server that answers, but only garbage: the same.
+    garbage = _judge_cli(["--base-url", llm.proxy.base_url, "--model", str(llm.models["random"]),
+                          "--cache", str(tmp_path / "garbage.sqlite")], lines)
+    assert garbage.exit_code == 1 and f"to {llm.proxy.base_url}" in garbage.stderr
+
+
+def test_judge_command_reads_bytes_that_are_not_utf8(llm: LoopbackLLM, tmp_path: Path) -> None:
+    good = json.dumps(DOCUMENTS[0]).encode()
+    broken = b'{"id": "latin1", "text": "Newton\xe9s second law says the force on a body equals its mass times \xff\xfe acceleration."}'
+    result = _judge_cli(["--base-url", llm.proxy.base_url, "--model", str(llm.models["sound"]),
+                         "--cache", str(tmp_path / "bytes.sqlite")], good + b"\n" + broken + b"\n")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [record["id"] for record in records] == [DOCUMENTS[0]["id"], "latin1"]
+    assert "\ufffd" in records[1]["text"] and records[1]["judge_error"] is None

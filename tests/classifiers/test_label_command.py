@@ -35,7 +35,7 @@ def test_label_one_record_per_input_line_in_order(app, bootstrapped_models, smal
     out = _records(result.stdout)
     assert len(out) == len(lines)
     assert [r["id"] for r in out[3:6]] == [None, "empty", None]
-    assert [r["error"] for r in out[3:6]] == ["invalid_json", "no_text", "not_an_object"]
+    assert [r["error"] for r in out[3:6]] == ["malformed_json", "empty_text", "not_a_json_object"]
     labelled = out[:3] + out[6:]
     assert [r["id"] for r in labelled] == [d["id"] for d in docs]
 
@@ -54,7 +54,7 @@ def test_label_one_record_per_input_line_in_order(app, bootstrapped_models, smal
         assert record["quality_tier"] == quality_tier(record["quality_score"], default.tiers)
     summary = json.loads(result.stderr.strip().splitlines()[-1])
     assert summary["records"] == len(lines)
-    assert summary["unreadable"] == {"invalid_json": 1, "no_text": 1, "not_an_object": 1}
+    assert summary["unreadable"] == {"malformed_json": 1, "empty_text": 1, "not_a_json_object": 1}
 
 
 def test_train_with_a_label_mapping_file_writes_model_and_report(app, tmp_path):
@@ -71,7 +71,7 @@ def test_train_with_a_label_mapping_file_writes_model_and_report(app, tmp_path):
                                       "--label-map", str(mapping), "--text-field", "body", "--label-field", "tag"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["skipped"] == {"unmapped_label": 1, "no_text": 1}
+    assert summary["skipped"] == {"unmapped_label": 1, "empty_body": 1}
     report = json.loads((out / "discipline_eval.json").read_text())
     assert sum(report["split"].values()) == len(rows) - 2
     assert report["accuracy"] == summary["accuracy"] >= 0.8
@@ -91,7 +91,23 @@ def test_bootstrap_command_then_label_with_its_models(app, tmp_path, small_confi
     result = CliRunner().invoke(app, ["classifiers", "bootstrap", "--corpus", str(corpus), "--out", str(recipe_free_out)])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["corpus_documents"] == 9 * 6 + 6 and summary["skipped"] == {"no_text": 1}
+    assert summary["corpus_documents"] == 9 * 6 + 6 and summary["skipped"] == {"malformed_json": 1}
     labelled = CliRunner().invoke(app, ["label", "--models", str(recipe_free_out)],
                                   input=json.dumps({"id": 1, "text": make_documents(1, seed=2)[0]["text"]}) + "\n")
     assert labelled.exit_code == 0 and _records(labelled.stdout)[0]["id"] == 1
+
+
+def test_label_reads_bytes_that_are_not_utf8_and_answers_every_line(app, bootstrapped_models):
+    docs = make_documents(1, seed=37)[:3]
+    good = [json.dumps({"id": d["id"], "text": d["text"]}).encode() for d in docs]
+    broken = b'{"id": "bytes", "text": "caf\xff\xfe: the heat equation describes how temperature diffuses in a rod."}'
+    lines = [good[0], broken, b"", good[1], b"   ", good[2]]
+    result = CliRunner().invoke(app, ["label", "--models", str(bootstrapped_models)], input=b"\n".join(lines) + b"\n")
+    assert result.exit_code == 0, result.output
+    out = _records(result.stdout)
+    assert len(result.stdout.splitlines()) == len(lines)  # blank lines answered too
+    assert [r["id"] for r in out] == [docs[0]["id"], "bytes", None, docs[1]["id"], None, docs[2]["id"]]
+    assert "discipline" in out[1] and "error" not in out[1]
+    assert [r.get("error") for r in out if r["id"] is None] == ["blank_line", "blank_line"]
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    assert summary["notes"] == {"decoded:invalid_bytes_replaced": 1} and summary["unreadable"] == {"blank_line": 2}

@@ -45,7 +45,7 @@ def test_bootstraps_labels_every_document_and_reports_tiers(tmp_path, ray_sessio
     correct = 0
     science = [r for r in rows if truth[r["id"]] != "boilerplate"]
     for row in rows:
-        scores = dict(row["discipline_scores"])
+        scores = {entry["label"]: entry["score"] for entry in row["discipline_scores"]}
         assert set(scores) == set(small_config.taxonomy.disciplines)
         assert sum(scores.values()) == pytest.approx(1.0, abs=1e-4)
         assert row["discipline"] == max(scores, key=scores.get)
@@ -73,7 +73,7 @@ def test_bootstraps_labels_every_document_and_reports_tiers(tmp_path, ray_sessio
 
     again = run_classification(small_config, curated, out)
     assert again == summary
-    stats = json.loads((out / "labelled" / "stats.json").read_text())
+    stats = json.loads((out / "_labelled" / "stats.json").read_text())
     assert stats["tasks_resumed_from_earlier_run"] == 2
 
 

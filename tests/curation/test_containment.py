@@ -151,7 +151,7 @@ def test_a_later_run_drops_a_copy_of_an_earlier_runs_kept_document(ray_session, 
     _write_part(tmp_path / "in2", new_docs)
     second = DedupConfig(num_partitions=1, containment={"reference_indexes": [index]})
     run_dedup(second, tmp_path / "in2", tmp_path / "work2", tmp_path / "out2", show_progress=False)
-    rejected = pq.read_table(tmp_path / "out2" / "rejected" / "part-00000.parquet").to_pylist()
+    rejected = pq.read_table(tmp_path / "_out2" / "rejected" / "part-00000.parquet").to_pylist()
     assert [(r["id"], r["reject_reason"]) for r in rejected] == [("new-copy", "dedup:contained")]
     grams = {tuple(g) for g in _word_ngrams(copy)}
     exact_fraction = len(grams & {tuple(g) for g in _word_ngrams(articles[2])}) / len(grams)

@@ -36,11 +36,15 @@ def test_dedup_command_reports_clusters_and_keeps(shared_data) -> None:
     assert all(verdict[f"e{i}"] == (True, f"e{i}", None) for i in range(6))
     assert verdict["x-copy"] == (False, "e0", "exact_duplicate")
     assert verdict["x-near"] == (False, "e1", "fuzzy_duplicate")
-    assert verdict["x-excerpt"] == (False, "x-excerpt", "contained")
-    assert out[-2]["keep"] is None and out[-2]["reason"] == "invalid_json"
-    assert out[-1]["keep"] is None and out[-1]["reason"] == "no_text"
+    # The excerpt names the article it was cut from, and sits in that article's cluster.
+    assert verdict["x-excerpt"] == (False, "e2", "contained")
+    assert {o["id"]: o["duplicate_of"] for o in out if o["id"] and o["id"].startswith("x-")} == {
+        "x-copy": "e0", "x-near": "e1", "x-excerpt": "e2"}
+    assert all(o["duplicate_of"] is None for o in out if o["keep"])
+    assert out[-2]["keep"] is None and out[-2]["reason"] == "malformed_json"
+    assert out[-1]["keep"] is None and out[-1]["reason"] == "missing_text_field"
     summary = json.loads(result.stderr.strip().splitlines()[-1])
-    assert summary["unreadable"] == {"invalid_json": 1, "no_text": 1}
+    assert summary["unreadable"] == {"malformed_json": 1, "missing_text_field": 1}
     assert summary["verdicts"] == {"contained": 1, "exact_duplicate": 1, "fuzzy_duplicate": 1, "kept": 6}
 
 

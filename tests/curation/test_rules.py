@@ -72,6 +72,16 @@ def test_science_profile_keeps_far_more_science(shared_data: Path) -> None:
     assert stock_rate >= 3 * science_rate and stock_rate >= 0.3
 
 
+def test_science_profile_keeps_complete_short_abstracts(shared_data: Path) -> None:
+    """Real S2ORC abstracts of 20-50 words that end their last sentence: whole documents, not fragments."""
+    module = _eval_module()
+    short = [text for text in module.s2orc_abstracts(1)
+             if 20 <= len(text.split("\n\n", 1)[1].split()) < 50 and text.rstrip().endswith(".")]
+    assert len(short) >= 20
+    rate, reasons = module.rejection_rate(RulesStep(RulesConfig(profile="science")), short)
+    assert rate <= 0.1, reasons
+
+
 @pytest.mark.parametrize("profile", ["stock", "science"])
 def test_junk_is_rejected_by_both_profiles(profile: str) -> None:
     step = RulesStep(RulesConfig(profile=profile))

@@ -49,3 +49,31 @@ def test_writer_without_documents_writes_nothing(tmp_path: Path) -> None:
         described = writer.close()
     assert described["sequences"] == 0 and described["files"] == {}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bucket_spread_thinly_over_many_parts_still_gets_its_share() -> None:
+    """One long paper per crawl part and a stream that wants a quarter of them: every part's share is under half a
+    document. Rounding each part to the nearest whole document gave 0 copies everywhere (0% of the target); the
+    crossing document's randomised rounding gives the share in expectation."""
+    from sciloom.mixer.shard_task import copies_per_document
+
+    key = ("crawl", "physics", "high")
+    copies = [copies_per_document(0, "routing_warmup", [f"paper-{part}"], [key], [20_000], {key: 0.25})[0]
+              for part in range(400)]
+    assert set(copies) == {0, 1}
+    assert 70 <= sum(copies) <= 130  # Binomial(400, 0.25): mean 100, sd 8.7
+    # Within one part, whole documents first and the share held to within one document, as before.
+    sizes = [1000] * 20
+    within = copies_per_document(3, "integration", [f"d{i}" for i in range(20)], [key] * 20, sizes, {key: 1.5})
+    assert all(c in (1, 2) for c in within) and abs(sum(c - 1 for c in within) - 10) <= 1
+
+
+def test_missed_targets_name_the_discipline_and_both_shares() -> None:
+    from sciloom.mixer.pipeline import missed_targets
+
+    targets = {"general": 0.2, "physics": 0.1, "mathematics": 0.1, "biology": 0.6}
+    achieved = {"general": 0.25, "physics": 0.0, "mathematics": 0.04, "biology": 0.71}
+    assert missed_targets(targets, achieved, tokens=1_000_000) == [
+        "physics 0.0% of the tokens against a target of 10.0%", "mathematics 4.0% of the tokens against a target of 10.0%"]
+    # In a stream of a few thousand tokens a share off by half is a handful of documents; nothing at all is not.
+    assert missed_targets(targets, achieved, tokens=5_000) == ["physics 0.0% of the tokens against a target of 10.0%"]

@@ -76,7 +76,7 @@ def reference(crawl_files: list[Path], tmp_path_factory: pytest.TempPathFactory)
 
 def test_killed_driver_then_rerun_equals_uninterrupted(crawl_files, reference, tmp_path: Path) -> None:
     recipe = _recipe(tmp_path, "killed", crawl_files)
-    markers = tmp_path / "killed" / "curation" / "extract" / "_tasks"
+    markers = tmp_path / "killed" / "curation" / "_extract" / "tasks"
     proc = _start(recipe)
     _wait_for(lambda: len(list(markers.glob("*.json"))) >= 2, proc)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and every process it started
@@ -90,7 +90,7 @@ def test_killed_driver_then_rerun_equals_uninterrupted(crawl_files, reference, t
 
 def test_killed_ray_worker_is_retried_and_output_is_unchanged(crawl_files, reference, tmp_path: Path) -> None:
     recipe = _recipe(tmp_path, "worker", crawl_files)
-    markers = tmp_path / "worker" / "curation" / "extract" / "_tasks"
+    markers = tmp_path / "worker" / "curation" / "_extract" / "tasks"
     proc = _start(recipe)
 
     def extraction_worker() -> int | None:

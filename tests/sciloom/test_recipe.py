@@ -68,3 +68,51 @@ def test_missing_section_and_missing_input_file(tmp_path: Path) -> None:
     with pytest.raises(RecipeError) as error:
         load_recipe(_write(tmp_path, text))
     assert "r.yaml:7: field 'curation.inputs.0.paths.0': no such file or folder 'nowhere.warc.gz'" in str(error.value)
+
+
+def _demo_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit) -> Path:
+    """The demo recipe, run from the repository root, with one edit applied to its text."""
+    monkeypatch.chdir(RECIPES.parent)
+    path = tmp_path / "demo.yaml"
+    path.write_text(edit((RECIPES / "demo.yaml").read_text()))
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_non_finite_numbers_are_rejected_with_their_line(value: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _demo_with(tmp_path, monkeypatch, lambda text: text.replace(
+        "discipline_weights: {mathematics: 1,", f"discipline_weights: {{mathematics: {value},", 1).replace(
+        "high_min: 0.7", f"high_min: {value}"))
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path)
+    message = str(error.value)
+    assert "2 non-finite number(s)" in message
+    assert (f"demo.yaml:{_line_of(path, 'mathematics: ' + value)}: field "
+            f"'mixer.expert_induction.discipline_weights.mathematics': must be a finite number") in message
+    assert f"demo.yaml:{_line_of(path, 'high_min')}: field 'classifiers.tiers.high_min'" in message
+
+
+def test_misspelt_discipline_is_rejected_before_anything_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _demo_with(tmp_path, monkeypatch, lambda text: text.replace("{mathematics: 1,", "{mathematic: 1,", 1))
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path)
+    assert (f"demo.yaml:{_line_of(path, 'mathematic: 1')}: field 'mixer.expert_induction.discipline_weights."
+            f"mathematic': not a discipline of the taxonomy") in str(error.value)
+
+
+def test_output_dir_that_is_a_file_or_cannot_be_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    for output_dir, expected in ((a_file, "exists and is not a folder"), (a_file / "below", "is a file")):
+        path = _demo_with(tmp_path, monkeypatch, lambda text: text.replace("output_dir: runs/demo",
+                                                                           f"output_dir: {output_dir}"))
+        with pytest.raises(RecipeError) as error:
+            load_recipe(path)
+        assert f"demo.yaml:{_line_of(path, 'output_dir')}: field 'run.output_dir'" in str(error.value)
+        assert expected in str(error.value)
+

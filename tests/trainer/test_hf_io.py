@@ -126,3 +126,32 @@ def test_unsupported_configs_are_rejected(tmp_path):
         load_hf(tmp_path)
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_hf(tmp_path / "absent")
+
+
+def test_exported_aux_loss_coefficient_means_the_same_in_transformers(tmp_path):
+    """transformers' Qwen2-MoE adds router_aux_loss_coef * its load-balancing loss; on a one-layer model (where its
+    pooling over layers and our mean over layers agree) that product must equal our weighted loss."""
+    moe = MoEConfig(num_experts=8, top_k=3, expert_intermediate_size=16, aux_loss_weight=0.02, z_loss_weight=0.0)
+    ours = CausalLM(ModelConfig(vocab_size=71, hidden_size=32, intermediate_size=48, num_layers=1,
+                                num_attention_heads=4, num_key_value_heads=2, moe=moe))
+    randomize_(ours, seed=5)
+    save_hf(ours, tmp_path)
+    theirs = Qwen2MoeForCausalLM.from_pretrained(tmp_path).eval()
+    ids = torch.randint(0, 71, (2, 17), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        ours_aux = ours.eval()(ids).aux_loss
+        out = theirs(ids, output_router_logits=True)
+    assert theirs.config.router_aux_loss_coef == pytest.approx(0.02 / 3)
+    assert (theirs.config.router_aux_loss_coef * out.aux_loss).item() == pytest.approx(ours_aux.item(), rel=1e-5)
+
+
+def test_loss_weights_and_special_tokens_survive_export_and_import(tmp_path):
+    moe = MoEConfig(num_experts=4, top_k=2, expert_intermediate_size=16, aux_loss_weight=0.03, z_loss_weight=0.002)
+    config = ModelConfig(vocab_size=71, hidden_size=32, intermediate_size=48, num_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, bos_token_id=None, eos_token_id=70, moe=moe)
+    save_hf(CausalLM(config), tmp_path)
+    written = json.loads((tmp_path / "config.json").read_text())
+    assert written["eos_token_id"] == 70 and written["router_z_loss_coef"] == 0.002
+    loaded = load_hf(tmp_path).config
+    assert loaded.eos_token_id == 70 and loaded.bos_token_id is None
+    assert loaded.moe.aux_loss_weight == pytest.approx(0.03) and loaded.moe.z_loss_weight == pytest.approx(0.002)

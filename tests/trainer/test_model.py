@@ -91,7 +91,7 @@ def test_moe_block_matches_float64_reference(score_order, renormalize):
     assert (ours.double() - reference_moe_float64(block, x_TD, cfg)).abs().max().item() < 1e-5
 
 
-def test_aux_loss_is_weighted_sum_of_switch_and_z_losses_over_layers():
+def test_aux_loss_is_weighted_mean_of_switch_and_z_losses_over_layers():
     cfg = moe_config(aux_loss_weight=0.1, z_loss_weight=0.01)
     model = randomized(CausalLM(tiny_config(cfg)), seed=3)
     out = model(torch.randint(0, 61, (2, 13)))
@@ -101,7 +101,7 @@ def test_aux_loss_is_weighted_sum_of_switch_and_z_losses_over_layers():
         counts_E = torch.bincount(experts_TK.reshape(-1), minlength=cfg.num_experts).double()
         switch = cfg.num_experts * (counts_E / experts_TK.numel() * probs_TE.mean(0)).sum()
         z = torch.logsumexp(logits_TE.double(), dim=-1).square().mean()
-        expected += cfg.aux_loss_weight * switch + cfg.z_loss_weight * z
+        expected += (cfg.aux_loss_weight * switch + cfg.z_loss_weight * z) / len(out.router_logits)
     assert len(out.router_logits) == 2 and out.router_logits[0].shape == (26, cfg.num_experts)
     assert out.experts[0].shape == (26, cfg.top_k)
     assert abs(out.aux_loss.item() - expected.item()) < 1e-5

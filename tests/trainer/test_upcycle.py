@@ -126,13 +126,57 @@ def test_drop_ratio_zero_is_copy():
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_fine_grained_drop_reinitialises_a_fraction_of_each_fine_grained_expert():
+    """Drop-Upcycling on virtual-group experts: per expert, round(r * I/G) of its own intermediate indices
+    (gate rows, up rows, down columns alike) drawn from normal(mean, std) of the dense matrix as the experts
+    hold it (W_down times the weight scale s = E*G/K); everything else is the virtual-group expert."""
+    I, E, G, K, ratio = 400, 8, 2, 4, 0.25
+    dense = dense_model(intermediate_size=I)
+    base = upcycle(dense, UpcycleSpec(method="virtual-group", num_experts=E, granularity=G, top_k=K, seed=5))
+    moe = upcycle(dense, UpcycleSpec(method="drop", num_experts=E, granularity=G, top_k=K, drop_ratio=ratio, seed=5))
+    assert moe.config.moe.expert_intermediate_size == I // G
+    scale = E * G / K
+    ffn = dense.model.layers[1].mlp
+    experts, reference = moe.model.layers[1].mlp.experts, base.model.layers[1].mlp.experts
+    index_sets = []
+    for e in range(E):
+        gate, up = experts.gate_up_proj[e].detach().split(I // G)
+        ref_gate, ref_up = reference.gate_up_proj[e].detach().split(I // G)
+        down, ref_down = experts.down_proj[e].detach(), reference.down_proj[e].detach()
+        changed = [
+            set(torch.nonzero((gate != ref_gate).any(1)).flatten().tolist()),
+            set(torch.nonzero((up != ref_up).any(1)).flatten().tolist()),
+            set(torch.nonzero((down != ref_down).any(0)).flatten().tolist()),
+        ]
+        assert changed[0] == changed[1] == changed[2] and len(changed[0]) == round(ratio * I / G)
+        index_sets.append(frozenset(changed[0]))
+    # The fresh values of all experts together: their statistics are the dense ones (down scaled by s).
+    dropped = [sorted(ids) for ids in index_sets]
+    fresh_gate = torch.cat([experts.gate_up_proj[e, :I // G][d].detach().flatten() for e, d in enumerate(dropped)])
+    fresh_down = torch.cat([experts.down_proj[e][:, d].detach().flatten() for e, d in enumerate(dropped)])
+    for fresh, original in ((fresh_gate, ffn.gate_proj.weight.double()), (fresh_down, ffn.down_proj.weight.double() * scale)):
+        assert abs(fresh.double().mean() - original.mean()) < 0.05 * original.std()
+        assert abs(fresh.double().std() / original.std() - 1) < 0.03
+    assert len(set(index_sets)) == E
+
+
+def test_fine_grained_drop_ratio_zero_is_virtual_group():
+    dense = dense_model()
+    spec = dict(num_experts=8, granularity=2, top_k=4, seed=7)
+    a = upcycle(dense, UpcycleSpec(method="drop", drop_ratio=0.0, **spec)).state_dict()
+    b = upcycle(dense, UpcycleSpec(method="virtual-group", **spec)).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_invalid_specs_are_rejected():
     with pytest.raises(ValidationError, match="multiples of granularity"):
         UpcycleSpec(method="virtual-group", num_experts=8, granularity=3, top_k=3)
-    with pytest.raises(ValidationError, match="granularity applies to virtual-group only"):
+    with pytest.raises(ValidationError, match="granularity applies to virtual-group and drop only"):
         UpcycleSpec(method="copy", num_experts=8, granularity=2, top_k=2)
     with pytest.raises(ValidationError, match="drop_ratio"):
         UpcycleSpec(method="drop", num_experts=8, top_k=2, drop_ratio=1.5)
+    with pytest.raises(ValidationError, match="drop with granularity > 1 needs"):
+        UpcycleSpec(method="drop", num_experts=8, granularity=2, top_k=3)
     with pytest.raises(ValueError, match="not divisible by granularity"):
         upcycle(dense_model(intermediate_size=50), UpcycleSpec(method="virtual-group", num_experts=8, granularity=4, top_k=4))
     with pytest.raises(ValueError, match="needs a dense model"):

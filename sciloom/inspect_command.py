@@ -1,0 +1,73 @@
+"""`sciloom inspect DIR`: a sample of the documents in any stage's Parquet output, the fields a person reads.
+
+DuckDB does the reading: `--where` is a SQL condition over the folder's columns (sciloom/output_schema.py lists
+them), and a reservoir sample keeps memory bounded whatever the folder's size.
+"""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+# What a person reads first, in this order; the other columns are left to the Parquet readers.
+LABEL_FIELDS = ("source", "lang", "discipline", "science_score", "quality_tier", "quality_score", "l1_score",
+                "dedup_cluster", "containment", "judge_score")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("inspect")(inspect)
+
+
+def inspect(
+    folder: Annotated[Path, typer.Argument(help="A stage folder (e.g. runs/demo/curation/curated), a rejected-rows "
+                                                "folder (runs/demo/curation/_extract/rejected) or one Parquet file.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Documents to show.")] = 5,
+    where: Annotated[str, typer.Option(help="SQL condition over the columns, e.g. \"quality_tier = 'high'\".")] = "",
+    seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = 0,
+    lines: Annotated[int, typer.Option(min=1, help="Lines of text shown per document.")] = 4,
+) -> None:
+    """Print a random sample of documents (id, source, labels, scores, reason if rejected, first lines of text)."""
+    import duckdb
+
+    files = [folder] if folder.is_file() else sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        typer.echo(f"{folder}: no Parquet files here (a stage folder holds part-*.parquet)", err=True)
+        raise typer.Exit(2)
+    source = f"read_parquet({[str(f) for f in files]!r}, union_by_name = true)"
+    condition = f"WHERE {where}" if where.strip() else ""
+    try:
+        connection = duckdb.connect()
+        total = connection.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+        matching = connection.execute(f"SELECT count(*) FROM {source} {condition}").fetchone()[0]
+        cursor = connection.execute(f"SELECT * FROM (SELECT * FROM {source} {condition}) "
+                                    f"USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})")
+    except duckdb.Error as error:
+        typer.echo(f"{folder}: --where {where!r}: {str(error).splitlines()[0]}", err=True)
+        raise typer.Exit(2) from None
+    names = [column[0] for column in cursor.description]
+    rows = [dict(zip(names, values)) for values in cursor.fetchall()]
+    rows.sort(key=lambda row: str(row.get("id")))
+    typer.echo(f"{folder}: {matching:,} of {total:,} documents match{' ' + repr(where) if condition else ''}; "
+               f"showing {len(rows)}")
+    for index, row in enumerate(rows, 1):
+        typer.echo(_describe(index, len(rows), row, lines))
+
+
+def _describe(index: int, count: int, row: dict[str, Any], lines: int) -> str:
+    fields = "  ".join(f"{name}={_short(row[name])}" for name in LABEL_FIELDS if row.get(name) is not None)
+    out = [f"── {index}/{count}  id={row.get('id')}  {fields}".rstrip()]
+    if row.get("reject_reason"):
+        out.append(f"   rejected: {row['reject_reason']}")
+    text = (row.get("text") or "").strip()
+    shown = [line for line in text.splitlines() if line.strip()][:lines]
+    for line in shown:
+        out.append(textwrap.shorten(line, width=160, placeholder=" …").join(("   | ", "")))
+    if not shown:
+        out.append("   (no text)")
+    return "\n".join(out)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,59 @@
+"""One run per output folder: a second `sciloom run` on the same folder is refused, naming the run that holds it.
+
+The lock is an advisory `flock` on `<output_dir>/.sciloom-run.lock`, which the kernel releases when the holder
+exits however it exits: a killed run never leaves a lock that blocks the next one (its note is found and
+reported as taken over). The file holds the holder's pid, host and start time for the message. `flock` is
+per host; on a shared filesystem mounted on several hosts (NFS) it may not exclude a run started elsewhere.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LOCK_FILE = ".sciloom-run.lock"
+
+
+class RunLocked(RuntimeError):
+    """Another run is using the output folder."""
+
+
+@contextmanager
+def output_folder_lock(out_dir: Path) -> Iterator[None]:
+    path = out_dir / LOCK_FILE
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLocked(f"{out_dir} is in use by another sciloom run ({_describe(path.read_text())}); wait for "
+                            f"it to finish, or give this run another run.output_dir") from None
+        previous = path.read_text().strip()
+        if previous:  # a holder that is gone without clearing its note: killed
+            print(f"sciloom: took over {path} from a run that is no longer running ({_describe(previous)})",
+                  file=sys.stderr)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
+                                 "command": " ".join(sys.argv)}))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+
+
+def _describe(note: str) -> str:
+    try:
+        holder = json.loads(note)
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder["started"]))
+        return f"pid {holder['pid']} on {holder['host']}, started {started}: {holder['command']}"
+    except (ValueError, KeyError, TypeError):
+        return "holder unknown"

@@ -1,0 +1,135 @@
+"""What a user sees when a run meets a problem it anticipates: one message naming the file, an exit code (1 the
+data failed, 2 what the command was given cannot be used), never a traceback. Runs the demo recipe as a user does."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCILOOM = str(Path(sys.executable).with_name("sciloom"))
+
+
+def _recipe(folder: Path, output_dir: Path, phases: list[str]) -> Path:
+    recipe = yaml.safe_load((REPO_ROOT / "recipes" / "demo.yaml").read_text())
+    recipe["run"].update(output_dir=str(output_dir), phases=phases)
+    for spec in recipe["curation"]["inputs"]:
+        spec["paths"] = [str(REPO_ROOT / path) for path in spec["paths"]]
+    path = folder / f"recipe-{'-'.join(phases)}.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def _sciloom(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SCILOOM, *args], capture_output=True, text=True, timeout=1200,
+                          env={**os.environ, "RAY_ADDRESS": "", "OMP_NUM_THREADS": "1"})
+
+
+@pytest.fixture(scope="module")
+def mixed_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's shards (curation, classification, mixing); tests copy it before changing anything."""
+    folder = tmp_path_factory.mktemp("mixed")
+    result = _sciloom("run", str(_recipe(folder, folder / "run", ["curation", "classification", "mixing"])))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder / "run"
+
+
+def _copy(mixed_run: Path, tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(mixed_run, run)
+    return run
+
+
+def test_training_on_a_corrupted_shard_is_one_line_naming_file_and_offset(mixed_run: Path, tmp_path: Path) -> None:
+    run = _copy(mixed_run, tmp_path)
+    shard = sorted((run / "mixer" / "integration").glob("*.bin"))[0]
+    data = bytearray(shard.read_bytes())
+    data[10] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    result = _sciloom("run", str(_recipe(tmp_path, run, ["training"])))
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    message = [line for line in result.stderr.splitlines() if "ShardFormatError" in line]
+    assert len(message) == 1 and f"{shard}: at byte offset 0" in message[0] and "crc32" in message[0]
+
+
+
+def test_a_deleted_stream_folder_fails_verify_and_stops_training(mixed_run: Path, tmp_path: Path) -> None:
+    run = _copy(mixed_run, tmp_path)
+    experts = sorted(p.name for p in (run / "mixer" / "expert_induction").iterdir())
+    assert len(experts) >= 2
+    gone = run / "mixer" / "expert_induction" / experts[0]
+    shutil.rmtree(gone)  # manifest included
+    verify = _sciloom("shards", "verify", str(run / "mixer"))
+    assert verify.returncode == 1 and f"{gone}: listed in" in verify.stderr + verify.stdout
+    train = _sciloom("run", str(_recipe(tmp_path, run, ["training"])))
+    assert train.returncode == 1 and "Traceback" not in train.stderr, train.stderr[-3000:]
+    assert f"expert_induction/{experts[0]}" in train.stderr and "not on disk" in train.stderr
+    assert not (run / "trainer" / "1_expert_induction").exists()  # stopped before training anything
+
+
+def test_verify_refuses_an_emptied_or_damaged_manifest(mixed_run: Path, tmp_path: Path) -> None:
+    import json
+
+    run = _copy(mixed_run, tmp_path)
+    emptied = run / "mixer" / "integration" / "manifest.json"
+    manifest = json.loads(emptied.read_text())
+    emptied.write_text(json.dumps({**manifest, "parts": []}))
+    damaged = run / "mixer" / "routing_warmup" / "manifest.json"
+    damaged.write_text(damaged.read_text()[:50])
+    result = _sciloom("shards", "verify", str(run / "mixer"))
+    output = result.stderr + result.stdout
+    assert result.returncode == 1 and "Traceback" not in output
+    assert f"{emptied}: lists no parts" in output and f"{damaged}: damaged manifest" in output
+
+
+def test_unreadable_inputs_are_named_on_the_console_and_the_run_exits_1(tmp_path: Path) -> None:
+    import json
+
+    not_warc = tmp_path / "not-a-crawl.warc.gz"
+    not_warc.write_bytes(b"this was never a WARC file\n" * 50)
+    recipe = yaml.safe_load((REPO_ROOT / "recipes" / "demo.yaml").read_text())
+    recipe["run"].update(output_dir=str(tmp_path / "run"), phases=["curation"])
+    recipe["curation"]["inputs"] = [{"paths": [str(REPO_ROOT / "recipes/inputs/sample_crawl.warc.gz"), str(not_warc)],
+                                     "source": "crawl"}]
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    result = _sciloom("run", str(path))
+    assert result.returncode == 1, result.stderr[-3000:]
+    console = result.stdout + result.stderr
+    assert "1 input file(s) could not be read at all" in console and str(not_warc) in console
+    assert "not_a_warc_file" in console and "Traceback" not in console
+    report = json.loads((tmp_path / "run" / "run_report.json").read_text())
+    assert [entry["file"] for entry in report["input_problems"]["unreadable"]] == [str(not_warc)]
+    assert list((tmp_path / "run" / "curation" / "curated").glob("part-*.parquet"))  # the good file went through
+
+
+def test_a_second_run_on_the_same_folder_is_refused_and_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
+    import json
+    import time
+
+    run = tmp_path / "run"
+    recipe = _recipe(tmp_path, run, ["curation"])
+    first = subprocess.Popen([SCILOOM, "run", str(recipe)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "RAY_ADDRESS": ""})
+    lock = run / ".sciloom-run.lock"
+    deadline = time.monotonic() + 120
+    while not (lock.is_file() and lock.read_text().strip()):
+        assert first.poll() is None and time.monotonic() < deadline, "the first run never took the lock"
+        time.sleep(0.05)
+    second = _sciloom("run", str(recipe))
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-3000:]
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    assert f"{run} is in use by another sciloom run (pid {first.pid}" in second.stderr
+    # A killed run leaves its note but no lock: the next run takes over and says so.
+    lock.write_text(json.dumps({"pid": 999999, "host": "elsewhere", "started": 0, "command": "sciloom run x"}))
+    third = _sciloom("run", str(recipe))
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "took over" in third.stderr and "pid 999999" in third.stderr
+    assert lock.read_text() == ""  # released with nothing left behind
