@@ -31,7 +31,7 @@ from sciloom.mixer.manifest import MIXER_REPORT_FILE, build_manifest, content_ha
 from sciloom.mixer.plan import MixturePlan, StreamPlan, plan_mixture
 from sciloom.mixer.plan_report import write_plan_report
 from sciloom.mixer.row_groups import iter_row_group_batches
-from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_record_path, write_part_shards
+from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_positions, part_record_path, write_part_shards
 from sciloom.mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
 
 BUILD_FILE = "build.json"
@@ -111,11 +111,12 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     _check_same_plan(out_dir, record, content_hash(build))
 
     streams_to_write = [s for s in plan.streams if s.take]  # a stream shrunk to nothing has no folder
+    tasks = tasks_over_stage(labelled_dir)
     job = ShardJob(out_dir=out_dir.resolve(), tokenizer_file=tokenizer_file, tokenizer=config.tokenizer,
                    seq_len=config.seq_len, block_size=config.block_size, seed=seed, disciplines=disciplines,
                    general_label=general_label,
-                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write), held_out=held_out_rule)
-    tasks = tasks_over_stage(labelled_dir)
+                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write), held_out=held_out_rule,
+                   positions=part_positions(seed, [t.task_id for t in tasks]))
     ensure_ray()
     stage_report = run_stage("mix", out_dir, tasks, partial(write_part_shards, job), show_progress=show_progress)
 

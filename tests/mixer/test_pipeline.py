@@ -84,11 +84,11 @@ def test_shards_hold_the_planned_documents(built) -> None:
             assert n <= EPOCHS[row["quality_tier"]]  # low tier never, high at most twice
         assert manifest["tokens"] == sum(len(t) for t, _ in docs) == stream["tokens"]
         assert manifest["tokens_by"]["source"] == dict(sorted(tokens_by_source.items()))
-        # Tiny streams: a 300-token share is assembled from ~18 slices (part x source x tier), each a fraction of
-        # one ~100-token document; every slice gives its share in expectation and within one document of it.
-        assert abs(stream["tokens"] - stream["budget"]) / stream["budget"] < 0.2
+        # Tiny streams: a 300-token share is assembled from fractions of ~100-token documents in 3 parts; systematic
+        # sampling over the parts keeps each discipline within about one document of its share.
+        assert abs(stream["tokens"] - stream["budget"]) / stream["budget"] < 0.1
         for discipline, target in stream["targets"].items():
-            assert abs(stream["achieved"][discipline] - target) < 0.12, (folder, stream)
+            assert abs(stream["achieved"][discipline] - target) < 0.06, (folder, stream)
     integration = summary["streams"]["integration"]
     assert integration["tokens"] > 4500
     web = read_manifest(root / "mixer" / "integration")["tokens_by"]["source"].get("web", 0)
