@@ -65,7 +65,8 @@ def corpus_texts(labelled_dir: Path) -> Iterator[str]:
 
 
 def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, tokenizer_dir: Path) -> Path:
-    """The local tokenizer.json, or the demo BPE (trained once; retrained only when its settings change)."""
+    """The local tokenizer.json, or the demo BPE (trained once; retrained only when its settings change, and
+    never under the shards beside it that were encoded with it: `sciloom mix plan` shares the mixer folder)."""
     if config.path is not None:
         return config.path.resolve()
     assert config.train_bpe is not None
@@ -73,6 +74,11 @@ def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, tokenizer_dir
     wanted = {"train_bpe": config.train_bpe.model_dump(), "corpus": [p.name for p in iter_parts(labelled_dir)]}
     if not ((tokenizer_dir / TOKENIZER_FILE).is_file() and settings.is_file()
             and json.loads(settings.read_text()) == wanted):
+        if (tokenizer_dir / TOKENIZER_FILE).is_file() and _stream_folders(tokenizer_dir.parent):
+            raise MixerBuildExists(
+                f"{tokenizer_dir}: the shards beside it were encoded with this tokenizer, and its settings or the "
+                f"labelled parts changed; retraining it would leave them unreadable. Use another output folder "
+                f"(--out-dir), or remove the old build deliberately: rm -r {tokenizer_dir.parent}")
         train_byte_level_bpe(corpus_texts(labelled_dir), config.train_bpe, tokenizer_dir)
         write_json_atomic(settings, wanted)
     return (tokenizer_dir / TOKENIZER_FILE).resolve()
@@ -176,7 +182,7 @@ def _claim_build(out_dir: Path, inputs: dict[str, Any]) -> dict[str, Any]:
     Resuming needs the same inputs: the mixer settings, seed, taxonomy and labelled parts (by name and size).
     """
     path = out_dir / BUILD_FILE
-    existing = [out_dir / name for name in (*STAGE_NAMES, HELD_OUT_FOLDER) if (out_dir / name).exists()]
+    existing = _stream_folders(out_dir)
     if path.is_file():
         record = json.loads(path.read_text())
         if record.get("inputs_hash") == content_hash(inputs):
@@ -196,6 +202,11 @@ def _claim_build(out_dir: Path, inputs: dict[str, Any]) -> dict[str, Any]:
     shutil.rmtree(tasks_dir(out_dir), ignore_errors=True)  # markers of a build whose shards are gone
     write_json_atomic(path, record)
     return record
+
+
+def _stream_folders(out_dir: Path) -> list[Path]:
+    """The shard folders of a build in `out_dir` (finished or not)."""
+    return [out_dir / name for name in (*STAGE_NAMES, HELD_OUT_FOLDER) if (out_dir / name).exists()]
 
 
 def _check_same_plan(out_dir: Path, record: dict[str, Any], build_hash: str) -> None:
