@@ -24,7 +24,7 @@ from sciloom.mixer.manifest import ShardFolderMissing, read_manifest
 from sciloom.mixer.pipeline import MixerBuildExists, build_mixture
 from sciloom.mixer.plan import InfeasiblePlan
 from sciloom.mixer.shard_reader import PackedShardDataset
-from sciloom.mixer.verify import verify
+from sciloom.mixer.verify import VerificationFailed, verify
 from sciloom.trainer.config import TrainerConfig
 from sciloom.trainer.pipeline import run_training
 from mixer_test_corpus import write_labelled_corpus
@@ -233,3 +233,16 @@ def test_training_refuses_a_missing_stream_before_training_anything(built, tmp_p
     with pytest.raises(ShardFolderMissing, match=re.escape("expert_induction/physics")):
         run_training(trainer, mixer_dir, tmp_path / "trainer", list(DEFAULT_TAXONOMY.disciplines))
     assert not (tmp_path / "trainer").exists()
+
+
+def test_verify_of_a_stage_folder_reports_a_deleted_stream_under_it(built, tmp_path: Path) -> None:
+    """`shards verify mixer/expert_induction` with one discipline's folder deleted whole: not ok, and the folder named."""
+    root, _, _ = built
+    mixer_dir = tmp_path / "mixer"
+    shutil.copytree(root / "mixer", mixer_dir)
+    shutil.rmtree(mixer_dir / "expert_induction" / "physics")
+    gone = mixer_dir / "expert_induction" / "physics"
+    for checked in (mixer_dir, mixer_dir / "expert_induction"):
+        with pytest.raises(VerificationFailed, match=re.escape(f"{gone}: listed in {mixer_dir / 'mixer_report.json'}")):
+            verify(checked)
+    assert verify(mixer_dir / "integration")["folders"] == 1  # a stream that is whole still verifies on its own
