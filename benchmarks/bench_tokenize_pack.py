@@ -66,7 +66,8 @@ def job(out_dir: Path, tokenizer_file: Path) -> ShardJob:
                     seq_len=2048, block_size=1 << 16, seed=0, disciplines=DEFAULT_TAXONOMY.disciplines,
                     general_label="general", streams=(StreamSpec("integration", {BUCKET: 1.0}),),
                     # Nothing held out: every document is packed, as the raw side encodes every text.
-                    held_out=HeldOutRule({label: 0 for label in (*DEFAULT_TAXONOMY.disciplines, "general")}))
+                    held_out=HeldOutRule({label: 0 for label in (*DEFAULT_TAXONOMY.disciplines, "general")}),
+                    positions={"00000": 0.0})
 
 
 def raw_encode(tokenizer_file: Path, texts: list[str]) -> tuple[float, int]:

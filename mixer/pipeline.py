@@ -31,7 +31,7 @@ from sciloom.mixer.manifest import MIXER_REPORT_FILE, build_manifest, content_ha
 from sciloom.mixer.plan import MixturePlan, StreamPlan, plan_mixture
 from sciloom.mixer.plan_report import write_plan_report
 from sciloom.mixer.row_groups import iter_row_group_batches
-from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_record_path, write_part_shards
+from sciloom.mixer.shard_task import ShardJob, StreamSpec, part_positions, part_record_path, write_part_shards
 from sciloom.mixer.tokenize import TOKENIZER_FILE, DocumentEncoder, train_byte_level_bpe
 
 BUILD_FILE = "build.json"
@@ -65,7 +65,8 @@ def corpus_texts(labelled_dir: Path) -> Iterator[str]:
 
 
 def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, tokenizer_dir: Path) -> Path:
-    """The local tokenizer.json, or the demo BPE (trained once; retrained only when its settings change)."""
+    """The local tokenizer.json, or the demo BPE (trained once; retrained only when its settings change, and
+    never under the shards beside it that were encoded with it: `sciloom mix plan` shares the mixer folder)."""
     if config.path is not None:
         return config.path.resolve()
     assert config.train_bpe is not None
@@ -73,6 +74,11 @@ def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, tokenizer_dir
     wanted = {"train_bpe": config.train_bpe.model_dump(), "corpus": [p.name for p in iter_parts(labelled_dir)]}
     if not ((tokenizer_dir / TOKENIZER_FILE).is_file() and settings.is_file()
             and json.loads(settings.read_text()) == wanted):
+        if (tokenizer_dir / TOKENIZER_FILE).is_file() and _stream_folders(tokenizer_dir.parent):
+            raise MixerBuildExists(
+                f"{tokenizer_dir}: the shards beside it were encoded with this tokenizer, and its settings or the "
+                f"labelled parts changed; retraining it would leave them unreadable. Use another output folder "
+                f"(--out-dir), or remove the old build deliberately: rm -r {tokenizer_dir.parent}")
         train_byte_level_bpe(corpus_texts(labelled_dir), config.train_bpe, tokenizer_dir)
         write_json_atomic(settings, wanted)
     return (tokenizer_dir / TOKENIZER_FILE).resolve()
@@ -111,11 +117,12 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     _check_same_plan(out_dir, record, content_hash(build))
 
     streams_to_write = [s for s in plan.streams if s.take]  # a stream shrunk to nothing has no folder
+    tasks = tasks_over_stage(labelled_dir)
     job = ShardJob(out_dir=out_dir.resolve(), tokenizer_file=tokenizer_file, tokenizer=config.tokenizer,
                    seq_len=config.seq_len, block_size=config.block_size, seed=seed, disciplines=disciplines,
                    general_label=general_label,
-                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write), held_out=held_out_rule)
-    tasks = tasks_over_stage(labelled_dir)
+                   streams=tuple(StreamSpec(s.folder, s.repeats) for s in streams_to_write), held_out=held_out_rule,
+                   positions=part_positions(seed, [t.task_id for t in tasks]))
     ensure_ray()
     stage_report = run_stage("mix", out_dir, tasks, partial(write_part_shards, job), show_progress=show_progress)
 
@@ -175,7 +182,7 @@ def _claim_build(out_dir: Path, inputs: dict[str, Any]) -> dict[str, Any]:
     Resuming needs the same inputs: the mixer settings, seed, taxonomy and labelled parts (by name and size).
     """
     path = out_dir / BUILD_FILE
-    existing = [out_dir / name for name in (*STAGE_NAMES, HELD_OUT_FOLDER) if (out_dir / name).exists()]
+    existing = _stream_folders(out_dir)
     if path.is_file():
         record = json.loads(path.read_text())
         if record.get("inputs_hash") == content_hash(inputs):
@@ -195,6 +202,11 @@ def _claim_build(out_dir: Path, inputs: dict[str, Any]) -> dict[str, Any]:
     shutil.rmtree(tasks_dir(out_dir), ignore_errors=True)  # markers of a build whose shards are gone
     write_json_atomic(path, record)
     return record
+
+
+def _stream_folders(out_dir: Path) -> list[Path]:
+    """The shard folders of a build in `out_dir` (finished or not)."""
+    return [out_dir / name for name in (*STAGE_NAMES, HELD_OUT_FOLDER) if (out_dir / name).exists()]
 
 
 def _check_same_plan(out_dir: Path, record: dict[str, Any], build_hash: str) -> None:

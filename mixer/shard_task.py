@@ -3,9 +3,9 @@
 A part is read once per epoch pass: pass e writes every document whose planned number of copies in a
 stream exceeds e, so a repeated document's copies land a whole part apart rather than side by side.
 Each document is tokenized once per pass whatever the number of streams that take it. The number of
-copies is fixed by a hash of (seed, stream, document id): expected copies = the bucket's planned
-repeats, and a rerun picks the same documents. Held-out documents (mixer.held_out) get no copy in any
-training stream and exactly one in the `held_out` stream.
+copies is fixed by hashes of (seed, stream, document id) and the part's place among all parts: expected
+copies = the bucket's planned repeats, and a rerun picks the same documents. Held-out documents
+(mixer.held_out) get no copy in any training stream and exactly one in the `held_out` stream.
 """
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ class ShardJob:
     general_label: str
     streams: tuple[StreamSpec, ...]
     held_out: HeldOutRule
+    positions: dict[str, float]  # task id -> its part's place, part_positions()
     batch_bytes: int = 2 << 20  # text per tokenizer call
 
 
@@ -62,46 +63,45 @@ def _rank(seed: int, folder: str, doc_id: str) -> bytes:
     return hashlib.blake2b(f"{seed}\x00{folder}\x00{doc_id}".encode(), digest_size=8).digest()
 
 
-def copies_per_document(seed: int, folder: str, ids: list[str], keys: list[tuple], sizes: list[int],
-                        repeats: dict[tuple[str, str, str], float]) -> list[int]:
-    """Copies of each document of one part in one stream.
+def part_positions(seed: int, task_ids: list[str]) -> dict[str, float]:
+    """Each part's place in [0, 1), evenly spaced in a stable pseudo-random order: the strata of the parts'
+    sampling starts (copies_per_document)."""
+    order = sorted(task_ids, key=lambda t: _rank(seed, "\x00parts", t))
+    return {task_id: i / len(order) for i, task_id in enumerate(order)}
 
-    Every document of a bucket gets floor(repeats) copies; one more copy goes to documents taken in a
-    stable pseudo-random order (hash of seed, stream, id) until they hold frac(repeats) of the bucket's
-    bytes in this part (every document that still fits). Systematic rather than coin-flip selection keeps each
-    part within one document of its share. The gap then left goes to the first document left out with
-    probability gap / (its size), decided by another hash of its id, so each part gives its share in expectation.
-    (Rounding to the nearest whole document instead was biased: a part whose share is under half of every
-    document gave nothing, so a discipline of long papers spread over many crawl parts got 0% of its target.)
+
+def copies_per_document(seed: int, folder: str, ids: list[str], keys: list[tuple], sizes: list[int],
+                        repeats: dict[tuple[str, str, str], float], position: float) -> list[int]:
+    """Copies of each document of one part (at `position`, from part_positions) in one stream.
+
+    Every document of a bucket gets floor(repeats) copies, and one more with probability frac(repeats),
+    by systematic sampling: per discipline, the part's documents in a stable pseudo-random order (hash of
+    seed, stream, id) lay their probabilities end to end, and a document gets its extra copy when a point
+    of the grid start, start+1, start+2, ... falls in its stretch. Each part so takes its expected number
+    of extra copies within one document, and since the parts' starts are spread evenly over [0, 1) (their
+    positions plus one offset per stream and discipline), so does the whole stream: a discipline wanting a
+    third of a document per part gets one in a third of the parts, within one. Rounding each part's share
+    to the nearest document gave such a discipline nothing (0% of its target); an independent draw per
+    part gives it its share only in expectation, off by about the square root of the parts.
     """
     result = [0] * len(ids)
-    members: dict[tuple, list[int]] = {}
+    members: dict[str, list[int]] = {}
     for row, (key, size) in enumerate(zip(keys, sizes)):
         if size and key in repeats:
-            members.setdefault(key, []).append(row)
-    for key, rows in members.items():
-        whole = math.floor(repeats[key])
-        extra_bytes = (repeats[key] - whole) * sum(sizes[r] for r in rows)
-        taken = 0
-        left_out: list[int] = []
+            members.setdefault(key[1], []).append(row)
+    for discipline, rows in members.items():
+        start = (position + _unit(_rank(seed, f"{folder}\x00start", discipline))) % 1.0
+        covered = 0.0
         for row in sorted(rows, key=lambda r: _rank(seed, folder, ids[r])):
-            result[row] = whole
-            if taken + sizes[row] <= extra_bytes:
-                result[row] += 1
-                taken += sizes[row]
-            else:
-                left_out.append(row)
-        if left_out and extra_bytes > taken:
-            # The gap left (smaller than any document left out) goes to the first of them with probability
-            # gap / size: the part gives exactly its share in expectation, and within one document of it.
-            row = left_out[0]
-            result[row] += _unit(seed, folder, ids[row]) < (extra_bytes - taken) / sizes[row]
+            wanted = repeats[keys[row]]
+            whole = math.floor(wanted)
+            before, covered = covered, covered + (wanted - whole)
+            result[row] = whole + (math.floor(covered - start) > math.floor(before - start))
     return result
 
 
-def _unit(seed: int, folder: str, doc_id: str) -> float:
-    """A stable number in [0, 1) per document, independent of its rank."""
-    digest = hashlib.blake2b(f"{seed}\x00{folder}\x00{doc_id}".encode(), digest_size=8, person=b"sciloom-round").digest()
+def _unit(digest: bytes) -> float:
+    """A hash as a number in [0, 1)."""
     return int.from_bytes(digest, "big") / 2**64
 
 
@@ -151,7 +151,8 @@ def write_part_shards(job: ShardJob, task: Task, stage_dir: Path) -> list[StepSt
         held = [size > 0 and job.held_out.is_held_out(doc_id, key[1]) for doc_id, key, size in zip(ids, keys, sizes)]
         train_sizes = [0 if h else size for h, size in zip(held, sizes)]
         folders = [s.folder for s in job.streams] + [HELD_OUT_FOLDER]
-        plan = [copies_per_document(job.seed, s.folder, ids, keys, train_sizes, s.repeats) for s in job.streams]
+        plan = [copies_per_document(job.seed, s.folder, ids, keys, train_sizes, s.repeats, job.positions[task.task_id])
+                for s in job.streams]
         plan.append([int(h) for h in held])
         stats.docs_in = len(ids)
         passes = max((max(p, default=0) for p in plan), default=0)

@@ -30,11 +30,7 @@ def verify(directory: str | Path) -> dict[str, Any]:
     """Check every shard folder under `directory`; return counts, or raise VerificationFailed listing problems."""
     directory = Path(directory)
     folders = shard_folders(directory)
-    problems: list[str] = []
-    promised = promised_folders(directory)
-    if promised is not None:  # a mixer output: every folder its report lists must be there
-        problems += [f"{directory / name}: listed in {directory / MIXER_REPORT_FILE} but has no {MANIFEST_FILE} "
-                     f"(deleted or never finished)" for name in promised if not (directory / name / MANIFEST_FILE).is_file()]
+    problems = _missing_promised(directory)
     if not folders and not problems:
         raise FileNotFoundError(f"no shard folder (with manifest.json) under {directory}")
     totals = {"folders": len(folders), "parts": 0, "files": 0, "sequences": 0, "tokens": 0}
@@ -59,6 +55,20 @@ def verify(directory: str | Path) -> dict[str, Any]:
     if problems:
         raise VerificationFailed(problems)
     return totals
+
+
+def _missing_promised(directory: Path) -> list[str]:
+    """Stream folders under `directory` that the mixer's report (in `directory` or a folder above, as for
+    `verify mixer/expert_induction`) lists but the disk lacks: a folder deleted whole is not one folder fewer."""
+    for root in (directory, *list(directory.resolve().parents)[:2]):
+        promised = promised_folders(root)
+        if promised is not None:
+            break
+    else:
+        return []
+    return [f"{root / name}: listed in {root / MIXER_REPORT_FILE} but has no {MANIFEST_FILE} (deleted or never "
+            f"finished)" for name in promised
+            if (root / name).resolve().is_relative_to(directory.resolve()) and not (root / name / MANIFEST_FILE).is_file()]
 
 
 def _verify_totals(folder: Path, manifest: dict[str, Any]) -> None:

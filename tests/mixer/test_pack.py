@@ -53,19 +53,27 @@ def test_writer_without_documents_writes_nothing(tmp_path: Path) -> None:
 
 def test_a_bucket_spread_thinly_over_many_parts_still_gets_its_share() -> None:
     """One long paper per crawl part and a stream that wants a quarter of them: every part's share is under half a
-    document. Rounding each part to the nearest whole document gave 0 copies everywhere (0% of the target); the
-    crossing document's randomised rounding gives the share in expectation."""
-    from sciloom.mixer.shard_task import copies_per_document
+    document. Rounding each part to the nearest whole document gave 0 copies everywhere (0% of the target); an
+    independent draw per part gives 100 +- 8.7 (binomial); the parts' evenly spread sampling starts give 100 +- 1."""
+    from sciloom.mixer.shard_task import copies_per_document, part_positions
 
     key = ("crawl", "physics", "high")
-    copies = [copies_per_document(0, "routing_warmup", [f"paper-{part}"], [key], [20_000], {key: 0.25})[0]
-              for part in range(400)]
+    positions = part_positions(0, [f"{part:05d}" for part in range(400)])
+    copies = [copies_per_document(0, "routing_warmup", [f"paper-{part}"], [key], [20_000], {key: 0.25},
+                                  positions[f"{part:05d}"])[0] for part in range(400)]
     assert set(copies) == {0, 1}
-    assert 70 <= sum(copies) <= 130  # Binomial(400, 0.25): mean 100, sd 8.7
-    # Within one part, whole documents first and the share held to within one document, as before.
+    assert abs(sum(copies) - 100) <= 1
+    # Within one part, whole copies first and the share held to within one document, as before.
     sizes = [1000] * 20
-    within = copies_per_document(3, "integration", [f"d{i}" for i in range(20)], [key] * 20, sizes, {key: 1.5})
+    within = copies_per_document(3, "integration", [f"d{i}" for i in range(20)], [key] * 20, sizes, {key: 1.5}, 0.3)
     assert all(c in (1, 2) for c in within) and abs(sum(c - 1 for c in within) - 10) <= 1
+    # The buckets of one discipline share the draw: two tiers wanting 0.3 and 0.4 copies of one document each give
+    # 0.7 documents per part, so 70 of 100 parts give one and none gives two.
+    tiers = [("crawl", "physics", "high"), ("crawl", "physics", "medium")]
+    positions = part_positions(1, [str(part) for part in range(100)])
+    extra = [sum(copies_per_document(1, "routing_warmup", [f"h{part}", f"m{part}"], tiers, [500, 500],
+                                     dict(zip(tiers, (0.3, 0.4))), positions[str(part)])) for part in range(100)]
+    assert max(extra) == 1 and abs(sum(extra) - 70) <= 1
 
 
 def test_missed_targets_name_the_discipline_and_both_shares() -> None:
