@@ -130,6 +130,47 @@ def quality_held_out(records: list[Record], tax: Taxonomy, cap: int) -> dict:
     return out
 
 
+def sample_crawl_order(tax: Taxonomy) -> dict[str, float] | None:
+    """Mean quality score of the shipped model on the sample crawl's pages by kind: junk, boilerplate-heavy (a
+    general or science page's whole HTML as text: navigation, cookie banner, footer and all), articles
+    (general pages, extracted), science pages (extracted). None without shipped models."""
+    import html as html_lib
+    import re
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from sciloom.classifiers.fasttext_model import QUALITY, LabelModel
+    from sciloom.curation.extract import ExtractStep
+    from sciloom.curation.sample_crawl import write_sample_crawl
+
+    folder = default_models.packaged_models(tax)
+    if folder is None:
+        return None
+    model = LabelModel.load(folder, QUALITY, tax)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "crawl.warc.gz"
+        kinds = {page.url: page.kind for page in write_sample_crawl(path) if page.record_type == "response"}
+        groups: dict[str, list[str]] = {"junk": [], "boilerplate_heavy": [], "articles": [], "science": []}
+        extract = ExtractStep()
+        with open(path, "rb") as f:
+            for record in ArchiveIterator(f):
+                url = record.rec_headers.get_header("WARC-Target-URI")
+                kind = kinds.get(url) if record.rec_type == "response" else None
+                if kind not in ("junk", "general", "science"):
+                    continue
+                page = record.content_stream().read().decode("utf-8", errors="replace")
+                text, _ = extract.extract_text(page, url)
+                if kind == "junk":
+                    groups["junk"].append(text or "")
+                    continue
+                groups["articles" if kind == "general" else "science"].append(text or "")
+                whole = re.sub(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", " ", page, flags=re.S | re.I)
+                groups["boilerplate_heavy"].append(html_lib.unescape(whole))
+    high = QUALITY_LABELS.index("high")
+    return {kind: float(model.predict_proba([t for t in texts if t.strip()])[:, high].mean())
+            for kind, texts in groups.items() if any(t.strip() for t in texts)}
+
+
 def summarise(discipline: dict, quality: dict) -> dict:
     def stats(model: str, metric: str) -> dict:
         values = {s: row[model][metric] for s, row in discipline.items()}
@@ -166,6 +207,10 @@ def main() -> int:
     discipline = discipline_loso(records, tax, cap, sources)
     quality = quality_held_out(quality_records(args.data, tax), tax, cap)
     summary = summarise(discipline, quality)
+    order = sample_crawl_order(tax)
+    if order is not None:
+        print("shipped quality model on the sample crawl, mean P(high): "
+              + ", ".join(f"{kind} {score:.3f}" for kind, score in order.items()))
     for model, numbers in summary.items():
         d, s, q = numbers["discipline_macro_f1"], numbers["science_vs_general"], numbers["quality_roc_auc"]
         print(f"{model:9s} discipline macro-F1 mean {d['mean']:.3f} worst {d['worst']:.3f} ({d['worst_source']}); "
@@ -173,7 +218,8 @@ def main() -> int:
               f"quality ROC-AUC mean {q['mean']:.3f} worst {q['worst']:.3f}")
     print(f"({time.perf_counter() - started:.0f} s)")
     if args.out is not None:
-        args.out.write_text(json.dumps({"summary": summary, "discipline": discipline, "quality": quality}, indent=1))
+        args.out.write_text(json.dumps({"summary": summary, "discipline": discipline, "quality": quality,
+                                         "sample_crawl_quality": order}, indent=1))
     return 0
 
 
