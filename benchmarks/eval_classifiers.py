@@ -37,6 +37,7 @@ from sciloom.classifiers.metrics import macro_f1  # noqa: E402
 from sciloom.classifiers.reference_corpus import Record, discipline_records, quality_records  # noqa: E402
 from sciloom.classifiers.taxonomy import Taxonomy  # noqa: E402
 from sciloom.classifiers.text import fasttext_line  # noqa: E402
+from sciloom.curation.atomic_write import write_text_atomic  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 BASELINE_TOKENS = 600
@@ -184,11 +185,41 @@ def summarise(discipline: dict, quality: dict) -> dict:
             for model in ("baseline", "ours")}
 
 
+def evaluation_markdown(summary: dict, discipline: dict, quality: dict, order: dict | None, cap: int) -> str:
+    """The measured numbers, as the model card's companion (classifiers/default_models/EVALUATION.md)."""
+    lines = ["# Measured numbers of the default models", "",
+             "Leave-one-source-out over every source file (train on all others, at most "
+             f"{cap} documents per (source, label); test on every document of the held-out one); quality: 3 "
+             "source groups, each held out once. Baseline: plain fastText with its default settings on the same "
+             "training data. Reproduce: `nice .venv/bin/python benchmarks/eval_classifiers.py "
+             "--evaluation-md classifiers/default_models/EVALUATION.md`.", "",
+             "| | discipline macro-F1 mean | worst source | science-vs-general mean | worst source | quality ROC-AUC mean | worst group |",
+             "|---|---|---|---|---|---|---|"]
+    for model, n in summary.items():
+        d, s, q = n["discipline_macro_f1"], n["science_vs_general"], n["quality_roc_auc"]
+        lines.append(f"| {model} | {d['mean']:.3f} | {d['worst']:.3f} ({d['worst_source']}) | {s['mean']:.3f} | "
+                     f"{s['worst']:.3f} ({s['worst_source']}) | {q['mean']:.3f} | {q['worst']:.3f} |")
+    lines += ["", "| held-out source | documents | labels | macro-F1 baseline | ours | sci-vs-gen baseline | ours |",
+              "|---|---|---|---|---|---|---|"]
+    for source, row in discipline.items():
+        lines.append(f"| {source} | {row['documents']} | {', '.join(row['labels'])} | {row['baseline']['macro_f1']:.3f} | "
+                     f"{row['ours']['macro_f1']:.3f} | {row['baseline']['science_vs_general']:.3f} | "
+                     f"{row['ours']['science_vs_general']:.3f} |")
+    lines += ["", "| quality held-out group | documents | ROC-AUC baseline | ours |", "|---|---|---|---|"]
+    for group in quality["groups"]:
+        lines.append(f"| {', '.join(group['held_out'])} | {group['documents']} | {group['baseline']:.3f} | {group['ours']:.3f} |")
+    if order is not None:
+        lines += ["", "Shipped quality model on the sample crawl, mean P(high): "
+                  + ", ".join(f"{kind} {score:.3f}" for kind, score in order.items())]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="write the full JSON report here")
     parser.add_argument("--smoke", action="store_true", help="3 held-out sources, 40 training docs per source: seconds")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--evaluation-md", type=Path, default=None, help="write the numbers as markdown here")
     parser.add_argument("--cap", type=int, default=200, help="training documents per (source, label) in each fold "
                         "(the shipped models use default_models.PER_SOURCE_CAP; fewer keeps 70 trainings to minutes)")
     args = parser.parse_args()
@@ -217,6 +248,8 @@ def main() -> int:
               f"science-vs-general mean {s['mean']:.3f} worst {s['worst']:.3f} ({s['worst_source']}); "
               f"quality ROC-AUC mean {q['mean']:.3f} worst {q['worst']:.3f}")
     print(f"({time.perf_counter() - started:.0f} s)")
+    if args.evaluation_md is not None:
+        write_text_atomic(args.evaluation_md, evaluation_markdown(summary, discipline, quality, order, cap))
     if args.out is not None:
         args.out.write_text(json.dumps({"summary": summary, "discipline": discipline, "quality": quality,
                                          "sample_crawl_quality": order}, indent=1))

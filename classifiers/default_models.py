@@ -121,9 +121,10 @@ Rebuild bit for bit from the shared data (fixed seeds, one fastText thread, fres
 
     .venv/bin/python -m sciloom.classifiers.default_models --data ../shared/data
 
-Measured leave-one-source-out (train on every other source, test on the held-out one):
+Measured leave-one-source-out (train on every other source, test on the held-out one), numbers beside the
+plain fastText baseline in EVALUATION.md next to this card:
 
-    .venv/bin/python benchmarks/eval_classifiers.py
+    nice .venv/bin/python benchmarks/eval_classifiers.py --evaluation-md classifiers/default_models/EVALUATION.md
 
 Settings: discipline {DISCIPLINE_PARAMS.model_dump()}; quality {QUALITY_PARAMS.model_dump()};
 at most {PER_SOURCE_CAP} documents per (source, label).
