@@ -172,6 +172,28 @@ def sample_crawl_order(tax: Taxonomy) -> dict[str, float] | None:
             for kind, texts in groups.items() if any(t.strip() for t in texts)}
 
 
+def rules_agreement(data: Path, tax: Taxonomy) -> dict | None:
+    """Mean shipped quality score by how many level-1 checks (science profile) fire, on web text the models never
+    saw (dragnet's 1,381 human-corrected page texts): monotone means fewer fired checks, higher mean score."""
+    import gzip
+
+    from sciloom.classifiers.fasttext_model import QUALITY, LabelModel
+    from sciloom.curation.rules import RulesStep
+
+    folder = default_models.packaged_models(tax)
+    if folder is None:
+        return None
+    with gzip.open(data / "quality/web-text-samples/web_text.jsonl.gz", "rt", encoding="utf-8") as f:
+        texts = [row["text"] for row in map(json.loads, f) if row["source"] == "dragnet_corrected" and row["text"].strip()]
+    rules = RulesStep()
+    fired = [len(rules.evaluate(t)[0]) for t in texts]
+    scores = LabelModel.load(folder, QUALITY, tax).predict_proba(texts)[:, QUALITY_LABELS.index("high")]
+    buckets: dict[str, list[float]] = {}
+    for n, score in zip(fired, scores):
+        buckets.setdefault(str(min(n, 3)) + ("+" if n >= 3 else ""), []).append(float(score))
+    return {f"{k} checks fired": {"documents": len(v), "mean_quality": float(np.mean(v))} for k, v in sorted(buckets.items())}
+
+
 def summarise(discipline: dict, quality: dict) -> dict:
     def stats(model: str, metric: str) -> dict:
         values = {s: row[model][metric] for s, row in discipline.items()}
@@ -248,11 +270,19 @@ def main() -> int:
               f"science-vs-general mean {s['mean']:.3f} worst {s['worst']:.3f} ({s['worst_source']}); "
               f"quality ROC-AUC mean {q['mean']:.3f} worst {q['worst']:.3f}")
     print(f"({time.perf_counter() - started:.0f} s)")
+    agreement = rules_agreement(args.data, tax)
+    if agreement is not None:
+        print("shipped quality by level-1 checks fired (dragnet page texts): "
+              + "; ".join(f"{k}: {v['mean_quality']:.3f} ({v['documents']} docs)" for k, v in agreement.items()))
     if args.evaluation_md is not None:
-        write_text_atomic(args.evaluation_md, evaluation_markdown(summary, discipline, quality, order, cap))
+        write_text_atomic(args.evaluation_md, evaluation_markdown(summary, discipline, quality, order, cap)
+                          + ("\nShipped quality by level-1 checks fired (dragnet page texts, unseen): "
+                             + "; ".join(f"{k}: {v['mean_quality']:.3f} ({v['documents']} docs)"
+                                         for k, v in agreement.items()) + "\n" if agreement else ""))
     if args.out is not None:
         args.out.write_text(json.dumps({"summary": summary, "discipline": discipline, "quality": quality,
-                                         "sample_crawl_quality": order}, indent=1))
+                                         "sample_crawl_quality": order,
+                                         "rules_agreement": agreement}, indent=1))
     return 0
 
 
