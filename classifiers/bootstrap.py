@@ -11,9 +11,10 @@
    pattern) take that label instead of the seed labeller's and are never left to self-training.
 4. Each model's temperature is fitted on a held-out share of its weak labels.
 
-Default models (`default_models_dir`): on a machine that has bootstrapped nothing yet, `sciloom label`
-trains models from synthetic documents written from the seeds alone and caches them under the user cache
-dir; `sciloom classifiers bootstrap --corpus ...` writes corpus-bootstrapped models into the same folder by
+Default models (`ensure_default_models`): the packaged models (classifiers.default_models, trained on real
+labelled text) for the packaged taxonomy; for a custom taxonomy on a machine that has bootstrapped nothing yet,
+`sciloom label` trains models from synthetic documents written from the seeds alone and caches them under the
+user cache dir; `sciloom classifiers bootstrap --corpus ...` writes corpus-bootstrapped models into the same folder by
 default, and from then on those are the default.
 """
 from __future__ import annotations
@@ -176,8 +177,16 @@ def default_models_dir(config: ClassifiersConfig) -> Path:
 
 
 def ensure_default_models(config: ClassifiersConfig) -> Path:
-    """The default models folder, bootstrapped from the seed corpus on first use."""
+    """The default models: those in `default_models_dir` when the user put some there ($SCILOOM_MODELS or
+    `sciloom classifiers bootstrap`), else the packaged models trained on real labelled text when they fit the
+    taxonomy, else models bootstrapped from the seed corpus into `default_models_dir` on first use."""
+    from sciloom.classifiers.default_models import packaged_models
+
     folder = default_models_dir(config)
-    if not ((folder / f"{DISCIPLINE}.json").exists() and (folder / f"{QUALITY}.json").exists()):
-        bootstrap_models(seed_corpus(config), config, folder)
+    if (folder / f"{DISCIPLINE}.json").exists() and (folder / f"{QUALITY}.json").exists():
+        return folder
+    packaged = packaged_models(config.taxonomy)
+    if packaged is not None:
+        return packaged
+    bootstrap_models(seed_corpus(config), config, folder)
     return folder

@@ -33,7 +33,9 @@ class FastTextParams(BaseModel):
                                                   "benchmarks/eval_classifiers.py) but slows fitting of tiny "
                                                   "label sets, e.g. a judge-labelled sample of a few dozen docs.")
     maxn: int = Field(0, ge=0, le=10, description="Longest character n-gram (0: no subwords).")
-    max_tokens: int = Field(600, ge=16, description="Tokens of a document the model sees (its beginning).")
+    max_tokens: int = Field(600, ge=16, description="Tokens of a document the model sees.")
+    windows: int = Field(1, ge=1, le=16, description="A document longer than max_tokens is read from this many "
+                                                     "stretches spread across it (1: its beginning only).")
     class_balance: float = Field(0.5, ge=0, le=1, description="Oversampling of rarer labels: each example is "
                                  "repeated (largest label count / its label count) ** class_balance times (0: as "
                                  "given, 1: every label equally often). Epochs are counted on the examples as given. "

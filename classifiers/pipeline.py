@@ -1,4 +1,4 @@
-"""The classifiers stage of a run: get models (given, or bootstrapped from the curated corpus), label every
+"""The classifiers stage of a run: get models (given, packaged, or bootstrapped from the curated corpus), label every
 curated document as a resumable Ray stage, and report quality-tier proportions per discipline with examples.
 
 With a judge configured, a sample is judged first (classifiers.judge_stage): its quality labels train the quality
@@ -16,6 +16,7 @@ from typing import Any
 
 from sciloom.classifiers.bootstrap import REPORT_FILE as BOOTSTRAP_REPORT
 from sciloom.classifiers.bootstrap import bootstrap_models
+from sciloom.classifiers.default_models import packaged_models
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY
 from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
@@ -57,11 +58,14 @@ def _corpus(curated_dir: Path, limit: int):
 
 def prepare_models(config: ClassifiersConfig, curated_dir: Path, out_dir: Path,
                    known: dict[str, str] | None = None) -> tuple[Path, dict[str, Any] | None]:
-    """The models to label with: the configured folder, or models bootstrapped once into out_dir/models with
-    the `known` discipline labels (a rerun with as many known labels reuses them, so that resumed labelling
-    tasks and finished ones agree)."""
+    """The models to label with: the configured folder; else, with no `known` labels (no judge), the packaged
+    models when they fit the taxonomy; else models bootstrapped once into out_dir/models with the `known` discipline labels (a rerun with as many
+    known labels reuses them, so that resumed labelling tasks and finished ones agree)."""
     if config.models_dir is not None:
         return config.models_dir, None
+    packaged = packaged_models(config.taxonomy)
+    if packaged is not None and not known:
+        return packaged, None
     models_dir = out_dir / MODELS_DIR
     report_path = models_dir / BOOTSTRAP_REPORT
     known = known or {}

@@ -22,3 +22,22 @@ def tokens(text: str, max_tokens: int | None = None) -> list[str]:
 def fasttext_line(text: str, max_tokens: int) -> str:
     """A document as one fastText input line (fastText reads one example per line)."""
     return " ".join(tokens(text, max_tokens))
+
+
+def window_tokens(text: str, max_tokens: int, windows: int) -> list[str]:
+    """Up to `max_tokens` tokens from `windows` equal stretches spread evenly across a long document (its
+    beginning, its end and between), so a whole paper or a long page is read beyond its first paragraphs; a
+    document that fits in one window is read from its beginning, as `tokens`. fastText averages the embeddings
+    of its input, so the windows' tokens in one line is the mean over the windows. The first token of a stretch
+    that starts mid-document may be a cut word: it is dropped."""
+    budget = max_tokens * _CHARS_PER_TOKEN
+    if windows <= 1 or len(text) <= budget:
+        return tokens(text, max_tokens)
+    width, per_window = budget // windows, max_tokens // windows
+    step = (len(text) - width) / (windows - 1)
+    out: list[str] = []
+    for i in range(windows):
+        start = round(i * step)
+        found = _TOKEN.findall(text[start:start + width].lower())
+        out += found[(start > 0):][:per_window]
+    return out

@@ -27,3 +27,11 @@ def bootstrapped_models(tmp_path_factory: pytest.TempPathFactory, small_config: 
     docs = [{"id": d["id"], "text": d["text"]} for d in make_documents(12, seed=1, with_boilerplate=15)]
     bootstrap_models(docs, small_config, folder)
     return folder
+
+
+@pytest.fixture
+def no_packaged_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the package shipped no default models (or the taxonomy were custom): the seed bootstrap path."""
+    import sciloom.classifiers.default_models as default_models
+
+    monkeypatch.setattr(default_models, "PACKAGED_DIR", tmp_path / "no-packaged-models")

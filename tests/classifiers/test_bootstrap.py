@@ -84,7 +84,7 @@ def test_known_labels_replace_the_seed_labellers(tmp_path, small_config, bootstr
     assert _accuracy(LabelModel.load(tmp_path, DISCIPLINE, small_config.taxonomy), make_documents(3, seed=42)) >= 0.85
 
 
-def test_default_models_are_built_from_seeds_once_and_cached(tmp_path, monkeypatch, small_config):
+def test_default_models_are_built_from_seeds_once_and_cached(tmp_path, monkeypatch, small_config, no_packaged_models):
     monkeypatch.delenv("SCILOOM_MODELS", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     small_config = small_config.model_copy(update={"fasttext": small_config.fasttext.model_copy(update={"max_epoch": 8})})

@@ -27,7 +27,7 @@ def _write_curated(folder: Path, docs: list[dict], parts: int) -> None:
         pq.write_table(pa.Table.from_pylist(rows, schema=schema_for(columns)), folder / f"part-{p:04d}.parquet")
 
 
-def test_bootstraps_labels_every_document_and_reports_tiers(tmp_path, ray_session, small_config):
+def test_bootstraps_labels_every_document_and_reports_tiers(tmp_path, ray_session, small_config, no_packaged_models):
     docs = make_documents(8, seed=7, with_boilerplate=6)
     curated = tmp_path / "curated"
     _write_curated(curated, docs, parts=2)

@@ -1,0 +1,175 @@
+"""The discipline and quality models that ship with the package, and the recipe that rebuilds them.
+
+Trained on real labelled text (classifiers.reference_corpus, `../shared/data`), not on the seed vocabularies:
+the seed bootstrap stays for a custom taxonomy without labels. Rebuild, bit for bit (fixed seeds, one fastText
+thread, fresh-process training, sorted inputs):
+
+    .venv/bin/python -m sciloom.classifiers.default_models --data ../shared/data
+
+Recipe (each choice measured leave-one-source-out by benchmarks/eval_classifiers.py):
+- every (source, label) contributes at most PER_SOURCE_CAP documents, so no source's style becomes its label's
+  signature (the corpus has 2-8 sources per label, some with 3,000 documents);
+- a long document is read from DISCIPLINE_PARAMS.windows stretches across it (text.window_tokens);
+- the temperature is fitted on a hash-chosen share of the training data;
+- quality is DCLM-style: curated text (high) against raw crawl text and removed boilerplate (low);
+- both models are quantised (fastText product quantisation) to a few MB, then calibrated as shipped.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from sciloom.classifiers.config import ClassifiersConfig, FastTextParams
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS, LabelModel
+from sciloom.classifiers.reference_corpus import Record, discipline_records, quality_records
+from sciloom.classifiers.taxonomy import Taxonomy
+from sciloom.classifiers.train import document_hash
+from sciloom.curation.atomic_write import write_text_atomic
+
+PACKAGED_DIR = Path(__file__).resolve().parent / "default_models"
+MODEL_CARD = "MODEL_CARD.md"
+PER_SOURCE_CAP = 600
+CALIBRATION_FRACTION = 0.1
+# 10M token updates: seconds per model on one thread, so a leave-one-source-out run (70 models) fits in minutes.
+DISCIPLINE_PARAMS = FastTextParams(dim=32, word_ngrams=2, max_tokens=400, windows=4, min_epoch=5, max_epoch=20,
+                                   token_budget=10_000_000, class_balance=0.5, seed_features=False)
+QUALITY_PARAMS = FastTextParams(dim=16, word_ngrams=2, max_tokens=400, windows=4, min_epoch=5, max_epoch=20,
+                                token_budget=10_000_000, class_balance=1.0, seed_features=False)
+
+
+def packaged_models(taxonomy: Taxonomy) -> Path | None:
+    """The packaged models' folder when they are installed and were trained for `taxonomy` (a custom taxonomy
+    has other labels: it gets the seed bootstrap instead)."""
+    meta = PACKAGED_DIR / f"{DISCIPLINE}.json"
+    if not all((PACKAGED_DIR / f"{kind}.{ext}").exists() for kind in (DISCIPLINE, QUALITY) for ext in ("bin", "json")):
+        return None
+    return PACKAGED_DIR if json.loads(meta.read_text())["taxonomy_hash"] == taxonomy.content_hash else None
+
+
+def capped(records: Sequence[Record], cap: int = PER_SOURCE_CAP) -> list[Record]:
+    """At most `cap` records per (source, label), the ones of smallest text hash (deterministic, order-free)."""
+    keyed = sorted(records, key=lambda r: (r[0], r[2], hashlib.blake2b(r[1].encode(), digest_size=8).digest()))
+    seen: Counter[tuple[str, str]] = Counter()
+    out = []
+    for record in keyed:
+        seen[record[0], record[2]] += 1
+        if seen[record[0], record[2]] <= cap:
+            out.append(record)
+    return out
+
+
+def train_calibrated(kind: str, labels: Sequence[str], records: Sequence[Record], params: FastTextParams,
+                     taxonomy: Taxonomy, quantize: bool = False) -> LabelModel:
+    """Train on all but a hash-chosen CALIBRATION_FRACTION of `records`, (quantise,) fit the temperature on it."""
+    held = [document_hash(text, params.max_tokens, "calibration") < CALIBRATION_FRACTION for _, text, _ in records]
+    model = LabelModel.train(kind, labels, [(t, label) for (_, t, label), h in zip(records, held) if not h],
+                             params, taxonomy)
+    if quantize:
+        model.model.quantize(qnorm=True, retrain=False)
+    model.calibrate([t for (_, t, _), h in zip(records, held) if h], [label for (_, _, label), h in zip(records, held) if h])
+    return model
+
+
+def train_discipline(records: Sequence[Record], taxonomy: Taxonomy, quantize: bool = False) -> LabelModel:
+    return train_calibrated(DISCIPLINE, taxonomy.disciplines, capped(records), DISCIPLINE_PARAMS, taxonomy, quantize)
+
+
+def train_quality(records: Sequence[Record], taxonomy: Taxonomy, quantize: bool = False) -> LabelModel:
+    return train_calibrated(QUALITY, QUALITY_LABELS, capped(records), QUALITY_PARAMS, taxonomy, quantize)
+
+
+def build(data: Path, out: Path, taxonomy: Taxonomy) -> dict[str, LabelModel]:
+    """Train, quantise and save both models into `out`, with the model card."""
+    out.mkdir(parents=True, exist_ok=True)
+    discipline = discipline_records(data, taxonomy)
+    quality = quality_records(data, taxonomy)
+    models = {DISCIPLINE: train_discipline(discipline, taxonomy, quantize=True),
+              QUALITY: train_quality(quality, taxonomy, quantize=True)}
+    for model in models.values():
+        model.save(out)
+    write_text_atomic(out / MODEL_CARD, model_card(data, discipline, quality, models, taxonomy))
+    return models
+
+
+def _licences(data: Path) -> str:
+    """The labelled corpus README's per-source lines (repository, licence, mapping), as the card's source list."""
+    readme = (data / "disciplines/labelled-corpus/README.md").read_text(encoding="utf-8")
+    return readme[readme.index("## Sources"):].replace("## Sources", "### labelled-corpus sources", 1)
+
+
+def model_card(data: Path, discipline: Sequence[Record], quality: Sequence[Record], models: dict[str, LabelModel],
+               taxonomy: Taxonomy) -> str:
+    def counts(records: Sequence[Record]) -> str:
+        table = Counter((source, label) for source, _, label in capped(records))
+        return "\n".join(f"| {source} | {label} | {n} |" for (source, label), n in sorted(table.items()))
+
+    sizes = {kind: (PACKAGED_DIR / f"{kind}.bin").stat().st_size if (PACKAGED_DIR / f"{kind}.bin").exists() else 0
+             for kind in models}
+    return f"""# sciloom default classifiers (model card)
+
+Built {datetime.date.today().isoformat()} for taxonomy `{taxonomy.content_hash}` (labels: {', '.join(taxonomy.disciplines)}).
+Quantised fastText, {", ".join(f"{k}.bin" for k in models)}; temperatures
+{", ".join(f"{k} {m.info.temperature:.3f}" for k, m in models.items())}.
+
+Rebuild bit for bit from the shared data (fixed seeds, one fastText thread, fresh-process training):
+
+    .venv/bin/python -m sciloom.classifiers.default_models --data ../shared/data
+
+Measured leave-one-source-out (train on every other source, test on the held-out one), numbers beside the
+plain fastText baseline in EVALUATION.md next to this card:
+
+    nice .venv/bin/python benchmarks/eval_classifiers.py --evaluation-md classifiers/default_models/EVALUATION.md
+
+Settings: discipline {DISCIPLINE_PARAMS.model_dump()}; quality {QUALITY_PARAMS.model_dump()};
+at most {PER_SOURCE_CAP} documents per (source, label).
+
+## Intended use and limits
+Discipline (9 labels incl. `general`) and quality (curated vs raw crawl) scores of English documents for data
+curation. The quality model learned "reads like a textbook, abstract, encyclopedia or news article" against
+"reads like raw crawl text or page chrome"; it is not a judgment of truth. Other languages get unreliable scores.
+Licences below differ per source (several non-commercial or unknown): check them before redistributing outputs
+of a model trained on them.
+
+## Training data (after the per-source cap)
+Discipline ({len(capped(discipline))} documents):
+
+| source | label | documents |
+|---|---|---|
+{counts(discipline)}
+
+Quality ({len(capped(quality))} documents):
+
+| source | label | documents |
+|---|---|---|
+{counts(quality)}
+
+Other sources: s2orc (S2ORC metadata sample, ODC-BY), unarxive (unarXive sample, CC BY-SA per paper), mmlu
+(MMLU dev/val, MIT), bbc (BBC News, research use), wikitext (WikiText-2, CC BY-SA), dolma_cc (dolma tests'
+Common Crawl text, ODC-BY/CC terms), web_text_crawl (C4/OSCAR/mC4/CC-100 samples of the HF datasets dummies),
+boilerplate (trafilatura evaluation `without` snippets, GPL-3.0 repository). See ../shared/data READMEs.
+
+{_licences(data)}
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Rebuild the packaged default discipline and quality models.")
+    parser.add_argument("--data", type=Path, required=True, help="the shared data folder (../shared/data)")
+    parser.add_argument("--out", type=Path, default=PACKAGED_DIR, help="where to write the models")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"error: --data {args.data} is not a folder", file=sys.stderr)
+        return 2
+    build(args.data, args.out, ClassifiersConfig().taxonomy)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The packaged default models (trained on real labelled text) and the long-document windows they read."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sciloom.classifiers.bootstrap import ensure_default_models
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.default_models import MODEL_CARD, PACKAGED_DIR, capped, packaged_models
+from sciloom.classifiers.label_step import Labeller
+from sciloom.classifiers.taxonomy import Taxonomy
+from sciloom.classifiers.text import tokens, window_tokens
+
+needs_models = pytest.mark.skipif(packaged_models(ClassifiersConfig().taxonomy) is None,
+                                  reason="no packaged models: build them with "
+                                         "`python -m sciloom.classifiers.default_models --data ../shared/data`")
+
+PHYSICS = ("A block of mass 2 kg slides down a frictionless incline. Using Newton's second law, the net force along "
+           "the incline equals the component of gravity, so the acceleration is g sin(theta); the kinetic energy at "
+           "the bottom equals the loss of potential energy, and momentum is conserved in the collision that follows.")
+BIOLOGY = ("Mitochondria are membrane-bound organelles that generate most of the cell's supply of ATP. The inner "
+           "membrane is folded into cristae, and the enzymes of the citric acid cycle sit in the matrix. Genes in "
+           "the nucleus encode most mitochondrial proteins, which are imported after translation.")
+SPORT = ("Arsenal beat Chelsea 2-1 on Saturday after a late goal from the striker, who said after the match that "
+         "the team had shown great spirit. The manager praised the fans and said the title race was far from over.")
+SPAM = ("cheap viagra buy now click here best price casino bonus free spins win big click here buy now cheap pills "
+        "online pharmacy discount cheap viagra buy now best casino free money click here")
+BOILERPLATE = "Home | About us | Contact | Privacy policy | Terms of use | Cookie settings | Login | Register | Sitemap"
+
+
+def test_window_tokens_reads_beginning_middle_and_end_of_a_long_document():
+    words = [f"w{i}" for i in range(20_000)]
+    text = " ".join(words)
+    read = window_tokens(text, max_tokens=400, windows=4)
+    assert len(read) <= 400
+    positions = [int(w[1:]) for w in read]
+    assert positions == sorted(positions)
+    # one stretch near each quarter: the first word, something near the end, and two in between
+    assert positions[0] == 0 and positions[-1] > 19_000
+    assert any(5_000 < p < 10_000 for p in positions) and any(10_000 < p < 15_000 for p in positions)
+    assert all(w in words for w in read)  # no word cut in half
+
+
+def test_window_tokens_on_a_short_document_is_its_tokens():
+    text = "An exam question: what is the derivative of x squared? (A) x (B) 2x (C) x^2 (D) 2"
+    assert window_tokens(text, 400, 4) == tokens(text, 400)
+    assert window_tokens("", 400, 4) == []
+
+
+def test_capped_keeps_at_most_cap_per_source_and_label_whatever_the_order():
+    records = [("a", f"text {i}", "physics") for i in range(10)] + [("b", f"other {i}", "physics") for i in range(3)]
+    kept = capped(records, 4)
+    assert sum(s == "a" for s, _, _ in kept) == 4 and sum(s == "b" for s, _, _ in kept) == 3
+    assert sorted(capped(list(reversed(records)), 4)) == sorted(kept)
+
+
+@needs_models
+def test_packaged_models_label_real_looking_text_sensibly():
+    config = ClassifiersConfig()
+    labeller = Labeller(PACKAGED_DIR, config)
+    docs = [{"id": str(i), "text": t} for i, t in enumerate([PHYSICS, BIOLOGY, SPORT, SPAM, BOILERPLATE])]
+    labeller.annotate(docs)
+    physics, biology, sport, spam, boilerplate = docs
+    assert physics["discipline"] == "physics"
+    # biology/medicine is the taxonomy's weakest boundary (cell biology reads like medical textbooks): biology must
+    # be among the two best labels, and the text science.
+    top_two = sorted(biology["discipline_scores"], key=biology["discipline_scores"].get)[-2:]
+    assert "biology" in top_two and biology["science_score"] > 0.9
+    assert sport["discipline"] == config.taxonomy.general_label
+    assert sport["science_score"] < 0.5 < physics["science_score"]
+    assert min(physics["quality_score"], biology["quality_score"]) > max(spam["quality_score"],
+                                                                         boilerplate["quality_score"])
+
+
+@needs_models
+def test_packaged_models_are_small_and_carry_a_model_card():
+    assert (PACKAGED_DIR / MODEL_CARD).exists()
+    card = (PACKAGED_DIR / MODEL_CARD).read_text()
+    assert ClassifiersConfig().taxonomy.content_hash in card and "licence" in card
+    for kind in ("discipline", "quality"):
+        assert (PACKAGED_DIR / f"{kind}.bin").stat().st_size < 8_000_000
+
+
+@needs_models
+def test_label_defaults_to_the_packaged_models_and_a_custom_taxonomy_does_not(tmp_path, monkeypatch):
+    monkeypatch.delenv("SCILOOM_MODELS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    config = ClassifiersConfig()
+    assert ensure_default_models(config) == PACKAGED_DIR
+    custom = Taxonomy(disciplines=("astronomy", "general"), general_label="general", arxiv={}, mag={}, mmlu={})
+    assert packaged_models(custom) is None
+
+
+def test_packaged_dir_is_inside_the_package():
+    assert PACKAGED_DIR.parent == Path(__file__).resolve().parents[2] / "classifiers"
