@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sciloom.classifiers.taxonomy import Taxonomy
+from sciloom.curation.read_jsonl import read_json_lines
 
 Record = tuple[str, str, str]  # (source, text, label)
 LABELLED_CORPUS = "disciplines/labelled-corpus"
@@ -26,6 +27,11 @@ LABELLED_CORPUS = "disciplines/labelled-corpus"
 _RAW_CRAWL = ("hf_datasets_dummy/c4", "hf_datasets_dummy/oscar", "hf_datasets_dummy/mc4", "hf_datasets_dummy/cc100",
               "hf_datasets_dummy/ccaligned_multilingual", "hf_datasets_dummy/pile_cc", "hf_datasets_dummy/cc_news")
 _BOILERPLATE_PER_RECORD = 8
+
+
+def _objects(lines) -> list[dict]:
+    """The JSON objects of a JSONL stream, through the project's one JSONL reader (bad lines are passed over)."""
+    return [line.record for line in read_json_lines(lines) if line.record is not None]
 
 
 def _require(path: Path) -> Path:
@@ -38,14 +44,14 @@ def labelled_corpus(data: Path) -> list[Record]:
     out = []
     for path in sorted(_require(data / LABELLED_CORPUS).glob("*.jsonl")):
         with open(path, encoding="utf-8") as f:
-            out += [(path.stem, row["text"], row["label"]) for row in map(json.loads, f)]
+            out += [(path.stem, row["text"], row["label"]) for row in _objects(f)]
     return out
 
 
 def s2orc(data: Path, tax: Taxonomy) -> list[Record]:
     out = []
     with open(_require(data / "disciplines/s2orc-metadata-sample/metadata_sample_v2020-07-05.jsonl")) as f:
-        for paper in map(json.loads, f):
+        for paper in _objects(f):
             label = tax.map_mag(paper.get("mag_field_of_study"))
             if paper.get("abstract") and label:
                 out.append(("s2orc", f"{paper['title']}\n{paper['abstract']}", label))
@@ -66,7 +72,7 @@ def unarxive(data: Path, tax: Taxonomy) -> list[Record]:
     """Whole papers (title, abstract and every section): the long documents the windows are for."""
     out = []
     with open(_require(data / "disciplines/unarxive-sample/unarXive_data_sample/arXiv_src_2212_086.jsonl")) as f:
-        for paper in map(json.loads, f):
+        for paper in _objects(f):
             label = tax.map_arxiv(paper["metadata"]["categories"])
             if label is not None:
                 body = "\n".join(section["text"] for section in paper["body_text"])
@@ -103,7 +109,7 @@ def discipline_records(data: Path, tax: Taxonomy) -> list[Record]:
 
 def _web_text(data: Path) -> Iterator[dict]:
     with gzip.open(_require(data / "quality/web-text-samples/web_text.jsonl.gz"), "rt", encoding="utf-8") as f:
-        yield from map(json.loads, f)
+        yield from _objects(f)
 
 
 def raw_crawl(data: Path) -> list[Record]:
@@ -111,7 +117,7 @@ def raw_crawl(data: Path) -> list[Record]:
            if row.get("lang") == "en" and row["source"].startswith(_RAW_CRAWL) and row["text"].strip()]
     for path in sorted(_require(data / "warc/dolma-tests").glob("*.jsonl.gz")):
         with gzip.open(path, "rt", encoding="utf-8") as f:
-            out += [("dolma_cc", row["text"], "low") for row in map(json.loads, f) if row["text"].strip()]
+            out += [("dolma_cc", row["text"], "low") for row in _objects(f) if row["text"].strip()]
     return out
 
 
