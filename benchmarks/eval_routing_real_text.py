@@ -1,7 +1,6 @@
 """Routing accuracy after Innovator's stage 3 (science-aware routing warmup) on real text, held out by document.
 
-Data (../shared/data, never copied into the repo), loaded and labelled exactly as benchmarks/eval_classifiers.py
-does (MAG fields, arXiv categories, MMLU subjects through classifiers.taxonomy's DEFAULT_TAXONOMY; BBC news and
+Data (../shared/data, never copied into the repo), loaded and labelled by classifiers/reference_corpus.py (MAG fields, arXiv categories, MMLU subjects through classifiers.taxonomy's DEFAULT_TAXONOMY; BBC news and
 WikiText-2 as `general`). Documents are split by a hash of their normalised text (classifiers.train.split_of), so
 a held-out document and its exact copies are never trained on. Science disciplines with too few training
 documents get no experts (their documents are left out and listed).
@@ -56,12 +55,13 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
 from sciloom.classifiers.train import split_of  # noqa: E402
-from eval_classifiers import DATA, Record, bbc, mmlu, s2orc, unarxive, wikitext  # noqa: E402
+from sciloom.classifiers.reference_corpus import Record, bbc, mmlu, s2orc, unarxive, wikitext  # noqa: E402
 from sciloom.mixer.config import BpeTrainConfig, TokenizerConfig  # noqa: E402
 from sciloom.mixer.indexed_dataset import token_dtype  # noqa: E402
 from sciloom.mixer.manifest import build_manifest, file_sha256, write_manifest  # noqa: E402
@@ -84,7 +84,7 @@ BAG_BUCKETS = 1024
 
 def labelled_documents() -> list[Record]:
     tax = DEFAULT_TAXONOMY
-    return s2orc(tax) + mmlu(tax) + unarxive(tax) + bbc(tax) + wikitext(tax)
+    return s2orc(DATA, tax) + mmlu(DATA, tax) + unarxive(DATA, tax) + bbc(DATA, tax) + wikitext(DATA, tax)
 
 
 def split_documents(records: list[Record], held_out_fraction: float) -> tuple[list[Record], list[Record]]:
