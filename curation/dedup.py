@@ -122,8 +122,9 @@ def _redo_if_inputs_changed(config: DedupConfig, parts: list[IndexPart], work_di
     spans parts; resuming them would keep decisions, and LSH node ids, of the earlier part list."""
     inputs = {"parts": [[p.name, p.reference] for p in parts], "config": config.model_dump(mode="json")}
     record = work_dir / _INPUTS_FILE
-    if record.is_file() and json.loads(record.read_text()) != inputs:
-        before = len(json.loads(record.read_text()).get("parts", []))
+    earlier = json.loads(record.read_text()) if record.is_file() else inputs
+    if earlier != inputs:
+        before = len(earlier.get("parts", []))
         print(f"dedup: the inputs changed since the last run ({before} -> {len(parts)} index parts, or settings): "
               f"redoing the dedup stages", file=sys.stderr)
         for name in _WHOLE_CORPUS_STAGES:
