@@ -100,3 +100,46 @@ def test_gradients_match_transformers_qwen2moe_experts() -> None:
     torch.testing.assert_close(ours_x_TD.grad, theirs_x_TD.grad, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(ours.gate_up_proj.grad, theirs.gate_up_proj.grad, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(ours.down_proj.grad, theirs.down_proj.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_experts_compute_in_the_autocast_dtype_inside_a_float32_model() -> None:
+    """Under bf16 autocast the residual stream stays float32; the routed experts must still run in bf16."""
+    from sciloom.trainer.model import CausalLM, ModelConfig, MoEConfig
+
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, moe=MoEConfig(num_experts=4, top_k=2, expert_intermediate_size=16))
+    model = CausalLM(config)
+    seen: list[tuple[torch.dtype, torch.dtype]] = []
+    for layer in model.model.layers:
+        layer.mlp.experts.register_forward_hook(lambda module, args, out: seen.append((args[0].dtype, out.dtype)))
+    tokens_BT = torch.randint(0, 64, (2, 8))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(tokens_BT)
+    # The rows reach the module in float32 (the residual stream's dtype) and its products come out in bf16.
+    assert seen == [(torch.float32, torch.bfloat16)] * 2
+    out.logits_BTV.float().sum().backward()
+    grads = [layer.mlp.experts.gate_up_proj.grad for layer in model.model.layers]
+    assert all(g is not None and g.dtype == torch.float32 and g.abs().sum() > 0 for g in grads)
+
+
+def test_bf16_experts_match_a_float64_reference_on_bf16_operands() -> None:
+    torch.manual_seed(0)
+    experts = GroupedExperts(NUM_EXPERTS, HIDDEN, INTERMEDIATE, init_std=0.3)
+    x_TD = torch.randn(20, HIDDEN)
+    routing = route(torch.randn(20, NUM_EXPERTS), TOP_K)
+    x_PD, tokens_per_expert_E, _ = permute(x_TD, routing.experts_TK, NUM_EXPERTS)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y_PD = experts(x_PD, tokens_per_expert_E)
+    assert y_PD.dtype == torch.bfloat16
+    # float64 on the bf16-rounded operands: what remains is bf16 rounding of the intermediate products.
+    bf = lambda t: t.detach().to(torch.bfloat16).double()  # noqa: E731
+    x64, gate_up64, down64 = bf(x_PD), bf(experts.gate_up_proj), bf(experts.down_proj)
+    expected, start = [], 0
+    for e, count in enumerate(tokens_per_expert_E.tolist()):
+        gate, up = (x64[start:start + count] @ gate_up64[e].T).chunk(2, dim=-1)
+        expected.append((torch.nn.functional.silu(gate) * up) @ down64[e].T)
+        start += count
+    expected_PD = torch.cat(expected)
+    error = (y_PD.double() - expected_PD).abs().max() / expected_PD.abs().max()
+    assert error < 2e-2, error
