@@ -25,12 +25,14 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import Qwen2Config, Qwen2MoeConfig
 
-from sciloom.curation.atomic_write import atomic_path
+from sciloom.curation.atomic_write import atomic_path, write_json_atomic
 
 from sciloom.trainer.model import CausalLM, ModelConfig
 from sciloom.trainer.moe import MoEBlock, MoEConfig
 
 INERT_SHARED_EXPERT_SIZE = 1
+DEFAULT_MAX_SHARD_BYTES = 5 * 1024**3  # save_pretrained's default max_shard_size ("5GB")
+INDEX_FILE = "model.safetensors.index.json"
 
 
 def _config_from_hf(hf: dict, source: Path) -> ModelConfig:
@@ -89,7 +91,7 @@ def _single_token_id(value: int | list[int] | None) -> int | None:
 
 
 def _read_safetensors(folder: Path) -> dict[str, torch.Tensor]:
-    index = folder / "model.safetensors.index.json"
+    index = folder / INDEX_FILE
     if index.is_file():
         shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
     elif (folder / "model.safetensors").is_file():
@@ -187,10 +189,14 @@ def _hf_config(config: ModelConfig) -> Qwen2Config | Qwen2MoeConfig:
     )
 
 
-def save_hf(model: CausalLM, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
-    """Write config.json + model.safetensors that transformers loads as Qwen2ForCausalLM / Qwen2MoeForCausalLM.
+def save_hf(model: CausalLM, folder: str | Path, dtype: torch.dtype | None = None,
+            max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES) -> Path:
+    """Write config.json + safetensors that transformers and vLLM load as Qwen2ForCausalLM / Qwen2MoeForCausalLM.
 
-    dtype: the storage dtype (default: the model's own).
+    Weights are split into files of at most `max_shard_bytes` (a tensor larger than that gets a file of its own)
+    with `model.safetensors.index.json` mapping every tensor to its file, as `save_pretrained` does; a model
+    that fits in one file is written as `model.safetensors` alone. dtype: the storage dtype (default: the
+    model's own).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -211,8 +217,34 @@ def save_hf(model: CausalLM, folder: str | Path, dtype: torch.dtype | None = Non
         _split_experts(state, config.num_layers)
     state = {name: (t.to(dtype) if dtype is not None else t).contiguous() for name, t in state.items()}
     hf_config = _hf_config(config)
+    # vLLM picks the model class from this field (transformers falls back on model_type).
+    hf_config.architectures = ["Qwen2MoeForCausalLM" if config.moe is not None else "Qwen2ForCausalLM"]
     hf_config.dtype = str(next(iter(state.values())).dtype).removeprefix("torch.")
     hf_config.save_pretrained(folder)
-    with atomic_path(folder / "model.safetensors") as tmp:
-        save_file(state, tmp, metadata={"format": "pt"})
+    _write_weight_files(state, folder, max_shard_bytes)
     return folder
+
+
+def _write_weight_files(state: dict[str, torch.Tensor], folder: Path, max_shard_bytes: int) -> None:
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    shard_bytes = 0
+    for name, tensor in state.items():
+        size = tensor.numel() * tensor.element_size()
+        if shards[-1] and shard_bytes + size > max_shard_bytes:
+            shards.append({})
+            shard_bytes = 0
+        shards[-1][name] = tensor
+        shard_bytes += size
+    names = (["model.safetensors"] if len(shards) == 1 else
+             [f"model-{i:05d}-of-{len(shards):05d}.safetensors" for i in range(1, len(shards) + 1)])
+    # Files of an earlier export of another size would otherwise sit beside the new ones and be read too.
+    for stale in [*folder.glob("model*.safetensors"), folder / INDEX_FILE]:
+        if stale.name not in names and stale.exists():
+            stale.unlink()
+    for name, shard in zip(names, shards):
+        with atomic_path(folder / name) as tmp:
+            save_file(shard, tmp, metadata={"format": "pt"})
+    if len(shards) > 1:
+        index = {"metadata": {"total_size": sum(t.numel() * t.element_size() for t in state.values())},
+                 "weight_map": {tensor: name for name, shard in zip(names, shards) for tensor in shard}}
+        write_json_atomic(folder / INDEX_FILE, index)

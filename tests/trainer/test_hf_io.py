@@ -155,3 +155,39 @@ def test_loss_weights_and_special_tokens_survive_export_and_import(tmp_path):
     loaded = load_hf(tmp_path).config
     assert loaded.eos_token_id == 70 and loaded.bos_token_id is None
     assert loaded.moe.aux_loss_weight == pytest.approx(0.03) and loaded.moe.z_loss_weight == pytest.approx(0.002)
+
+
+def test_export_is_sharded_with_an_index_that_transformers_reads(tmp_path):
+    moe = MoEConfig(num_experts=8, top_k=3, expert_intermediate_size=16, shared_expert_intermediate_size=40)
+    ours = CausalLM(ModelConfig(vocab_size=71, hidden_size=32, intermediate_size=48, num_layers=2,
+                                num_attention_heads=4, num_key_value_heads=2, moe=moe))
+    randomize_(ours, seed=7)
+    save_hf(ours, tmp_path, max_shard_bytes=20_000)
+    index = json.loads((tmp_path / "model.safetensors.index.json").read_text())
+    files = sorted(tmp_path.glob("model-*.safetensors"))
+    assert len(files) > 2 and not (tmp_path / "model.safetensors").exists()
+    held = {}
+    for file in files:
+        with safe_open(file, "pt") as f:
+            held.update({name: (file.name, f.get_tensor(name)) for name in f.keys()})
+    # every tensor is in the file the index names, every file's tensor is indexed, and the sizes add up
+    assert index["weight_map"] == {name: file for name, (file, _) in held.items()}
+    assert index["metadata"]["total_size"] == sum(t.numel() * t.element_size() for _, t in held.values())
+    for file in files:  # no file over the limit, unless a single tensor exceeds it
+        tensors = [t for in_file, t in held.values() if in_file == file.name]
+        assert len(tensors) == 1 or sum(t.numel() * t.element_size() for t in tensors) <= 20_000
+    assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["Qwen2MoeForCausalLM"]
+    theirs = Qwen2MoeForCausalLM.from_pretrained(tmp_path).eval()
+    assert max_diff(ours, theirs) < TOL
+    assert max_diff(load_hf(tmp_path), theirs) < TOL
+    # a later export that fits in one file leaves no stale shard or index behind
+    save_hf(ours, tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("model*")) == ["model.safetensors"]
+    assert max_diff(load_hf(tmp_path), theirs) < TOL
+
+
+def test_dense_export_names_its_architecture(tmp_path):
+    ours = CausalLM(ModelConfig(vocab_size=71, hidden_size=32, intermediate_size=48, num_layers=2,
+                                num_attention_heads=4, num_key_value_heads=2))
+    save_hf(ours, tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["Qwen2ForCausalLM"]
