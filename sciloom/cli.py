@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "sciloom.upcycle_command",
     "sciloom.inspect_command",
     "sciloom.report_command",
+    "sciloom.plan_training_command",
 )
 
 # Anticipated failures, by qualified class name (so that no module is imported just to name its error): the message
@@ -52,6 +53,7 @@ EXIT_CODES = {
     "sciloom.curation.ray_runtime.RayConnectionError": 2,
     "sciloom.run_lock.RunLocked": 2,
     "sciloom.classifiers.fasttext_model.TaxonomyMismatch": 2,
+    "sciloom.trainer.memory_plan.TrainingWontFit": 2,
 }
 VERBOSE_ENV = "SCILOOM_VERBOSE"
 

@@ -40,8 +40,10 @@ class Recipe(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
-    """Read and validate a recipe; `overrides` maps dotted field paths to values (command-line flags)."""
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None, check_paths: bool = True) -> Recipe:
+    """Read and validate a recipe; `overrides` maps dotted field paths to values (command-line flags).
+
+    check_paths=False skips the checks of inputs and output_dir on this machine (planning a run elsewhere)."""
     path = Path(path)
     data, lines = load_yaml(path)
     for dotted, value in (overrides or {}).items():
@@ -57,9 +59,11 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     for phase, section in (("mixing", "mixer"), ("training", "trainer")):
         if phase in recipe.run.phases and getattr(recipe, section) is None:
             raise RecipeError(f"{path}: field '{section}': required when run.phases includes '{phase}'")
-    _raise_if_any(path, "input(s) not found", _missing_local_inputs(recipe, path, lines))
+    if check_paths:
+        _raise_if_any(path, "input(s) not found", _missing_local_inputs(recipe, path, lines))
     _raise_if_any(path, "problem(s) in the recipe",
-                  _output_dir_problems(recipe, path, lines) + _unknown_disciplines(recipe, path, lines))
+                  (_output_dir_problems(recipe, path, lines) if check_paths else [])
+                  + _unknown_disciplines(recipe, path, lines))
     return recipe
 
 
@@ -110,12 +114,13 @@ def _unknown_disciplines(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...]
             if name not in known]
 
 
-def load_recipe_or_exit(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+def load_recipe_or_exit(path: str | Path, overrides: dict[str, Any] | None = None,
+                        check_paths: bool = True) -> Recipe:
     """For commands: a recipe error is printed as it is (file, line, field) and the command exits with 2."""
     import typer
 
     try:
-        return load_recipe(path, overrides)
+        return load_recipe(path, overrides, check_paths)
     except RecipeError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sciloom.trainer.model import ModelConfig
@@ -40,6 +42,17 @@ class InnovatorConfig(BaseModel):
     integration: OptimConfig = Field(description="Stage 4: everything, on the hybrid stream, with load balancing.")
 
 
+class ParallelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    activation_checkpointing: bool = Field(True, description="Recompute each decoder block in backward instead of "
+                                           "keeping its activations (used when training sharded on GPUs).")
+    cpu_offload: Literal["auto", "never", "always"] = Field(
+        "auto", description="Keep weights, gradients and AdamW state in host memory (FSDP2 CPUOffloadPolicy). "
+                            "'auto': only for a stage whose sharded state does not fit on the GPUs "
+                            "(trainer/memory_plan.py decides).")
+
+
 class TrainerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,5 +61,6 @@ class TrainerConfig(BaseModel):
     eval_max_sequences: int | None = Field(None, ge=1, description="Evaluate on at most this many sequences of the "
                                            "mixer's held_out stream, spread evenly over it; null: all of it.")
     eval_batch_size: int = Field(8, ge=1, description="Sequences per evaluation batch.")
+    parallel: ParallelConfig = Field(default_factory=ParallelConfig, description="How training is sharded.")
     routing_accuracy_target: float = Field(0.9, ge=0, le=1, description="Routing accuracy after stage 3 below "
                                            "which the report flags the warmup as insufficient.")

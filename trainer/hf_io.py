@@ -35,7 +35,7 @@ DEFAULT_MAX_SHARD_BYTES = 5 * 1024**3  # save_pretrained's default max_shard_siz
 INDEX_FILE = "model.safetensors.index.json"
 
 
-def _config_from_hf(hf: dict, source: Path) -> ModelConfig:
+def config_from_hf(hf: dict, source: Path) -> ModelConfig:
     model_type = hf.get("model_type")
     if model_type not in ("qwen2", "qwen2_moe"):
         raise ValueError(f"{source}: model_type {model_type!r} is not qwen2 or qwen2_moe")
@@ -138,7 +138,7 @@ def load_hf(folder: str | Path, dtype: torch.dtype = torch.float32) -> CausalLM:
     config_path = folder / "config.json"
     if not config_path.is_file():
         raise FileNotFoundError(f"{folder}: no config.json")
-    config = _config_from_hf(json.loads(config_path.read_text()), folder)
+    config = config_from_hf(json.loads(config_path.read_text()), folder)
     state = _read_safetensors(folder)
     if config.moe is not None:
         _fuse_experts(state, config.num_layers, config.moe.num_experts)

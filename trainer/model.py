@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from sciloom.trainer.moe import MLP, MoEBlock, MoEConfig
 
@@ -185,6 +186,8 @@ class CausalLM(nn.Module):
         self.config = config
         self.model = DecoderStack(config)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        # Recompute each block in backward instead of keeping its activations (trainer/sharding.py turns it on).
+        self.activation_checkpointing = False
         self.apply(self._init_weights)
         if config.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
@@ -213,8 +216,12 @@ class CausalLM(nn.Module):
         aux_loss = x_BTD.new_zeros((), dtype=torch.float32)
         router_logits: list[Tensor] = []
         experts: list[Tensor] = []
+        checkpointing = self.activation_checkpointing and torch.is_grad_enabled()
         for layer in self.model.layers:
-            x_BTD, moe_stats = layer(x_BTD, cos_BTd, sin_BTd, mask_B1TT)
+            if checkpointing:
+                x_BTD, moe_stats = checkpoint(layer, x_BTD, cos_BTd, sin_BTd, mask_B1TT, use_reentrant=False)
+            else:
+                x_BTD, moe_stats = layer(x_BTD, cos_BTd, sin_BTd, mask_B1TT)
             if moe_stats is not None:
                 aux_loss = aux_loss + moe_stats[0]
                 router_logits.append(moe_stats[1])

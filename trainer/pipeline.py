@@ -18,6 +18,7 @@ from sciloom.trainer.distributed import ParallelContext, init_from_environment
 from sciloom.trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routing_heatmap
 from sciloom.trainer.hf_io import load_hf, save_hf
 from sciloom.trainer.innovator import induction_disciplines, run_stages
+from sciloom.trainer.memory_plan import check_fits, plan_training, this_machine
 from sciloom.trainer.model import CausalLM
 from sciloom.trainer.objectives import LanguageModeling
 from sciloom.trainer.train_loop import train_stage
@@ -42,9 +43,12 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
 def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, disciplines: list[str],
                  seed: int = 0) -> dict[str, Any]:
     ctx = init_from_environment()
-    # Before any training (dense pretraining included): every stream the mixer wrote must still be there.
-    induction_disciplines(shards_dir)
+    # Before any training (dense pretraining included): every stream the mixer wrote must still be there,
+    # and every stage must fit in the memory of the devices this run has.
+    expert_disciplines = induction_disciplines(shards_dir)
     held_out = held_out_dataset(shards_dir)
+    cluster = this_machine(ctx.world_size)
+    check_fits(plan_training(config, expert_disciplines, int(held_out.manifest["seq_len"]), cluster), cluster)
 
     def held_out_batches() -> Iterator[dict[str, torch.Tensor]]:
         return dataset_batches(held_out, config.eval_batch_size, config.eval_max_sequences)

@@ -230,6 +230,21 @@ def upcycle(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
     return _copy_or_drop(dense, spec)
 
 
+def innovator_moe_config(dense: ModelConfig, num_disciplines: int, granularity: int, top_k: int, *,
+                         aux_loss_weight: float = MoEConfig.model_fields["aux_loss_weight"].default,
+                         z_loss_weight: float = MoEConfig.model_fields["z_loss_weight"].default) -> MoEConfig:
+    """The MoE layer Innovator's expert split makes of a dense model: disciplines x G routed slices + the dense FFN
+    as shared expert (the shape alone; trainer/memory_plan.py plans with it before any weight exists)."""
+    I = dense.intermediate_size
+    if granularity < 1 or I % granularity:
+        raise ValueError(f"granularity {granularity} must be >= 1 and divide intermediate_size {I}")
+    return MoEConfig(
+        num_experts=num_disciplines * granularity, top_k=top_k, expert_intermediate_size=I // granularity,
+        shared_expert_intermediate_size=I, score_order="softmax_then_topk", aux_loss_weight=aux_loss_weight,
+        z_loss_weight=z_loss_weight,
+    )
+
+
 def assemble_innovator(
     dense: CausalLM,
     induced_ffns: dict[str, list[dict[str, Tensor]]],
@@ -273,11 +288,9 @@ def assemble_innovator(
             for key in FFN_KEYS:
                 if key not in ffn or ffn[key].shape != reference[key].shape:
                     raise ValueError(f"induced FFN {name!r} layer {i}: {key} missing or not shaped {tuple(reference[key].shape)}")
-    E, shard = len(induced_ffns) * G, I // G
-    moe = MoEConfig(
-        num_experts=E, top_k=top_k, expert_intermediate_size=shard, shared_expert_intermediate_size=I,
-        score_order="softmax_then_topk", aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight,
-    )
+    shard = I // G
+    moe = innovator_moe_config(dense.config, len(induced_ffns), granularity, top_k,
+                               aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight)
     model = _moe_like(dense, moe)
     for i, (layer, dense_ffn) in enumerate(zip(model.model.layers, dense_ffns)):
         per_discipline = [layers[i] for layers in induced_ffns.values()]
