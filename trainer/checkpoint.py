@@ -1,7 +1,9 @@
-"""Resumable checkpoints: weights (safetensors), optimizer, sampler position and RNG, written atomically.
+"""Resumable checkpoints: weights, optimizer, sampler position and RNG, written atomically.
 
 A checkpoint folder appears complete or not at all (written under a temporary name, then renamed), so a
-run killed while writing resumes from the previous one.
+run killed while writing resumes from the previous one. One process writes weights as safetensors and the
+optimizer with torch.save; a sharded (FSDP2) run writes every rank's shards of both with
+torch.distributed.checkpoint into the same kind of folder, each rank its own files, never gathering the model.
 """
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
+import torch.distributed.checkpoint as dcp
 from safetensors.torch import load_model, save_model
+from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 
 from sciloom.curation.atomic_write import atomic_dir
 
@@ -34,13 +39,61 @@ def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: to
         save_model(model, str(tmp / "model.safetensors"))
         torch.save({"optimizer": optimizer.state_dict(), "rng": torch.get_rng_state()}, tmp / "optimizer.pt")
         (tmp / "state.json").write_text(json.dumps({"step": step, **state}, indent=2))
+    _keep_last(root, keep_last)
+    return final
+
+
+def save_sharded_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                            state: dict[str, Any], keep_last: int = 2) -> Path:
+    """Collective: every rank writes its shards into the folder rank 0 commits once all have finished."""
+    final = checkpoint_path(root, step)
+    model_state, optimizer_state = get_state_dict(model, optimizer)
+    if dist.get_rank() == 0:
+        with atomic_dir(final) as tmp:
+            folder = [str(tmp)]
+            dist.broadcast_object_list(folder)
+            _write_shards(tmp, model_state, optimizer_state)
+            (tmp / "state.json").write_text(json.dumps({"step": step, **state}, indent=2))
+            dist.barrier()  # every rank's files are in before the folder is committed
+        _keep_last(root, keep_last)
+    else:
+        folder = [None]
+        dist.broadcast_object_list(folder)
+        _write_shards(Path(folder[0]), model_state, optimizer_state)
+        dist.barrier()
+    dist.barrier()  # no rank goes on (and may be killed) before the checkpoint is committed
+    return final
+
+
+def _write_shards(folder: Path, model_state: dict, optimizer_state: dict) -> None:
+    dcp.save({"model": model_state, "optimizer": optimizer_state}, checkpoint_id=folder)
+    torch.save(torch.get_rng_state(), folder / f"rng-rank{dist.get_rank()}.pt")
+
+
+def _keep_last(root: Path, keep_last: int) -> None:
     for old in sorted(p for p in root.glob(f"{PREFIX}*") if p.is_dir())[:-keep_last]:
         shutil.rmtree(old)
-    return final
+
+
+def is_sharded_checkpoint(path: Path) -> bool:
+    return (path / ".metadata").is_file()
 
 
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict[str, Any]:
     """Restore weights (and optimizer + RNG when given); returns the saved state dict (step, sampler, ...)."""
+    sharded_model = dist.is_initialized() and dist.get_world_size() > 1
+    if is_sharded_checkpoint(path) != sharded_model:
+        raise ValueError(f"checkpoint {path} was written by a {'sharded' if is_sharded_checkpoint(path) else 'single-process'} "
+                         f"run and cannot resume a {'sharded' if sharded_model else 'single-process'} one: resume with "
+                         "the same number of processes")
+    if sharded_model:
+        assert optimizer is not None, "a sharded checkpoint is resumed with its optimizer"
+        model_state, optimizer_state = get_state_dict(model, optimizer)
+        loaded = {"model": model_state, "optimizer": optimizer_state}
+        dcp.load(loaded, checkpoint_id=path)
+        set_state_dict(model, optimizer, model_state_dict=loaded["model"], optim_state_dict=loaded["optimizer"])
+        torch.set_rng_state(torch.load(path / f"rng-rank{dist.get_rank()}.pt"))
+        return json.loads((path / "state.json").read_text())
     missing, unexpected = load_model(model, str(path / "model.safetensors"), strict=True)
     if missing or unexpected:
         raise ValueError(f"checkpoint {path} does not match the model: missing {missing}, unexpected {unexpected}")

@@ -86,7 +86,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
         report["stages"][f"1_expert_induction/{discipline}"] = train_stage(
             f"expert induction: {discipline}", expert_model, is_ffn_parameter,
             stream(shards_dir / "expert_induction" / discipline, inn.expert_induction.batch_size, offset),
-            LanguageModeling(), inn.expert_induction, out_dir / "1_expert_induction" / discipline, ctx=ctx)
+            LanguageModeling(), inn.expert_induction, out_dir / "1_expert_induction" / discipline, ctx=ctx, parallel=config.parallel)
         induced[discipline] = dense_ffn_weights(expert_model)
 
     moe = assemble_innovator(dense, induced, granularity=inn.granularity, top_k=inn.top_k,
@@ -99,7 +99,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
     warmup_dir = shards_dir / "routing_warmup"
     report["stages"]["3_routing_warmup"] = train_stage(
         "routing warmup", moe, is_router_parameter, stream(warmup_dir, inn.routing_warmup.batch_size, 100),
-        RoutingWarmup(group_E), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx)
+        RoutingWarmup(group_E), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx, parallel=config.parallel)
     accuracy = routing_accuracy(moe, held_out_batches(), group_E, disciplines)
     accuracy["meets_target"] = accuracy["accuracy"] >= config.routing_accuracy_target
     report["routing_accuracy_after_warmup"] = accuracy
@@ -107,6 +107,6 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
     report["stages"]["4_integration"] = train_stage(
         "generalist-scientist integration", moe, lambda name: True,
         stream(shards_dir / "integration", inn.integration.batch_size, 200),
-        LanguageModeling(), inn.integration, out_dir / "4_integration", ctx=ctx)
+        LanguageModeling(), inn.integration, out_dir / "4_integration", ctx=ctx, parallel=config.parallel)
     report["expert_group"] = group_E.tolist()
     return moe, report

@@ -36,7 +36,7 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
         stream = BatchStream(PackedShardDataset(shards_dir / "integration"), config.dense.pretrain.batch_size, seed,
                              rank=ctx.rank, world_size=ctx.world_size)
         train_stage("dense pretraining", dense, lambda name: True, stream, LanguageModeling(), config.dense.pretrain,
-                    out_dir / "0_dense_pretrain", ctx=ctx)
+                    out_dir / "0_dense_pretrain", ctx=ctx, parallel=config.parallel)
     return dense
 
 

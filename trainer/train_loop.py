@@ -16,45 +16,50 @@ from typing import Any
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from safetensors.torch import load_model, save_model
-from torch.nn.parallel import DistributedDataParallel
 
 from sciloom.curation.atomic_write import atomic_path, write_json_atomic, write_text_atomic
 
 from sciloom.trainer.batches import BatchStream
-from sciloom.trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from sciloom.trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_sharded_checkpoint
 from sciloom.trainer.compile import compile_for_training
+from sciloom.trainer.config import ParallelConfig
 from sciloom.trainer.distributed import ParallelContext, barrier
 from sciloom.trainer.objectives import Objective
 from sciloom.trainer.optim_config import OptimConfig
 from sciloom.trainer.schedule import lr_multiplier
+from sciloom.trainer.sharding import gather_into, local_value, sharded_copy
 
 TrainablePredicate = Callable[[str], bool]
 
 
 def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate, stream: BatchStream,
                 objective: Objective, config: OptimConfig, out_dir: Path, *, ctx: ParallelContext = ParallelContext(),
-                show_progress: bool = True) -> dict[str, Any]:
+                parallel: ParallelConfig = ParallelConfig(), show_progress: bool = True) -> dict[str, Any]:
+    """Train `model` in place. With more than one process the stage trains an FSDP2-sharded copy of it
+    (trainer/sharding.py) and gathers the result back into `model` at the end."""
     final, summary_path = out_dir / "final.safetensors", out_dir / "summary.json"
     _check_same_stage(out_dir, stage_identity(name, config, model, stream))
     if summary_path.exists():
         load_model(model, str(final))
         return json.loads(summary_path.read_text())
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = _select_trainable(model, trainable)
-    optimizer = _adamw(model, config)
+    sharded = ctx.world_size > 1
+    trained = sharded_copy(model, ctx, parallel, _offload(name, model, trainable, stream, config, ctx, parallel)
+                           ) if sharded else model
+    params = _select_trainable(trained, trainable)
+    optimizer = _adamw(trained, config)
     step = 0
     resume_from = latest_checkpoint(out_dir / "checkpoints")
     if resume_from is not None:
-        state = load_checkpoint(resume_from, model, optimizer)
+        state = load_checkpoint(resume_from, trained, optimizer)
         stream.load_state_dict(state["sampler"])
         step = state["step"]
     metrics_path = out_dir / "metrics.jsonl"
     if ctx.is_main:
         _truncate_metrics(metrics_path, step)
-    device = next(model.parameters()).device
+    device = ctx.device if sharded else next(model.parameters()).device
     if config.compile:
-        compile_for_training(model)
-    wrapped = DistributedDataParallel(model, find_unused_parameters=True) if ctx.world_size > 1 else model
+        compile_for_training(trained)
     # bf16 autocast on GPU (weights and optimizer state stay float32); plain float32 on CPU.
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
@@ -70,20 +75,21 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
             optimizer.zero_grad(set_to_none=True)
             batches = [{k: v.to(device) for k, v in stream.next().items()} for _ in range(config.grad_accum)]
             # Average over the units of the whole step (all micro-batches, all ranks), so that accumulation
-            # and data parallelism change nothing but speed. DDP averages gradients over ranks: undo it.
+            # and data parallelism change nothing but speed. FSDP averages gradients over ranks: undo it.
             units = _all_reduce_sum(float(sum(objective.units(b) for b in batches)), ctx)
             scale = ctx.world_size / max(units, 1.0)
             loss_sum, extra_total = 0.0, {}
             for batch in batches:
                 with autocast:
-                    summed, regulariser, extra = objective(wrapped, batch)
+                    summed, regulariser, extra = objective(trained, batch)
                 (summed * scale + regulariser / config.grad_accum).backward()
                 loss_sum += summed.item()
                 for key, value in extra.items():
                     extra_total[key] = extra_total.get(key, 0.0) + value / config.grad_accum
                 tokens_seen += batch["tokens"].numel()
             loss_total = _all_reduce_sum(loss_sum, ctx) / max(units, 1.0)
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, config.grad_clip if config.grad_clip > 0 else float("inf"))
+            grad_norm = local_value(
+                torch.nn.utils.clip_grad_norm_(params, config.grad_clip if config.grad_clip > 0 else float("inf")))
             optimizer.step()
             step += 1
             progress.update(bar, advance=1, loss=f"loss {loss_total:.4f}")
@@ -93,9 +99,14 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
                 with metrics_path.open("a") as f:
                     f.write(json.dumps(record) + "\n")
             if step % config.checkpoint_every == 0 and step < config.steps:
-                if ctx.is_main:
+                if sharded:
+                    save_sharded_checkpoint(out_dir / "checkpoints", step, trained, optimizer,
+                                            {"sampler": stream.state_dict()})
+                elif ctx.is_main:
                     save_checkpoint(out_dir / "checkpoints", step, model, optimizer, {"sampler": stream.state_dict()})
-                barrier(ctx)
+    if sharded:
+        gather_into(trained, model)
+        del trained, optimizer
     summary = {"stage": name, "steps": config.steps, "trainable_parameters": sum(p.numel() for p in params),
                "final_loss": _last_loss(metrics_path), "seconds": round(time.perf_counter() - started, 2)}
     if ctx.is_main:
@@ -104,6 +115,18 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
         write_json_atomic(summary_path, summary)
     barrier(ctx)
     return summary
+
+
+def _offload(name: str, model: torch.nn.Module, trainable: TrainablePredicate, stream: BatchStream,
+             config: OptimConfig, ctx: ParallelContext, parallel: ParallelConfig) -> bool:
+    """Whether this stage keeps its sharded state in host memory: as the memory plan decides for these devices."""
+    from sciloom.trainer.memory_plan import plan_stage, this_machine  # memory_plan imports the stages
+
+    if parallel.cpu_offload != "auto":
+        return parallel.cpu_offload == "always"
+    tokens = config.batch_size * int(stream.dataset.manifest["seq_len"])
+    return plan_stage(name, model, trainable, this_machine(ctx.world_size), tokens,
+                      checkpointing=parallel.activation_checkpointing).offload
 
 
 def stage_identity(name: str, config: OptimConfig, model: torch.nn.Module, stream: BatchStream) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The training loop: loss falls, a killed run resumes bit-identically, torchrun data parallelism agrees."""
+"""The training loop: loss falls, a killed run resumes bit-identically, sharded (FSDP2) training agrees with one process."""
 from __future__ import annotations
 
 import json
@@ -111,3 +111,57 @@ def test_a_finished_stage_is_reused_only_for_the_same_settings_data_and_start(st
         run(0, other_stream)
     with pytest.raises(ValueError, match=r"changed: start_weights\)"):
         run(1, stream)
+
+
+TORCHRUN = Path(sys.executable).with_name("torchrun")
+needs_torchrun = pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun not installed next to this Python")
+
+
+@needs_torchrun
+def test_each_rank_holds_half_of_every_weight_and_of_its_adamw_state(tmp_path: Path) -> None:
+    run = _run([str(TORCHRUN), "--standalone", "--nproc_per_node", "2",
+                str(SCRIPT.with_name("run_sharded_state.py")), str(tmp_path)])
+    assert run.wait(timeout=300) == 0, run.stdout.read()
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    full = ranks[0]["full"]
+    for name, shape in full.items():
+        rows = [rank["held"][name][0] for rank in ranks]
+        # FSDP2 shards dim 0: the two ranks' rows add up to the whole, neither holds more than half rounded up
+        assert sum(rows) == shape[0] and max(rows) == (shape[0] + 1) // 2, (name, rows, shape)
+        assert all(rank["held"][name][1:] == shape[1:] for rank in ranks)
+        assert all(rank["adam"][name] == rank["held"][name] for rank in ranks), name
+    assert all(rank["untouched_model_changed"] for rank in ranks)  # the step reached the plain model
+    gathered = [torch.load(tmp_path / f"gathered-rank{r}.pt") for r in (0, 1)]
+    assert all(torch.equal(gathered[0][k], gathered[1][k]) for k in gathered[0])
+
+
+@needs_torchrun
+def test_killed_sharded_run_resumes_with_a_bit_identical_loss_curve(stream: Path, tmp_path: Path) -> None:
+    steps = 10
+
+    def torchrun(out: Path, *extra: str) -> subprocess.Popen:
+        return _run([str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(SCRIPT), str(stream), str(out),
+                     str(steps), "2", *extra], start_new_session=True)
+
+    whole = torchrun(tmp_path / "whole")
+    assert whole.wait(timeout=300) == 0, whole.stdout.read()
+    reference = _losses(tmp_path / "whole")
+
+    killed_dir = tmp_path / "killed"
+    victim = torchrun(killed_dir, "0.3")
+    deadline = time.monotonic() + 240  # a hang guard only
+    while not list((killed_dir / "checkpoints").glob("step-0000006")) and time.monotonic() < deadline:
+        assert victim.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.05)
+    os.killpg(victim.pid, signal.SIGKILL)  # torchrun and both ranks
+    victim.wait(timeout=30)
+    assert not (killed_dir / "summary.json").exists(), "killed too late: the stage had already finished"
+    checkpoint = killed_dir / "checkpoints" / "step-0000006"
+    # each rank wrote its own shards; nothing gathered the model into one file
+    assert len(list(checkpoint.glob("*.distcp"))) == 2 and not (checkpoint / "model.safetensors").exists()
+
+    resumed = torchrun(killed_dir)
+    assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
+    assert _losses(killed_dir) == reference  # exact float equality, step by step
+    final = [torch.load(d / "weights-rank0.pt") for d in (tmp_path / "whole", killed_dir)]
+    assert all(torch.equal(final[0][k], final[1][k]) for k in final[0])
