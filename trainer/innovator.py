@@ -18,20 +18,21 @@ from sciloom.mixer.manifest import MANIFEST_FILE, MIXER_REPORT_FILE, ShardFolder
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.trainer.batches import BatchStream
 from sciloom.trainer.config import TrainerConfig
-from sciloom.trainer.distributed import ParallelContext
+from sciloom.trainer.distributed import ParallelContext, barrier
 from sciloom.trainer.evaluate import routing_accuracy
+from sciloom.trainer.induced_ffn_files import InducedFFNFile, write_induced_ffn
 from sciloom.trainer.model import CausalLM
 from sciloom.trainer.objectives import LanguageModeling, RoutingWarmup
 from sciloom.trainer.train_loop import train_stage
-from sciloom.trainer.upcycle import assemble_innovator
+from sciloom.trainer.upcycle import FFN_KEYS, assemble_innovator
 
-FFN_PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
+INDUCED_FFN_FILE = "induced_ffn.safetensors"
 
 
 def dense_ffn_weights(model: CausalLM) -> list[dict[str, torch.Tensor]]:
     """Per layer, the dense SwiGLU weights under their Hugging Face names."""
     state = model.state_dict()
-    return [{proj: state[f"model.layers.{i}.mlp.{proj}.weight"].detach().clone() for proj in FFN_PROJECTIONS}
+    return [{proj: state[f"model.layers.{i}.mlp.{proj}.weight"].detach().clone() for proj in FFN_KEYS}
             for i in range(model.config.num_layers)]
 
 
@@ -77,7 +78,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
         return BatchStream(PackedShardDataset(path), batch_size, seed + offset, rank=ctx.rank, world_size=ctx.world_size)
 
     report: dict[str, Any] = {"stages": {}}
-    induced: dict[str, list[dict[str, torch.Tensor]]] = {}
+    induced: dict[str, InducedFFNFile] = {}
     expert_disciplines = induction_disciplines(shards_dir)
     if not expert_disciplines:
         raise ValueError(f"no expert-induction streams under {shards_dir / 'expert_induction'}: the mixer wrote none")
@@ -87,7 +88,13 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
             f"expert induction: {discipline}", expert_model, is_ffn_parameter,
             stream(shards_dir / "expert_induction" / discipline, inn.expert_induction.batch_size, offset),
             LanguageModeling(), inn.expert_induction, out_dir / "1_expert_induction" / discipline, ctx=ctx, parallel=config.parallel)
-        induced[discipline] = dense_ffn_weights(expert_model)
+        # Only the FFNs go on, through a bf16 file per discipline: the split then reads one layer at a time.
+        ffn_file = out_dir / "1_expert_induction" / discipline / INDUCED_FFN_FILE
+        if ctx.is_main and not ffn_file.is_file():
+            write_induced_ffn(expert_model, ffn_file)
+        barrier(ctx)
+        induced[discipline] = InducedFFNFile(ffn_file)
+        del expert_model
 
     moe = assemble_innovator(dense, induced, granularity=inn.granularity, top_k=inn.top_k,
                              aux_loss_weight=inn.aux_loss_weight, z_loss_weight=inn.z_loss_weight).to(ctx.device)

@@ -46,6 +46,7 @@ expert are exported with an inert zero shared expert (trainer/hf_io.py).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import torch
@@ -247,7 +248,7 @@ def innovator_moe_config(dense: ModelConfig, num_disciplines: int, granularity: 
 
 def assemble_innovator(
     dense: CausalLM,
-    induced_ffns: dict[str, list[dict[str, Tensor]]],
+    induced_ffns: Mapping[str, Sequence[dict[str, Tensor]]],
     granularity: int,
     top_k: int,
     *,
@@ -259,7 +260,9 @@ def assemble_innovator(
 
     induced_ffns: discipline -> per layer {gate_proj, up_proj, down_proj} weights of that discipline's stage-1
     FFN (a trained copy of the dense FFN). Discipline i (in dict order) owns routed experts [i*G, (i+1)*G);
-    slice g of its FFN's intermediate dimension is expert i*G + g.
+    slice g of its FFN's intermediate dimension is expert i*G + g. The per-layer sequence may be a list or
+    trainer/induced_ffn_files.InducedFFNFile, which reads a layer from disk only when asked: the split then
+    holds one layer of every discipline at a time.
 
     Choices the method leaves open, made here:
     - The shared expert is the original dense FFN and passes through exactly: gate weight 0 (factor 0.5),
