@@ -47,6 +47,8 @@ class ParallelConfig(BaseModel):
 
     activation_checkpointing: bool = Field(True, description="Recompute each decoder block in backward instead of "
                                            "keeping its activations (used when training sharded on GPUs).")
+    expert_parallel: bool = Field(True, description="Split the routed experts over the ranks (each keeps E/N whole, "
+                                  "tokens move by all-to-all) when N divides E; otherwise FSDP shards them.")
     cpu_offload: Literal["auto", "never", "always"] = Field(
         "auto", description="Keep weights, gradients and AdamW state in host memory (FSDP2 CPUOffloadPolicy). "
                             "'auto': only for a stage whose sharded state does not fit on the GPUs "

@@ -10,6 +10,12 @@ Both row exchanges are differentiable (functional collectives), so backward send
 Received rows arrive grouped by source rank, then by expert; the local experts want them grouped by expert,
 so they are reordered before and restored after (an index_select each way).
 
+The parameters keep the names and the global shapes of `GroupedExperts` (`gate_up_proj [E, 2I, D]`,
+`down_proj [E, D, I]`). In sharded training (trainer/sharding.py) they are DTensors sharded on the expert
+dimension over the device mesh, so AdamW, gradient clipping, torch.distributed.checkpoint and the gather at the
+end of a stage treat them like every FSDP-sharded weight; FSDP itself leaves them alone (never all-gathered).
+Built with `from_full` they are plain tensors holding this rank's experts.
+
 Shape suffixes: P routed rows on this rank, R rows received, D hidden, E experts in all, L = E/ep local experts,
 S = ep source ranks.
 """
@@ -17,37 +23,68 @@ from __future__ import annotations
 
 import torch
 import torch.distributed as dist
-from torch.distributed._functional_collectives import all_to_all_single_autograd
 from torch import Tensor, nn
+from torch.distributed._functional_collectives import all_to_all_single_autograd
+from torch.distributed.device_mesh import DeviceMesh
+from torch.distributed.tensor import DTensor, Shard
 
-from sciloom.trainer.experts import GroupedExperts
+from sciloom.trainer.experts import GroupedExperts, routed_experts
+
+
+class _ScaleGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, factor: float) -> Tensor:
+        ctx.factor = factor
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        return grad * ctx.factor, None
 
 
 class ExpertParallelExperts(nn.Module):
-    def __init__(self, local: GroupedExperts, num_experts: int, group: dist.ProcessGroup | None = None) -> None:
+    def __init__(self, gate_up_LIH: Tensor, down_LHI: Tensor, num_experts: int, group: dist.ProcessGroup) -> None:
         super().__init__()
-        self.group = group if group is not None else dist.group.WORLD
+        self.group = group
         self.ep = dist.get_world_size(group)
         if num_experts % self.ep:
             raise ValueError(f"{num_experts} experts cannot be split evenly over {self.ep} expert-parallel ranks")
-        if local.num_experts != num_experts // self.ep:
-            raise ValueError(f"this rank should hold {num_experts // self.ep} experts, got {local.num_experts}")
         self.num_experts = num_experts
-        self.local = local
+        self.gate_up_proj = nn.Parameter(gate_up_LIH)
+        self.down_proj = nn.Parameter(down_LHI)
+        local_experts = (gate_up_LIH.to_local() if isinstance(gate_up_LIH, DTensor) else gate_up_LIH).shape[0]
+        if local_experts != num_experts // self.ep:
+            raise ValueError(f"this rank should hold {num_experts // self.ep} experts, got {local_experts}")
 
     @classmethod
     def from_full(cls, experts: GroupedExperts, group: dist.ProcessGroup | None = None) -> ExpertParallelExperts:
-        """This rank's slice of a layer's full experts (the weights are copied, the full module can be dropped)."""
+        """This rank's slice of a layer's full experts, as plain tensors (the full module can be dropped)."""
+        group = group if group is not None else dist.group.WORLD
         ep, rank = dist.get_world_size(group), dist.get_rank(group)
         L = experts.num_experts // ep
-        hidden, intermediate = experts.down_proj.shape[1], experts.down_proj.shape[2]
-        local = GroupedExperts(L, hidden, intermediate, experts.init_std).to(experts.down_proj.device)
-        with torch.no_grad():
-            local.gate_up_proj.copy_(experts.gate_up_proj[rank * L:(rank + 1) * L])
-            local.down_proj.copy_(experts.down_proj[rank * L:(rank + 1) * L])
-        return cls(local, experts.num_experts, group)
+        return cls(experts.gate_up_proj.detach()[rank * L:(rank + 1) * L].clone(),
+                   experts.down_proj.detach()[rank * L:(rank + 1) * L].clone(), experts.num_experts, group)
+
+    @classmethod
+    def sharded(cls, experts: GroupedExperts, mesh: DeviceMesh) -> ExpertParallelExperts:
+        """Empty DTensor parameters of `experts`' global shapes, sharded on the expert dimension over the 1-D mesh
+        (works on the meta device: nothing is communicated; the weights are loaded afterwards)."""
+        ep, rank = mesh.size(), mesh.get_local_rank()
+        L = experts.num_experts // ep
+
+        def shard(full: Tensor) -> DTensor:
+            local = full.detach()[rank * L:(rank + 1) * L].clone()
+            return DTensor.from_local(local, mesh, [Shard(0)], run_check=False)
+
+        return cls(shard(experts.gate_up_proj), shard(experts.down_proj), experts.num_experts, mesh.get_group())
 
     def forward(self, x_PD: Tensor, tokens_per_expert_E: Tensor) -> Tensor:
+        gate_up_LIH, down_LHI = self.gate_up_proj, self.down_proj
+        if isinstance(gate_up_LIH, DTensor):
+            # The loop scales each rank's loss by the world size and relies on FSDP averaging gradients over ranks;
+            # a local expert's gradient is instead the sum of every rank's rows, so it takes the average here.
+            gate_up_LIH = _ScaleGrad.apply(gate_up_LIH.to_local(), 1.0 / self.ep)
+            down_LHI = _ScaleGrad.apply(down_LHI.to_local(), 1.0 / self.ep)
         S, L = self.ep, self.num_experts // self.ep
         send_SL = tokens_per_expert_E.view(S, L).contiguous()
         recv_SL = torch.empty_like(send_SL)
@@ -56,7 +93,7 @@ class ExpertParallelExperts(nn.Module):
 
         x_RD = all_to_all_single_autograd(x_PD.contiguous(), recv_splits, send_splits, self.group)
         by_expert_R = _source_major_to_expert_major(recv_SL)
-        y_RD = self.local(x_RD.index_select(0, by_expert_R), recv_SL.sum(0))
+        y_RD = routed_experts(x_RD.index_select(0, by_expert_R), gate_up_LIH, down_LHI, recv_SL.sum(0))
         y_RD = y_RD.index_select(0, torch.argsort(by_expert_R))
         return all_to_all_single_autograd(y_RD.contiguous(), send_splits, recv_splits, self.group)
 

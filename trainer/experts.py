@@ -144,12 +144,17 @@ class GroupedExperts(nn.Module):
         num_rows = int(tokens_per_expert_E.sum())
         if x_PD.shape[0] != num_rows:
             raise ValueError(f"x_PD has {x_PD.shape[0]} rows but tokens_per_expert_E sums to {num_rows}")
-        device_type = x_PD.device.type
-        if torch.is_autocast_enabled(device_type):
-            # The residual stream stays float32 under autocast (RMSNorm returns its input dtype), so the rows
-            # arrive in float32; an ordinary Linear would compute in the autocast dtype, and so do the experts
-            # (it is also what makes the CUDA grouped_mm path reachable).
-            x_PD = x_PD.to(torch.get_autocast_dtype(device_type))
-        intermediate_size = self.down_proj.shape[2]
-        experts_impl = _experts_grouped_mm if grouped_mm_usable(x_PD, intermediate_size) else _experts_segment_mm
-        return experts_impl(x_PD, self.gate_up_proj, self.down_proj, tokens_per_expert_E)
+        return routed_experts(x_PD, self.gate_up_proj, self.down_proj, tokens_per_expert_E)
+
+
+def routed_experts(x_PD: Tensor, gate_up_EIH: Tensor, down_EHI: Tensor, tokens_per_expert_E: Tensor) -> Tensor:
+    """Expert e's SwiGLU on its segment of the expert-ordered rows, in the autocast dtype when autocast is on."""
+    device_type = x_PD.device.type
+    if torch.is_autocast_enabled(device_type):
+        # The residual stream stays float32 under autocast (RMSNorm returns its input dtype), so the rows
+        # arrive in float32; an ordinary Linear would compute in the autocast dtype, and so do the experts
+        # (it is also what makes the CUDA grouped_mm path reachable).
+        x_PD = x_PD.to(torch.get_autocast_dtype(device_type))
+    intermediate_size = down_EHI.shape[2]
+    experts_impl = _experts_grouped_mm if grouped_mm_usable(x_PD, intermediate_size) else _experts_segment_mm
+    return experts_impl(x_PD, gate_up_EIH, down_EHI, tokens_per_expert_E)

@@ -3,8 +3,8 @@
 Layout planned (the one trainer/sharding.py builds): FSDP2 over all ranks, one FSDP unit per decoder block and
 one for the rest (embeddings, final norm, lm_head); float32 sharded master weights, bf16 compute, float32
 gradient reduce-scatter; AdamW's two float32 moments; activation checkpointing per block. Routed experts are
-expert-parallel over `ep` ranks (each holds E/ep experts of every layer whole, the rest of the state sharded),
-which leaves the per-rank state the same size and moves experts out of the per-block all-gather.
+expert-parallel over all N ranks when N divides E (each holds E/N experts of every layer whole, the rest of the
+state sharded), which leaves the per-rank state the same size and moves experts out of the per-block all-gather.
 
 When the sharded state does not fit, `cpu_offload: auto` moves weights, gradients and optimizer state to host
 memory (FSDP2's CPUOffloadPolicy; the optimizer step then runs on the CPU), which needs host memory instead.
@@ -140,7 +140,7 @@ def activation_bytes(config: ModelConfig, tokens: int, checkpointing: bool, comp
 
 
 def plan_stage(stage: str, model: CausalLM, trainable, cluster: Cluster, tokens: int, *, checkpointing: bool = True,
-               cpu_offload: str = "auto") -> StagePlan:
+               cpu_offload: str = "auto", expert_parallel: bool = True) -> StagePlan:
     N = cluster.gpus
     on_cpu = cluster.device == "cpu"
     compute_bytes = 4 if on_cpu else COMPUTE_BYTES
@@ -149,25 +149,32 @@ def plan_stage(stage: str, model: CausalLM, trainable, cluster: Cluster, tokens:
     cpu_offload = "never" if on_cpu else cpu_offload
     total, train = _count(model, trainable)
     moe = model.config.moe
-    ep = math.gcd(N, moe.num_experts) if moe is not None and not on_cpu else 1
     state = {"weights": total * MASTER_BYTES / N, "gradients": train * GRAD_BYTES / N,
              "optimizer": train * ADAM_BYTES / N}
-    unit = _largest_unit(model, ep > 1)
-    # the unit computing, the one prefetched, and the unsharded gradients of the one in backward
-    gathered = (2 * unit + unit) * compute_bytes if N > 1 else 0
-    if ep > 1:
-        layer_experts = sum(p.numel() for p in model.model.layers[0].mlp.experts.parameters())
-        gathered += layer_experts // ep * compute_bytes  # bf16 copy of this rank's local experts of one layer
-    activations = activation_bytes(model.config, tokens, checkpointing, compute_bytes,
-                                   residual_bytes=4)
+    activations = activation_bytes(model.config, tokens, checkpointing, compute_bytes, residual_bytes=4)
+
+    def gathered_bytes(ep: int) -> int:
+        # the unit computing, the one prefetched, and the unsharded gradients of the one in backward
+        unit = _largest_unit(model, ep > 1)
+        gathered = (2 * unit + unit) * compute_bytes if N > 1 else 0
+        if ep > 1:  # the compute-dtype copy of this rank's local experts of one layer
+            gathered += sum(p.numel() for p in model.model.layers[0].mlp.experts.parameters()) // ep * compute_bytes
+        return gathered
+
+    # as trainer/sharding.py does it: experts split over all ranks when the ranks divide them, unless the state is
+    # offloaded (FSDP's offload only moves what FSDP manages, so offloaded experts stay FSDP-sharded)
+    ep = N if expert_parallel and moe is not None and N > 1 and moe.num_experts % N == 0 else 1
+    gathered = gathered_bytes(ep)
     on_gpu = sum(state.values()) + gathered + activations + reserved
     offload = cpu_offload == "always" or (cpu_offload == "auto" and on_gpu > cluster.gpu_memory_gb * GB)
     notes = []
     host = 0.0
     if offload:
+        ep, gathered = 1, gathered_bytes(1)
         host = sum(state.values()) * min(N, cluster.gpus_per_node)
-        on_gpu -= sum(state.values())
-        notes.append("weights, gradients and AdamW state offloaded to host memory (the optimizer step runs on CPU)")
+        on_gpu = gathered + activations + reserved
+        notes.append("weights, gradients and AdamW state offloaded to host memory (the optimizer step runs on CPU); "
+                     "experts FSDP-sharded, not expert-parallel")
     fits = on_gpu <= cluster.gpu_memory_gb * GB and host <= cluster.host_memory_gb * GB
     if not fits:
         needed = math.ceil((total * MASTER_BYTES + train * (GRAD_BYTES + ADAM_BYTES))
@@ -198,7 +205,8 @@ def plan_training(config: TrainerConfig, disciplines: list[str], seq_len: int, c
     if config.dense.pretrain is not None:
         stages.insert(0, ("0 dense pretraining", dense, lambda name: True, config.dense.pretrain))
     return [plan_stage(name, model, trainable, cluster, optim.batch_size * seq_len,
-                       checkpointing=par.activation_checkpointing, cpu_offload=par.cpu_offload)
+                       checkpointing=par.activation_checkpointing, cpu_offload=par.cpu_offload,
+                       expert_parallel=par.expert_parallel)
             for name, model, trainable, optim in stages]
 
 

@@ -1,7 +1,8 @@
 """FSDP2 for a training stage: the model's weights, gradients and AdamW state sharded over every rank.
 
 Layout (torchtitan's): one FSDP unit per decoder block, one for the rest (embeddings, final norm, lm_head), over a
-1-D device mesh of all ranks. On CUDA the units all-gather bf16 weights and reduce-scatter float32 gradients
+1-D device mesh of all ranks. The routed experts are expert-parallel over the same ranks (trainer/expert_parallel.py:
+each rank keeps E/N experts whole and tokens travel to them by all-to-all), not all-gathered by FSDP. On CUDA the units all-gather bf16 weights and reduce-scatter float32 gradients
 (float32 master weights stay sharded), blocks are recomputed in backward (activation checkpointing), and
 `cpu_offload` keeps the sharded state in host memory (the memory plan, trainer/memory_plan.py, decides when). On
 CPU (gloo) everything stays float32, which is what the tests run.
@@ -24,6 +25,7 @@ from torch.distributed.tensor import DTensor
 
 from sciloom.trainer.config import ParallelConfig
 from sciloom.trainer.distributed import ParallelContext
+from sciloom.trainer.expert_parallel import ExpertParallelExperts
 
 
 def sharded_copy(model: nn.Module, ctx: ParallelContext, parallel: ParallelConfig, offload: bool = False) -> nn.Module:
@@ -35,14 +37,27 @@ def sharded_copy(model: nn.Module, ctx: ParallelContext, parallel: ParallelConfi
     placement = CPUOffloadPolicy() if offload else OffloadPolicy()
     with torch.device("meta"):
         shadow = type(model)(model.config)
+    if uses_expert_parallel(model, ctx, parallel) and not offload:  # FSDP's offload moves only what FSDP manages
+        for layer in shadow.model.layers:
+            layer.mlp.experts = ExpertParallelExperts.sharded(layer.mlp.experts, mesh)
+    local_experts = {p for layer in shadow.model.layers
+                     if isinstance(getattr(layer.mlp, "experts", None), ExpertParallelExperts)
+                     for p in layer.mlp.experts.parameters()}
     for layer in shadow.model.layers:
-        fully_shard(layer, mesh=mesh, mp_policy=precision, offload_policy=placement)
-    fully_shard(shadow, mesh=mesh, mp_policy=precision, offload_policy=placement)
+        fully_shard(layer, mesh=mesh, mp_policy=precision, offload_policy=placement,
+                    ignored_params=local_experts & set(layer.parameters()))
+    fully_shard(shadow, mesh=mesh, mp_policy=precision, offload_policy=placement, ignored_params=local_experts)
     shadow.to_empty(device="cpu" if offload else ctx.device)
     # Every rank holds the full weights here, so each keeps its own slice: no broadcast needed.
     set_model_state_dict(shadow, model.state_dict(), options=StateDictOptions(full_state_dict=True))
     shadow.activation_checkpointing = parallel.activation_checkpointing and cuda
     return shadow
+
+
+def uses_expert_parallel(model: nn.Module, ctx: ParallelContext, parallel: ParallelConfig) -> bool:
+    """Experts split over all ranks when asked and when they divide evenly (else FSDP shards them like the rest)."""
+    moe = model.config.moe
+    return parallel.expert_parallel and moe is not None and ctx.world_size > 1 and moe.num_experts % ctx.world_size == 0
 
 
 def gather_into(shadow: nn.Module, model: nn.Module) -> None:

@@ -126,7 +126,7 @@ def _offload(name: str, model: torch.nn.Module, trainable: TrainablePredicate, s
         return parallel.cpu_offload == "always"
     tokens = config.batch_size * int(stream.dataset.manifest["seq_len"])
     return plan_stage(name, model, trainable, this_machine(ctx.world_size), tokens,
-                      checkpointing=parallel.activation_checkpointing).offload
+                      checkpointing=parallel.activation_checkpointing, expert_parallel=parallel.expert_parallel).offload
 
 
 def stage_identity(name: str, config: OptimConfig, model: torch.nn.Module, stream: BatchStream) -> dict[str, Any]:

@@ -39,8 +39,8 @@ def module_level(rank: int, world: int) -> dict[str, float]:
     return {
         "output": (y_PD - y_ref_PD).abs().max().item(),
         "input_grad": (x_PD.grad - x_ref_PD.grad).abs().max().item(),
-        "gate_up_grad": (ep.local.gate_up_proj.grad - full.gate_up_proj.grad[rank * L:(rank + 1) * L]).abs().max().item(),
-        "down_grad": (ep.local.down_proj.grad - full.down_proj.grad[rank * L:(rank + 1) * L]).abs().max().item(),
+        "gate_up_grad": (ep.gate_up_proj.grad - full.gate_up_proj.grad[rank * L:(rank + 1) * L]).abs().max().item(),
+        "down_grad": (ep.down_proj.grad - full.down_proj.grad[rank * L:(rank + 1) * L]).abs().max().item(),
         "scale": y_ref_PD.abs().max().item(),
     }
 
@@ -65,7 +65,7 @@ def model_level(rank: int, world: int) -> dict[str, float]:
         for name in ("gate_up_proj", "down_proj"):
             grad_ref = getattr(layer_ref.mlp.experts, name).grad
             dist.all_reduce(grad_ref)
-            grad_ep = getattr(layer_ep.mlp.experts.local, name).grad
+            grad_ep = getattr(layer_ep.mlp.experts, name).grad
             worst_expert_grad = max(worst_expert_grad, (grad_ep - grad_ref[rank * L:(rank + 1) * L]).abs().max().item())
     reference_params = dict(reference.named_parameters())
     others = [(p.grad - reference_params[name].grad).abs().max().item()

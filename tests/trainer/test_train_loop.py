@@ -42,7 +42,7 @@ def test_killed_run_resumes_with_a_bit_identical_loss_curve(stream: Path, tmp_pa
     assert len(reference) == steps and reference[-1][1] < reference[0][1] * 0.85, reference
 
     killed_dir = tmp_path / "killed"
-    victim = _run([sys.executable, str(SCRIPT), str(stream), str(killed_dir), str(steps), "4", "0.15"])
+    victim = _run([sys.executable, str(SCRIPT), str(stream), str(killed_dir), str(steps), "4", "--pause", "0.15"])
     deadline = time.monotonic() + 180
     while not list((killed_dir / "checkpoints").glob("step-0000006")) and time.monotonic() < deadline:
         assert victim.poll() is None, "the run ended before it could be killed"
@@ -60,12 +60,15 @@ def test_killed_run_resumes_with_a_bit_identical_loss_curve(stream: Path, tmp_pa
 
 @pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
                     reason="torchrun not installed next to this Python")
-def test_two_process_data_parallel_matches_one_process_with_the_global_batch(stream: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", [[], ["--moe"], ["--moe", "--no-expert-parallel"]],
+                         ids=["dense", "moe-expert-parallel", "moe-fsdp-experts"])
+def test_two_process_sharded_training_matches_one_process_with_the_global_batch(
+        stream: Path, tmp_path: Path, model: list[str]) -> None:
     torchrun = str(Path(sys.executable).with_name("torchrun"))
     ddp = _run([torchrun, "--standalone", "--nproc_per_node", "2", str(SCRIPT), str(stream), str(tmp_path / "ddp"),
-                "5", "2"])
+                "5", "2", *model])
     assert ddp.wait(timeout=300) == 0, ddp.stdout.read()
-    single = _run([sys.executable, str(SCRIPT), str(stream), str(tmp_path / "single"), "5", "4"])
+    single = _run([sys.executable, str(SCRIPT), str(stream), str(tmp_path / "single"), "5", "4", *model])
     assert single.wait(timeout=240) == 0, single.stdout.read()
 
     rank0 = torch.load(tmp_path / "ddp" / "weights-rank0.pt")
@@ -140,15 +143,16 @@ def test_killed_sharded_run_resumes_with_a_bit_identical_loss_curve(stream: Path
     steps = 10
 
     def torchrun(out: Path, *extra: str) -> subprocess.Popen:
+        # an MoE with expert parallelism: expert shards are DTensors outside FSDP, resumed through the same checkpoint
         return _run([str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(SCRIPT), str(stream), str(out),
-                     str(steps), "2", *extra], start_new_session=True)
+                     str(steps), "2", "--moe", *extra], start_new_session=True)
 
     whole = torchrun(tmp_path / "whole")
     assert whole.wait(timeout=300) == 0, whole.stdout.read()
     reference = _losses(tmp_path / "whole")
 
     killed_dir = tmp_path / "killed"
-    victim = torchrun(killed_dir, "0.3")
+    victim = torchrun(killed_dir, "--pause", "0.3")
     deadline = time.monotonic() + 240  # a hang guard only
     while not list((killed_dir / "checkpoints").glob("step-0000006")) and time.monotonic() < deadline:
         assert victim.poll() is None, "the run ended before it could be killed"
