@@ -227,8 +227,9 @@ class CausalLM(nn.Module):
                 router_logits.append(moe_stats[1])
                 experts.append(moe_stats[2])
         if router_logits:
-            # The mean, as Megatron and transformers apply their coefficients: a weight of 0.01 then means the same
-            # on a 2-layer and a 28-layer model (a sum would make it 28x stronger on the latter).
+            # The mean, as transformers applies its coefficient (one loss over all layers' router logits): a weight
+            # of 0.01 then means the same on a 2-layer and a 28-layer model. Megatron-Core instead adds each layer's
+            # loss with its coefficient (a sum): its moe_aux_loss_coeff equals our weight / num MoE layers.
             aux_loss = aux_loss / len(router_logits)
         logits_BTV = self.lm_head(self.model.norm(x_BTD))
         return CausalLMOutput(logits_BTV=logits_BTV, aux_loss=aux_loss, router_logits=router_logits, experts=experts)

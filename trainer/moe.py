@@ -41,7 +41,8 @@ class MoEConfig(BaseModel):
     renormalize: bool = False
     # Both losses are averaged over the MoE layers. The load-balancing loss is Switch/Megatron's, 1.0 at perfect
     # balance; transformers' Qwen2-MoE formula is top_k times it, so the exported router_aux_loss_coef is
-    # aux_loss_weight / top_k (trainer/hf_io.py).
+    # aux_loss_weight / top_k (trainer/hf_io.py). Megatron-Core sums its per-layer losses, so its
+    # moe_aux_loss_coeff / moe_z_loss_coeff are these weights divided by the number of MoE layers.
     aux_loss_weight: float = Field(default=0.01, ge=0)
     z_loss_weight: float = Field(default=0.001, ge=0)
     router_backend: Literal["auto", "reference", "triton"] = "auto"
