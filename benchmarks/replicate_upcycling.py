@@ -328,6 +328,7 @@ def save_figure(fig, out: Path, name: str) -> list[str]:
 
 
 def plot_all(results: dict[str, Any], curves: dict[str, tuple[int, list[float]]], out: Path) -> list[str]:
+    """loss_curves, general_vs_science, routing_<arm> (expert level) and routing_innovator_documents."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -379,7 +380,41 @@ def plot_all(results: dict[str, Any], curves: dict[str, tuple[int, list[float]]]
         fig.colorbar(image, ax=ax)
         fig.tight_layout()
         files += save_figure(fig, out, f"routing_{name}")
+
+    inn = results["arms"].get("innovator")
+    if inn is not None:
+        fig, axes = plt.subplots(1, 2, figsize=(13, 5), layout="constrained")
+        for ax, when in zip(axes, ("routing_after_warmup", "routing_after_integration")):
+            doc = inn[when]["document"]
+            rows = list(doc["mean_group_share_by_discipline"])
+            image = ax.imshow(np.array([doc["mean_group_share_by_discipline"][d] for d in rows]), vmin=0, vmax=1,
+                              aspect="auto", cmap="viridis")
+            ax.set_yticks(range(len(rows)), rows)
+            ax.set_xticks(range(len(doc["group_owners"])), [o[:8] for o in doc["group_owners"]], rotation=90, fontsize=8)
+            ax.set_xlabel("expert group (owning discipline)")
+            ax.set_title(f"{when.replace('_', ' ')}: document accuracy {doc['accuracy']:.3f}\n(majority baseline "
+                         f"{doc['majority_baseline']:.3f})", fontsize=9)
+        fig.colorbar(image, ax=axes)
+        fig.suptitle("Innovator: mean share of a held-out document's routing mass per expert group", fontsize=10)
+        files += save_figure(fig, out, "routing_innovator_documents")
     return files
+
+
+def curves_of(results: dict[str, Any], work: Path) -> dict[str, tuple[int, list[float]]]:
+    """Training-loss curves on the integration stream per arm, with the step at which each starts."""
+    curves = {name: (0, metrics_curve(work / "arms" / name)) for name in BASELINE_ARMS}
+    offset = len(results["experts_for"]) * results["steps"]["expert_induction"] + results["steps"]["routing_warmup"]
+    curves["innovator"] = (offset, metrics_curve(work / "arms" / "innovator" / "4_integration"))
+    return curves
+
+
+def write_outputs(results: dict[str, Any], work: Path, out: Path) -> None:
+    results["plots"] = plot_all(results, curves_of(results, work), out)
+    write_json_atomic(out / "results.json", results)
+    table = markdown(results)
+    write_text_atomic(out / "results.md", table)
+    print(table)
+    print(f"results: {out / 'results.json'}, {out / 'results.md'}, plots: {', '.join(results['plots'])}")
 
 
 def fmt_params(n: int) -> str:
@@ -477,6 +512,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="shards and stage caches (default <out>/work)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--replot", action="store_true",
+                        help="rewrite the table and plots from <out>/results.json and the stage folders; train nothing")
     args = parser.parse_args()
     started = time.perf_counter()
     if args.smoke:
@@ -485,6 +522,9 @@ def main() -> None:
         args.out = args.out or Path(smoke_dir.name)
     args.out = (args.out or REPO / "runs" / "replicate" / args.scale).resolve()
     work = (args.work or args.out / "work").resolve()
+    if args.replot:
+        write_outputs(json.loads((args.out / "results.json").read_text()), work, args.out)
+        return
     try:
         cfg = load_config(args.recipe, args.scale)
     except (ValidationError, ValueError, OSError, yaml.YAMLError) as error:
@@ -517,7 +557,6 @@ def main() -> None:
         "dense_start": {**evaluate(dense, held, science), "shape": describe(dense, cfg.seq_len),
                         "pretraining_flattening": flattening(metrics_curve(work / "0_dense_pretraining"))},
         "arms": {}, "ablations": {}}
-    curves: dict[str, tuple[int, list[float]]] = {}
     for name in BASELINE_ARMS:
         arm_started = time.perf_counter()
         model = baseline_model(name, dense, cfg, len(experts_for), args.seed)
@@ -526,7 +565,6 @@ def main() -> None:
         train_stage(f"arm {name}", model, lambda n: True, stream, LanguageModeling(),
                     cfg.optim(total=steps["baseline"], lr=cfg.baselines.lr, warmup=cfg.baselines.warmup_steps),
                     work / "arms" / name, show_progress=False)
-        curves[name] = (0, metrics_curve(work / "arms" / name))
         results["arms"][name] = {"shape": shape, "training_tokens": steps["baseline"] * tokens_per_step,
                                  "eval": evaluate(model, held, science),
                                  "seconds": round(time.perf_counter() - arm_started, 1)}
@@ -549,12 +587,7 @@ def main() -> None:
                  "routing_after_integration": routing(moe, held, group_E),
                  "stage_final_losses": {k: v.get("final_loss") for k, v in report["stages"].items() if isinstance(v, dict)},
                  "seconds": round(time.perf_counter() - arm_started, 1)}
-        if name == "innovator":
-            results["arms"][name] = entry
-            offset = len(experts_for) * steps["expert_induction"] + steps["routing_warmup"]
-            curves[name] = (offset, metrics_curve(out_dir / "4_integration"))
-        else:
-            results["ablations"][name] = entry
+        results["arms" if name == "innovator" else "ablations"][name] = entry
         doc = entry["routing_after_warmup"]["document"], entry["routing_after_integration"]["document"]
         print(f"{name}: general {entry['eval']['general_loss']:.4f} science {entry['eval']['science_loss_mean']:.4f} "
               f"doc routing {doc[0]['accuracy']:.3f} / {doc[1]['accuracy']:.3f}", file=sys.stderr)
@@ -565,12 +598,7 @@ def main() -> None:
         "retention": sorted(arms, key=lambda a: arms[a]["eval"]["general_loss"])}
     results["findings"] = findings(results)
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
-    results["plots"] = plot_all(results, curves, args.out)
-    write_json_atomic(args.out / "results.json", results)
-    table = markdown(results)
-    write_text_atomic(args.out / "results.md", table)
-    print(table)
-    print(f"results: {args.out / 'results.json'}, {args.out / 'results.md'}, plots: {', '.join(results['plots'])}")
+    write_outputs(results, work, args.out)
 
 
 if __name__ == "__main__":
