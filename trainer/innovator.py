@@ -27,6 +27,7 @@ from sciloom.trainer.train_loop import train_stage
 from sciloom.trainer.upcycle import FFN_KEYS, assemble_innovator
 
 INDUCED_FFN_FILE = "induced_ffn.safetensors"
+BALANCE_OPTIONS = ("all_experts", "within_groups", "none")
 
 
 def dense_ffn_weights(model: CausalLM) -> list[dict[str, torch.Tensor]]:
@@ -70,8 +71,18 @@ def induction_disciplines(shards_dir: Path) -> list[str]:
 
 def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, disciplines: list[str],
                seed: int, ctx: ParallelContext, held_out_batches: Callable[[], Iterable[dict[str, torch.Tensor]]],
+               *, routed_scale: float = 1.0, warmup_loss: str = "separation", balance: str = "all_experts",
                ) -> tuple[CausalLM, dict[str, Any]]:
-    """The four stages; `held_out_batches()` gives the held-out batches routing accuracy is measured on."""
+    """The four stages; `held_out_batches()` gives the held-out batches routing accuracy is measured on.
+
+    Ablation options (benchmarks/replicate_upcycling.py measures them; the defaults are the method's):
+    `routed_scale` multiplies the routed experts' down_proj after the split (assemble_innovator);
+    `warmup_loss` picks stage 3's loss (objectives.RoutingWarmup); `balance` is stage 4's load balancing:
+    "all_experts" (the model's own loss), "within_groups" (objectives.LanguageModeling's group_balance, same
+    weight) or "none".
+    """
+    if balance not in BALANCE_OPTIONS:
+        raise ValueError(f"balance {balance!r}: expected one of {', '.join(BALANCE_OPTIONS)}")
     inn = config.innovator
 
     def stream(path: Path, batch_size: int, offset: int) -> BatchStream:
@@ -96,8 +107,9 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
         induced[discipline] = InducedFFNFile(ffn_file)
         del expert_model
 
-    moe = assemble_innovator(dense, induced, granularity=inn.granularity, top_k=inn.top_k,
-                             aux_loss_weight=inn.aux_loss_weight, z_loss_weight=inn.z_loss_weight).to(ctx.device)
+    moe = assemble_innovator(dense, induced, granularity=inn.granularity, top_k=inn.top_k, routed_scale=routed_scale,
+                             aux_loss_weight=inn.aux_loss_weight if balance == "all_experts" else 0.0,
+                             z_loss_weight=inn.z_loss_weight).to(ctx.device)
     report["stages"]["2_expert_split"] = {"experts": len(expert_disciplines) * inn.granularity,
                                           "expert_disciplines": expert_disciplines, "granularity": inn.granularity}
     write_json_atomic(out_dir / "expert_map.json", report["stages"]["2_expert_split"])
@@ -106,7 +118,8 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
     warmup_dir = shards_dir / "routing_warmup"
     report["stages"]["3_routing_warmup"] = train_stage(
         "routing warmup", moe, is_router_parameter, stream(warmup_dir, inn.routing_warmup.batch_size, 100),
-        RoutingWarmup(group_E), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx, parallel=config.parallel)
+        RoutingWarmup(group_E, loss=warmup_loss), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx,
+        parallel=config.parallel)
     accuracy = routing_accuracy(moe, held_out_batches(), group_E, disciplines)
     accuracy["meets_target"] = accuracy["accuracy"] >= config.routing_accuracy_target
     report["routing_accuracy_after_warmup"] = accuracy
@@ -114,6 +127,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
     report["stages"]["4_integration"] = train_stage(
         "generalist-scientist integration", moe, lambda name: True,
         stream(shards_dir / "integration", inn.integration.batch_size, 200),
-        LanguageModeling(), inn.integration, out_dir / "4_integration", ctx=ctx, parallel=config.parallel)
+        LanguageModeling((group_E, inn.aux_loss_weight) if balance == "within_groups" else None), inn.integration,
+        out_dir / "4_integration", ctx=ctx, parallel=config.parallel)
     report["expert_group"] = group_E.tolist()
     return moe, report

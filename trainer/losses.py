@@ -48,3 +48,50 @@ def routing_supervision_sum(router_logits_NE: torch.Tensor, disciplines_N: torch
     scored_NE = in_group_NE & keep_N.unsqueeze(1)
     per_token_N = (losses_NE * scored_NE).sum(dim=-1) / scored_NE.sum(dim=-1).clamp(min=1)
     return per_token_N.sum()
+
+
+def routing_group_mass_sum(router_logits_NE: torch.Tensor, disciplines_N: torch.Tensor,
+                           expert_group_E: torch.Tensor, supervised_N: torch.Tensor) -> torch.Tensor:
+    """Sum over supervised tokens of -log(sum over the token's discipline group of softmax(logits)_g).
+
+    The routing warmup's earlier loss, kept as an ablation option (RoutingWarmup(loss="group_mass")): it is
+    satisfied by one strong group member alone (see routing_supervision_sum).
+    """
+    logits_NE = router_logits_NE.to(torch.promote_types(router_logits_NE.dtype, torch.float32))
+    in_group_NE = expert_group_E.unsqueeze(0) == disciplines_N.unsqueeze(1)
+    keep_N = supervised_N & in_group_NE.any(dim=-1)
+    # Unscored rows take every expert (log-mass 0) so that no -inf enters the graph.
+    log_mass_N = torch.logsumexp(logits_NE.masked_fill(~(in_group_NE | ~keep_N.unsqueeze(1)), float("-inf")), dim=-1)
+    return ((torch.logsumexp(logits_NE, dim=-1) - log_mass_N) * keep_N).sum()
+
+
+def group_load_balancing_loss(router_logits_NE: torch.Tensor, experts_NK: torch.Tensor,
+                              expert_group_E: torch.Tensor) -> torch.Tensor:
+    """Switch-style load balancing *within* expert groups, 1.0 at perfect balance (like the model's own loss).
+
+    Each token belongs to the group that holds most of its router probability (no label is read). Inside
+    group g: f_e = share of the group's tokens' top-K slots that land on e (among slots landing in g),
+    P_e = mean over those tokens of p_e / p(g), and loss_g = |g| * sum_e f_e P_e. The result is the token-weighted
+    mean over groups. Renormalising inside the group leaves the gradient on how mass is split *between*
+    groups at zero: unlike balancing over all experts, it never pushes a discipline's tokens out of its group.
+    """
+    probs_NE = torch.softmax(router_logits_NE.to(torch.promote_types(router_logits_NE.dtype, torch.float32)), dim=-1)
+    owners = expert_group_E.unique()
+    member_GE = owners.unsqueeze(1) == expert_group_E.unsqueeze(0)
+    mass_NG = probs_NE @ member_GE.T.to(probs_NE.dtype)
+    group_N = mass_NG.argmax(dim=-1)
+    total = probs_NE.new_zeros(())
+    for g in range(len(owners)):
+        tokens = group_N == g
+        if not tokens.any():
+            continue
+        members = member_GE[g]
+        inside_NE = probs_NE[tokens][:, members] / mass_NG[tokens, g].unsqueeze(1)
+        slots = experts_NK[tokens].reshape(-1)
+        slots = slots[members[slots]]
+        if slots.numel() == 0:
+            continue
+        counts_E = torch.bincount(slots, minlength=len(expert_group_E))[members].to(probs_NE.dtype)
+        f_E = counts_E / counts_E.sum()
+        total = total + int(tokens.sum()) * int(members.sum()) * (f_E * inside_NE.mean(dim=0)).sum()
+    return total / len(group_N)

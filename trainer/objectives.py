@@ -10,7 +10,8 @@ from typing import Protocol
 
 import torch
 
-from sciloom.trainer.losses import cross_entropy_sum, next_token_targets, routing_supervision_sum
+from sciloom.trainer.losses import (cross_entropy_sum, group_load_balancing_loss, next_token_targets,
+                                    routing_group_mass_sum, routing_supervision_sum)
 
 
 class Objective(Protocol):
@@ -21,7 +22,15 @@ class Objective(Protocol):
 
 
 class LanguageModeling:
-    """Next-token loss; the model's own load-balancing and z-losses (zero when dense) as the regulariser."""
+    """Next-token loss; the model's own load-balancing and z-losses (zero when dense) as the regulariser.
+
+    Ablation option: `group_balance=(expert_group_E, weight)` adds weight x load balancing *within* expert groups
+    (losses.group_load_balancing_loss, mean over MoE layers); give the model aux_loss_weight 0 with it so that
+    balancing over all experts, which pushes against discipline routing, is replaced rather than added to.
+    """
+
+    def __init__(self, group_balance: tuple[torch.Tensor, float] | None = None) -> None:
+        self.group_balance = group_balance
 
     def units(self, batch: dict[str, torch.Tensor]) -> int:
         return int(next_token_targets(batch)[2].sum())
@@ -29,7 +38,15 @@ class LanguageModeling:
     def __call__(self, model, batch):
         inputs_BT, targets_BT, valid_BT = next_token_targets(batch)
         out = model(inputs_BT, batch["segment_ids"][:, :-1])
-        return cross_entropy_sum(out.logits_BTV, targets_BT, valid_BT), out.aux_loss, {"aux_loss": float(out.aux_loss.detach())}
+        regulariser, extra = out.aux_loss, {"aux_loss": float(out.aux_loss.detach())}
+        if self.group_balance is not None and out.router_logits:
+            group_E, weight = self.group_balance
+            group_E = group_E.to(out.router_logits[0].device)
+            balance = torch.stack([group_load_balancing_loss(logits_NE, experts_NK, group_E)
+                                   for logits_NE, experts_NK in zip(out.router_logits, out.experts)]).mean()
+            regulariser = regulariser + weight * balance
+            extra["group_balance_loss"] = float(balance.detach())
+        return cross_entropy_sum(out.logits_BTV, targets_BT, valid_BT), regulariser, extra
 
 
 class RoutingWarmup:
@@ -37,10 +54,17 @@ class RoutingWarmup:
 
     Tokens labelled `general` (or any discipline without experts) are not supervised: the shared expert is
     what carries general text, and their routed choice is left to the router (an open choice in Innovator).
+    `loss`: "separation" (default, losses.routing_supervision_sum) or, as an ablation, "group_mass"
+    (losses.routing_group_mass_sum, -log of the group's probability mass).
     """
 
-    def __init__(self, expert_group_E: torch.Tensor) -> None:
+    LOSSES = {"separation": routing_supervision_sum, "group_mass": routing_group_mass_sum}
+
+    def __init__(self, expert_group_E: torch.Tensor, loss: str = "separation") -> None:
+        if loss not in self.LOSSES:
+            raise ValueError(f"routing warmup loss {loss!r}: expected one of {', '.join(self.LOSSES)}")
         self.expert_group_E = expert_group_E
+        self.loss = self.LOSSES[loss]
 
     def _supervised(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         disciplines_N = batch["discipline_ids"][:, :-1].reshape(-1).long()
@@ -54,6 +78,6 @@ class RoutingWarmup:
         inputs_BT, _, _ = next_token_targets(batch)
         out = model(inputs_BT, batch["segment_ids"][:, :-1])
         disciplines_N, supervised_N = self._supervised(batch)
-        per_layer = [routing_supervision_sum(logits_NE, disciplines_N, self.expert_group_E, supervised_N)
+        per_layer = [self.loss(logits_NE, disciplines_N, self.expert_group_E, supervised_N)
                      for logits_NE in out.router_logits]
         return torch.stack(per_layer).mean(), out.aux_loss.new_zeros(()), {}
