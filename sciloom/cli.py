@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "sciloom.inspect_command",
     "sciloom.report_command",
     "sciloom.plan_training_command",
+    "sciloom.train_expert_command",
 )
 
 # Anticipated failures, by qualified class name (so that no module is imported just to name its error): the message

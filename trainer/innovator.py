@@ -69,6 +69,26 @@ def induction_disciplines(shards_dir: Path) -> list[str]:
                   if name.startswith(prefix) and name != prefix + "general")
 
 
+def induce_expert(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, discipline: str,
+                  seed: int, ctx: ParallelContext) -> tuple[dict[str, Any], InducedFFNFile]:
+    """Stage 1 for one discipline, a job of its own: a copy of the dense model trains its FFNs on the discipline's
+    stream and hands them on through a bf16 file (the split then reads one layer at a time). Run apart
+    (`sciloom train-expert`), it leaves a finished stage that the whole run reuses."""
+    inn = config.innovator
+    offset = induction_disciplines(shards_dir).index(discipline) + 1  # the same sampler seed in either way
+    stage_dir = out_dir / "1_expert_induction" / discipline
+    expert_model = copy.deepcopy(dense)
+    stream = BatchStream(PackedShardDataset(shards_dir / "expert_induction" / discipline),
+                         inn.expert_induction.batch_size, seed + offset, rank=ctx.rank, world_size=ctx.world_size)
+    summary = train_stage(f"expert induction: {discipline}", expert_model, is_ffn_parameter, stream,
+                          LanguageModeling(), inn.expert_induction, stage_dir, ctx=ctx, parallel=config.parallel)
+    ffn_file = stage_dir / INDUCED_FFN_FILE
+    if ctx.is_main and not ffn_file.is_file():
+        write_induced_ffn(expert_model, ffn_file)
+    barrier(ctx)
+    return summary, InducedFFNFile(ffn_file)
+
+
 def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, disciplines: list[str],
                seed: int, ctx: ParallelContext, held_out_batches: Callable[[], Iterable[dict[str, torch.Tensor]]],
                *, routed_scale: float = 1.0, warmup_loss: str = "separation", balance: str = "all_experts",
@@ -93,19 +113,9 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
     expert_disciplines = induction_disciplines(shards_dir)
     if not expert_disciplines:
         raise ValueError(f"no expert-induction streams under {shards_dir / 'expert_induction'}: the mixer wrote none")
-    for offset, discipline in enumerate(expert_disciplines, start=1):
-        expert_model = copy.deepcopy(dense)
-        report["stages"][f"1_expert_induction/{discipline}"] = train_stage(
-            f"expert induction: {discipline}", expert_model, is_ffn_parameter,
-            stream(shards_dir / "expert_induction" / discipline, inn.expert_induction.batch_size, offset),
-            LanguageModeling(), inn.expert_induction, out_dir / "1_expert_induction" / discipline, ctx=ctx, parallel=config.parallel)
-        # Only the FFNs go on, through a bf16 file per discipline: the split then reads one layer at a time.
-        ffn_file = out_dir / "1_expert_induction" / discipline / INDUCED_FFN_FILE
-        if ctx.is_main and not ffn_file.is_file():
-            write_induced_ffn(expert_model, ffn_file)
-        barrier(ctx)
-        induced[discipline] = InducedFFNFile(ffn_file)
-        del expert_model
+    for discipline in expert_disciplines:
+        report["stages"][f"1_expert_induction/{discipline}"], induced[discipline] = induce_expert(
+            config, dense, shards_dir, out_dir, discipline, seed, ctx)
 
     moe = assemble_innovator(dense, induced, granularity=inn.granularity, top_k=inn.top_k, routed_scale=routed_scale,
                              aux_loss_weight=inn.aux_loss_weight if balance == "all_experts" else 0.0,

@@ -17,7 +17,7 @@ from sciloom.trainer.config import TrainerConfig
 from sciloom.trainer.distributed import ParallelContext, init_from_environment
 from sciloom.trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routing_heatmap
 from sciloom.trainer.hf_io import load_hf, save_hf
-from sciloom.trainer.innovator import induction_disciplines, run_stages
+from sciloom.trainer.innovator import induce_expert, induction_disciplines, run_stages
 from sciloom.trainer.memory_plan import check_fits, plan_training, this_machine
 from sciloom.trainer.model import CausalLM
 from sciloom.trainer.objectives import LanguageModeling
@@ -38,6 +38,19 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
         train_stage("dense pretraining", dense, lambda name: True, stream, LanguageModeling(), config.dense.pretrain,
                     out_dir / "0_dense_pretrain", ctx=ctx, parallel=config.parallel)
     return dense
+
+
+def run_expert_induction(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipline: str,
+                         seed: int = 0) -> dict[str, Any]:
+    """Stage 1 for one discipline alone (one job per discipline on a cluster); `run_training` then reuses it."""
+    ctx = init_from_environment()
+    streams = induction_disciplines(shards_dir)
+    if discipline not in streams:
+        raise ValueError(f"{shards_dir}: no expert-induction stream for {discipline!r} (streams: {', '.join(streams)})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dense = build_dense(config, shards_dir, out_dir, seed, ctx)
+    summary, _ = induce_expert(config, dense, shards_dir, out_dir, discipline, seed, ctx)
+    return summary
 
 
 def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, disciplines: list[str],

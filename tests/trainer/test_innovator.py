@@ -92,3 +92,22 @@ def test_missing_held_out_stream_is_a_clear_error_before_training(tmp_path: Path
     with pytest.raises(FileNotFoundError, match=f"no held-out stream at {shards / 'held_out'}"):
         run_training(_config(), shards, tmp_path / "trainer", DISCIPLINES, seed=0)
     assert not (tmp_path / "trainer").exists()
+
+
+def test_an_expert_induced_as_its_own_job_is_reused_by_the_whole_run(trained: tuple[Path, dict],
+                                                                     tmp_path: Path) -> None:
+    from sciloom.trainer.pipeline import run_expert_induction
+
+    out, summary = trained
+    shards = out.parent / "shards"
+    alone = run_expert_induction(_config(), shards, tmp_path / "trainer", "physics", seed=0)
+    physics = tmp_path / "trainer" / "1_expert_induction" / "physics"
+    before = physics.joinpath("final.safetensors").stat().st_mtime_ns
+    assert not (tmp_path / "trainer" / "1_expert_induction" / "biology").exists()
+    whole = run_training(_config(), shards, tmp_path / "trainer", DISCIPLINES, seed=0)
+    assert physics.joinpath("final.safetensors").stat().st_mtime_ns == before  # reused, not retrained
+    assert json.loads((physics / "summary.json").read_text()) == alone
+    # the same model as the run that induced every expert itself
+    assert whole["held_out_loss_moe"] == summary["held_out_loss_moe"]
+    with pytest.raises(ValueError, match="no expert-induction stream for 'general'"):
+        run_expert_induction(_config(), shards, tmp_path / "trainer", "general", seed=0)
