@@ -1,11 +1,12 @@
 """FSDP2 for a training stage: the model's weights, gradients and AdamW state sharded over every rank.
 
-Layout (torchtitan's): one FSDP unit per decoder block, one for the rest (embeddings, final norm, lm_head), over a
-1-D device mesh of all ranks. The routed experts are expert-parallel over the same ranks (trainer/expert_parallel.py:
-each rank keeps E/N experts whole and tokens travel to them by all-to-all), not all-gathered by FSDP. On CUDA the units all-gather bf16 weights and reduce-scatter float32 gradients
-(float32 master weights stay sharded), blocks are recomputed in backward (activation checkpointing), and
-`cpu_offload` keeps the sharded state in host memory (the memory plan, trainer/memory_plan.py, decides when). On
-CPU (gloo) everything stays float32, which is what the tests run.
+Layout (torchtitan's): one FSDP unit per decoder block, one for the rest (embeddings, final norm, lm_head), over
+a 1-D device mesh of all ranks. The routed experts are expert-parallel over the same ranks
+(trainer/expert_parallel.py: each rank keeps E/N experts whole and tokens travel to them by all-to-all), not
+all-gathered by FSDP. On CUDA the units all-gather bf16 weights and reduce-scatter float32 gradients (float32
+master weights stay sharded), blocks are recomputed in backward (activation checkpointing), and `cpu_offload`
+keeps the sharded state in host memory (the memory plan, trainer/memory_plan.py, decides when). On CPU (gloo)
+everything stays float32, which is what the tests run.
 
 A stage trains a sharded *copy*: the copy is built on the meta device, sharded, materialised only as this rank's
 shards and loaded from the stage's plain model; at the end the trained weights are gathered back into that
