@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,29 +46,40 @@ def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: to
 
 def save_sharded_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                             state: dict[str, Any], keep_last: int = 2) -> Path:
-    """Collective: every rank writes its shards into the folder rank 0 commits once all have finished."""
+    """Collective: every rank writes its shards of the model and optimizer (and its RNG) into one folder."""
     final = checkpoint_path(root, step)
     model_state, optimizer_state = get_state_dict(model, optimizer)
+
+    def extras(folder: Path) -> None:
+        torch.save(torch.get_rng_state(), folder / f"rng-rank{dist.get_rank()}.pt")
+        if dist.get_rank() == 0:
+            (folder / "state.json").write_text(json.dumps({"step": step, **state}, indent=2))
+
+    save_sharded(final, {"model": model_state, "optimizer": optimizer_state}, extras)
     if dist.get_rank() == 0:
-        with atomic_dir(final) as tmp:
-            folder = [str(tmp)]
-            dist.broadcast_object_list(folder)
-            _write_shards(tmp, model_state, optimizer_state)
-            (tmp / "state.json").write_text(json.dumps({"step": step, **state}, indent=2))
-            dist.barrier()  # every rank's files are in before the folder is committed
         _keep_last(root, keep_last)
-    else:
-        folder = [None]
-        dist.broadcast_object_list(folder)
-        _write_shards(Path(folder[0]), model_state, optimizer_state)
-        dist.barrier()
-    dist.barrier()  # no rank goes on (and may be killed) before the checkpoint is committed
     return final
 
 
-def _write_shards(folder: Path, model_state: dict, optimizer_state: dict) -> None:
-    dcp.save({"model": model_state, "optimizer": optimizer_state}, checkpoint_id=folder)
-    torch.save(torch.get_rng_state(), folder / f"rng-rank{dist.get_rank()}.pt")
+def save_sharded(final: Path, state: dict[str, Any], extras: Callable[[Path], None] | None = None) -> None:
+    """Collective torch.distributed.checkpoint save into a folder that appears complete or not at all: rank 0
+    commits it once every rank has written its files; no rank goes on before."""
+    if dist.get_rank() == 0:
+        with atomic_dir(final) as tmp:
+            dist.broadcast_object_list([str(tmp)])
+            _write_shards(tmp, state, extras)
+    else:
+        folder = [None]
+        dist.broadcast_object_list(folder)
+        _write_shards(Path(folder[0]), state, extras)
+    dist.barrier()
+
+
+def _write_shards(folder: Path, state: dict[str, Any], extras: Callable[[Path], None] | None) -> None:
+    dcp.save(state, checkpoint_id=folder)
+    if extras is not None:
+        extras(folder)
+    dist.barrier()  # every rank's files are in before rank 0 commits the folder
 
 
 def _keep_last(root: Path, keep_last: int) -> None:

@@ -19,6 +19,7 @@ what ours does. Reading such a folder back keeps that inert width-1 expert.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -28,7 +29,8 @@ from transformers import Qwen2Config, Qwen2MoeConfig
 from sciloom.curation.atomic_write import atomic_path, write_json_atomic
 
 from sciloom.trainer.model import CausalLM, ModelConfig
-from sciloom.trainer.moe import MoEBlock, MoEConfig
+from sciloom.trainer.moe import MoEConfig
+from sciloom.trainer.weights_source import tensors
 
 INERT_SHARED_EXPERT_SIZE = 1
 DEFAULT_MAX_SHARD_BYTES = 5 * 1024**3  # save_pretrained's default max_shard_size ("5GB")
@@ -119,17 +121,15 @@ def _fuse_experts(state: dict[str, torch.Tensor], num_layers: int, num_experts: 
         state[prefix + "down_proj"] = down_EDI
 
 
-def _split_experts(state: dict[str, torch.Tensor], num_layers: int) -> None:
-    """The fused expert parameters -> per-expert checkpoint tensors, in place (inverse of _fuse_experts)."""
-    for i in range(num_layers):
-        prefix = f"model.layers.{i}.mlp.experts."
-        gate_up_E2ID = state.pop(prefix + "gate_up_proj")
-        down_EDI = state.pop(prefix + "down_proj")
-        gate_EID, up_EID = gate_up_E2ID.chunk(2, dim=1)
-        for e in range(gate_up_E2ID.shape[0]):
-            state[f"{prefix}{e}.gate_proj.weight"] = gate_EID[e]
-            state[f"{prefix}{e}.up_proj.weight"] = up_EID[e]
-            state[f"{prefix}{e}.down_proj.weight"] = down_EDI[e]
+def _split_experts(state: dict[str, torch.Tensor], prefix: str) -> None:
+    """One layer's fused expert parameters -> per-expert checkpoint tensors, in place (inverse of _fuse_experts)."""
+    gate_up_E2ID = state.pop(prefix + "gate_up_proj")
+    down_EDI = state.pop(prefix + "down_proj")
+    gate_EID, up_EID = gate_up_E2ID.chunk(2, dim=1)
+    for e in range(gate_up_E2ID.shape[0]):
+        state[f"{prefix}{e}.gate_proj.weight"] = gate_EID[e]
+        state[f"{prefix}{e}.up_proj.weight"] = up_EID[e]
+        state[f"{prefix}{e}.down_proj.weight"] = down_EDI[e]
 
 
 def load_hf(folder: str | Path, dtype: torch.dtype = torch.float32) -> CausalLM:
@@ -196,55 +196,72 @@ def save_hf(model: CausalLM, folder: str | Path, dtype: torch.dtype | None = Non
     Weights are split into files of at most `max_shard_bytes` (a tensor larger than that gets a file of its own)
     with `model.safetensors.index.json` mapping every tensor to its file, as `save_pretrained` does; a model
     that fits in one file is written as `model.safetensors` alone. dtype: the storage dtype (default: the
-    model's own).
+    model's own). A meta-device model whose weights are files (trainer/weights_source.py) is exported one layer
+    at a time: no more than one layer and one output file are ever in memory.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = model.config
-    state = {name: t.detach() for name, t in model.state_dict().items()}
-    if config.tie_word_embeddings:
-        del state["lm_head.weight"]  # same storage as the embedding; transformers re-ties it
-    for i, layer in enumerate(model.model.layers):
-        if isinstance(layer.mlp, MoEBlock) and layer.mlp.shared_expert is None:
-            D = config.hidden_size
-            prefix = f"model.layers.{i}.mlp."
-            reference = state[prefix + "gate.weight"]
-            state[prefix + "shared_expert.gate_proj.weight"] = reference.new_zeros(INERT_SHARED_EXPERT_SIZE, D)
-            state[prefix + "shared_expert.up_proj.weight"] = reference.new_zeros(INERT_SHARED_EXPERT_SIZE, D)
-            state[prefix + "shared_expert.down_proj.weight"] = reference.new_zeros(D, INERT_SHARED_EXPERT_SIZE)
-            state[prefix + "shared_expert_gate.weight"] = reference.new_zeros(1, D)
-    if config.moe is not None:
-        _split_experts(state, config.num_layers)
-    state = {name: (t.to(dtype) if dtype is not None else t).contiguous() for name, t in state.items()}
+    meta_state = {name: t.detach().to("meta") for name, t in model.state_dict().items()}
+    groups = [[n for n in meta_state if not n.startswith("model.layers.")]]
+    groups += [[n for n in meta_state if n.startswith(f"model.layers.{i}.")] for i in range(config.num_layers)]
+    planned = {name: t for group in groups for name, t in _hf_tensors(meta_state, group, config, dtype).items()}
     hf_config = _hf_config(config)
     # vLLM picks the model class from this field (transformers falls back on model_type).
     hf_config.architectures = ["Qwen2MoeForCausalLM" if config.moe is not None else "Qwen2ForCausalLM"]
-    hf_config.dtype = str(next(iter(state.values())).dtype).removeprefix("torch.")
+    hf_config.dtype = str(next(iter(planned.values())).dtype).removeprefix("torch.")
     hf_config.save_pretrained(folder)
-    _write_weight_files(state, folder, max_shard_bytes)
+    real_groups = (_hf_tensors(tensors(model, group), group, config, dtype) for group in groups)
+    _write_weight_files(planned, real_groups, folder, max_shard_bytes)
     return folder
 
 
-def _write_weight_files(state: dict[str, torch.Tensor], folder: Path, max_shard_bytes: int) -> None:
-    shards: list[dict[str, torch.Tensor]] = [{}]
-    shard_bytes = 0
-    for name, tensor in state.items():
+def _hf_tensors(state: dict[str, torch.Tensor], names: list[str], config: ModelConfig,
+                dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
+    """Our tensors `names` (the model's non-layer tensors, or one layer's) under their Hugging Face checkpoint names."""
+    group = {name: state[name] for name in names}
+    if config.tie_word_embeddings:
+        group.pop("lm_head.weight", None)  # same storage as the embedding; transformers re-ties it
+    D = config.hidden_size
+    for name in list(group):
+        if config.moe is None or not name.endswith(".mlp.gate.weight"):
+            continue
+        prefix = name.removesuffix("gate.weight")
+        if config.moe.shared_expert_intermediate_size == 0:
+            reference = group[name]
+            group[prefix + "shared_expert.gate_proj.weight"] = reference.new_zeros(INERT_SHARED_EXPERT_SIZE, D)
+            group[prefix + "shared_expert.up_proj.weight"] = reference.new_zeros(INERT_SHARED_EXPERT_SIZE, D)
+            group[prefix + "shared_expert.down_proj.weight"] = reference.new_zeros(D, INERT_SHARED_EXPERT_SIZE)
+            group[prefix + "shared_expert_gate.weight"] = reference.new_zeros(1, D)
+        _split_experts(group, prefix + "experts.")
+    return {name: (t.to(dtype) if dtype is not None else t).contiguous() for name, t in group.items()}
+
+
+def _write_weight_files(planned: dict[str, torch.Tensor], groups: Iterator[dict[str, torch.Tensor]], folder: Path,
+                        max_shard_bytes: int) -> None:
+    """Files planned from the tensors' shapes, then filled from `groups` (in the same order) one file at a time."""
+    files: list[list[str]] = [[]]
+    file_bytes = 0
+    for name, tensor in planned.items():
         size = tensor.numel() * tensor.element_size()
-        if shards[-1] and shard_bytes + size > max_shard_bytes:
-            shards.append({})
-            shard_bytes = 0
-        shards[-1][name] = tensor
-        shard_bytes += size
-    names = (["model.safetensors"] if len(shards) == 1 else
-             [f"model-{i:05d}-of-{len(shards):05d}.safetensors" for i in range(1, len(shards) + 1)])
+        if files[-1] and file_bytes + size > max_shard_bytes:
+            files.append([])
+            file_bytes = 0
+        files[-1].append(name)
+        file_bytes += size
+    file_names = (["model.safetensors"] if len(files) == 1 else
+                  [f"model-{i:05d}-of-{len(files):05d}.safetensors" for i in range(1, len(files) + 1)])
     # Files of an earlier export of another size would otherwise sit beside the new ones and be read too.
     for stale in [*folder.glob("model*.safetensors"), folder / INDEX_FILE]:
-        if stale.name not in names and stale.exists():
+        if stale.name not in file_names and stale.exists():
             stale.unlink()
-    for name, shard in zip(names, shards):
-        with atomic_path(folder / name) as tmp:
-            save_file(shard, tmp, metadata={"format": "pt"})
-    if len(shards) > 1:
-        index = {"metadata": {"total_size": sum(t.numel() * t.element_size() for t in state.values())},
-                 "weight_map": {tensor: name for name, shard in zip(names, shards) for tensor in shard}}
+    pending: dict[str, torch.Tensor] = {}
+    for file_name, members in zip(file_names, files):
+        while not all(name in pending for name in members):
+            pending.update(next(groups))
+        with atomic_path(folder / file_name) as tmp:
+            save_file({name: pending.pop(name) for name in members}, tmp, metadata={"format": "pt"})
+    if len(files) > 1:
+        index = {"metadata": {"total_size": sum(t.numel() * t.element_size() for t in planned.values())},
+                 "weight_map": {name: file_name for file_name, members in zip(file_names, files) for name in members}}
         write_json_atomic(folder / INDEX_FILE, index)

@@ -24,7 +24,8 @@ from sciloom.trainer.induced_ffn_files import InducedFFNFile, write_induced_ffn
 from sciloom.trainer.model import CausalLM
 from sciloom.trainer.objectives import LanguageModeling, RoutingWarmup
 from sciloom.trainer.train_loop import train_stage
-from sciloom.trainer.upcycle import FFN_KEYS, assemble_innovator
+from sciloom.trainer.sharding import runnable
+from sciloom.trainer.upcycle import FFN_KEYS, assemble_innovator, innovator_on_disk
 
 INDUCED_FFN_FILE = "induced_ffn.safetensors"
 BALANCE_OPTIONS = ("all_experts", "within_groups", "none")
@@ -117,9 +118,18 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
         report["stages"][f"1_expert_induction/{discipline}"], induced[discipline] = induce_expert(
             config, dense, shards_dir, out_dir, discipline, seed, ctx)
 
-    moe = assemble_innovator(dense, induced, granularity=inn.granularity, top_k=inn.top_k, routed_scale=routed_scale,
-                             aux_loss_weight=inn.aux_loss_weight if balance == "all_experts" else 0.0,
-                             z_loss_weight=inn.z_loss_weight).to(ctx.device)
+    split = dict(granularity=inn.granularity, top_k=inn.top_k, routed_scale=routed_scale,
+                 aux_loss_weight=inn.aux_loss_weight if balance == "all_experts" else 0.0,
+                 z_loss_weight=inn.z_loss_weight)
+    if ctx.world_size == 1:
+        moe = assemble_innovator(dense, induced, **split).to(ctx.device)
+    else:
+        # Sharded training never builds the MoE: rank 0 writes it layer by layer, every rank loads its slices.
+        split_dir = out_dir / "2_expert_split" / "moe"
+        if ctx.is_main:
+            assemble_innovator(dense, induced, **split, into=split_dir)
+        barrier(ctx)
+        moe = innovator_on_disk(dense.config, len(induced), split_dir, **split)
     report["stages"]["2_expert_split"] = {"experts": len(expert_disciplines) * inn.granularity,
                                           "expert_disciplines": expert_disciplines, "granularity": inn.granularity}
     write_json_atomic(out_dir / "expert_map.json", report["stages"]["2_expert_split"])
@@ -130,7 +140,7 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
         "routing warmup", moe, is_router_parameter, stream(warmup_dir, inn.routing_warmup.batch_size, 100),
         RoutingWarmup(group_E, loss=warmup_loss), inn.routing_warmup, out_dir / "3_routing_warmup", ctx=ctx,
         parallel=config.parallel)
-    accuracy = routing_accuracy(moe, held_out_batches(), group_E, disciplines)
+    accuracy = routing_accuracy(runnable(moe, ctx, config.parallel), held_out_batches(), group_E, disciplines)
     accuracy["meets_target"] = accuracy["accuracy"] >= config.routing_accuracy_target
     report["routing_accuracy_after_warmup"] = accuracy
 

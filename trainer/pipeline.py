@@ -21,6 +21,7 @@ from sciloom.trainer.innovator import induce_expert, induction_disciplines, run_
 from sciloom.trainer.memory_plan import check_fits, plan_training, this_machine
 from sciloom.trainer.model import CausalLM
 from sciloom.trainer.objectives import LanguageModeling
+from sciloom.trainer.sharding import runnable
 from sciloom.trainer.train_loop import train_stage
 
 
@@ -71,7 +72,7 @@ def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipl
     dense_eval = evaluate_held_out(dense, held_out_batches(), disciplines)
 
     moe, report = run_stages(config, dense, shards_dir, out_dir, disciplines, seed, ctx, held_out_batches)
-    moe_eval = evaluate_held_out(moe, held_out_batches(), disciplines)
+    moe_eval = evaluate_held_out(runnable(moe, ctx, config.parallel), held_out_batches(), disciplines)
     report["held_out"] = {"stream": str(held_out.directory), "sequences": len(held_out),
                           "documents_by_discipline": held_out.manifest["documents_by"]["discipline"],
                           "dense": dense_eval, "moe": moe_eval}

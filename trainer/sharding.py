@@ -9,15 +9,18 @@ keeps the sharded state in host memory (the memory plan, trainer/memory_plan.py,
 everything stays float32, which is what the tests run.
 
 A stage trains a sharded *copy*: the copy is built on the meta device, sharded, materialised only as this rank's
-shards and loaded from the stage's plain model; at the end the trained weights are gathered back into that
-plain model, so the stages around it (induction's FFN copies, assembly, evaluation, export) see an ordinary
-module. Holding that plain model is the part that does not scale to the 53B MoE (every rank holds it whole);
-streaming the stage boundaries through files is the missing step (README, training section).
+shards and loaded from the stage's model, a plain one or a meta-device one whose weights are files
+(trainer/weights_source.py: the upcycled MoE is never built in memory). At the end every rank writes its shards
+of the trained weights as a checkpoint; a meta-device model then points at it and a plain one (the dense
+model and its induced copies, which each rank holds whole) reads it back.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
+import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
                                                      set_model_state_dict)
 from torch.distributed.device_mesh import init_device_mesh
@@ -26,11 +29,14 @@ from torch.distributed.tensor import DTensor
 
 from sciloom.trainer.config import ParallelConfig
 from sciloom.trainer.distributed import ParallelContext
+from sciloom.trainer.checkpoint import save_sharded
 from sciloom.trainer.expert_parallel import ExpertParallelExperts
+from sciloom.trainer.weights_source import WeightsSource, on_disk, source_of
 
 
 def sharded_copy(model: nn.Module, ctx: ParallelContext, parallel: ParallelConfig, offload: bool = False) -> nn.Module:
-    """An FSDP2-sharded model holding `model`'s weights; `model` itself is left untouched."""
+    """An FSDP2-sharded model holding `model`'s weights (from memory, or from its weights source when `model` is
+    on the meta device); `model` itself is left untouched."""
     cuda = ctx.device.type == "cuda"
     mesh = init_device_mesh(ctx.device.type, (ctx.world_size,))
     precision = (MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if cuda
@@ -49,10 +55,20 @@ def sharded_copy(model: nn.Module, ctx: ParallelContext, parallel: ParallelConfi
                     ignored_params=local_experts & set(layer.parameters()))
     fully_shard(shadow, mesh=mesh, mp_policy=precision, offload_policy=placement, ignored_params=local_experts)
     shadow.to_empty(device="cpu" if offload else ctx.device)
-    # Every rank holds the full weights here, so each keeps its own slice: no broadcast needed.
-    set_model_state_dict(shadow, model.state_dict(), options=StateDictOptions(full_state_dict=True))
+    source = source_of(model)
+    if source is not None:
+        source.load_into(shadow.state_dict())  # each rank reads only its slices from the files
+    else:
+        # Every rank holds the full weights here, so each keeps its own slice: no broadcast needed.
+        set_model_state_dict(shadow, model.state_dict(), options=StateDictOptions(full_state_dict=True))
     shadow.activation_checkpointing = parallel.activation_checkpointing and cuda
     return shadow
+
+
+def runnable(model: nn.Module, ctx: ParallelContext, parallel: ParallelConfig) -> nn.Module:
+    """A model that can run forward passes: `model` itself, or a sharded copy of a meta-device one (every rank
+    must then run the same forward passes, as evaluation on the shared held-out batches does)."""
+    return sharded_copy(model, ctx, parallel) if source_of(model) is not None else model
 
 
 def uses_expert_parallel(model: nn.Module, ctx: ParallelContext, parallel: ParallelConfig) -> bool:
@@ -61,10 +77,20 @@ def uses_expert_parallel(model: nn.Module, ctx: ParallelContext, parallel: Paral
     return parallel.expert_parallel and moe is not None and ctx.world_size > 1 and moe.num_experts % ctx.world_size == 0
 
 
-def gather_into(shadow: nn.Module, model: nn.Module) -> None:
-    """Copy the sharded model's weights, gathered whole on every rank, into the plain `model` (collective)."""
-    full = get_model_state_dict(shadow, options=StateDictOptions(full_state_dict=True))
-    model.load_state_dict(full)
+def save_trained(shadow: nn.Module, model: nn.Module, folder: Path) -> None:
+    """Collective: the trained weights as a sharded checkpoint in `folder` (each rank writes its own shards), then
+    into `model`: a meta-device model takes the folder as its weights source, a plain one reads them whole."""
+    save_sharded(folder, get_model_state_dict(shadow))
+    take_final(model, folder)
+
+
+def take_final(model: nn.Module, folder: Path) -> None:
+    """Give `model` the weights of a sharded final checkpoint (collective when a process group is up)."""
+    source = WeightsSource(folder, "checkpoint")
+    if source_of(model) is not None:
+        on_disk(model, source)
+    else:
+        dcp.load(model.state_dict(), storage_reader=dcp.FileSystemReader(str(folder)))
 
 
 def local_value(value: torch.Tensor) -> torch.Tensor:

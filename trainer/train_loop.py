@@ -27,20 +27,28 @@ from sciloom.trainer.distributed import ParallelContext, barrier
 from sciloom.trainer.objectives import Objective
 from sciloom.trainer.optim_config import OptimConfig
 from sciloom.trainer.schedule import lr_multiplier
-from sciloom.trainer.sharding import gather_into, local_value, sharded_copy
+from sciloom.trainer.sharding import local_value, save_trained, sharded_copy, take_final
+from sciloom.trainer.weights_source import WeightsSource, on_disk, source_of
 
 TrainablePredicate = Callable[[str], bool]
+SHARDED_FINAL = "final"  # a sharded run's final weights: a torch.distributed.checkpoint folder
 
 
 def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate, stream: BatchStream,
                 objective: Objective, config: OptimConfig, out_dir: Path, *, ctx: ParallelContext = ParallelContext(),
                 parallel: ParallelConfig = ParallelConfig(), show_progress: bool = True) -> dict[str, Any]:
     """Train `model` in place. With more than one process the stage trains an FSDP2-sharded copy of it
-    (trainer/sharding.py) and gathers the result back into `model` at the end."""
+    (trainer/sharding.py) and leaves its weights as a sharded checkpoint in `final/`, which `model` then reads
+    (or, on the meta device, points at); one process writes `final.safetensors`."""
     final, summary_path = out_dir / "final.safetensors", out_dir / "summary.json"
     _check_same_stage(out_dir, stage_identity(name, config, model, stream))
     if summary_path.exists():
-        load_model(model, str(final))
+        if (out_dir / SHARDED_FINAL).is_dir():
+            take_final(model, out_dir / SHARDED_FINAL)
+        elif source_of(model) is not None:
+            on_disk(model, WeightsSource(out_dir, "safetensors"))  # final.safetensors is the folder's one file
+        else:
+            load_model(model, str(final))
         return json.loads(summary_path.read_text())
     out_dir.mkdir(parents=True, exist_ok=True)
     sharded = ctx.world_size > 1
@@ -104,14 +112,16 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
                                             {"sampler": stream.state_dict()})
                 elif ctx.is_main:
                     save_checkpoint(out_dir / "checkpoints", step, model, optimizer, {"sampler": stream.state_dict()})
-    if sharded:
-        gather_into(trained, model)
-        del trained, optimizer
     summary = {"stage": name, "steps": config.steps, "trainable_parameters": sum(p.numel() for p in params),
                "final_loss": _last_loss(metrics_path), "seconds": round(time.perf_counter() - started, 2)}
-    if ctx.is_main:
+    del params
+    if sharded:
+        save_trained(trained, model, out_dir / SHARDED_FINAL)
+        del trained, optimizer
+    elif ctx.is_main:
         with atomic_path(final) as tmp:
             save_model(model, str(tmp))
+    if ctx.is_main:
         write_json_atomic(summary_path, summary)
     barrier(ctx)
     return summary
@@ -148,7 +158,11 @@ def shards_fingerprint(stream: BatchStream) -> str:
 
 
 def weights_fingerprint(model: torch.nn.Module) -> str:
-    """sha256 over every parameter and buffer, by name (a 7B model costs one pass over its bytes per stage)."""
+    """sha256 over every parameter and buffer, by name (a 7B model costs one pass over its bytes per stage); for a
+    model whose weights are files, over those files."""
+    source = source_of(model)
+    if source is not None:
+        return source.fingerprint()
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())

@@ -47,15 +47,19 @@ expert are exported with an inert zero shared expert (trainer/hf_io.py).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from safetensors.torch import save_file
 from torch import Tensor
 
+from sciloom.curation.atomic_write import atomic_dir
 from sciloom.trainer.model import CausalLM, ModelConfig
 from sciloom.trainer.moe import MLP, MoEBlock, MoEConfig
 from sciloom.trainer.routing import route
+from sciloom.trainer.weights_source import WeightsSource, on_disk
 
 FFN_KEYS = ("gate_proj", "up_proj", "down_proj")
 
@@ -255,8 +259,13 @@ def assemble_innovator(
     routed_scale: float = 1.0,
     aux_loss_weight: float = MoEConfig.model_fields["aux_loss_weight"].default,
     z_loss_weight: float = MoEConfig.model_fields["z_loss_weight"].default,
+    into: Path | None = None,
 ) -> CausalLM:
     """Innovator stage 2 (expert split): D induced FFNs x G slices = D*G routed experts, dense FFN shared.
+
+    With `into`, the MoE is never built in memory: its weights are written to safetensors files in that folder
+    one layer at a time (what sharded training loads its slices from) and a meta-device model is returned
+    with that folder as its weights source (trainer/weights_source.py).
 
     induced_ffns: discipline -> per layer {gate_proj, up_proj, down_proj} weights of that discipline's stage-1
     FFN (a trained copy of the dense FFN). Discipline i (in dict order) owns routed experts [i*G, (i+1)*G);
@@ -291,21 +300,52 @@ def assemble_innovator(
             for key in FFN_KEYS:
                 if key not in ffn or ffn[key].shape != reference[key].shape:
                     raise ValueError(f"induced FFN {name!r} layer {i}: {key} missing or not shaped {tuple(reference[key].shape)}")
-    shard = I // G
     moe = innovator_moe_config(dense.config, len(induced_ffns), granularity, top_k,
                                aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight)
-    model = _moe_like(dense, moe)
-    for i, (layer, dense_ffn) in enumerate(zip(model.model.layers, dense_ffns)):
-        per_discipline = [layers[i] for layers in induced_ffns.values()]
-        gate_EID = torch.cat([ffn["gate_proj"].reshape(G, shard, -1) for ffn in per_discipline])
-        up_EID = torch.cat([ffn["up_proj"].reshape(G, shard, -1) for ffn in per_discipline])
-        down_EDI = torch.cat([ffn["down_proj"].reshape(-1, G, shard).transpose(0, 1) for ffn in per_discipline])
-        _set_experts(layer.mlp, gate_EID, up_EID, down_EDI * routed_scale)
-        block = layer.mlp
-        with torch.no_grad():
-            block.gate.weight.zero_()
-            block.shared_expert_gate.weight.zero_()
-            block.shared_expert.gate_proj.weight.copy_(dense_ffn["gate_proj"])
-            block.shared_expert.up_proj.weight.copy_(dense_ffn["up_proj"])
-            block.shared_expert.down_proj.weight.copy_(dense_ffn["down_proj"] * 2)
-    return model
+
+    def layer(i: int) -> dict[str, Tensor]:
+        return _innovator_layer(dense_ffns[i], [layers[i] for layers in induced_ffns.values()], G, routed_scale)
+
+    if into is None:
+        model = _moe_like(dense, moe)
+        for i, decoder_layer in enumerate(model.model.layers):
+            decoder_layer.mlp.load_state_dict(layer(i))
+        return model
+    dtype = dense.model.embed_tokens.weight.dtype
+    with atomic_dir(into) as tmp:
+        rest = {name: t.contiguous() for name, t in dense.state_dict().items() if ".mlp." not in name}
+        save_file(rest, tmp / "rest.safetensors")
+        for i in range(dense.config.num_layers):
+            save_file({f"model.layers.{i}.mlp.{name}": t.to(dtype).contiguous() for name, t in layer(i).items()},
+                      tmp / f"layer-{i:05d}.safetensors")
+    return innovator_on_disk(dense.config, len(induced_ffns), into, granularity=granularity, top_k=top_k,
+                             aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight)
+
+
+def innovator_on_disk(dense: ModelConfig, num_disciplines: int, folder: Path, *, granularity: int, top_k: int,
+                      aux_loss_weight: float, z_loss_weight: float, routed_scale: float = 1.0) -> CausalLM:
+    """The meta-device MoE whose weights `assemble_innovator(..., into=folder)` wrote (routed_scale is in them)."""
+    moe = innovator_moe_config(dense, num_disciplines, granularity, top_k, aux_loss_weight=aux_loss_weight,
+                               z_loss_weight=z_loss_weight)
+    with torch.device("meta"):
+        model = CausalLM(ModelConfig(**{**dense.model_dump(), "moe": moe.model_dump()}))
+    return on_disk(model, WeightsSource(folder, "safetensors"))
+
+
+def _innovator_layer(dense_ffn: dict[str, Tensor], per_discipline: list[dict[str, Tensor]], G: int,
+                     routed_scale: float) -> dict[str, Tensor]:
+    """One MoE layer of the expert split, by parameter name inside the layer's `mlp`."""
+    shard = dense_ffn["gate_proj"].shape[0] // G
+    gate_EID = torch.cat([ffn["gate_proj"].reshape(G, shard, -1) for ffn in per_discipline])
+    up_EID = torch.cat([ffn["up_proj"].reshape(G, shard, -1) for ffn in per_discipline])
+    down_EDI = torch.cat([ffn["down_proj"].reshape(-1, G, shard).transpose(0, 1) for ffn in per_discipline])
+    hidden = dense_ffn["gate_proj"].shape[1]
+    return {
+        "gate.weight": torch.zeros(gate_EID.shape[0], hidden),
+        "experts.gate_up_proj": torch.cat((gate_EID, up_EID), dim=1),
+        "experts.down_proj": down_EDI * routed_scale,
+        "shared_expert.gate_proj.weight": dense_ffn["gate_proj"],
+        "shared_expert.up_proj.weight": dense_ffn["up_proj"],
+        "shared_expert.down_proj.weight": dense_ffn["down_proj"] * 2,
+        "shared_expert_gate.weight": torch.zeros(1, hidden),
+    }

@@ -14,7 +14,7 @@ import torch.distributed as dist
 from sciloom.trainer.config import ParallelConfig
 from sciloom.trainer.distributed import init_from_environment
 from sciloom.trainer.model import CausalLM, ModelConfig, MoEConfig
-from sciloom.trainer.sharding import gather_into, sharded_copy
+from sciloom.trainer.sharding import save_trained, sharded_copy
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     optimizer.step()
     held = {name: list(p.to_local().shape) for name, p in shadow.named_parameters()}
     adam = {name: list(optimizer.state[p]["exp_avg"].to_local().shape) for name, p in shadow.named_parameters()}
-    gather_into(shadow, model)
+    save_trained(shadow, model, out_dir / "final")
     after = model.state_dict()
     record = {"held": held, "adam": adam, "full": {k: list(v.shape) for k, v in after.items()},
               "untouched_model_changed": any(not torch.equal(before[k], after[k]) for k in before)}
