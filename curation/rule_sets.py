@@ -3,22 +3,32 @@
 Thresholds are the published ones (Gopher: Rae et al. 2021, table A1; C4: Raffel et al. 2020; FineWeb:
 Penedo et al. 2024), as datatrove implements them. Every check runs (no early exit) so that a document's
 score is the fraction of checks it passes.
+
+Cost: the text is tokenised once (`TextView`, as token numbers) and every rule reads the same numbers, lines
+and counts; word statistics are numpy sums over the token numbers' flags, n-gram repetition is counted on
+exact integer n-gram numbers, and only positions whose n-gram occurs more than once reach Python.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import cached_property
-from itertools import accumulate
+from collections.abc import Iterable
+from itertools import chain
+
+import numpy as np
 
 # Close to spaCy's English tokenizer (what datatrove uses) at a fraction of its cost: URLs, words with inner
 # dots/apostrophes/slashes/colons (e.g, don't, 2019/06/19, 15:20), runs of dots or dashes, one symbol each.
 _TOKEN = re.compile(r"https?://\S+|www\.\S+|\w+(?:[.'’/:]\w+)*|\.{2,}|-{2,}|[^\w\s]")
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
-_PARAGRAPH = re.compile(r"\n{2,}")
-_LINES = re.compile(r"\n+")
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
+# Written to start with a literal character, which re finds with a fast scan (15x faster than "\n{2,}", "\n+").
+_PARAGRAPH = re.compile(r"\n\n+")
+_LINES = re.compile(r"\n\n*")
+# One per run of sentence-ending marks followed by a space or the end (the last mark of the run matches).
+_SENTENCE_END = re.compile(r"[.!?](?!\S)")
 _NUMBER = re.compile(r"[-+]?\d[\d.,]*%?")
+# A whitespace-separated cell that is a whole `_NUMBER`: counts the number cells of a line in one call.
+_NUMBER_CELL = re.compile(r"(?<!\S)[-+]?\d[\d.,]*%?(?!\S)")
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 
 PROSE_PUNCTUATION = frozenset(".,;:!?()[]'\"-–—/%’‘“”")
@@ -29,9 +39,76 @@ C4_POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", 
 GOPHER_TOP_NGRAMS = ((2, 0.20), (3, 0.18), (4, 0.16))
 GOPHER_DUP_NGRAMS = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
 
+# Properties of one token, as bits (computed once per distinct token, see `_token_flags`).
+_WORD, _ALPHA, _NUMERIC, _PROSE_PUNCT = 1, 2, 4, 8
+
+
+def _token_flags(token: str) -> int:
+    flags = _WORD if token[0].isalnum() or token[0] == "_" else 0
+    if token.isalpha() or any(map(str.isalpha, token)):
+        flags |= _ALPHA
+    if _NUMBER.fullmatch(token):
+        flags |= _NUMERIC
+    if token in PROSE_PUNCTUATION:
+        flags |= _PROSE_PUNCT
+    return flags
+
+
+class _Vocabulary:
+    """Token numbers shared by the documents of a process, with each token's flags and length.
+
+    Words and whitespace-separated pieces of text repeat across documents (Zipf): each distinct piece is
+    tokenised once, and a document becomes an array of token numbers without a per-token Python step. No token
+    holds whitespace, so tokenising piece by piece gives exactly the tokens of the whole text. The stop words
+    are numbers 0..7. Numbers only need to be consistent within a document: the tables are emptied between
+    documents when they reach `limit` entries, which keeps memory flat whatever the corpus size.
+    """
+
+    def __init__(self, limit: int = 1 << 18) -> None:
+        self.limit = limit
+        self._reset()
+
+    def _reset(self) -> None:
+        self.number: dict[str, int] = {}
+        self.pieces: dict[str, tuple[int, ...]] = {}
+        self.flags = np.zeros(1024, dtype=np.int64)
+        self.lengths = np.zeros(1024, dtype=np.int64)
+        self._learn(STOP_WORDS_ORDER)
+
+    def encode(self, text: str) -> np.ndarray:
+        """The tokens of `text` as numbers."""
+        if len(self.pieces) >= self.limit or len(self.number) >= self.limit:
+            self._reset()
+        pieces = text.split()
+        known = self.pieces
+        missing = {piece: _TOKEN.findall(piece) for piece in set(pieces).difference(known)}
+        if missing:
+            self._learn(chain.from_iterable(missing.values()))
+            known.update((piece, tuple(map(self.number.__getitem__, tokens))) for piece, tokens in missing.items())
+        return np.fromiter(chain.from_iterable(map(known.__getitem__, pieces)), dtype=np.int64)
+
+    def _learn(self, tokens: Iterable[str]) -> None:
+        """Number the tokens not seen yet, and record their flags and lengths."""
+        number = self.number
+        new = [token for token in dict.fromkeys(tokens) if token not in number]
+        if not new:
+            return
+        start = len(number)
+        number.update(zip(new, range(start, start + len(new))))
+        if len(number) > len(self.flags):
+            size = 1 << (len(number) - 1).bit_length()
+            self.flags = np.concatenate([self.flags, np.zeros(size - len(self.flags), dtype=np.int64)])
+            self.lengths = np.concatenate([self.lengths, np.zeros(size - len(self.lengths), dtype=np.int64)])
+        self.flags[start:len(number)] = np.fromiter(map(_token_flags, new), dtype=np.int64, count=len(new))
+        self.lengths[start:len(number)] = np.fromiter(map(len, new), dtype=np.int64, count=len(new))
+
+
+STOP_WORDS_ORDER = sorted(GOPHER_STOP_WORDS)
+_VOCABULARY = _Vocabulary()
+
 
 class TextView:
-    """The statistics every rule reads, computed lazily once per document.
+    """The statistics every rule reads, computed once per document from one tokenisation.
 
     With `science=True`, table rows and display-math lines are left out (`prose_text`, what the line rules
     see), and inline math is taken out as well before word statistics (`prose`).
@@ -45,20 +122,27 @@ class TextView:
             self.prose = _MATH.sub(" ", self.prose_text) if "$" in self.prose_text else self.prose_text
         else:
             self.prose_text = self.prose = text
-
-    @cached_property
-    def tokens(self) -> list[str]:
-        return _TOKEN.findall(self.prose)
-
-    @cached_property
-    def words(self) -> list[str]:
-        """Tokens with a letter or digit (Gopher's 'non-symbol words')."""
-        return [t for t in self.tokens if t[0].isalnum() or t[0] == "_"]
-
-    @cached_property
-    def lines(self) -> list[str]:
+        self.lines = [line for line in self.prose_text.split("\n") if line.strip()]
         """Non-empty lines of `prose_text`."""
-        return [line for line in self.prose_text.split("\n") if line.strip()]
+        self.ids = _VOCABULARY.encode(self.prose)
+        """The tokens, as numbers."""
+        self.n_tokens = len(self.ids)
+        flags = _VOCABULARY.flags[self.ids]
+        self.token_lengths = _VOCABULARY.lengths[self.ids]
+        is_word = (flags & _WORD) != 0
+        self.n_words = int(np.count_nonzero(is_word))
+        """Tokens with a letter or digit (Gopher's 'non-symbol words')."""
+        self.word_chars = int(self.token_lengths[is_word].sum())
+        if science:
+            # Prose punctuation is not a word at all, and a number is as good a word as any in a results section.
+            counted = (flags & _PROSE_PUNCT) == 0
+            self.alpha_tokens = int(np.count_nonzero(counted & ((flags & (_ALPHA | _NUMERIC)) != 0)))
+            self.counted_tokens = max(int(np.count_nonzero(counted)), 1)
+        else:
+            self.alpha_tokens = int(np.count_nonzero(flags & _ALPHA))
+            self.counted_tokens = max(self.n_tokens, 1)
+        self.stop_words = len(set(self.ids[self.ids < len(STOP_WORDS_ORDER)].tolist()))
+        """Distinct Gopher stop words among the tokens."""
 
 
 def _is_table_or_math_line(line: str) -> bool:
@@ -68,8 +152,9 @@ def _is_table_or_math_line(line: str) -> bool:
 
 
 def _mostly_numbers(line: str) -> bool:
-    cells = line.split()
-    return len(cells) >= 2 and sum(bool(_NUMBER.fullmatch(c)) for c in cells) >= 0.6 * len(cells)
+    """At least 60% of at least two whitespace-separated cells are numbers."""
+    cells = len(line.split())
+    return cells >= 2 and len(_NUMBER_CELL.findall(line)) >= 0.6 * cells
 
 
 def run_checks(view: TextView) -> tuple[list[str], int]:
@@ -85,12 +170,11 @@ def run_checks(view: TextView) -> tuple[list[str], int]:
 
 
 def _gopher_quality(v: TextView):
-    words, n_tokens = v.words, max(len(v.tokens), 1)
-    n_words = len(words)
+    n_words, n_tokens = v.n_words, max(v.n_tokens, 1)
     # Science: a complete two-sentence abstract (20-50 words) is a whole document, not a fragment.
     yield "gopher_quality:short_doc", n_words < (20 if v.science else 50)
     yield "gopher_quality:long_doc", n_words > 100_000
-    mean_length = sum(map(len, words)) / n_words if n_words else 0.0
+    mean_length = v.word_chars / n_words if n_words else 0.0
     yield "gopher_quality:avg_word_length", not 3 <= mean_length <= 10
     yield "gopher_quality:hash_ratio", v.prose.count("#") / n_tokens > 0.1
     yield "gopher_quality:ellipsis_ratio", (v.prose.count("...") + v.prose.count("…")) / n_tokens > 0.1
@@ -100,16 +184,8 @@ def _gopher_quality(v: TextView):
     judged = not v.science or len(lines) >= 5
     yield "gopher_quality:ellipsis_lines", judged and sum(
         line.rstrip().endswith(("...", "…")) for line in lines) / len(lines) > 0.3
-    if v.science:
-        # Prose punctuation is not a word at all, and a number is as good a word as any in a results section.
-        counted = [t for t in v.tokens if t not in PROSE_PUNCTUATION]
-        alpha = sum(any(c.isalpha() for c in t) or bool(_NUMBER.fullmatch(t)) for t in counted)
-        n_counted = max(len(counted), 1)
-    else:
-        alpha = sum(any(c.isalpha() for c in t) for t in v.tokens)
-        n_counted = n_tokens
-    yield "gopher_quality:alpha_words", alpha / n_counted < 0.8
-    yield "gopher_quality:stop_words", len(GOPHER_STOP_WORDS.intersection(v.tokens)) < 2
+    yield "gopher_quality:alpha_words", v.alpha_tokens / v.counted_tokens < 0.8
+    yield "gopher_quality:stop_words", v.stop_words < 2
 
 
 def _gopher_repetition(v: TextView):
@@ -124,54 +200,113 @@ def _gopher_repetition(v: TextView):
     dup_lines, dup_line_chars = _duplicates(lines)
     yield "gopher_repetition:dup_line_frac", dup_lines / len(lines) > 0.3
     yield "gopher_repetition:dup_line_char_frac", dup_line_chars / n_chars > 0.2
-    words = v.tokens
-    if v.science and len(v.words) < 100:
+    if v.science and v.n_words < 100:
         # In a short abstract one repeated term ("lead bromide perovskite") covers a large share of the characters:
         # the n-gram shares measure a page's repetition, not a paragraph's terminology.
         return
-    lengths = [len(w) for w in words]
-    for n, limit in GOPHER_TOP_NGRAMS:
-        yield f"gopher_repetition:top_{n}_gram", _top_ngram_chars(words, n) / n_chars > limit
-    for n, limit in GOPHER_DUP_NGRAMS:
-        yield f"gopher_repetition:dup_{n}_gram", _duplicate_ngram_chars(words, lengths, n) / n_chars > limit
+    yield from _ngram_checks(v, n_chars)
 
 
 def _duplicates(items: list[str]) -> tuple[int, int]:
-    seen: set[str] = set()
-    count = chars = 0
-    for item in items:
-        if item in seen:
-            count += 1
-            chars += len(item)
+    """(items equal to an earlier one, their characters)."""
+    distinct = set(items)
+    return len(items) - len(distinct), sum(map(len, items)) - sum(map(len, distinct))
+
+
+def _ngram_checks(v: TextView, n_chars: int):
+    """Gopher's top n-gram and duplicate n-gram shares over the tokens, n = 2..10.
+
+    Every order numbers its n-grams exactly (no hashing): the n-gram at position i is the (n-1)-gram's group
+    there and token i+n-1. A position can hold a repeated n-gram only if it holds a repeated (n-1)-gram, so
+    each order looks only at the repeated positions of the order below: a few percent of the text in ordinary
+    prose, which numpy's per-call cost would dominate, so small orders are grouped in Python.
+    """
+    n_tokens = v.n_tokens
+    prefix = np.concatenate(([0], np.cumsum(v.token_lengths))).tolist()
+    top_limits, dup_limits = dict(GOPHER_TOP_NGRAMS), dict(GOPHER_DUP_NGRAMS)
+    positions, groups, ids = np.arange(n_tokens), v.ids, v.ids  # order 1: every position, its token
+    for n in range(2, GOPHER_DUP_NGRAMS[-1][0] + 1):
+        if isinstance(positions, np.ndarray) and len(positions) < _SMALL:
+            positions, groups, ids = positions.tolist(), groups.tolist(), ids.tolist()
+        level = _numpy_level if isinstance(positions, np.ndarray) else _python_level
+        top, start, positions, groups = level(positions, groups, ids, n, n_tokens)
+        if n in top_limits:
+            top_chars = (prefix[start + n] - prefix[start] + n - 1) * top if n_tokens >= n else 0
+            yield f"gopher_repetition:top_{n}_gram", top_chars / n_chars > top_limits[n]
+        if n in dup_limits:
+            dup_chars = _duplicate_ngram_chars(positions, groups, prefix, n)
+            yield f"gopher_repetition:dup_{n}_gram", dup_chars / n_chars > dup_limits[n]
+
+
+# Below this many positions, grouping n-grams in Python costs less than numpy's per-call overhead.
+_SMALL = 64
+
+# One order of `_ngram_checks`: from the positions that can hold a repeated n-gram (ascending) and the group
+# of their (n-1)-gram, returns (count of the most frequent n-gram, position where the first of the most
+# frequent ones starts, the positions of repeated n-grams, their n-gram's group). When nothing repeats, the most
+# frequent n-gram is the first one, once (Gopher counts it even then).
+
+
+def _numpy_level(positions: np.ndarray, groups: np.ndarray, ids: np.ndarray, n: int, n_tokens: int):
+    whole = positions + n <= n_tokens
+    positions, groups = positions[whole], groups[whole]
+    if not positions.size:
+        return 1, 0, positions, groups
+    # Groups number fewer than n_tokens things and tokens fewer than the vocabulary: the pair fits an int64.
+    groups, counts, first = _group(groups * len(_VOCABULARY.flags) + ids[positions + n - 1])
+    top = int(counts.max())
+    start = int(positions[first[counts == top].min()]) if top > 1 else 0
+    repeated = counts[groups] > 1
+    return top, start, positions[repeated], groups[repeated]
+
+
+def _python_level(positions: list[int], groups: list[int], ids: list[int], n: int, n_tokens: int):
+    number: dict[tuple[int, int], int] = {}
+    kept, kept_groups = [], []
+    for position, group in zip(positions, groups):
+        if position + n <= n_tokens:
+            kept.append(position)
+            kept_groups.append(number.setdefault((group, ids[position + n - 1]), len(number)))
+    counts = Counter(kept_groups)
+    top = max(counts.values(), default=1)
+    start = next(p for p, g in zip(kept, kept_groups) if counts[g] == top) if top > 1 else 0
+    repeated = [(p, g) for p, g in zip(kept, kept_groups) if counts[g] > 1]
+    return top, start, [p for p, _ in repeated], [g for _, g in repeated]
+
+
+def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(group of each key, size of each group, index of each group's first key): np.unique's inverse, counts
+    and index with less overhead."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.empty(len(keys), dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    groups = np.empty(len(keys), dtype=np.int64)
+    groups[order] = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    ends = np.concatenate((first[1:], (len(keys),)))
+    return groups, ends - first, order[first]
+
+
+def _duplicate_ngram_chars(repeated_at, groups, prefix: list[int], n: int) -> int:
+    """Characters (without spaces) in n-grams seen before, skipping past each repeat (Gopher's definition).
+
+    Only positions whose n-gram occurs more than once (`repeated_at`, ascending, with their n-gram's
+    `groups`) can be a repeat; every other position only moves the scan on, so it is not visited here.
+    """
+    if isinstance(repeated_at, np.ndarray):
+        repeated_at, groups = repeated_at.tolist(), groups.tolist()
+    seen: set[int] = set()
+    repeated = resume = 0  # positions before `resume` are skipped: they lie inside a counted repeat
+    for start, group in zip(repeated_at, groups):
+        if start < resume:
+            continue
+        if group in seen:
+            repeated += prefix[start + n] - prefix[start]
+            resume = start + n
         else:
-            seen.add(item)
-    return count, chars
-
-
-def _top_ngram_chars(words: list[str], n: int) -> int:
-    """Characters covered by the most frequent n-gram (its length with spaces × its count, even a count of 1)."""
-    if len(words) < n:
-        return 0
-    counts = Counter(zip(*(words[i:] for i in range(n))))
-    gram, count = counts.most_common(1)[0]
-    return (sum(map(len, gram)) + n - 1) * count
-
-
-def _duplicate_ngram_chars(words: list[str], lengths: list[int], n: int) -> int:
-    """Characters (without spaces) in n-grams seen before, skipping past each repeat (Gopher's definition)."""
-    if len(words) < n:
-        return 0
-    prefix = [0, *accumulate(lengths)]
-    seen: set[tuple[str, ...]] = set()
-    repeated, i, last = 0, 0, len(words) - n
-    while i <= last:
-        gram = tuple(words[i:i + n])
-        if gram in seen:
-            repeated += prefix[i + n] - prefix[i]
-            i += n
-        else:
-            seen.add(gram)
-            i += 1
+            seen.add(group)
     return repeated
 
 
@@ -182,9 +317,9 @@ def _c4(v: TextView):
     lorem = curly = False
     for line in v.lines:
         words = line.split()
-        if any(len(w) > 1000 for w in words):
+        if len(line) > 1000 and max(map(len, words)) > 1000:
             continue
-        line = _CITATION.sub("", line.strip())
+        line = _CITATION.sub("", line.strip()) if "[" in line else line.strip()
         # Science: a paragraph whose last sentence lost its period (a truncated abstract, a caption) still
         # holds sentences; equation and table lines are already out of `v.lines`.
         ends_well = v.science or line.endswith(C4_END_PUNCTUATION) and not line.endswith("...")
@@ -194,7 +329,7 @@ def _c4(v: TextView):
         lorem = lorem or "lorem ipsum" in lowered
         if "javascript" in lowered:
             continue
-        curly = curly or "{" in (_MATH.sub(" ", line) if v.science else line)
+        curly = curly or "{" in line and "{" in (_MATH.sub(" ", line) if v.science else line)
         if any(p in lowered for p in C4_POLICY):
             continue
         sentences += len(_SENTENCE_END.findall(line))
@@ -202,7 +337,7 @@ def _c4(v: TextView):
     yield "c4:curly_bracket", curly
     # C4's five sentences suit web pages. Science: an abstract of one or two long sentences is a whole document;
     # one sentence per 150 words keeps out lists of headings (a table of contents) that merely end in a period.
-    yield "c4:too_few_sentences", sentences < (max(1, len(v.words) // 150) if v.science else 5)
+    yield "c4:too_few_sentences", sentences < (max(1, v.n_words // 150) if v.science else 5)
 
 
 def _is_prose_paragraph(line: str) -> bool:
@@ -221,4 +356,4 @@ def _fineweb(v: TextView):
     yield "fineweb:short_line_ratio", sum(len(line) <= 30 for line in lines) / len(lines) > 0.67
     text = v.prose_text
     yield "fineweb:char_dup_ratio", _duplicates(lines)[1] / max(len(text) - text.count("\n"), 1) > 0.01
-    yield "fineweb:list_ratio", text.count("\n") / max(len(v.words), 1) > 0.3
+    yield "fineweb:list_ratio", text.count("\n") / max(v.n_words, 1) > 0.3
