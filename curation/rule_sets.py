@@ -118,7 +118,7 @@ class TextView:
         self.text = text
         self.science = science
         if science:
-            self.prose_text = "\n".join(line for line in text.split("\n") if not _is_table_or_math_line(line))
+            self.prose_text = "\n".join(line for line in text.split("\n") if not is_table_or_math_line(line))
             self.prose = _MATH.sub(" ", self.prose_text) if "$" in self.prose_text else self.prose_text
         else:
             self.prose_text = self.prose = text
@@ -145,7 +145,7 @@ class TextView:
         """Distinct Gopher stop words among the tokens."""
 
 
-def _is_table_or_math_line(line: str) -> bool:
+def is_table_or_math_line(line: str) -> bool:
     stripped = line.strip()
     return (stripped.startswith("|") and stripped.endswith("|")) or "\t" in stripped or \
         (stripped.startswith("$$") and stripped.endswith("$$")) or _mostly_numbers(stripped)
