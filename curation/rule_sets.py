@@ -4,15 +4,17 @@ Thresholds are the published ones (Gopher: Rae et al. 2021, table A1; C4: Raffel
 Penedo et al. 2024), as datatrove implements them. Every check runs (no early exit) so that a document's
 score is the fraction of checks it passes.
 
-Cost: the text is tokenised once (`TextView`, as token numbers) and every rule reads the same numbers, lines
-and counts; word statistics are numpy sums over the token numbers' flags, n-gram repetition is counted on
-exact integer n-gram numbers, and only positions whose n-gram occurs more than once reach Python.
+Cost (measured with benchmarks/bench_text_rules.py): the text is tokenised once (`TextView`: each distinct
+whitespace-separated piece once, into token numbers) and every rule reads the same numbers, lines and counts.
+Word statistics are numpy sums over per-token flags; n-gram repetition is counted on exact integer n-gram
+numbers, and only positions whose n-gram occurs more than once reach Python. Regexes that the rules run per
+line start with a literal where they can (re then scans for it in C).
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from functools import lru_cache
 from itertools import chain
 
 import numpy as np
@@ -35,15 +37,18 @@ PROSE_PUNCTUATION = frozenset(".,;:!?()[]'\"-–—/%’‘“”")
 GOPHER_STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 TERMINAL_PUNCTUATION = (".", "?", "!", '"', "'", "…", "。", "！", "？", "”", ":", ";")
 C4_END_PUNCTUATION = (".", "?", "!", '"', "'")
+# Each holds "terms of use", "polic" or "cookie": three substring tests decide most lines (see `_c4`).
 C4_POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 GOPHER_TOP_NGRAMS = ((2, 0.20), (3, 0.18), (4, 0.16))
 GOPHER_DUP_NGRAMS = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
 
-# Properties of one token, as bits (computed once per distinct token, see `_token_flags`).
+# Properties of one token, as bits (see `_token_flags`).
 _WORD, _ALPHA, _NUMERIC, _PROSE_PUNCT = 1, 2, 4, 8
 
 
+@lru_cache(maxsize=1 << 16)
 def _token_flags(token: str) -> int:
+    """Tokens repeat across documents (Zipf): the bounded cache answers most of them without Python work."""
     flags = _WORD if token[0].isalnum() or token[0] == "_" else 0
     if token.isalpha() or any(map(str.isalpha, token)):
         flags |= _ALPHA
@@ -54,57 +59,31 @@ def _token_flags(token: str) -> int:
     return flags
 
 
-class _Vocabulary:
-    """Token numbers shared by the documents of a process, with each token's flags and length.
+def _piece_tokens(piece: str) -> tuple[str, ...] | list[str]:
+    """Tokens of one whitespace-free piece of text. No token holds whitespace, so tokenising piece by piece gives
+    exactly `_TOKEN.findall` of the whole text; the regex runs only for pieces that are not a word followed by
+    one symbol (a word alone never reaches here)."""
+    if piece[:-1].isalnum() and not piece[-1].isalnum() and piece[-1] != "_":
+        return piece[:-1], piece[-1]  # "word," "word." "2019)": none of the regex's longer forms can start
+    return _TOKEN.findall(piece)
 
-    Words and whitespace-separated pieces of text repeat across documents (Zipf): each distinct piece is
-    tokenised once, and a document becomes an array of token numbers without a per-token Python step. No token
-    holds whitespace, so tokenising piece by piece gives exactly the tokens of the whole text. The stop words
-    are numbers 0..7. Numbers only need to be consistent within a document: the tables are emptied between
-    documents when they reach `limit` entries, which keeps memory flat whatever the corpus size.
+
+def encode(text: str) -> tuple[np.ndarray, list[str]]:
+    """(the tokens of `text` as numbers, the distinct tokens in order of first appearance: number → token).
+
+    Each distinct whitespace-separated piece is tokenised once per document (a 5 KB text has ~950 pieces,
+    ~500 distinct), and the number sequence is built without a per-token Python step.
     """
-
-    def __init__(self, limit: int = 1 << 18) -> None:
-        self.limit = limit
-        self._reset()
-
-    def _reset(self) -> None:
-        self.number: dict[str, int] = {}
-        self.pieces: dict[str, tuple[int, ...]] = {}
-        self.flags = np.zeros(1024, dtype=np.int64)
-        self.lengths = np.zeros(1024, dtype=np.int64)
-        self._learn(STOP_WORDS_ORDER)
-
-    def encode(self, text: str) -> np.ndarray:
-        """The tokens of `text` as numbers."""
-        if len(self.pieces) >= self.limit or len(self.number) >= self.limit:
-            self._reset()
-        pieces = text.split()
-        known = self.pieces
-        missing = {piece: _TOKEN.findall(piece) for piece in set(pieces).difference(known)}
-        if missing:
-            self._learn(chain.from_iterable(missing.values()))
-            known.update((piece, tuple(map(self.number.__getitem__, tokens))) for piece, tokens in missing.items())
-        return np.fromiter(chain.from_iterable(map(known.__getitem__, pieces)), dtype=np.int64)
-
-    def _learn(self, tokens: Iterable[str]) -> None:
-        """Number the tokens not seen yet, and record their flags and lengths."""
-        number = self.number
-        new = [token for token in dict.fromkeys(tokens) if token not in number]
-        if not new:
-            return
-        start = len(number)
-        number.update(zip(new, range(start, start + len(new))))
-        if len(number) > len(self.flags):
-            size = 1 << (len(number) - 1).bit_length()
-            self.flags = np.concatenate([self.flags, np.zeros(size - len(self.flags), dtype=np.int64)])
-            self.lengths = np.concatenate([self.lengths, np.zeros(size - len(self.lengths), dtype=np.int64)])
-        self.flags[start:len(number)] = np.fromiter(map(_token_flags, new), dtype=np.int64, count=len(new))
-        self.lengths[start:len(number)] = np.fromiter(map(len, new), dtype=np.int64, count=len(new))
-
-
-STOP_WORDS_ORDER = sorted(GOPHER_STOP_WORDS)
-_VOCABULARY = _Vocabulary()
+    pieces = text.split()
+    numbers: dict[str, tuple[int, ...]] = dict.fromkeys(pieces)  # type: ignore[arg-type]
+    number: dict[str, int] = {}
+    for piece in numbers:
+        if piece.isalnum():  # a word or a number: one token
+            numbers[piece] = (number.setdefault(piece, len(number)),)
+        else:
+            numbers[piece] = tuple([number.setdefault(token, len(number)) for token in _piece_tokens(piece)])
+    ids = np.fromiter(chain.from_iterable(map(numbers.__getitem__, pieces)), dtype=np.int64)
+    return ids, list(number)
 
 
 class TextView:
@@ -124,11 +103,12 @@ class TextView:
             self.prose_text = self.prose = text
         self.lines = [line for line in self.prose_text.split("\n") if line.strip()]
         """Non-empty lines of `prose_text`."""
-        self.ids = _VOCABULARY.encode(self.prose)
+        self.ids, distinct = encode(self.prose)
         """The tokens, as numbers."""
         self.n_tokens = len(self.ids)
-        flags = _VOCABULARY.flags[self.ids]
-        self.token_lengths = _VOCABULARY.lengths[self.ids]
+        self.vocabulary_size = len(distinct)
+        flags = np.fromiter(map(_token_flags, distinct), dtype=np.int64, count=len(distinct))[self.ids]
+        self.token_lengths = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))[self.ids]
         is_word = (flags & _WORD) != 0
         self.n_words = int(np.count_nonzero(is_word))
         """Tokens with a letter or digit (Gopher's 'non-symbol words')."""
@@ -141,7 +121,7 @@ class TextView:
         else:
             self.alpha_tokens = int(np.count_nonzero(flags & _ALPHA))
             self.counted_tokens = max(self.n_tokens, 1)
-        self.stop_words = len(set(self.ids[self.ids < len(STOP_WORDS_ORDER)].tolist()))
+        self.stop_words = len(GOPHER_STOP_WORDS.intersection(distinct))
         """Distinct Gopher stop words among the tokens."""
 
 
@@ -229,7 +209,7 @@ def _ngram_checks(v: TextView, n_chars: int):
         if isinstance(positions, np.ndarray) and len(positions) < _SMALL:
             positions, groups, ids = positions.tolist(), groups.tolist(), ids.tolist()
         level = _numpy_level if isinstance(positions, np.ndarray) else _python_level
-        top, start, positions, groups = level(positions, groups, ids, n, n_tokens)
+        top, start, positions, groups = level(positions, groups, ids, n, n_tokens, v.vocabulary_size)
         if n in top_limits:
             top_chars = (prefix[start + n] - prefix[start] + n - 1) * top if n_tokens >= n else 0
             yield f"gopher_repetition:top_{n}_gram", top_chars / n_chars > top_limits[n]
@@ -247,26 +227,26 @@ _SMALL = 64
 # frequent n-gram is the first one, once (Gopher counts it even then).
 
 
-def _numpy_level(positions: np.ndarray, groups: np.ndarray, ids: np.ndarray, n: int, n_tokens: int):
+def _numpy_level(positions: np.ndarray, groups: np.ndarray, ids: np.ndarray, n: int, n_tokens: int, base: int):
     whole = positions + n <= n_tokens
     positions, groups = positions[whole], groups[whole]
     if not positions.size:
         return 1, 0, positions, groups
     # Groups number fewer than n_tokens things and tokens fewer than the vocabulary: the pair fits an int64.
-    groups, counts, first = _group(groups * len(_VOCABULARY.flags) + ids[positions + n - 1])
+    groups, counts, first = _group(groups * base + ids[positions + n - 1])
     top = int(counts.max())
     start = int(positions[first[counts == top].min()]) if top > 1 else 0
     repeated = counts[groups] > 1
     return top, start, positions[repeated], groups[repeated]
 
 
-def _python_level(positions: list[int], groups: list[int], ids: list[int], n: int, n_tokens: int):
-    number: dict[tuple[int, int], int] = {}
+def _python_level(positions: list[int], groups: list[int], ids: list[int], n: int, n_tokens: int, base: int):
+    number: dict[int, int] = {}
     kept, kept_groups = [], []
     for position, group in zip(positions, groups):
         if position + n <= n_tokens:
             kept.append(position)
-            kept_groups.append(number.setdefault((group, ids[position + n - 1]), len(number)))
+            kept_groups.append(number.setdefault(group * base + ids[position + n - 1], len(number)))
     counts = Counter(kept_groups)
     top = max(counts.values(), default=1)
     start = next(p for p, g in zip(kept, kept_groups) if counts[g] == top) if top > 1 else 0
@@ -330,7 +310,8 @@ def _c4(v: TextView):
         if "javascript" in lowered:
             continue
         curly = curly or "{" in line and "{" in (_MATH.sub(" ", line) if v.science else line)
-        if any(p in lowered for p in C4_POLICY):
+        if ("polic" in lowered or "cookie" in lowered or "terms of use" in lowered) and \
+                any(p in lowered for p in C4_POLICY):
             continue
         sentences += len(_SENTENCE_END.findall(line))
     yield "c4:lorem_ipsum", lorem
