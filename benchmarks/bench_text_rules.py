@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_curation_throughput import language_filter_with_local_model  # noqa: E402
 
 from sciloom.curation.langid import LABEL_PREFIX, LangIdConfig, LanguageIdStep  # noqa: E402
+from sciloom.curation.line_cleaning import LineCleaner  # noqa: E402
 from sciloom.curation.rules import RulesConfig, RulesStep  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -128,6 +129,12 @@ def run_datatrove(texts: list[str], filters: list) -> tuple[float, list[bool]]:
     return time.process_time() - start, kept
 
 
+def _cpu(work) -> float:
+    start = time.process_time()
+    work()
+    return time.process_time() - start
+
+
 def langid_sample_agreement(texts: list[str], step: LanguageIdStep) -> tuple[int, int]:
     """(documents whose language verdict on the sample equals the one on the first 10,000 characters, documents)."""
     labels, probs = step.model.predict([" ".join(text[:PREVIOUS_LANGID_CHARS].split()) for text in texts], k=1)
@@ -170,6 +177,11 @@ def main() -> None:
     agree = sum(a == b for a, b in zip(ours_kept, theirs_kept))
     print(f"sciloom / datatrove: {theirs_cpu / ours_cpu:.1f}x per CPU-second; keep/reject verdicts agree on "
           f"{agree}/{n} ({agree / n:.1%})")
+    langid_cpu = _cpu(lambda: langid.predict(texts))
+    rules_cpu = _cpu(lambda: [rules.evaluate(text) for text in texts])
+    cleaning_cpu = _cpu(lambda: [LineCleaner().clean(text) for text in texts])
+    print(f"sciloom per document: language id {1e3 * langid_cpu / n:.2f} ms, rules {1e3 * rules_cpu / n:.2f} ms "
+          f"(every document); line cleaning of text inputs (not in the timings above) {1e3 * cleaning_cpu / n:.2f} ms")
     sample = every[:limit] if args.smoke else every
     agree, total = langid_sample_agreement(sample, langid)
     print(f"language id on a {langid_config.sample_chars}-character sample vs the first {PREVIOUS_LANGID_CHARS:,}: "

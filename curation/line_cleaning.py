@@ -45,8 +45,7 @@ _COOKIE_NOTICE = re.compile(
     r"\b(we|this (web)?site|our (web)?site|site) (uses?|use of|is using) cookies\b|\bcookies? (policy|settings|preferences)\b"
     r"|\baccept (all )?cookies\b|\buse of cookies\b|\bconsent to (the use of )?cookies\b")
 # C4's policy phrases, taken as the whole notice only in a short line (a footer link, a banner).
-_POLICY = ("terms of use", "terms of service", "terms and conditions", "privacy policy", "cookie policy",
-           "all rights reserved")
+_POLICY = re.compile("terms of use|terms of service|terms and conditions|privacy policy|cookie policy|all rights reserved")
 _POLICY_MAX_WORDS = 12
 _NAVIGATION = frozenset({
     "skip to main content", "skip to content", "skip to navigation", "skip navigation", "jump to navigation",
@@ -88,7 +87,7 @@ class LineCleaner:
 
     def __init__(self, config: LineCleaningConfig | None = None) -> None:
         self.config = config or LineCleaningConfig()
-        self.rules = [reason for reason in REASONS if reason not in self.config.skip]
+        self.rules = set(REASONS) - set(self.config.skip)
 
     def clean(self, text: str) -> tuple[str, Counter]:
         """(the text without its boilerplate lines, removed lines per reason)."""
@@ -132,7 +131,8 @@ class LineCleaner:
         if "javascript_notice" in rules and "javascript" in lowered and _JAVASCRIPT_NOTICE.search(lowered):
             return "javascript_notice"
         if "cookie_or_policy" in rules and (("cookie" in lowered and _COOKIE_NOTICE.search(lowered)) or (
-                any(phrase in lowered for phrase in _POLICY) and len(line.split()) <= _POLICY_MAX_WORDS)):
+                ("terms" in lowered or "polic" in lowered or "reserved" in lowered) and _POLICY.search(lowered)
+                and len(line.split()) <= _POLICY_MAX_WORDS)):
             return "cookie_or_policy"
         if "navigation" in rules and lowered.strip(_NAVIGATION_EDGES) in _NAVIGATION:
             return "navigation"
@@ -148,7 +148,8 @@ class LineCleaner:
         stripped = line.strip()
         return 0 if stripped.endswith(END_PUNCTUATION) else len(stripped.split())
 
-    def _heading(self, lines: list[str], remaining: list[int], k: int) -> bool:
+    @staticmethod
+    def _heading(lines: list[str], remaining: list[int], k: int) -> bool:
         """A short line followed by a prose line (a title, a section heading) is a heading."""
         if k + 1 >= len(remaining):
             return False

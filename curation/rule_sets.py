@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import lru_cache
 from itertools import chain
 
 import numpy as np
@@ -31,6 +30,7 @@ _SENTENCE_END = re.compile(r"[.!?](?!\S)")
 _NUMBER = re.compile(r"[-+]?\d[\d.,]*%?")
 # A whitespace-separated cell that is a whole `_NUMBER`: counts the number cells of a line in one call.
 _NUMBER_CELL = re.compile(r"(?<!\S)[-+]?\d[\d.,]*%?(?!\S)")
+_DIGIT = re.compile(r"\d")
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 
 PROSE_PUNCTUATION = frozenset(".,;:!?()[]'\"-–—/%’‘“”")
@@ -42,20 +42,47 @@ C4_POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", 
 GOPHER_TOP_NGRAMS = ((2, 0.20), (3, 0.18), (4, 0.16))
 GOPHER_DUP_NGRAMS = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
 
-# Properties of one token, as bits (see `_token_flags`).
+# Properties of one token, as bits (see `_flags`).
 _WORD, _ALPHA, _NUMERIC, _PROSE_PUNCT = 1, 2, 4, 8
 
 
-@lru_cache(maxsize=1 << 16)
+def _flags(tokens: list[str]) -> np.ndarray:
+    """The property bits of each token.
+
+    Most tokens are letters and digits only (str.isalnum): a word, with a letter unless every character is
+    numeric, and a `_NUMBER` exactly when every character is a decimal digit; three C-level passes answer
+    them all. The others (punctuation, "e.g", "don't", "3.5", URLs) go through `_token_flags`.
+    """
+    count = len(tokens)
+    alnum = np.fromiter(map(str.isalnum, tokens), dtype=bool, count=count)
+    numeric = np.fromiter(map(str.isnumeric, tokens), dtype=bool, count=count)
+    decimal = np.fromiter(map(str.isdecimal, tokens), dtype=bool, count=count)
+    flags = np.where(alnum, _WORD | np.where(numeric, 0, _ALPHA) | np.where(decimal, _NUMERIC, 0), 0)
+    others = np.flatnonzero(~alnum).tolist()
+    if others:
+        flags[others] = [_OTHER_FLAGS[token] if token in _OTHER_FLAGS else _token_flags(token)
+                         for token in map(tokens.__getitem__, others)]
+    return flags
+
+
+# Punctuation and the other non-alphanumeric tokens repeat across documents: their flags are kept (a plain dict
+# answers faster than functools.lru_cache, and emptying it when full keeps memory flat).
+_OTHER_FLAGS: dict[str, int] = {}
+_OTHER_FLAGS_LIMIT = 1 << 16
+
+
 def _token_flags(token: str) -> int:
-    """Tokens repeat across documents (Zipf): the bounded cache answers most of them without Python work."""
+    """The property bits of one token, remembered in `_OTHER_FLAGS`."""
     flags = _WORD if token[0].isalnum() or token[0] == "_" else 0
-    if token.isalpha() or any(map(str.isalpha, token)):
+    if any(map(str.isalpha, token)):
         flags |= _ALPHA
     if _NUMBER.fullmatch(token):
         flags |= _NUMERIC
     if token in PROSE_PUNCTUATION:
         flags |= _PROSE_PUNCT
+    if len(_OTHER_FLAGS) >= _OTHER_FLAGS_LIMIT:
+        _OTHER_FLAGS.clear()
+    _OTHER_FLAGS[token] = flags
     return flags
 
 
@@ -94,7 +121,6 @@ class TextView:
     """
 
     def __init__(self, text: str, science: bool) -> None:
-        self.text = text
         self.science = science
         if science:
             self.prose_text = "\n".join(line for line in text.split("\n") if not is_table_or_math_line(line))
@@ -107,7 +133,7 @@ class TextView:
         """The tokens, as numbers."""
         self.n_tokens = len(self.ids)
         self.vocabulary_size = len(distinct)
-        flags = np.fromiter(map(_token_flags, distinct), dtype=np.int64, count=len(distinct))[self.ids]
+        flags = _flags(distinct)[self.ids]
         self.token_lengths = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))[self.ids]
         is_word = (flags & _WORD) != 0
         self.n_words = int(np.count_nonzero(is_word))
@@ -132,9 +158,17 @@ def is_table_or_math_line(line: str) -> bool:
 
 
 def _mostly_numbers(line: str) -> bool:
-    """At least 60% of at least two whitespace-separated cells are numbers."""
+    """At least 60% of at least two whitespace-separated cells are numbers (so at least two numbers)."""
+    # Every number cell holds a digit: lines with too few digits are answered by fast C scans (str.count),
+    # and only the rest meets the cell regex.
+    ascii_digits = sum(map(line.count, "0123456789")) if line.isascii() else None
+    if ascii_digits is not None and ascii_digits < 2 or ascii_digits is None and not _DIGIT.search(line):
+        return False
     cells = len(line.split())
-    return cells >= 2 and len(_NUMBER_CELL.findall(line)) >= 0.6 * cells
+    needed = 0.6 * cells
+    if cells < 2 or ascii_digits is not None and ascii_digits < needed:
+        return False
+    return len(_NUMBER_CELL.findall(line)) >= needed
 
 
 def run_checks(view: TextView) -> tuple[list[str], int]:
