@@ -327,6 +327,9 @@ def _duplicate_ngram_chars(repeated_at, groups, prefix: list[int], n: int) -> in
 def _c4(v: TextView):
     """C4's rules in its order: lines are dropped one by one, and the document-level rules (lorem ipsum,
     curly bracket) look only at the lines kept so far, as in the reference implementation."""
+    # C4's five sentences suit web pages. Science: an abstract of one or two long sentences is a whole document;
+    # one sentence per 150 words keeps out lists of headings (a table of contents) that merely end in a period.
+    needed = max(1, v.n_words // 150) if v.science else 5
     sentences = 0
     lorem = curly = False
     for line in v.lines:
@@ -347,12 +350,11 @@ def _c4(v: TextView):
         if ("polic" in lowered or "cookie" in lowered or "terms of use" in lowered) and \
                 any(p in lowered for p in C4_POLICY):
             continue
-        sentences += len(_SENTENCE_END.findall(line))
+        if sentences < needed:  # counting further changes nothing
+            sentences += len(_SENTENCE_END.findall(line))
     yield "c4:lorem_ipsum", lorem
     yield "c4:curly_bracket", curly
-    # C4's five sentences suit web pages. Science: an abstract of one or two long sentences is a whole document;
-    # one sentence per 150 words keeps out lists of headings (a table of contents) that merely end in a period.
-    yield "c4:too_few_sentences", sentences < (max(1, v.n_words // 150) if v.science else 5)
+    yield "c4:too_few_sentences", sentences < needed
 
 
 def _is_prose_paragraph(line: str) -> bool:
