@@ -169,7 +169,8 @@ def main() -> None:
     theirs_cpu, theirs_kept = run_datatrove(texts, filters)
     n, chars = len(texts), sum(map(len, texts))
     print(f"{n} documents, {chars / n:,.0f} characters on average; language id (en, threshold "
-          f"{langid_config.threshold}) then level-1 rules, one core each")
+          f"{langid_config.threshold}) then level-1 rules, one core each (machine load {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs: CPU-seconds stretch when other jobs share the cores)")
     print(f"sciloom ({args.profile:7s}): {n / ours_cpu:8.1f} docs per CPU-second ({1e3 * ours_cpu / n:.2f} ms/doc), "
           f"kept {sum(ours_kept)}")
     print(f"datatrove        : {n / theirs_cpu:8.1f} docs per CPU-second ({1e3 * theirs_cpu / n:.2f} ms/doc), "
