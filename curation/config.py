@@ -7,6 +7,7 @@ from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.extract import ExtractConfig
 from sciloom.curation.inputs import InputsConfig
 from sciloom.curation.langid import LangIdConfig
+from sciloom.curation.line_cleaning import LineCleaningConfig
 from sciloom.curation.rules import RulesConfig
 
 
@@ -15,6 +16,8 @@ class CurationConfig(BaseModel):
 
     inputs: list[InputsConfig] = Field(min_length=1, description="What to read, one entry per source: crawl "
                                        "files (WARC/WET) and text files (JSONL/Parquet), each with its own source name.")
+    line_cleaning: LineCleaningConfig = Field(default_factory=LineCleaningConfig, description=(
+        "Boilerplate-line removal (menus, navigation, notices) for text inputs; HTML is cleaned by extraction."))
     extract: ExtractConfig = Field(default_factory=ExtractConfig, description="Main-text extraction from HTML.")
     langid: LangIdConfig = Field(default_factory=LangIdConfig, description="Language identification.")
     rules: RulesConfig = Field(default_factory=RulesConfig, description="Level-1 rule filters.")

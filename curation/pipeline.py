@@ -1,4 +1,5 @@
-"""The curation phase of a run: read → extract → language id → level-1 rules, then deduplication."""
+"""The curation phase of a run: read → line cleaning (text inputs) → extract (HTML) → language id → level-1 rules,
+then deduplication."""
 from __future__ import annotations
 
 from functools import partial
@@ -11,6 +12,7 @@ from sciloom.curation.executor import StageReport, Task, finished_tasks, run_sta
 from sciloom.curation.extract import ExtractStep
 from sciloom.curation.inputs import reader_for, resolve_inputs
 from sciloom.curation.langid import LanguageIdStep
+from sciloom.curation.line_cleaning import LineCleaningStep
 from sciloom.curation.map_stage import map_documents
 from sciloom.curation.part_writer import provenance
 from sciloom.curation.rules import RulesStep
@@ -22,8 +24,8 @@ CURATED_DIR = "curated"
 
 
 def build_extraction_chain(config: CurationConfig, input_index: int) -> tuple[Reader, list[Step]]:
-    return reader_for(config.inputs[input_index]), [ExtractStep(config.extract), LanguageIdStep(config.langid),
-                                                    RulesStep(config.rules)]
+    return reader_for(config.inputs[input_index]), [LineCleaningStep(config.line_cleaning), ExtractStep(config.extract),
+                                                    LanguageIdStep(config.langid), RulesStep(config.rules)]
 
 
 def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], metadata: dict[str, str], task: Task,

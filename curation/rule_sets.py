@@ -3,73 +3,172 @@
 Thresholds are the published ones (Gopher: Rae et al. 2021, table A1; C4: Raffel et al. 2020; FineWeb:
 Penedo et al. 2024), as datatrove implements them. Every check runs (no early exit) so that a document's
 score is the fraction of checks it passes.
+
+Cost (measured with benchmarks/bench_text_rules.py): the text is tokenised once (`TextView`: each distinct
+whitespace-separated piece once, into token numbers) and every rule reads the same numbers, lines and counts.
+Word statistics are numpy sums over per-token flags; n-gram repetition is counted on exact integer n-gram
+numbers, and only positions whose n-gram occurs more than once reach Python. Regexes that the rules run per
+line start with a literal where they can (re then scans for it in C).
 """
 from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import cached_property
-from itertools import accumulate
+from itertools import chain
+
+import numpy as np
 
 # Close to spaCy's English tokenizer (what datatrove uses) at a fraction of its cost: URLs, words with inner
 # dots/apostrophes/slashes/colons (e.g, don't, 2019/06/19, 15:20), runs of dots or dashes, one symbol each.
 _TOKEN = re.compile(r"https?://\S+|www\.\S+|\w+(?:[.'’/:]\w+)*|\.{2,}|-{2,}|[^\w\s]")
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
-_PARAGRAPH = re.compile(r"\n{2,}")
-_LINES = re.compile(r"\n+")
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
+# Written to start with a literal character, which re finds with a fast scan (15x faster than "\n{2,}", "\n+").
+_PARAGRAPH = re.compile(r"\n\n+")
+_LINES = re.compile(r"\n\n*")
+# One per run of sentence-ending marks followed by a space or the end (the last mark of the run matches).
+_SENTENCE_END = re.compile(r"[.!?](?!\S)")
 _NUMBER = re.compile(r"[-+]?\d[\d.,]*%?")
+# A whitespace-separated cell that is a whole `_NUMBER`: counts the number cells of a line in one call.
+_NUMBER_CELL = re.compile(r"(?<!\S)[-+]?\d[\d.,]*%?(?!\S)")
+_DIGIT = re.compile(r"\d")
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 
 PROSE_PUNCTUATION = frozenset(".,;:!?()[]'\"-–—/%’‘“”")
 GOPHER_STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 TERMINAL_PUNCTUATION = (".", "?", "!", '"', "'", "…", "。", "！", "？", "”", ":", ";")
 C4_END_PUNCTUATION = (".", "?", "!", '"', "'")
+# Each holds "terms of use", "polic" or "cookie": three substring tests decide most lines (see `_c4`).
 C4_POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 GOPHER_TOP_NGRAMS = ((2, 0.20), (3, 0.18), (4, 0.16))
 GOPHER_DUP_NGRAMS = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
 
+# Properties of one token, as bits (see `_flags`).
+_WORD, _ALPHA, _NUMERIC, _PROSE_PUNCT = 1, 2, 4, 8
+
+
+def _flags(tokens: list[str]) -> np.ndarray:
+    """The property bits of each token.
+
+    Most tokens are letters and digits only (str.isalnum): a word, with a letter unless every character is
+    numeric, and a `_NUMBER` exactly when every character is a decimal digit; three C-level passes answer
+    them all. The others (punctuation, "e.g", "don't", "3.5", URLs) go through `_token_flags`.
+    """
+    count = len(tokens)
+    alnum = np.fromiter(map(str.isalnum, tokens), dtype=bool, count=count)
+    numeric = np.fromiter(map(str.isnumeric, tokens), dtype=bool, count=count)
+    decimal = np.fromiter(map(str.isdecimal, tokens), dtype=bool, count=count)
+    flags = np.where(alnum, _WORD | np.where(numeric, 0, _ALPHA) | np.where(decimal, _NUMERIC, 0), 0)
+    others = np.flatnonzero(~alnum).tolist()
+    if others:
+        flags[others] = [_OTHER_FLAGS[token] if token in _OTHER_FLAGS else _token_flags(token)
+                         for token in map(tokens.__getitem__, others)]
+    return flags
+
+
+# Punctuation and the other non-alphanumeric tokens repeat across documents: their flags are kept (a plain dict
+# answers faster than functools.lru_cache, and emptying it when full keeps memory flat).
+_OTHER_FLAGS: dict[str, int] = {}
+_OTHER_FLAGS_LIMIT = 1 << 16
+
+
+def _token_flags(token: str) -> int:
+    """The property bits of one token, remembered in `_OTHER_FLAGS`."""
+    flags = _WORD if token[0].isalnum() or token[0] == "_" else 0
+    if any(map(str.isalpha, token)):
+        flags |= _ALPHA
+    if _NUMBER.fullmatch(token):
+        flags |= _NUMERIC
+    if token in PROSE_PUNCTUATION:
+        flags |= _PROSE_PUNCT
+    if len(_OTHER_FLAGS) >= _OTHER_FLAGS_LIMIT:
+        _OTHER_FLAGS.clear()
+    _OTHER_FLAGS[token] = flags
+    return flags
+
+
+def _piece_tokens(piece: str) -> tuple[str, ...] | list[str]:
+    """Tokens of one whitespace-free piece of text. No token holds whitespace, so tokenising piece by piece gives
+    exactly `_TOKEN.findall` of the whole text; the regex runs only for pieces that are not a word followed by
+    one symbol (a word alone never reaches here)."""
+    if piece[:-1].isalnum() and not piece[-1].isalnum() and piece[-1] != "_":
+        return piece[:-1], piece[-1]  # "word," "word." "2019)": none of the regex's longer forms can start
+    return _TOKEN.findall(piece)
+
+
+def encode(text: str) -> tuple[np.ndarray, list[str]]:
+    """(the tokens of `text` as numbers, the distinct tokens in order of first appearance: number → token).
+
+    Each distinct whitespace-separated piece is tokenised once per document (a 5 KB text has ~950 pieces,
+    ~500 distinct), and the number sequence is built without a per-token Python step.
+    """
+    pieces = text.split()
+    numbers: dict[str, tuple[int, ...]] = dict.fromkeys(pieces)  # type: ignore[arg-type]
+    number: dict[str, int] = {}
+    for piece in numbers:
+        if piece.isalnum():  # a word or a number: one token
+            numbers[piece] = (number.setdefault(piece, len(number)),)
+        else:
+            numbers[piece] = tuple([number.setdefault(token, len(number)) for token in _piece_tokens(piece)])
+    ids = np.fromiter(chain.from_iterable(map(numbers.__getitem__, pieces)), dtype=np.int64)
+    return ids, list(number)
+
 
 class TextView:
-    """The statistics every rule reads, computed lazily once per document.
+    """The statistics every rule reads, computed once per document from one tokenisation.
 
     With `science=True`, table rows and display-math lines are left out (`prose_text`, what the line rules
     see), and inline math is taken out as well before word statistics (`prose`).
     """
 
     def __init__(self, text: str, science: bool) -> None:
-        self.text = text
         self.science = science
         if science:
-            self.prose_text = "\n".join(line for line in text.split("\n") if not _is_table_or_math_line(line))
+            self.prose_text = "\n".join(line for line in text.split("\n") if not is_table_or_math_line(line))
             self.prose = _MATH.sub(" ", self.prose_text) if "$" in self.prose_text else self.prose_text
         else:
             self.prose_text = self.prose = text
-
-    @cached_property
-    def tokens(self) -> list[str]:
-        return _TOKEN.findall(self.prose)
-
-    @cached_property
-    def words(self) -> list[str]:
-        """Tokens with a letter or digit (Gopher's 'non-symbol words')."""
-        return [t for t in self.tokens if t[0].isalnum() or t[0] == "_"]
-
-    @cached_property
-    def lines(self) -> list[str]:
+        self.lines = [line for line in self.prose_text.split("\n") if line.strip()]
         """Non-empty lines of `prose_text`."""
-        return [line for line in self.prose_text.split("\n") if line.strip()]
+        self.ids, distinct = encode(self.prose)
+        """The tokens, as numbers."""
+        self.n_tokens = len(self.ids)
+        self.vocabulary_size = len(distinct)
+        flags = _flags(distinct)[self.ids]
+        self.token_lengths = np.fromiter(map(len, distinct), dtype=np.int64, count=len(distinct))[self.ids]
+        is_word = (flags & _WORD) != 0
+        self.n_words = int(np.count_nonzero(is_word))
+        """Tokens with a letter or digit (Gopher's 'non-symbol words')."""
+        self.word_chars = int(self.token_lengths[is_word].sum())
+        if science:
+            # Prose punctuation is not a word at all, and a number is as good a word as any in a results section.
+            counted = (flags & _PROSE_PUNCT) == 0
+            self.alpha_tokens = int(np.count_nonzero(counted & ((flags & (_ALPHA | _NUMERIC)) != 0)))
+            self.counted_tokens = max(int(np.count_nonzero(counted)), 1)
+        else:
+            self.alpha_tokens = int(np.count_nonzero(flags & _ALPHA))
+            self.counted_tokens = max(self.n_tokens, 1)
+        self.stop_words = len(GOPHER_STOP_WORDS.intersection(distinct))
+        """Distinct Gopher stop words among the tokens."""
 
 
-def _is_table_or_math_line(line: str) -> bool:
+def is_table_or_math_line(line: str) -> bool:
     stripped = line.strip()
     return (stripped.startswith("|") and stripped.endswith("|")) or "\t" in stripped or \
         (stripped.startswith("$$") and stripped.endswith("$$")) or _mostly_numbers(stripped)
 
 
 def _mostly_numbers(line: str) -> bool:
-    cells = line.split()
-    return len(cells) >= 2 and sum(bool(_NUMBER.fullmatch(c)) for c in cells) >= 0.6 * len(cells)
+    """At least 60% of at least two whitespace-separated cells are numbers (so at least two numbers)."""
+    # Every number cell holds a digit: lines with too few digits are answered by fast C scans (str.count),
+    # and only the rest meets the cell regex.
+    ascii_digits = sum(map(line.count, "0123456789")) if line.isascii() else None
+    if ascii_digits is not None and ascii_digits < 2 or ascii_digits is None and not _DIGIT.search(line):
+        return False
+    cells = len(line.split())
+    needed = 0.6 * cells
+    if cells < 2 or ascii_digits is not None and ascii_digits < needed:
+        return False
+    return len(_NUMBER_CELL.findall(line)) >= needed
 
 
 def run_checks(view: TextView) -> tuple[list[str], int]:
@@ -85,12 +184,11 @@ def run_checks(view: TextView) -> tuple[list[str], int]:
 
 
 def _gopher_quality(v: TextView):
-    words, n_tokens = v.words, max(len(v.tokens), 1)
-    n_words = len(words)
+    n_words, n_tokens = v.n_words, max(v.n_tokens, 1)
     # Science: a complete two-sentence abstract (20-50 words) is a whole document, not a fragment.
     yield "gopher_quality:short_doc", n_words < (20 if v.science else 50)
     yield "gopher_quality:long_doc", n_words > 100_000
-    mean_length = sum(map(len, words)) / n_words if n_words else 0.0
+    mean_length = v.word_chars / n_words if n_words else 0.0
     yield "gopher_quality:avg_word_length", not 3 <= mean_length <= 10
     yield "gopher_quality:hash_ratio", v.prose.count("#") / n_tokens > 0.1
     yield "gopher_quality:ellipsis_ratio", (v.prose.count("...") + v.prose.count("…")) / n_tokens > 0.1
@@ -100,16 +198,8 @@ def _gopher_quality(v: TextView):
     judged = not v.science or len(lines) >= 5
     yield "gopher_quality:ellipsis_lines", judged and sum(
         line.rstrip().endswith(("...", "…")) for line in lines) / len(lines) > 0.3
-    if v.science:
-        # Prose punctuation is not a word at all, and a number is as good a word as any in a results section.
-        counted = [t for t in v.tokens if t not in PROSE_PUNCTUATION]
-        alpha = sum(any(c.isalpha() for c in t) or bool(_NUMBER.fullmatch(t)) for t in counted)
-        n_counted = max(len(counted), 1)
-    else:
-        alpha = sum(any(c.isalpha() for c in t) for t in v.tokens)
-        n_counted = n_tokens
-    yield "gopher_quality:alpha_words", alpha / n_counted < 0.8
-    yield "gopher_quality:stop_words", len(GOPHER_STOP_WORDS.intersection(v.tokens)) < 2
+    yield "gopher_quality:alpha_words", v.alpha_tokens / v.counted_tokens < 0.8
+    yield "gopher_quality:stop_words", v.stop_words < 2
 
 
 def _gopher_repetition(v: TextView):
@@ -124,67 +214,129 @@ def _gopher_repetition(v: TextView):
     dup_lines, dup_line_chars = _duplicates(lines)
     yield "gopher_repetition:dup_line_frac", dup_lines / len(lines) > 0.3
     yield "gopher_repetition:dup_line_char_frac", dup_line_chars / n_chars > 0.2
-    words = v.tokens
-    if v.science and len(v.words) < 100:
+    if v.science and v.n_words < 100:
         # In a short abstract one repeated term ("lead bromide perovskite") covers a large share of the characters:
         # the n-gram shares measure a page's repetition, not a paragraph's terminology.
         return
-    lengths = [len(w) for w in words]
-    for n, limit in GOPHER_TOP_NGRAMS:
-        yield f"gopher_repetition:top_{n}_gram", _top_ngram_chars(words, n) / n_chars > limit
-    for n, limit in GOPHER_DUP_NGRAMS:
-        yield f"gopher_repetition:dup_{n}_gram", _duplicate_ngram_chars(words, lengths, n) / n_chars > limit
+    yield from _ngram_checks(v, n_chars)
 
 
 def _duplicates(items: list[str]) -> tuple[int, int]:
-    seen: set[str] = set()
-    count = chars = 0
-    for item in items:
-        if item in seen:
-            count += 1
-            chars += len(item)
+    """(items equal to an earlier one, their characters)."""
+    distinct = set(items)
+    return len(items) - len(distinct), sum(map(len, items)) - sum(map(len, distinct))
+
+
+def _ngram_checks(v: TextView, n_chars: int):
+    """Gopher's top n-gram and duplicate n-gram shares over the tokens, n = 2..10.
+
+    Every order numbers its n-grams exactly (no hashing): the n-gram at position i is the (n-1)-gram's group
+    there and token i+n-1. A position can hold a repeated n-gram only if it holds a repeated (n-1)-gram, so
+    each order looks only at the repeated positions of the order below: a few percent of the text in ordinary
+    prose, which numpy's per-call cost would dominate, so small orders are grouped in Python.
+    """
+    n_tokens = v.n_tokens
+    prefix = np.concatenate(([0], np.cumsum(v.token_lengths))).tolist()
+    top_limits, dup_limits = dict(GOPHER_TOP_NGRAMS), dict(GOPHER_DUP_NGRAMS)
+    positions, groups, ids = np.arange(n_tokens), v.ids, v.ids  # order 1: every position, its token
+    for n in range(2, GOPHER_DUP_NGRAMS[-1][0] + 1):
+        if isinstance(positions, np.ndarray) and len(positions) < _SMALL:
+            positions, groups, ids = positions.tolist(), groups.tolist(), ids.tolist()
+        level = _numpy_level if isinstance(positions, np.ndarray) else _python_level
+        top, start, positions, groups = level(positions, groups, ids, n, n_tokens, v.vocabulary_size)
+        if n in top_limits:
+            top_chars = (prefix[start + n] - prefix[start] + n - 1) * top if n_tokens >= n else 0
+            yield f"gopher_repetition:top_{n}_gram", top_chars / n_chars > top_limits[n]
+        if n in dup_limits:
+            dup_chars = _duplicate_ngram_chars(positions, groups, prefix, n)
+            yield f"gopher_repetition:dup_{n}_gram", dup_chars / n_chars > dup_limits[n]
+
+
+# Below this many positions, grouping n-grams in Python costs less than numpy's per-call overhead.
+_SMALL = 64
+
+# One order of `_ngram_checks`: from the positions that can hold a repeated n-gram (ascending) and the group
+# of their (n-1)-gram, returns (count of the most frequent n-gram, position where the first of the most
+# frequent ones starts, the positions of repeated n-grams, their n-gram's group). When nothing repeats, the most
+# frequent n-gram is the first one, once (Gopher counts it even then).
+
+
+def _numpy_level(positions: np.ndarray, groups: np.ndarray, ids: np.ndarray, n: int, n_tokens: int, base: int):
+    whole = positions + n <= n_tokens
+    positions, groups = positions[whole], groups[whole]
+    if not positions.size:
+        return 1, 0, positions, groups
+    # Groups number fewer than n_tokens things and tokens fewer than the vocabulary: the pair fits an int64.
+    groups, counts, first = _group(groups * base + ids[positions + n - 1])
+    top = int(counts.max())
+    start = int(positions[first[counts == top].min()]) if top > 1 else 0
+    repeated = counts[groups] > 1
+    return top, start, positions[repeated], groups[repeated]
+
+
+def _python_level(positions: list[int], groups: list[int], ids: list[int], n: int, n_tokens: int, base: int):
+    number: dict[int, int] = {}
+    kept, kept_groups = [], []
+    for position, group in zip(positions, groups):
+        if position + n <= n_tokens:
+            kept.append(position)
+            kept_groups.append(number.setdefault(group * base + ids[position + n - 1], len(number)))
+    counts = Counter(kept_groups)
+    top = max(counts.values(), default=1)
+    start = next(p for p, g in zip(kept, kept_groups) if counts[g] == top) if top > 1 else 0
+    repeated = [(p, g) for p, g in zip(kept, kept_groups) if counts[g] > 1]
+    return top, start, [p for p, _ in repeated], [g for _, g in repeated]
+
+
+def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(group of each key, size of each group, index of each group's first key): np.unique's inverse, counts
+    and index with less overhead."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.empty(len(keys), dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    groups = np.empty(len(keys), dtype=np.int64)
+    groups[order] = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    ends = np.concatenate((first[1:], (len(keys),)))
+    return groups, ends - first, order[first]
+
+
+def _duplicate_ngram_chars(repeated_at, groups, prefix: list[int], n: int) -> int:
+    """Characters (without spaces) in n-grams seen before, skipping past each repeat (Gopher's definition).
+
+    Only positions whose n-gram occurs more than once (`repeated_at`, ascending, with their n-gram's
+    `groups`) can be a repeat; every other position only moves the scan on, so it is not visited here.
+    """
+    if isinstance(repeated_at, np.ndarray):
+        repeated_at, groups = repeated_at.tolist(), groups.tolist()
+    seen: set[int] = set()
+    repeated = resume = 0  # positions before `resume` are skipped: they lie inside a counted repeat
+    for start, group in zip(repeated_at, groups):
+        if start < resume:
+            continue
+        if group in seen:
+            repeated += prefix[start + n] - prefix[start]
+            resume = start + n
         else:
-            seen.add(item)
-    return count, chars
-
-
-def _top_ngram_chars(words: list[str], n: int) -> int:
-    """Characters covered by the most frequent n-gram (its length with spaces × its count, even a count of 1)."""
-    if len(words) < n:
-        return 0
-    counts = Counter(zip(*(words[i:] for i in range(n))))
-    gram, count = counts.most_common(1)[0]
-    return (sum(map(len, gram)) + n - 1) * count
-
-
-def _duplicate_ngram_chars(words: list[str], lengths: list[int], n: int) -> int:
-    """Characters (without spaces) in n-grams seen before, skipping past each repeat (Gopher's definition)."""
-    if len(words) < n:
-        return 0
-    prefix = [0, *accumulate(lengths)]
-    seen: set[tuple[str, ...]] = set()
-    repeated, i, last = 0, 0, len(words) - n
-    while i <= last:
-        gram = tuple(words[i:i + n])
-        if gram in seen:
-            repeated += prefix[i + n] - prefix[i]
-            i += n
-        else:
-            seen.add(gram)
-            i += 1
+            seen.add(group)
     return repeated
 
 
 def _c4(v: TextView):
     """C4's rules in its order: lines are dropped one by one, and the document-level rules (lorem ipsum,
     curly bracket) look only at the lines kept so far, as in the reference implementation."""
+    # C4's five sentences suit web pages. Science: an abstract of one or two long sentences is a whole document;
+    # one sentence per 150 words keeps out lists of headings (a table of contents) that merely end in a period.
+    needed = max(1, v.n_words // 150) if v.science else 5
     sentences = 0
     lorem = curly = False
     for line in v.lines:
         words = line.split()
-        if any(len(w) > 1000 for w in words):
+        if len(line) > 1000 and max(map(len, words)) > 1000:
             continue
-        line = _CITATION.sub("", line.strip())
+        line = _CITATION.sub("", line.strip()) if "[" in line else line.strip()
         # Science: a paragraph whose last sentence lost its period (a truncated abstract, a caption) still
         # holds sentences; equation and table lines are already out of `v.lines`.
         ends_well = v.science or line.endswith(C4_END_PUNCTUATION) and not line.endswith("...")
@@ -194,15 +346,15 @@ def _c4(v: TextView):
         lorem = lorem or "lorem ipsum" in lowered
         if "javascript" in lowered:
             continue
-        curly = curly or "{" in (_MATH.sub(" ", line) if v.science else line)
-        if any(p in lowered for p in C4_POLICY):
+        curly = curly or "{" in line and "{" in (_MATH.sub(" ", line) if v.science else line)
+        if ("polic" in lowered or "cookie" in lowered or "terms of use" in lowered) and \
+                any(p in lowered for p in C4_POLICY):
             continue
-        sentences += len(_SENTENCE_END.findall(line))
+        if sentences < needed:  # counting further changes nothing
+            sentences += len(_SENTENCE_END.findall(line))
     yield "c4:lorem_ipsum", lorem
     yield "c4:curly_bracket", curly
-    # C4's five sentences suit web pages. Science: an abstract of one or two long sentences is a whole document;
-    # one sentence per 150 words keeps out lists of headings (a table of contents) that merely end in a period.
-    yield "c4:too_few_sentences", sentences < (max(1, len(v.words) // 150) if v.science else 5)
+    yield "c4:too_few_sentences", sentences < needed
 
 
 def _is_prose_paragraph(line: str) -> bool:
@@ -221,4 +373,4 @@ def _fineweb(v: TextView):
     yield "fineweb:short_line_ratio", sum(len(line) <= 30 for line in lines) / len(lines) > 0.67
     text = v.prose_text
     yield "fineweb:char_dup_ratio", _duplicates(lines)[1] / max(len(text) - text.count("\n"), 1) > 0.01
-    yield "fineweb:list_ratio", text.count("\n") / max(len(v.words), 1) > 0.3
+    yield "fineweb:list_ratio", text.count("\n") / max(v.n_words, 1) > 0.3

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import fasttext
 import pytest
 from pydantic import ValidationError
 
-from sciloom.curation.langid import LangIdConfig, LanguageIdStep, shipped_model_path
+from sciloom.curation.langid import LangIdConfig, LanguageIdStep, language_sample, shipped_model_path
+
+REPO = Path(__file__).resolve().parents[2]
 
 GERMAN = "Die Wärmeleitungsgleichung beschreibt, wie sich die Temperatur in einem Stab mit der Zeit verändert."
 FRENCH = "L'équation de la chaleur décrit l'évolution de la température dans une barre au cours du temps."
@@ -67,9 +70,35 @@ def test_real_english_and_german_text(shared_data: Path, step_any: LanguageIdSte
     assert {lang for lang, _ in step_any.predict(english)} == {"en"}
     dolma = shared_data / "warc" / "dolma-tests" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
     texts = [json.loads(line)["text"] for line in gzip.open(dolma, "rt")][:50]
-    predicted = step_any.predict(texts)
-    expected = [reference_lang(reference, t[:10_000])[0] for t in texts]
-    assert [lang for lang, _ in predicted] == expected
+    short = [t for t in texts if len(t) <= step_any.config.sample_chars]  # read whole: exactly the reference
+    assert len(short) >= 5
+    assert [lang for lang, _ in step_any.predict(short)] == [reference_lang(reference, t)[0] for t in short]
+
+
+def test_sample_is_beginning_middle_and_end_in_whole_words() -> None:
+    words = [f"w{i}" for i in range(3000)]
+    text = "\n".join(" ".join(words[i:i + 10]) for i in range(0, 3000, 10))
+    sample = language_sample(text, 1200).split()
+    assert len(" ".join(sample)) <= 1200 and set(sample) <= set(words)
+    assert sample[0] == "w0" and sample[-1] == "w2999" and any(1400 <= int(w[1:]) <= 1600 for w in sample)
+    assert language_sample("  a\nshort\ttext ", 1200) == "a short text"
+
+
+def test_sample_verdicts_agree_with_reading_the_first_10000_characters(shared_data: Path, reference) -> None:
+    """On real documents (mostly ~5 KB, English and many other languages), the keep/reject verdict on the bounded
+    sample is the verdict sciloom gave when it read the first 10,000 characters, for at least 99.5% of them."""
+    spec = importlib.util.spec_from_file_location("bench_text_rules", REPO / "benchmarks" / "bench_text_rules.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    texts = [text for _, text in bench.documents()[:4000]]
+    assert sum(len(t) > 1200 for t in texts) >= 3000  # most are sampled, not read whole
+    step = LanguageIdStep(LangIdConfig(languages=["en"]))
+    agree = 0
+    for text, (lang, score) in zip(texts, step.predict(texts)):
+        before_lang, before_score = reference_lang(reference, text[:10_000])
+        agree += step.apply({"lang": before_lang, "lang_score": before_score}) == \
+            step.apply({"lang": lang, "lang_score": score})
+    assert agree / len(texts) >= 0.995, f"{agree}/{len(texts)}"
 
 
 def test_config_validation_names_the_problem() -> None:
