@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,9 +227,7 @@ def check_fits(plans: list[StagePlan], cluster: Cluster) -> None:
 
 def this_machine(world_size: int) -> Cluster:
     """The devices the current run trains on: its GPUs, or its share of this host's RAM on CPU."""
-    import psutil
-
-    host_gb = psutil.virtual_memory().total / GB
+    host_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GB
     if torch.cuda.is_available():
         gpu_gb = torch.cuda.get_device_properties(0).total_memory / GB
         return Cluster(world_size, gpu_gb, gpus_per_node=min(world_size, torch.cuda.device_count()),
