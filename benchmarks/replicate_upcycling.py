@@ -431,7 +431,8 @@ def markdown(results: dict[str, Any]) -> str:
              f"{results['steps']['pretraining']} steps: training loss {start['pretraining_flattening']['tenth_before']:.3f} "
              f"-> {start['pretraining_flattening']['last_tenth']:.3f} over its last two tenths.", "",
              "| arm | total params | active params | FLOPs/token (fwd) | training tokens | general loss | retention "
-             "| mean science loss | science gain | doc routing warmup / integration (majority) | token routing warmup / integration |",
+             "| mean science loss | science gain | doc routing warmup / integration (majority) | token routing (all top-K in "
+             "group) warmup / integration (majority) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     rows = [("dense start", start)] + [(name, arm) for name, arm in results["arms"].items()]
     for name, arm in rows:
@@ -442,7 +443,8 @@ def markdown(results: dict[str, Any]) -> str:
             w, i = arm["routing_after_warmup"], arm["routing_after_integration"]
             routing_cell = (f"{w['document']['accuracy']:.3f} / {i['document']['accuracy']:.3f} "
                             f"({w['document']['majority_baseline']:.3f})")
-            token_cell = f"{w['token']['accuracy']:.3f} / {i['token']['accuracy']:.3f}"
+            token_cell = (f"{w['token']['accuracy']:.3f} / {i['token']['accuracy']:.3f} "
+                          f"({w['token']['majority_baseline']:.3f})")
         lines.append(f"| {name} | {fmt_params(shape['total'])} | {fmt_params(shape['active'])} | "
                      f"{shape['flops_per_token'] / 1e6:.2f}M | {arm.get('training_tokens', 0):,} | {ev['general_loss']:.4f} | "
                      f"{start['general_loss'] / ev['general_loss']:.4f} | {ev['science_loss_mean']:.4f} | "
