@@ -1,11 +1,15 @@
-"""Data parallelism under torchrun: process group set-up and the facts the loop needs (rank, world size)."""
+"""Processes under torchrun: process group set-up and the facts the loop needs (rank, world size)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,16 @@ def init_from_environment() -> ParallelContext:
         dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
     return ParallelContext(rank=dist.get_rank(), world_size=dist.get_world_size(),
                            local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def computed_on_main(ctx: ParallelContext, compute: Callable[[], T]) -> T:
+    """`compute()` run by rank 0 alone and its (picklable) result given to every rank: for what every rank would
+    otherwise compute identically at a cost (e.g. hashing the model's weights)."""
+    if ctx.world_size == 1:
+        return compute()
+    box = [compute() if ctx.is_main else None]
+    dist.broadcast_object_list(box)
+    return box[0]
 
 
 def barrier(ctx: ParallelContext) -> None:

@@ -23,7 +23,7 @@ from sciloom.trainer.batches import BatchStream
 from sciloom.trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_sharded_checkpoint
 from sciloom.trainer.compile import compile_for_training
 from sciloom.trainer.config import ParallelConfig
-from sciloom.trainer.distributed import ParallelContext, barrier
+from sciloom.trainer.distributed import ParallelContext, barrier, computed_on_main
 from sciloom.trainer.objectives import Objective
 from sciloom.trainer.optim_config import OptimConfig
 from sciloom.trainer.schedule import lr_multiplier
@@ -41,7 +41,8 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
     (trainer/sharding.py) and leaves its weights as a sharded checkpoint in `final/`, which `model` then reads
     (or, on the meta device, points at); one process writes `final.safetensors`."""
     final, summary_path = out_dir / "final.safetensors", out_dir / "summary.json"
-    _check_same_stage(out_dir, stage_identity(name, config, model, stream))
+    # Every rank starts from the same weights: one of them hashes them.
+    _check_same_stage(out_dir, computed_on_main(ctx, lambda: stage_identity(name, config, model, stream)))
     if summary_path.exists():
         if (out_dir / SHARDED_FINAL).is_dir():
             take_final(model, out_dir / SHARDED_FINAL)
