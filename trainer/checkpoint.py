@@ -46,14 +46,15 @@ def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: to
 
 def save_sharded_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                             state: dict[str, Any], keep_last: int = 2) -> Path:
-    """Collective: every rank writes its shards of the model and optimizer (and its RNG) into one folder."""
+    """Collective: every rank writes its shards of the model and optimizer, and its own RNG and `state` (each rank's
+    sampler has its own position), into one folder."""
     final = checkpoint_path(root, step)
     model_state, optimizer_state = get_state_dict(model, optimizer)
 
     def extras(folder: Path) -> None:
-        torch.save(torch.get_rng_state(), folder / f"rng-rank{dist.get_rank()}.pt")
-        if dist.get_rank() == 0:
-            (folder / "state.json").write_text(json.dumps({"step": step, **state}, indent=2))
+        rank = dist.get_rank()
+        torch.save(torch.get_rng_state(), folder / f"rng-rank{rank}.pt")
+        (folder / f"state-rank{rank}.json").write_text(json.dumps({"step": step, **state}, indent=2))
 
     save_sharded(final, {"model": model_state, "optimizer": optimizer_state}, extras)
     if dist.get_rank() == 0:
@@ -95,9 +96,9 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     """Restore weights (and optimizer + RNG when given); returns the saved state dict (step, sampler, ...)."""
     sharded_model = dist.is_initialized() and dist.get_world_size() > 1
     if is_sharded_checkpoint(path) != sharded_model:
-        raise ValueError(f"checkpoint {path} was written by a {'sharded' if is_sharded_checkpoint(path) else 'single-process'} "
-                         f"run and cannot resume a {'sharded' if sharded_model else 'single-process'} one: resume with "
-                         "the same number of processes")
+        kinds = {True: "sharded", False: "single-process"}
+        raise ValueError(f"checkpoint {path} was written by a {kinds[is_sharded_checkpoint(path)]} run and cannot "
+                         f"resume a {kinds[sharded_model]} one: resume with the same number of processes")
     if sharded_model:
         assert optimizer is not None, "a sharded checkpoint is resumed with its optimizer"
         model_state, optimizer_state = get_state_dict(model, optimizer)
@@ -105,7 +106,7 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         dcp.load(loaded, checkpoint_id=path)
         set_state_dict(model, optimizer, model_state_dict=loaded["model"], optim_state_dict=loaded["optimizer"])
         torch.set_rng_state(torch.load(path / f"rng-rank{dist.get_rank()}.pt"))
-        return json.loads((path / "state.json").read_text())
+        return json.loads((path / f"state-rank{dist.get_rank()}.json").read_text())
     missing, unexpected = load_model(model, str(path / "model.safetensors"), strict=True)
     if missing or unexpected:
         raise ValueError(f"checkpoint {path} does not match the model: missing {missing}, unexpected {unexpected}")

@@ -1,11 +1,11 @@
 """A tiny training run, as its own process: tests kill it, resume it, or start it under torchrun.
 
-usage: run_small_training.py STREAM_DIR OUT_DIR STEPS BATCH [--pause SECONDS_PER_STEP] [--moe] [--no-expert-parallel]
+usage: run_small_training.py STREAM_DIR OUT_DIR STEPS BATCH [--hold-at-step K] [--moe] [--no-expert-parallel]
 """
 from __future__ import annotations
 
 import argparse
-import time
+import threading
 from pathlib import Path
 
 import torch
@@ -33,7 +33,8 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("steps", type=int)
     parser.add_argument("batch", type=int)
-    parser.add_argument("--pause", type=float, default=0.0)
+    parser.add_argument("--hold-at-step", type=int, default=0,
+                        help="block for good when step K begins (after step K-1's checkpoint): the test kills it there")
     parser.add_argument("--moe", action="store_true")
     parser.add_argument("--no-expert-parallel", action="store_true")
     args = parser.parse_args()
@@ -41,15 +42,19 @@ def main() -> None:
     torch.manual_seed(0)
     model = CausalLM(TINY_MOE if args.moe else TINY)
 
-    class SlowLanguageModeling(LanguageModeling):
+    class HeldLanguageModeling(LanguageModeling):
+        calls = 0
+
         def __call__(self, m, b):
-            time.sleep(args.pause)  # gives the killing test a window; changes no number
+            self.calls += 1  # one micro-batch per step
+            if self.calls == args.hold_at_step:
+                threading.Event().wait()  # until killed: the kill lands here whatever the machine's speed
             return super().__call__(m, b)
 
     stream = BatchStream(PackedShardDataset(args.stream_dir), args.batch, seed=3, rank=ctx.rank,
                          world_size=ctx.world_size)
     config = OptimConfig(steps=args.steps, batch_size=args.batch, lr=2e-2, warmup_steps=2, checkpoint_every=3)
-    train_stage("tiny", model, lambda name: True, stream, SlowLanguageModeling(), config, args.out_dir, ctx=ctx,
+    train_stage("tiny", model, lambda name: True, stream, HeldLanguageModeling(), config, args.out_dir, ctx=ctx,
                 parallel=ParallelConfig(expert_parallel=not args.no_expert_parallel), show_progress=False)
     if ctx.world_size > 1:
         torch.save({k: v.clone() for k, v in model.state_dict().items()}, args.out_dir / f"weights-rank{ctx.rank}.pt")

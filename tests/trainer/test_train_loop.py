@@ -29,6 +29,21 @@ def _losses(out_dir: Path) -> list[tuple[int, float]]:
     return [(r["step"], r["loss"]) for r in map(json.loads, lines)]
 
 
+def _kill_once_checkpointed(victim: subprocess.Popen, checkpoint: Path, hang_guard_s: float = 600) -> None:
+    """SIGKILL the run's process group once `checkpoint` exists. The run holds at the step after it (--hold-at-step),
+    so the kill lands mid-stage on any machine; the guard only keeps a broken run from hanging the suite."""
+    deadline = time.monotonic() + hang_guard_s
+    try:
+        while not checkpoint.is_dir():
+            assert victim.poll() is None, "the run ended before it could be killed: " + victim.stdout.read()[-2000:]
+            if time.monotonic() > deadline:
+                pytest.fail(f"hang guard: {checkpoint.name} did not appear in {hang_guard_s:.0f} s")
+            time.sleep(0.05)
+    finally:
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_stream(tmp_path_factory.mktemp("stream") / "s", DISCIPLINES, [0, 1, 2], documents=60)
@@ -42,13 +57,9 @@ def test_killed_run_resumes_with_a_bit_identical_loss_curve(stream: Path, tmp_pa
     assert len(reference) == steps and reference[-1][1] < reference[0][1] * 0.85, reference
 
     killed_dir = tmp_path / "killed"
-    victim = _run([sys.executable, str(SCRIPT), str(stream), str(killed_dir), str(steps), "4", "--pause", "0.15"])
-    deadline = time.monotonic() + 180
-    while not list((killed_dir / "checkpoints").glob("step-0000006")) and time.monotonic() < deadline:
-        assert victim.poll() is None, "the run ended before it could be killed"
-        time.sleep(0.05)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=30)
+    victim = _run([sys.executable, str(SCRIPT), str(stream), str(killed_dir), str(steps), "4", "--hold-at-step", "7"],
+                  start_new_session=True)
+    _kill_once_checkpointed(victim, killed_dir / "checkpoints" / "step-0000006")
     assert not (killed_dir / "summary.json").exists(), "killed too late: the stage had already finished"
     logged_before_kill = len(_losses(killed_dir))
 
@@ -152,13 +163,8 @@ def test_killed_sharded_run_resumes_with_a_bit_identical_loss_curve(stream: Path
     reference = _losses(tmp_path / "whole")
 
     killed_dir = tmp_path / "killed"
-    victim = torchrun(killed_dir, "--pause", "0.3")
-    deadline = time.monotonic() + 240  # a hang guard only
-    while not list((killed_dir / "checkpoints").glob("step-0000006")) and time.monotonic() < deadline:
-        assert victim.poll() is None, "the run ended before it could be killed"
-        time.sleep(0.05)
-    os.killpg(victim.pid, signal.SIGKILL)  # torchrun and both ranks
-    victim.wait(timeout=30)
+    victim = torchrun(killed_dir, "--hold-at-step", "7")
+    _kill_once_checkpointed(victim, killed_dir / "checkpoints" / "step-0000006")  # torchrun and both ranks
     assert not (killed_dir / "summary.json").exists(), "killed too late: the stage had already finished"
     checkpoint = killed_dir / "checkpoints" / "step-0000006"
     # each rank wrote its own shards; nothing gathered the model into one file
