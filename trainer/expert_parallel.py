@@ -11,10 +11,9 @@ Received rows arrive grouped by source rank, then by expert; the local experts w
 so they are reordered before and restored after (an index_select each way).
 
 The parameters keep the names and the global shapes of `GroupedExperts` (`gate_up_proj [E, 2I, D]`,
-`down_proj [E, D, I]`). In sharded training (trainer/sharding.py) they are DTensors sharded on the expert
-dimension over the device mesh, so AdamW, gradient clipping, torch.distributed.checkpoint and the gather at the
-end of a stage treat them like every FSDP-sharded weight; FSDP itself leaves them alone (never all-gathered).
-Built with `from_full` they are plain tensors holding this rank's experts.
+`down_proj [E, D, I]`) as DTensors sharded on the expert dimension over the device mesh, so AdamW, gradient
+clipping and torch.distributed.checkpoint treat them like every FSDP-sharded weight; FSDP itself leaves them
+alone (trainer/sharding.py: they are never all-gathered).
 
 Shape suffixes: P routed rows on this rank, R rows received, D hidden, E experts in all, L = E/ep local experts,
 S = ep source ranks.
@@ -43,32 +42,20 @@ class _ScaleGrad(torch.autograd.Function):
 
 
 class ExpertParallelExperts(nn.Module):
-    def __init__(self, gate_up_LIH: Tensor, down_LHI: Tensor, num_experts: int, group: dist.ProcessGroup) -> None:
+    def __init__(self, gate_up_EIH: DTensor, down_EHI: DTensor, num_experts: int, mesh: DeviceMesh) -> None:
         super().__init__()
-        self.group = group
-        self.ep = dist.get_world_size(group)
+        self.group = mesh.get_group()
+        self.ep = mesh.size()
         if num_experts % self.ep:
             raise ValueError(f"{num_experts} experts cannot be split evenly over {self.ep} expert-parallel ranks")
         self.num_experts = num_experts
-        self.gate_up_proj = nn.Parameter(gate_up_LIH)
-        self.down_proj = nn.Parameter(down_LHI)
-        local_experts = (gate_up_LIH.to_local() if isinstance(gate_up_LIH, DTensor) else gate_up_LIH).shape[0]
-        if local_experts != num_experts // self.ep:
-            raise ValueError(f"this rank should hold {num_experts // self.ep} experts, got {local_experts}")
-
-    @classmethod
-    def from_full(cls, experts: GroupedExperts, group: dist.ProcessGroup | None = None) -> ExpertParallelExperts:
-        """This rank's slice of a layer's full experts, as plain tensors (the full module can be dropped)."""
-        group = group if group is not None else dist.group.WORLD
-        ep, rank = dist.get_world_size(group), dist.get_rank(group)
-        L = experts.num_experts // ep
-        return cls(experts.gate_up_proj.detach()[rank * L:(rank + 1) * L].clone(),
-                   experts.down_proj.detach()[rank * L:(rank + 1) * L].clone(), experts.num_experts, group)
+        self.gate_up_proj = nn.Parameter(gate_up_EIH)
+        self.down_proj = nn.Parameter(down_EHI)
 
     @classmethod
     def sharded(cls, experts: GroupedExperts, mesh: DeviceMesh) -> ExpertParallelExperts:
-        """Empty DTensor parameters of `experts`' global shapes, sharded on the expert dimension over the 1-D mesh
-        (works on the meta device: nothing is communicated; the weights are loaded afterwards)."""
+        """`experts`' weights as DTensor parameters sharded on the expert dimension over the 1-D mesh: this rank
+        keeps its E/ep experts (on the meta device nothing is copied; the weights are loaded afterwards)."""
         ep, rank = mesh.size(), mesh.get_local_rank()
         L = experts.num_experts // ep
 
@@ -76,15 +63,13 @@ class ExpertParallelExperts(nn.Module):
             local = full.detach()[rank * L:(rank + 1) * L].clone()
             return DTensor.from_local(local, mesh, [Shard(0)], run_check=False)
 
-        return cls(shard(experts.gate_up_proj), shard(experts.down_proj), experts.num_experts, mesh.get_group())
+        return cls(shard(experts.gate_up_proj), shard(experts.down_proj), experts.num_experts, mesh)
 
     def forward(self, x_PD: Tensor, tokens_per_expert_E: Tensor) -> Tensor:
-        gate_up_LIH, down_LHI = self.gate_up_proj, self.down_proj
-        if isinstance(gate_up_LIH, DTensor):
-            # The loop scales each rank's loss by the world size and relies on FSDP averaging gradients over ranks;
-            # a local expert's gradient is instead the sum of every rank's rows, so it takes the average here.
-            gate_up_LIH = _ScaleGrad.apply(gate_up_LIH.to_local(), 1.0 / self.ep)
-            down_LHI = _ScaleGrad.apply(down_LHI.to_local(), 1.0 / self.ep)
+        # The loop scales each rank's loss by the world size and relies on FSDP averaging gradients over ranks;
+        # a local expert's gradient is instead the sum of every rank's rows, so it takes the average here.
+        gate_up_LIH = _ScaleGrad.apply(self.gate_up_proj.to_local(), 1.0 / self.ep)
+        down_LHI = _ScaleGrad.apply(self.down_proj.to_local(), 1.0 / self.ep)
         S, L = self.ep, self.num_experts // self.ep
         send_SL = tokens_per_expert_E.view(S, L).contiguous()
         recv_SL = torch.empty_like(send_SL)
@@ -105,13 +90,3 @@ def _source_major_to_expert_major(counts_SL: Tensor) -> Tensor:
     pieces = [torch.arange(int(starts_SL[s, e]), int(starts_SL[s, e] + counts_SL[s, e]), device=counts_SL.device)
               for e in range(L) for s in range(S)]
     return torch.cat(pieces) if pieces else counts_SL.new_zeros(0)
-
-
-def apply_expert_parallel(model: nn.Module, group: dist.ProcessGroup | None = None) -> nn.Module:
-    """Replace every MoE layer's experts by this rank's expert-parallel slice of them, in place."""
-    from sciloom.trainer.moe import MoEBlock
-
-    for layer in model.model.layers:
-        if isinstance(layer.mlp, MoEBlock):
-            layer.mlp.experts = ExpertParallelExperts.from_full(layer.mlp.experts, group)
-    return model

@@ -118,18 +118,17 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
         report["stages"][f"1_expert_induction/{discipline}"], induced[discipline] = induce_expert(
             config, dense, shards_dir, out_dir, discipline, seed, ctx)
 
-    split = dict(granularity=inn.granularity, top_k=inn.top_k, routed_scale=routed_scale,
-                 aux_loss_weight=inn.aux_loss_weight if balance == "all_experts" else 0.0,
-                 z_loss_weight=inn.z_loss_weight)
+    shape = dict(granularity=inn.granularity, top_k=inn.top_k, z_loss_weight=inn.z_loss_weight,
+                 aux_loss_weight=inn.aux_loss_weight if balance == "all_experts" else 0.0)
     if ctx.world_size == 1:
-        moe = assemble_innovator(dense, induced, **split).to(ctx.device)
+        moe = assemble_innovator(dense, induced, routed_scale=routed_scale, **shape).to(ctx.device)
     else:
         # Sharded training never builds the MoE: rank 0 writes it layer by layer, every rank loads its slices.
         split_dir = out_dir / "2_expert_split" / "moe"
         if ctx.is_main:
-            assemble_innovator(dense, induced, **split, into=split_dir)
+            assemble_innovator(dense, induced, routed_scale=routed_scale, into=split_dir, **shape)
         barrier(ctx)
-        moe = innovator_on_disk(dense.config, len(induced), split_dir, **split)
+        moe = innovator_on_disk(dense.config, len(induced), split_dir, **shape)
     report["stages"]["2_expert_split"] = {"experts": len(expert_disciplines) * inn.granularity,
                                           "expert_disciplines": expert_disciplines, "granularity": inn.granularity}
     write_json_atomic(out_dir / "expert_map.json", report["stages"]["2_expert_split"])

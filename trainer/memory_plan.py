@@ -64,7 +64,6 @@ class StagePlan:
     stage: str
     parameters: int
     trainable: int
-    tokens_per_micro_batch: int
     expert_parallel: int
     weights_gb: float
     gradients_gb: float
@@ -152,7 +151,7 @@ def plan_stage(stage: str, model: CausalLM, trainable, cluster: Cluster, tokens:
     moe = model.config.moe
     state = {"weights": total * MASTER_BYTES / N, "gradients": train * GRAD_BYTES / N,
              "optimizer": train * ADAM_BYTES / N}
-    activations = activation_bytes(model.config, tokens, checkpointing, compute_bytes, residual_bytes=4)
+    activations = activation_bytes(model.config, tokens, checkpointing, compute_bytes)
 
     def gathered_bytes(ep: int) -> int:
         # the unit computing, the one prefetched, and the unsharded gradients of the one in backward
@@ -178,11 +177,11 @@ def plan_stage(stage: str, model: CausalLM, trainable, cluster: Cluster, tokens:
                      "experts FSDP-sharded, not expert-parallel")
     fits = on_gpu <= cluster.gpu_memory_gb * GB and host <= cluster.host_memory_gb * GB
     if not fits:
-        needed = math.ceil((total * MASTER_BYTES + train * (GRAD_BYTES + ADAM_BYTES))
-                           / max(cluster.gpu_memory_gb * GB - gathered - activations - reserved, 1))
-        notes.append(f"does not fit: about {needed} GPUs of {cluster.gpu_memory_gb:g} GB would hold the sharded "
-                     f"state without offload" if needed > 0 else "does not fit: the activations alone exceed a GPU")
-    return StagePlan(stage=stage, parameters=total, trainable=train, tokens_per_micro_batch=tokens,
+        room = cluster.gpu_memory_gb * GB - gathered - activations - reserved
+        notes.append("does not fit: the activations alone exceed a GPU" if room <= 0 else
+                     f"does not fit: about {math.ceil(sum(state.values()) * N / room)} GPUs of "
+                     f"{cluster.gpu_memory_gb:g} GB would hold the sharded state without offload")
+    return StagePlan(stage=stage, parameters=total, trainable=train,
                      expert_parallel=ep, weights_gb=0 if offload else state["weights"] / GB,
                      gradients_gb=0 if offload else state["gradients"] / GB,
                      optimizer_gb=0 if offload else state["optimizer"] / GB, gathered_gb=gathered / GB,

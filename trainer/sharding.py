@@ -19,17 +19,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch import nn
 import torch.distributed.checkpoint as dcp
+from torch import nn
 from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
                                                      set_model_state_dict)
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, OffloadPolicy, fully_shard
 from torch.distributed.tensor import DTensor
 
+from sciloom.trainer.checkpoint import save_sharded
 from sciloom.trainer.config import ParallelConfig
 from sciloom.trainer.distributed import ParallelContext
-from sciloom.trainer.checkpoint import save_sharded
 from sciloom.trainer.expert_parallel import ExpertParallelExperts
 from sciloom.trainer.weights_source import WeightsSource, on_disk, source_of
 

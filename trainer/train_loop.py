@@ -28,7 +28,7 @@ from sciloom.trainer.objectives import Objective
 from sciloom.trainer.optim_config import OptimConfig
 from sciloom.trainer.schedule import lr_multiplier
 from sciloom.trainer.sharding import local_value, save_trained, sharded_copy, take_final
-from sciloom.trainer.weights_source import WeightsSource, on_disk, source_of
+from sciloom.trainer.weights_source import source_of
 
 TrainablePredicate = Callable[[str], bool]
 SHARDED_FINAL = "final"  # a sharded run's final weights: a torch.distributed.checkpoint folder
@@ -44,10 +44,9 @@ def train_stage(name: str, model: torch.nn.Module, trainable: TrainablePredicate
     # Every rank starts from the same weights: one of them hashes them.
     _check_same_stage(out_dir, computed_on_main(ctx, lambda: stage_identity(name, config, model, stream)))
     if summary_path.exists():
+        # (A meta-device model only exists in sharded runs, whose stages end in SHARDED_FINAL.)
         if (out_dir / SHARDED_FINAL).is_dir():
             take_final(model, out_dir / SHARDED_FINAL)
-        elif source_of(model) is not None:
-            on_disk(model, WeightsSource(out_dir, "safetensors"))  # final.safetensors is the folder's one file
         else:
             load_model(model, str(final))
         return json.loads(summary_path.read_text())

@@ -289,22 +289,22 @@ def assemble_innovator(
     """
     if not induced_ffns:
         raise ValueError("assemble_innovator needs at least one induced discipline FFN")
+    moe = innovator_moe_config(dense.config, len(induced_ffns), granularity, top_k,
+                               aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight)
     dense_ffns = _dense_ffns(dense)
-    G, I = granularity, dense.config.intermediate_size
-    if granularity < 1 or I % G:
-        raise ValueError(f"granularity {granularity} must be >= 1 and divide intermediate_size {I}")
     for name, layers in induced_ffns.items():
         if len(layers) != len(dense_ffns):
             raise ValueError(f"induced FFN {name!r} has {len(layers)} layers, the dense model {len(dense_ffns)}")
-        for i, (ffn, reference) in enumerate(zip(layers, dense_ffns)):
-            for key in FFN_KEYS:
-                if key not in ffn or ffn[key].shape != reference[key].shape:
-                    raise ValueError(f"induced FFN {name!r} layer {i}: {key} missing or not shaped {tuple(reference[key].shape)}")
-    moe = innovator_moe_config(dense.config, len(induced_ffns), granularity, top_k,
-                               aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight)
 
     def layer(i: int) -> dict[str, Tensor]:
-        return _innovator_layer(dense_ffns[i], [layers[i] for layers in induced_ffns.values()], G, routed_scale)
+        # Each induced layer is read once (from disk, for a file): its shapes are checked as it arrives.
+        per_discipline = {name: layers[i] for name, layers in induced_ffns.items()}
+        for name, ffn in per_discipline.items():
+            for key in FFN_KEYS:
+                if key not in ffn or ffn[key].shape != dense_ffns[i][key].shape:
+                    raise ValueError(f"induced FFN {name!r} layer {i}: {key} missing or not shaped "
+                                     f"{tuple(dense_ffns[i][key].shape)}")
+        return _innovator_layer(dense_ffns[i], list(per_discipline.values()), granularity, routed_scale)
 
     if into is None:
         model = _moe_like(dense, moe)
@@ -323,8 +323,8 @@ def assemble_innovator(
 
 
 def innovator_on_disk(dense: ModelConfig, num_disciplines: int, folder: Path, *, granularity: int, top_k: int,
-                      aux_loss_weight: float, z_loss_weight: float, routed_scale: float = 1.0) -> CausalLM:
-    """The meta-device MoE whose weights `assemble_innovator(..., into=folder)` wrote (routed_scale is in them)."""
+                      aux_loss_weight: float, z_loss_weight: float) -> CausalLM:
+    """The meta-device MoE whose weights `assemble_innovator(..., into=folder)` wrote."""
     moe = innovator_moe_config(dense, num_disciplines, granularity, top_k, aux_loss_weight=aux_loss_weight,
                                z_loss_weight=z_loss_weight)
     with torch.device("meta"):

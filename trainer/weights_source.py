@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -27,26 +28,23 @@ class WeightsSource:
     path: Path
     kind: Literal["safetensors", "checkpoint"]  # a folder of *.safetensors, or a torch.distributed.checkpoint folder
 
+    @cached_property
     def _safetensors_files(self) -> dict[str, Path]:
+        """Tensor name -> its file (the folder's files are written once, before any source points at them)."""
         names: dict[str, Path] = {}
         for file in sorted(self.path.glob("*.safetensors")):
             with safe_open(file, "pt") as handle:
                 names.update({name: file for name in handle.keys()})
         return names
 
-    def names(self) -> list[str]:
-        if self.kind == "safetensors":
-            return sorted(self._safetensors_files())
-        return sorted(dcp.FileSystemReader(str(self.path)).read_metadata().state_dict_metadata)
-
     def read(self, names: list[str]) -> dict[str, Tensor]:
         """The full tensors `names`, read by this process alone (no collective)."""
         if self.kind == "safetensors":
-            files = self._safetensors_files()
             out = {}
-            for name in names:
-                with safe_open(files[name], "pt") as handle:
-                    out[name] = handle.get_tensor(name)
+            for file in sorted({self._safetensors_files[name] for name in names}):
+                with safe_open(file, "pt") as handle:
+                    out.update({name: handle.get_tensor(name) for name in names
+                                if self._safetensors_files[name] == file})
             return out
         metadata = dcp.FileSystemReader(str(self.path)).read_metadata().state_dict_metadata
         out = {name: torch.empty(tuple(metadata[name].size), dtype=metadata[name].properties.dtype) for name in names}
@@ -60,9 +58,11 @@ class WeightsSource:
         dcp.load(state_dict, storage_reader=reader)
 
     def fingerprint(self) -> str:
-        """sha256 over the bytes of every file (what a stage trained from this source depends on)."""
+        """sha256 over the bytes of the weight files (what a stage trained from this source depends on)."""
+        files = (self.path.glob("*.safetensors") if self.kind == "safetensors"
+                 else (p for p in self.path.rglob("*") if p.is_file()))
         digest = hashlib.sha256()
-        for file in sorted(p for p in self.path.rglob("*") if p.is_file()):
+        for file in sorted(files):
             digest.update(str(file.relative_to(self.path)).encode())
             with file.open("rb") as handle:
                 for block in iter(lambda: handle.read(1 << 24), b""):

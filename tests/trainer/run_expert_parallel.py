@@ -13,7 +13,9 @@ import torch
 import torch.distributed as dist
 
 from sciloom.trainer.distributed import init_from_environment
-from sciloom.trainer.expert_parallel import ExpertParallelExperts, apply_expert_parallel
+from torch.distributed.device_mesh import init_device_mesh
+
+from sciloom.trainer.expert_parallel import ExpertParallelExperts
 from sciloom.trainer.experts import GroupedExperts
 from sciloom.trainer.model import CausalLM, ModelConfig, MoEConfig
 
@@ -24,7 +26,7 @@ def module_level(rank: int, world: int) -> dict[str, float]:
     """Hand-made uneven counts, with experts that get no row from one rank or from any."""
     torch.manual_seed(0)
     full = GroupedExperts(E, HIDDEN, INTERMEDIATE, init_std=0.3)
-    ep = ExpertParallelExperts.from_full(full)
+    ep = ExpertParallelExperts.sharded(full, init_device_mesh("cpu", (world,)))
     counts_E = torch.tensor([[3, 0, 2, 1], [0, 4, 0, 0]][rank])
     torch.manual_seed(10 + rank)
     x_PD = torch.randn(int(counts_E.sum()), HIDDEN, requires_grad=True)
@@ -39,8 +41,11 @@ def module_level(rank: int, world: int) -> dict[str, float]:
     return {
         "output": (y_PD - y_ref_PD).abs().max().item(),
         "input_grad": (x_PD.grad - x_ref_PD.grad).abs().max().item(),
-        "gate_up_grad": (ep.gate_up_proj.grad - full.gate_up_proj.grad[rank * L:(rank + 1) * L]).abs().max().item(),
-        "down_grad": (ep.down_proj.grad - full.down_proj.grad[rank * L:(rank + 1) * L]).abs().max().item(),
+        # a local expert's gradient is the mean over ranks (the loop's convention), the reference's the sum
+        "gate_up_grad": (ep.gate_up_proj.grad.to_local() * world
+                         - full.gate_up_proj.grad[rank * L:(rank + 1) * L]).abs().max().item(),
+        "down_grad": (ep.down_proj.grad.to_local() * world
+                      - full.down_proj.grad[rank * L:(rank + 1) * L]).abs().max().item(),
         "scale": y_ref_PD.abs().max().item(),
     }
 
@@ -51,7 +56,10 @@ def model_level(rank: int, world: int) -> dict[str, float]:
                          num_key_value_heads=2, moe=MoEConfig(num_experts=E, top_k=2, expert_intermediate_size=16,
                                                               shared_expert_intermediate_size=32))
     reference = CausalLM(config)
-    ep_model = apply_expert_parallel(copy.deepcopy(reference))
+    ep_model = copy.deepcopy(reference)
+    mesh = init_device_mesh("cpu", (world,))
+    for layer in ep_model.model.layers:
+        layer.mlp.experts = ExpertParallelExperts.sharded(layer.mlp.experts, mesh)
     torch.manual_seed(20 + rank)
     ids_BT = torch.randint(0, 64, (2, 12))
     outputs = []
@@ -65,7 +73,7 @@ def model_level(rank: int, world: int) -> dict[str, float]:
         for name in ("gate_up_proj", "down_proj"):
             grad_ref = getattr(layer_ref.mlp.experts, name).grad
             dist.all_reduce(grad_ref)
-            grad_ep = getattr(layer_ep.mlp.experts, name).grad
+            grad_ep = getattr(layer_ep.mlp.experts, name).grad.to_local() * world  # mean over ranks -> sum
             worst_expert_grad = max(worst_expert_grad, (grad_ep - grad_ref[rank * L:(rank + 1) * L]).abs().max().item())
     reference_params = dict(reference.named_parameters())
     others = [(p.grad - reference_params[name].grad).abs().max().item()
