@@ -70,8 +70,13 @@ def shared_task(bucket_dir: Path, parts: list[IndexPart], task: Task, stage_dir:
                                  table.column("node").to_numpy())
         write_table_atomic(_shared_file(stage_dir, partition), pa.table(
             {"node": buckets.node, "bucket_start": buckets.bucket_start}))
-        stats.docs_in = table.num_rows
-        stats.docs_out = len(buckets.node)
+        # Documents, not bucket entries: each document has one entry per band, spread over the partitions,
+        # and is counted in the partition that holds its band-0 entry (so the stage's sum is the corpus). None
+        # is removed here; the entries are notes.
+        band = table.column("band").to_numpy()
+        stats.docs_in = stats.docs_out = int(np.count_nonzero(band == 0))
+        stats.notes["bucket_entries"] += table.num_rows
+        stats.notes["bucket_entries_shared"] += len(buckets.node)
     return [stats]
 
 
@@ -111,9 +116,10 @@ def pairs_task(config: DedupConfig, shared_dir: Path, signature_dir: Path, parts
         u, v, verified, unverified = verified_pairs(buckets, np.searchsorted(nodes, buckets.node), sig_NP,
                                                     config.threshold, config.max_centres_per_bucket)
         write_table_atomic(stage_dir / f"edges-{task.task_id}.parquet", pa.table({"u": u, "v": v, "verified": verified}))
-        stats.docs_in = len(buckets.node)
-        stats.docs_out = int(verified.sum())
-        stats.notes["signature_comparisons"] += len(u)
+        # Pair checks, not documents, are this step's work (a pair sharing buckets in two partitions is checked
+        # in each; the fuzzy step counts distinct pairs): documents go on to the components step unchanged.
+        stats.notes["pair_checks"] += len(u)
+        stats.notes["pair_checks_passed"] += int(verified.sum())
         if unverified:
             stats.notes["bucket_entries_unverified"] += unverified
     return [stats]

@@ -124,6 +124,10 @@ def test_run_dedup_end_to_end_resumes_and_matches_in_memory(ray_session, shared_
     stats = json.loads((tmp_path / "_curated" / "stats.json").read_text())
     assert stats["steps"][0]["rejected"] == {"contained": 1, "exact_duplicate": 1, "fuzzy_duplicate": 1}
     assert [r.tasks_skipped for r in reports] == [0] * len(reports)
+    # The LSH shuffle counts documents (the exact duplicate no longer takes part), bucket entries as notes.
+    shared = next(r.steps[0] for r in reports if r.stage == "dedup_lsh_shared")
+    assert shared.docs_in == shared.docs_out == len(docs) - 1
+    assert shared.notes["bucket_entries"] == config.lsh.bands * (len(docs) - 1)
     again = run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
     assert [r.tasks_skipped for r in again] == [r.tasks_total for r in again]
     assert _read(tmp_path / "curated").equals(kept)
