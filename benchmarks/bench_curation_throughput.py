@@ -1,18 +1,28 @@
 """Throughput of read → extract → language id → level-1 rules on one core: sciloom vs datatrove, same pages.
 
-The 990 trafilatura evaluation pages are written once into a WARC file; both pipelines read it:
-- sciloom: the curation stage's task function (A1's WARC reader, ExtractStep, LanguageIdStep, RulesStep,
-  Parquet output) run in this process;
+The pages are written once into WARC files; every pipeline reads the same files:
+- `--pages eval`: the 990 trafilatura evaluation pages (one WARC file);
+- `--pages crawl`: a realistic crawl mix, the 3,364 real pages of extraction/crawl-pages (news, homepages,
+  feeds in ~30 languages and legacy encodings, re-encoded as UTF-8 in one WARC file) plus the gzipped archive
+  fixtures of warc/ (pywb, UK Web Archive, Common Crawl, Dolma) that warcio can read.
+Three runs, one core each:
+- sciloom, full pipeline: the curation stage's extraction chain (pipeline.build_extraction_chain) with the
+  prefilter off: every page is extracted;
+- sciloom, cascade: the same chain as recipes run it, the prefilter deciding URL lists and clearly foreign
+  languages before extraction;
 - datatrove 0.10: `LocalPipelineExecutor` (1 task, 1 worker) over WarcReader, Trafilatura (same trafilatura
   settings as ours, same 10 s timeout), LanguageFilter (given the same lid.176.ftz as a local file),
-  GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter, JsonlWriter.
-Both keep English with the same threshold. HF_HOME points into a temp dir (datatrove copies assets there).
+  GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter.
+All keep English with the same threshold. The cascade's kept documents are compared with the full
+pipeline's (ids and text), and every difference is listed with the reason the other run gave. HF_HOME points
+into a temp dir (datatrove copies assets there).
 
-    .venv/bin/python benchmarks/bench_curation_throughput.py [--limit N] [--profile stock|science] [--smoke]
+    .venv/bin/python benchmarks/bench_curation_throughput.py [--pages eval|crawl] [--limit N] [--profile stock|science] [--smoke]
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import json
 import os
@@ -21,10 +31,12 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import psutil
+import pyarrow.parquet as pq
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="sciloom-bench-throughput-"))
 os.environ["HF_HOME"] = str(_SCRATCH / "hf_home")  # before datatrove / huggingface_hub read it
@@ -36,12 +48,19 @@ from bench_extraction_quality import evaluation_pages  # noqa: E402
 from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
 
+from sciloom.curation.config import CurationConfig  # noqa: E402
 from sciloom.curation.executor import Task  # noqa: E402
-from sciloom.curation.extract import ExtractConfig, ExtractStep  # noqa: E402
-from sciloom.curation.inputs import InputsConfig, reader_for  # noqa: E402
-from sciloom.curation.langid import LangIdConfig, LanguageIdStep, shipped_model_path  # noqa: E402
-from sciloom.curation.map_stage import map_documents  # noqa: E402
-from sciloom.curation.rules import RulesConfig, RulesStep  # noqa: E402
+from sciloom.curation.extract import ExtractConfig  # noqa: E402
+from sciloom.curation.inputs import InputsConfig  # noqa: E402
+from sciloom.curation.langid import LangIdConfig, shipped_model_path  # noqa: E402
+from sciloom.curation.map_stage import map_documents, part_path, rejected_path  # noqa: E402
+from sciloom.curation.pipeline import build_extraction_chain  # noqa: E402
+from sciloom.curation.prefilter import PrefilterConfig  # noqa: E402
+from sciloom.curation.rules import RulesConfig  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CRAWL_PAGES = DATA / "extraction" / "crawl-pages"
+ARCHIVE_FOLDERS = [DATA / "warc" / name for name in ("archive-fixtures", "commoncrawl-whirlwind", "dolma-tests")]
 
 
 class Clock:
@@ -89,11 +108,11 @@ def _cpu(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def write_warc(path: Path, limit: int | None) -> int:
+def write_warc(path: Path, pages: Iterator[tuple[str, bytes]]) -> int:
     count = 0
     with path.open("wb") as stream:
         writer = WARCWriter(stream, gzip=True)
-        for url, html, _ in evaluation_pages(limit):
+        for url, html in pages:
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
             record = writer.create_warc_record(url, "response", payload=io.BytesIO(html), http_headers=headers,
                                                warc_headers_dict={"WARC-Identified-Payload-Type": "text/html"})
@@ -102,15 +121,79 @@ def write_warc(path: Path, limit: int | None) -> int:
     return count
 
 
-def _build(warc: Path, extract: ExtractConfig, langid: LangIdConfig, rules: RulesConfig):
-    return reader_for(InputsConfig(paths=[str(warc)])), [ExtractStep(extract), LanguageIdStep(langid), RulesStep(rules)]
+def crawl_pages(limit: int | None) -> Iterator[tuple[str, bytes]]:
+    """The real pages of extraction/crawl-pages (news, homepages, feeds; ~30 languages, legacy encodings)."""
+    count = 0
+    for path in sorted(CRAWL_PAGES.glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                if limit is not None and count >= limit:
+                    return
+                page = json.loads(line)
+                yield page["url"] or f"http://crawl-pages.test/{page['id']}", page["html"].encode("utf-8", "surrogatepass")
+                count += 1
 
 
-def run_ours(warc: Path, out: Path, extract: ExtractConfig, langid: LangIdConfig, rules: RulesConfig) -> tuple[float, dict]:
-    task_fn = map_documents(partial(_build, warc, extract, langid, rules))
+def archive_files(limit: int | None) -> tuple[list[Path], list[str]]:
+    """The crawl archive fixtures both readers can parse (datatrove's needs warcio), and the names of the rest."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    readable, refused = [], []
+    candidates = sorted(p for folder in ARCHIVE_FOLDERS for p in folder.glob("*.warc.gz"))
+    for path in candidates[:limit]:
+        try:
+            with path.open("rb") as stream:
+                for record in ArchiveIterator(stream):
+                    record.content_stream().read()
+            readable.append(path)
+        except Exception as error:  # noqa: BLE001 — warcio's many failure types: the file is left out of both runs
+            refused.append(f"{path.name} ({type(error).__name__})")
+    return readable, refused
+
+
+def build_inputs(kind: str, folder: Path, limit: int | None) -> list[Path]:
+    folder.mkdir(parents=True)
+    if kind == "eval":
+        pages = ((url, html) for url, html, _ in evaluation_pages(limit))
+        write_warc(folder / "evaldata.warc.gz", pages)
+        return [folder / "evaldata.warc.gz"]
+    write_warc(folder / "crawl-pages.warc.gz", crawl_pages(limit))
+    readable, refused = archive_files(None if limit is None else 3)
+    if refused:
+        print(f"archive files warcio cannot read, left out of both runs: {', '.join(refused)}")
+    for path in readable:
+        (folder / path.name).symlink_to(path)
+    return [folder / "crawl-pages.warc.gz", *(folder / path.name for path in readable)]
+
+
+def run_ours(files: list[Path], out: Path, curation: CurationConfig) -> tuple[Clock, dict, dict[str, str], dict[str, str]]:
+    """The product's extraction chain over the files: (clock, per-step in/out, kept id -> text, rejected id -> reason)."""
+    config = curation.model_copy(update={"inputs": [InputsConfig(paths=[str(path) for path in files])]})
+    task_fn = map_documents(partial(build_extraction_chain, config, 0))
+    task = Task("bench", tuple(str(path) for path in files))
     with Clock() as clock:
-        stats = task_fn(Task("bench", (str(warc),)), out)
-    return clock, {s.name: (s.docs_in, s.docs_out) for s in stats}
+        stats = task_fn(task, out)
+    kept = pq.read_table(part_path(out, task.task_id), columns=["id", "text"]).to_pydict()
+    rejected = pq.read_table(rejected_path(out, task.task_id), columns=["id", "reject_reason"]).to_pydict()
+    return (clock, {s.name: (s.docs_in, s.docs_out) for s in stats}, dict(zip(kept["id"], kept["text"])),
+            dict(zip(rejected["id"], rejected["reject_reason"])))
+
+
+def compare_kept(full: tuple, cascade: tuple) -> None:
+    """The cascade must keep what the full pipeline keeps, with the same text; every difference is listed."""
+    (_, _, full_kept, full_rejected), (_, _, cascade_kept, cascade_rejected) = full, cascade
+    union = full_kept.keys() | cascade_kept.keys()
+    same = full_kept.keys() & cascade_kept.keys()
+    agreement = len(same) / len(union) if union else 1.0
+    different_text = [doc_id for doc_id in same if full_kept[doc_id] != cascade_kept[doc_id]]
+    print(f"kept sets: full {len(full_kept)}, cascade {len(cascade_kept)}, agreement {agreement:.2%} of {len(union)} "
+          f"kept by either; same text for {len(same) - len(different_text)} of {len(same)} kept by both")
+    for doc_id in sorted(full_kept.keys() - cascade_kept.keys()):
+        print(f"  kept only by the full pipeline: {doc_id} (cascade: {cascade_rejected.get(doc_id, 'missing')})")
+    for doc_id in sorted(cascade_kept.keys() - full_kept.keys()):
+        print(f"  kept only by the cascade: {doc_id} (full: {full_rejected.get(doc_id, 'missing')})")
+    for doc_id in different_text:
+        print(f"  different text: {doc_id}")
 
 
 def language_filter_with_local_model(langid: LangIdConfig):
@@ -138,9 +221,9 @@ def language_filter_with_local_model(langid: LangIdConfig):
     return LocalModelLanguageFilter(langid.languages, langid.threshold)
 
 
-def datatrove_warc_reader(warc: Path):
+def datatrove_warc_reader(folder: Path):
     """datatrove's WarcReader.read_file on its own disk-reader base; the charset fallback uses resiliparse
-    instead of cchardet, and records carry their payload type so python-magic is not needed (datatrove's
+    instead of cchardet, and the HTTP Content-Type stands in for python-magic's payload sniffing (datatrove's
     WarcReader refuses to start without both, and neither is installed here)."""
     from datatrove.pipeline.readers.base import BaseDiskReader
     from resiliparse.parse.encoding import detect_encoding
@@ -148,13 +231,16 @@ def datatrove_warc_reader(warc: Path):
 
     class LocalWarcReader(BaseDiskReader):
         name = "🕷 Warc"
-        compression = "infer"
+        compression = None  # warcio inflates each gzip member itself (fsspec's stream breaks some fixtures)
 
         def read_file(self, filepath: str):
             with self.data_folder.open(filepath, "rb", compression=self.compression) as f:
                 for index, record in enumerate(ArchiveIterator(f)):
                     with self.track_time():
                         if record.rec_type != "response":
+                            continue
+                        content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None
+                        if content_type and "html" not in content_type.lower():
                             continue
                         body = record.content_stream().read()
                         try:
@@ -167,17 +253,17 @@ def datatrove_warc_reader(warc: Path):
                     if document:
                         yield document
 
-    return LocalWarcReader(str(warc.parent), glob_pattern=warc.name)
+    return LocalWarcReader(str(folder), glob_pattern="*.warc.gz")
 
 
-def run_datatrove(warc: Path, out: Path, extract: ExtractConfig, langid: LangIdConfig) -> tuple[float, dict]:
+def run_datatrove(folder: Path, out: Path, extract: ExtractConfig, langid: LangIdConfig) -> tuple[float, dict]:
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.extractors import Trafilatura
     from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
                                             GopherRepetitionFilter)
 
     pipeline = [
-        datatrove_warc_reader(warc),
+        datatrove_warc_reader(folder),
         Trafilatura(favour_precision=extract.favor_precision, deduplicate=False, timeout=extract.timeout_seconds,
                     favor_recall=extract.favor_recall, fast=extract.fast, include_tables=extract.include_tables),
         language_filter_with_local_model(langid),
@@ -195,7 +281,9 @@ def run_datatrove(warc: Path, out: Path, extract: ExtractConfig, langid: LangIdC
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N pages (default: all 990)")
+    parser.add_argument("--pages", choices=["eval", "crawl"], default="eval",
+                        help="eval: the 990 trafilatura evaluation pages; crawl: the 3,364 crawl pages + archive fixtures")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N pages")
     parser.add_argument("--profile", choices=["stock", "science"], default="science", help="our rules profile")
     parser.add_argument("--languages", default="en",
                         help="comma-separated languages both pipelines keep, or 'all' (any language at the threshold)")
@@ -204,20 +292,25 @@ def main() -> None:
     if args.smoke:
         args.limit = 20
     try:
-        warc = _SCRATCH / "input" / "evaldata.warc.gz"
-        warc.parent.mkdir(parents=True)
-        pages = write_warc(warc, args.limit)
+        folder = _SCRATCH / "input"
+        files = build_inputs(args.pages, folder, args.limit)
         languages = None if args.languages == "all" else args.languages.split(",")
-        extract, langid, rules = ExtractConfig(), LangIdConfig(languages=languages), RulesConfig(profile=args.profile)
-
-        ours, ours_steps = run_ours(warc, _SCRATCH / "ours", extract, langid, rules)
-        print(f"sciloom   : {pages / ours.cpu:6.1f} docs/CPU-s, {pages / ours.wall:6.1f} docs/s wall "
-              f"(in/out per step {ours_steps})", flush=True)
-        theirs, theirs_steps = run_datatrove(warc, _SCRATCH / "datatrove", extract, langid)
-        print(f"datatrove : {pages / theirs.cpu:6.1f} docs/CPU-s, {pages / theirs.wall:6.1f} docs/s wall "
+        curation = CurationConfig(inputs=[InputsConfig(paths=[str(files[0])])], langid=LangIdConfig(languages=languages),
+                                  rules=RulesConfig(profile=args.profile))
+        full = run_ours(files, _SCRATCH / "full", curation.model_copy(update={"prefilter": PrefilterConfig(enabled=False)}))
+        docs = full[1]["read"][1]  # HTML documents read: the same input for every run
+        print(f"sciloom, full pipeline : {docs / full[0].cpu:6.1f} docs/CPU-s, {docs / full[0].wall:6.1f} docs/s wall "
+              f"(in/out per step {full[1]})", flush=True)
+        cascade = run_ours(files, _SCRATCH / "cascade", curation)
+        print(f"sciloom, cascade       : {docs / cascade[0].cpu:6.1f} docs/CPU-s, {docs / cascade[0].wall:6.1f} docs/s wall "
+              f"(in/out per step {cascade[1]})", flush=True)
+        theirs, theirs_steps = run_datatrove(folder, _SCRATCH / "datatrove", curation.extract, curation.langid)
+        print(f"datatrove              : {docs / theirs.cpu:6.1f} docs/CPU-s, {docs / theirs.wall:6.1f} docs/s wall "
               f"(per step {theirs_steps})", flush=True)
-        print(f"{pages} pages, one core each; sciloom / datatrove: {theirs.cpu / ours.cpu:.2f}x per CPU second, "
-              f"{theirs.wall / ours.wall:.2f}x wall clock")
+        compare_kept(full, cascade)
+        print(f"{docs} HTML documents ({args.pages}), one core each; per CPU second: cascade / datatrove "
+              f"{theirs.cpu / cascade[0].cpu:.2f}x, full pipeline / datatrove {theirs.cpu / full[0].cpu:.2f}x, "
+              f"cascade / full {full[0].cpu / cascade[0].cpu:.2f}x")
     finally:
         shutil.rmtree(_SCRATCH, ignore_errors=True)
 

@@ -8,6 +8,7 @@ from sciloom.curation.extract import ExtractConfig
 from sciloom.curation.inputs import InputsConfig
 from sciloom.curation.langid import LangIdConfig
 from sciloom.curation.line_cleaning import LineCleaningConfig
+from sciloom.curation.prefilter import PrefilterConfig
 from sciloom.curation.rules import RulesConfig
 
 
@@ -18,6 +19,8 @@ class CurationConfig(BaseModel):
                                        "files (WARC/WET) and text files (JSONL/Parquet), each with its own source name.")
     line_cleaning: LineCleaningConfig = Field(default_factory=LineCleaningConfig, description=(
         "Boilerplate-line removal (menus, navigation, notices) for text inputs; HTML is cleaned by extraction."))
+    prefilter: PrefilterConfig = Field(default_factory=PrefilterConfig, description=(
+        "Cheap decisions before extraction: URL block lists and clearly foreign languages on a fast rendering."))
     extract: ExtractConfig = Field(default_factory=ExtractConfig, description="Main-text extraction from HTML.")
     langid: LangIdConfig = Field(default_factory=LangIdConfig, description="Language identification.")
     rules: RulesConfig = Field(default_factory=RulesConfig, description="Level-1 rule filters.")

@@ -14,6 +14,7 @@ tasks finish, and a rerun retries just that task.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import traceback
@@ -27,7 +28,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sciloom.curation.atomic_write import file_fingerprint, recording_outputs, write_json_atomic, write_text_atomic
 from sciloom.curation.stats import StepStats, merge_step_stats
-
 
 
 @dataclass(frozen=True)
@@ -131,8 +131,14 @@ _remote_run = ray.remote(max_retries=3)(_run_and_mark)
 
 
 def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *, num_cpus_per_task: float = 1,
-              show_progress: bool = True) -> StageReport:
-    """Run `fn` over every task not finished by an earlier run; merge and save the stage's statistics."""
+              show_progress: bool = True, max_in_flight: int | None = None) -> StageReport:
+    """Run `fn` over every task not finished by an earlier run; merge and save the stage's statistics.
+
+    `fn` goes into Ray's object store once and every task receives a reference to it: whatever it carries
+    (an input map, a list of index parts) is not serialised again per task. At most `max_in_flight` tasks
+    are submitted at a time (default: twice the cluster's CPUs), as datatrove's Ray executor does, so the
+    driver's memory and Ray's task table do not grow with the number of tasks.
+    """
     ids = [t.task_id for t in tasks]
     if len(set(ids)) != len(ids):
         raise ValueError(f"stage {stage!r}: task ids must be unique")
@@ -148,19 +154,25 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
     failures: dict[str, str] = {}
     if pending:
         remote = _remote_run.options(num_cpus=num_cpus_per_task, name=f"{stage}")
-        refs = {remote.remote(fn, task, stage_dir): task for task in pending}
+        fn_ref = ray.put(fn)
+        limit = max_in_flight or max(1, 2 * int(ray.cluster_resources().get("CPU", 1) / num_cpus_per_task))
+        queue = iter(pending)
+        in_flight: dict[ray.ObjectRef, Task] = {}
         with Progress(TextColumn(f"[bold]{stage}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       disable=not show_progress, transient=False) as progress:
             bar = progress.add_task(stage, total=len(tasks), completed=len(tasks) - len(pending))
-            waiting = list(refs)
-            while waiting:
-                done, waiting = ray.wait(waiting, num_returns=1)
+            while True:
+                for task in itertools.islice(queue, limit - len(in_flight)):
+                    in_flight[remote.remote(fn_ref, task, stage_dir)] = task
+                if not in_flight:
+                    break
+                done, _ = ray.wait(list(in_flight), num_returns=1)
                 for ref in done:
+                    task = in_flight.pop(ref)
                     try:
                         ray.get(ref)
                     except Exception as error:  # a task's own exception: report it, keep the others going
-                        task_id = refs[ref].task_id
-                        failures[task_id] = f"{_describe(error)} (traceback: {task_error_path(stage_dir, task_id)})"
+                        failures[task.task_id] = f"{_describe(error)} (traceback: {task_error_path(stage_dir, task.task_id)})"
                     progress.advance(bar)
     report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending), tasks_redone=redone)
     report.steps = merge_step_stats(

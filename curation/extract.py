@@ -1,8 +1,9 @@
 """Main-text extraction from HTML with trafilatura, math kept as LaTeX, with a size cap and a time limit.
 
 A page over the size cap is rejected before parsing (`page_too_large`; its HTML is not written aside, only
-its id and url). Extraction runs under a real wall-clock limit: a SIGALRM timer interrupts trafilatura
-(`extract_timeout`). A page that yields no text is rejected as `no_text`. Documents that arrive with text
+its id and url). A payload seen among the last pages of the task reuses their result instead of being
+extracted again (counted in notes as `payload_seen_before`). Extraction runs under a real wall-clock limit:
+a SIGALRM timer interrupts trafilatura (`extract_timeout`). A page that yields no text is rejected as `no_text`. Documents that arrive with text
 and no HTML (WET, JSONL, Parquet inputs) pass through untouched.
 
 The trafilatura settings below were chosen by measurement on trafilatura's 990 evaluation pages
@@ -10,8 +11,10 @@ The trafilatura settings below were chosen by measurement on trafilatura's 990 e
 """
 from __future__ import annotations
 
+import hashlib
 import signal
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,6 +40,10 @@ class ExtractConfig(BaseModel):
     keep_math: bool = Field(True, description="Convert MathML / MathJax / KaTeX to LaTeX ($...$, $$...$$) before extraction.")
 
 
+# Results of the last pages extracted, by payload hash: bounded, so memory does not grow with a task's input.
+RECENT_PAYLOADS = 1024
+
+
 class ExtractTimeout(Exception):
     pass
 
@@ -48,12 +55,24 @@ class ExtractStep(Step):
     def __init__(self, config: ExtractConfig | None = None) -> None:
         super().__init__()
         self.config = config or ExtractConfig()
+        self._recent: OrderedDict[bytes, tuple[str | None, str | None]] = OrderedDict()
 
     def apply(self, doc: Document) -> str | None:
         html = doc.get("html")
         if html is None:
             return None if doc.get("text") else "no_text"
-        text, reason = self.extract_text(html, doc.get("url"))
+        key = hashlib.blake2b(html.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if key in self._recent:
+            # The same payload again (an error page, a mirror): its result, not a second extraction. Both
+            # documents go on; exact dedup chooses between them, as it would have after two extractions.
+            self._recent.move_to_end(key)
+            text, reason = self._recent[key]
+            self.note("payload_seen_before")
+        else:
+            text, reason = self.extract_text(html, doc.get("url"))
+            self._recent[key] = (text, reason)
+            if len(self._recent) > RECENT_PAYLOADS:
+                self._recent.popitem(last=False)
         if reason == "page_too_large":
             doc["html"] = None  # the reject row names the page; copying megabytes of HTML aside helps nobody
         doc["text"] = text
@@ -103,7 +122,11 @@ def time_limit(seconds: float) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("ExtractStep must run in the main thread of its process (its time limit uses SIGALRM)")
 
+    fired = False
+
     def _raise(signum: int, frame: object) -> None:
+        nonlocal fired
+        fired = True
         raise ExtractTimeout(f"extraction exceeded {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, _raise)
@@ -113,3 +136,7 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+    if fired:
+        # trafilatura catches every exception while parsing ("lxml parsing failed") and goes on: an interrupted
+        # page must still count as a timeout, not as a page without text.
+        raise ExtractTimeout(f"extraction exceeded {seconds} s")

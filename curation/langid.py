@@ -64,6 +64,17 @@ def language_sample(text: str, size: int) -> str:
     return " ".join(text[:third].split()[:-1] + text[middle:middle + third].split()[1:-1] + text[-third:].split()[1:])
 
 
+def load_language_model(config: LangIdConfig) -> fasttext.FastText._FastText:
+    return fasttext.load_model(str(config.model_path or shipped_model_path()))
+
+
+def predict_languages(model: fasttext.FastText._FastText, texts: list[str], sample_chars: int) -> list[tuple[str, float]]:
+    """(language code, probability) of each text, read through its bounded sample; one C++ call for the list."""
+    labels, probs = model.predict([language_sample(text, sample_chars) for text in texts], k=1)
+    return [(label[0].removeprefix(LABEL_PREFIX) if label else "unknown", float(prob[0]) if len(prob) else 0.0)
+            for label, prob in zip(labels, probs)]
+
+
 class LanguageIdStep(Step):
     name = "langid"
     columns = {"lang": pa.string(), "lang_score": pa.float32()}
@@ -71,15 +82,12 @@ class LanguageIdStep(Step):
     def __init__(self, config: LangIdConfig | None = None) -> None:
         super().__init__()
         self.config = config or LangIdConfig()
-        self.model = fasttext.load_model(str(self.config.model_path or shipped_model_path()))
+        self.model = load_language_model(self.config)
         self._keep = set(self.config.languages) if self.config.languages is not None else None
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         """(language code, probability) of each text."""
-        lines = [language_sample(text, self.config.sample_chars) for text in texts]
-        labels, probs = self.model.predict(lines, k=1)
-        return [(label[0].removeprefix(LABEL_PREFIX) if label else "unknown", float(prob[0]) if len(prob) else 0.0)
-                for label, prob in zip(labels, probs)]
+        return predict_languages(self.model, texts, self.config.sample_chars)
 
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
         batch: list[Document] = []

@@ -1,5 +1,5 @@
-"""The curation phase of a run: read → line cleaning (text inputs) → extract (HTML) → language id → level-1 rules,
-then deduplication."""
+"""The curation phase of a run: read → line cleaning (text inputs) → prefilter (cheap decisions on the raw page)
+→ extract (HTML) → language id → level-1 rules, then deduplication."""
 from __future__ import annotations
 
 from functools import partial
@@ -15,6 +15,7 @@ from sciloom.curation.langid import LanguageIdStep
 from sciloom.curation.line_cleaning import LineCleaningStep
 from sciloom.curation.map_stage import map_documents
 from sciloom.curation.part_writer import provenance
+from sciloom.curation.prefilter import PrefilterStep
 from sciloom.curation.rules import RulesStep
 from sciloom.curation.stats import StepStats
 from sciloom.curation.step import Reader, Step
@@ -24,8 +25,10 @@ CURATED_DIR = "curated"
 
 
 def build_extraction_chain(config: CurationConfig, input_index: int) -> tuple[Reader, list[Step]]:
-    return reader_for(config.inputs[input_index]), [LineCleaningStep(config.line_cleaning), ExtractStep(config.extract),
-                                                    LanguageIdStep(config.langid), RulesStep(config.rules)]
+    prefilter = [PrefilterStep(config.prefilter, config.langid, config.extract.max_page_bytes)] if config.prefilter.enabled else []
+    return reader_for(config.inputs[input_index]), [LineCleaningStep(config.line_cleaning), *prefilter,
+                                                    ExtractStep(config.extract), LanguageIdStep(config.langid),
+                                                    RulesStep(config.rules)]
 
 
 def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], metadata: dict[str, str], task: Task,

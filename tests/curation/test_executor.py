@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,3 +126,27 @@ def test_a_finished_task_whose_output_was_damaged_is_redone(ray_session, tmp_pat
     assert rejected_path(stage_dir, "00001").exists()
     again = run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
     assert again.tasks_redone == {} and again.tasks_skipped == len(tasks)
+
+
+def record_overlap(task: Task, stage_dir: Path) -> list:
+    """A task that notes which other tasks ran while it did: it waits up to a second for one to appear."""
+    running = stage_dir / "running"
+    running.mkdir(exist_ok=True)
+    (running / task.task_id).touch()
+    others: list[str] = []
+    for _ in range(100):
+        others = sorted(p.name for p in running.iterdir() if p.name != task.task_id)
+        if others:
+            break
+        time.sleep(0.01)
+    (stage_dir / f"seen-{task.task_id}.json").write_text(json.dumps(others))
+    (running / task.task_id).unlink()
+    return []
+
+
+def test_tasks_in_flight_are_bounded(ray_session, tmp_path: Path) -> None:
+    tasks = [Task(f"{i:05d}", ()) for i in range(6)]
+    run_stage("bounded", tmp_path / "stage", tasks, record_overlap, show_progress=False, max_in_flight=1)
+    seen = {t.task_id: json.loads((tmp_path / "stage" / f"seen-{t.task_id}.json").read_text()) for t in tasks}
+    assert seen == {t.task_id: [] for t in tasks}  # one at a time: no task ever saw another running
+    assert all(task_marker(tmp_path / "stage", t.task_id).exists() for t in tasks)

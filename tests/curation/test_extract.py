@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from sciloom.curation.extract import ExtractConfig, ExtractStep
+from sciloom.curation.extract import ExtractConfig, ExtractStep, ExtractTimeout, time_limit
 
 ARTICLE = """<html><head><title>Heat equation</title></head><body>
 <nav><a href="/">Home</a> | <a href="/about">About us</a> | <a href="/shop">Shop</a></nav>
@@ -71,6 +71,17 @@ def test_pathological_page_hits_the_time_limit() -> None:
     # The same page under a generous limit extracts completely: the rejection above was the limit, not the page.
     text, reason = ExtractStep(ExtractConfig(timeout_seconds=600)).extract_text(html)
     assert reason is None and "Paragraph 3999" in text
+
+
+def test_a_timeout_the_extractor_swallows_still_counts() -> None:
+    """trafilatura catches every exception while parsing: the limit must fire through its `except`."""
+    with pytest.raises(ExtractTimeout):
+        with time_limit(0.01):
+            try:
+                while True:
+                    pass
+            except Exception:  # noqa: BLE001 — what trafilatura's load_html does
+                pass
 
 
 def test_page_without_text_and_text_only_documents() -> None:

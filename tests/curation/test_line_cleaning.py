@@ -132,7 +132,7 @@ def test_the_curation_chain_cleans_wet_text_and_counts_it(shared_data: Path, tmp
     config = CurationConfig(inputs=[{"paths": [path]}], langid={"languages": None, "threshold": 0.0},
                             rules={"profile": "science"})
     reader, steps = build_extraction_chain(config, 0)
-    assert [step.name for step in steps] == ["line_cleaning", "extract", "langid", "rules"]
+    assert [step.name for step in steps] == ["line_cleaning", "prefilter", "extract", "langid", "rules"]
     stats = map_documents(lambda: build_extraction_chain(config, 0))(Task("wet", (path,)), tmp_path)
     cleaning = next(s for s in stats if s.name == "line_cleaning")
     assert cleaning.docs_in == 1 and cleaning.notes["lines_removed:menu_run"] >= 100
