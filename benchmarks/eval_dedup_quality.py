@@ -46,7 +46,7 @@ from scipy.sparse.csgraph import connected_components
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from sciloom.curation.containment import BloomFilter, containment_fractions, write_index  # noqa: E402
+from sciloom.curation.containment import BloomFilter, judge_containment, write_index  # noqa: E402
 from sciloom.curation.dedup import dedup_documents  # noqa: E402
 from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig  # noqa: E402
 from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs  # noqa: E402
@@ -180,7 +180,7 @@ def cross_run(names: list[str], texts: list[str], labels: dict[str, tuple[str, s
     answers = [i for i, n in enumerate(names) if labels[n][1] != "orig"]
     grams = ngram_sets([texts[i] for i in sources], config.ngram)
     bloom = BloomFilter.sized(sum(g.size for g in grams), config.bloom_false_positive_rate)
-    _, contained = containment_fractions(grams, config, bloom)
+    _, contained, _ = judge_containment(grams, config, bloom)
     with tempfile.TemporaryDirectory() as folder:
         write_index(Path(folder), bloom, config, kept_documents=int((~contained).sum()))
         later = DedupConfig(exact=False, fuzzy=False, containment=config.model_copy(update={"reference_indexes": [Path(folder)]}))

@@ -130,6 +130,14 @@ def containment_fractions(ngrams_per_doc: list[np.ndarray], config: ContainmentC
     return fractions, contained
 
 
+def judge_containment(ngrams_per_doc: Sequence[np.ndarray], config: ContainmentConfig, filter_: BloomFilter,
+                      earlier: Sequence[BloomFilter] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fraction seen, contained?, index of the document each contained one copies or -1) per document, from the
+    pass in the given order; `filter_` ends holding the kept documents' n-grams."""
+    fractions, contained = containment_fractions(ngrams_per_doc, config, filter_, earlier)
+    return fractions, contained, containing_documents(ngrams_per_doc, contained)
+
+
 def containing_documents(ngrams_per_doc: Sequence[np.ndarray], contained: np.ndarray) -> np.ndarray:
     """Index of the document each contained one copies: the earlier kept document holding most of its n-grams
     (ties: the earliest); -1 for kept documents and for those whose n-grams only an earlier run's index holds."""
@@ -155,6 +163,13 @@ def containing_documents(ngrams_per_doc: Sequence[np.ndarray], contained: np.nda
         if owners.size:
             result[doc] = int(np.bincount(owners).argmax())
     return result
+
+
+CONTAINED_FILE = "contained.parquet"
+
+
+def verdicts_file(stage_dir: Path, part: str) -> Path:
+    return stage_dir / f"part-{part}.parquet"
 
 
 def ngrams_file(stage_dir: Path, task_id: str) -> Path:
@@ -185,26 +200,28 @@ def containment_task(config: ContainmentConfig, ngram_dir: Path, part_names: lis
         total = sum(pc.sum(pc.list_value_length(t.column("ngrams"))).as_py() or 0 for t in tables)
         filter_ = BloomFilter.sized(total, config.bloom_false_positive_rate)
         earlier = read_reference_indexes(config)
-        rows: dict[str, list] = {"id": [], "part": [], "containment": [], "contained": []}
+        rows: dict[str, list] = {"id": []}
         every_doc: list[np.ndarray] = []
         for name, table in zip(sorted(part_names), tables):
             lists = table.column("ngrams").combine_chunks()
             offsets = lists.offsets.to_numpy()
             values = lists.values.to_numpy()
-            grams = [values[offsets[i]:offsets[i + 1]] for i in range(len(lists))]
-            fractions, contained = containment_fractions(grams, config, filter_, earlier)
-            every_doc += grams
+            every_doc += [values[offsets[i]:offsets[i + 1]] for i in range(len(lists))]
             rows["id"] += table.column("id").to_pylist()
-            rows["part"] += [name] * table.num_rows
-            rows["containment"] += fractions.tolist()
-            rows["contained"] += contained.tolist()
-        container = containing_documents(every_doc, np.asarray(rows["contained"], dtype=bool))
+        fractions, contained, container = judge_containment(every_doc, config, filter_, earlier)
+        rows["containment"], rows["contained"] = fractions.tolist(), contained.tolist()
         duplicate_of = [rows["id"][c] if c >= 0 else None for c in container.tolist()]
-        result = pa.table({"id": pa.array(rows["id"], pa.string()), "part": pa.array(rows["part"], pa.string()),
+        result = pa.table({"id": pa.array(rows["id"], pa.string()),
                            "containment": pa.array(rows["containment"], pa.float32(), from_pandas=True),
                            "contained": pa.array(rows["contained"], pa.bool_()),
                            "duplicate_of": pa.array(duplicate_of, pa.string())})
-        write_table_atomic(stage_dir / "containment.parquet", result)
+        # One file per part (what the filter task of that part reads) and the contained documents of every part
+        # (a removal elsewhere can re-point this part's exact or fuzzy duplicates to the document it copies).
+        start = 0
+        for name, table in zip(sorted(part_names), tables):  # rows are grouped by part, in this order
+            write_table_atomic(verdicts_file(stage_dir, name), result.slice(start, table.num_rows))
+            start += table.num_rows
+        write_table_atomic(stage_dir / CONTAINED_FILE, result.filter(result.column("contained")).select(["id", "duplicate_of"]))
         write_index(stage_dir / INDEX_DIR, filter_, config, kept_documents=result.num_rows - int(np.sum(rows["contained"])))
         stats.docs_in = result.num_rows
         stats.rejected[CONTAINED] = int(np.sum(rows["contained"]))

@@ -28,12 +28,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
-from sciloom.curation.containment import (BloomFilter, containing_documents, containment_fractions, containment_task,
-                                          ngram_task, read_reference_indexes, reference_index_metas)
+from sciloom.curation.containment import (CONTAINED_FILE, BloomFilter, containment_task, judge_containment,
+                                          ngram_task, read_reference_indexes, reference_index_metas, verdicts_file)
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
-from sciloom.curation.exact_dedup import (CONTAINED, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_task, index_task, read_decisions,
-                                  reference_parts, signature_meta)
+from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
+                                          IndexPart, exact_task, index_task, read_decisions, reference_parts,
+                                          signature_meta)
 from sciloom.curation.executor import StageReport, Task, bookkeeping_dir, run_stage
 from sciloom.curation.fuzzy_dedup import bucket_task, components_task, pairs_task, shared_task, signatures_task
 from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
@@ -70,7 +71,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     decisions: Path | None = None
     if config.exact:
         stage("dedup_exact", work_dir / "exact", [_ALL], partial(exact_task, parts))
-        decisions = work_dir / "exact" / "decisions.parquet"
+        decisions = work_dir / "exact" / DECISIONS_DIR
     if config.fuzzy:
         bucket_dir, pairs_dir = work_dir / "lsh_buckets", work_dir / "lsh_pairs"
         write_json_atomic(work_dir / "lsh.json", {"threshold": config.threshold, "num_perm": config.num_perm,
@@ -84,14 +85,14 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
               partial(signatures_task, config, shared_dir, parts))
         stage("dedup_lsh_pairs", pairs_dir, partitions, partial(pairs_task, config, shared_dir, signature_dir, parts))
         stage("dedup_fuzzy", work_dir / "fuzzy", [_ALL], partial(components_task, parts, pairs_dir, decisions))
-        decisions = work_dir / "fuzzy" / "decisions.parquet"
+        decisions = work_dir / "fuzzy" / DECISIONS_DIR
     containment: Path | None = None
     if config.containment.enabled:
         ngram_dir = work_dir / "containment_ngrams"
         stage("dedup_containment_ngrams", ngram_dir, tasks, partial(ngram_task, config.containment, decisions))
         stage("dedup_containment", work_dir / "containment", [_ALL],
               partial(containment_task, config.containment, ngram_dir, [t.task_id for t in tasks]))
-        containment = work_dir / "containment" / "containment.parquet"
+        containment = work_dir / "containment"
     stage("dedup_filter", curated_dir, tasks,
           partial(filter_task, index_dir, decisions, containment, provenance(recipe_hash)))
     return reports
@@ -175,9 +176,8 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
         rows = [i for i in range(n) if reason[i] is None]
         grams = ngram_sets([texts[i] for i in rows], config.containment.ngram)
         bloom = BloomFilter.sized(sum(g.size for g in grams), config.containment.bloom_false_positive_rate)
-        seen, contained = containment_fractions(grams, config.containment, bloom,
-                                                read_reference_indexes(config.containment))
-        container = containing_documents(grams, contained)
+        seen, contained, container = judge_containment(grams, config.containment, bloom,
+                                                       read_reference_indexes(config.containment))
         for k, (i, fraction, hit) in enumerate(zip(rows, seen.tolist(), contained.tolist())):
             fractions[i] = None if np.isnan(fraction) else fraction
             if hit:
@@ -203,11 +203,11 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
             removed = {i: (r, c) for i, r, c in zip(d["id"], d["reason"], d["cluster"])}
         fraction: dict[str, float | None] = {}
         if containment is not None:
-            c = pq.read_table(containment, filters=[("part", "=", task.task_id)]).to_pydict()
+            c = pq.read_table(verdicts_file(containment, task.task_id)).to_pydict()
             fraction = dict(zip(c["id"], c["containment"]))
             # A contained document joins the cluster of the kept document it copies (it keeps its own when that
             # one is in an earlier run's index), and its own exact or fuzzy duplicates, in any part, follow it.
-            found = pq.read_table(containment, columns=["id", "duplicate_of"], filters=[("contained", "=", True)])
+            found = pq.read_table(containment / CONTAINED_FILE)
             moved = {i: source for i, source in zip(found.column("id").to_pylist(),
                                                     found.column("duplicate_of").to_pylist()) if source}
             removed = {i: (r, moved.get(cluster) or cluster) for i, (r, cluster) in removed.items()}

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sciloom.curation.atomic_write import atomic_path
@@ -26,6 +25,7 @@ from sciloom.curation.stats import StepStats
 QUALITY_COLUMN = "quality_score"
 META_FILE = "meta.json"
 EXACT_DUPLICATE, FUZZY_DUPLICATE, CONTAINED = "exact_duplicate", "fuzzy_duplicate", "contained"
+DECISIONS_DIR = "decisions"
 DECISION_SCHEMA = pa.schema([("id", pa.string()), ("part", pa.string()), ("reason", pa.string()),
                              ("cluster", pa.string())])
 
@@ -108,7 +108,7 @@ def exact_task(parts: list[IndexPart], task: Task, stage_dir: Path) -> list[Step
         preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
         rep = representatives(labels, ids.astype(str), quality, preferred)
         removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
-        write_table_atomic(stage_dir / "decisions.parquet", pa.table({
+        write_decisions(stage_dir / DECISIONS_DIR, parts, pa.table({
             "id": pa.array(ids[removed].tolist(), pa.string()),
             "part": pa.array([parts[i].name for i in part_of[removed]], pa.string()),
             "reason": pa.array([EXACT_DUPLICATE] * len(removed), pa.string()),
@@ -119,6 +119,25 @@ def exact_task(parts: list[IndexPart], task: Task, stage_dir: Path) -> list[Step
     return [stats]
 
 
-def read_decisions(path: Path, part: str | None = None) -> pa.Table:
-    table = pq.read_table(path)
-    return table.filter(pc.equal(table.column("part"), part)) if part is not None else table
+def write_decisions(folder: Path, parts: list[IndexPart], decisions: pa.Table) -> None:
+    """One file of removals per input part (empty when it lost nothing): a task that filters one part reads
+    its own file, never the whole corpus's decisions."""
+    decisions = decisions.sort_by("part")
+    names = decisions.column("part").to_numpy(zero_copy_only=False)
+    for part in parts:
+        if part.reference:
+            continue
+        start, end = np.searchsorted(names, part.name, "left"), np.searchsorted(names, part.name, "right")
+        write_table_atomic(decisions_file(folder, part.name), decisions.slice(start, end - start))
+
+
+def decisions_file(folder: Path, part: str) -> Path:
+    return folder / f"part-{part}.parquet"
+
+
+def read_decisions(folder: Path, part: str | None = None) -> pa.Table:
+    """The removals of one input part, or of every part (`part=None`)."""
+    if part is not None:
+        return pq.read_table(decisions_file(folder, part), schema=DECISION_SCHEMA)
+    files = sorted(folder.glob("part-*.parquet"))
+    return pa.concat_tables([pq.read_table(f, schema=DECISION_SCHEMA) for f in files]) if files else DECISION_SCHEMA.empty_table()

@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.dedup_config import DedupConfig
-from sciloom.curation.exact_dedup import (DECISION_SCHEMA, FUZZY_DUPLICATE, IndexPart, load_index_columns,
-                                  read_decisions, write_table_atomic)
+from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, IndexPart, load_index_columns,
+                                          read_decisions, write_decisions, write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
 from sciloom.curation.stats import StepStats
@@ -161,7 +161,7 @@ def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Pa
             {"id": [], "part": [], "reason": [], "cluster": []}
         exact["cluster"] = [final_cluster.get(c, c) for c in exact["cluster"]]
         decisions = pa.table({k: fuzzy[k] + exact[k] for k in DECISION_SCHEMA.names}, schema=DECISION_SCHEMA)
-        write_table_atomic(stage_dir / "decisions.parquet", decisions)
+        write_decisions(stage_dir / DECISIONS_DIR, parts, decisions)
         stats.docs_in = int((~preferred).sum()) - len(exact["id"])
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[FUZZY_DUPLICATE] += len(removed)

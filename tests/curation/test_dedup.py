@@ -124,6 +124,13 @@ def test_run_dedup_end_to_end_resumes_and_matches_in_memory(ray_session, shared_
     stats = json.loads((tmp_path / "_curated" / "stats.json").read_text())
     assert stats["steps"][0]["rejected"] == {"contained": 1, "exact_duplicate": 1, "fuzzy_duplicate": 1}
     assert [r.tasks_skipped for r in reports] == [0] * len(reports)
+    # Decisions and containment verdicts are kept per part: the task filtering a part reads its own files only.
+    for stage in ("exact", "fuzzy"):
+        files = sorted((tmp_path / "work" / stage / "decisions").glob("part-*.parquet"))
+        assert [f.name for f in files] == [f"part-{t:05d}.parquet" for t in range(3)]
+        assert all(set(pq.read_table(f).column("part").to_pylist()) <= {f.stem.removeprefix("part-")} for f in files)
+    verdicts = [pq.read_table(tmp_path / "work" / "containment" / f"part-{t:05d}.parquet") for t in range(3)]
+    assert sum(v.num_rows for v in verdicts) == len(docs) - 2  # all but the exact and the fuzzy duplicate
     # The LSH shuffle counts documents (the exact duplicate no longer takes part), bucket entries as notes.
     shared = next(r.steps[0] for r in reports if r.stage == "dedup_lsh_shared")
     assert shared.docs_in == shared.docs_out == len(docs) - 1
