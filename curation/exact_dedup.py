@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sciloom.curation.atomic_write import atomic_path
@@ -102,21 +103,34 @@ def exact_task(parts: list[IndexPart], task: Task, stage_dir: Path) -> list[Step
     stats = StepStats("exact_dedup")
     with stats.timer():
         table, part_of = load_index_columns(parts, ["id", "exact_hash", "quality"])
-        ids = np.asarray(table.column("id").to_pylist(), dtype=object)
-        _, labels = np.unique(np.asarray(table.column("exact_hash").to_pylist(), dtype=object).astype(str), return_inverse=True)
+        # Integers, not Python strings: hashes become dictionary codes, ids their rank in sorted order.
+        labels = table.column("exact_hash").combine_chunks().dictionary_encode().indices.to_numpy()
         quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
         preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
-        rep = representatives(labels, ids.astype(str), quality, preferred)
+        rep = representatives(labels, id_ranks(table.column("id")), quality, preferred)
         removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
-        write_decisions(stage_dir / DECISIONS_DIR, parts, pa.table({
-            "id": pa.array(ids[removed].tolist(), pa.string()),
-            "part": pa.array([parts[i].name for i in part_of[removed]], pa.string()),
-            "reason": pa.array([EXACT_DUPLICATE] * len(removed), pa.string()),
-            "cluster": pa.array(ids[rep[removed]].tolist(), pa.string())}, schema=DECISION_SCHEMA))
+        write_decisions(stage_dir / DECISIONS_DIR, parts, removal_table(table.column("id"), removed, rep[removed],
+                                                                        [parts[i].name for i in part_of[removed]],
+                                                                        EXACT_DUPLICATE))
         stats.docs_in = int((~preferred).sum())
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[EXACT_DUPLICATE] += len(removed)
     return [stats]
+
+
+def id_ranks(ids: pa.ChunkedArray) -> np.ndarray:
+    """Each id's position in the sorted ids (a stable sort: equal ids keep their row order), as int64."""
+    order = pc.sort_indices(ids).to_numpy()
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = np.arange(len(order), dtype=np.int64)
+    return ranks
+
+
+def removal_table(ids: pa.ChunkedArray, removed: np.ndarray, kept: np.ndarray, parts: list[str], reason: str) -> pa.Table:
+    """Decision rows: the removed rows' ids, their parts, the reason and the id of the row each one's group keeps."""
+    return pa.table({"id": ids.take(pa.array(removed, pa.int64())).cast(pa.string()), "part": pa.array(parts, pa.string()),
+                     "reason": pa.array([reason] * len(removed), pa.string()),
+                     "cluster": ids.take(pa.array(kept, pa.int64())).cast(pa.string())}, schema=DECISION_SCHEMA)
 
 
 def write_decisions(folder: Path, parts: list[IndexPart], decisions: pa.Table) -> None:

@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.dedup_config import DedupConfig
-from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, IndexPart, load_index_columns,
-                                          read_decisions, write_decisions, write_table_atomic)
+from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, IndexPart, id_ranks,
+                                          load_index_columns, read_decisions, removal_table, write_decisions,
+                                          write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
 from sciloom.curation.stats import StepStats
@@ -148,21 +149,19 @@ def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Pa
         offsets = np.concatenate([[0], np.cumsum(np.bincount(part_of, minlength=len(parts)))])
         labels = connected_components(table.num_rows, offsets[u >> 32] + (u & 0xFFFFFFFF),
                                       offsets[v >> 32] + (v & 0xFFFFFFFF))
-        ids = np.asarray(table.column("id").to_pylist(), dtype=object).astype(str)
         quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
         preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
-        rep = representatives(labels, ids, quality, preferred)
+        rep = representatives(labels, id_ranks(table.column("id")), quality, preferred)
         removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
-        final_cluster = dict(zip(ids[removed].tolist(), ids[rep[removed]].tolist()))
-        fuzzy = {"id": ids[removed].tolist(), "part": [parts[i].name for i in part_of[removed]],
-                 "reason": [FUZZY_DUPLICATE] * len(removed), "cluster": ids[rep[removed]].tolist()}
+        fuzzy = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]],
+                              FUZZY_DUPLICATE)
+        final_cluster = dict(zip(fuzzy.column("id").to_pylist(), fuzzy.column("cluster").to_pylist()))
         # Exact duplicates were not in the graph: they follow their kept copy into its component.
-        exact = read_decisions(exact_decisions).to_pydict() if exact_decisions is not None else \
-            {"id": [], "part": [], "reason": [], "cluster": []}
-        exact["cluster"] = [final_cluster.get(c, c) for c in exact["cluster"]]
-        decisions = pa.table({k: fuzzy[k] + exact[k] for k in DECISION_SCHEMA.names}, schema=DECISION_SCHEMA)
-        write_decisions(stage_dir / DECISIONS_DIR, parts, decisions)
-        stats.docs_in = int((~preferred).sum()) - len(exact["id"])
+        exact = read_decisions(exact_decisions) if exact_decisions is not None else DECISION_SCHEMA.empty_table()
+        exact = exact.set_column(3, "cluster", pa.array([final_cluster.get(c, c) for c in exact.column("cluster").to_pylist()],
+                                                        pa.string()))
+        write_decisions(stage_dir / DECISIONS_DIR, parts, pa.concat_tables([fuzzy, exact]))
+        stats.docs_in = int((~preferred).sum()) - exact.num_rows
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[FUZZY_DUPLICATE] += len(removed)
     return [stats]

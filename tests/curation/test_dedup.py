@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sciloom.curation.components import connected_components, representatives
+from sciloom.curation.exact_dedup import id_ranks
 from sciloom.curation.dedup import dedup_documents, run_dedup
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.normalize import exact_hashes
@@ -235,3 +236,10 @@ def test_an_input_added_to_a_finished_run_gives_the_output_of_a_fresh_run(ray_se
     resumed, fresh = _verdicts(tmp_path / "curated"), _verdicts(tmp_path / "fresh")
     assert resumed == fresh and len(fresh[0]) + len(fresh[1]) == len(docs)
     assert fresh[1]["x-near"][1] == "s001"  # a pair across the added part was found
+
+
+def test_id_ranks_order_ids_as_python_compares_strings() -> None:
+    """Ranks stand in for id strings when choosing a group's kept row: same order, ties in row order."""
+    ids = ["b", "a", "é", "ab", "a", "Z", "", "日本", "b"]
+    ranks = id_ranks(pa.chunked_array([ids[:4], ids[4:]]))
+    assert sorted(range(len(ids)), key=lambda i: (ids[i], i)) == np.argsort(ranks).tolist()
