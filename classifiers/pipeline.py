@@ -14,6 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from sciloom.classifiers.bootstrap import REPORT_FILE as BOOTSTRAP_REPORT
 from sciloom.classifiers.bootstrap import bootstrap_models
 from sciloom.classifiers.default_models import packaged_models
@@ -87,16 +89,17 @@ def tier_report(labelled_dir: Path, config: ClassifiersConfig) -> dict[str, Any]
     # Per tier, the documents with the smallest id hashes: a spread over sources, stable across reruns.
     examples: dict[str, list[tuple[bytes, dict[str, Any]]]] = {tier: [] for tier in TIERS}
     keep = config.examples_per_tier
-    columns = ["id", "text", "discipline", "science_score", "quality_score", "quality_tier"]
+    # Every document's labels, but no text: only the chosen examples' text is read, at the end.
+    columns = ["id", "discipline", "science_score", "quality_score", "quality_tier"]
     if config.judge is not None:
         columns += ["judge_score", "judge_reason"]
     for part in iter_parts(labelled_dir):
-        for doc in read_documents(part, columns=columns):
+        for row, doc in enumerate(read_documents(part, columns=columns)):
             tier = doc["quality_tier"]
             counts[doc["discipline"]][tier] += 1
             chosen = examples[tier]
             if keep and (len(chosen) < keep or _spread_key(doc["id"]) < chosen[-1][0]):
-                chosen.append((_spread_key(doc["id"]), _example(doc)))
+                chosen.append((_spread_key(doc["id"]), (part, row, doc)))
                 chosen.sort(key=lambda pair: pair[0])
                 del chosen[keep:]
     per_discipline = {}
@@ -116,14 +119,27 @@ def tier_report(labelled_dir: Path, config: ClassifiersConfig) -> dict[str, Any]
         "tiers": {tier: {"count": overall[tier], "share": round(overall[tier] / total, 4) if total else 0.0}
                   for tier in TIERS},
         "per_discipline": per_discipline,
-        "examples": {tier: [example for _, example in chosen] for tier, chosen in examples.items()},
+        "examples": {tier: [_example(*found) for _, found in chosen] for tier, chosen in examples.items()},
     }
 
 
-def _example(doc: dict[str, Any]) -> dict[str, Any]:
+def text_at(part: Path, row: int) -> str:
+    """The text of one row, reading only the row group that holds it."""
+    parquet = pq.ParquetFile(part)
+    start = 0
+    for group in range(parquet.num_row_groups):
+        rows = parquet.metadata.row_group(group).num_rows
+        if row < start + rows:
+            return parquet.read_row_group(group, columns=["text"]).column("text")[row - start].as_py() or ""
+        start += rows
+    raise IndexError(f"{part} has {start} rows, no row {row}")
+
+
+def _example(part: Path, row: int, doc: dict[str, Any]) -> dict[str, Any]:
     judged = {name: doc[name] for name in ("judge_score", "judge_reason") if name in doc}
+    text = text_at(part, row)
     return {"id": doc["id"], "discipline": doc["discipline"], "science_score": round(doc["science_score"], 3),
-            "quality_score": round(doc["quality_score"], 3), **judged, "text": doc["text"][:EXAMPLE_CHARS]}
+            "quality_score": round(doc["quality_score"], 3), **judged, "text": text[:EXAMPLE_CHARS]}
 
 
 def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Path,

@@ -11,7 +11,7 @@ from label_corpus import make_documents
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.fasttext_model import TaxonomyMismatch
 from sciloom.classifiers.label_step import LABEL_COLUMNS
-from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
+from sciloom.classifiers.pipeline import REPORT_FILE, text_at, run_classification
 from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.tiers import TIERS, quality_tier
 from sciloom.curation.document import BASE_COLUMNS, schema_for
@@ -66,6 +66,9 @@ def test_bootstraps_labels_every_document_and_reports_tiers(tmp_path, ray_sessio
     for tier in TIERS:
         assert len(report["examples"][tier]) <= small_config.examples_per_tier
         assert all(e["id"] in truth for e in report["examples"][tier])
+        # Each example's text is its own document's (read back from the row it came from).
+        text_of = {r["id"]: r["text"] for r in rows}
+        assert all(text_of[e["id"]].startswith(e["text"]) and e["text"] for e in report["examples"][tier])
     # boilerplate must not be rated above the scientific documents on average
     quality = {r["id"]: r["quality_score"] for r in rows}
     boiler = [quality[i] for i, t in truth.items() if t == "boilerplate"]
@@ -91,3 +94,11 @@ def test_empty_curated_folder_is_a_clear_error(tmp_path, small_config):
     (tmp_path / "curated").mkdir()
     with pytest.raises(FileNotFoundError, match="no curated parts"):
         run_classification(small_config, tmp_path / "curated", tmp_path / "out")
+
+
+def test_example_text_is_read_from_the_row_group_that_holds_it(tmp_path: Path) -> None:
+    path = tmp_path / "part-00000.parquet"
+    pq.write_table(pa.table({"text": [f"text {i}" for i in range(7)]}), path, row_group_size=3)
+    assert [text_at(path, row) for row in range(7)] == [f"text {i}" for i in range(7)]
+    with pytest.raises(IndexError):
+        text_at(path, 7)
