@@ -167,7 +167,8 @@ def build_inputs(kind: str, folder: Path, limit: int | None) -> list[Path]:
 
 
 def run_ours(files: list[Path], out: Path, curation: CurationConfig) -> tuple[Clock, dict, dict[str, str], dict[str, str]]:
-    """The product's extraction chain over the files: (clock, per-step in/out, kept id -> text, rejected id -> reason)."""
+    """The product's extraction chain over the files: (clock, per-step in/out/seconds, kept id -> text, rejected id
+    -> reason). A reader's seconds include the steps after it: they run inside its generator."""
     config = curation.model_copy(update={"inputs": [InputsConfig(paths=[str(path) for path in files])]})
     task_fn = map_documents(partial(build_extraction_chain, config, 0))
     task = Task("bench", tuple(str(path) for path in files))
@@ -175,7 +176,7 @@ def run_ours(files: list[Path], out: Path, curation: CurationConfig) -> tuple[Cl
         stats = task_fn(task, out)
     kept = pq.read_table(part_path(out, task.task_id), columns=["id", "text"]).to_pydict()
     rejected = pq.read_table(rejected_path(out, task.task_id), columns=["id", "reject_reason"]).to_pydict()
-    return (clock, {s.name: (s.docs_in, s.docs_out) for s in stats}, dict(zip(kept["id"], kept["text"])),
+    return (clock, {s.name: (s.docs_in, s.docs_out, round(s.seconds, 1)) for s in stats}, dict(zip(kept["id"], kept["text"])),
             dict(zip(rejected["id"], rejected["reject_reason"])))
 
 
@@ -300,10 +301,10 @@ def main() -> None:
         full = run_ours(files, _SCRATCH / "full", curation.model_copy(update={"prefilter": PrefilterConfig(enabled=False)}))
         docs = full[1]["read"][1]  # HTML documents read: the same input for every run
         print(f"sciloom, full pipeline : {docs / full[0].cpu:6.1f} docs/CPU-s, {docs / full[0].wall:6.1f} docs/s wall "
-              f"(in/out per step {full[1]})", flush=True)
+              f"(in/out/seconds per step {full[1]})", flush=True)
         cascade = run_ours(files, _SCRATCH / "cascade", curation)
         print(f"sciloom, cascade       : {docs / cascade[0].cpu:6.1f} docs/CPU-s, {docs / cascade[0].wall:6.1f} docs/s wall "
-              f"(in/out per step {cascade[1]})", flush=True)
+              f"(in/out/seconds per step {cascade[1]})", flush=True)
         theirs, theirs_steps = run_datatrove(folder, _SCRATCH / "datatrove", curation.extract, curation.langid)
         print(f"datatrove              : {docs / theirs.cpu:6.1f} docs/CPU-s, {docs / theirs.wall:6.1f} docs/s wall "
               f"(per step {theirs_steps})", flush=True)

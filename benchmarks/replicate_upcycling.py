@@ -75,6 +75,7 @@ SCIENCE_STAGES = ("expert_induction", "routing_warmup", "integration")
 # Innovator's open choices, each one run_stages option away from the default (trainer/innovator.py).
 ABLATIONS: dict[str, dict[str, Any]] = {
     "routed_scale_G": {"routed_scale": "G"},
+    "routed_scale_learned": {"learned_routed_scale": True},
     "warmup_group_mass": {"warmup_loss": "group_mass"},
     "balance_within_groups": {"balance": "within_groups"},
     "balance_none": {"balance": "none"},
@@ -463,6 +464,10 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {name} | {ev['general_loss']:.4f} | {start['general_loss'] / ev['general_loss']:.4f} | "
                          f"{ev['science_loss_mean']:.4f} | {w['document']['accuracy']:.3f} / {i['document']['accuracy']:.3f} | "
                          f"{w['token']['accuracy']:.3f} / {i['token']['accuracy']:.3f} |")
+        for name, arm in results["ablations"].items():
+            if "learned_routed_scale_per_layer" in arm:
+                lines += ["", f"{name}: the routed scale each layer learned in integration (from 1): "
+                              f"{arm['learned_routed_scale_per_layer']}"]
     lines += ["", "Rank by mean science loss: " + ", ".join(results["ranking"]["science"]),
               "", "Rank by general retention: " + ", ".join(results["ranking"]["retention"]),
               "", "## The papers' findings at this scale", ""]
@@ -589,6 +594,8 @@ def main() -> None:
                  "routing_after_integration": routing(moe, held, group_E),
                  "stage_final_losses": {k: v.get("final_loss") for k, v in report["stages"].items() if isinstance(v, dict)},
                  "seconds": round(time.perf_counter() - arm_started, 1)}
+        if moe.config.moe.learned_routed_scale:
+            entry["learned_routed_scale_per_layer"] = [round(layer.mlp.routed_scale.item(), 4) for layer in moe.model.layers]
         results["arms" if name == "innovator" else "ablations"][name] = entry
         doc = entry["routing_after_warmup"]["document"], entry["routing_after_integration"]["document"]
         print(f"{name}: general {entry['eval']['general_loss']:.4f} science {entry['eval']['science_loss_mean']:.4f} "

@@ -233,6 +233,10 @@ def _hf_tensors(state: dict[str, torch.Tensor], names: list[str], config: ModelC
             group[prefix + "shared_expert.up_proj.weight"] = reference.new_zeros(INERT_SHARED_EXPERT_SIZE, D)
             group[prefix + "shared_expert.down_proj.weight"] = reference.new_zeros(D, INERT_SHARED_EXPERT_SIZE)
             group[prefix + "shared_expert_gate.weight"] = reference.new_zeros(1, D)
+        scale = group.pop(prefix + "routed_scale", None)
+        if scale is not None:  # a learned routed scale: Qwen2-MoE has none, so it goes into every expert's down_proj
+            group[prefix + "experts.down_proj"] = group[prefix + "experts.down_proj"] * scale.to(
+                group[prefix + "experts.down_proj"].dtype)
         _split_experts(group, prefix + "experts.")
     return {name: (t.to(dtype) if dtype is not None else t).contiguous() for name, t in group.items()}
 

@@ -92,12 +92,13 @@ def induce_expert(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_
 
 def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, disciplines: list[str],
                seed: int, ctx: ParallelContext, held_out_batches: Callable[[], Iterable[dict[str, torch.Tensor]]],
-               *, routed_scale: float = 1.0, warmup_loss: str = "separation", balance: str = "all_experts",
-               ) -> tuple[CausalLM, dict[str, Any]]:
+               *, routed_scale: float = 1.0, learned_routed_scale: bool = False, warmup_loss: str = "separation",
+               balance: str = "all_experts") -> tuple[CausalLM, dict[str, Any]]:
     """The four stages; `held_out_batches()` gives the held-out batches routing accuracy is measured on.
 
     Ablation options (benchmarks/replicate_upcycling.py measures them; the defaults are the method's):
-    `routed_scale` multiplies the routed experts' down_proj after the split (assemble_innovator);
+    `routed_scale` multiplies the routed experts' down_proj after the split (assemble_innovator), and
+    `learned_routed_scale` adds a learnable scalar per layer on the routed sum (trained in stage 4);
     `warmup_loss` picks stage 3's loss (objectives.RoutingWarmup); `balance` is stage 4's load balancing:
     "all_experts" (the model's own loss), "within_groups" (objectives.LanguageModeling's group_balance, same
     weight) or "none".
@@ -119,7 +120,8 @@ def run_stages(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir
             config, dense, shards_dir, out_dir, discipline, seed, ctx)
 
     shape = dict(granularity=inn.granularity, top_k=inn.top_k, z_loss_weight=inn.z_loss_weight,
-                 aux_loss_weight=inn.aux_loss_weight if balance == "all_experts" else 0.0)
+                 aux_loss_weight=inn.aux_loss_weight if balance == "all_experts" else 0.0,
+                 learned_routed_scale=learned_routed_scale)
     if ctx.world_size == 1:
         moe = assemble_innovator(dense, induced, routed_scale=routed_scale, **shape).to(ctx.device)
     else:

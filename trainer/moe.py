@@ -46,6 +46,9 @@ class MoEConfig(BaseModel):
     aux_loss_weight: float = Field(default=0.01, ge=0)
     z_loss_weight: float = Field(default=0.001, ge=0)
     router_backend: Literal["auto", "reference", "triton"] = "auto"
+    learned_routed_scale: bool = Field(default=False, description=(
+        "A learnable scalar per MoE layer multiplying the routed experts' sum (starts at 1; folded into the experts' "
+        "down_proj on export, so the exported checkpoint is a plain Qwen2-MoE)."))
 
     @model_validator(mode="after")
     def _check_top_k(self) -> MoEConfig:
@@ -94,6 +97,8 @@ class MoEBlock(nn.Module):
         self.shared_expert_gate = (
             nn.Linear(hidden_size, 1, bias=False) if config.shared_expert_intermediate_size > 0 else None
         )
+        # Shape (1,), not a 0-d scalar: FSDP shards every parameter along its first dimension.
+        self.routed_scale = nn.Parameter(torch.ones(1)) if config.learned_routed_scale else None
 
     def forward(self, x_TD: Tensor) -> MoEOutput:
         cfg = self.config
@@ -111,6 +116,8 @@ class MoEBlock(nn.Module):
         )
         y_PD = self.experts(x_PD, tokens_per_expert_E)
         y_TD = unpermute(y_PD, routing.weights_TK.to(y_PD.dtype), permutation, backend=cfg.router_backend)
+        if self.routed_scale is not None:
+            y_TD = y_TD * self.routed_scale.to(y_TD.dtype)
         if self.shared_expert is not None:
             y_TD = y_TD + torch.sigmoid(self.shared_expert_gate(x_TD)) * self.shared_expert(x_TD)
         aux_loss = cfg.aux_loss_weight * routing.aux_loss + cfg.z_loss_weight * routing.z_loss

@@ -237,7 +237,8 @@ def upcycle(dense: CausalLM, spec: UpcycleSpec) -> CausalLM:
 
 def innovator_moe_config(dense: ModelConfig, num_disciplines: int, granularity: int, top_k: int, *,
                          aux_loss_weight: float = MoEConfig.model_fields["aux_loss_weight"].default,
-                         z_loss_weight: float = MoEConfig.model_fields["z_loss_weight"].default) -> MoEConfig:
+                         z_loss_weight: float = MoEConfig.model_fields["z_loss_weight"].default,
+                         learned_routed_scale: bool = False) -> MoEConfig:
     """The MoE layer Innovator's expert split makes of a dense model: disciplines x G routed slices + the dense FFN
     as shared expert (the shape alone; trainer/memory_plan.py plans with it before any weight exists)."""
     I = dense.intermediate_size
@@ -246,7 +247,7 @@ def innovator_moe_config(dense: ModelConfig, num_disciplines: int, granularity: 
     return MoEConfig(
         num_experts=num_disciplines * granularity, top_k=top_k, expert_intermediate_size=I // granularity,
         shared_expert_intermediate_size=I, score_order="softmax_then_topk", aux_loss_weight=aux_loss_weight,
-        z_loss_weight=z_loss_weight,
+        z_loss_weight=z_loss_weight, learned_routed_scale=learned_routed_scale,
     )
 
 
@@ -259,6 +260,7 @@ def assemble_innovator(
     routed_scale: float = 1.0,
     aux_loss_weight: float = MoEConfig.model_fields["aux_loss_weight"].default,
     z_loss_weight: float = MoEConfig.model_fields["z_loss_weight"].default,
+    learned_routed_scale: bool = False,
     into: Path | None = None,
 ) -> CausalLM:
     """Innovator stage 2 (expert split): D induced FFNs x G slices = D*G routed experts, dense FFN shared.
@@ -286,11 +288,13 @@ def assemble_innovator(
       towards the induced expert by a fraction 1/G, and stage 4 learns the balance.
     - Router weights start at 0 (uniform scores): stage 3 learns them from the discipline labels, so no
       random preference is baked in.
+    - `learned_routed_scale`: each layer also gets a learnable scalar on the routed sum, starting at 1 (on top
+      of `routed_scale`); it stays fixed in stage 3 (only routers train) and learns in stage 4.
     """
     if not induced_ffns:
         raise ValueError("assemble_innovator needs at least one induced discipline FFN")
-    moe = innovator_moe_config(dense.config, len(induced_ffns), granularity, top_k,
-                               aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight)
+    moe = innovator_moe_config(dense.config, len(induced_ffns), granularity, top_k, aux_loss_weight=aux_loss_weight,
+                               z_loss_weight=z_loss_weight, learned_routed_scale=learned_routed_scale)
     dense_ffns = _dense_ffns(dense)
     for name, layers in induced_ffns.items():
         if len(layers) != len(dense_ffns):
@@ -304,7 +308,8 @@ def assemble_innovator(
                 if key not in ffn or ffn[key].shape != dense_ffns[i][key].shape:
                     raise ValueError(f"induced FFN {name!r} layer {i}: {key} missing or not shaped "
                                      f"{tuple(dense_ffns[i][key].shape)}")
-        return _innovator_layer(dense_ffns[i], list(per_discipline.values()), granularity, routed_scale)
+        return _innovator_layer(dense_ffns[i], list(per_discipline.values()), granularity, routed_scale,
+                                learned_routed_scale)
 
     if into is None:
         model = _moe_like(dense, moe)
@@ -319,21 +324,22 @@ def assemble_innovator(
             save_file({f"model.layers.{i}.mlp.{name}": t.to(dtype).contiguous() for name, t in layer(i).items()},
                       tmp / f"layer-{i:05d}.safetensors")
     return innovator_on_disk(dense.config, len(induced_ffns), into, granularity=granularity, top_k=top_k,
-                             aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight)
+                             aux_loss_weight=aux_loss_weight, z_loss_weight=z_loss_weight,
+                             learned_routed_scale=learned_routed_scale)
 
 
 def innovator_on_disk(dense: ModelConfig, num_disciplines: int, folder: Path, *, granularity: int, top_k: int,
-                      aux_loss_weight: float, z_loss_weight: float) -> CausalLM:
+                      aux_loss_weight: float, z_loss_weight: float, learned_routed_scale: bool = False) -> CausalLM:
     """The meta-device MoE whose weights `assemble_innovator(..., into=folder)` wrote."""
     moe = innovator_moe_config(dense, num_disciplines, granularity, top_k, aux_loss_weight=aux_loss_weight,
-                               z_loss_weight=z_loss_weight)
+                               z_loss_weight=z_loss_weight, learned_routed_scale=learned_routed_scale)
     with torch.device("meta"):
         model = CausalLM(ModelConfig(**{**dense.model_dump(), "moe": moe.model_dump()}))
     return on_disk(model, WeightsSource(folder, "safetensors"))
 
 
 def _innovator_layer(dense_ffn: dict[str, Tensor], per_discipline: list[dict[str, Tensor]], G: int,
-                     routed_scale: float) -> dict[str, Tensor]:
+                     routed_scale: float, learned_routed_scale: bool = False) -> dict[str, Tensor]:
     """One MoE layer of the expert split, by parameter name inside the layer's `mlp`."""
     shard = dense_ffn["gate_proj"].shape[0] // G
     gate_EID = torch.cat([ffn["gate_proj"].reshape(G, shard, -1) for ffn in per_discipline])
@@ -348,4 +354,5 @@ def _innovator_layer(dense_ffn: dict[str, Tensor], per_discipline: list[dict[str
         "shared_expert.up_proj.weight": dense_ffn["up_proj"],
         "shared_expert.down_proj.weight": dense_ffn["down_proj"] * 2,
         "shared_expert_gate.weight": torch.zeros(1, hidden),
+        **({"routed_scale": torch.ones(1)} if learned_routed_scale else {}),
     }

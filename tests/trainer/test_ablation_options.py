@@ -100,3 +100,34 @@ def test_routing_warmup_uses_the_chosen_loss_and_refuses_an_unknown_one() -> Non
 def test_run_stages_refuses_an_unknown_balance_before_training(tmp_path) -> None:
     with pytest.raises(ValueError, match="balance 'sideways'"):
         run_stages(None, None, tmp_path, tmp_path, [], 0, None, lambda: [], balance="sideways")  # type: ignore[arg-type]
+
+
+def test_a_learned_routed_scale_stays_at_one_in_the_warmup_and_learns_in_integration(tmp_path) -> None:
+    from safetensors.torch import load_file
+    from streams import VOCAB, write_innovator_streams
+
+    from sciloom.trainer.batches import dataset_batches, held_out_dataset
+    from sciloom.trainer.config import TrainerConfig
+    from sciloom.trainer.distributed import ParallelContext
+
+    disciplines, science = ["mathematics", "physics", "general"], ["mathematics", "physics"]
+    shards = write_innovator_streams(tmp_path / "shards", disciplines, science, documents=16)
+    stage = {"batch_size": 4, "warmup_steps": 1, "checkpoint_every": 10}
+    config = TrainerConfig.model_validate({
+        "dense": {"model": {"vocab_size": VOCAB, "hidden_size": 32, "intermediate_size": 64, "num_layers": 2,
+                            "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64},
+                  "pretrain": {"steps": 1, "lr": 0.01, **stage}},
+        "innovator": {"granularity": 2, "top_k": 2, "expert_induction": {"steps": 2, "lr": 0.005, **stage},
+                      "routing_warmup": {"steps": 3, "lr": 0.05, **stage},
+                      "integration": {"steps": 6, "lr": 0.01, **stage}},
+        "eval_batch_size": 4})
+    torch.manual_seed(0)
+    dense = CausalLM(config.dense.model)
+    held = held_out_dataset(shards)
+    moe, _ = run_stages(config, dense, shards, tmp_path / "out", disciplines, 0, ParallelContext(),
+                        lambda: dataset_batches(held, 4), learned_routed_scale=True)
+    warm = load_file(tmp_path / "out" / "3_routing_warmup" / "final.safetensors")
+    scales = [name for name in warm if name.endswith("mlp.routed_scale")]
+    assert len(scales) == 2 and all(torch.equal(warm[name], torch.ones(1)) for name in scales)
+    learned = [layer.mlp.routed_scale.item() for layer in moe.model.layers]
+    assert all(value != 1.0 for value in learned)

@@ -191,3 +191,32 @@ def test_dense_export_names_its_architecture(tmp_path):
                                 num_attention_heads=4, num_key_value_heads=2))
     save_hf(ours, tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["Qwen2ForCausalLM"]
+
+
+def test_a_learned_routed_scale_is_folded_into_the_exported_experts(tmp_path):
+    """Qwen2-MoE has no routed scale: the export multiplies each layer's expert down_proj by it, and transformers
+    then computes our logits; a scale of 1 is the plain block."""
+    moe = MoEConfig(num_experts=8, top_k=3, expert_intermediate_size=16, shared_expert_intermediate_size=40,
+                    learned_routed_scale=True)
+    ours = CausalLM(ModelConfig(vocab_size=71, hidden_size=32, intermediate_size=48, num_layers=2,
+                                num_attention_heads=4, num_key_value_heads=2, moe=moe))
+    randomize_(ours, seed=5)
+    plain = CausalLM(ours.config.model_copy(update={"moe": moe.model_copy(update={"learned_routed_scale": False})}))
+    ids = torch.randint(0, 71, (2, 17), generator=torch.Generator().manual_seed(0))
+
+    def ours_minus_plain() -> float:
+        return (ours.eval()(ids).logits_BTV - plain.eval()(ids).logits_BTV).abs().max().item()
+
+    with torch.no_grad():
+        for layer in ours.model.layers:
+            layer.mlp.routed_scale.fill_(1.0)
+        plain.load_state_dict({k: v for k, v in ours.state_dict().items() if not k.endswith("routed_scale")})
+        assert ours_minus_plain() == 0.0
+        for layer, scale in zip(ours.model.layers, (1.7, -0.4)):
+            layer.mlp.routed_scale.fill_(scale)
+        assert ours_minus_plain() > 1e-2  # the scale changes the function
+    save_hf(ours, tmp_path)
+    reloaded = Qwen2MoeForCausalLM.from_pretrained(tmp_path).eval()
+    assert max_diff(ours, reloaded) < TOL
+    with safe_open(tmp_path / "model.safetensors", "pt") as f:
+        assert not any(name.endswith("routed_scale") for name in f.keys())

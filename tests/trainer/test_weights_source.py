@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 import torch.distributed.checkpoint as dcp
 
@@ -24,15 +25,18 @@ def induced(seeds: list[int]) -> dict[str, list[dict[str, torch.Tensor]]]:
     return out
 
 
-def test_the_split_written_to_files_holds_the_in_memory_split(tmp_path: Path) -> None:
+@pytest.mark.parametrize("learned", [False, True], ids=["fixed-scale", "learned-scale"])
+def test_the_split_written_to_files_holds_the_in_memory_split(tmp_path: Path, learned: bool) -> None:
     torch.manual_seed(0)
     dense = CausalLM(DENSE)
     ffns = induced([1, 2])
-    in_memory = assemble_innovator(dense, ffns, granularity=4, top_k=4, routed_scale=2.0)
-    on_disk = assemble_innovator(dense, ffns, granularity=4, top_k=4, routed_scale=2.0, into=tmp_path / "moe")
+    shape = dict(granularity=4, top_k=4, routed_scale=2.0, learned_routed_scale=learned)
+    in_memory = assemble_innovator(dense, ffns, **shape)
+    on_disk = assemble_innovator(dense, ffns, **shape, into=tmp_path / "moe")
     assert on_disk.model.embed_tokens.weight.is_meta and source_of(on_disk) is not None
     assert on_disk.config == in_memory.config
     names = list(in_memory.state_dict())
+    assert ("model.layers.0.mlp.routed_scale" in names) is learned
     from_files = tensors(on_disk, names)
     assert all(torch.equal(from_files[n], in_memory.state_dict()[n]) for n in names)
     # the export streamed from the files, a layer at a time, is the export of the in-memory model
