@@ -40,9 +40,9 @@ class IndexPart:
     reference: bool
 
 
-def write_table_atomic(path: Path, table: pa.Table) -> None:
+def write_table_atomic(path: Path, table: pa.Table, row_group_size: int | None = None) -> None:
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
 
 
 def signature_meta(config: DedupConfig) -> dict:

@@ -27,6 +27,7 @@ from sciloom.curation.executor import Task
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
 from sciloom.curation.stats import StepStats
 
+NODE_ROW_GROUP = 65_536
 _BUCKET_SCHEMA = pa.schema([("band", pa.uint16()), ("key", pa.uint64()), ("node", pa.int64())])
 
 
@@ -71,6 +72,10 @@ def shared_task(bucket_dir: Path, parts: list[IndexPart], task: Task, stage_dir:
                                  table.column("node").to_numpy())
         write_table_atomic(_shared_file(stage_dir, partition), pa.table(
             {"node": buckets.node, "bucket_start": buckets.bucket_start}))
+        # The distinct nodes, sorted, in small row groups: a part's signature task reads only the row groups
+        # whose node range holds its own documents (Parquet statistics), not every partition's whole list.
+        write_table_atomic(_shared_nodes_file(stage_dir, partition), pa.table({"node": np.unique(buckets.node)}),
+                           row_group_size=NODE_ROW_GROUP)
         # Documents, not bucket entries: each document has one entry per band, spread over the partitions,
         # and is counted in the partition that holds its band-0 entry (so the stage's sum is the corpus). None
         # is removed here; the entries are notes.
@@ -88,9 +93,9 @@ def signatures_task(config: DedupConfig, shared_dir: Path, parts: list[IndexPart
     stats = StepStats("lsh_signatures")
     with stats.timer():
         position = [p.name for p in parts].index(task.task_id)
-        needed = [np.unique(pq.read_table(_shared_file(shared_dir, k), columns=["node"]).column("node").to_numpy())
+        own = [("node", ">=", position << 32), ("node", "<", (position + 1) << 32)]
+        needed = [pq.read_table(_shared_nodes_file(shared_dir, k), filters=own).column("node").to_numpy()
                   for k in range(config.num_partitions)]
-        needed = [nodes[(nodes >> 32) == position] for nodes in needed]
         rows = np.unique(np.concatenate(needed) & 0xFFFFFFFF)
         signature = pa.FixedSizeListArray.from_arrays(pa.array([], pa.uint32()), config.num_perm)
         if rows.size:
@@ -128,6 +133,10 @@ def pairs_task(config: DedupConfig, shared_dir: Path, signature_dir: Path, parts
 
 def _shared_file(stage_dir: Path, partition: int) -> Path:
     return stage_dir / f"shared-{partition:05d}.parquet"
+
+
+def _shared_nodes_file(stage_dir: Path, partition: int) -> Path:
+    return stage_dir / f"nodes-{partition:05d}.parquet"
 
 
 def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Path | None,
