@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
@@ -46,6 +46,14 @@ class PrefilterConfig(BaseModel):
     early_language_score: float | None = Field(0.8, gt=0.0, le=1.0, description=(
         "Drop a page before extraction when its fast plain-text rendering is in a language the run does not keep "
         "with at least this probability; null: language is decided only after extraction."))
+
+    @field_validator("blocked_domains_file")
+    @classmethod
+    def _domains_file_exists(cls, value: Path | None) -> Path | None:
+        # Checked with the recipe, not in every worker when its first task starts.
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file of domains")
+        return value
 
 
 class PrefilterStep(Step):

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from sciloom.curation import extract as extract_module
@@ -54,6 +55,11 @@ def test_blocked_url_words_match_whole_tokens(tmp_path: Path) -> None:
     docs = [_doc(ENGLISH, "http://site.test/free-PORN/videos"), _doc(ENGLISH, "http://site.test/pornography-law"),
             _doc(None, "http://casino.test/news", text="Text inputs are judged by their URL too.")]
     assert _verdicts(step, docs) == ["prefilter:blocked_url_word", None, "prefilter:blocked_domain"]
+
+
+def test_a_missing_domains_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"blocked_domains_file\n.*nope.txt is not a readable file"):
+        CurationConfig(inputs=[{"paths": ["x.warc.gz"]}], prefilter={"blocked_domains_file": str(tmp_path / "nope.txt")})
 
 
 def test_clearly_foreign_pages_go_before_extraction() -> None:
