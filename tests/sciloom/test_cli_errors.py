@@ -134,3 +134,10 @@ def test_a_second_run_on_the_same_folder_is_refused_and_a_stale_lock_is_taken_ov
     assert third.returncode == 0, third.stderr[-3000:]
     assert "took over" in third.stderr and "pid 999999" in third.stderr
     assert lock.read_text() == ""  # released with nothing left behind
+
+
+def test_python_dash_m_sciloom_is_the_sciloom_command() -> None:
+    """`python -m sciloom` runs the CLI (it used to import the package and do nothing)."""
+    done = subprocess.run([sys.executable, "-m", "sciloom", "check-recipe", "no-such-recipe.yaml"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "no-such-recipe.yaml" in done.stderr + done.stdout
