@@ -14,8 +14,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from sciloom.classifiers.bootstrap import REPORT_FILE as BOOTSTRAP_REPORT
 from sciloom.classifiers.bootstrap import bootstrap_models
 from sciloom.classifiers.default_models import packaged_models
@@ -24,7 +22,7 @@ from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY
 from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
 from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
 from sciloom.classifiers.tiers import TIERS
-from sciloom.curation.document import iter_parts, read_documents
+from sciloom.curation.document import iter_parts, read_documents, value_at
 from sciloom.curation.executor import run_stage
 from sciloom.curation.map_stage import map_documents
 from sciloom.curation.part_writer import provenance
@@ -123,21 +121,9 @@ def tier_report(labelled_dir: Path, config: ClassifiersConfig) -> dict[str, Any]
     }
 
 
-def text_at(part: Path, row: int) -> str:
-    """The text of one row, reading only the row group that holds it."""
-    parquet = pq.ParquetFile(part)
-    start = 0
-    for group in range(parquet.num_row_groups):
-        rows = parquet.metadata.row_group(group).num_rows
-        if row < start + rows:
-            return parquet.read_row_group(group, columns=["text"]).column("text")[row - start].as_py() or ""
-        start += rows
-    raise IndexError(f"{part} has {start} rows, no row {row}")
-
-
 def _example(part: Path, row: int, doc: dict[str, Any]) -> dict[str, Any]:
     judged = {name: doc[name] for name in ("judge_score", "judge_reason") if name in doc}
-    text = text_at(part, row)
+    text = value_at(part, row, "text") or ""
     return {"id": doc["id"], "discipline": doc["discipline"], "science_score": round(doc["science_score"], 3),
             "quality_score": round(doc["quality_score"], 3), **judged, "text": text[:EXAMPLE_CHARS]}
 

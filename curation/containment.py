@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 from sciloom.curation.dedup_config import ContainmentConfig
 from sciloom.curation.exact_dedup import CONTAINED, read_decisions, write_table_atomic
 from sciloom.curation.executor import Task
+from sciloom.curation.map_stage import part_path
 from sciloom.curation.lsh import fmix64
 from sciloom.curation.minhash import ngram_sets
 from sciloom.curation.atomic_write import write_bytes_atomic, write_json_atomic
@@ -168,10 +169,6 @@ def containing_documents(ngrams_per_doc: Sequence[np.ndarray], contained: np.nda
 CONTAINED_FILE = "contained.parquet"
 
 
-def verdicts_file(stage_dir: Path, part: str) -> Path:
-    return stage_dir / f"part-{part}.parquet"
-
-
 def ngrams_file(stage_dir: Path, task_id: str) -> Path:
     return stage_dir / f"ngrams-{task_id}.parquet"
 
@@ -200,32 +197,32 @@ def containment_task(config: ContainmentConfig, ngram_dir: Path, part_names: lis
         total = sum(pc.sum(pc.list_value_length(t.column("ngrams"))).as_py() or 0 for t in tables)
         filter_ = BloomFilter.sized(total, config.bloom_false_positive_rate)
         earlier = read_reference_indexes(config)
-        rows: dict[str, list] = {"id": []}
+        ids: list[str] = []
         every_doc: list[np.ndarray] = []
-        for name, table in zip(sorted(part_names), tables):
+        for table in tables:
             lists = table.column("ngrams").combine_chunks()
             offsets = lists.offsets.to_numpy()
             values = lists.values.to_numpy()
             every_doc += [values[offsets[i]:offsets[i + 1]] for i in range(len(lists))]
-            rows["id"] += table.column("id").to_pylist()
+            ids += table.column("id").to_pylist()
         fractions, contained, container = judge_containment(every_doc, config, filter_, earlier)
-        rows["containment"], rows["contained"] = fractions.tolist(), contained.tolist()
-        duplicate_of = [rows["id"][c] if c >= 0 else None for c in container.tolist()]
-        result = pa.table({"id": pa.array(rows["id"], pa.string()),
-                           "containment": pa.array(rows["containment"], pa.float32(), from_pandas=True),
-                           "contained": pa.array(rows["contained"], pa.bool_()),
-                           "duplicate_of": pa.array(duplicate_of, pa.string())})
+        removed = int(contained.sum())
+        result = pa.table({"id": pa.array(ids, pa.string()),
+                           "containment": pa.array(fractions, pa.float32(), from_pandas=True),  # NaN: not judged
+                           "contained": pa.array(contained, pa.bool_()),
+                           "duplicate_of": pa.array([ids[c] if c >= 0 else None for c in container.tolist()],
+                                                    pa.string())})
         # One file per part (what the filter task of that part reads) and the contained documents of every part
         # (a removal elsewhere can re-point this part's exact or fuzzy duplicates to the document it copies).
         start = 0
         for name, table in zip(sorted(part_names), tables):  # rows are grouped by part, in this order
-            write_table_atomic(verdicts_file(stage_dir, name), result.slice(start, table.num_rows))
+            write_table_atomic(part_path(stage_dir, name), result.slice(start, table.num_rows))
             start += table.num_rows
         write_table_atomic(stage_dir / CONTAINED_FILE, result.filter(result.column("contained")).select(["id", "duplicate_of"]))
-        write_index(stage_dir / INDEX_DIR, filter_, config, kept_documents=result.num_rows - int(np.sum(rows["contained"])))
+        write_index(stage_dir / INDEX_DIR, filter_, config, kept_documents=result.num_rows - removed)
         stats.docs_in = result.num_rows
-        stats.rejected[CONTAINED] = int(np.sum(rows["contained"]))
-        stats.docs_out = stats.docs_in - stats.rejected[CONTAINED]
+        stats.rejected[CONTAINED] = removed
+        stats.docs_out = stats.docs_in - removed
     return [stats]
 
 

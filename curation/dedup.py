@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.containment import (CONTAINED_FILE, BloomFilter, containment_task, judge_containment,
-                                          ngram_task, read_reference_indexes, reference_index_metas, verdicts_file)
+                                          ngram_task, read_reference_indexes, reference_index_metas)
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
 from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
@@ -203,7 +203,7 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
             removed = {i: (r, c) for i, r, c in zip(d["id"], d["reason"], d["cluster"])}
         fraction: dict[str, float | None] = {}
         if containment is not None:
-            c = pq.read_table(verdicts_file(containment, task.task_id)).to_pydict()
+            c = pq.read_table(part_path(containment, task.task_id)).to_pydict()
             fraction = dict(zip(c["id"], c["containment"]))
             # A contained document joins the cluster of the kept document it copies (it keeps its own when that
             # one is in an earlier run's index), and its own exact or fuzzy duplicates, in any part, follow it.

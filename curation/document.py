@@ -55,6 +55,18 @@ def read_documents(path: str | Path, batch_size: int = 1024, columns: list[str] 
         yield from batch.to_pylist()
 
 
+def value_at(path: str | Path, row: int, column: str) -> object:
+    """One row's value of one column, reading only the row group that holds it."""
+    parquet = pq.ParquetFile(path)
+    start = 0
+    for group in range(parquet.num_row_groups):
+        rows = parquet.metadata.row_group(group).num_rows
+        if row < start + rows:
+            return parquet.read_row_group(group, columns=[column]).column(column)[row - start].as_py()
+        start += rows
+    raise IndexError(f"{path} has {start} rows, no row {row}")
+
+
 def parquet_columns(path: str | Path) -> dict[str, pa.DataType]:
     schema = pq.read_schema(path)
     return {field.name: field.type for field in schema}

@@ -19,6 +19,7 @@ from sciloom.curation.atomic_write import atomic_path
 from sciloom.curation.components import representatives
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.executor import Task
+from sciloom.curation.map_stage import part_path
 from sciloom.curation.minhash import MinHasher
 from sciloom.curation.normalize import exact_hashes
 from sciloom.curation.stats import StepStats
@@ -142,16 +143,12 @@ def write_decisions(folder: Path, parts: list[IndexPart], decisions: pa.Table) -
         if part.reference:
             continue
         start, end = np.searchsorted(names, part.name, "left"), np.searchsorted(names, part.name, "right")
-        write_table_atomic(decisions_file(folder, part.name), decisions.slice(start, end - start))
-
-
-def decisions_file(folder: Path, part: str) -> Path:
-    return folder / f"part-{part}.parquet"
+        write_table_atomic(part_path(folder, part.name), decisions.slice(start, end - start))
 
 
 def read_decisions(folder: Path, part: str | None = None) -> pa.Table:
     """The removals of one input part, or of every part (`part=None`)."""
     if part is not None:
-        return pq.read_table(decisions_file(folder, part), schema=DECISION_SCHEMA)
+        return pq.read_table(part_path(folder, part), schema=DECISION_SCHEMA)
     files = sorted(folder.glob("part-*.parquet"))
     return pa.concat_tables([pq.read_table(f, schema=DECISION_SCHEMA) for f in files]) if files else DECISION_SCHEMA.empty_table()

@@ -11,10 +11,10 @@ from label_corpus import make_documents
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.fasttext_model import TaxonomyMismatch
 from sciloom.classifiers.label_step import LABEL_COLUMNS
-from sciloom.classifiers.pipeline import REPORT_FILE, text_at, run_classification
+from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
 from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.tiers import TIERS, quality_tier
-from sciloom.curation.document import BASE_COLUMNS, schema_for
+from sciloom.curation.document import BASE_COLUMNS, schema_for, value_at
 
 
 def _write_curated(folder: Path, docs: list[dict], parts: int) -> None:
@@ -99,6 +99,6 @@ def test_empty_curated_folder_is_a_clear_error(tmp_path, small_config):
 def test_example_text_is_read_from_the_row_group_that_holds_it(tmp_path: Path) -> None:
     path = tmp_path / "part-00000.parquet"
     pq.write_table(pa.table({"text": [f"text {i}" for i in range(7)]}), path, row_group_size=3)
-    assert [text_at(path, row) for row in range(7)] == [f"text {i}" for i in range(7)]
+    assert [value_at(path, row, "text") for row in range(7)] == [f"text {i}" for i in range(7)]
     with pytest.raises(IndexError):
-        text_at(path, 7)
+        value_at(path, 7, "text")
