@@ -23,6 +23,9 @@ LABEL_COLUMNS: dict[str, pa.DataType] = {
     "quality_score": pa.float32(),
     "quality_tier": pa.string(),
 }
+# Beside the labels in the labelled parts: UTF-8 bytes of `text`, so the mixer plans its buckets from this
+# column without reading the text.
+TEXT_BYTES_COLUMN: dict[str, pa.DataType] = {"text_bytes": pa.int64()}
 # judge_score, judge_reason, judge_discipline, judge_error
 JUDGE_COLUMNS: dict[str, pa.DataType] = dict(zip(JUDGE_FIELDS, (pa.int8(), pa.string(), pa.string(), pa.string())))
 NO_TEXT = "no_text"
@@ -66,7 +69,7 @@ class LabelStep(Step):
     """A curation step that labels documents in batches; a document without text is rejected as `no_text`."""
 
     name = "classify"
-    columns: ClassVar[dict[str, pa.DataType]] = LABEL_COLUMNS
+    columns: ClassVar[dict[str, pa.DataType]] = {**LABEL_COLUMNS, **TEXT_BYTES_COLUMN}
 
     def __init__(self, labeller: Labeller) -> None:
         super().__init__()
@@ -77,10 +80,12 @@ class LabelStep(Step):
         for doc in docs:
             self.stats.docs_in += 1
             text = doc.get("text")
-            self.stats.bytes_in += len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else 0
+            nbytes = len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else 0
+            self.stats.bytes_in += nbytes
             if not isinstance(text, str) or not text.strip():
                 self.reject(doc, NO_TEXT)
                 continue
+            doc["text_bytes"] = nbytes
             batch.append(doc)
             if len(batch) >= self.labeller.config.batch_size:
                 yield from self._flush(batch)
@@ -99,4 +104,4 @@ class LabelStep(Step):
 class JudgedLabelStep(LabelStep):
     """LabelStep in a run with a judge: its output also has the judge columns."""
 
-    columns: ClassVar[dict[str, pa.DataType]] = {**LABEL_COLUMNS, **JUDGE_COLUMNS}
+    columns: ClassVar[dict[str, pa.DataType]] = {**LABEL_COLUMNS, **TEXT_BYTES_COLUMN, **JUDGE_COLUMNS}

@@ -22,7 +22,7 @@ from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY
 from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
 from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
 from sciloom.classifiers.tiers import TIERS
-from sciloom.curation.document import iter_parts, read_documents, value_at
+from sciloom.curation.document import iter_parts, read_documents, values_at
 from sciloom.curation.executor import run_stage
 from sciloom.curation.map_stage import map_documents
 from sciloom.curation.part_writer import provenance
@@ -123,7 +123,7 @@ def tier_report(labelled_dir: Path, config: ClassifiersConfig) -> dict[str, Any]
 
 def _example(part: Path, row: int, doc: dict[str, Any]) -> dict[str, Any]:
     judged = {name: doc[name] for name in ("judge_score", "judge_reason") if name in doc}
-    text = value_at(part, row, "text") or ""
+    text = values_at(part, [row], "text")[0] or ""
     return {"id": doc["id"], "discipline": doc["discipline"], "science_score": round(doc["science_score"], 3),
             "quality_score": round(doc["quality_score"], 3), **judged, "text": text[:EXAMPLE_CHARS]}
 

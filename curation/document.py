@@ -7,7 +7,7 @@ that every Parquet file of a stage has the same schema whatever its first batch 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +55,25 @@ def read_documents(path: str | Path, batch_size: int = 1024, columns: list[str] 
         yield from batch.to_pylist()
 
 
-def value_at(path: str | Path, row: int, column: str) -> object:
-    """One row's value of one column, reading only the row group that holds it."""
+def values_at(path: str | Path, rows: Sequence[int], column: str) -> list[object]:
+    """Some rows' values of one column (in the order asked), reading only the row groups that hold them."""
+    wanted = sorted(set(rows))
     parquet = pq.ParquetFile(path)
-    start = 0
+    found: dict[int, object] = {}
+    start, i = 0, 0
     for group in range(parquet.num_row_groups):
-        rows = parquet.metadata.row_group(group).num_rows
-        if row < start + rows:
-            return parquet.read_row_group(group, columns=[column]).column(column)[row - start].as_py()
-        start += rows
-    raise IndexError(f"{path} has {start} rows, no row {row}")
+        end = start + parquet.metadata.row_group(group).num_rows
+        here = []
+        while i < len(wanted) and wanted[i] < end:
+            here.append(wanted[i])
+            i += 1
+        if here:
+            values = parquet.read_row_group(group, columns=[column], use_threads=False).column(column)
+            found.update((row, values[row - start].as_py()) for row in here)
+        start = end
+    if i < len(wanted):
+        raise IndexError(f"{path} has {start} rows, no row {wanted[i]}")
+    return [found[row] for row in rows]
 
 
 def parquet_columns(path: str | Path) -> dict[str, pa.DataType]:

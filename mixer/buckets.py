@@ -1,8 +1,10 @@
 """Bucket counts (source, discipline, tier) of the labelled corpus, with token estimates for planning.
 
-One pass over the labelled parts reads only the ids, the label columns and the text byte lengths; a few
-documents per bucket are tokenized to measure that bucket's tokens per byte (mathematics and prose
-tokenize differently), so the plan is in tokens before the corpus is tokenized. The same pass chooses
+One pass over the labelled parts reads only the ids, the label columns and the text byte lengths (the
+labelling step's `text_bytes`; parts written without it have their text read for its length); then the
+first few documents of each bucket are read back from their row groups and tokenized to measure that
+bucket's tokens per byte (mathematics and prose tokenize differently), so the plan is in tokens before the
+corpus is tokenized. The same pass chooses
 the held-out documents, so training buckets count only the documents training may use.
 """
 from __future__ import annotations
@@ -11,14 +13,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sciloom.curation.document import iter_parts
+from sciloom.curation.document import iter_parts, values_at
 from sciloom.mixer.config import HeldOutConfig
 from sciloom.mixer.held_out import HeldOutChooser, HeldOutRule, id_hash
 from sciloom.mixer.plan import Bucket
-from sciloom.mixer.row_groups import iter_row_group_batches
+from sciloom.mixer.row_groups import byte_lengths, iter_row_group_batches, length_column
 from sciloom.mixer.tokenize import DocumentEncoder
 
 LABEL_COLUMNS = ("source", "discipline", "quality_tier")
@@ -37,7 +38,7 @@ def count_buckets(labelled_dir: Path, encoder: DocumentEncoder, sample_docs: int
     """Buckets in a stable order (training and held-out), the held-out rule, and unusable documents by reason."""
     documents: Counter = Counter()  # (key, held out) -> documents
     nbytes: Counter = Counter()
-    samples: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    sample_rows: dict[tuple[str, str, str], list[tuple[Path, int]]] = defaultdict(list)
     unusable: Counter = Counter()
     chooser = HeldOutChooser(held_out)
     parts = list(iter_parts(labelled_dir))
@@ -47,10 +48,10 @@ def count_buckets(labelled_dir: Path, encoder: DocumentEncoder, sample_docs: int
         missing = set(("id", "text") + LABEL_COLUMNS) - set(pq.read_schema(path).names)
         if missing:
             raise ValueError(f"{path}: missing columns {sorted(missing)}; is this the classifiers' labelled output?")
-        for batch in iter_row_group_batches(path, ["id", *LABEL_COLUMNS, "text"], 4096):
-            lengths = pc.binary_length(batch.column("text")).to_pylist()
+        row = 0
+        for batch in iter_row_group_batches(path, ["id", *LABEL_COLUMNS, length_column(path)], 4096):
             labels = zip(*(batch.column(c).to_pylist() for c in LABEL_COLUMNS))
-            for row, (doc_id, key, length) in enumerate(zip(batch.column("id").to_pylist(), labels, lengths)):
+            for doc_id, key, length in zip(batch.column("id").to_pylist(), labels, byte_lengths(batch)):
                 if length is None or length == 0:
                     unusable["empty_text"] += 1
                 elif None in key:
@@ -61,8 +62,10 @@ def count_buckets(labelled_dir: Path, encoder: DocumentEncoder, sample_docs: int
                     below_share = chooser.add(id_hash(doc_id), key, length)
                     documents[key, below_share] += 1
                     nbytes[key, below_share] += length
-                    if len(samples[key]) < sample_docs:
-                        samples[key].append(batch.column("text")[row].as_py())
+                    if len(sample_rows[key]) < sample_docs:
+                        sample_rows[key].append((path, row))
+                row += 1
+    samples = _sample_texts(sample_rows)
     rule, moved = chooser.finish()
     for doc in moved:
         documents[doc.key, not doc.held_out] -= 1
@@ -79,3 +82,13 @@ def count_buckets(labelled_dir: Path, encoder: DocumentEncoder, sample_docs: int
                 tokens = nbytes[key, held] * tokens_per_byte + documents[key, held] * encoder.specials_per_document
                 sides[held].append(Bucket(*key, documents=documents[key, held], bytes=nbytes[key, held], tokens=tokens))
     return CorpusCounts(train=sides[False], held_out=sides[True], rule=rule, unusable=unusable)
+
+
+def _sample_texts(rows: dict[tuple[str, str, str], list[tuple[Path, int]]]) -> dict[tuple[str, str, str], list[str]]:
+    """The texts at the sampled rows, each part's row groups read once."""
+    by_part: dict[Path, list[int]] = defaultdict(list)
+    for located in rows.values():
+        for path, row in located:
+            by_part[path].append(row)
+    texts = {path: dict(zip(wanted, values_at(path, wanted, "text"))) for path, wanted in by_part.items()}
+    return {key: [texts[path][row] for path, row in located] for key, located in rows.items()}

@@ -19,7 +19,6 @@ from itertools import compress
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
 
 from sciloom.curation.executor import Task
 from sciloom.curation.atomic_write import write_json_atomic
@@ -28,11 +27,11 @@ from sciloom.mixer.config import TokenizerConfig
 from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
 from sciloom.mixer.indexed_dataset import token_dtype
 from sciloom.mixer.pack import PackedShardWriter
-from sciloom.mixer.row_groups import iter_row_group_batches
+from sciloom.mixer.row_groups import byte_lengths, iter_row_group_batches, length_column
 from sciloom.mixer.tokenize import DocumentEncoder
 
 PARTS_DIR = "_parts"
-_LABEL_COLUMNS = ["id", "text", "source", "discipline", "quality_tier"]
+_LABEL_COLUMNS = ["id", "source", "discipline", "quality_tier"]
 
 
 @dataclass(frozen=True)
@@ -142,10 +141,10 @@ def write_part_shards(job: ShardJob, task: Task, stage_dir: Path) -> list[StepSt
         discipline_ids = {name: i for i, name in enumerate(job.disciplines)}
         path = task.inputs[0]
         ids, keys, sizes = [], [], []
-        for batch in iter_row_group_batches(path, _LABEL_COLUMNS, 4096):
+        for batch in iter_row_group_batches(path, [*_LABEL_COLUMNS, length_column(path)], 4096):
             ids += batch.column("id").to_pylist()
             keys += zip(*(batch.column(c).to_pylist() for c in ("source", "discipline", "quality_tier")))
-            sizes += [n or 0 for n in pc.binary_length(batch.column("text")).to_pylist()]
+            sizes += [n or 0 for n in byte_lengths(batch)]
         # A document the bucket count calls unusable (no id or label) gets size 0: no copy anywhere.
         sizes = [size if doc_id is not None and None not in key else 0 for doc_id, key, size in zip(ids, keys, sizes)]
         held = [size > 0 and job.held_out.is_held_out(doc_id, key[1]) for doc_id, key, size in zip(ids, keys, sizes)]

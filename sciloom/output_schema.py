@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from sciloom.classifiers.label_step import JUDGE_COLUMNS, LABEL_COLUMNS
+from sciloom.classifiers.label_step import JUDGE_COLUMNS, LABEL_COLUMNS, TEXT_BYTES_COLUMN
 from sciloom.curation.dedup import DEDUP_COLUMNS
 from sciloom.curation.document import BASE_COLUMNS, REJECT_REASON
 from sciloom.curation.langid import LanguageIdStep
@@ -58,6 +58,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("science_score", LABEL_COLUMNS["science_score"], LABELLED, "probability that the text is scientific"),
     Column("quality_score", LABEL_COLUMNS["quality_score"], LABELLED, "level-2 quality score in [0, 1]"),
     Column("quality_tier", LABEL_COLUMNS["quality_tier"], LABELLED, "high / medium / low (classifiers.tiers)"),
+    Column("text_bytes", TEXT_BYTES_COLUMN["text_bytes"], LABELLED, "UTF-8 bytes of `text` (the mixer plans from it)"),
     *(Column(name, dtype, LABELLED, "level-3 LLM judge verdict (only in runs with classifiers.judge)")
       for name, dtype in JUDGE_COLUMNS.items()),
 )

@@ -14,7 +14,7 @@ from sciloom.classifiers.label_step import LABEL_COLUMNS
 from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
 from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.tiers import TIERS, quality_tier
-from sciloom.curation.document import BASE_COLUMNS, schema_for, value_at
+from sciloom.curation.document import BASE_COLUMNS, schema_for, values_at
 
 
 def _write_curated(folder: Path, docs: list[dict], parts: int) -> None:
@@ -99,6 +99,8 @@ def test_empty_curated_folder_is_a_clear_error(tmp_path, small_config):
 def test_example_text_is_read_from_the_row_group_that_holds_it(tmp_path: Path) -> None:
     path = tmp_path / "part-00000.parquet"
     pq.write_table(pa.table({"text": [f"text {i}" for i in range(7)]}), path, row_group_size=3)
-    assert [value_at(path, row, "text") for row in range(7)] == [f"text {i}" for i in range(7)]
+    assert [values_at(path, [row], "text")[0] for row in range(7)] == [f"text {i}" for i in range(7)]
+    # Any order, repeats, rows spread over several row groups: each value comes back where it was asked.
+    assert values_at(path, [6, 0, 4, 0, 3], "text") == ["text 6", "text 0", "text 4", "text 0", "text 3"]
     with pytest.raises(IndexError):
-        value_at(path, 7, "text")
+        values_at(path, [2, 7], "text")

@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
@@ -70,6 +71,33 @@ def test_choice_and_counts_do_not_depend_on_input_order_or_part_layout(tmp_path:
                 == [(x.key, x.documents, x.bytes) for x in getattr(b, side)])
     held = {r["id"] for r in _rows_by_part(tmp_path / "b") if r["text"] and a.rule.is_held_out(r["id"], r["discipline"])}
     assert sum(x.documents for x in a.held_out) == len(held) > 0
+
+
+def test_counts_read_the_labelling_steps_text_bytes_instead_of_the_text(tmp_path: Path) -> None:
+    rows = write_labelled_corpus(tmp_path / "plain", parts=3, docs_per_part=40)
+    (tmp_path / "counted").mkdir()
+    for path in sorted((tmp_path / "plain").glob("part-*.parquet")):
+        table = pq.read_table(path)
+        nbytes = [len(t.encode()) for t in table.column("text").to_pylist()]
+        pq.write_table(table.append_column("text_bytes", pa.array(nbytes, pa.int64())), tmp_path / "counted" / path.name,
+                       row_group_size=7)  # samples are read back from several row groups
+    train_byte_level_bpe((r["text"] for r in rows if r["text"]), BpeTrainConfig(vocab_size=300), tmp_path / "tok")
+    config = MixerConfig.model_validate({"tokenizer": {"train_bpe": {}}, "held_out": {"share": 0.1},
+                                         "integration": {"token_budget": 1000, "general_ratio": 1.0,
+                                                         "discipline_weights": {}}})
+    encoder = DocumentEncoder(tmp_path / "tok" / "tokenizer.json", config.tokenizer)
+    plain, counted = (count_buckets(tmp_path / name, encoder, 8, config.held_out) for name in ("plain", "counted"))
+    assert plain.rule == counted.rule and plain.unusable == counted.unusable == {"empty_text": 3}
+    for side in ("train", "held_out"):
+        assert getattr(plain, side) == getattr(counted, side)  # same documents, bytes and sampled tokens per bucket
+    # The byte counts come from the column: a part whose counter disagrees with its text is counted by the counter.
+    table = pq.read_table(tmp_path / "counted" / "part-00000.parquet")
+    doubled = pc.multiply(table.column("text_bytes"), 2)
+    pq.write_table(table.set_column(table.schema.get_field_index("text_bytes"), "text_bytes", doubled),
+                   tmp_path / "counted" / "part-00000.parquet")
+    skewed = count_buckets(tmp_path / "counted", encoder, 8, config.held_out)
+    part0 = sum(len(r["text"].encode()) for r in rows if r["id"].startswith("doc-0-"))
+    assert sum(b.bytes for b in skewed.train + skewed.held_out) == sum(b.bytes for b in plain.train + plain.held_out) + part0
 
 
 @pytest.mark.parametrize(("held_out", "message"), [
