@@ -3,6 +3,10 @@
 Metric (trafilatura tests/evaluate.py): per page, every `with` snippet found in the output is a true
 positive (else a false negative), every `without` snippet found is a false positive (else a true negative);
 precision, recall and F1 over all snippets of all pages. Output whitespace is collapsed as upstream does.
+Then F1 per language (fastText lid.176 on the page's `with` snippets; languages with fewer than 20 pages
+together as `other`) and per page type, told from the URL: `hard` (the pages trafilatura's authors file as
+hard), `blog` (wordpress, blogspot and `/blog` addresses), `shop` (shop, product and cart addresses), and
+`other`; ours beside trafilatura's defaults.
 
     .venv/bin/python benchmarks/bench_extraction_quality.py [--limit N] [--settings all] [--smoke]
 """
@@ -11,7 +15,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import sys
+from collections import Counter, defaultdict
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +26,7 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sciloom.curation.extract import ExtractConfig, ExtractStep  # noqa: E402
+from sciloom.curation.langid import LanguageIdStep  # noqa: E402
 
 EVALDATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction" / "trafilatura-evaldata"
 
@@ -43,27 +50,62 @@ def evaluation_pages(limit: int | None = None) -> Iterator[tuple[str, bytes, dic
         yield url, gzip.decompress((EVALDATA / "html" / f"{item['file']}.gz").read_bytes()), item
 
 
-def score(extract: Callable[[bytes, str], str | None], pages: list[tuple[str, bytes, dict]]) -> dict[str, float]:
-    tp = fp = tn = fn = 0
-    start = time.perf_counter()
+Counts = Counter  # tp, fp, tn, fn
+
+
+def page_counts(extract: Callable[[bytes, str], str | None], pages: list[tuple[str, bytes, dict]]) -> tuple[list[Counts], float]:
+    """(snippet counts of each page, seconds spent extracting)."""
+    counts: list[Counts] = []
+    seconds = 0.0
     for url, html, item in pages:
+        start = time.perf_counter()
         result = extract(html, url)
+        seconds += time.perf_counter() - start
         text = " ".join(result.split()) if result else ""
-        for snippet in item["with"]:
-            if snippet in text:
-                tp += 1
-            else:
-                fn += 1
-        for snippet in item["without"]:
-            if snippet in text:
-                fp += 1
-            else:
-                tn += 1
-    seconds = time.perf_counter() - start
+        found_with = sum(snippet in text for snippet in item["with"])
+        found_without = sum(snippet in text for snippet in item["without"])
+        counts.append(Counter(tp=found_with, fn=len(item["with"]) - found_with,
+                              fp=found_without, tn=len(item["without"]) - found_without))
+    return counts, seconds
+
+
+def f1_of(counts: Counts) -> tuple[float, float, float]:
+    """(precision, recall, F1) of summed snippet counts."""
+    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "docs_per_s": len(pages) / seconds}
+    return precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+_BLOG = re.compile(r"wordpress|blogspot|/blog|blog\.", re.I)
+_SHOP = re.compile(r"shop|/product|/produkt|/p/|cart|/artikel/\d|store", re.I)
+
+
+def page_type(url: str) -> str:
+    if url.startswith("hard::"):
+        return "hard"
+    if _BLOG.search(url):
+        return "blog"
+    return "shop" if _SHOP.search(url) else "other"
+
+
+def page_languages(pages: list[tuple[str, bytes, dict]], min_pages: int = 20) -> list[str]:
+    """Each page's language, from its gold snippets; rare languages as `other`."""
+    found = [lang for lang, _ in LanguageIdStep().predict([" ".join(item["with"]) for _, _, item in pages])]
+    common = {lang for lang, n in Counter(found).items() if n >= min_pages}
+    return [lang if lang in common else "other" for lang in found]
+
+
+def breakdown(title: str, groups: list[str], ours: list[Counts], theirs: list[Counts]) -> None:
+    summed: dict[str, list[Counts]] = defaultdict(lambda: [Counter(), Counter()])
+    for group, a, b in zip(groups, ours, theirs):
+        summed[group][0].update(a)
+        summed[group][1].update(b)
+    print(f"F1 by {title}: {'pages':>5s} {'ours':>7s} {'trafilatura defaults':>21s}")
+    pages = Counter(groups)
+    for group in sorted(summed, key=lambda g: (-pages[g], g)):
+        a, b = summed[group]
+        print(f"  {group:18s} {pages[group]:5d} {f1_of(a)[2]:7.4f} {f1_of(b)[2]:21.4f}")
 
 
 def main() -> None:
@@ -82,18 +124,22 @@ def main() -> None:
 
     print(f"{len(pages)} pages, trafilatura {trafilatura.__version__}")
     print(f"{'setting':40s} {'precision':>9s} {'recall':>7s} {'F1':>7s} {'docs/s':>7s}", flush=True)
-    rows: dict[str, dict[str, float]] = {}
+    per_page: dict[str, list[Counts]] = {}
+    rows: dict[str, float] = {}
     ours = ExtractStep(ExtractConfig())
     extractors = {"sciloom ExtractStep": lambda html, url: ours.extract_text(html, url)[0]}
     for label, kwargs in settings.items():
         extractors[label] = lambda html, url, kw=kwargs: trafilatura.extract(html, url=url, **kw)
     for label, extract in extractors.items():
-        row = rows[label] = score(extract, pages)
-        print(f"{label:40s} {row['precision']:9.4f} {row['recall']:7.4f} {row['f1']:7.4f} {row['docs_per_s']:7.1f}", flush=True)
-    best_plain = max((label for label in rows if label.startswith("trafilatura")), key=lambda k: rows[k]["f1"])
-    print(f"ours F1 {rows['sciloom ExtractStep']['f1']:.4f} vs best plain ({best_plain}) {rows[best_plain]['f1']:.4f}: "
-          f"ratio {rows['sciloom ExtractStep']['f1'] / rows[best_plain]['f1']:.4f}")
-
+        per_page[label], seconds = page_counts(extract, pages)
+        precision, recall, rows[label] = f1_of(sum(per_page[label], Counter()))
+        print(f"{label:40s} {precision:9.4f} {recall:7.4f} {rows[label]:7.4f} {len(pages) / seconds:7.1f}", flush=True)
+    best_plain = max((label for label in rows if label.startswith("trafilatura")), key=rows.get)
+    print(f"ours F1 {rows['sciloom ExtractStep']:.4f} vs best plain ({best_plain}) {rows[best_plain]:.4f}: "
+          f"ratio {rows['sciloom ExtractStep'] / rows[best_plain]:.4f}")
+    ours_pages, theirs_pages = per_page["sciloom ExtractStep"], per_page["trafilatura defaults"]
+    breakdown("language", page_languages(pages, 2 if args.smoke else 20), ours_pages, theirs_pages)
+    breakdown("page type", [page_type(url) for url, _, _ in pages], ours_pages, theirs_pages)
 
 if __name__ == "__main__":
     main()
