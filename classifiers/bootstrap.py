@@ -185,7 +185,7 @@ def ensure_default_models(config: ClassifiersConfig) -> Path:
     folder = default_models_dir(config)
     if (folder / f"{DISCIPLINE}.json").exists() and (folder / f"{QUALITY}.json").exists():
         return folder
-    packaged = packaged_models(config.taxonomy)
+    packaged = packaged_models(config.taxonomy, config.bootstrap.seeds_dir)
     if packaged is not None:
         return packaged
     bootstrap_models(seed_corpus(config), config, folder)

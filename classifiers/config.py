@@ -36,6 +36,8 @@ class FastTextParams(BaseModel):
     max_tokens: int = Field(600, ge=16, description="Tokens of a document the model sees.")
     windows: int = Field(1, ge=1, le=16, description="A document longer than max_tokens is read from this many "
                                                      "stretches spread across it (1: its beginning only).")
+    words_only: bool = Field(False, description="Leave punctuation marks out of the model's tokens (they say more "
+                             "about a source's typesetting than about its discipline).")
     class_balance: float = Field(0.5, ge=0, le=1, description="Oversampling of rarer labels: each example is "
                                  "repeated (largest label count / its label count) ** class_balance times (0: as "
                                  "given, 1: every label equally often). Epochs are counted on the examples as given. "

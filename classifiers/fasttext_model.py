@@ -70,6 +70,7 @@ class ModelInfo:
     epochs: int
     params: dict
     windows: int = 1  # stretches of a long document read (text.window_tokens); models before windows read 1
+    words_only: bool = False  # punctuation marks left out of the tokens (FastTextParams.words_only)
 
 
 class LabelModel:
@@ -94,7 +95,8 @@ class LabelModel:
         unknown = sorted({label for _, label in examples if label not in known})
         if unknown:
             raise ValueError(f"training labels {unknown} are not in the model's labels {list(labels)}")
-        lines = [(_line(text, params.max_tokens, params.windows, seeds), label) for text, label in examples]
+        lines = [(_line(text, params.max_tokens, params.windows, params.words_only, seeds), label)
+                 for text, label in examples]
         lines = [(line, label) for line, label in lines if line]
         if not lines:
             raise ValueError(f"no non-empty training text for the {kind} model")
@@ -113,17 +115,17 @@ class LabelModel:
                          taxonomy_hash=taxonomy.content_hash if kind == DISCIPLINE else None,
                          seeds_hash=seeds.content_hash if seeds is not None else None,
                          temperature=1.0, max_tokens=params.max_tokens, trained_examples=len(lines), epochs=epochs,
-                         params=params.model_dump(), windows=params.windows)
+                         params=params.model_dump(), windows=params.windows, words_only=params.words_only)
         return cls(model, info, seeds)
 
     def line(self, text: str) -> str:
         """The model's input line for a document."""
-        return _line(text, self.info.max_tokens, self.info.windows, self.seeds)
+        return _line(text, self.info.max_tokens, self.info.windows, self.info.words_only, self.seeds)
 
     def reads_like(self, other: LabelModel) -> bool:
         """True when both models turn a document into the same input line (so it can be computed once)."""
-        return ((self.info.max_tokens, self.info.windows, self.info.seeds_hash)
-                == (other.info.max_tokens, other.info.windows, other.info.seeds_hash))
+        return ((self.info.max_tokens, self.info.windows, self.info.words_only, self.info.seeds_hash)
+                == (other.info.max_tokens, other.info.windows, other.info.words_only, other.info.seeds_hash))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, shape [len(texts), len(labels)], float32; rows sum to 1."""
@@ -214,10 +216,10 @@ def _unit_hash(text: str) -> float:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") / 2**64
 
 
-def _line(text: str, max_tokens: int, windows: int, seeds: SeedKnowledge | None) -> str:
+def _line(text: str, max_tokens: int, windows: int, words_only: bool, seeds: SeedKnowledge | None) -> str:
     """A document as one fastText input line (its tokens from `windows` stretches, plus seed features when the
     model uses them)."""
-    toks = window_tokens(text, max_tokens, windows)
+    toks = window_tokens(text, max_tokens, windows, words_only)
     return " ".join(toks + seeds.feature_tokens(toks) if seeds is not None and toks else toks)
 
 

@@ -63,7 +63,7 @@ def prepare_models(config: ClassifiersConfig, curated_dir: Path, out_dir: Path,
     known labels reuses them, so that resumed labelling tasks and finished ones agree)."""
     if config.models_dir is not None:
         return config.models_dir, None
-    packaged = packaged_models(config.taxonomy)
+    packaged = packaged_models(config.taxonomy, config.bootstrap.seeds_dir)
     if packaged is not None and not known:
         return packaged, None
     models_dir = out_dir / MODELS_DIR

@@ -1,6 +1,7 @@
 """The packaged default models (trained on real labelled text) and the long-document windows they read."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sciloom.classifiers.default_models import MODEL_CARD, PACKAGED_DIR, capped,
 from sciloom.classifiers.label_step import Labeller
 from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.text import tokens, window_tokens
+from sciloom.classifiers.weak_labels import packaged_seeds_dir
 
 needs_models = pytest.mark.skipif(packaged_models(ClassifiersConfig().taxonomy) is None,
                                   reason="no packaged models: build them with "
@@ -46,6 +48,15 @@ def test_window_tokens_on_a_short_document_is_its_tokens():
     text = "An exam question: what is the derivative of x squared? (A) x (B) 2x (C) x^2 (D) 2"
     assert window_tokens(text, 400, 4) == tokens(text, 400)
     assert window_tokens("", 400, 4) == []
+
+
+def test_words_only_windows_are_the_tokens_without_punctuation():
+    text = "An exam question: what is the derivative of x squared? (A) x (B) 2x (C) x^2 (D) 2"
+    assert window_tokens(text, 400, 4, words_only=True) == [t for t in tokens(text, 400) if t[0].isalnum()]
+    long_text = " ".join(f"w{i}, (x{i})." for i in range(20_000))
+    read = window_tokens(long_text, 400, 4, words_only=True)
+    assert len(read) == 400 and all(t[0] in "wx" and t[1:].isdigit() for t in read)
+    assert int(read[-1][1:]) > 19_000  # the last window still reaches the end
 
 
 def test_capped_keeps_at_most_cap_per_source_and_label_whatever_the_order():
@@ -90,6 +101,21 @@ def test_label_defaults_to_the_packaged_models_and_a_custom_taxonomy_does_not(tm
     assert ensure_default_models(config) == PACKAGED_DIR
     custom = Taxonomy(disciplines=("astronomy", "general"), general_label="general", arxiv={}, mag={}, mmlu={})
     assert packaged_models(custom) is None
+
+
+@needs_models
+def test_packaged_models_serve_only_the_seed_vocabularies_whose_lexicon_they_read(tmp_path):
+    taxonomy = ClassifiersConfig().taxonomy
+    same, edited = tmp_path / "same", tmp_path / "edited"
+    shutil.copytree(packaged_seeds_dir(), same)
+    shutil.copytree(packaged_seeds_dir(), edited)
+    with open(edited / "vocabulary" / "physics.txt", "a", encoding="utf-8") as vocabulary:
+        vocabulary.write("quasar\n")
+    assert packaged_models(taxonomy, same) == PACKAGED_DIR
+    assert packaged_models(taxonomy, edited) is None  # its models would read other lexicon features: bootstrap
+    config = ClassifiersConfig.model_validate({"bootstrap": {"seeds_dir": str(edited)}})
+    with pytest.raises(ValueError, match="reads seed-lexicon features of seeds"):
+        Labeller(PACKAGED_DIR, config)  # forcing them on other seeds is refused, not silently wrong
 
 
 def test_packaged_dir_is_inside_the_package():

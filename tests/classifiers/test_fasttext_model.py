@@ -122,3 +122,20 @@ def test_class_balance_oversamples_rare_labels_in_a_shuffled_deterministic_order
     copies = Counter(line for line, label in _balanced_and_shuffled(lines, 0.5) if label == "physics")
     assert set(copies.values()) <= {3, 4} and len(copies) == 4  # (40 / 4) ** 0.5 = 3.16 copies each
     assert _balanced_and_shuffled(lines, 0.5) == _balanced_and_shuffled(lines, 0.5)
+
+
+def test_a_words_only_model_reads_no_punctuation_and_keeps_that_when_loaded(tmp_path):
+    docs = make_documents(10, seed=11)
+    model = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
+                             PARAMS.model_copy(update={"words_only": True}), DEFAULT_TAXONOMY)
+    text = "Newton's second law, F = m a: the net force (in newtons) equals mass times acceleration!"
+    assert model.line(text) == "newton's second law f m a the net force in newtons equals mass times acceleration"
+    assert not any(word in model.model.get_words() for word in ",.:;()!?")  # training never saw a punctuation mark
+    model.save(tmp_path)
+    loaded = LabelModel.load(tmp_path, DISCIPLINE, DEFAULT_TAXONOMY)
+    assert loaded.line(text) == model.line(text)
+    texts = [d["text"] for d in make_documents(1, seed=3)]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    with_punctuation = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines,
+                                        [(d["text"], d["truth"]) for d in docs[:40]], PARAMS, DEFAULT_TAXONOMY)
+    assert "," in with_punctuation.line(text) and not loaded.reads_like(with_punctuation)
