@@ -52,6 +52,15 @@ def _rows_by_part(folder: Path) -> list[dict]:
     return [row for path in sorted(folder.glob("part-*.parquet")) for row in pq.read_table(path).to_pylist()]
 
 
+def _counting_setup(rows: list[dict], tokenizer_dir: Path) -> tuple[MixerConfig, DocumentEncoder]:
+    """A mixer config holding out 10% and a byte-level BPE trained on the corpus, as count_buckets needs them."""
+    train_byte_level_bpe((r["text"] for r in rows if r["text"]), BpeTrainConfig(vocab_size=300), tokenizer_dir)
+    config = MixerConfig.model_validate({"tokenizer": {"train_bpe": {}}, "held_out": {"share": 0.1},
+                                         "integration": {"token_budget": 1000, "general_ratio": 1.0,
+                                                         "discipline_weights": {}}})
+    return config, DocumentEncoder(tokenizer_dir / "tokenizer.json", config.tokenizer)
+
+
 def test_choice_and_counts_do_not_depend_on_input_order_or_part_layout(tmp_path: Path) -> None:
     rows = write_labelled_corpus(tmp_path / "a", parts=3, docs_per_part=40)
     shuffled = rows[:]
@@ -59,11 +68,7 @@ def test_choice_and_counts_do_not_depend_on_input_order_or_part_layout(tmp_path:
     (tmp_path / "b").mkdir()
     for p in range(5):  # other order, other number of parts
         pq.write_table(pa.Table.from_pylist(shuffled[p::5]), tmp_path / "b" / f"part-{p:05d}.parquet")
-    train_byte_level_bpe((r["text"] for r in rows if r["text"]), BpeTrainConfig(vocab_size=300), tmp_path / "tok")
-    config = MixerConfig.model_validate({"tokenizer": {"train_bpe": {}}, "held_out": {"share": 0.1},
-                                         "integration": {"token_budget": 1000, "general_ratio": 1.0,
-                                                         "discipline_weights": {}}})
-    encoder = DocumentEncoder(tmp_path / "tok" / "tokenizer.json", config.tokenizer)
+    config, encoder = _counting_setup(rows, tmp_path / "tok")
     a, b = (count_buckets(tmp_path / name, encoder, 8, config.held_out) for name in ("a", "b"))
     assert a.rule == b.rule
     for side in ("train", "held_out"):
@@ -81,11 +86,7 @@ def test_counts_read_the_labelling_steps_text_bytes_instead_of_the_text(tmp_path
         nbytes = [len(t.encode()) for t in table.column("text").to_pylist()]
         pq.write_table(table.append_column("text_bytes", pa.array(nbytes, pa.int64())), tmp_path / "counted" / path.name,
                        row_group_size=7)  # samples are read back from several row groups
-    train_byte_level_bpe((r["text"] for r in rows if r["text"]), BpeTrainConfig(vocab_size=300), tmp_path / "tok")
-    config = MixerConfig.model_validate({"tokenizer": {"train_bpe": {}}, "held_out": {"share": 0.1},
-                                         "integration": {"token_budget": 1000, "general_ratio": 1.0,
-                                                         "discipline_weights": {}}})
-    encoder = DocumentEncoder(tmp_path / "tok" / "tokenizer.json", config.tokenizer)
+    config, encoder = _counting_setup(rows, tmp_path / "tok")
     plain, counted = (count_buckets(tmp_path / name, encoder, 8, config.held_out) for name in ("plain", "counted"))
     assert plain.rule == counted.rule and plain.unusable == counted.unusable == {"empty_text": 3}
     for side in ("train", "held_out"):
