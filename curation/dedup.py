@@ -33,8 +33,8 @@ from sciloom.curation.containment import (CONTAINED_FILE, BloomFilter, containme
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
 from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
-                                          IndexPart, exact_task, index_task, read_decisions, reference_parts,
-                                          signature_meta)
+                                          IndexPart, exact_decisions_task, exact_keys_task, exact_task, index_task,
+                                          read_decisions, reference_parts, signature_meta)
 from sciloom.curation.executor import StageReport, Task, bookkeeping_dir, run_stage
 from sciloom.curation.fuzzy_dedup import bucket_task, components_task, pairs_task, shared_task, signatures_task
 from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
@@ -69,16 +69,19 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     _redo_if_inputs_changed(config, parts, work_dir, curated_dir)
 
     decisions: Path | None = None
+    partitions = [Task(f"{i:05d}", ()) for i in range(config.num_partitions)]
     if config.exact:
-        stage("dedup_exact", work_dir / "exact", [_ALL], partial(exact_task, parts))
-        decisions = work_dir / "exact" / DECISIONS_DIR
+        keys_dir, removals_dir, decisions = work_dir / "exact_keys", work_dir / "exact", work_dir / "exact_decisions"
+        stage("dedup_exact_keys", keys_dir, [Task(p.name, (str(p.path),)) for p in parts],
+              partial(exact_keys_task, config.num_partitions, parts))
+        stage("dedup_exact", removals_dir, partitions, partial(exact_task, parts, keys_dir))
+        stage("dedup_exact_decisions", decisions, tasks, partial(exact_decisions_task, config.num_partitions, removals_dir))
     if config.fuzzy:
         bucket_dir, pairs_dir = work_dir / "lsh_buckets", work_dir / "lsh_pairs"
         write_json_atomic(work_dir / "lsh.json", {"threshold": config.threshold, "num_perm": config.num_perm,
                                                   **dataclasses.asdict(config.lsh)})
         stage("dedup_lsh_buckets", bucket_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(bucket_task, config, parts, decisions))
-        partitions = [Task(f"{i:05d}", ()) for i in range(config.num_partitions)]
         shared_dir, signature_dir = work_dir / "lsh_shared", work_dir / "lsh_signatures"
         stage("dedup_lsh_shared", shared_dir, partitions, partial(shared_task, bucket_dir, parts))
         stage("dedup_lsh_signatures", signature_dir, [Task(p.name, (str(p.path),)) for p in parts],
@@ -114,7 +117,7 @@ class Verdict:
 _INPUTS_FILE = "inputs.json"
 # Stages whose results depend on every part (node ids are part positions; decisions span parts), per-part
 # signatures excepted: they depend on their own part only and stay valid.
-_WHOLE_CORPUS_STAGES = ("exact", "lsh_buckets", "lsh_shared", "lsh_signatures", "lsh_pairs", "fuzzy",
+_WHOLE_CORPUS_STAGES = ("exact_keys", "exact", "exact_decisions", "lsh_buckets", "lsh_shared", "lsh_signatures", "lsh_pairs", "fuzzy",
                         "containment_ngrams", "containment")
 
 

@@ -70,8 +70,9 @@ class DedupConfig(BaseModel):
                               "members still unmatched after this many centres are left unmerged through that "
                               "bucket and counted as `bucket_entries_unverified`.")
     batch_docs: int = Field(1024, ge=1, description="Documents per vectorised signature batch.")
-    num_partitions: int = Field(8, ge=1, le=4096, description="Hash partitions of the band buckets (one Ray "
-                                                              "task each).")
+    num_partitions: int = Field(8, ge=1, le=4096, description="Hash partitions of the exact hashes and of the "
+                                                              "band buckets (one Ray task each): no task holds "
+                                                              "the whole corpus's ids.")
     reference_signatures: list[Path] = Field(
         default_factory=list, description="`signatures` folders of earlier runs (`<work_dir>/signatures`): "
                                           "documents duplicating one of those are removed; the earlier ones win.")

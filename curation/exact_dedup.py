@@ -3,6 +3,11 @@
 Index parts (`<work_dir>/signatures/part-<task>.parquet`, one row per input row, same order) are what a
 later run reuses as `reference_signatures`; `meta.json` beside them records how they were computed.
 Decision tables (id, part, reason, cluster) list only removed documents; every later phase reads them.
+
+Exact dedup is a hash shuffle, so no task holds the corpus: each index part splits its (id, exact hash,
+quality) rows into `num_partitions` files by hash (`exact_keys_task`); each partition task groups the rows of
+its own hash range from every part (equal hashes always meet there) and lists the removals (`exact_task`);
+each input part then gathers its own removals from the partitions (`exact_decisions_task`).
 """
 from __future__ import annotations
 
@@ -39,6 +44,11 @@ class IndexPart:
     name: str
     path: Path
     reference: bool
+
+
+def partition_file(stage_dir: Path, task_id: str, partition: int) -> Path:
+    """One index part's share of one hash partition (a shuffle's file)."""
+    return stage_dir / task_id / f"p-{partition:05d}.parquet"
 
 
 def write_table_atomic(path: Path, table: pa.Table, row_group_size: int | None = None) -> None:
@@ -99,23 +109,63 @@ def load_index_columns(parts: list[IndexPart], columns: list[str]) -> tuple[pa.T
     return pa.concat_tables(tables), part_of
 
 
-def exact_task(parts: list[IndexPart], task: Task, stage_dir: Path) -> list[StepStats]:
-    """Group every indexed document by exact hash; keep one per group (see components.representatives)."""
+def hash_partitions(hashes: pa.ChunkedArray, num_partitions: int) -> np.ndarray:
+    """The partition of each hex `exact_hash`: its first 32 bits modulo `num_partitions`."""
+    return np.fromiter((int(h[:8], 16) % num_partitions for h in hashes.to_pylist()), dtype=np.int64, count=len(hashes))
+
+
+def exact_keys_task(num_partitions: int, parts: list[IndexPart], task: Task, stage_dir: Path) -> list[StepStats]:
+    """One index part's (id, exact hash, quality, part position) rows, split into hash partitions."""
+    stats = StepStats("exact_keys")
+    with stats.timer():
+        position = [p.name for p in parts].index(task.task_id)
+        table = pq.read_table(parts[position].path, columns=["id", "exact_hash", "quality"])
+        table = table.append_column("position", pa.array(np.full(table.num_rows, position, dtype=np.int32)))
+        partition = hash_partitions(table.column("exact_hash"), num_partitions)
+        for k in range(num_partitions):
+            write_table_atomic(partition_file(stage_dir, task.task_id, k), table.filter(pa.array(partition == k)))
+        stats.docs_in = stats.docs_out = table.num_rows
+    return [stats]
+
+
+def exact_task(parts: list[IndexPart], keys_dir: Path, task: Task, stage_dir: Path) -> list[StepStats]:
+    """Group one hash partition's rows of every part by exact hash; keep one per group (see
+    components.representatives); write the removals, sorted by part."""
     stats = StepStats("exact_dedup")
     with stats.timer():
-        table, part_of = load_index_columns(parts, ["id", "exact_hash", "quality"])
-        # Integers, not Python strings: hashes become dictionary codes, ids their rank in sorted order.
+        partition = int(task.task_id)
+        table = pa.concat_tables([pq.read_table(partition_file(keys_dir, p.name, partition)) for p in parts])
+        part_of = table.column("position").to_numpy()
+        # Integers, not Python strings: hashes become dictionary codes, ids their rank in sorted order (within the
+        # partition: the same order as over the corpus, so the same documents are kept).
         labels = table.column("exact_hash").combine_chunks().dictionary_encode().indices.to_numpy()
         quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
         preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
         rep = representatives(labels, id_ranks(table.column("id")), quality, preferred)
         removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
-        write_decisions(stage_dir / DECISIONS_DIR, parts, removal_table(table.column("id"), removed, rep[removed],
-                                                                        [parts[i].name for i in part_of[removed]],
-                                                                        EXACT_DUPLICATE))
+        removals = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]],
+                                 EXACT_DUPLICATE)
+        write_table_atomic(removals_file(stage_dir, partition), removals.sort_by("part"))
         stats.docs_in = int((~preferred).sum())
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[EXACT_DUPLICATE] += len(removed)
+    return [stats]
+
+
+def removals_file(stage_dir: Path, partition: int) -> Path:
+    return stage_dir / f"removed-{partition:05d}.parquet"
+
+
+def exact_decisions_task(num_partitions: int, removals_dir: Path, task: Task, stage_dir: Path) -> list[StepStats]:
+    """One input part's exact-duplicate removals, gathered from every partition (each partition's file is sorted
+    by part, so Parquet statistics skip the row groups of other parts)."""
+    stats = StepStats("exact_decisions")
+    with stats.timer():
+        own = [("part", "=", task.task_id)]
+        tables = [pq.read_table(removals_file(removals_dir, k), filters=own, schema=DECISION_SCHEMA)
+                  for k in range(num_partitions)]
+        write_table_atomic(part_path(stage_dir, task.task_id), pa.concat_tables(tables))
+        stats.notes["removals"] += sum(t.num_rows for t in tables)
     return [stats]
 
 

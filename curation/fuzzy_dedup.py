@@ -21,18 +21,14 @@ import pyarrow.parquet as pq
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, IndexPart, id_ranks,
-                                          load_index_columns, read_decisions, removal_table, write_decisions,
-                                          write_table_atomic)
+                                          load_index_columns, partition_file, read_decisions, removal_table,
+                                          write_decisions, write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
 from sciloom.curation.stats import StepStats
 
 NODE_ROW_GROUP = 65_536
 _BUCKET_SCHEMA = pa.schema([("band", pa.uint16()), ("key", pa.uint64()), ("node", pa.int64())])
-
-
-def partition_file(stage_dir: Path, task_id: str, partition: int) -> Path:
-    return stage_dir / task_id / f"p-{partition:05d}.parquet"
 
 
 def bucket_task(config: DedupConfig, parts: list[IndexPart], exact_decisions: Path | None,

@@ -126,8 +126,8 @@ def test_run_dedup_end_to_end_resumes_and_matches_in_memory(ray_session, shared_
     assert stats["steps"][0]["rejected"] == {"contained": 1, "exact_duplicate": 1, "fuzzy_duplicate": 1}
     assert [r.tasks_skipped for r in reports] == [0] * len(reports)
     # Decisions and containment verdicts are kept per part: the task filtering a part reads its own files only.
-    for stage in ("exact", "fuzzy"):
-        files = sorted((tmp_path / "work" / stage / "decisions").glob("part-*.parquet"))
+    for decisions in ("exact_decisions", "fuzzy/decisions"):
+        files = sorted((tmp_path / "work" / decisions).glob("part-*.parquet"))
         assert [f.name for f in files] == [f"part-{t:05d}.parquet" for t in range(3)]
         assert all(set(pq.read_table(f).column("part").to_pylist()) <= {f.stem.removeprefix("part-")} for f in files)
     verdicts = [pq.read_table(tmp_path / "work" / "containment" / f"part-{t:05d}.parquet") for t in range(3)]
@@ -139,6 +139,34 @@ def test_run_dedup_end_to_end_resumes_and_matches_in_memory(ray_session, shared_
     again = run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
     assert [r.tasks_skipped for r in again] == [r.tasks_total for r in again]
     assert _read(tmp_path / "curated").equals(kept)
+
+
+def test_exact_dedup_sharded_by_hash_removes_what_one_task_removes(ray_session, shared_data, tmp_path: Path) -> None:
+    base = _corpus(shared_data)[:30]
+    # Two more copies of every third article (case and spacing changed: the same normalised text), across parts.
+    docs = base + [(f"c{i:03d}-{k}", base[i][1].upper() if k else f"  {base[i][1]} ") for i in range(0, 30, 3)
+                   for k in range(2)]
+    quality = [float(q) for q in np.random.default_rng(0).choice([0.2, 0.5, 0.9], size=len(docs))]
+    _write_parts(tmp_path / "in", docs, n_parts=4, quality=quality)
+    removed = {}
+    for partitions in (1, 5):
+        config = DedupConfig(num_partitions=partitions, fuzzy=False, containment={"enabled": False})
+        reports = run_dedup(config, tmp_path / "in", tmp_path / f"work{partitions}", tmp_path / f"curated{partitions}",
+                            show_progress=False)
+        rejected = _read(tmp_path / f"_curated{partitions}" / "rejected")
+        removed[partitions] = sorted(zip(rejected.column("id").to_pylist(), rejected.column("dedup_cluster").to_pylist()))
+        exact = next(r for r in reports if r.stage == "dedup_exact")
+        assert exact.tasks_total == partitions and exact.steps[0].docs_in == len(docs)
+    assert removed[1] == removed[5] and len(removed[5]) == 20
+    # Each partition task saw only its own hash range: every group met in one partition.
+    keys = tmp_path / "work5" / "exact_keys"
+    for k in range(5):
+        hashes = pa.concat_tables([pq.read_table(f) for f in sorted(keys.glob(f"*/p-{k:05d}.parquet"))]).column("exact_hash")
+        assert all(int(h[:8], 16) % 5 == k for h in hashes.to_pylist())
+    # The in-memory path (no shuffle, no Ray) decides the same.
+    verdicts = dedup_documents(DedupConfig(fuzzy=False, containment={"enabled": False}), [d[0] for d in docs],
+                               [d[1] for d in docs], quality)
+    assert removed[5] == sorted((v.id, v.cluster) for v in verdicts if v.reason)
 
 
 def test_best_quality_copy_is_kept(ray_session, shared_data, tmp_path: Path) -> None:
