@@ -117,8 +117,8 @@ class Verdict:
 _INPUTS_FILE = "inputs.json"
 # Stages whose results depend on every part (node ids are part positions; decisions span parts), per-part
 # signatures excepted: they depend on their own part only and stay valid.
-_WHOLE_CORPUS_STAGES = ("exact_keys", "exact", "exact_decisions", "lsh_buckets", "lsh_shared", "lsh_signatures", "lsh_pairs", "fuzzy",
-                        "containment_ngrams", "containment")
+_WHOLE_CORPUS_STAGES = ("exact_keys", "exact", "exact_decisions", "lsh_buckets", "lsh_shared", "lsh_signatures",
+                        "lsh_pairs", "fuzzy", "containment_ngrams", "containment")
 
 
 def _redo_if_inputs_changed(config: DedupConfig, parts: list[IndexPart], work_dir: Path, curated_dir: Path) -> None:

@@ -165,7 +165,8 @@ def exact_decisions_task(num_partitions: int, removals_dir: Path, task: Task, st
         tables = [pq.read_table(removals_file(removals_dir, k), filters=own, schema=DECISION_SCHEMA)
                   for k in range(num_partitions)]
         write_table_atomic(part_path(stage_dir, task.task_id), pa.concat_tables(tables))
-        stats.notes["removals"] += sum(t.num_rows for t in tables)
+        # The documents whose removal this step hands on (as the LSH shuffle steps count what they pass on).
+        stats.docs_in = stats.docs_out = sum(t.num_rows for t in tables)
     return [stats]
 
 
