@@ -102,11 +102,17 @@ def _batched(fn, texts: list[str], batch: int) -> list:
     return [value for i in range(0, len(texts), batch) for value in fn(texts[i:i + batch])]
 
 
-def load_index_columns(parts: list[IndexPart], columns: list[str]) -> tuple[pa.Table, np.ndarray]:
-    """(concatenated columns, part position per row) over the given index parts, in order."""
-    tables = [pq.read_table(p.path, columns=columns) for p in parts]
-    part_of = np.concatenate([np.full(t.num_rows, i, dtype=np.int64) for i, t in enumerate(tables)]) if tables else np.empty(0, np.int64)
-    return pa.concat_tables(tables), part_of
+def index_rows(parts: list[IndexPart], nodes: np.ndarray, columns: list[str]) -> pa.Table:
+    """The given columns of the index rows named by `nodes` (sorted `part position << 32 | row`), in that order:
+    each part is read once, and only the named rows are kept."""
+    positions = nodes >> 32
+    tables = []
+    for position in np.unique(positions):
+        rows = nodes[positions == position] & 0xFFFFFFFF
+        tables.append(pq.read_table(parts[int(position)].path, columns=columns).take(pa.array(rows)))
+    if not tables:
+        return pa.schema([pq.read_schema(parts[0].path).field(c) for c in columns]).empty_table()
+    return pa.concat_tables(tables)
 
 
 def hash_partitions(hashes: pa.ChunkedArray, num_partitions: int) -> np.ndarray:

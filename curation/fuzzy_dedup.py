@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, IndexPart, id_ranks,
-                                          load_index_columns, partition_file, read_decisions, removal_table,
+                                          index_rows, partition_file, read_decisions, removal_table,
                                           write_decisions, write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
@@ -149,13 +149,15 @@ def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Pa
         u, v = pairs[verified, 0], pairs[verified, 1]
         stats.notes["candidate_pairs_verified"] += int(verified.sum())
         stats.notes["candidate_pairs_rejected"] += int((~verified).sum())
-        table, part_of = load_index_columns(parts, ["id", "quality"])
-        # node id (part position << 32 | row in part) → row of the concatenated `table`
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(part_of, minlength=len(parts)))])
-        labels = connected_components(table.num_rows, offsets[u >> 32] + (u & 0xFFFFFFFF),
-                                      offsets[v >> 32] + (v & 0xFFFFFFFF))
+        # Only documents with a verified near-duplicate can be removed: the graph, and what this task reads and
+        # holds, is theirs (a document alone in its component keeps itself).
+        nodes = np.unique(np.concatenate([u, v]))
+        table = index_rows(parts, nodes, ["id", "quality"])
+        part_of = nodes >> 32
+        labels = connected_components(len(nodes), np.searchsorted(nodes, u), np.searchsorted(nodes, v))
         quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
         preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
+        # Ranks among these documents order ids as over the corpus: a component keeps the same one.
         rep = representatives(labels, id_ranks(table.column("id")), quality, preferred)
         removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
         fuzzy = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]],
@@ -166,7 +168,8 @@ def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Pa
         exact = exact.set_column(3, "cluster", pa.array([final_cluster.get(c, c) for c in exact.column("cluster").to_pylist()],
                                                         pa.string()))
         write_decisions(stage_dir / DECISIONS_DIR, parts, pa.concat_tables([fuzzy, exact]))
-        stats.docs_in = int((~preferred).sum()) - exact.num_rows
+        indexed = sum(pq.ParquetFile(p.path).metadata.num_rows for p in parts if not p.reference)
+        stats.docs_in = indexed - exact.num_rows
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[FUZZY_DUPLICATE] += len(removed)
     return [stats]

@@ -169,6 +169,17 @@ def test_exact_dedup_sharded_by_hash_removes_what_one_task_removes(ray_session, 
     assert removed[5] == sorted((v.id, v.cluster) for v in verdicts if v.reason)
 
 
+def test_a_corpus_without_near_duplicates_keeps_everything_and_counts_every_document(ray_session, shared_data,
+                                                                                   tmp_path: Path) -> None:
+    docs = _corpus(shared_data)[:8]
+    _write_parts(tmp_path / "in", docs, n_parts=3)
+    reports = run_dedup(DedupConfig(num_partitions=2, containment={"enabled": False}), tmp_path / "in",
+                        tmp_path / "work", tmp_path / "curated", show_progress=False)
+    assert sorted(_read(tmp_path / "curated").column("id").to_pylist()) == sorted(d[0] for d in docs)
+    fuzzy = next(r for r in reports if r.stage == "dedup_fuzzy").steps[0]
+    assert fuzzy.docs_in == fuzzy.docs_out == len(docs) and fuzzy.rejected["fuzzy_duplicate"] == 0  # an empty graph
+
+
 def test_best_quality_copy_is_kept(ray_session, shared_data, tmp_path: Path) -> None:
     docs = _corpus(shared_data)[:3] + [("z-copy", _corpus(shared_data)[0][1])]
     _write_parts(tmp_path / "in", docs, n_parts=2, quality=[0.2, 0.5, 0.5, 0.9])
