@@ -14,12 +14,13 @@ _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _CHARS_PER_TOKEN = 16
 
 
-def tokens(text: str, max_tokens: int | None = None) -> list[str]:
-    """Lowercased words (hyphenated / apostrophe words kept whole) and single punctuation marks: the first
-    `max_tokens` of them within the first `max_tokens * 16` characters."""
+def tokens(text: str, max_tokens: int | None = None, words_only: bool = False) -> list[str]:
+    """Lowercased words (hyphenated / apostrophe words kept whole) and, unless `words_only`, single punctuation
+    marks: the first `max_tokens` of them within the first `max_tokens * 16` characters."""
+    pattern = _WORD if words_only else _TOKEN
     if max_tokens is None:
-        return _TOKEN.findall(text.lower())
-    return _TOKEN.findall(text[: max_tokens * _CHARS_PER_TOKEN].lower())[:max_tokens]
+        return pattern.findall(text.lower())
+    return pattern.findall(text[: max_tokens * _CHARS_PER_TOKEN].lower())[:max_tokens]
 
 
 def fasttext_line(text: str, max_tokens: int) -> str:
@@ -34,9 +35,9 @@ def window_tokens(text: str, max_tokens: int, windows: int, words_only: bool = F
     of its input, so the windows' tokens in one line is the mean over the windows. The first token of a stretch
     that starts mid-document may be a cut word: it is dropped. `words_only` leaves punctuation marks out."""
     budget = max_tokens * _CHARS_PER_TOKEN
-    pattern = _WORD if words_only else _TOKEN
     if windows <= 1 or len(text) <= budget:
-        return pattern.findall(text[:budget].lower())[:max_tokens]
+        return tokens(text, max_tokens, words_only)
+    pattern = _WORD if words_only else _TOKEN
     width, per_window = budget // windows, max_tokens // windows
     step = (len(text) - width) / (windows - 1)
     out: list[str] = []

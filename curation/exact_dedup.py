@@ -46,6 +46,11 @@ class IndexPart:
     reference: bool
 
 
+# Row groups of shuffle files that a reader filters by a sorted column: Parquet statistics then skip the row groups
+# outside the reader's range.
+SHUFFLE_ROW_GROUP = 65_536
+
+
 def partition_file(stage_dir: Path, task_id: str, partition: int) -> Path:
     """One index part's share of one hash partition (a shuffle's file)."""
     return stage_dir / task_id / f"p-{partition:05d}.parquet"
@@ -151,7 +156,8 @@ def exact_task(parts: list[IndexPart], keys_dir: Path, task: Task, stage_dir: Pa
         removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
         removals = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]],
                                  EXACT_DUPLICATE)
-        write_table_atomic(removals_file(stage_dir, partition), removals.sort_by("part"))
+        write_table_atomic(removals_file(stage_dir, partition), removals.sort_by("part"),
+                           row_group_size=SHUFFLE_ROW_GROUP)
         stats.docs_in = int((~preferred).sum())
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[EXACT_DUPLICATE] += len(removed)

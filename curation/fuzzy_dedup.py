@@ -20,14 +20,13 @@ import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.dedup_config import DedupConfig
-from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, IndexPart, id_ranks,
-                                          index_rows, partition_file, read_decisions, removal_table,
-                                          write_decisions, write_table_atomic)
+from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, SHUFFLE_ROW_GROUP,
+                                          IndexPart, id_ranks, index_rows, partition_file, read_decisions,
+                                          removal_table, write_decisions, write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
 from sciloom.curation.stats import StepStats
 
-NODE_ROW_GROUP = 65_536
 _BUCKET_SCHEMA = pa.schema([("band", pa.uint16()), ("key", pa.uint64()), ("node", pa.int64())])
 
 
@@ -71,7 +70,7 @@ def shared_task(bucket_dir: Path, parts: list[IndexPart], task: Task, stage_dir:
         # The distinct nodes, sorted, in small row groups: a part's signature task reads only the row groups
         # whose node range holds its own documents (Parquet statistics), not every partition's whole list.
         write_table_atomic(_shared_nodes_file(stage_dir, partition), pa.table({"node": np.unique(buckets.node)}),
-                           row_group_size=NODE_ROW_GROUP)
+                           row_group_size=SHUFFLE_ROW_GROUP)
         # Documents, not bucket entries: each document has one entry per band, spread over the partitions,
         # and is counted in the partition that holds its band-0 entry (so the stage's sum is the corpus). None
         # is removed here; the entries are notes.
