@@ -52,3 +52,10 @@ def computed_on_main(ctx: ParallelContext, compute: Callable[[], T]) -> T:
 def barrier(ctx: ParallelContext) -> None:
     if ctx.world_size > 1:
         dist.barrier()
+
+
+def shut_down(ctx: ParallelContext) -> None:
+    """Leave the process group together: every rank waits for the others before the group is destroyed."""
+    if ctx.world_size > 1 and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

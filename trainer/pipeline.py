@@ -14,7 +14,7 @@ from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.trainer.batches import BatchStream, dataset_batches, held_out_dataset
 from sciloom.trainer.config import TrainerConfig
-from sciloom.trainer.distributed import ParallelContext, init_from_environment
+from sciloom.trainer.distributed import ParallelContext, barrier, init_from_environment
 from sciloom.trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routing_heatmap
 from sciloom.trainer.hf_io import load_hf, save_hf
 from sciloom.trainer.innovator import induce_expert, induction_disciplines, run_stages
@@ -85,6 +85,9 @@ def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipl
             moe.config = moe.config.model_copy(update={"eos_token_id": held_out.manifest["pad_id"]})
         save_hf(moe, out_dir / "hf_moe")
         write_json_atomic(out_dir / "report.json", report)
+    # Every rank returns once the outputs exist: a rank that left while rank 0 was still writing them could tear
+    # down the process group under it (gloo aborted such a rank: "terminate called without an active exception").
+    barrier(ctx)
     return {
         "report": str(out_dir / "report.json"),
         "hf_model": str(out_dir / "hf_moe"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from sciloom.trainer.distributed import init_from_environment
+from sciloom.trainer.distributed import init_from_environment, shut_down
 from torch.distributed.device_mesh import init_device_mesh
 
 from sciloom.trainer.expert_parallel import ExpertParallelExperts
@@ -87,7 +87,7 @@ def main() -> None:
     ctx = init_from_environment()
     record = {"module": module_level(ctx.rank, ctx.world_size), "model": model_level(ctx.rank, ctx.world_size)}
     (out_dir / f"rank{ctx.rank}.json").write_text(json.dumps(record))
-    dist.destroy_process_group()
+    shut_down(ctx)
 
 
 if __name__ == "__main__":

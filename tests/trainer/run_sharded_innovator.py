@@ -8,18 +8,18 @@ import json
 import sys
 from pathlib import Path
 
-import torch.distributed as dist
-
 from test_innovator import DISCIPLINES, _config
+from sciloom.trainer.distributed import init_from_environment, shut_down
 from sciloom.trainer.pipeline import run_training
 
 
 def main() -> None:
     shards, out = Path(sys.argv[1]), Path(sys.argv[2])
     summary = run_training(_config(batch_size=4), shards, out, DISCIPLINES, seed=0)
-    if dist.get_rank() == 0:
+    ctx = init_from_environment()  # the group run_training joined
+    if ctx.is_main:
         (out.parent / "summary.json").write_text(json.dumps(summary))
-    dist.destroy_process_group()
+    shut_down(ctx)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 
 from sciloom.trainer.config import ParallelConfig
-from sciloom.trainer.distributed import init_from_environment
+from sciloom.trainer.distributed import init_from_environment, shut_down
 from sciloom.trainer.model import CausalLM, ModelConfig, MoEConfig
 from sciloom.trainer.sharding import save_trained, sharded_copy
 
@@ -38,7 +37,7 @@ def main() -> None:
               "untouched_model_changed": any(not torch.equal(before[k], after[k]) for k in before)}
     (out_dir / f"rank{ctx.rank}.json").write_text(json.dumps(record))
     torch.save(after, out_dir / f"gathered-rank{ctx.rank}.pt")
-    dist.destroy_process_group()
+    shut_down(ctx)
 
 
 if __name__ == "__main__":
