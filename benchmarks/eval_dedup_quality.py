@@ -6,8 +6,10 @@ deterministic order, then the answers in file order. Reported separately:
 - whole-document MinHash-LSH (fuzzy dedup alone): an answer is caught with its source when both land in
   the same cluster;
 - containment alone: an answer is caught with its source when it is rejected as `contained` in the full
-  run *and* judged against its source alone (source, then answer) it is contained too (so the source,
-  not another student's copy, explains it); the source is never removed.
+  run *and* judged against its source alone it is contained too (so the source, not another student's
+  copy, explains it). Containment has no notion of first: of two documents sharing text, the one with fewer
+  distinct n-grams goes (it loses less unique text), so a source that an answer longer than it copies from
+  heavily is removed into that answer; the count of such sources is printed.
 "non" answers must never be caught. The exact Jaccard and containment of each answer against its source
 (computed with Python sets, independent of the sketches) are shown per category for context. Also runs the
 DCLM-BFF checker documents of ../shared/data/dedup/dolma-tests.
@@ -46,7 +48,7 @@ from scipy.sparse.csgraph import connected_components
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from sciloom.curation.containment import BloomFilter, judge_containment, write_index  # noqa: E402
+from sciloom.curation.containment import write_index  # noqa: E402
 from sciloom.curation.dedup import dedup_documents  # noqa: E402
 from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig  # noqa: E402
 from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs  # noqa: E402
@@ -111,7 +113,7 @@ def main() -> None:
         fraction[category].append(len(a & s) / len(a))
     sources_removed = sum(contained[s].reason is not None for s in source_of.values())
 
-    print(f"Clough & Stevenson: {len(answers)} answers, {len(source_of)} sources first in order")
+    print(f"Clough & Stevenson: {len(answers)} answers, {len(source_of)} sources")
     print(f"MinHash-LSH: threshold {args.threshold}, {fuzzy_only.num_perm} perms, {fuzzy_only.ngram}-word shingles, "
           f"bands x rows {fuzzy_only.lsh.bands}x{fuzzy_only.lsh.rows}")
     print(f"containment: {containment.ngram}-word n-grams, threshold {containment.threshold}")
@@ -135,8 +137,9 @@ def main() -> None:
     kept = {n for n, v in full.items() if v.reason is None}
     clusters: Counter[str] = Counter(v.cluster for v in full.values() if v.reason is None)
     orphans = sum(1 for v in full.values() if v.cluster not in kept)
-    in_source = Counter(labels[n][1] for n in answers if full[n].reason and full[n].cluster == source_of[labels[n][0]])
-    print(f"full pipeline: removed answers in their source's cluster {dict(sorted(in_source.items()))} of "
+    in_source = Counter(labels[n][1] for n in answers
+                        if full[n].reason and full[n].cluster == full[source_of[labels[n][0]]].cluster)
+    print(f"full pipeline: removed answers in the same cluster as their source {dict(sorted(in_source.items()))} of "
           f"{dict(sorted(totals.items()))}; clusters without a kept document: {orphans}; "
           f"clusters with more than one kept: {sum(1 for c in clusters.values() if c > 1)}")
 
@@ -178,11 +181,11 @@ def cross_run(names: list[str], texts: list[str], labels: dict[str, tuple[str, s
     """Run 1 = the sources (their kept n-grams become an index); run 2 = the answers, reading it."""
     sources = [i for i, n in enumerate(names) if labels[n][1] == "orig"]
     answers = [i for i, n in enumerate(names) if labels[n][1] != "orig"]
-    grams = ngram_sets([texts[i] for i in sources], config.ngram)
-    bloom = BloomFilter.sized(sum(g.size for g in grams), config.bloom_false_positive_rate)
-    _, contained, _ = judge_containment(grams, config, bloom)
+    run1 = dedup_documents(DedupConfig(exact=False, fuzzy=False, containment=config), [names[i] for i in sources],
+                           [texts[i] for i in sources])
+    kept = [texts[i] for i, v in zip(sources, run1) if v.reason is None]
     with tempfile.TemporaryDirectory() as folder:
-        write_index(Path(folder), bloom, config, kept_documents=int((~contained).sum()))
+        write_index(Path(folder), config, ngram_sets(kept, config.ngram))
         later = DedupConfig(exact=False, fuzzy=False, containment=config.model_copy(update={"reference_indexes": [Path(folder)]}))
         verdicts = dedup_documents(later, [names[i] for i in answers], [texts[i] for i in answers])
     caught = Counter(labels[names[i]][1] for i, v in zip(answers, verdicts) if v.reason == "contained")

@@ -1,5 +1,5 @@
 """Deduplication as resumable Ray stages: index → exact → LSH buckets → shared buckets → signatures → verified
-pairs → components → containment → filter.
+pairs → components → containment n-grams → containment pairs → containment verdicts → containment index → filter.
 
 `run_dedup` reads the parts of the previous stage (`input_dir/part-*.parquet`), keeps intermediate results
 under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writes the kept documents to
@@ -8,7 +8,7 @@ under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writ
 `dedup:fuzzy_duplicate` or `dedup:contained`. `work_dir/signatures` is this run's reusable index: pass it as
 `reference_signatures` to deduplicate a later snapshot against this one without recomputing it.
 `work_dir/lsh.json` records the bands × rows derived from the threshold and their false-positive and
-false-negative areas. `work_dir/containment/index` holds the n-grams of this run's kept documents: pass it
+false-negative areas. `work_dir/containment_index` holds the n-grams of this run's kept documents: pass it
 in `containment.reference_indexes` so a later run removes documents contained in this run's output.
 """
 from __future__ import annotations
@@ -28,8 +28,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
-from sciloom.curation.containment import (CONTAINED_FILE, BloomFilter, containment_task, judge_containment,
-                                          ngram_task, read_reference_indexes, reference_index_metas)
+from sciloom.curation.containment import (containment_index_task, containment_pairs_task, containment_task,
+                                          judge_in_memory, ngram_task, rank_keys, read_contained, read_reference_indexes, reference_index_metas,
+                                          write_index_meta)
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
 from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
@@ -91,11 +92,18 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         decisions = work_dir / "fuzzy" / DECISIONS_DIR
     containment: Path | None = None
     if config.containment.enabled:
-        ngram_dir = work_dir / "containment_ngrams"
-        stage("dedup_containment_ngrams", ngram_dir, tasks, partial(ngram_task, config.containment, decisions))
-        stage("dedup_containment", work_dir / "containment", [_ALL],
-              partial(containment_task, config.containment, ngram_dir, [t.task_id for t in tasks]))
-        containment = work_dir / "containment"
+        ngram_dir, pairs_dir = work_dir / "containment_ngrams", work_dir / "containment_pairs"
+        containment, index_out = work_dir / "containment", work_dir / "containment_index"
+        names = [t.task_id for t in tasks]
+        stage("dedup_containment_ngrams", ngram_dir, tasks,
+              partial(ngram_task, config.containment, config.num_partitions, parts, decisions))
+        stage("dedup_containment_pairs", pairs_dir, partitions,
+              partial(containment_pairs_task, config.containment, ngram_dir, names))
+        stage("dedup_containment", containment, tasks,
+              partial(containment_task, config.containment, config.num_partitions, parts, ngram_dir, pairs_dir))
+        stage("dedup_containment_index", index_out, partitions,
+              partial(containment_index_task, config.containment, ngram_dir, containment, names))
+        write_index_meta(index_out, config.containment, config.num_partitions)
     stage("dedup_filter", curated_dir, tasks,
           partial(filter_task, index_dir, decisions, containment, provenance(recipe_hash)))
     return reports
@@ -118,7 +126,8 @@ _INPUTS_FILE = "inputs.json"
 # Stages whose results depend on every part (node ids are part positions; decisions span parts), per-part
 # signatures excepted: they depend on their own part only and stay valid.
 _WHOLE_CORPUS_STAGES = ("exact_keys", "exact", "exact_decisions", "lsh_buckets", "lsh_shared", "lsh_signatures",
-                        "lsh_pairs", "fuzzy", "containment_ngrams", "containment")
+                        "lsh_pairs", "fuzzy", "containment_ngrams", "containment_pairs", "containment",
+                        "containment_index")
 
 
 def _redo_if_inputs_changed(config: DedupConfig, parts: list[IndexPart], work_dir: Path, curated_dir: Path) -> None:
@@ -144,7 +153,7 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
                     quality: Sequence[float | None] | None = None) -> list[Verdict]:
     """The same decisions as `run_dedup`, in memory for one small collection (the `sciloom dedup` filter).
 
-    Input order is the containment order; ties between equal ids keep the earlier row.
+    Ties between equal ids keep the earlier row.
     """
     n = len(texts)
     id_array = np.asarray(ids, dtype=str)
@@ -174,21 +183,30 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
         for i in rows[rep != np.arange(len(rows))]:
             reason[i] = FUZZY_DUPLICATE
         cluster = final[cluster]  # exact duplicates follow their kept copy
-    fractions: dict[int, float] = {}
+    fractions: dict[int, float | None] = {}
     if config.containment.enabled:
-        rows = [i for i in range(n) if reason[i] is None]
+        rows = np.array([i for i in range(n) if reason[i] is None], dtype=np.int64)
         grams = ngram_sets([texts[i] for i in rows], config.containment.ngram)
-        bloom = BloomFilter.sized(sum(g.size for g in grams), config.containment.bloom_false_positive_rate)
-        seen, contained, container = judge_containment(grams, config.containment, bloom,
-                                                       read_reference_indexes(config.containment))
-        for k, (i, fraction, hit) in enumerate(zip(rows, seen.tolist(), contained.tolist())):
+        ranks = rank_keys(np.array([g.size for g in grams], dtype=np.int64), q[rows], [str(id_array[i]) for i in rows])
+        result = judge_in_memory(grams, ranks, config.containment, read_reference_indexes(config.containment))
+        moved = {}
+        for k, (i, fraction, hit) in enumerate(zip(rows.tolist(), result.fraction.tolist(), result.contained.tolist())):
             fractions[i] = None if np.isnan(fraction) else fraction
             if hit:
                 reason[i] = CONTAINED
-                if container[k] >= 0:
-                    cluster[i] = rows[container[k]]  # the kept document it copies: its cluster is that one's
-        cluster = cluster[cluster]  # duplicates of a document found contained follow it into its new cluster
+                if result.container[k] >= 0:
+                    moved[i] = int(rows[result.container[k]])
+        # A contained document joins the cluster of the kept document its text ends in, and so do its duplicates.
+        cluster = np.array([final_document(moved, int(c)) for c in cluster])
     return [Verdict(str(id_array[i]), str(id_array[cluster[i]]), reason[i], fractions.get(i)) for i in range(n)]
+
+
+def final_document(moved: dict, start):
+    """Follow `duplicate_of` links from `start` to a document that was not moved (a chain d ⊂ e ⊂ f ends in f;
+    rank order makes the links acyclic)."""
+    while start in moved:
+        start = moved[start]
+    return start
 
 
 def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn) -> None:
@@ -208,14 +226,13 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
         if containment is not None:
             c = pq.read_table(part_path(containment, task.task_id)).to_pydict()
             fraction = dict(zip(c["id"], c["containment"]))
-            # A contained document joins the cluster of the kept document it copies (it keeps its own when that
-            # one is in an earlier run's index), and its own exact or fuzzy duplicates, in any part, follow it.
-            found = pq.read_table(containment / CONTAINED_FILE)
+            # A contained document joins the cluster of the kept document its text ends in (its own when only an
+            # earlier run's index holds it), and its own exact or fuzzy duplicates, in any part, follow it.
+            found = read_contained(containment)
             moved = {i: source for i, source in zip(found.column("id").to_pylist(),
                                                     found.column("duplicate_of").to_pylist()) if source}
-            removed = {i: (r, moved.get(cluster) or cluster) for i, (r, cluster) in removed.items()}
-            removed.update((i, (CONTAINED, source or i)) for i, hit, source in zip(c["id"], c["contained"],
-                                                                                   c["duplicate_of"]) if hit)
+            removed = {i: (r, final_document(moved, cluster)) for i, (r, cluster) in removed.items()}
+            removed.update((i, (CONTAINED, final_document(moved, i))) for i, hit in zip(c["id"], c["contained"]) if hit)
         hashes = iter(pq.read_table(index_dir / f"part-{task.task_id}.parquet", columns=["exact_hash"])
                       .column("exact_hash").to_pylist())  # the index holds one row per input row, in order
         columns = {**parquet_columns(task.inputs[0]), **DEDUP_COLUMNS}

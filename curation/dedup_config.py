@@ -21,18 +21,23 @@ class ContainmentConfig(BaseModel):
     enabled: bool = Field(True, description="Run the containment stage after fuzzy dedup.")
     ngram: int = Field(5, ge=1, le=64, description="Words per n-gram whose earlier occurrence is looked up.")
     threshold: float = Field(0.3, gt=0.0, le=1.0,
-                             description="A document whose fraction of distinct n-grams already seen (in kept, "
-                                         "earlier documents) is at least this is rejected as `contained`. 0.3 with "
-                                         "5-grams catches copy-paste answers that mix in their own sentences "
-                                         "(benchmarks/eval_dedup_quality.py); DCLM's conservative web setting is "
-                                         "13-grams at 0.8.")
+                             description="A document is rejected as `contained` when one document that outranks it "
+                                         "(more distinct n-grams, then higher quality) holds at least this fraction "
+                                         "of its distinct n-grams. 0.3 with 5-grams catches copy-paste answers that "
+                                         "mix in their own sentences (benchmarks/eval_dedup_quality.py); DCLM's "
+                                         "conservative web setting is 13-grams at 0.8.")
     min_ngrams: int = Field(20, ge=1, description="Documents with fewer distinct n-grams are never judged "
                                                   "(too short for a reliable fraction).")
+    max_ngram_documents: int = Field(32, ge=2, le=4096,
+                                     description="An n-gram held by more documents than this is a common phrase, "
+                                                 "not evidence of copying: it is never counted as shared (and a "
+                                                 "partition task never lists its k^2/2 document pairs).")
     bloom_false_positive_rate: float = Field(1e-3, gt=0.0, lt=0.1,
-                                             description="False-positive rate the seen-n-gram Bloom filter is "
-                                                         "sized for (it is sized from the exact n-gram count).")
+                                             description="False-positive rate of the index of this run's kept "
+                                                         "n-grams written for later runs (sized from the exact "
+                                                         "n-gram count of each hash range).")
     reference_indexes: list[Path] = Field(
-        default_factory=list, description="`containment/index` folders of earlier runs' dedup work dirs: a "
+        default_factory=list, description="`containment_index` folders of earlier runs' dedup work dirs: a "
                                           "document whose n-grams were mostly in an earlier run's kept "
                                           "documents is removed as `contained`. Refused when built with another "
                                           "`ngram` (or hash scheme).")

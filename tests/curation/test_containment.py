@@ -1,6 +1,8 @@
-"""Containment: a copy is judged only against kept, earlier text; its original is always kept."""
+"""Containment: a document goes when one document that outranks it holds most of its n-grams; its verdict does
+not depend on the input order, on the partitioning, or on unrelated documents sharing common phrases."""
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -9,8 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sciloom.curation.containment import BloomFilter, containment_fractions
-from sciloom.curation.minhash import ngram_sets
+from sciloom.curation.containment import BloomFilter, rank_keys
 from sciloom.curation.dedup import dedup_documents, run_dedup
 from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
 from sciloom.curation.normalize import normalized_words
@@ -19,83 +20,116 @@ CONFIG = ContainmentConfig(ngram=5, threshold=0.5, min_ngrams=5)
 ONLY_CONTAINMENT = DedupConfig(exact=False, fuzzy=False, containment=CONFIG)
 
 
-def _articles(shared_data, n: int) -> list[str]:
-    paths = sorted((shared_data / "general" / "bbc-news" / "politics").glob("*.txt"))[:n]
+def _articles(shared_data, n: int, topic: str = "politics") -> list[str]:
+    paths = sorted((shared_data / "general" / "bbc-news" / topic).glob("*.txt"))[:n]
     return [" ".join(p.read_text(encoding="latin-1").split()) for p in paths]
 
 
-def _judge(texts: list[str], config: ContainmentConfig = CONFIG) -> tuple[np.ndarray, np.ndarray]:
-    grams = ngram_sets(texts, config.ngram)
-    return containment_fractions(grams, config, BloomFilter.sized(sum(g.size for g in grams), config.bloom_false_positive_rate))
+def _verdicts(docs: list[tuple[str, str]], config: DedupConfig = ONLY_CONTAINMENT) -> dict:
+    return {v.id: v for v in dedup_documents(config, [d[0] for d in docs], [d[1] for d in docs])}
 
 
-def test_excerpt_after_its_source_is_removed_and_the_source_kept(shared_data) -> None:
+def _word_ngrams(text: str, n: int = CONFIG.ngram) -> set[tuple[str, ...]]:
+    words = normalized_words(text)
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_excerpt_is_removed_into_its_source_in_every_order(shared_data) -> None:
     source, other = _articles(shared_data, 2)
-    excerpt = " ".join(source.split()[40:160])
-    fractions, contained = _judge([source, other, excerpt])
-    assert contained.tolist() == [False, False, True]
-    assert fractions[2] == pytest.approx(1.0)
+    docs = [("source", source), ("other", other), ("excerpt", " ".join(source.split()[40:160]))]
+    for order in itertools.permutations(docs):
+        verdicts = _verdicts(list(order))
+        assert [verdicts[i].reason for i in ("source", "other", "excerpt")] == [None, None, "contained"]
+        assert verdicts["excerpt"].duplicate_of == "source"
+        assert verdicts["excerpt"].containment == pytest.approx(1.0)
 
 
-def test_identical_pair_loses_exactly_the_later_copy_in_either_order(shared_data) -> None:
-    """DCLM issue #71: a filter holding both copies removes both. Here only the later one goes."""
+def test_of_two_identical_documents_the_same_one_goes_in_either_order(shared_data) -> None:
+    """DCLM issue #71: a filter holding both copies removes both. Here exactly one goes, whichever comes first."""
     a, b = _articles(shared_data, 2)
-    for order in ([a, b, a], [b, a, a]):
-        _, contained = _judge(order)
-        assert contained.tolist() == [False, False, True]
+    first = _verdicts([("p", a), ("q", a), ("r", b)])
+    second = _verdicts([("r", b), ("q", a), ("p", a)])
+    removed = [i for i in "pqr" if first[i].reason]
+    assert len(removed) == 1 and removed[0] in "pq"
+    assert {i: v.reason for i, v in first.items()} == {i: v.reason for i, v in second.items()}
 
 
-def test_source_after_its_excerpt_is_judged_by_the_fraction_it_repeats(shared_data) -> None:
+def test_of_two_overlapping_documents_the_one_with_less_own_text_goes(shared_data) -> None:
     (source,) = _articles(shared_data, 1)
     words = source.split()
-    small, large = " ".join(words[:30]), " ".join(words[:len(words) * 3 // 4])
-    for excerpt, source_removed in ((small, False), (large, True)):
-        fractions, contained = _judge([excerpt, source])
-        assert contained.tolist() == [False, source_removed]
-        # Either way exactly one copy of the repeated text survives: the excerpt is never removed.
-        assert 0.0 < fractions[1] < 1.0
+    for size in (30, len(words) * 3 // 4):
+        excerpt = " ".join(words[:size])
+        for docs in ([("excerpt", excerpt), ("source", source)], [("source", source), ("excerpt", excerpt)]):
+            verdicts = _verdicts(docs)
+            assert (verdicts["excerpt"].reason, verdicts["source"].reason) == ("contained", None)
 
 
-def test_patchwork_of_two_kept_documents_is_removed_and_both_sources_kept(shared_data) -> None:
-    a, b = _articles(shared_data, 2)
-    patchwork = " ".join(a.split()[:100] + b.split()[:100])
-    _, contained = _judge([a, b, patchwork])
-    assert contained.tolist() == [False, False, True]
+def test_shared_text_counts_per_document_not_summed_over_documents(shared_data) -> None:
+    """A patchwork of three articles shares a third with each: no one document holds most of it, so it stays
+    (a union over all earlier text, the order-dependent definition, would call it 100% seen). Mostly one
+    article with a little of another goes, into the one it copies."""
+    a, b, c = _articles(shared_data, 3)
+    even = " ".join(a.split()[:60] + b.split()[:60] + c.split()[:60])
+    mostly_a = " ".join(a.split()[:150] + b.split()[200:240])
+    verdicts = _verdicts([("a", a), ("b", b), ("c", c), ("even", even), ("mostly_a", mostly_a)])
+    assert verdicts["even"].reason is None and 0.25 < verdicts["even"].containment < 0.4
+    assert verdicts["mostly_a"].reason == "contained" and verdicts["mostly_a"].duplicate_of == "a"
+    assert [verdicts[i].reason for i in "abc"] == [None, None, None]
 
 
-def test_removed_documents_are_only_judged_against_kept_earlier_text(shared_data) -> None:
-    """Exact reference with Python sets: a removed document's n-grams are found in *kept, earlier*
-    documents; text that only a removed document brought never counts."""
-    articles = _articles(shared_data, 12)
-    rng = np.random.default_rng(3)
-    texts = list(articles)
-    for _ in range(20):  # copies of copies: excerpts of any earlier text, some padded with fresh words
-        base = texts[rng.integers(len(texts))].split()
-        start = int(rng.integers(0, max(1, len(base) - 60)))
-        pad = [f"fresh{rng.integers(10**6)}" for _ in range(int(rng.integers(0, 60)))]
-        texts.append(" ".join(base[start:start + 80] + pad))
-    verdicts = dedup_documents(ONLY_CONTAINMENT, [f"d{i:03d}" for i in range(len(texts))], texts)
-    seen: set[int] = set()
+def test_phrases_common_to_many_documents_are_not_evidence_of_copying(shared_data) -> None:
+    """Six pages carrying the same long notice and 40 words of their own: the notice is most of each page. Held by
+    six documents, it is evidence of copying when the cap allows six, and a common phrase when it does not."""
+    notice = " ".join(_articles(shared_data, 1, "tech")[0].split()[:80])
+    own = [" ".join(t.split()[:40]) for t in _articles(shared_data, 6, "sport")]
+    docs = [(f"page{i}", f"{notice} {text}") for i, text in enumerate(own)]
+    capped = DedupConfig(exact=False, fuzzy=False, containment=CONFIG.model_copy(update={"max_ngram_documents": 5}))
+    assert sum(v.reason == "contained" for v in _verdicts(docs).values()) == 5
+    assert all(v.reason is None and v.containment == 0.0 for v in _verdicts(docs, capped).values())
+
+
+def _copies(shared_data, n_sources: int, n_copies: int, seed: int) -> list[tuple[str, str]]:
+    """Real articles and copies of them: excerpts, excerpts padded with text of another article, patchworks."""
+    articles = _articles(shared_data, n_sources, "business")
+    rng = np.random.default_rng(seed)
+    docs = [(f"src{i:03d}", t) for i, t in enumerate(articles)]
+    for k in range(n_copies):
+        base = articles[rng.integers(len(articles))].split()
+        start = int(rng.integers(0, max(1, len(base) - 80)))
+        pad = articles[rng.integers(len(articles))].split()
+        at = int(rng.integers(0, max(1, len(pad) - 80)))
+        docs.append((f"copy{k:03d}", " ".join(base[start:start + 80] + pad[at:at + int(rng.integers(0, 120))])))
+    return docs
+
+
+def test_verdicts_equal_a_python_reference_with_word_ngram_sets(shared_data) -> None:
+    """The definition computed with Python sets of word tuples (no hashing, no shuffle): for each document, the
+    largest share of its n-grams held by one outranking document, n-grams held by more than the cap left out."""
+    docs = _copies(shared_data, 15, 40, seed=3)
+    config = CONFIG.model_copy(update={"max_ngram_documents": 4})
+    grams = [_word_ngrams(t) for _, t in docs]
+    holders: dict[tuple, int] = {}
+    for g in grams:
+        for gram in g:
+            holders[gram] = holders.get(gram, 0) + 1
+    ranks = rank_keys(np.array([len(g) for g in grams]), np.full(len(docs), np.nan), [d[0] for d in docs])
+    outranks = lambda e, d: (ranks[e], -e) > (ranks[d], -d)  # noqa: E731 - ties: the earlier row
+    got = _verdicts(docs, DedupConfig(exact=False, fuzzy=False, containment=config))
     removed = 0
-    for text, verdict in zip(texts, verdicts):
-        grams = set(ngram_sets([text], CONFIG.ngram)[0].tolist())
-        exact_fraction = len(grams & seen) / len(grams)
-        assert verdict.containment == pytest.approx(exact_fraction, abs=0.02)
-        assert (verdict.reason == "contained") == (exact_fraction >= CONFIG.threshold and len(grams) >= CONFIG.min_ngrams)
-        if verdict.reason is None:
-            seen |= grams
-        removed += verdict.reason == "contained"
-    assert 0 < removed < 20
-    assert all(v.reason is None for v in verdicts[:12])  # distinct originals all kept
-
-
-def test_result_depends_only_on_the_order(shared_data) -> None:
-    texts = _articles(shared_data, 5)
-    texts += [" ".join(t.split()[10:90]) for t in texts]
-    first = _judge(texts)
-    again = _judge(list(texts))
-    np.testing.assert_array_equal(first[0], again[0])
-    np.testing.assert_array_equal(first[1], again[1])
+    for d, (doc_id, _) in enumerate(docs):
+        counted = {gram for gram in grams[d] if holders[gram] <= config.max_ngram_documents}
+        best = max(((len(counted & grams[e]), -e) for e in range(len(docs)) if e != d and outranks(e, d)),
+                   default=(0, 0))
+        fraction = best[0] / len(grams[d])
+        assert got[doc_id].containment == pytest.approx(fraction, abs=1e-6), doc_id
+        expected = fraction >= config.threshold and len(grams[d]) >= config.min_ngrams
+        assert (got[doc_id].reason == "contained") == expected, doc_id
+        if expected:
+            removed += 1
+            assert got[doc_id].duplicate_of is not None  # the document its text ends in (chains followed)
+    assert 10 < removed < 40
+    again = _verdicts(docs[::-1], DedupConfig(exact=False, fuzzy=False, containment=config))
+    assert {i: (v.reason, v.containment) for i, v in again.items()} == {i: (v.reason, v.containment) for i, v in got.items()}
 
 
 def test_bloom_filter_has_no_false_negatives_and_about_its_false_positive_rate() -> None:
@@ -111,53 +145,70 @@ def test_bloom_filter_has_no_false_negatives_and_about_its_false_positive_rate()
 
 def test_short_documents_are_never_judged() -> None:
     text = "one two three four five six"
-    _, contained = _judge([text, text])
-    assert contained.tolist() == [False, False]  # 2 n-grams < min_ngrams
+    assert [v.reason for v in _verdicts([("a", text), ("b", text)]).values()] == [None, None]  # 2 n-grams < min_ngrams
 
 
-def test_batched_pass_equals_one_document_at_a_time(shared_data) -> None:
-    texts = _articles(shared_data, 8)
-    texts += [" ".join(t.split()[i:i + 70]) for t in texts for i in (0, 50)]  # copies inside one batch
-    grams = ngram_sets(texts, CONFIG.ngram)
-    expected = containment_fractions(grams, CONFIG, BloomFilter.sized(10_000, 1e-6), batch_docs=1)
-    for batch_docs in (3, 7, 1024):
-        got = containment_fractions(grams, CONFIG, BloomFilter.sized(10_000, 1e-6), batch_docs=batch_docs)
-        np.testing.assert_array_equal(got[1], expected[1])
-        np.testing.assert_allclose(got[0], expected[0], atol=1e-6)
-    assert expected[1].sum() >= 8
-
-
-def _write_part(folder: Path, docs: list[tuple[str, str]]) -> None:
+def _write_parts(folder: Path, docs: list[tuple[str, str]], n_parts: int) -> None:
     folder.mkdir(parents=True)
-    pq.write_table(pa.table({"id": [d[0] for d in docs], "text": [d[1] for d in docs],
-                             "url": pa.nulls(len(docs), pa.string()), "source": ["test"] * len(docs),
-                             "lang": ["en"] * len(docs)}), folder / "part-00000.parquet")
+    for k in range(n_parts):
+        chunk = docs[k::n_parts]
+        pq.write_table(pa.table({"id": [d[0] for d in chunk], "text": [d[1] for d in chunk],
+                                 "url": pa.nulls(len(chunk), pa.string()), "source": ["test"] * len(chunk),
+                                 "lang": ["en"] * len(chunk)}), folder / f"part-{k:05d}.parquet")
+
+
+def _stage_verdicts(tmp_path: Path, name: str, docs, n_parts: int, partitions: int) -> dict:
+    config = DedupConfig(exact=False, fuzzy=False, num_partitions=partitions, containment=CONFIG)
+    _write_parts(tmp_path / f"in-{name}", docs, n_parts)
+    reports = run_dedup(config, tmp_path / f"in-{name}", tmp_path / f"work-{name}", tmp_path / f"out-{name}",
+                        show_progress=False)
+    rows = pq.read_table(tmp_path / f"_out-{name}" / "rejected").to_pylist() + \
+        pq.read_table(tmp_path / f"out-{name}").to_pylist()
+    verdict = next(r for r in reports if r.stage == "dedup_containment").steps[0]
+    assert verdict.docs_in == len(docs)  # documents, each judged once
+    return {r["id"]: (r.get("reject_reason"), r["duplicate_of"], round(r["containment"], 6)) for r in rows}
+
+
+def test_ray_stages_decide_the_same_at_any_partitioning_and_part_order(ray_session, shared_data, tmp_path) -> None:
+    docs = _copies(shared_data, 20, 30, seed=5)
+    one = _stage_verdicts(tmp_path, "one", docs, n_parts=3, partitions=1)
+    assert one == _stage_verdicts(tmp_path, "five", docs, n_parts=3, partitions=5)
+    assert one == _stage_verdicts(tmp_path, "reversed", docs[::-1], n_parts=4, partitions=3)
+    memory = _verdicts(docs)
+    assert one == {i: (f"dedup:{v.reason}" if v.reason else None, v.duplicate_of, round(v.containment, 6))
+                   for i, v in memory.items()}
+    assert 5 < sum(r is not None for r, _, _ in one.values()) < 30
+    # each partition's pair file holds only its hash range's pairs; each part's verdicts only its documents
+    files = sorted((tmp_path / "work-five" / "containment").glob("part-*.parquet"))
+    assert sum(pq.read_table(f).num_rows for f in files) == len(docs)
 
 
 def test_a_later_run_drops_a_copy_of_an_earlier_runs_kept_document(ray_session, shared_data, tmp_path: Path) -> None:
     articles = _articles(shared_data, 8)
-    _write_part(tmp_path / "in1", [(f"old{i}", t) for i, t in enumerate(articles[:5])])
-    first = DedupConfig(num_partitions=1)
+    _write_parts(tmp_path / "in1", [(f"old{i}", t) for i, t in enumerate(articles[:5])], 1)
+    first = DedupConfig(num_partitions=2)
     run_dedup(first, tmp_path / "in1", tmp_path / "work1", tmp_path / "out1", show_progress=False)
     assert pq.read_table(tmp_path / "out1" / "part-00000.parquet").num_rows == 5  # run 1 keeps the source
-    index = tmp_path / "work1" / "containment" / "index"
+    index = tmp_path / "work1" / "containment_index"
     run_dedup(first, tmp_path / "in1", tmp_path / "work1b", tmp_path / "out1b", show_progress=False)
-    assert (tmp_path / "work1b" / "containment" / "index" / "meta.json").read_text() == (index / "meta.json").read_text()
+    assert (tmp_path / "work1b" / "containment_index" / "meta.json").read_text() == (index / "meta.json").read_text()
 
     # a near copy: most of article 2 with sentences of its own (not a MinHash near-duplicate: Jaccard < 0.8)
     source = articles[2].split()
     copy = " ".join(source[20:170] + articles[7].split()[:60])
     new_docs = [("new-copy", copy), ("new-a", articles[5]), ("new-b", articles[6])]
-    _write_part(tmp_path / "in2", new_docs)
-    second = DedupConfig(num_partitions=1, containment={"reference_indexes": [index]})
-    run_dedup(second, tmp_path / "in2", tmp_path / "work2", tmp_path / "out2", show_progress=False)
-    rejected = pq.read_table(tmp_path / "_out2" / "rejected" / "part-00000.parquet").to_pylist()
-    assert [(r["id"], r["reject_reason"]) for r in rejected] == [("new-copy", "dedup:contained")]
-    grams = {tuple(g) for g in _word_ngrams(copy)}
-    exact_fraction = len(grams & {tuple(g) for g in _word_ngrams(articles[2])}) / len(grams)
-    assert rejected[0]["containment"] == pytest.approx(exact_fraction, abs=0.02)
+    _write_parts(tmp_path / "in2", new_docs, 1)
+    for partitions in (1, 3):  # the earlier index has 2 hash ranges: each partition reads those it overlaps
+        second = DedupConfig(num_partitions=partitions, containment={"reference_indexes": [index]})
+        run_dedup(second, tmp_path / "in2", tmp_path / f"work2-{partitions}", tmp_path / f"out2-{partitions}",
+                  show_progress=False)
+        rejected = pq.read_table(tmp_path / f"_out2-{partitions}" / "rejected" / "part-00000.parquet").to_pylist()
+        assert [(r["id"], r["reject_reason"]) for r in rejected] == [("new-copy", "dedup:contained")]
+        grams = _word_ngrams(copy)
+        exact_fraction = len(grams & _word_ngrams(articles[2])) / len(grams)
+        assert rejected[0]["containment"] == pytest.approx(exact_fraction, abs=0.02)
+        assert sorted(pq.read_table(tmp_path / f"out2-{partitions}").column("id").to_pylist()) == ["new-a", "new-b"]
     assert exact_fraction > 0.6 > DedupConfig().containment.threshold
-    assert sorted(pq.read_table(tmp_path / "out2" / "part-00000.parquet").column("id").to_pylist()) == ["new-a", "new-b"]
     # without the earlier index the copy is new text; the in-memory filter reads the index the same way
     ids, texts = [d[0] for d in new_docs], [d[1] for d in new_docs]
     assert [v.reason for v in dedup_documents(first, ids, texts)] == [None, None, None]
@@ -168,13 +219,9 @@ def test_a_later_run_drops_a_copy_of_an_earlier_runs_kept_document(ray_session, 
                   tmp_path / "work3", tmp_path / "out3", show_progress=False)
     damaged = tmp_path / "damaged"
     shutil.copytree(index, damaged)
-    (damaged / "bloom.bin").write_bytes(b"\0" * 16)
+    for bits in damaged.glob("bloom-*.bin"):
+        bits.write_bytes(b"\0" * 16)
     with pytest.raises(ValueError, match=r"reference_indexes\[0\].*does not match the checksum"):
         dedup_documents(DedupConfig(containment={"reference_indexes": [damaged]}), ids, texts)
     with pytest.raises(ValueError, match="reference_indexes needs enabled"):
         DedupConfig(containment={"enabled": False, "reference_indexes": [index]})
-
-
-def _word_ngrams(text: str) -> list[list[str]]:
-    words = normalized_words(text)
-    return [words[i:i + CONFIG.ngram] for i in range(len(words) - CONFIG.ngram + 1)]
