@@ -54,7 +54,7 @@ from sciloom.curation.exact_dedup import (CONTAINED, QUALITY_COLUMN, SHUFFLE_ROW
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import fmix64
 from sciloom.curation.map_stage import part_path
-from sciloom.curation.minhash import ngram_sets
+from sciloom.curation.minhash import ngram_sets, sorted_distinct
 from sciloom.curation.stats import StepStats
 
 _U64 = np.uint64
@@ -95,11 +95,10 @@ class BloomFilter:
     def add(self, keys: np.ndarray) -> None:
         if keys.size == 0:
             return
-        pos = np.sort(self._positions(keys), axis=None)  # sorting, not np.unique: numpy 2.4 hashes, far slower here
-        byte = pos >> 3
-        first = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
-        # OR together the bits that land in the same byte, then set each byte once.
-        self.bits[byte[first]] |= np.bitwise_or.reduceat((1 << (pos & 7)).astype(np.uint8), first)
+        # A scatter into one byte per bit, then packed: no sort of the positions (k per key), several times faster.
+        hit = np.zeros(self.num_bits, dtype=bool)
+        hit[self._positions(keys).ravel()] = True
+        self.bits |= np.packbits(hit, bitorder="little")
 
 
 def hash_range_partitions(grams: np.ndarray, num_partitions: int) -> np.ndarray:
@@ -200,7 +199,7 @@ class ReferenceIndex:
     def contains(self, grams: np.ndarray) -> np.ndarray:
         found = np.zeros(grams.size, dtype=bool)
         partition = hash_range_partitions(grams, len(self.meta["partitions"]))
-        for q in np.unique(partition):
+        for q in np.flatnonzero(np.bincount(partition)):
             rows = partition == q
             found[rows] = self.part(int(q)).contains(grams[rows])
         return found
@@ -211,8 +210,10 @@ def reference_rows(grams: np.ndarray, nodes: np.ndarray, earlier: Sequence[Refer
     found = np.zeros(grams.size, dtype=bool)
     for index in earlier:
         found |= index.contains(grams)
-    hit_nodes, hits = np.unique(nodes[found], return_counts=True)
-    return hit_nodes, np.full(hit_nodes.size, REFERENCE, dtype=np.int64), hits.astype(np.int64)
+    hit_nodes = np.sort(nodes[found])
+    first = np.flatnonzero(np.concatenate([[True], hit_nodes[1:] != hit_nodes[:-1]])) if hit_nodes.size else hit_nodes
+    hits = np.diff(np.append(first, hit_nodes.size))
+    return hit_nodes[first], np.full(first.size, REFERENCE, dtype=np.int64), hits.astype(np.int64)
 
 
 def judge_in_memory(grams: Sequence[np.ndarray], ranks: np.ndarray, config: ContainmentConfig,
@@ -262,9 +263,11 @@ def ngram_task(config: ContainmentConfig, num_partitions: int, parts: list[Index
              "ngrams": pa.array(grams, pa.list_(pa.uint64()))}))
         flat = np.concatenate(grams) if grams else np.zeros(0, dtype=_U64)
         flat_nodes, flat_ranks = np.repeat(nodes, sizes), np.repeat(ranks, sizes)
-        partition = hash_range_partitions(flat, num_partitions)
+        # One sort by partition, then slices: a mask per partition would pass over every row P times.
+        order = np.argsort(hash_range_partitions(flat, num_partitions), kind="stable")
+        bounds = np.searchsorted(hash_range_partitions(flat[order], num_partitions), np.arange(num_partitions + 1))
         for p in range(num_partitions):
-            sel = partition == p
+            sel = order[bounds[p]:bounds[p + 1]]
             write_table_atomic(partition_file(stage_dir, task.task_id, p), pa.table(
                 {"gram": flat[sel], "node": flat_nodes[sel], "rank": flat_ranks[sel]}, schema=_SHUFFLE_SCHEMA))
         stats.docs_in = stats.docs_out = len(kept_ids)
@@ -352,7 +355,7 @@ def containment_index_task(config: ContainmentConfig, ngram_dir: Path, verdict_d
             at = np.minimum(np.searchsorted(gone_nodes, node), max(gone_nodes.size - 1, 0))
             kept = ~(gone_nodes[at] == node) if gone_nodes.size else np.ones(node.size, dtype=bool)
             grams.append(rows.column("gram").to_numpy()[kept])
-        kept_grams = np.unique(np.concatenate(grams)) if grams else np.zeros(0, dtype=_U64)
+        kept_grams = sorted_distinct(np.concatenate(grams)) if grams else np.zeros(0, dtype=_U64)
         filter_ = BloomFilter.sized(kept_grams.size, config.bloom_false_positive_rate)
         filter_.add(kept_grams)
         data = filter_.bits.tobytes()
@@ -382,7 +385,7 @@ def write_index_meta(folder: Path, config: ContainmentConfig, num_partitions: in
 
 def write_index(folder: Path, config: ContainmentConfig, kept_grams: Sequence[np.ndarray]) -> None:
     """An index of the given documents' n-grams as one partition (what containment_index_task writes, in memory)."""
-    grams = np.unique(np.concatenate(list(kept_grams))) if len(kept_grams) else np.zeros(0, dtype=_U64)
+    grams = sorted_distinct(np.concatenate(list(kept_grams))) if len(kept_grams) else np.zeros(0, dtype=_U64)
     filter_ = BloomFilter.sized(grams.size, config.bloom_false_positive_rate)
     filter_.add(grams)
     data = filter_.bits.tobytes()

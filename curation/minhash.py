@@ -170,10 +170,10 @@ def ngram_hashes64(wh: np.ndarray, counts: np.ndarray, ngram: int) -> tuple[np.n
 def ngram_sets(texts: Sequence[str], ngram: int) -> list[np.ndarray]:
     """Distinct uint64 n-gram hashes of each text (containment's unit)."""
     hashes, counts = ngram_hashes64(*word_hashes(texts), ngram)
-    return [_distinct(part) for part in np.split(hashes, np.cumsum(counts)[:-1])] if len(texts) else []
+    return [sorted_distinct(part) for part in np.split(hashes, np.cumsum(counts)[:-1])] if len(texts) else []
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values (by sorting: numpy 2.4's hash-based np.unique is slower on uint64)."""
     values = np.sort(values)
     return values[np.concatenate([[True], values[1:] != values[:-1]])] if values.size else values

@@ -48,8 +48,8 @@ def write_sample_crawl(path: str | Path, seed: int = 0) -> list[SamplePage]:
     """Write the sample crawl to `path` (gzip WARC); return its manifest (one entry per record after the warcinfo)."""
     rng = random.Random(seed)
     records = _records(rng)
-    # Pages copied from another page come after it, as in a crawl revisiting a site: ordered containment
-    # (a later document made of text already seen) then removes the copy, not the original.
+    # Pages copied from another page come after it, as in a crawl revisiting a site (no verdict depends on it:
+    # an excerpt has fewer n-grams than its source, so containment removes the excerpt in any order).
     originals = [r for r in records if r.page.of is None]
     copies = [r for r in records if r.page.of is not None and r.page.kind != "contained"]
     excerpts = [r for r in records if r.page.kind == "contained"]

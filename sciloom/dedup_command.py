@@ -2,8 +2,8 @@
 stdout, one line per input line, in input order.
 
 Exact, fuzzy (MinHash-LSH) and containment dedup run in memory with the decisions of the pipeline stage
-(`curation.dedup.dedup_documents`); input order is the containment order (an earlier line is the
-original). `cluster` is the id of the kept document of the line's cluster, and every removed line names what
+(`curation.dedup.dedup_documents`); no verdict depends on the input order (a contained line is one that a
+line with more text of its own mostly holds). `cluster` is the id of the kept document of the line's cluster, and every removed line names what
 it duplicates (`duplicate_of`; for a contained line, the kept document holding most of its n-grams), so every
 cluster keeps exactly one document. A line that is not a JSON
 object with a string `text` gets `keep: null` and its reason, and is counted in the JSON summary on stderr.
@@ -35,8 +35,8 @@ def dedup(
     seed: Annotated[int, typer.Option(help="MinHash seed.")] = _DEFAULT.seed,
     exact: Annotated[bool, typer.Option(help="Exact (normalised text) dedup.")] = True,
     fuzzy: Annotated[bool, typer.Option(help="Fuzzy MinHash-LSH dedup.")] = True,
-    containment: Annotated[bool, typer.Option(help="Containment: drop lines mostly made of earlier kept text.")] = True,
-    containment_threshold: Annotated[float, typer.Option(help="Fraction of n-grams already seen that makes a line contained.")] = _DEFAULT.containment.threshold,
+    containment: Annotated[bool, typer.Option(help="Containment: drop lines mostly held by one line with more text.")] = True,
+    containment_threshold: Annotated[float, typer.Option(help="Fraction of a line's n-grams held by one outranking line that makes it contained.")] = _DEFAULT.containment.threshold,
     containment_ngram: Annotated[int, typer.Option(help="Words per containment n-gram.")] = _DEFAULT.containment.ngram,
 ) -> None:
     """Deduplicate documents (JSONL on stdin, one verdict per line on stdout)."""

@@ -95,7 +95,7 @@ def _read(folder: Path) -> pa.Table:
 
 
 def _ordered(docs: list[tuple[str, str]], n_parts: int) -> list[tuple[str, str]]:
-    """The documents in run_dedup's containment order (parts by name, rows in file order)."""
+    """The documents in run_dedup's order (parts by name, rows in file order): equal ids keep the earlier row."""
     return [docs[i] for k in range(n_parts) for i in range(k, len(docs), n_parts)]
 
 
