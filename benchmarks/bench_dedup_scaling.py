@@ -14,7 +14,7 @@ text. Also printed: recall of the planted copies, the share of ordinary document
 input order (a verdict depending on what came before shows as a difference), and the bytes the run's
 intermediate stages left on disk (its spill: every shuffle goes through files). Run:
     .venv/bin/python benchmarks/bench_dedup_scaling.py [--docs 100000] [--parts 16] [--workers 1,2]
-    .venv/bin/python benchmarks/bench_dedup_scaling.py --docs 1000000 --parts 160 --workers 2
+    .venv/bin/python benchmarks/bench_dedup_scaling.py --docs 1000000 --parts 160 [--partitions 16] --workers 2
 """
 from __future__ import annotations
 
@@ -160,6 +160,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--parts", type=int, default=16)
+    parser.add_argument("--partitions", type=int, default=None,
+                        help="hash partitions of every shuffle (dedup.num_partitions; default: as many as --parts)")
     parser.add_argument("--workers", default="1,2", help="comma-separated Ray CPU counts, one run each")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs (CI)")
     args = parser.parse_args()
@@ -170,8 +172,9 @@ def main() -> None:
         # Another process builds the corpus, so the driver measured below never holds its text.
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             mb, planted, source = pool.submit(build_corpus, args.docs, args.parts, scratch / "in").result()
-        print(f"{args.docs} synthetic documents ({mb:.0f} MB of text) in {args.parts} parts; planted {planted}")
-        config = DedupConfig(num_partitions=args.parts)
+        print(f"{args.docs} synthetic documents ({mb:.0f} MB of text) in {args.parts} parts, "
+              f"{args.partitions or args.parts} hash partitions; planted {planted}")
+        config = DedupConfig(num_partitions=args.partitions or args.parts)
         results = {n: run(n, scratch / "in", scratch, config) for n in map(int, args.workers.split(","))}
         removals = {n: removal_report(scratch, n, source) for n in results}
     finally:

@@ -240,7 +240,7 @@ def pairs_file(stage_dir: Path, partition: int) -> Path:
 def ngram_task(config: ContainmentConfig, num_partitions: int, parts: list[IndexPart], decisions: Path | None,
                task: Task, stage_dir: Path) -> list[StepStats]:
     """Distinct n-gram hashes of each document of one input part that survived exact and fuzzy dedup: the
-    documents (node, size, rank, n-grams) for its own verdicts, and (n-gram, node, rank) rows split by n-gram
+    documents (id, node, n-gram count) for its own verdicts, and (n-gram, node, rank) rows split by n-gram
     range for the partition tasks."""
     stats = StepStats("containment_ngrams")
     with stats.timer():
@@ -259,8 +259,7 @@ def ngram_task(config: ContainmentConfig, num_partitions: int, parts: list[Index
         ranks = rank_keys(sizes, quality, kept_ids)
         nodes = (np.int64(position) << 32) | rows
         write_table_atomic(docs_file(stage_dir, task.task_id), pa.table(
-            {"id": pa.array(kept_ids, pa.string()), "node": nodes, "size": sizes,
-             "ngrams": pa.array(grams, pa.list_(pa.uint64()))}))
+            {"id": pa.array(kept_ids, pa.string()), "node": nodes, "size": sizes}))
         flat = np.concatenate(grams) if grams else np.zeros(0, dtype=_U64)
         flat_nodes, flat_ranks = np.repeat(nodes, sizes), np.repeat(ranks, sizes)
         # One sort by partition, then slices: a mask per partition would pass over every row P times.
