@@ -132,9 +132,10 @@ def quality_held_out(records: list[Record], tax: Taxonomy, cap: int) -> dict:
 
 
 def sample_crawl_order(tax: Taxonomy) -> dict[str, float] | None:
-    """Mean quality score of the shipped model on the sample crawl's pages by kind: junk, boilerplate-heavy (a
-    general or science page's whole HTML as text: navigation, cookie banner, footer and all), articles
-    (general pages, extracted), science pages (extracted). None without shipped models."""
+    """Mean quality score of the shipped model on the sample crawl's pages by kind: junk, articles (general pages,
+    extracted), science pages (extracted), and the same pages boilerplate-heavy (each page's whole HTML as text:
+    navigation, cookie banner, footer and all), per kind: a boilerplate-heavy page is compared with its own
+    extracted text, not a science page's whole HTML with a news article. None without shipped models."""
     import html as html_lib
     import re
 
@@ -151,7 +152,8 @@ def sample_crawl_order(tax: Taxonomy) -> dict[str, float] | None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "crawl.warc.gz"
         kinds = {page.url: page.kind for page in write_sample_crawl(path) if page.record_type == "response"}
-        groups: dict[str, list[str]] = {"junk": [], "boilerplate_heavy": [], "articles": [], "science": []}
+        groups: dict[str, list[str]] = {"junk": [], "boilerplate_heavy_articles": [], "articles": [],
+                                        "boilerplate_heavy_science": [], "science": []}
         extract = ExtractStep()
         with open(path, "rb") as f:
             for record in ArchiveIterator(f):
@@ -166,7 +168,7 @@ def sample_crawl_order(tax: Taxonomy) -> dict[str, float] | None:
                     continue
                 groups["articles" if kind == "general" else "science"].append(text or "")
                 whole = re.sub(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", " ", page, flags=re.S | re.I)
-                groups["boilerplate_heavy"].append(html_lib.unescape(whole))
+                groups["boilerplate_heavy_" + ("articles" if kind == "general" else "science")].append(html_lib.unescape(whole))
     high = QUALITY_LABELS.index("high")
     return {kind: float(model.predict_proba([t for t in texts if t.strip()])[:, high].mean())
             for kind, texts in groups.items() if any(t.strip() for t in texts)}

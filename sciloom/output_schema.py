@@ -51,7 +51,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("duplicate_of", DEDUP_COLUMNS["duplicate_of"], CURATED,
            "in `_curated/rejected/`: the kept document a removed one duplicates (null when kept)"),
     Column("containment", DEDUP_COLUMNS["containment"], CURATED,
-           "largest share of its n-grams found in one other document (null when containment dedup is off)"),
+           "largest share of its n-grams held by one document that outranks it, or by earlier runs' index "
+           "(null when containment dedup is off)"),
     Column("discipline", LABEL_COLUMNS["discipline"], LABELLED, "taxonomy label (a science discipline or `general`)"),
     Column("discipline_scores", LABEL_COLUMNS["discipline_scores"], LABELLED,
            "probability of every taxonomy label, as (label, score) pairs in taxonomy order"),
