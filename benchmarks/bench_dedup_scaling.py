@@ -15,10 +15,15 @@ input order (a verdict depending on what came before shows as a difference), and
 intermediate stages left on disk (its spill: every shuffle goes through files). Run:
     .venv/bin/python benchmarks/bench_dedup_scaling.py [--docs 100000] [--parts 16] [--workers 1,2]
     .venv/bin/python benchmarks/bench_dedup_scaling.py --docs 1000000 --parts 160 [--partitions 16] --workers 2
+    .venv/bin/python benchmarks/bench_dedup_scaling.py --curation --docs 1000000 --parts 160 --workers 2
+With --curation the documents are JSONL text inputs and the whole curation stage runs (line cleaning, language
+id, level-1 rules, then dedup); recall and ordinary removals count only the documents that reach dedup.
 """
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import multiprocessing
 import re
 import shutil
@@ -37,8 +42,13 @@ import ray
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from sciloom.curation.config import CurationConfig  # noqa: E402
 from sciloom.curation.dedup import run_dedup  # noqa: E402
 from sciloom.curation.dedup_config import DedupConfig  # noqa: E402
+from sciloom.curation.document import document_id  # noqa: E402
+from sciloom.curation.pipeline import CURATED_DIR, EXTRACT_STAGE, run_curation  # noqa: E402
+
+SOURCE = "synthetic"
 
 
 def synthetic_docs(n: int, seed: int = 0) -> tuple[list[str], dict[str, int], np.ndarray]:
@@ -76,10 +86,19 @@ def synthetic_docs(n: int, seed: int = 0) -> tuple[list[str], dict[str, int], np
     return texts, planted, source
 
 
-def build_corpus(n: int, parts: int, folder: Path) -> tuple[float, dict[str, int], np.ndarray]:
+def build_corpus(n: int, parts: int, folder: Path, as_jsonl: bool) -> tuple[float, dict[str, int], np.ndarray]:
     texts, planted, source = synthetic_docs(n)
-    write_parts(folder, texts, parts)
+    (write_jsonl if as_jsonl else write_parts)(folder, texts, parts)
     return sum(len(t) for t in texts) / 1e6, planted, source
+
+
+def write_jsonl(folder: Path, texts: list[str], parts: int) -> None:
+    """The documents as the curation stage's text inputs: gzip JSONL files of {"id", "text"}."""
+    folder.mkdir(parents=True)
+    for k in range(parts):
+        with gzip.open(folder / f"part-{k:05d}.jsonl.gz", "wt", encoding="utf-8", compresslevel=1) as f:
+            for i in range(k, len(texts), parts):
+                f.write(json.dumps({"id": f"doc{i:07d}", "text": texts[i]}) + "\n")
 
 
 def write_parts(folder: Path, texts: list[str], parts: int) -> None:
@@ -120,39 +139,56 @@ class PeakMemory:
         self._thread.join()
 
 
-def removal_report(scratch: Path, num_cpus: int, source: np.ndarray) -> str:
+def removal_report(out: Path, source: np.ndarray, curation: bool) -> str:
     """Recall of the planted copies (the copy or the document it copies removed: one of the two must go) and the
     share of ordinary documents that no copy was made of removed anyway, by half of the input order (a verdict
-    that depends on how much text came before shows as a higher share in the second half)."""
-    rejected = pq.read_table(scratch / f"_curated{num_cpus}" / "rejected", columns=["id"]).column("id").to_pylist()
+    that depends on how much text came before shows as a higher share in the second half). With the whole
+    curation stage, only documents that reach dedup (kept by language id and the rules) are counted."""
+    ids = [document_id(SOURCE, f"doc{i:07d}") if curation else f"doc{i:07d}" for i in range(source.size)]
+    row = {doc_id: i for i, doc_id in enumerate(ids)}
+    rejected = pq.read_table(out / f"_{CURATED_DIR}" / "rejected", columns=["id"]).column("id").to_pylist()
     removed = np.zeros(source.size, dtype=bool)
-    removed[[int(i.removeprefix("doc")) for i in rejected]] = True
-    planted = np.flatnonzero(source >= 0)
+    removed[[row[i] for i in rejected]] = True
+    present = np.ones(source.size, dtype=bool)
+    if curation:
+        present[:] = False
+        present[[row[i] for i in pq.read_table(out / EXTRACT_STAGE, columns=["id"]).column("id").to_pylist()]] = True
+    planted = np.flatnonzero((source >= 0) & present)
+    planted = planted[present[source[planted]]]
     caught = removed[planted] | removed[source[planted]]
-    untouched = np.ones(source.size, dtype=bool)
-    untouched[planted] = False
-    untouched[source[planted]] = False
+    untouched = present.copy()
+    untouched[source >= 0] = False
+    untouched[source[source >= 0]] = False
     half = source.size // 2
     first, second = np.flatnonzero(untouched[:half]), half + np.flatnonzero(untouched[half:])
-    return (f"recall of planted copies {caught.mean():.4f} ({int(caught.sum())}/{planted.size}); ordinary documents "
-            f"removed: first half {removed[first].mean():.4%} of {first.size}, second half "
+    entered = f"{int(present.sum())} documents reached dedup; " if curation else ""
+    return (f"{entered}recall of planted copies {caught.mean():.4f} ({int(caught.sum())}/{planted.size}); ordinary "
+            f"documents removed: first half {removed[first].mean():.4%} of {first.size}, second half "
             f"{removed[second].mean():.4%} of {second.size}")
 
 
-def run(num_cpus: int, input_dir: Path, scratch: Path, config: DedupConfig) -> tuple[float, PeakMemory, dict]:
+def run(num_cpus: int, input_dir: Path, out: Path, config: DedupConfig,
+        curation: bool) -> tuple[float, PeakMemory, dict]:
     ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
     try:
         with PeakMemory() as memory:
             start = time.perf_counter()
-            reports = run_dedup(config, input_dir, scratch / f"work{num_cpus}", scratch / f"curated{num_cpus}",
-                                show_progress=False)
+            if curation:
+                whole = CurationConfig(inputs=[{"paths": [str(input_dir)], "format": "jsonl", "source": SOURCE}],
+                                       dedup=config)
+                reports = run_curation(whole, out)
+            else:
+                reports = run_dedup(config, input_dir, out / "dedup", out / CURATED_DIR, show_progress=False)
             seconds = time.perf_counter() - start
     finally:
         ray.shutdown()
     phases = {r.stage: round(sum(s.seconds for s in r.steps), 1) for r in reports}
-    spill = sum(f.stat().st_size for f in (scratch / f"work{num_cpus}").rglob("*") if f.is_file())
+    spill = sum(f.stat().st_size for f in out.rglob("*") if f.is_file() and CURATED_DIR not in f.relative_to(out).parts[0])
     removed = next(r for r in reports if r.stage == "dedup_filter").steps[0].rejected
     pairs = next(r for r in reports if r.stage == "dedup_fuzzy").steps[0].notes
+    if curation:
+        extract = next(r for r in reports if r.stage == EXTRACT_STAGE)
+        removed = {**{f"{s.name}:{k}": v for s in extract.steps for k, v in s.rejected.items()}, **removed}
     return seconds, memory, {"task_seconds": phases, "removed": dict(removed), "pairs": dict(pairs), "spill": spill}
 
 
@@ -163,20 +199,32 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=None,
                         help="hash partitions of every shuffle (dedup.num_partitions; default: as many as --parts)")
     parser.add_argument("--workers", default="1,2", help="comma-separated Ray CPU counts, one run each")
+    parser.add_argument("--curation", action="store_true",
+                        help="the whole curation stage on JSONL text inputs (line cleaning, language id, rules, then "
+                             "dedup) instead of dedup alone on Parquet parts")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds: checks that it runs (CI)")
     args = parser.parse_args()
-    if args.smoke:
+    if args.smoke:  # both modes, tiny
         args.docs, args.parts, args.workers = 400, 2, "1"
+        measure(args, curation=False)
+        measure(args, curation=True)
+    else:
+        measure(args, args.curation)
+
+
+def measure(args: argparse.Namespace, curation: bool) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bench-dedup-"))
     try:
         # Another process builds the corpus, so the driver measured below never holds its text.
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            mb, planted, source = pool.submit(build_corpus, args.docs, args.parts, scratch / "in").result()
-        print(f"{args.docs} synthetic documents ({mb:.0f} MB of text) in {args.parts} parts, "
+            mb, planted, source = pool.submit(build_corpus, args.docs, args.parts, scratch / "in", curation).result()
+        what = "the whole curation stage on JSONL files" if curation else "dedup on Parquet parts"
+        print(f"{what}: {args.docs} synthetic documents ({mb:.0f} MB of text) in {args.parts} parts, "
               f"{args.partitions or args.parts} hash partitions; planted {planted}")
         config = DedupConfig(num_partitions=args.partitions or args.parts)
-        results = {n: run(n, scratch / "in", scratch, config) for n in map(int, args.workers.split(","))}
-        removals = {n: removal_report(scratch, n, source) for n in results}
+        workers = list(map(int, args.workers.split(",")))
+        results = {n: run(n, scratch / "in", scratch / f"run{n}", config, curation) for n in workers}
+        removals = {n: removal_report(scratch / f"run{n}", source, curation) for n in results}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     for n, (seconds, memory, info) in results.items():
