@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import torch
 
@@ -30,8 +31,9 @@ def _losses(out_dir: Path) -> list[tuple[int, float]]:
 
 
 def _kill_once_checkpointed(victim: subprocess.Popen, checkpoint: Path, hang_guard_s: float = 600) -> None:
-    """SIGKILL the run's process group once `checkpoint` exists. The run holds at the step after it (--hold-at-step),
-    so the kill lands mid-stage on any machine; the guard only keeps a broken run from hanging the suite."""
+    """SIGKILL the run (its process group and every process it started) once `checkpoint` exists. The run holds at
+    the step after it (--hold-at-step), so the kill lands mid-stage on any machine; the guard only keeps a broken
+    run from hanging the suite."""
     deadline = time.monotonic() + hang_guard_s
     try:
         while not checkpoint.is_dir():
@@ -40,8 +42,17 @@ def _kill_once_checkpointed(victim: subprocess.Popen, checkpoint: Path, hang_gua
                 pytest.fail(f"hang guard: {checkpoint.name} did not appear in {hang_guard_s:.0f} s")
             time.sleep(0.05)
     finally:
+        # torchrun's ranks run in sessions of their own: a kill of its process group alone left them holding forever.
+        started = psutil.Process(victim.pid).children(recursive=True) if victim.poll() is None else []
         os.killpg(victim.pid, signal.SIGKILL)
+        for process in started:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
         victim.wait(timeout=30)
+        _, alive = psutil.wait_procs(started, timeout=30)
+        assert not alive, f"processes of the killed run still alive: {[p.pid for p in alive]}"
 
 
 @pytest.fixture(scope="module")
