@@ -245,7 +245,8 @@ def ngram_task(config: ContainmentConfig, num_partitions: int, parts: list[Index
     with stats.timer():
         position = [p.name for p in parts].index(task.task_id)
         names = pq.read_schema(task.inputs[0]).names
-        table = pq.read_table(task.inputs[0], columns=["id", "text"] + ([QUALITY_COLUMN] if QUALITY_COLUMN in names else []))
+        columns = ["id", "text"] + ([QUALITY_COLUMN] if QUALITY_COLUMN in names else [])
+        table = pq.read_table(task.inputs[0], columns=columns)
         removed = set(read_decisions(decisions, task.task_id).column("id").to_pylist()) if decisions else set()
         ids = table.column("id").to_pylist()
         rows = np.array([r for r, i in enumerate(ids) if i not in removed], dtype=np.int64)

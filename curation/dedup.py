@@ -1,5 +1,6 @@
 """Deduplication as resumable Ray stages: index → exact → LSH buckets → shared buckets → signatures → verified
-pairs → components → containment n-grams → containment pairs → containment verdicts → containment index → filter.
+pairs → components → containment n-grams → containment pairs → containment verdicts → containment index →
+filter.
 
 `run_dedup` reads the parts of the previous stage (`input_dir/part-*.parquet`), keeps intermediate results
 under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writes the kept documents to
@@ -17,10 +18,11 @@ import dataclasses
 import json
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,8 +31,8 @@ import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.containment import (containment_index_task, containment_pairs_task, containment_task,
-                                          judge_in_memory, ngram_task, rank_keys, read_contained, read_reference_indexes, reference_index_metas,
-                                          write_index_meta)
+                                          judge_in_memory, ngram_task, rank_keys, read_contained,
+                                          read_reference_indexes, reference_index_metas, write_index_meta)
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
 from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
@@ -50,6 +52,7 @@ from sciloom.curation.stats import StepStats
 DEDUP_COLUMNS: dict[str, pa.DataType] = {"exact_hash": pa.string(), "dedup_cluster": pa.string(),
                                          "duplicate_of": pa.string(), "containment": pa.float32()}
 STEP_NAME = "dedup"
+T = TypeVar("T")
 _ALL = Task("all", ())
 
 
@@ -189,7 +192,7 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
         grams = ngram_sets([texts[i] for i in rows], config.containment.ngram)
         ranks = rank_keys(np.array([g.size for g in grams], dtype=np.int64), q[rows], [str(id_array[i]) for i in rows])
         result = judge_in_memory(grams, ranks, config.containment, read_reference_indexes(config.containment))
-        moved = {}
+        moved: dict[int, int] = {}
         for k, (i, fraction, hit) in enumerate(zip(rows.tolist(), result.fraction.tolist(), result.contained.tolist())):
             fractions[i] = None if np.isnan(fraction) else fraction
             if hit:
@@ -201,7 +204,7 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
     return [Verdict(str(id_array[i]), str(id_array[cluster[i]]), reason[i], fractions.get(i)) for i in range(n)]
 
 
-def final_document(moved: dict, start):
+def final_document(moved: Mapping[T, T], start: T) -> T:
     """Follow `duplicate_of` links from `start` to a document that was not moved (a chain d ⊂ e ⊂ f ends in f;
     rank order makes the links acyclic)."""
     while start in moved:

@@ -129,7 +129,8 @@ def test_verdicts_equal_a_python_reference_with_word_ngram_sets(shared_data) -> 
             assert got[doc_id].duplicate_of is not None  # the document its text ends in (chains followed)
     assert 10 < removed < 40
     again = _verdicts(docs[::-1], DedupConfig(exact=False, fuzzy=False, containment=config))
-    assert {i: (v.reason, v.containment) for i, v in again.items()} == {i: (v.reason, v.containment) for i, v in got.items()}
+    assert ({i: (v.reason, v.containment) for i, v in again.items()}
+            == {i: (v.reason, v.containment) for i, v in got.items()})
 
 
 def test_bloom_filter_has_no_false_negatives_and_about_its_false_positive_rate() -> None:
