@@ -108,3 +108,17 @@ def test_config_validation_names_the_problem() -> None:
         LangIdConfig(threshold=1.5)
     with pytest.raises(ValidationError, match="extra"):
         LangIdConfig(langs=["en"])
+
+
+def test_a_page_in_capitals_is_read_in_lower_case(shared_data: Path) -> None:
+    """lid.176 read in capitals misses English (the model alone: most articles below the threshold); the step reads
+    an all-capitals sample in lower case, so those pages keep their language. Mixed-case text is read as it is."""
+    paths = sorted((shared_data / "general" / "bbc-news" / "business").glob("*.txt"))[:40]
+    texts = [" ".join(p.read_text(encoding="latin-1").split()) for p in paths]
+    step = LanguageIdStep(LangIdConfig())
+    raw = [float(step.model.predict(language_sample(t, 1200).upper())[1][0]) for t in texts]
+    assert sum(score < step.config.threshold for score in raw) > len(texts) // 2
+    capitals = step.predict([t.upper() for t in texts])
+    assert capitals == step.predict([t.lower() for t in texts])
+    assert all(lang == "en" and score >= step.config.threshold for lang, score in capitals)
+    assert language_sample("Mixed CASE stays", 1200) == "Mixed CASE stays"
