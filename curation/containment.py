@@ -50,7 +50,8 @@ import pyarrow.parquet as pq
 from sciloom.curation.atomic_write import write_bytes_atomic, write_json_atomic
 from sciloom.curation.dedup_config import ContainmentConfig
 from sciloom.curation.exact_dedup import (CONTAINED, QUALITY_COLUMN, SHUFFLE_ROW_GROUP, IndexPart, index_rows,
-                                          partition_file, read_decisions, write_table_atomic)
+                                          partition_file, read_decisions, write_partitions,
+                                          write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import fmix64
 from sciloom.curation.map_stage import part_path
@@ -117,6 +118,17 @@ def rank_keys(sizes: np.ndarray, quality: np.ndarray, ids: Sequence[str]) -> np.
     return (size << 39) | (q16 << 23) | id_hash
 
 
+def sum_by_pair(lower: np.ndarray, higher: np.ndarray,
+                weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lower, higher, summed weight) once per distinct pair, sorted by lower then higher."""
+    order = np.lexsort((higher, lower))
+    lower, higher, weights = lower[order], higher[order], weights[order]
+    if lower.size == 0:
+        return lower, higher, weights.astype(np.int64)
+    first = np.flatnonzero(np.concatenate([[True], (lower[1:] != lower[:-1]) | (higher[1:] != higher[:-1])]))
+    return lower[first], higher[first], np.add.reduceat(weights, first).astype(np.int64)
+
+
 def shared_pairs(grams: np.ndarray, nodes: np.ndarray, ranks: np.ndarray,
                  max_documents: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
     """(lower, higher, shared): for every pair of documents holding a common n-gram (held by at most
@@ -134,15 +146,9 @@ def shared_pairs(grams: np.ndarray, nodes: np.ndarray, ranks: np.ndarray,
     lower_rows = np.repeat(np.arange(g.size), reps)
     offsets = np.arange(lower_rows.size) - np.repeat(np.cumsum(reps) - reps, reps)
     higher_rows = np.repeat(starts[group], reps) + offsets
-    lower, higher = n[lower_rows], n[higher_rows]
-    pair_order = np.lexsort((higher, lower))
-    lower, higher = lower[pair_order], higher[pair_order]
-    first = np.flatnonzero(np.concatenate([[True], (lower[1:] != lower[:-1]) | (higher[1:] != higher[:-1])])) \
-        if lower.size else np.zeros(0, dtype=np.int64)
-    shared = np.diff(np.append(first, lower.size))
     notes = {"ngrams": int(g.size), "ngrams_shared": int(sizes[counted].sum()),
              "ngrams_too_common": int(sizes[sizes > max_documents].sum())}
-    return lower[first], higher[first], shared.astype(np.int64), notes
+    return (*sum_by_pair(n[lower_rows], n[higher_rows], np.ones(lower_rows.size, dtype=np.int64)), notes)
 
 
 @dataclass(frozen=True)
@@ -209,10 +215,8 @@ def reference_rows(grams: np.ndarray, nodes: np.ndarray, earlier: Sequence[Refer
     found = np.zeros(grams.size, dtype=bool)
     for index in earlier:
         found |= index.contains(grams)
-    hit_nodes = np.sort(nodes[found])
-    first = np.flatnonzero(np.concatenate([[True], hit_nodes[1:] != hit_nodes[:-1]])) if hit_nodes.size else hit_nodes
-    hits = np.diff(np.append(first, hit_nodes.size))
-    return hit_nodes[first], np.full(first.size, REFERENCE, dtype=np.int64), hits.astype(np.int64)
+    hits = int(found.sum())
+    return sum_by_pair(nodes[found], np.full(hits, REFERENCE, dtype=np.int64), np.ones(hits, dtype=np.int64))
 
 
 def judge_in_memory(grams: Sequence[np.ndarray], ranks: np.ndarray, config: ContainmentConfig,
@@ -262,20 +266,16 @@ def ngram_task(config: ContainmentConfig, num_partitions: int, parts: list[Index
             {"id": pa.array(kept_ids, pa.string()), "node": nodes, "size": sizes}))
         flat = np.concatenate(grams) if grams else np.zeros(0, dtype=_U64)
         flat_nodes, flat_ranks = np.repeat(nodes, sizes), np.repeat(ranks, sizes)
-        # One sort by partition, then slices: a mask per partition would pass over every row P times.
-        order = np.argsort(hash_range_partitions(flat, num_partitions), kind="stable")
-        bounds = np.searchsorted(hash_range_partitions(flat[order], num_partitions), np.arange(num_partitions + 1))
-        for p in range(num_partitions):
-            sel = order[bounds[p]:bounds[p + 1]]
-            write_table_atomic(partition_file(stage_dir, task.task_id, p), pa.table(
-                {"gram": flat[sel], "node": flat_nodes[sel], "rank": flat_ranks[sel]}, schema=_SHUFFLE_SCHEMA))
+        write_partitions(stage_dir, task.task_id,
+                         pa.table({"gram": flat, "node": flat_nodes, "rank": flat_ranks}, schema=_SHUFFLE_SCHEMA),
+                         hash_range_partitions(flat, num_partitions), num_partitions)
         stats.docs_in = stats.docs_out = len(kept_ids)
         stats.notes["ngrams"] += int(flat.size)
     return [stats]
 
 
 def containment_pairs_task(config: ContainmentConfig, ngram_dir: Path, part_names: list[str], task: Task,
-               stage_dir: Path) -> list[StepStats]:
+                           stage_dir: Path) -> list[StepStats]:
     """One n-gram range of every part: the shared-n-gram counts of its document pairs, and each document's
     n-grams found in earlier runs' indexes; written sorted by the lower-ranked node, for each part's gather."""
     stats = StepStats("containment_pairs")
@@ -309,14 +309,9 @@ def containment_task(config: ContainmentConfig, num_partitions: int, parts: list
         pairs = pa.concat_tables([pq.read_table(pairs_file(pairs_dir, k), filters=own, schema=_PAIR_SCHEMA)
                                   for k in range(num_partitions)])
         # A pair's n-grams spread over partitions: add its counts up first.
-        lower, higher, shared = (pairs.column(c).to_numpy() for c in ("lower", "higher", "shared"))
-        order = np.lexsort((higher, lower))
-        lower, higher, shared = lower[order], higher[order], shared[order]
-        first = np.flatnonzero(np.concatenate([[True], (lower[1:] != lower[:-1]) | (higher[1:] != higher[:-1])])) \
-            if lower.size else np.zeros(0, dtype=np.int64)
-        shared = np.add.reduceat(shared, first) if first.size else shared
+        summed = sum_by_pair(*(pairs.column(c).to_numpy() for c in ("lower", "higher", "shared")))
         nodes = docs.column("node").to_numpy()
-        result = verdicts(nodes, docs.column("size").to_numpy(), lower[first], higher[first], shared, config)
+        result = verdicts(nodes, docs.column("size").to_numpy(), *summed, config)
         containers = np.unique(result.container[result.container >= 0])
         names = dict(zip(containers.tolist(), index_rows(parts, containers, ["id"]).column("id").to_pylist()))
         write_table_atomic(part_path(stage_dir, task.task_id), pa.table({
@@ -346,28 +341,28 @@ def containment_index_task(config: ContainmentConfig, ngram_dir: Path, verdict_d
         partition = int(task.task_id)
         gone = [pq.read_table(part_path(verdict_dir, name), columns=["node"], filters=[("contained", "=", True)])
                 .column("node").to_numpy() for name in part_names]
-        gone_nodes = np.sort(np.concatenate(gone)) if gone else np.zeros(0, dtype=np.int64)
+        gone_nodes = np.concatenate(gone) if gone else np.zeros(0, dtype=np.int64)
         grams = []
         for name in part_names:
             rows = pq.read_table(partition_file(ngram_dir, name, partition), columns=["gram", "node"])
-            node = rows.column("node").to_numpy()
-            at = np.minimum(np.searchsorted(gone_nodes, node), max(gone_nodes.size - 1, 0))
-            kept = ~(gone_nodes[at] == node) if gone_nodes.size else np.ones(node.size, dtype=bool)
-            grams.append(rows.column("gram").to_numpy()[kept])
-        kept_grams = sorted_distinct(np.concatenate(grams)) if grams else np.zeros(0, dtype=_U64)
-        filter_ = BloomFilter.sized(kept_grams.size, config.bloom_false_positive_rate)
-        filter_.add(kept_grams)
-        data = filter_.bits.tobytes()
-        write_bytes_atomic(stage_dir / _bits_file(partition), data)
-        write_json_atomic(stage_dir / f"bloom-{partition:05d}.json", {
-            "file": _bits_file(partition), "num_bits": filter_.num_bits, "num_hashes": filter_.num_hashes,
-            "ngrams": int(kept_grams.size), "bits_sha256": hashlib.sha256(data).hexdigest()})
-        stats.notes["kept_ngrams"] += int(kept_grams.size)
+            grams.append(rows.column("gram").to_numpy()[~np.isin(rows.column("node").to_numpy(), gone_nodes)])
+        stats.notes["kept_ngrams"] += write_range_filter(stage_dir, partition, grams, config)
     return [stats]
 
 
-def _bits_file(partition: int) -> str:
-    return f"bloom-{partition:05d}.bin"
+def write_range_filter(folder: Path, partition: int, grams: Sequence[np.ndarray], config: ContainmentConfig) -> int:
+    """A Bloom filter of the distinct n-grams given, sized for exactly their number, and its description beside
+    it (read by write_index_meta); returns the number of distinct n-grams."""
+    distinct = sorted_distinct(np.concatenate(list(grams))) if len(grams) else np.zeros(0, dtype=_U64)
+    filter_ = BloomFilter.sized(distinct.size, config.bloom_false_positive_rate)
+    filter_.add(distinct)
+    data = filter_.bits.tobytes()
+    bits_file = f"bloom-{partition:05d}.bin"
+    write_bytes_atomic(folder / bits_file, data)
+    write_json_atomic(folder / f"bloom-{partition:05d}.json", {
+        "file": bits_file, "num_bits": filter_.num_bits, "num_hashes": filter_.num_hashes,
+        "ngrams": int(distinct.size), "bits_sha256": hashlib.sha256(data).hexdigest()})
+    return int(distinct.size)
 
 
 def index_params(config: ContainmentConfig) -> dict:
@@ -384,14 +379,7 @@ def write_index_meta(folder: Path, config: ContainmentConfig, num_partitions: in
 
 def write_index(folder: Path, config: ContainmentConfig, kept_grams: Sequence[np.ndarray]) -> None:
     """An index of the given documents' n-grams as one partition (what containment_index_task writes, in memory)."""
-    grams = sorted_distinct(np.concatenate(list(kept_grams))) if len(kept_grams) else np.zeros(0, dtype=_U64)
-    filter_ = BloomFilter.sized(grams.size, config.bloom_false_positive_rate)
-    filter_.add(grams)
-    data = filter_.bits.tobytes()
-    write_bytes_atomic(folder / _bits_file(0), data)
-    write_json_atomic(folder / "bloom-00000.json", {
-        "file": _bits_file(0), "num_bits": filter_.num_bits, "num_hashes": filter_.num_hashes,
-        "ngrams": int(grams.size), "bits_sha256": hashlib.sha256(data).hexdigest()})
+    write_range_filter(folder, 0, kept_grams, config)
     write_index_meta(folder, config, 1)
 
 

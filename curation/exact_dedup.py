@@ -56,6 +56,17 @@ def partition_file(stage_dir: Path, task_id: str, partition: int) -> Path:
     return stage_dir / task_id / f"p-{partition:05d}.parquet"
 
 
+def write_partitions(stage_dir: Path, task_id: str, table: pa.Table, partition: np.ndarray,
+                     num_partitions: int) -> None:
+    """One index part's rows into its file of each partition (`partition` per row), rows in their order: one stable
+    sort by partition, then slices (a mask per partition would pass over every row P times)."""
+    order = np.argsort(partition, kind="stable")
+    bounds = np.searchsorted(partition[order], np.arange(num_partitions + 1))
+    table = table.take(pa.array(order))
+    for k in range(num_partitions):
+        write_table_atomic(partition_file(stage_dir, task_id, k), table.slice(bounds[k], bounds[k + 1] - bounds[k]))
+
+
 def write_table_atomic(path: Path, table: pa.Table, row_group_size: int | None = None) -> None:
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
@@ -132,9 +143,8 @@ def exact_keys_task(num_partitions: int, parts: list[IndexPart], task: Task, sta
         position = [p.name for p in parts].index(task.task_id)
         table = pq.read_table(parts[position].path, columns=["id", "exact_hash", "quality"])
         table = table.append_column("position", pa.array(np.full(table.num_rows, position, dtype=np.int32)))
-        partition = hash_partitions(table.column("exact_hash"), num_partitions)
-        for k in range(num_partitions):
-            write_table_atomic(partition_file(stage_dir, task.task_id, k), table.filter(pa.array(partition == k)))
+        write_partitions(stage_dir, task.task_id, table, hash_partitions(table.column("exact_hash"), num_partitions),
+                         num_partitions)
         stats.docs_in = stats.docs_out = table.num_rows
     return [stats]
 

@@ -22,7 +22,7 @@ from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, SHUFFLE_ROW_GROUP,
                                           IndexPart, id_ranks, index_rows, partition_file, read_decisions,
-                                          removal_table, write_decisions, write_table_atomic)
+                                          removal_table, write_decisions, write_partitions, write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
 from sciloom.curation.stats import StepStats
@@ -48,11 +48,9 @@ def bucket_task(config: DedupConfig, parts: list[IndexPart], exact_decisions: Pa
         band = np.broadcast_to(np.arange(params.bands, dtype=np.uint16), keys_NB.shape).reshape(-1)
         node = np.repeat((np.int64(position) << 32) | rows, params.bands)
         keys = keys_NB.reshape(-1)
-        partition = (keys >> np.uint64(40)) % np.uint64(config.num_partitions)
-        for p in range(config.num_partitions):
-            sel = partition == p
-            write_table_atomic(partition_file(stage_dir, task.task_id, p), pa.table(
-                {"band": band[sel], "key": keys[sel], "node": node[sel]}, schema=_BUCKET_SCHEMA))
+        partition = ((keys >> np.uint64(40)) % np.uint64(config.num_partitions)).astype(np.int64)
+        entries = pa.table({"band": band, "key": keys, "node": node}, schema=_BUCKET_SCHEMA)
+        write_partitions(stage_dir, task.task_id, entries, partition, config.num_partitions)
         stats.docs_in = stats.docs_out = len(rows)
     return [stats]
 
