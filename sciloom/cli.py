@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "sciloom.upcycle_command",
     "sciloom.inspect_command",
     "sciloom.report_command",
+    "sciloom.publish_command",
     "sciloom.plan_training_command",
     "sciloom.train_expert_command",
 )
@@ -49,6 +50,7 @@ EXIT_CODES = {
     "sciloom.classifiers.judge.JudgeEndpointDown": 1,
     "sciloom.classifiers.judge_stage.JudgeLabelsUnusable": 1,
     "sciloom.curation.atomic_write.NoSpaceLeft": 1,
+    "sciloom.publish.PublishFailed": 1,
     "sciloom.recipe_errors.RecipeError": 2,
     "sciloom.curation.inputs.InputNotFound": 2,
     "sciloom.curation.ray_runtime.RayConnectionError": 2,

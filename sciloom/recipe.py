@@ -35,8 +35,10 @@ class Recipe(BaseModel):
                                                             "when run.phases includes 'training').")
 
     def content_hash(self) -> str:
-        """Hash of what the recipe asks for (paths included), recorded in shard manifests."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """Hash of what the recipe asks for (paths included), recorded in shard manifests. Where a copy of the
+        outputs is published is not part of it: publishing a finished run must not make its outputs stale."""
+        canonical = json.dumps(self.model_dump(mode="json", exclude={"run": {"publish_to", "publish_options"}}),
+                               sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

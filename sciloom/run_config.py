@@ -1,10 +1,11 @@
-"""The `run` section of a recipe: where outputs go and which Ray to use."""
+"""The `run` section of a recipe: where outputs go (and are published) and which Ray to use."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import fsspec
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Phase = Literal["curation", "classification", "mixing", "training"]
 ALL_PHASES: tuple[Phase, ...] = ("curation", "classification", "mixing", "training")
@@ -22,3 +23,24 @@ class RunConfig(BaseModel):
     seed: int = Field(0, description="Seed for every random choice of the run (sampling, shuffling, init).")
     phases: list[Phase] = Field(default_factory=lambda: list(ALL_PHASES),
                                 description="Which phases to run, in data-flow order.")
+    publish_to: str | None = Field(None, description="fsspec URL (e.g. 's3://bucket/runs/name') that receives each "
+                                                     "finished phase's outputs under the same relative paths, "
+                                                     "committed without rename (sciloom/publish.py).")
+    publish_options: dict[str, Any] = Field(default_factory=dict,
+                                            description="fsspec storage options for publish_to (e.g. endpoint_url); "
+                                                        "credentials are better left to the environment.")
+
+    @field_validator("publish_to")
+    @classmethod
+    def _known_protocol(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        protocol = fsspec.core.split_protocol(url)[0] or "file"
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except ValueError:
+            raise ValueError(f"'{protocol}://' is not a storage protocol fsspec knows") from None
+        except ImportError as error:
+            raise ValueError(f"'{protocol}://' needs a package that is not installed ({error}); for s3:// install "
+                             "s3fs, e.g. `pip install 'sciloom[s3]'`") from None
+        return url

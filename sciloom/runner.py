@@ -15,6 +15,7 @@ from sciloom.curation.executor import StageReport
 from sciloom.curation.pipeline import CURATED_DIR, input_problems, run_curation
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.mixer.pipeline import build_mixture
+from sciloom.publish import publish_phase
 from sciloom.recipe import Recipe
 from sciloom.report import write_report
 from sciloom.run_lock import output_folder_lock
@@ -55,11 +56,13 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
         summary["curation"] = [r.to_dict() for r in reports]
         summary["input_problems"] = input_problems(out / "curation")
         _print_stage_tables(reports)
+        _publish(recipe, out, "curation", summary)
     if "classification" in phases:
         started = time.perf_counter()
         summary["classification"] = run_classification(recipe.classifiers, out / "curation" / CURATED_DIR,
                                                        out / "classifiers", recipe_hash=summary["recipe_hash"])
         timings["classification"] = time.perf_counter() - started
+        _publish(recipe, out, "classification", summary)
     if "mixing" in phases:
         assert recipe.mixer is not None
         started = time.perf_counter()
@@ -68,18 +71,33 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
                                           seed=recipe.run.seed, recipe_hash=summary["recipe_hash"],
                                           disciplines=taxonomy.disciplines, general_label=taxonomy.general_label)
         timings["mixing"] = time.perf_counter() - started
+        _publish(recipe, out, "mixing", summary)
     if "training" in phases:
         assert recipe.trainer is not None
         started = time.perf_counter()
         summary["training"] = run_training(recipe.trainer, out / "mixer", out / "trainer",
                                            list(recipe.classifiers.taxonomy.disciplines), seed=recipe.run.seed)
         timings["training"] = time.perf_counter() - started
+        _publish(recipe, out, "training", summary)
     summary["seconds"] = {k: round(v, 1) for k, v in timings.items()}
     report_path = out / "run_report.json"
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one process reports
         write_json_atomic(report_path, summary)
-        _print_outputs(summary, report_path, write_report(out))
+        page = write_report(out)
+        _publish(recipe, out, "report", summary)
+        _print_outputs(summary, report_path, page)
     return summary
+
+
+def _publish(recipe: Recipe, out: Path, phase: str, summary: dict[str, Any]) -> None:
+    """Copy a finished phase's outputs to run.publish_to (rank 0 only: the folder is the same for every rank)."""
+    if recipe.run.publish_to is None or int(os.environ.get("RANK", "0")) != 0:
+        return
+    report = publish_phase(out, phase, recipe.run.publish_to, recipe.run.publish_options)
+    summary.setdefault("published", {})[phase] = report.to_dict()
+    console.print(f"published {phase}: {report.files} files ({report.bytes / 1e6:.1f} MB) to {report.url} — "
+                  f"{report.uploaded} uploaded, {report.already_published} already there, "
+                  f"{len(report.deleted_stale)} stale removed, {report.seconds:.1f} s")
 
 
 def _print_stage_tables(reports: list[StageReport]) -> None:

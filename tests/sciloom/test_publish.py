@@ -1,0 +1,245 @@
+"""Publishing a run's outputs to an S3-compatible object store: against a real S3 server process (moto's) on loopback.
+
+The run publishes through `run.publish_to` as a user's does; the published stage folders open in the readers users
+have, byte for byte the run's files; a damaged or killed publish, run again, uploads only what is missing and ends
+with exactly the objects of an uninterrupted one; objects of an earlier run that the run no longer has are removed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from sciloom.publish import BOOKKEEPING, phase_files, publish_phase, published_phases
+from sciloom.recipe import RecipeError, load_recipe
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+BUCKET = "sciloom-test"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """A moto S3 server on a free loopback port, with one bucket; stopped (that process only) afterwards."""
+    import boto3
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(endpoint, timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, "moto_server exited at start"
+                time.sleep(0.1)
+        with pytest.MonkeyPatch.context() as environment:
+            for key, value in CREDENTIALS.items():
+                environment.setenv(key, value)
+            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
+            yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def s3(endpoint: str):
+    import s3fs
+
+    # No listing cache: every assertion must see the store as it is now.
+    return s3fs.S3FileSystem(endpoint_url=endpoint, skip_instance_cache=True, use_listings_cache=False)
+
+
+@pytest.fixture(scope="module")
+def published_run(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> Path:
+    """The demo recipe's curation and classification phases, run with run.publish_to as a user runs them."""
+    folder = tmp_path_factory.mktemp("publish")
+    recipe = yaml.safe_load((REPO_ROOT / "recipes" / "demo.yaml").read_text())
+    recipe["run"].update(output_dir=str(folder / "run"), phases=["curation", "classification"],
+                         publish_to=f"s3://{BUCKET}/runs/demo", publish_options={"endpoint_url": s3_endpoint})
+    for spec in recipe["curation"]["inputs"]:
+        spec["paths"] = [str(REPO_ROOT / path) for path in spec["paths"]]
+    path = folder / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    result = subprocess.run([str(BIN / "sciloom"), "run", str(path)], capture_output=True, text=True, timeout=900,
+                            env={**os.environ, **CREDENTIALS, "RAY_ADDRESS": ""})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "published curation:" in result.stderr
+    return folder / "run"
+
+
+def test_run_publishes_every_file_of_its_phases_byte_for_byte(published_run: Path, s3_endpoint: str) -> None:
+    fs = s3(s3_endpoint)
+    report = json.loads((published_run / "run_report.json").read_text())
+    assert set(report["published"]) == {"curation", "classification"}
+    for phase in ("curation", "classification", "report"):
+        names = phase_files(published_run, phase)
+        assert names, phase
+        remote = {path.removeprefix(f"{BUCKET}/runs/demo/") for path in fs.find(f"{BUCKET}/runs/demo")
+                  if f"/{BOOKKEEPING}/" not in path}
+        assert set(names) <= remote
+        for name in names:
+            assert fs.cat_file(f"{BUCKET}/runs/demo/{name}") == (published_run / name).read_bytes(), name
+    # Task markers and hidden files are bookkeeping of this machine, not outputs.
+    assert not [path for path in fs.find(f"{BUCKET}/runs/demo") if "/tasks/" in path or "/." in path]
+    records = published_phases(f"s3://{BUCKET}/runs/demo", {"endpoint_url": s3_endpoint})
+    assert set(records) == {"curation", "classification", "report"}
+    assert sorted(records["curation"]["files"]) == phase_files(published_run, "curation")
+
+
+@pytest.mark.parametrize("folder", ["curation/curated", "classifiers/labelled"])
+def test_published_stage_folder_opens_in_every_reader(published_run: Path, s3_endpoint: str, folder: str) -> None:
+    from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+    local_ids = sorted(ds.dataset(published_run / folder, format="parquet").to_table(columns=["id"])["id"].to_pylist())
+    assert local_ids
+    url = f"s3://{BUCKET}/runs/demo/{folder}"
+    fs = s3(s3_endpoint)
+    via_arrow = ds.dataset(url.removeprefix("s3://"), filesystem=PyFileSystem(FSSpecHandler(fs)), format="parquet")
+    assert sorted(via_arrow.to_table(columns=["id"])["id"].to_pylist()) == local_ids
+    via_pandas = pd.read_parquet(url, columns=["id"], storage_options={"endpoint_url": s3_endpoint})
+    assert sorted(via_pandas["id"]) == local_ids
+    connection = duckdb.connect()
+    connection.register_filesystem(fs)
+    assert sorted(row[0] for row in connection.sql(f"SELECT id FROM read_parquet('{url}/*.parquet')").fetchall()) \
+        == local_ids
+    polars_options = {"aws_endpoint_url": s3_endpoint, "aws_access_key_id": "testing",
+                      "aws_secret_access_key": "testing", "aws_region": "us-east-1", "aws_allow_http": "true"}
+    assert sorted(pl.read_parquet(f"{url}/*.parquet", storage_options=polars_options)["id"]) == local_ids
+
+
+def _tiny_run(root: Path, parts: int) -> Path:
+    """A run folder with `parts` small Parquet parts in curation/curated (publishing does not look inside files)."""
+    curated = root / "curation" / "curated"
+    curated.mkdir(parents=True)
+    for i in range(parts):
+        pq.write_table(pa.table({"id": [f"doc-{i}-{j}" for j in range(3)], "text": [f"text {i} {j}" for j in range(3)]}),
+                       curated / f"part-{i:04d}.parquet")
+    (root / "curation" / "_curated" / "tasks").mkdir(parents=True)
+    (root / "curation" / "_curated" / "stats.json").write_text("{}")
+    (root / "curation" / "_curated" / "tasks" / "t.json").write_text("{}")
+    return root
+
+
+def _assert_mirrors(fs, prefix: str, run: Path, phase: str) -> None:
+    """The store holds exactly the run's files of `phase` (bytes equal) and a commit record naming them."""
+    names = phase_files(run, phase)
+    remote = sorted(path.removeprefix(f"{prefix}/") for path in fs.find(prefix) if f"/{BOOKKEEPING}/" not in path)
+    assert remote == names
+    for name in names:
+        assert fs.cat_file(f"{prefix}/{name}") == (run / name).read_bytes()
+    record = json.loads(fs.cat_file(f"{prefix}/{BOOKKEEPING}/{phase}.json"))
+    assert sorted(record["files"]) == names
+
+
+def _local_fs():
+    import fsspec
+
+    return fsspec.filesystem("file")
+
+
+@pytest.mark.parametrize("store", ["s3", "local folder"])
+def test_damaged_publish_uploads_only_what_is_missing_and_removes_stale_objects(
+        tmp_path: Path, s3_endpoint: str, store: str) -> None:
+    run = _tiny_run(tmp_path / "run", parts=12)
+    if store == "s3":
+        fs, prefix, options = s3(s3_endpoint), f"{BUCKET}/damaged", {"endpoint_url": s3_endpoint}
+        url = f"s3://{prefix}"
+    else:
+        fs, prefix, options = _local_fs(), str(tmp_path / "published"), {}
+        url = prefix
+    first = publish_phase(run, "curation", url, options)
+    assert (first.files, first.uploaded, first.already_published) == (13, 13, 0)
+    _assert_mirrors(fs, prefix, run, "curation")
+    again = publish_phase(run, "curation", url, options)
+    assert (again.uploaded, again.already_published) == (0, 13)
+
+    # What a crash and an earlier run leave: no commit record, two objects missing, one marker that does not match
+    # its file (the file was rewritten since, to the same size), and a part the run no longer has.
+    fs.rm_file(f"{prefix}/{BOOKKEEPING}/curation.json")
+    for name in ("part-0003.parquet", "part-0007.parquet"):
+        fs.rm_file(f"{prefix}/curation/curated/{name}")
+    changed = run / "curation/curated/part-0005.parquet"
+    size = changed.stat().st_size
+    pq.write_table(pa.table({"id": [f"doc-5-{c}" for c in "xyz"], "text": [f"text 5 {c}" for c in "xyz"]}), changed)
+    assert changed.stat().st_size == size  # same size, other bytes: only the marker's crc32 tells
+    fs.pipe_file(f"{prefix}/curation/curated/part-9999.parquet", b"an earlier run's part")
+    fs.pipe_file(f"{prefix}/{BOOKKEEPING}/uploaded/curation/curated/part-9999.parquet.json", b"{}")
+
+    resumed = publish_phase(run, "curation", url, options)
+    assert resumed.uploaded == 3 and resumed.already_published == 10
+    assert resumed.deleted_stale == ["curation/curated/part-9999.parquet"]
+    assert not fs.exists(f"{prefix}/{BOOKKEEPING}/uploaded/curation/curated/part-9999.parquet.json")
+    _assert_mirrors(fs, prefix, run, "curation")
+    if store == "local folder":  # written by rename: no temporary is left beside the files
+        assert not [p for p in Path(prefix).rglob(".*")]
+
+
+def test_killed_publish_resumes_with_the_objects_of_an_uninterrupted_one(tmp_path: Path, s3_endpoint: str) -> None:
+    run = _tiny_run(tmp_path / "run", parts=300)
+    fs, prefix = s3(s3_endpoint), f"{BUCKET}/killed"
+    markers = f"{prefix}/{BOOKKEEPING}/uploaded/curation/curated"
+    publisher = subprocess.Popen(
+        [str(BIN / "sciloom"), "publish", str(run), f"s3://{prefix}", "--threads", "1",
+         "--storage-options", json.dumps({"endpoint_url": s3_endpoint})],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **CREDENTIALS})
+    try:
+        deadline = time.monotonic() + 300
+        while len(fs.find(markers)) < 10:
+            assert publisher.poll() is None, publisher.communicate()[1][-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        publisher.send_signal(signal.SIGKILL)
+    finally:
+        publisher.kill()
+        publisher.wait()
+    done_before = len(fs.find(markers))
+    assert done_before < 300
+    assert not fs.exists(f"{prefix}/{BOOKKEEPING}/curation.json")  # nothing committed
+
+    resumed = publish_phase(run, "curation", f"s3://{prefix}", {"endpoint_url": s3_endpoint})
+    assert resumed.already_published >= done_before >= 10
+    assert resumed.uploaded + resumed.already_published == 301
+    _assert_mirrors(fs, prefix, run, "curation")
+
+
+def test_recipe_names_an_unknown_publish_protocol_with_its_line(tmp_path: Path) -> None:
+    recipe = yaml.safe_load((REPO_ROOT / "recipes" / "demo.yaml").read_text())
+    recipe["run"]["publish_to"] = "nosuchstore://bucket/run"
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path, check_paths=False)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "publish_to" in text)
+    assert f"{path}:{line}" in str(error.value)
+    assert "run.publish_to" in str(error.value) and "nosuchstore" in str(error.value)
+
+
+def test_publishing_does_not_change_the_recipe_hash(tmp_path: Path) -> None:
+    recipe = yaml.safe_load((REPO_ROOT / "recipes" / "demo.yaml").read_text())
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(yaml.safe_dump(recipe))
+    recipe["run"].update(publish_to="memory://published/run", publish_options={"anything": 1})
+    published = tmp_path / "published.yaml"
+    published.write_text(yaml.safe_dump(recipe))
+    assert load_recipe(plain, check_paths=False).content_hash() == load_recipe(published, check_paths=False).content_hash()
