@@ -1,9 +1,14 @@
 """Connecting to Ray: embedded on one machine by default, a cluster when an address is given."""
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import ray
+
+T = TypeVar("T")
 
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
 
@@ -40,3 +45,31 @@ def _connection_advice(address: str, error: ConnectionError) -> str:
             "RAY_AUTH_TOKEN_PATH) is the head node's (`ray get-auth-token` on the head prints it)")
     return (f"could not connect to the Ray cluster at {address} ({error}). Is a head node running there "
             f"(`ray start --head --port ...`)? If it is, {hint}.")
+
+
+def map_in_order(fn: Callable[..., T], items: Iterable[tuple[Any, ...]], *, num_cpus: float = 1,
+                 max_in_flight: int | None = None) -> Iterator[T]:
+    """`fn(*args)` for each args tuple of `items`, as Ray tasks, yielded in the order of `items`.
+
+    For small per-task results merged by the driver (counts, not documents). At most `max_in_flight` tasks (default
+    twice the cluster's CPUs) are submitted or waiting to be yielded at a time, so neither the driver's memory nor
+    Ray's task table grows with the number of items; a task's exception is raised here.
+    """
+    remote = ray.remote(num_cpus=num_cpus, max_retries=3)(fn)
+    limit = max_in_flight or max(1, 2 * int(ray.cluster_resources().get("CPU", 1) / num_cpus))
+    queue = enumerate(items)
+    in_flight: dict[ray.ObjectRef, int] = {}
+    finished: dict[int, T] = {}
+    next_index = 0
+    while True:
+        for index, args in itertools.islice(queue, max(0, limit - len(in_flight) - len(finished))):
+            in_flight[remote.remote(*args)] = index
+        if not in_flight and not finished:
+            return
+        if in_flight:
+            done, _ = ray.wait(list(in_flight), num_returns=1)
+            for ref in done:
+                finished[in_flight.pop(ref)] = ray.get(ref)
+        while next_index in finished:
+            yield finished.pop(next_index)
+            next_index += 1

@@ -7,8 +7,9 @@ keeps it for training). Workers apply it as one hash threshold per label. Only t
 order or the Ray task layout, so every worker agrees with the driver's plan and reruns pick the same
 documents; a repeated document (tier epochs > 1) is therefore held out as a whole, every copy.
 
-The thresholds come from the driver's one pass over the labels (`HeldOutChooser`, fed by the bucket
-count), which keeps only each label's smallest hashes: memory does not grow with the corpus.
+The thresholds come from one pass over the labels (`HeldOutChooser`: one per labelled part, fed by that part's
+bucket-count task, merged by the driver), which keeps only each label's smallest hashes: memory does not grow with
+the corpus.
 """
 from __future__ import annotations
 
@@ -72,9 +73,27 @@ class HeldOutChooser:
         smallest = self._smallest[label]
         smallest.append((doc_hash, key, nbytes))
         if len(smallest) >= 2 * self._keep:
-            smallest.sort()
-            del smallest[self._keep:]
+            self._trim(smallest)
         return below
+
+    def merge(self, other: HeldOutChooser) -> None:
+        """Take in another chooser's documents (one part's, counted by its own task): as if added here."""
+        self.documents.update(other.documents)
+        self.below_share.update(other.below_share)
+        for label, entries in other._smallest.items():
+            smallest = self._smallest[label]
+            smallest += entries
+            if len(smallest) >= 2 * self._keep:
+                self._trim(smallest)
+
+    def trim(self) -> None:
+        """Drop every tracked hash that can no longer be among its label's smallest (before sending a part's)."""
+        for smallest in self._smallest.values():
+            self._trim(smallest)
+
+    def _trim(self, smallest: list[tuple[int, BucketKey, int]]) -> None:
+        smallest.sort()
+        del smallest[self._keep:]
 
     def finish(self) -> tuple[HeldOutRule, list[Moved]]:
         thresholds: dict[str, int] = {}

@@ -31,6 +31,7 @@ def plan(
 ) -> None:
     """Print the plan (targets vs planned shares per stream) and save it as PNG, without writing shards."""
     from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
+    from sciloom.curation.ray_runtime import ensure_ray
     from sciloom.mixer.config import MixerConfig
     from sciloom.mixer.pipeline import plan_from_corpus, prepare_tokenizer
     from sciloom.mixer.plan_report import held_out_table, plan_table, write_plan_report
@@ -45,6 +46,7 @@ def plan(
             typer.echo(f"{recipe_or_config}: the recipe has no `mixer` section", err=True)
             raise typer.Exit(2)
         config, taxonomy = recipe.mixer, recipe.classifiers.taxonomy
+        ensure_ray(recipe.run.ray_address, recipe.run.num_cpus)  # the bucket counts are one task per part
         labelled = labelled or recipe.run.output_dir / "classifiers" / "labelled"
         out_dir = out_dir or recipe.run.output_dir / "mixer"
     else:

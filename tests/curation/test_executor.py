@@ -150,3 +150,31 @@ def test_tasks_in_flight_are_bounded(ray_session, tmp_path: Path) -> None:
     seen = {t.task_id: json.loads((tmp_path / "stage" / f"seen-{t.task_id}.json").read_text()) for t in tasks}
     assert seen == {t.task_id: [] for t in tasks}  # one at a time: no task ever saw another running
     assert all(task_marker(tmp_path / "stage", t.task_id).exists() for t in tasks)
+
+
+def slow_square(index: int, folder: str) -> int:
+    """Later items finish first (so results arrive out of order); records how many ran at once."""
+    running = Path(folder) / f"running-{index}"
+    running.touch()
+    overlap = len(list(Path(folder).glob("running-*")))
+    time.sleep(0.02 * (8 - index % 8))
+    running.unlink()
+    (Path(folder) / f"overlap-{index}").write_text(str(overlap))
+    if index == 99:
+        raise ValueError("item 99 fails")
+    return index * index
+
+
+def test_map_in_order_yields_in_input_order_with_bounded_tasks(ray_session, tmp_path: Path) -> None:
+    from sciloom.curation.ray_runtime import map_in_order
+
+    (tmp_path / "free").mkdir()
+    (tmp_path / "one").mkdir()
+    # Two CPUs: later items overtake earlier ones, and come out in input order all the same.
+    assert list(map_in_order(slow_square, ((i, str(tmp_path / "free")) for i in range(16)))) == [i * i for i in range(16)]
+    assert max(int((tmp_path / "free" / f"overlap-{i}").read_text()) for i in range(16)) == 2
+    results = list(map_in_order(slow_square, ((i, str(tmp_path / "one")) for i in range(6)), max_in_flight=1))
+    assert results == [i * i for i in range(6)]
+    assert {int((tmp_path / "one" / f"overlap-{i}").read_text()) for i in range(6)} == {1}
+    with pytest.raises(ValueError, match="item 99 fails"):
+        list(map_in_order(slow_square, [(98, str(tmp_path / "one")), (99, str(tmp_path / "one"))]))

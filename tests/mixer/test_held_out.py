@@ -48,6 +48,30 @@ def test_choice_matches_the_rule_for_every_label_size(share: float, minimum: int
     assert abs(large - share * 3000) < 4 * (share * 3000) ** 0.5 + minimum  # the share itself holds on a big label
 
 
+@pytest.mark.parametrize(("share", "minimum"), [(0.01, 3), (0.25, 1), (0.2, 1100)])
+def test_choosers_of_parts_merged_choose_what_one_chooser_does(share: float, minimum: int) -> None:
+    """The bucket count runs one chooser per part and merges them: same thresholds and moved documents as one pass,
+    whatever the split (labels of 3,000 documents exceed the 1,024 hashes each chooser keeps)."""
+    config = HeldOutConfig(share=share, min_documents_per_label=minimum)
+    rng = random.Random(7)
+    documents = [(id_hash(f"{label}-{n}"), ("web", label, rng.choice(["high", "low"])), rng.randrange(1, 500))
+                 for label, size in LABEL_SIZES.items() for n in range(size)]
+    rng.shuffle(documents)
+    whole = HeldOutChooser(config)
+    parts = [HeldOutChooser(config) for _ in range(7)]
+    for doc in documents:
+        whole.add(*doc)
+        parts[rng.randrange(7)].add(*doc)
+    merged = HeldOutChooser(config)
+    for part in parts:
+        part.trim()
+        merged.merge(part)
+    (rule, moved), (merged_rule, merged_moved) = whole.finish(), merged.finish()
+    assert merged_rule == rule
+    assert sorted(merged_moved, key=repr) == sorted(moved, key=repr)
+    assert merged.documents == whole.documents and merged.below_share == whole.below_share
+
+
 def _rows_by_part(folder: Path) -> list[dict]:
     return [row for path in sorted(folder.glob("part-*.parquet")) for row in pq.read_table(path).to_pylist()]
 
@@ -61,7 +85,7 @@ def _counting_setup(rows: list[dict], tokenizer_dir: Path) -> tuple[MixerConfig,
     return config, DocumentEncoder(tokenizer_dir / "tokenizer.json", config.tokenizer)
 
 
-def test_choice_and_counts_do_not_depend_on_input_order_or_part_layout(tmp_path: Path) -> None:
+def test_choice_and_counts_do_not_depend_on_input_order_or_part_layout(ray_session, tmp_path: Path) -> None:
     rows = write_labelled_corpus(tmp_path / "a", parts=3, docs_per_part=40)
     shuffled = rows[:]
     random.Random(1).shuffle(shuffled)
@@ -78,7 +102,7 @@ def test_choice_and_counts_do_not_depend_on_input_order_or_part_layout(tmp_path:
     assert sum(x.documents for x in a.held_out) == len(held) > 0
 
 
-def test_counts_read_the_labelling_steps_text_bytes_instead_of_the_text(tmp_path: Path) -> None:
+def test_counts_read_the_labelling_steps_text_bytes_instead_of_the_text(ray_session, tmp_path: Path) -> None:
     rows = write_labelled_corpus(tmp_path / "plain", parts=3, docs_per_part=40)
     (tmp_path / "counted").mkdir()
     for path in sorted((tmp_path / "plain").glob("part-*.parquet")):
