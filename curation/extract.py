@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from trafilatura.utils import load_html
 
 from sciloom.curation.document import Document
-from sciloom.curation.math_html import convert_math, normalize_tex_delimiters
+from sciloom.curation.math_html import convert_math, may_hold_math, normalize_tex_delimiters
 from sciloom.curation.step import Step
 
 
@@ -96,7 +96,7 @@ class ExtractStep(Step):
         tree = load_html(html)
         if tree is None:
             return None
-        if self.config.keep_math:
+        if self.config.keep_math and may_hold_math(html):
             convert_math(tree)
         text = trafilatura.extract(
             tree,

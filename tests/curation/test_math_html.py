@@ -74,3 +74,58 @@ def test_mathjax3_container_with_assistive_mathml() -> None:
 def test_tex_delimiters_in_text_are_normalised() -> None:
     assert normalize_tex_delimiters(r"inline \( E = mc^2 \) and \[ \int f \] and $x$") == \
         r"inline $E = mc^2$ and $$\int f$$ and $x$"
+
+
+MATH_PAGES = [
+    "<html><body><p>Energy <math><mi>E</mi></math></p></body></html>",
+    "<html><body><p>Energy <m:math xmlns:m='http://www.w3.org/1998/Math/MathML'><m:mi>E</m:mi></m:math></p></body></html>",
+    "<html><body><p>Let <script type='MATH/TEX'>x^2</script></p></body></html>",
+    "<html><body><p>A <span class='katex'>rendered</span></p></body></html>",
+    "<html><body><p>A <span class='MathJax_Preview'>x2</span></p></body></html>",
+    "<html><body><p>A <mjx-container jax='CHTML'>glyphs</mjx-container></p></body></html>",
+    "<html><body><p>A <span class='MJX-TEX'>glyphs</span></p></body></html>",
+    "<html><body><p>A <img class='mwe-math-fallback-image-inline' alt='x'></p></body></html>",
+]
+
+
+@pytest.mark.parametrize("page", MATH_PAGES)
+def test_every_kind_of_math_element_is_seen_by_the_raw_scan(page: str) -> None:
+    from sciloom.curation.math_html import _CANDIDATES, may_hold_math
+
+    assert len(_CANDIDATES(lxml.html.fromstring(page))) > 0  # the page has what convert_math visits
+    for raw in (page, page.encode(), page.encode("utf-16"), page.encode("utf-16-le"), page.encode("utf-32")):
+        assert may_hold_math(raw), raw[:40]
+    assert not may_hold_math(page.replace("math", "mth").replace("MATH", "MTH").replace("katex", "ktx")
+                             .replace("MathJax", "MJ").replace("mjx", "m").replace("MJX", "M"))
+
+
+def test_a_utf16_page_keeps_its_formula() -> None:
+    from sciloom.curation.extract import ExtractConfig, ExtractStep
+
+    page = ("<html><head><meta charset='utf-16'><title>t</title></head><body><article><p>The energy of a body at "
+            "rest is <math><mi>E</mi><mo>=</mo><mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></math> as Einstein "
+            "showed in 1905, and this relation is central to nuclear physics and to the physics of stars.</p>"
+            "<p>It follows from special relativity and has been confirmed by many experiments since then.</p>"
+            "</article></body></html>")
+    text, reason = ExtractStep(ExtractConfig()).extract_text(page.encode("utf-16"))
+    assert reason is None and "$E = m c^2$" in text
+
+
+def test_pages_the_raw_scan_skips_have_no_math_element(shared_data) -> None:
+    """On the 990 real evaluation pages, every page whose tree walk is skipped has nothing it would visit."""
+    import gzip
+
+    from trafilatura.utils import load_html
+
+    from sciloom.curation.math_html import _CANDIDATES, may_hold_math
+
+    pages = sorted((shared_data / "extraction" / "trafilatura-evaldata" / "html").glob("*.gz"))
+    assert len(pages) > 900
+    skipped = 0
+    for path in pages:
+        html = gzip.decompress(path.read_bytes())
+        if not may_hold_math(html):
+            skipped += 1
+            tree = load_html(html)
+            assert tree is None or not _CANDIDATES(tree), path.name
+    assert skipped > len(pages) // 2  # the scan does skip most pages, or it would save nothing
