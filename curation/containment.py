@@ -49,13 +49,13 @@ import pyarrow.parquet as pq
 
 from sciloom.curation.atomic_write import write_bytes_atomic, write_json_atomic
 from sciloom.curation.dedup_config import ContainmentConfig
-from sciloom.curation.exact_dedup import (CONTAINED, QUALITY_COLUMN, SHUFFLE_ROW_GROUP, IndexPart, index_rows,
-                                          partition_file, read_decisions, write_partitions,
-                                          write_table_atomic)
+from sciloom.curation.exact_dedup import (CONTAINED, QUALITY_COLUMN, IndexPart, index_rows,
+                                          read_decisions, write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import fmix64
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.minhash import ngram_sets, sorted_distinct
+from sciloom.curation.shuffle import read_partition, write_partitions
 from sciloom.curation.stats import StepStats
 
 _U64 = np.uint64
@@ -236,10 +236,6 @@ def docs_file(stage_dir: Path, task_id: str) -> Path:
     return stage_dir / f"docs-{task_id}.parquet"
 
 
-def pairs_file(stage_dir: Path, partition: int) -> Path:
-    return stage_dir / f"pairs-{partition:05d}.parquet"
-
-
 def ngram_task(config: ContainmentConfig, num_partitions: int, parts: list[IndexPart], decisions: Path | None,
                task: Task, stage_dir: Path) -> list[StepStats]:
     """Distinct n-gram hashes of each document of one input part that survived exact and fuzzy dedup: the
@@ -274,22 +270,22 @@ def ngram_task(config: ContainmentConfig, num_partitions: int, parts: list[Index
     return [stats]
 
 
-def containment_pairs_task(config: ContainmentConfig, ngram_dir: Path, part_names: list[str], task: Task,
-                           stage_dir: Path) -> list[StepStats]:
+def containment_pairs_task(config: ContainmentConfig, ngram_dir: Path, part_names: list[str], num_parts: int,
+                           task: Task, stage_dir: Path) -> list[StepStats]:
     """One n-gram range of every part: the shared-n-gram counts of its document pairs, and each document's
-    n-grams found in earlier runs' indexes; written sorted by the lower-ranked node, for each part's gather."""
+    n-grams found in earlier runs' indexes; shuffled by the part of the lower-ranked node (its verdict's part)."""
     stats = StepStats("containment_pairs")
     with stats.timer():
         partition = int(task.task_id)
-        rows = pa.concat_tables([pq.read_table(partition_file(ngram_dir, name, partition), schema=_SHUFFLE_SCHEMA)
-                                 for name in part_names])
+        rows = read_partition(ngram_dir, part_names, partition)
         grams, nodes = rows.column("gram").to_numpy(), rows.column("node").to_numpy()
         lower, higher, shared, notes = shared_pairs(grams, nodes, rows.column("rank").to_numpy(),
                                                     config.max_ngram_documents)
         ref = reference_rows(grams, nodes, read_reference_indexes(config))
         pairs = pa.table({"lower": np.concatenate([lower, ref[0]]), "higher": np.concatenate([higher, ref[1]]),
                           "shared": np.concatenate([shared, ref[2]])}, schema=_PAIR_SCHEMA)
-        write_table_atomic(pairs_file(stage_dir, partition), pairs.sort_by("lower"), row_group_size=SHUFFLE_ROW_GROUP)
+        lower_part = (pairs.column("lower").to_numpy() >> 32).astype(np.int64)
+        write_partitions(stage_dir, task.task_id, pairs, lower_part, num_parts)
         for key, value in notes.items():
             stats.notes[key] += value
         stats.notes["document_pairs"] += int(lower.size)
@@ -299,15 +295,13 @@ def containment_pairs_task(config: ContainmentConfig, ngram_dir: Path, part_name
 
 def containment_task(config: ContainmentConfig, num_partitions: int, parts: list[IndexPart], ngram_dir: Path,
                      pairs_dir: Path, task: Task, stage_dir: Path) -> list[StepStats]:
-    """One input part's verdicts, from its documents' pair counts gathered from every partition (each partition's
-    file is sorted by node, so Parquet statistics skip the row groups of other parts)."""
+    """One input part's verdicts, from its documents' pair counts gathered from every partition (its own batch of
+    each partition's shuffle file)."""
     stats = StepStats("containment")
     with stats.timer():
         docs = pq.read_table(docs_file(ngram_dir, task.task_id), columns=["id", "node", "size"])
         position = [p.name for p in parts].index(task.task_id)
-        own = [("lower", ">=", position << 32), ("lower", "<", (position + 1) << 32)]
-        pairs = pa.concat_tables([pq.read_table(pairs_file(pairs_dir, k), filters=own, schema=_PAIR_SCHEMA)
-                                  for k in range(num_partitions)])
+        pairs = read_partition(pairs_dir, [f"{k:05d}" for k in range(num_partitions)], position)
         # A pair's n-grams spread over partitions: add its counts up first.
         summed = sum_by_pair(*(pairs.column(c).to_numpy() for c in ("lower", "higher", "shared")))
         nodes = docs.column("node").to_numpy()
@@ -342,11 +336,9 @@ def containment_index_task(config: ContainmentConfig, ngram_dir: Path, verdict_d
         gone = [pq.read_table(part_path(verdict_dir, name), columns=["node"], filters=[("contained", "=", True)])
                 .column("node").to_numpy() for name in part_names]
         gone_nodes = np.concatenate(gone) if gone else np.zeros(0, dtype=np.int64)
-        grams = []
-        for name in part_names:
-            rows = pq.read_table(partition_file(ngram_dir, name, partition), columns=["gram", "node"])
-            grams.append(rows.column("gram").to_numpy()[~np.isin(rows.column("node").to_numpy(), gone_nodes)])
-        stats.notes["kept_ngrams"] += write_range_filter(stage_dir, partition, grams, config)
+        rows = read_partition(ngram_dir, part_names, partition, columns=["gram", "node"])
+        kept = rows.column("gram").to_numpy()[~np.isin(rows.column("node").to_numpy(), gone_nodes)]
+        stats.notes["kept_ngrams"] += write_range_filter(stage_dir, partition, [kept], config)
     return [stats]
 
 

@@ -79,7 +79,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_exact_keys", keys_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(exact_keys_task, config.num_partitions, parts))
         stage("dedup_exact", removals_dir, partitions, partial(exact_task, parts, keys_dir))
-        stage("dedup_exact_decisions", decisions, tasks, partial(exact_decisions_task, config.num_partitions, removals_dir))
+        stage("dedup_exact_decisions", decisions, tasks, partial(exact_decisions_task, config.num_partitions, parts, removals_dir))
     if config.fuzzy:
         bucket_dir, pairs_dir = work_dir / "lsh_buckets", work_dir / "lsh_pairs"
         write_json_atomic(work_dir / "lsh.json", {"threshold": config.threshold, "num_perm": config.num_perm,
@@ -101,7 +101,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_containment_ngrams", ngram_dir, tasks,
               partial(ngram_task, config.containment, config.num_partitions, parts, decisions))
         stage("dedup_containment_pairs", pairs_dir, partitions,
-              partial(containment_pairs_task, config.containment, ngram_dir, names))
+              partial(containment_pairs_task, config.containment, ngram_dir, names, len(parts)))
         stage("dedup_containment", containment, tasks,
               partial(containment_task, config.containment, config.num_partitions, parts, ngram_dir, pairs_dir))
         stage("dedup_containment_index", index_out, partitions,

@@ -5,9 +5,10 @@ later run reuses as `reference_signatures`; `meta.json` beside them records how 
 Decision tables (id, part, reason, cluster) list only removed documents; every later phase reads them.
 
 Exact dedup is a hash shuffle, so no task holds the corpus: each index part splits its (id, exact hash,
-quality) rows into `num_partitions` files by hash (`exact_keys_task`); each partition task groups the rows of
-its own hash range from every part (equal hashes always meet there) and lists the removals (`exact_task`);
-each input part then gathers its own removals from the partitions (`exact_decisions_task`).
+quality) rows into `num_partitions` hash partitions, one shuffle file per part (`exact_keys_task`,
+curation/shuffle.py); each partition task groups the rows of its own hash range from every part (equal hashes
+always meet there) and shuffles its removals by part (`exact_task`); each input part then gathers its own batch
+of removals from every partition (`exact_decisions_task`).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sciloom.curation.executor import Task
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.minhash import MinHasher
 from sciloom.curation.normalize import exact_hashes
+from sciloom.curation.shuffle import read_partition, write_partitions
 from sciloom.curation.stats import StepStats
 
 QUALITY_COLUMN = "quality_score"
@@ -46,30 +48,9 @@ class IndexPart:
     reference: bool
 
 
-# Row groups of shuffle files that a reader filters by a sorted column: Parquet statistics then skip the row groups
-# outside the reader's range.
-SHUFFLE_ROW_GROUP = 65_536
-
-
-def partition_file(stage_dir: Path, task_id: str, partition: int) -> Path:
-    """One index part's share of one hash partition (a shuffle's file)."""
-    return stage_dir / task_id / f"p-{partition:05d}.parquet"
-
-
-def write_partitions(stage_dir: Path, task_id: str, table: pa.Table, partition: np.ndarray,
-                     num_partitions: int) -> None:
-    """One index part's rows into its file of each partition (`partition` per row), rows in their order: one stable
-    sort by partition, then slices (a mask per partition would pass over every row P times)."""
-    order = np.argsort(partition, kind="stable")
-    bounds = np.searchsorted(partition[order], np.arange(num_partitions + 1))
-    table = table.take(pa.array(order))
-    for k in range(num_partitions):
-        write_table_atomic(partition_file(stage_dir, task_id, k), table.slice(bounds[k], bounds[k + 1] - bounds[k]))
-
-
-def write_table_atomic(path: Path, table: pa.Table, row_group_size: int | None = None) -> None:
+def write_table_atomic(path: Path, table: pa.Table) -> None:
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def signature_meta(config: DedupConfig) -> dict:
@@ -151,11 +132,11 @@ def exact_keys_task(num_partitions: int, parts: list[IndexPart], task: Task, sta
 
 def exact_task(parts: list[IndexPart], keys_dir: Path, task: Task, stage_dir: Path) -> list[StepStats]:
     """Group one hash partition's rows of every part by exact hash; keep one per group (see
-    components.representatives); write the removals, sorted by part."""
+    components.representatives); write the removals, shuffled by part."""
     stats = StepStats("exact_dedup")
     with stats.timer():
         partition = int(task.task_id)
-        table = pa.concat_tables([pq.read_table(partition_file(keys_dir, p.name, partition)) for p in parts])
+        table = read_partition(keys_dir, [p.name for p in parts], partition)
         part_of = table.column("position").to_numpy()
         # Integers, not Python strings: hashes become dictionary codes, ids their rank in sorted order (within the
         # partition: the same order as over the corpus, so the same documents are kept).
@@ -166,29 +147,24 @@ def exact_task(parts: list[IndexPart], keys_dir: Path, task: Task, stage_dir: Pa
         removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
         removals = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]],
                                  EXACT_DUPLICATE)
-        write_table_atomic(removals_file(stage_dir, partition), removals.sort_by("part"),
-                           row_group_size=SHUFFLE_ROW_GROUP)
+        write_partitions(stage_dir, task.task_id, removals, part_of[removed], len(parts))
         stats.docs_in = int((~preferred).sum())
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[EXACT_DUPLICATE] += len(removed)
     return [stats]
 
 
-def removals_file(stage_dir: Path, partition: int) -> Path:
-    return stage_dir / f"removed-{partition:05d}.parquet"
-
-
-def exact_decisions_task(num_partitions: int, removals_dir: Path, task: Task, stage_dir: Path) -> list[StepStats]:
-    """One input part's exact-duplicate removals, gathered from every partition (each partition's file is sorted
-    by part, so Parquet statistics skip the row groups of other parts)."""
+def exact_decisions_task(num_partitions: int, parts: list[IndexPart], removals_dir: Path, task: Task,
+                         stage_dir: Path) -> list[StepStats]:
+    """One input part's exact-duplicate removals, gathered from every partition (its own batch of each partition's
+    shuffle file)."""
     stats = StepStats("exact_decisions")
     with stats.timer():
-        own = [("part", "=", task.task_id)]
-        tables = [pq.read_table(removals_file(removals_dir, k), filters=own, schema=DECISION_SCHEMA)
-                  for k in range(num_partitions)]
-        write_table_atomic(part_path(stage_dir, task.task_id), pa.concat_tables(tables))
+        position = [p.name for p in parts].index(task.task_id)
+        table = read_partition(removals_dir, [f"{k:05d}" for k in range(num_partitions)], position)
+        write_table_atomic(part_path(stage_dir, task.task_id), table.cast(DECISION_SCHEMA))
         # The documents whose removal this step hands on (as the LSH shuffle steps count what they pass on).
-        stats.docs_in = stats.docs_out = sum(t.num_rows for t in tables)
+        stats.docs_in = stats.docs_out = table.num_rows
     return [stats]
 
 

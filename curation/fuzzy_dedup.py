@@ -20,11 +20,12 @@ import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.dedup_config import DedupConfig
-from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, SHUFFLE_ROW_GROUP,
-                                          IndexPart, id_ranks, index_rows, partition_file, read_decisions,
-                                          removal_table, write_decisions, write_partitions, write_table_atomic)
+from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE,
+                                          IndexPart, id_ranks, index_rows, read_decisions, removal_table,
+                                          write_decisions, write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
+from sciloom.curation.shuffle import read_partition, write_partitions, write_shuffle
 from sciloom.curation.stats import StepStats
 
 _BUCKET_SCHEMA = pa.schema([("band", pa.uint16()), ("key", pa.uint64()), ("node", pa.int64())])
@@ -60,15 +61,15 @@ def shared_task(bucket_dir: Path, parts: list[IndexPart], task: Task, stage_dir:
     stats = StepStats("lsh_shared")
     with stats.timer():
         partition = int(task.task_id)
-        table = pa.concat_tables([pq.read_table(partition_file(bucket_dir, p.name, partition)) for p in parts])
+        table = read_partition(bucket_dir, [p.name for p in parts], partition)
         buckets = shared_buckets(table.column("band").to_numpy(), table.column("key").to_numpy(),
                                  table.column("node").to_numpy())
         write_table_atomic(_shared_file(stage_dir, partition), pa.table(
             {"node": buckets.node, "bucket_start": buckets.bucket_start}))
-        # The distinct nodes, sorted, in small row groups: a part's signature task reads only the row groups
-        # whose node range holds its own documents (Parquet statistics), not every partition's whole list.
-        write_table_atomic(_shared_nodes_file(stage_dir, partition), pa.table({"node": np.unique(buckets.node)}),
-                           row_group_size=SHUFFLE_ROW_GROUP)
+        # The distinct nodes, sorted, shuffled by their part: a part's signature task reads only its own batch of
+        # each partition's file, not every partition's whole list.
+        nodes = np.unique(buckets.node)
+        write_partitions(stage_dir, task.task_id, pa.table({"node": nodes}), nodes >> 32, len(parts))
         # Documents, not bucket entries: each document has one entry per band, spread over the partitions,
         # and is counted in the partition that holds its band-0 entry (so the stage's sum is the corpus). None
         # is removed here; the entries are notes.
@@ -86,17 +87,16 @@ def signatures_task(config: DedupConfig, shared_dir: Path, parts: list[IndexPart
     stats = StepStats("lsh_signatures")
     with stats.timer():
         position = [p.name for p in parts].index(task.task_id)
-        own = [("node", ">=", position << 32), ("node", "<", (position + 1) << 32)]
-        needed = [pq.read_table(_shared_nodes_file(shared_dir, k), filters=own).column("node").to_numpy()
+        needed = [read_partition(shared_dir, [f"{k:05d}"], position).column("node").to_numpy()
                   for k in range(config.num_partitions)]
         rows = np.unique(np.concatenate(needed) & 0xFFFFFFFF)
         signature = pa.FixedSizeListArray.from_arrays(pa.array([], pa.uint32()), config.num_perm)
         if rows.size:
             column = pq.read_table(parts[position].path, columns=["signature"]).column("signature").combine_chunks()
             signature = column.take(pa.array(rows))
-        for k, nodes in enumerate(needed):
-            write_table_atomic(partition_file(stage_dir, task.task_id, k), pa.table(
-                {"node": nodes, "signature": signature.take(pa.array(np.searchsorted(rows, nodes & 0xFFFFFFFF)))}))
+        write_shuffle(stage_dir, task.task_id, [pa.table(
+            {"node": nodes, "signature": signature.take(pa.array(np.searchsorted(rows, nodes & 0xFFFFFFFF)))})
+            for nodes in needed])
         stats.docs_in = stats.docs_out = int(rows.size)
     return [stats]
 
@@ -109,7 +109,7 @@ def pairs_task(config: DedupConfig, shared_dir: Path, signature_dir: Path, parts
         partition = int(task.task_id)
         shared = pq.read_table(_shared_file(shared_dir, partition))
         buckets = SharedBuckets(shared.column("node").to_numpy(), shared.column("bucket_start").to_numpy())
-        signatures = pa.concat_tables([pq.read_table(partition_file(signature_dir, p.name, partition)) for p in parts])
+        signatures = read_partition(signature_dir, [p.name for p in parts], partition)
         nodes = signatures.column("node").to_numpy()  # sorted: parts in position order, rows sorted
         sig_NP = signatures.column("signature").combine_chunks().flatten().to_numpy().reshape(-1, config.num_perm)
         u, v, verified, unverified = verified_pairs(buckets, np.searchsorted(nodes, buckets.node), sig_NP,
@@ -126,10 +126,6 @@ def pairs_task(config: DedupConfig, shared_dir: Path, signature_dir: Path, parts
 
 def _shared_file(stage_dir: Path, partition: int) -> Path:
     return stage_dir / f"shared-{partition:05d}.parquet"
-
-
-def _shared_nodes_file(stage_dir: Path, partition: int) -> Path:
-    return stage_dir / f"nodes-{partition:05d}.parquet"
 
 
 def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Path | None,
