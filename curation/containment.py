@@ -39,9 +39,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -59,6 +60,7 @@ from sciloom.curation.shuffle import read_partition, write_partitions
 from sciloom.curation.stats import StepStats
 
 _U64 = np.uint64
+T = TypeVar("T")
 REFERENCE = -1  # the `higher` node of a pair row that counts n-grams found in earlier runs' indexes
 _META_FILE = "meta.json"
 # What the bits mean: bump `format` when the word normalisation, n-gram hash, partitioning or filter hashing change.
@@ -319,23 +321,48 @@ def containment_task(config: ContainmentConfig, num_partitions: int, parts: list
     return [stats]
 
 
-def read_contained(containment_dir: Path) -> pa.Table:
-    """(id, duplicate_of) of the contained documents of every part."""
-    files = sorted(containment_dir.glob("part-*.parquet"))
-    tables = [pq.read_table(f, columns=["id", "duplicate_of"], filters=[("contained", "=", True)]) for f in files]
-    return pa.concat_tables(tables) if tables else pa.table({"id": pa.array([], pa.string()),
-                                                            "duplicate_of": pa.array([], pa.string())})
+CONTAINED_FILE = "contained.parquet"
+_CONTAINED_SCHEMA = pa.schema([("id", pa.string()), ("node", pa.int64()), ("final", pa.string())])
 
 
-def containment_index_task(config: ContainmentConfig, ngram_dir: Path, verdict_dir: Path, part_names: list[str],
+def final_document(moved: Mapping[T, T], start: T) -> T:
+    """Follow `duplicate_of` links from `start` to a document that was not moved (a chain d ⊂ e ⊂ f ends in f;
+    rank order makes the links acyclic)."""
+    while start in moved:
+        start = moved[start]
+    return start
+
+
+def contained_task(verdict_dir: Path, part_names: list[str], task: Task, stage_dir: Path) -> list[StepStats]:
+    """Every contained document of the run, once, with the kept document its chain of containers ends in (itself
+    when only an earlier run's index holds it): each part's verdicts are read once here, not by every filter and
+    index task. Bounded by the contained share of the corpus, like the components step."""
+    stats = StepStats("contained")
+    with stats.timer():
+        tables = [pq.read_table(part_path(verdict_dir, name), columns=["id", "node", "duplicate_of"],
+                                filters=[("contained", "=", True)]) for name in part_names]
+        found = pa.concat_tables(tables)
+        ids = found.column("id").to_pylist()
+        moved = {i: source for i, source in zip(ids, found.column("duplicate_of").to_pylist()) if source}
+        write_table_atomic(stage_dir / CONTAINED_FILE, pa.table(
+            {"id": ids, "node": found.column("node"), "final": [final_document(moved, i) for i in ids]},
+            schema=_CONTAINED_SCHEMA))
+        stats.docs_in = stats.docs_out = found.num_rows
+    return [stats]
+
+
+def read_contained(contained_dir: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """(id, node, final) of every contained document of the run (`contained_task`)."""
+    return pq.read_table(contained_dir / CONTAINED_FILE, columns=list(columns) if columns else None)
+
+
+def containment_index_task(config: ContainmentConfig, ngram_dir: Path, contained_dir: Path, part_names: list[str],
                            task: Task, stage_dir: Path) -> list[StepStats]:
     """This run's kept n-grams of one n-gram range, as a Bloom filter sized for exactly their number."""
     stats = StepStats("containment_index")
     with stats.timer():
         partition = int(task.task_id)
-        gone = [pq.read_table(part_path(verdict_dir, name), columns=["node"], filters=[("contained", "=", True)])
-                .column("node").to_numpy() for name in part_names]
-        gone_nodes = np.concatenate(gone) if gone else np.zeros(0, dtype=np.int64)
+        gone_nodes = read_contained(contained_dir, ["node"]).column("node").to_numpy()
         rows = read_partition(ngram_dir, part_names, partition, columns=["gram", "node"])
         kept = rows.column("gram").to_numpy()[~np.isin(rows.column("node").to_numpy(), gone_nodes)]
         stats.notes["kept_ngrams"] += write_range_filter(stage_dir, partition, [kept], config)

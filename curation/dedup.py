@@ -18,11 +18,10 @@ import dataclasses
 import json
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 
@@ -30,9 +29,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
-from sciloom.curation.containment import (containment_index_task, containment_pairs_task, containment_task,
-                                          judge_in_memory, ngram_task, rank_keys, read_contained,
-                                          read_reference_indexes, reference_index_metas, write_index_meta)
+from sciloom.curation.containment import (contained_task, containment_index_task, containment_pairs_task,
+                                          containment_task, final_document, judge_in_memory, ngram_task, rank_keys,
+                                          read_contained, read_reference_indexes, reference_index_metas,
+                                          write_index_meta)
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
 from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
@@ -52,7 +52,6 @@ from sciloom.curation.stats import StepStats
 DEDUP_COLUMNS: dict[str, pa.DataType] = {"exact_hash": pa.string(), "dedup_cluster": pa.string(),
                                          "duplicate_of": pa.string(), "containment": pa.float32()}
 STEP_NAME = "dedup"
-T = TypeVar("T")
 _ALL = Task("all", ())
 
 
@@ -94,6 +93,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_fuzzy", work_dir / "fuzzy", [_ALL], partial(components_task, parts, pairs_dir, decisions))
         decisions = work_dir / "fuzzy" / DECISIONS_DIR
     containment: Path | None = None
+    contained: Path | None = None
     if config.containment.enabled:
         ngram_dir, pairs_dir = work_dir / "containment_ngrams", work_dir / "containment_pairs"
         containment, index_out = work_dir / "containment", work_dir / "containment_index"
@@ -104,11 +104,13 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
               partial(containment_pairs_task, config.containment, ngram_dir, names, len(parts)))
         stage("dedup_containment", containment, tasks,
               partial(containment_task, config.containment, config.num_partitions, parts, ngram_dir, pairs_dir))
+        contained = work_dir / "contained"
+        stage("dedup_contained", contained, [_ALL], partial(contained_task, containment, names))
         stage("dedup_containment_index", index_out, partitions,
-              partial(containment_index_task, config.containment, ngram_dir, containment, names))
+              partial(containment_index_task, config.containment, ngram_dir, contained, names))
         write_index_meta(index_out, config.containment, config.num_partitions)
     stage("dedup_filter", curated_dir, tasks,
-          partial(filter_task, index_dir, decisions, containment, provenance(recipe_hash)))
+          partial(filter_task, index_dir, decisions, containment, contained, provenance(recipe_hash)))
     return reports
 
 
@@ -129,7 +131,7 @@ _INPUTS_FILE = "inputs.json"
 # Stages whose results depend on every part (node ids are part positions; decisions span parts), per-part
 # signatures excepted: they depend on their own part only and stay valid.
 _WHOLE_CORPUS_STAGES = ("exact_keys", "exact", "exact_decisions", "lsh_buckets", "lsh_shared", "lsh_signatures",
-                        "lsh_pairs", "fuzzy", "containment_ngrams", "containment_pairs", "containment",
+                        "lsh_pairs", "fuzzy", "containment_ngrams", "containment_pairs", "containment", "contained",
                         "containment_index")
 
 
@@ -204,20 +206,12 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
     return [Verdict(str(id_array[i]), str(id_array[cluster[i]]), reason[i], fractions.get(i)) for i in range(n)]
 
 
-def final_document(moved: Mapping[T, T], start: T) -> T:
-    """Follow `duplicate_of` links from `start` to a document that was not moved (a chain d ⊂ e ⊂ f ends in f;
-    rank order makes the links acyclic)."""
-    while start in moved:
-        start = moved[start]
-    return start
-
-
 def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn) -> None:
     reports.append(run_stage(name, stage_dir, tasks, fn, show_progress=show_progress))
 
 
-def filter_task(index_dir: Path, decisions: Path | None, containment: Path | None, metadata: dict[str, str],
-                task: Task, stage_dir: Path) -> list[StepStats]:
+def filter_task(index_dir: Path, decisions: Path | None, containment: Path | None, contained: Path | None,
+                metadata: dict[str, str], task: Task, stage_dir: Path) -> list[StepStats]:
     """Write one input part's kept documents and, aside, its removed ones with their reason."""
     stats = StepStats(STEP_NAME)
     with stats.timer():
@@ -226,16 +220,15 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
             d = read_decisions(decisions, task.task_id).to_pydict()
             removed = {i: (r, c) for i, r, c in zip(d["id"], d["reason"], d["cluster"])}
         fraction: dict[str, float | None] = {}
-        if containment is not None:
+        if containment is not None and contained is not None:
             c = pq.read_table(part_path(containment, task.task_id)).to_pydict()
             fraction = dict(zip(c["id"], c["containment"]))
             # A contained document joins the cluster of the kept document its text ends in (its own when only an
             # earlier run's index holds it), and its own exact or fuzzy duplicates, in any part, follow it.
-            found = read_contained(containment)
-            moved = {i: source for i, source in zip(found.column("id").to_pylist(),
-                                                    found.column("duplicate_of").to_pylist()) if source}
-            removed = {i: (r, final_document(moved, cluster)) for i, (r, cluster) in removed.items()}
-            removed.update((i, (CONTAINED, final_document(moved, i))) for i, hit in zip(c["id"], c["contained"]) if hit)
+            found = read_contained(contained, ["id", "final"])
+            final = dict(zip(found.column("id").to_pylist(), found.column("final").to_pylist()))
+            removed = {i: (r, final.get(cluster, cluster)) for i, (r, cluster) in removed.items()}
+            removed.update((i, (CONTAINED, final[i])) for i, hit in zip(c["id"], c["contained"]) if hit)
         hashes = iter(pq.read_table(index_dir / f"part-{task.task_id}.parquet", columns=["exact_hash"])
                       .column("exact_hash").to_pylist())  # the index holds one row per input row, in order
         columns = {**parquet_columns(task.inputs[0]), **DEDUP_COLUMNS}
