@@ -68,7 +68,6 @@ def read_partition(stage_dir: Path, task_ids: Sequence[str], partition: int,
 
 def _one_batch(table: pa.Table) -> pa.RecordBatch:
     """The table as exactly one record batch (an empty one included), so batch k is always partition k."""
-    if table.num_rows == 0:
-        return pa.RecordBatch.from_pylist([], schema=table.schema)
-    batches = table.combine_chunks().to_batches()
-    return batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+    columns = table.combine_chunks().columns  # one chunk per column, none when the table is empty
+    return pa.RecordBatch.from_arrays([c.chunk(0) if c.num_chunks else pa.array([], c.type) for c in columns],
+                                      schema=table.schema)

@@ -29,7 +29,8 @@ def test_every_row_reaches_its_partition_in_order_and_empty_partitions_read_empt
 
 
 def test_a_file_of_fewer_partitions_is_refused_by_name(tmp_path: Path) -> None:
-    write_shuffle(tmp_path, "a", [pa.table({"x": [1]}), pa.table({"x": [2]})])
-    assert read_partition(tmp_path, ["a"], 1).column("x").to_pylist() == [2]
+    chunked = pa.concat_tables([pa.table({"x": [2, 3]}), pa.table({"x": [4]})])  # two chunks: still one batch
+    write_shuffle(tmp_path, "a", [pa.table({"x": [1]}), chunked])
+    assert read_partition(tmp_path, ["a"], 1).column("x").to_pylist() == [2, 3, 4]
     with pytest.raises(ValueError, match=f"{shuffle_file(tmp_path, 'a')} holds 2 partitions"):
         read_partition(tmp_path, ["a"], 2)
