@@ -9,9 +9,10 @@ that completes):
 
 1. the phase's commit record `_sciloom_publish/<phase>.json` is removed first when anything is to change, so a reader
    who checks it never trusts a half-updated folder;
-2. every file is uploaded under its final key, and then its marker `_sciloom_publish/uploaded/<path>.json` (size
-   and crc32 of the local file) is written: a restarted publish skips every file whose marker matches the local
-   file and whose object has its size, so a killed publish resumes where it stopped;
+2. every file is uploaded under its final key (an older marker of it removed first), and then its marker
+   `_sciloom_publish/uploaded/<path>.json` (size and crc32 of the local file) is written: a restarted publish skips
+   every file whose marker matches the local file and whose object has its size, so a killed publish resumes
+   where it stopped;
 3. objects under the phase's folders that the run no longer has (an earlier run's parts) are deleted, with their
    markers: the published folder holds exactly the run's files;
 4. the commit record is written last, listing every file with its size and crc32.
@@ -130,6 +131,8 @@ def publish_phase(out: Path, phase: str, url: str, storage_options: dict[str, An
         try:
             if remote.get(target) == expected["size"] and marker in remote and _read_json(fs, marker) == expected:
                 return "already published"
+            if marker in remote:  # first: a publish killed mid-upload must not leave an old marker to vouch for it
+                fs.rm_file(marker)
             _put_file(fs, out / name, target)
             if (size := fs.size(target)) != expected["size"]:
                 raise OSError(f"the uploaded object has {size} bytes, the file {expected['size']}")
