@@ -1,6 +1,6 @@
 """Deduplication as resumable Ray stages: index → exact → LSH buckets → shared buckets → signatures → verified
-pairs → components → containment n-grams → containment pairs → containment verdicts → containment index →
-filter.
+pairs → components → containment n-grams → containment pairs → containment verdicts → contained list →
+containment index → filter.
 
 `run_dedup` reads the parts of the previous stage (`input_dir/part-*.parquet`), keeps intermediate results
 under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writes the kept documents to
@@ -78,7 +78,8 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_exact_keys", keys_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(exact_keys_task, config.num_partitions, parts))
         stage("dedup_exact", removals_dir, partitions, partial(exact_task, parts, keys_dir))
-        stage("dedup_exact_decisions", decisions, tasks, partial(exact_decisions_task, config.num_partitions, parts, removals_dir))
+        stage("dedup_exact_decisions", decisions, tasks,
+              partial(exact_decisions_task, config.num_partitions, parts, removals_dir))
     if config.fuzzy:
         bucket_dir, pairs_dir = work_dir / "lsh_buckets", work_dir / "lsh_pairs"
         write_json_atomic(work_dir / "lsh.json", {"threshold": config.threshold, "num_perm": config.num_perm,
@@ -220,7 +221,7 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
             d = read_decisions(decisions, task.task_id).to_pydict()
             removed = {i: (r, c) for i, r, c in zip(d["id"], d["reason"], d["cluster"])}
         fraction: dict[str, float | None] = {}
-        if containment is not None and contained is not None:
+        if containment is not None and contained is not None:  # both, or neither (containment off)
             c = pq.read_table(part_path(containment, task.task_id)).to_pydict()
             fraction = dict(zip(c["id"], c["containment"]))
             # A contained document joins the cluster of the kept document its text ends in (its own when only an

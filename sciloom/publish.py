@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -170,25 +169,15 @@ def published_phases(url: str, storage_options: dict[str, Any] | None = None) ->
 
 
 def _listing(fs: fsspec.AbstractFileSystem, root: str, phase: str) -> dict[str, int]:
-    """Size of every object under the phase's roots and of their upload markers, in one listing per root."""
+    """Size of every object under the phase's roots, and of every upload marker, one listing per root."""
     sizes: dict[str, int] = {}
-    for relative in PHASE_OUTPUTS[phase]:
-        for prefix in (f"{root}/{relative}", _marker_path(root, relative).removesuffix(".json")):
-            sizes.update((_strip_protocol(fs, path), info["size"]) for path, info in _find(fs, prefix))
-    return sizes
-
-
-def _find(fs: fsspec.AbstractFileSystem, prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    # A root that is a single file is listed by find() as itself; its marker is found the same way.
-    for candidate in (prefix, f"{prefix}.json"):
+    for prefix in (*(f"{root}/{relative}" for relative in PHASE_OUTPUTS[phase]), f"{root}/{BOOKKEEPING}/uploaded"):
         try:
-            yield from fs.find(candidate, detail=True).items()
+            found = fs.find(prefix, detail=True)  # a root that is one file lists as itself
         except FileNotFoundError:
             continue
-
-
-def _strip_protocol(fs: fsspec.AbstractFileSystem, path: str) -> str:
-    return fs._strip_protocol(path).rstrip("/")
+        sizes.update((fs._strip_protocol(path).rstrip("/"), info["size"]) for path, info in found.items())
+    return sizes
 
 
 def _marker_path(root: str, name: str) -> str:
