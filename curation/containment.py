@@ -56,7 +56,7 @@ from sciloom.curation.executor import Task
 from sciloom.curation.lsh import fmix64
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.minhash import ngram_sets, sorted_distinct
-from sciloom.curation.shuffle import read_partition, write_partitions
+from sciloom.curation.shuffle import read_partition, write_partitions, write_shuffle
 from sciloom.curation.stats import StepStats
 
 _U64 = np.uint64
@@ -321,7 +321,8 @@ def containment_task(config: ContainmentConfig, num_partitions: int, parts: list
     return [stats]
 
 
-CONTAINED_FILE = "contained.parquet"
+# The task id of the contained list's shuffle file: one batch per input part, in the order of the run's parts.
+CONTAINED_LIST = "contained"
 _CONTAINED_SCHEMA = pa.schema([("id", pa.string()), ("node", pa.int64()), ("final", pa.string())])
 
 
@@ -333,39 +334,61 @@ def final_document(moved: Mapping[T, T], start: T) -> T:
     return start
 
 
-def contained_task(verdict_dir: Path, part_names: list[str], task: Task, stage_dir: Path) -> list[StepStats]:
-    """Every contained document of the run, once, with the kept document its chain of containers ends in (itself
-    when only an earlier run's index holds it): each part's verdicts are read once here, not by every filter and
-    index task. Bounded by the contained share of the corpus, like the components step."""
+def contained_task(verdict_dir: Path, decisions: Path | None, part_names: list[str], task: Task,
+                   stage_dir: Path) -> list[StepStats]:
+    """Every contained document of the run with the kept document its chain of containers ends in (itself when
+    only an earlier run's index holds it). Following chains needs every contained document at once, so this one
+    task holds them (the contained share of the corpus, like the components step); what it writes is split by
+    part, so each filter and index task reads only its own part's batch of one shuffle file:
+    - part j's contained documents, with their node (the index leaves their n-grams out);
+    - the contained documents that part j's exact and fuzzy removals name as their cluster, node null (their
+      duplicates follow them to the same kept document, whichever part they are in)."""
     stats = StepStats("contained")
     with stats.timer():
-        tables = [pq.read_table(part_path(verdict_dir, name), columns=["id", "node", "duplicate_of"],
-                                filters=[("contained", "=", True)]) for name in part_names]
-        found = pa.concat_tables(tables)
+        own = [pq.read_table(part_path(verdict_dir, name), columns=["id", "node", "duplicate_of"],
+                             filters=[("contained", "=", True)]) for name in part_names]
+        found = pa.concat_tables(own)
         ids = found.column("id").to_pylist()
         moved = {i: source for i, source in zip(ids, found.column("duplicate_of").to_pylist()) if source}
-        write_table_atomic(stage_dir / CONTAINED_FILE, pa.table(
-            {"id": ids, "node": found.column("node"), "final": [final_document(moved, i) for i in ids]},
-            schema=_CONTAINED_SCHEMA))
+        final = {i: final_document(moved, i) for i in ids}
+        batches = []
+        for name, rows in zip(part_names, own):
+            own_ids = rows.column("id").to_pylist()
+            named: list[str] = []
+            if decisions is not None and final:
+                clusters = set(read_decisions(decisions, name).column("cluster").to_pylist())
+                named = sorted(clusters.intersection(final).difference(own_ids))
+            listed = own_ids + named
+            batches.append(pa.table({
+                "id": pa.array(listed, pa.string()),
+                "node": pa.concat_arrays([rows.column("node").combine_chunks().cast(pa.int64()),
+                                          pa.nulls(len(named), pa.int64())]),
+                "final": pa.array([final[i] for i in listed], pa.string())}, schema=_CONTAINED_SCHEMA))
+            stats.notes["named_clusters"] += len(named)
+        write_shuffle(stage_dir, CONTAINED_LIST, batches)
         stats.docs_in = stats.docs_out = found.num_rows
     return [stats]
 
 
-def read_contained(contained_dir: Path, columns: Sequence[str] | None = None) -> pa.Table:
-    """(id, node, final) of every contained document of the run (`contained_task`)."""
-    return pq.read_table(contained_dir / CONTAINED_FILE, columns=list(columns) if columns else None)
+def read_contained(contained_dir: Path, part_position: int) -> pa.Table:
+    """(id, node, final) of the contained documents one part needs: its own (with a node) and those its removals
+    name as their cluster (node null); `contained_task`."""
+    return read_partition(contained_dir, [CONTAINED_LIST], part_position)
 
 
 def containment_index_task(config: ContainmentConfig, ngram_dir: Path, contained_dir: Path, part_names: list[str],
                            task: Task, stage_dir: Path) -> list[StepStats]:
-    """This run's kept n-grams of one n-gram range, as a Bloom filter sized for exactly their number."""
+    """This run's kept n-grams of one n-gram range, as a Bloom filter sized for exactly their number. Each part's
+    rows of the range are read with that part's contained nodes only: a node belongs to the part that wrote it."""
     stats = StepStats("containment_index")
     with stats.timer():
         partition = int(task.task_id)
-        gone_nodes = read_contained(contained_dir, ["node"]).column("node").to_numpy()
-        rows = read_partition(ngram_dir, part_names, partition, columns=["gram", "node"])
-        kept = rows.column("gram").to_numpy()[~np.isin(rows.column("node").to_numpy(), gone_nodes)]
-        stats.notes["kept_ngrams"] += write_range_filter(stage_dir, partition, [kept], config)
+        kept = []
+        for position, name in enumerate(part_names):
+            rows = read_partition(ngram_dir, [name], partition, columns=["gram", "node"])
+            gone = read_contained(contained_dir, position).column("node").drop_null().to_numpy()
+            kept.append(rows.column("gram").to_numpy()[~np.isin(rows.column("node").to_numpy(), gone)])
+        stats.notes["kept_ngrams"] += write_range_filter(stage_dir, partition, kept, config)
     return [stats]
 
 

@@ -105,13 +105,13 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
               partial(containment_pairs_task, config.containment, ngram_dir, names, len(parts)))
         stage("dedup_containment", containment, tasks,
               partial(containment_task, config.containment, config.num_partitions, parts, ngram_dir, pairs_dir))
-        contained = work_dir / "contained"
-        stage("dedup_contained", contained, [_ALL], partial(contained_task, containment, names))
+        contained = work_dir / "contained_by_part"
+        stage("dedup_contained", contained, [_ALL], partial(contained_task, containment, decisions, names))
         stage("dedup_containment_index", index_out, partitions,
               partial(containment_index_task, config.containment, ngram_dir, contained, names))
         write_index_meta(index_out, config.containment, config.num_partitions)
-    stage("dedup_filter", curated_dir, tasks,
-          partial(filter_task, index_dir, decisions, containment, contained, provenance(recipe_hash)))
+    stage("dedup_filter", curated_dir, tasks, partial(filter_task, index_dir, decisions, containment, contained,
+                                                      [t.task_id for t in tasks], provenance(recipe_hash)))
     return reports
 
 
@@ -132,8 +132,8 @@ _INPUTS_FILE = "inputs.json"
 # Stages whose results depend on every part (node ids are part positions; decisions span parts), per-part
 # signatures excepted: they depend on their own part only and stay valid.
 _WHOLE_CORPUS_STAGES = ("exact_keys", "exact", "exact_decisions", "lsh_buckets", "lsh_shared", "lsh_signatures",
-                        "lsh_pairs", "fuzzy", "containment_ngrams", "containment_pairs", "containment", "contained",
-                        "containment_index")
+                        "lsh_pairs", "fuzzy", "containment_ngrams", "containment_pairs", "containment",
+                        "contained_by_part", "containment_index")
 
 
 def _redo_if_inputs_changed(config: DedupConfig, parts: list[IndexPart], work_dir: Path, curated_dir: Path) -> None:
@@ -212,7 +212,7 @@ def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir
 
 
 def filter_task(index_dir: Path, decisions: Path | None, containment: Path | None, contained: Path | None,
-                metadata: dict[str, str], task: Task, stage_dir: Path) -> list[StepStats]:
+                part_names: list[str], metadata: dict[str, str], task: Task, stage_dir: Path) -> list[StepStats]:
     """Write one input part's kept documents and, aside, its removed ones with their reason."""
     stats = StepStats(STEP_NAME)
     with stats.timer():
@@ -226,7 +226,7 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
             fraction = dict(zip(c["id"], c["containment"]))
             # A contained document joins the cluster of the kept document its text ends in (its own when only an
             # earlier run's index holds it), and its own exact or fuzzy duplicates, in any part, follow it.
-            found = read_contained(contained, ["id", "final"])
+            found = read_contained(contained, part_names.index(task.task_id))
             final = dict(zip(found.column("id").to_pylist(), found.column("final").to_pylist()))
             removed = {i: (r, final.get(cluster, cluster)) for i, (r, cluster) in removed.items()}
             removed.update((i, (CONTAINED, final[i])) for i, hit in zip(c["id"], c["contained"]) if hit)

@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sciloom.curation.containment import BloomFilter, rank_keys
+from sciloom.curation.containment import BloomFilter, rank_keys, read_contained
 from sciloom.curation.dedup import dedup_documents, run_dedup
 from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
+from sciloom.curation.minhash import ngram_sets
 from sciloom.curation.normalize import normalized_words
 
 CONFIG = ContainmentConfig(ngram=5, threshold=0.5, min_ngrams=5)
@@ -182,6 +183,32 @@ def test_ray_stages_decide_the_same_at_any_partitioning_and_part_order(ray_sessi
     # each partition's pair file holds only its hash range's pairs; each part's verdicts only its documents
     files = sorted((tmp_path / "work-five" / "containment").glob("part-*.parquet"))
     assert sum(pq.read_table(f).num_rows for f in files) == len(docs)
+
+
+def test_each_part_reads_the_contained_documents_its_removals_follow(ray_session, shared_data, tmp_path) -> None:
+    # part 0: a source; part 1: most of it with sentences of its own (contained); part 2: an exact copy of the
+    # excerpt, removed into the excerpt's cluster. The copy must follow the excerpt to the source, though part 2
+    # holds no contained document.
+    source, other = _articles(shared_data, 2)
+    excerpt = " ".join(source.split()[20:170] + other.split()[:40])
+    docs = [("s", source), ("e1", excerpt), ("e2", excerpt)]
+    _write_parts(tmp_path / "in", docs, n_parts=3)
+    config = DedupConfig(num_partitions=2, containment=CONFIG)
+    reports = run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "out", show_progress=False)
+    rejected = pq.read_table(tmp_path / "_out" / "rejected").to_pylist()
+    got = {r["id"]: (r["reject_reason"], r["duplicate_of"]) for r in rejected}
+    assert got == {"e1": ("dedup:contained", "s"), "e2": ("dedup:exact_duplicate", "s")}
+    memory = {v.id: (f"dedup:{v.reason}" if v.reason else None, v.duplicate_of)
+              for v in dedup_documents(config, [d[0] for d in docs], [d[1] for d in docs])}
+    assert memory == {"s": (None, None), **got}
+    # the contained list is split by part: each filter and index task reads only its own part's rows
+    batches = [read_contained(tmp_path / "work" / "contained_by_part", k).to_pylist() for k in range(3)]
+    assert batches[0] == []
+    assert [(r["id"], r["final"], r["node"] is None) for r in batches[1]] == [("e1", "s", False)]
+    assert [(r["id"], r["final"], r["node"] is None) for r in batches[2]] == [("e1", "s", True)]
+    # the index of this run's kept text holds the source's n-grams, not the excerpt's own sentences
+    index = next(r for r in reports if r.stage == "dedup_containment_index")
+    assert sum(step.notes["kept_ngrams"] for step in index.steps) == ngram_sets([source], CONFIG.ngram)[0].size
 
 
 def test_a_later_run_drops_a_copy_of_an_earlier_runs_kept_document(ray_session, shared_data, tmp_path: Path) -> None:
