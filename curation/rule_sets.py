@@ -32,6 +32,7 @@ _NUMBER = re.compile(r"[-+]?\d[\d.,]*%?")
 _NUMBER_CELL = re.compile(r"(?<!\S)[-+]?\d[\d.,]*%?(?!\S)")
 _DIGIT = re.compile(r"\d")
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
+_LONG_WORD = re.compile(r"\S{1001}")  # C4 skips a line holding a word over 1,000 characters
 
 PROSE_PUNCTUATION = frozenset(".,;:!?()[]'\"-–—/%’‘“”")
 GOPHER_STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
@@ -86,15 +87,6 @@ def _token_flags(token: str) -> int:
     return flags
 
 
-def _piece_tokens(piece: str) -> tuple[str, ...] | list[str]:
-    """Tokens of one whitespace-free piece of text. No token holds whitespace, so tokenising piece by piece gives
-    exactly `_TOKEN.findall` of the whole text; the regex runs only for pieces that are not a word followed by
-    one symbol (a word alone never reaches here)."""
-    if piece[:-1].isalnum() and not piece[-1].isalnum() and piece[-1] != "_":
-        return piece[:-1], piece[-1]  # "word," "word." "2019)": none of the regex's longer forms can start
-    return _TOKEN.findall(piece)
-
-
 def encode(text: str) -> tuple[np.ndarray, list[str]]:
     """(the tokens of `text` as numbers, the distinct tokens in order of first appearance: number → token).
 
@@ -104,11 +96,16 @@ def encode(text: str) -> tuple[np.ndarray, list[str]]:
     pieces = text.split()
     numbers: dict[str, tuple[int, ...]] = dict.fromkeys(pieces)  # type: ignore[arg-type]
     number: dict[str, int] = {}
+    setdefault = number.setdefault
+    # No token holds whitespace, so tokenising piece by piece gives exactly `_TOKEN.findall` of the whole text.
     for piece in numbers:
         if piece.isalnum():  # a word or a number: one token
-            numbers[piece] = (number.setdefault(piece, len(number)),)
+            numbers[piece] = (setdefault(piece, len(number)),)
+        elif piece[:-1].isalnum() and not piece[-1].isalnum() and piece[-1] != "_":
+            # "word," "word." "2019)": none of the regex's longer forms can start at the last character
+            numbers[piece] = (setdefault(piece[:-1], len(number)), setdefault(piece[-1], len(number)))
         else:
-            numbers[piece] = tuple([number.setdefault(token, len(number)) for token in _piece_tokens(piece)])
+            numbers[piece] = tuple([setdefault(token, len(number)) for token in _TOKEN.findall(piece)])
     ids = np.fromiter(chain.from_iterable(map(numbers.__getitem__, pieces)), dtype=np.int64)
     return ids, list(number)
 
@@ -333,14 +330,14 @@ def _c4(v: TextView):
     sentences = 0
     lorem = curly = False
     for line in v.lines:
-        words = line.split()
-        if len(line) > 1000 and max(map(len, words)) > 1000:
+        if len(line) > 1000 and _LONG_WORD.search(line):
             continue
+        few_words = len(line.split(None, 2)) < 3  # counted before citations go, as C4 counts them
         line = _CITATION.sub("", line.strip()) if "[" in line else line.strip()
         # Science: a paragraph whose last sentence lost its period (a truncated abstract, a caption) still
         # holds sentences; equation and table lines are already out of `v.lines`.
         ends_well = v.science or line.endswith(C4_END_PUNCTUATION) and not line.endswith("...")
-        if not ends_well or len(words) < 3:
+        if not ends_well or few_words:
             continue
         lowered = line.lower()
         lorem = lorem or "lorem ipsum" in lowered
