@@ -1,8 +1,9 @@
 """Publishing a run's outputs to an S3-compatible object store: against a real S3 server process (moto's) on loopback.
 
 The run publishes through `run.publish_to` as a user's does; the published stage folders open in the readers users
-have, byte for byte the run's files; a damaged or killed publish, run again, uploads only what is missing and ends
-with exactly the objects of an uninterrupted one; objects of an earlier run that the run no longer has are removed.
+have (pyarrow, pandas, DuckDB, Polars, Hugging Face datasets), byte for byte the run's files; a damaged or killed
+publish, run again, uploads only what is missing and ends with exactly the objects of an uninterrupted one; objects of
+an earlier run that the run no longer has are removed.
 """
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ def test_run_publishes_every_file_of_its_phases_byte_for_byte(published_run: Pat
 
 
 @pytest.mark.parametrize("folder", ["curation/curated", "classifiers/labelled"])
-def test_published_stage_folder_opens_in_every_reader(published_run: Path, s3_endpoint: str, folder: str) -> None:
+def test_published_stage_folder_opens_in_every_reader(published_run: Path, s3_endpoint: str, folder: str,
+                                                      tmp_path: Path) -> None:
     from pyarrow.fs import FSSpecHandler, PyFileSystem
 
     local_ids = sorted(ds.dataset(published_run / folder, format="parquet").to_table(columns=["id"])["id"].to_pylist())
@@ -126,6 +128,29 @@ def test_published_stage_folder_opens_in_every_reader(published_run: Path, s3_en
     polars_options = {"aws_endpoint_url": s3_endpoint, "aws_access_key_id": "testing",
                       "aws_secret_access_key": "testing", "aws_region": "us-east-1", "aws_allow_http": "true"}
     assert sorted(pl.read_parquet(f"{url}/*.parquet", storage_options=polars_options)["id"]) == local_ids
+    assert _ids_through_hf_datasets(url, s3_endpoint, tmp_path) == local_ids
+
+
+# Hugging Face `datasets` refuses every remote path in offline mode, which these tests keep for the hub: the reader
+# runs in its own process with offline mode off and the hub pointed at a closed loopback port (a hub request fails at
+# once instead of leaving the machine), so the only server it can reach is the S3 one.
+_HF_READER = """
+import json, sys
+import datasets
+url, endpoint, cache = sys.argv[1:]
+table = datasets.load_dataset("parquet", data_files=f"{url}/*.parquet", split="train", cache_dir=cache,
+                              storage_options={"endpoint_url": endpoint})
+print(json.dumps(sorted(table["id"])))
+"""
+
+
+def _ids_through_hf_datasets(url: str, endpoint: str, scratch: Path) -> list[str]:
+    environment = {**os.environ, **CREDENTIALS, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0",
+                   "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(scratch / "hf_home")}
+    result = subprocess.run([sys.executable, "-c", _HF_READER, url, endpoint, str(scratch / "hf_cache")],
+                            capture_output=True, text=True, timeout=300, env=environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _tiny_run(root: Path, parts: int) -> Path:
