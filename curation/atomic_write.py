@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 # Below this much free space, a write that failed is taken to have failed for lack of space.
 _NEARLY_FULL_BYTES = 1 << 20
@@ -53,11 +53,18 @@ def record_output(path: Path) -> None:
 
 def file_fingerprint(path: Path) -> dict[str, int]:
     """Size and crc32 of a file, read in 1 MiB blocks."""
-    crc = 0
     with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            crc = zlib.crc32(block, crc)
-    return {"size": path.stat().st_size, "crc32": crc}
+        return stream_fingerprint(handle)
+
+
+def stream_fingerprint(handle: BinaryIO) -> dict[str, int]:
+    """Size and crc32 of what a binary stream holds from its position on (a local file, an object store's object),
+    read in 1 MiB blocks."""
+    crc = size = 0
+    while block := handle.read(1 << 20):
+        crc = zlib.crc32(block, crc)
+        size += len(block)
+    return {"size": size, "crc32": crc}
 
 
 def temporary_sibling(final: Path) -> Path:

@@ -12,7 +12,7 @@ that completes):
 2. every file is uploaded under its final key (an older marker of it removed first), and then its marker
    `_sciloom_publish/uploaded/<path>.json` (size and crc32 of the local file) is written: a restarted publish skips
    every file whose marker matches the local file and whose object has its size, so a killed publish resumes
-   where it stopped;
+   where it stopped (with `verify`, an object is trusted only once read back: its crc32 must be the file's);
 3. objects under the phase's folders that the run no longer has (an earlier run's parts) are deleted, with their
    markers: the published folder holds exactly the run's files;
 4. the commit record is written last, listing every file with its size and crc32.
@@ -34,7 +34,7 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
-from sciloom.curation.atomic_write import atomic_path, file_fingerprint, write_bytes_atomic
+from sciloom.curation.atomic_write import atomic_path, file_fingerprint, stream_fingerprint, write_bytes_atomic
 
 # What each phase publishes, relative to run.output_dir: the stage folders, their statistics and rejected rows,
 # and the reports. Folders named here are published whole, except for the excluded names below.
@@ -68,6 +68,7 @@ class PublishReport:
     uploaded: int = 0
     bytes_uploaded: int = 0
     already_published: int = 0  # uploaded by an earlier, possibly killed, publish and still intact
+    verified: int = 0  # of those, read back and found byte for byte the file (publish with verify)
     deleted_stale: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -103,8 +104,12 @@ def open_destination(url: str, storage_options: dict[str, Any] | None = None) ->
 
 
 def publish_phase(out: Path, phase: str, url: str, storage_options: dict[str, Any] | None = None,
-                  threads: int = 16) -> PublishReport:
-    """Publish one phase's outputs from the run folder `out` to `url` (see the module's docstring for the protocol)."""
+                  threads: int = 16, verify: bool = False) -> PublishReport:
+    """Publish one phase's outputs from the run folder `out` to `url` (see the module's docstring for the protocol).
+
+    `verify` reads back every object a publish would otherwise trust by its marker and size (an object rewritten
+    at the store, a store that lost bytes) and uploads again those whose crc32 is not the file's: it costs a
+    download of the published phase."""
     started = time.perf_counter()
     fs, root = open_destination(url, storage_options)
     report = PublishReport(phase, url)
@@ -115,8 +120,8 @@ def publish_phase(out: Path, phase: str, url: str, storage_options: dict[str, An
     record_path = f"{root}/{BOOKKEEPING}/{phase}.json"
     record = {"phase": phase, "files": fingerprints}
     remote = _listing(fs, root, phase)
-    if _read_json(fs, record_path) == record and all(remote.get(f"{root}/{n}") == fp["size"]
-                                                      for n, fp in fingerprints.items()):
+    if not verify and _read_json(fs, record_path) == record and all(remote.get(f"{root}/{n}") == fp["size"]
+                                                                     for n, fp in fingerprints.items()):
         report.already_published = len(names)
         report.seconds = time.perf_counter() - started
         return report
@@ -124,12 +129,16 @@ def publish_phase(out: Path, phase: str, url: str, storage_options: dict[str, An
         fs.rm_file(record_path)
 
     def upload(name: str) -> str:
-        """'uploaded', 'already published', or why the file could not be uploaded."""
+        """'uploaded', 'already published', 'verified' (read back), or why the file could not be uploaded."""
         expected = fingerprints[name]
         target, marker = f"{root}/{name}", _marker_path(root, name)
         try:
             if remote.get(target) == expected["size"] and marker in remote and _read_json(fs, marker) == expected:
-                return "already published"
+                if not verify:
+                    return "already published"
+                with fs.open(target, "rb") as handle:
+                    if stream_fingerprint(handle) == expected:
+                        return "verified"
             if marker in remote:  # first: a publish killed mid-upload must not leave an old marker to vouch for it
                 fs.rm_file(marker)
             _put_file(fs, out / name, target)
@@ -144,8 +153,10 @@ def publish_phase(out: Path, phase: str, url: str, storage_options: dict[str, An
         outcomes = dict(zip(names, pool.map(upload, names)))
     uploaded = [name for name, outcome in outcomes.items() if outcome == "uploaded"]
     report.uploaded, report.bytes_uploaded = len(uploaded), sum(fingerprints[n]["size"] for n in uploaded)
-    report.already_published = sum(outcome == "already published" for outcome in outcomes.values())
-    failures = {name: outcome for name, outcome in outcomes.items() if outcome not in ("uploaded", "already published")}
+    report.verified = sum(outcome == "verified" for outcome in outcomes.values())
+    report.already_published = report.verified + sum(outcome == "already published" for outcome in outcomes.values())
+    failures = {name: outcome for name, outcome in outcomes.items()
+                if outcome not in ("uploaded", "already published", "verified")}
     if failures:
         raise PublishFailed(phase, url, failures)
     wanted = {f"{root}/{name}" for name in names}

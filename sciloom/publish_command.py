@@ -19,6 +19,9 @@ def publish(
         help="fsspec storage options as JSON, e.g. '{\"endpoint_url\": \"http://127.0.0.1:9000\"}'; credentials "
              "are better left to the environment (AWS_ACCESS_KEY_ID, ...).")] = None,
     threads: Annotated[int, typer.Option(min=1, help="Files uploaded at once.")] = 16,
+    verify: Annotated[bool, typer.Option(
+        help="Read back every object already published and upload again any whose crc32 is not the file's "
+             "(a download of the run's outputs).")] = False,
 ) -> None:
     """Publish every phase the run has finished; run again after a failure to upload only what is missing."""
     from sciloom.publish import PHASE_OUTPUTS, phase_files, publish_phase
@@ -39,7 +42,8 @@ def publish(
         typer.echo(f"{run_dir}: no outputs of any phase to publish", err=True)
         raise typer.Exit(2)
     for phase in phases:
-        report = publish_phase(run_dir, phase, url, options, threads=threads)
+        report = publish_phase(run_dir, phase, url, options, threads=threads, verify=verify)
         typer.echo(f"{phase}: {report.files} files, {report.bytes / 1e6:.1f} MB: {report.uploaded} uploaded, "
-                   f"{report.already_published} already there, {len(report.deleted_stale)} stale removed "
+                   f"{report.already_published} already there" + (f" ({report.verified} read back)" if verify else "")
+                   + f", {len(report.deleted_stale)} stale removed "
                    f"({report.seconds:.1f} s)")

@@ -220,6 +220,24 @@ def test_damaged_publish_uploads_only_what_is_missing_and_removes_stale_objects(
         assert not [p for p in Path(prefix).rglob(".*")]
 
 
+def test_verify_reads_back_and_replaces_an_object_rewritten_at_the_store(tmp_path: Path, s3_endpoint: str) -> None:
+    run = _tiny_run(tmp_path / "run", parts=4)
+    fs, prefix, options = s3(s3_endpoint), f"{BUCKET}/verify", {"endpoint_url": s3_endpoint}
+    url = f"s3://{prefix}"
+    publish_phase(run, "curation", url, options)
+    target = f"{prefix}/curation/curated/part-0002.parquet"
+    size = len(fs.cat_file(target))
+    fs.pipe_file(target, bytes(size))  # rewritten at the store: same size, other bytes
+    trusting = publish_phase(run, "curation", url, options)
+    assert (trusting.uploaded, trusting.already_published, trusting.verified) == (0, 5, 0)  # marker and size agree
+    assert fs.cat_file(target) == bytes(size)
+    result = subprocess.run([str(BIN / "sciloom"), "publish", str(run), url, "--storage-options", json.dumps(options),
+                             "--verify"], capture_output=True, text=True, timeout=300, env={**os.environ, **CREDENTIALS})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "curation: 5 files" in result.stdout and "1 uploaded, 4 already there (4 read back)" in result.stdout
+    _assert_mirrors(fs, prefix, run, "curation")
+
+
 def test_killed_publish_resumes_with_the_objects_of_an_uninterrupted_one(tmp_path: Path, s3_endpoint: str) -> None:
     run = _tiny_run(tmp_path / "run", parts=300)
     fs, prefix = s3(s3_endpoint), f"{BUCKET}/killed"
