@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import BinaryIO
 
 import fsspec
@@ -72,9 +72,30 @@ class WarcFileReader(Reader):
             yield from self._read_stream(stream, location, source)
 
     def _read_stream(self, stream: BinaryIO, location: str, source: str) -> Iterator[Document]:
-        """Read records; after damage, resume at the next record start found beyond it (seekable streams)."""
+        """Read records; after damage, resume at the next record start found beyond it (seekable streams).
+
+        The record start to look for is the file's own (gzip member, lz4 frame or WARC header, from its first bytes,
+        or its name when they are damaged). Damage can make the first bytes look like another one (junk that
+        begins with an lz4 frame's magic before a .warc.gz): when no record at all can be read that way, the
+        other record starts are tried, from the beginning (nothing was read, so nothing is read twice)."""
         head = stream.read(512)
-        marker = _resync_marker(head, location)
+        first = _resync_marker(head, location)
+        markers = [first] + [m for m in (_GZIP_MEMBER, _LZ4_FRAME, _WARC_HEADER) if m != first] \
+            if stream.seekable() else [first]
+        for marker in markers:
+            records, damaged_regions = yield from self._read_records(stream, location, source, marker)
+            if records:
+                break
+        if records == 0:
+            # Nothing parsed (FastWARC yields nothing, without an error, for some non-WARC input): say so.
+            self.skip("arc_format_unsupported" if _is_arc(head) else "not_a_warc_file")
+        elif damaged_regions:
+            self.skip("corrupt_stream", damaged_regions)
+
+    def _read_records(self, stream: BinaryIO, location: str, source: str,
+                      marker: bytes) -> Generator[Document, None, tuple[int, int]]:
+        """Documents of every record found from the start, resuming after damage at the next `marker`; returns
+        (records read, damaged regions)."""
         start = 0
         records = 0
         damaged_regions = 0
@@ -104,11 +125,7 @@ class WarcFileReader(Reader):
             if resume is None:
                 break
             start = resume
-        if records == 0:
-            # Nothing parsed (FastWARC yields nothing, without an error, for some non-WARC input): say so.
-            self.skip("arc_format_unsupported" if _is_arc(head) else "not_a_warc_file")
-        elif damaged_regions:
-            self.skip("corrupt_stream", damaged_regions)
+        return records, damaged_regions
 
     def _document(self, record: WarcRecord, location: str, source: str) -> Document | None:
         kind = int(record.record_type)
