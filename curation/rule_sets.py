@@ -87,8 +87,9 @@ def _token_flags(token: str) -> int:
     return flags
 
 
-def encode(text: str) -> tuple[np.ndarray, list[str]]:
-    """(the tokens of `text` as numbers, the distinct tokens in order of first appearance: number → token).
+def encode(text: str) -> tuple[np.ndarray, list[str], int]:
+    """(the tokens of `text` as numbers, the distinct tokens in order of first appearance: number → token, the
+    length of its longest whitespace-separated piece).
 
     Each distinct whitespace-separated piece is tokenised once per document (a 5 KB text has ~950 pieces,
     ~500 distinct), and the number sequence is built without a per-token Python step.
@@ -107,7 +108,7 @@ def encode(text: str) -> tuple[np.ndarray, list[str]]:
         else:
             numbers[piece] = tuple([setdefault(token, len(number)) for token in _TOKEN.findall(piece)])
     ids = np.fromiter(chain.from_iterable(map(numbers.__getitem__, pieces)), dtype=np.int64)
-    return ids, list(number)
+    return ids, list(number), max(map(len, numbers), default=0)
 
 
 class TextView:
@@ -126,8 +127,10 @@ class TextView:
             self.prose_text = self.prose = text
         self.lines = [line for line in self.prose_text.split("\n") if line.strip()]
         """Non-empty lines of `prose_text`."""
-        self.ids, distinct = encode(self.prose)
+        self.ids, distinct, longest = encode(self.prose)
         """The tokens, as numbers."""
+        self.longest_word = longest if self.prose is self.prose_text else None
+        """Characters of the longest whitespace-separated word of the lines (None: not known, math was taken out)."""
         self.n_tokens = len(self.ids)
         self.vocabulary_size = len(distinct)
         flags = _flags(distinct)[self.ids]
@@ -329,8 +332,10 @@ def _c4(v: TextView):
     needed = max(1, v.n_words // 150) if v.science else 5
     sentences = 0
     lorem = curly = False
+    # Most documents have no word that long (known from the tokenisation): their lines are not searched for one.
+    long_words = v.longest_word is None or v.longest_word > 1000
     for line in v.lines:
-        if len(line) > 1000 and _LONG_WORD.search(line):
+        if long_words and len(line) > 1000 and _LONG_WORD.search(line):
             continue
         few_words = len(line.split(None, 2)) < 3  # counted before citations go, as C4 counts them
         line = _CITATION.sub("", line.strip()) if "[" in line else line.strip()

@@ -269,6 +269,9 @@ EDGE_CASES = ["", " ", "\n\n\n", "word", "a b c d e " * 300, "one two three four
               "The cat sat.\n" * 50, "$$x$$\n| a | b |\n1 2 3 4\n\tcell", "lorem ipsum dolor sit amet. " * 20,
               "x{y} and javascript and privacy policy here. " * 10, "... … ... " * 50, "# # # tag " * 40,
               "- item one\n- item two\n" * 30, "w" * 1500 + " and the rest of the line with the words.",
+              # C4 skips a line with a word over 1,000 characters: here the line holds every sentence of the text
+              "w" * 1200 + " One is here. Two is here. Three is here. Four is here. Five is here.",
+              "Inline $x^2$ math. " + "w" * 1200 + " One is here. Two is here. Three is here. Four is here.",
               "e.g. don't 2019/06/19 15:20 https://x.org/a?b www.y.com -- .... 'quoted' “smart” ²½ 5% -3,5 +7"]
 
 
