@@ -249,7 +249,7 @@ def ngram_task(config: ContainmentConfig, num_partitions: int, parts: list[Index
         names = pq.read_schema(task.inputs[0]).names
         columns = ["id", "text"] + ([QUALITY_COLUMN] if QUALITY_COLUMN in names else [])
         table = pq.read_table(task.inputs[0], columns=columns)
-        removed = set(read_decisions(decisions, task.task_id).column("id").to_pylist()) if decisions else set()
+        removed = set(read_decisions(decisions, task.task_id, ["id"]).column("id").to_pylist()) if decisions else set()
         ids = table.column("id").to_pylist()
         rows = np.array([r for r, i in enumerate(ids) if i not in removed], dtype=np.int64)
         texts = table.column("text").take(pa.array(rows, pa.int64())).to_pylist()
@@ -347,18 +347,17 @@ def contained_task(verdict_dir: Path, decisions: Path | None, part_names: list[s
     with stats.timer():
         own = [pq.read_table(part_path(verdict_dir, name), columns=["id", "node", "duplicate_of"],
                              filters=[("contained", "=", True)]) for name in part_names]
-        found = pa.concat_tables(own)
-        ids = found.column("id").to_pylist()
-        moved = {i: source for i, source in zip(ids, found.column("duplicate_of").to_pylist()) if source}
-        final = {i: final_document(moved, i) for i in ids}
+        own_ids = [rows.column("id").to_pylist() for rows in own]
+        moved = {i: source for rows, ids in zip(own, own_ids)
+                 for i, source in zip(ids, rows.column("duplicate_of").to_pylist()) if source}
+        final = {i: final_document(moved, i) for ids in own_ids for i in ids}
         batches = []
-        for name, rows in zip(part_names, own):
-            own_ids = rows.column("id").to_pylist()
+        for name, rows, ids in zip(part_names, own, own_ids):
             named: list[str] = []
             if decisions is not None and final:
-                clusters = set(read_decisions(decisions, name).column("cluster").to_pylist())
-                named = sorted(clusters.intersection(final).difference(own_ids))
-            listed = own_ids + named
+                clusters = set(read_decisions(decisions, name, ["cluster"]).column("cluster").to_pylist())
+                named = sorted(clusters.intersection(final).difference(ids))
+            listed = ids + named
             batches.append(pa.table({
                 "id": pa.array(listed, pa.string()),
                 "node": pa.concat_arrays([rows.column("node").combine_chunks().cast(pa.int64()),
@@ -366,7 +365,7 @@ def contained_task(verdict_dir: Path, decisions: Path | None, part_names: list[s
                 "final": pa.array([final[i] for i in listed], pa.string())}, schema=_CONTAINED_SCHEMA))
             stats.notes["named_clusters"] += len(named)
         write_shuffle(stage_dir, CONTAINED_LIST, batches)
-        stats.docs_in = stats.docs_out = found.num_rows
+        stats.docs_in = stats.docs_out = len(final)
     return [stats]
 
 

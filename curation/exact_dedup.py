@@ -13,6 +13,7 @@ of removals from every partition (`exact_decisions_task`).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,9 +196,10 @@ def write_decisions(folder: Path, parts: list[IndexPart], decisions: pa.Table) -
         write_table_atomic(part_path(folder, part.name), decisions.slice(start, end - start))
 
 
-def read_decisions(folder: Path, part: str | None = None) -> pa.Table:
-    """The removals of one input part, or of every part (`part=None`)."""
+def read_decisions(folder: Path, part: str | None = None, columns: Sequence[str] | None = None) -> pa.Table:
+    """The removals of one input part (only `columns` of them, when given), or of every part (`part=None`)."""
     if part is not None:
-        return pq.read_table(part_path(folder, part), schema=DECISION_SCHEMA)
+        return pq.read_table(part_path(folder, part), schema=DECISION_SCHEMA,
+                             columns=list(columns) if columns else None)
     files = sorted(folder.glob("part-*.parquet"))
     return pa.concat_tables([pq.read_table(f, schema=DECISION_SCHEMA) for f in files]) if files else DECISION_SCHEMA.empty_table()

@@ -41,7 +41,7 @@ def bucket_task(config: DedupConfig, parts: list[IndexPart], exact_decisions: Pa
         sig_NP = index.column("signature").combine_chunks().flatten().to_numpy().reshape(-1, config.num_perm)
         keep = np.ones(index.num_rows, dtype=bool)
         if exact_decisions is not None and not part.reference:
-            removed = set(read_decisions(exact_decisions, part.name).column("id").to_pylist())
+            removed = set(read_decisions(exact_decisions, part.name, ["id"]).column("id").to_pylist())
             keep = np.array([i not in removed for i in index.column("id").to_pylist()], dtype=bool)
         rows = np.flatnonzero(keep)
         params = config.lsh
