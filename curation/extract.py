@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 import trafilatura
 from pydantic import BaseModel, ConfigDict, Field
+from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from sciloom.curation.document import Document
@@ -93,13 +94,15 @@ class ExtractStep(Step):
         return text, None
 
     def _extract(self, html: str | bytes, url: str | None) -> str | None:
-        tree = load_html(html)
-        if tree is None:
-            return None
+        page: str | bytes | HtmlElement = html
         if self.config.keep_math and may_hold_math(html):
-            convert_math(tree)
+            page = load_html(html)
+            if page is None:
+                return None
+            convert_math(page)
+        # A page without math goes to trafilatura as it came: handed a tree, trafilatura deep-copies it first.
         text = trafilatura.extract(
-            tree,
+            page,
             url=url,
             fast=self.config.fast,
             favor_recall=self.config.favor_recall,

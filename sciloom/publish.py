@@ -109,7 +109,8 @@ def publish_phase(out: Path, phase: str, url: str, storage_options: dict[str, An
 
     `verify` reads back every object a publish would otherwise trust by its marker and size (an object rewritten
     at the store, a store that lost bytes) and uploads again those whose crc32 is not the file's: it costs a
-    download of the published phase."""
+    download of the published phase. When every object reads back whole, the commit record is not touched (a
+    reader checking it meanwhile sees the phase committed throughout)."""
     started = time.perf_counter()
     fs, root = open_destination(url, storage_options)
     report = PublishReport(phase, url)
@@ -120,11 +121,26 @@ def publish_phase(out: Path, phase: str, url: str, storage_options: dict[str, An
     record_path = f"{root}/{BOOKKEEPING}/{phase}.json"
     record = {"phase": phase, "files": fingerprints}
     remote = _listing(fs, root, phase)
-    if not verify and _read_json(fs, record_path) == record and all(remote.get(f"{root}/{n}") == fp["size"]
-                                                                     for n, fp in fingerprints.items()):
-        report.already_published = len(names)
-        report.seconds = time.perf_counter() - started
-        return report
+
+    def reads_back(name: str) -> bool:
+        """The object is byte for byte the file (False also when it cannot be read: it is then uploaded again)."""
+        try:
+            with fs.open(f"{root}/{name}", "rb") as handle:
+                return stream_fingerprint(handle) == fingerprints[name]
+        except OSError:
+            return False
+
+    read_back: set[str] = set()  # objects found byte for byte the file
+    if _read_json(fs, record_path) == record and all(remote.get(f"{root}/{n}") == fp["size"]
+                                                     for n, fp in fingerprints.items()):
+        if verify:  # the commit record stays untouched unless an object turns out to differ
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                read_back = {name for name, same in zip(names, pool.map(reads_back, names)) if same}
+        if not verify or len(read_back) == len(names):
+            report.already_published = len(names)
+            report.verified = len(read_back)
+            report.seconds = time.perf_counter() - started
+            return report
     if fs.exists(record_path):
         fs.rm_file(record_path)
 
@@ -133,12 +149,13 @@ def publish_phase(out: Path, phase: str, url: str, storage_options: dict[str, An
         expected = fingerprints[name]
         target, marker = f"{root}/{name}", _marker_path(root, name)
         try:
+            if name in read_back:
+                return "verified"
             if remote.get(target) == expected["size"] and marker in remote and _read_json(fs, marker) == expected:
                 if not verify:
                     return "already published"
-                with fs.open(target, "rb") as handle:
-                    if stream_fingerprint(handle) == expected:
-                        return "verified"
+                if reads_back(name):
+                    return "verified"
             if marker in remote:  # first: a publish killed mid-upload must not leave an old marker to vouch for it
                 fs.rm_file(marker)
             _put_file(fs, out / name, target)

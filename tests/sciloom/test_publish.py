@@ -238,6 +238,25 @@ def test_verify_reads_back_and_replaces_an_object_rewritten_at_the_store(tmp_pat
     _assert_mirrors(fs, prefix, run, "curation")
 
 
+def test_verify_of_a_whole_publish_leaves_its_commit_record_in_place(tmp_path: Path) -> None:
+    """A reader checking the commit record during a verify that finds nothing wrong sees the phase committed
+    throughout: the record file is the same file before and after (same inode, same modification time)."""
+    run, published = _tiny_run(tmp_path / "run", parts=4), tmp_path / "published"
+    publish_phase(run, "curation", str(published))
+    record = published / BOOKKEEPING / "curation.json"
+    before = record.stat()
+    verified = publish_phase(run, "curation", str(published), verify=True)
+    assert (verified.uploaded, verified.already_published, verified.verified) == (0, 5, 5)
+    after = record.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    damaged = published / "curation" / "curated" / "part-0001.parquet"
+    damaged.write_bytes(bytes(damaged.stat().st_size))  # same size, other bytes: only a read-back finds it
+    repaired = publish_phase(run, "curation", str(published), verify=True)
+    assert (repaired.uploaded, repaired.already_published, repaired.verified) == (1, 4, 4)
+    assert json.loads(record.read_text()) == published_phases(str(published))["curation"]
+    _assert_mirrors(_local_fs(), str(published), run, "curation")
+
+
 def test_killed_publish_resumes_with_the_objects_of_an_uninterrupted_one(tmp_path: Path, s3_endpoint: str) -> None:
     run = _tiny_run(tmp_path / "run", parts=300)
     fs, prefix = s3(s3_endpoint), f"{BUCKET}/killed"
