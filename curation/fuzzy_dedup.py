@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sciloom.curation.components import connected_components, representatives
@@ -41,8 +42,8 @@ def bucket_task(config: DedupConfig, parts: list[IndexPart], exact_decisions: Pa
         sig_NP = index.column("signature").combine_chunks().flatten().to_numpy().reshape(-1, config.num_perm)
         keep = np.ones(index.num_rows, dtype=bool)
         if exact_decisions is not None and not part.reference:
-            removed = set(read_decisions(exact_decisions, part.name, ["id"]).column("id").to_pylist())
-            keep = np.array([i not in removed for i in index.column("id").to_pylist()], dtype=bool)
+            removed = read_decisions(exact_decisions, part.name, ["id"]).column("id").combine_chunks()
+            keep = ~pc.is_in(index.column("id").cast(pa.string()), value_set=removed).to_numpy(zero_copy_only=False)
         rows = np.flatnonzero(keep)
         params = config.lsh
         keys_NB = band_keys(sig_NP[rows], params.bands, params.rows)
@@ -155,14 +156,24 @@ def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Pa
         removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
         fuzzy = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]],
                               FUZZY_DUPLICATE)
-        final_cluster = dict(zip(fuzzy.column("id").to_pylist(), fuzzy.column("cluster").to_pylist()))
-        # Exact duplicates were not in the graph: they follow their kept copy into its component.
-        exact = read_decisions(exact_decisions) if exact_decisions is not None else DECISION_SCHEMA.empty_table()
-        exact = exact.set_column(3, "cluster", pa.array([final_cluster.get(c, c) for c in exact.column("cluster").to_pylist()],
-                                                        pa.string()))
-        write_decisions(stage_dir / DECISIONS_DIR, parts, pa.concat_tables([fuzzy, exact]))
+        # Exact duplicates were not in the graph: they follow their kept copy into its component. One part's
+        # exact removals at a time, matched in Arrow: the task holds the near-duplicated documents' decisions,
+        # not every exact duplicate of the corpus.
+        fuzzy = fuzzy.sort_by("part")
+        fuzzy_ids, fuzzy_parts = fuzzy.column("id").combine_chunks(), fuzzy.column("part").to_numpy(zero_copy_only=False)
+        exact_removed = 0
+        for part in parts:
+            if part.reference:
+                continue
+            exact = read_decisions(exact_decisions, part.name) if exact_decisions is not None else \
+                DECISION_SCHEMA.empty_table()
+            followed = fuzzy.column("cluster").take(pc.index_in(exact.column("cluster"), value_set=fuzzy_ids))
+            exact = exact.set_column(3, "cluster", pc.coalesce(followed, exact.column("cluster")))
+            start, end = np.searchsorted(fuzzy_parts, part.name, "left"), np.searchsorted(fuzzy_parts, part.name, "right")
+            write_decisions(stage_dir / DECISIONS_DIR, [part], pa.concat_tables([fuzzy.slice(start, end - start), exact]))
+            exact_removed += exact.num_rows
         indexed = sum(pq.ParquetFile(p.path).metadata.num_rows for p in parts if not p.reference)
-        stats.docs_in = indexed - exact.num_rows
+        stats.docs_in = indexed - exact_removed
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[FUZZY_DUPLICATE] += len(removed)
     return [stats]

@@ -194,6 +194,30 @@ def test_best_quality_copy_is_kept(ray_session, shared_data, tmp_path: Path) -> 
     assert rejected.column("dedup_cluster").to_pylist() == ["z-copy"]
 
 
+def test_an_exact_copy_of_a_near_duplicate_follows_it_to_the_document_its_component_keeps(
+        ray_session, shared_data, tmp_path: Path) -> None:
+    """y-near is a near copy of s001 and y-exact an exact copy of y-near: exact dedup keeps y-near (better
+    quality), fuzzy dedup then removes y-near into s001's component (best quality), and y-exact's decision must
+    name s001, not the removed y-near: the components task re-points each part's exact removals."""
+    base = _corpus(shared_data)[:6]
+    words = base[1][1].split()
+    near = " ".join(words[:-3] + ["and", "one", "more", "line"])
+    docs = base + [("y-near", near), ("y-exact", near.upper())]
+    _write_parts(tmp_path / "in", docs, n_parts=3, quality=[0.5, 0.9, 0.5, 0.5, 0.5, 0.5, 0.7, 0.6])
+    config = DedupConfig(num_partitions=2, containment={"enabled": False})
+    run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
+    rejected = _read(tmp_path / "_curated" / "rejected")
+    clusters = dict(zip(rejected.column("id").to_pylist(), rejected.column("dedup_cluster").to_pylist()))
+    assert clusters == {"y-near": "s001", "y-exact": "s001"}
+    reasons = dict(zip(rejected.column("id").to_pylist(), rejected.column("reject_reason").to_pylist()))
+    assert reasons == {"y-near": "dedup:fuzzy_duplicate", "y-exact": "dedup:exact_duplicate"}
+    ordered = _ordered(docs, 3)
+    verdicts = dedup_documents(config, [d[0] for d in ordered], [d[1] for d in ordered],
+                               quality=[dict(zip([d[0] for d in docs], [0.5, 0.9, 0.5, 0.5, 0.5, 0.5, 0.7, 0.6]))[d[0]]
+                                        for d in ordered])
+    assert {d[0]: v.cluster for d, v in zip(ordered, verdicts) if v.reason} == clusters
+
+
 def test_new_snapshot_is_deduplicated_against_an_earlier_runs_signatures(ray_session, shared_data, tmp_path: Path) -> None:
     docs = _corpus(shared_data)[:20]
     _write_parts(tmp_path / "old", docs, n_parts=2)
