@@ -81,6 +81,17 @@ def roc_auc(positive_N: np.ndarray, score_N: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def auc_interval(positive_N: np.ndarray, score_N: np.ndarray, rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of the ROC-AUC, positives and negatives resampled separately: a group with few
+    negatives has a wide one."""
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(positive_N), np.flatnonzero(~positive_N.astype(bool))
+    labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
+    aucs = [roc_auc(labels, np.r_[score_N[rng.choice(pos, len(pos))], score_N[rng.choice(neg, len(neg))]])
+            for _ in range(rounds)]
+    return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
+
+
 def discipline_loso(records: list[Record], tax: Taxonomy, cap: int, sources: Sequence[str]) -> dict:
     labels, general = tax.disciplines, tax.general_label
     out: dict = {}
@@ -120,14 +131,17 @@ def quality_held_out(records: list[Record], tax: Taxonomy, cap: int) -> dict:
         test = default_models.capped([r for r in records if r[0] in held], cap)
         texts = [t for _, t, _ in test]
         positive = np.array([label == "high" for _, _, label in test])
-        row = {"held_out": sorted(held), "documents": len(test)}
-        high = QUALITY_LABELS.index("high")
+        row = {"held_out": sorted(held), "documents": len(test), "low_documents": int((~positive).sum())}
+        high_column = QUALITY_LABELS.index("high")
         for name, predictor in (("baseline", train_baseline(train, QUALITY_LABELS)),
                                 ("ours", default_models.train_quality(train, tax).predict_proba)):
-            row[name] = roc_auc(positive, predictor(texts)[:, high])
+            scores = predictor(texts)[:, high_column]
+            row[name], row[f"{name}_interval"] = roc_auc(positive, scores), auc_interval(positive, scores)
         out["groups"].append(row)
+        low, high = row["ours_interval"]
         print(f"  quality, held out {', '.join(s for s in sorted(held) if s in {'dolma_cc', 'web_text_crawl', 'boilerplate'})}"
-              f" + {len(held)} sources: ROC-AUC {row['baseline']:.3f} -> {row['ours']:.3f}", flush=True)
+              f" + {len(held)} sources ({row['low_documents']} low documents): ROC-AUC {row['baseline']:.3f} -> "
+              f"{row['ours']:.3f} (95% bootstrap interval {low:.3f}-{high:.3f})", flush=True)
     return out
 
 
@@ -229,9 +243,12 @@ def evaluation_markdown(summary: dict, discipline: dict, quality: dict, order: d
         lines.append(f"| {source} | {row['documents']} | {', '.join(row['labels'])} | {row['baseline']['macro_f1']:.3f} | "
                      f"{row['ours']['macro_f1']:.3f} | {row['baseline']['science_vs_general']:.3f} | "
                      f"{row['ours']['science_vs_general']:.3f} |")
-    lines += ["", "| quality held-out group | documents | ROC-AUC baseline | ours |", "|---|---|---|---|"]
+    lines += ["", "| quality held-out group | documents (low) | ROC-AUC baseline | ours | ours, 95% bootstrap interval |",
+              "|---|---|---|---|---|"]
     for group in quality["groups"]:
-        lines.append(f"| {', '.join(group['held_out'])} | {group['documents']} | {group['baseline']:.3f} | {group['ours']:.3f} |")
+        low, high = group["ours_interval"]
+        lines.append(f"| {', '.join(group['held_out'])} | {group['documents']} ({group['low_documents']}) | "
+                     f"{group['baseline']:.3f} | {group['ours']:.3f} | {low:.3f}-{high:.3f} |")
     if order is not None:
         lines += ["", "Shipped quality model on the sample crawl, mean P(high): "
                   + ", ".join(f"{kind} {score:.3f}" for kind, score in order.items())]
