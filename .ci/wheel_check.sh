@@ -18,6 +18,12 @@ cp "$ROOT/recipes/inputs/sample_crawl.warc.gz" recipes/inputs/
 # The demo recipe, curation phase only.
 sed 's/^run:$/run:\n  phases: [curation]/' "$ROOT/recipes/demo.yaml" > recipes/demo_curation.yaml
 "$WORK/venv/bin/sciloom" --help > /dev/null
+# The shipped classifier models and seed vocabularies are package data: the installed package must find them.
+"$WORK/venv/bin/python" -c "
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.default_models import packaged_models
+config = ClassifiersConfig()
+assert packaged_models(config.taxonomy, config.bootstrap.seeds_dir) is not None, 'shipped models missing from the wheel'"
 "$WORK/venv/bin/sciloom" run recipes/demo_curation.yaml
 ls runs/demo/curation/curated/*.parquet > /dev/null
 echo "wheel check: sciloom installed from its wheel ran the demo's curation phase"

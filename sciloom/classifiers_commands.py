@@ -62,7 +62,9 @@ def _batches(lines: Iterator[JsonLine], size: int) -> Iterator[list[JsonLine]]:
 
 def label(
     models: Annotated[Optional[Path], typer.Option(help="Folder with discipline/quality models; default: the "
-                                                        "bootstrapped default models.")] = None,
+                                                        "models shipped with the package (trained on real labelled text), "
+                                                        "or, for a custom taxonomy, models bootstrapped from its seed "
+                                                        "vocabularies.")] = None,
     recipe: RecipeOption = None,
 ) -> None:
     """Label documents (JSONL on stdin) with discipline, science and quality scores and tier (JSONL on stdout)."""
