@@ -33,7 +33,10 @@ def inspect(
 
     files = [folder] if folder.is_file() else sorted(folder.glob("*.parquet")) if folder.is_dir() else []
     if not files:
-        typer.echo(f"{folder}: no Parquet files here (a stage folder holds part-*.parquet)", err=True)
+        # A phase folder (runs/demo/classifiers) holds its stage folders one level down: name them.
+        inside = sorted(str(child) for child in folder.iterdir() if any(child.glob("*.parquet"))) if folder.is_dir() else []
+        hint = f"; stage folders inside: {', '.join(inside)}" if inside else " (a stage folder holds part-*.parquet)"
+        typer.echo(f"{folder}: no Parquet files here{hint}", err=True)
         raise typer.Exit(2)
     source = f"read_parquet({[str(f) for f in files]!r}, union_by_name = true)"
     condition = f"WHERE {where}" if where.strip() else ""

@@ -118,3 +118,5 @@ def test_inspect_rejected_rows_show_their_reason_and_bad_input_is_one_line(run_d
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "no_such_column" in bad.stderr
     missing = _inspect(str(run_dir / "nowhere"))
     assert missing.returncode == 2 and "no Parquet files" in missing.stderr
+    phase = _inspect(str((run_dir / LABELLED).parent))  # a phase folder: its stage folders are named
+    assert phase.returncode == 2 and f"stage folders inside: {run_dir / LABELLED}" in phase.stderr
