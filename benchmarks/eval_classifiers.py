@@ -92,6 +92,14 @@ def auc_interval(positive_N: np.ndarray, score_N: np.ndarray, rounds: int = 1000
     return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
 
 
+def mean_interval(values: Sequence[float], rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of the mean of `values`."""
+    rng = np.random.default_rng(seed)
+    array = np.asarray(values, dtype=float)
+    means = [array[rng.choice(len(array), len(array))].mean() for _ in range(rounds)]
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
 def discipline_loso(records: list[Record], tax: Taxonomy, cap: int, sources: Sequence[str]) -> dict:
     labels, general = tax.disciplines, tax.general_label
     out: dict = {}
@@ -203,11 +211,29 @@ def rules_agreement(data: Path, tax: Taxonomy) -> dict | None:
         texts = [row["text"] for row in map(json.loads, f) if row["source"] == "dragnet_corrected" and row["text"].strip()]
     rules = RulesStep()
     fired = [len(rules.evaluate(t)[0]) for t in texts]
+    kept = np.array([rules.apply({"text": t}) is None for t in texts])
     scores = LabelModel.load(folder, QUALITY, tax).predict_proba(texts)[:, QUALITY_LABELS.index("high")]
     buckets: dict[str, list[float]] = {}
     for n, score in zip(fired, scores):
         buckets.setdefault(str(min(n, 3)) + ("+" if n >= 3 else ""), []).append(float(score))
-    return {f"{k} checks fired": {"documents": len(v), "mean_quality": float(np.mean(v))} for k, v in sorted(buckets.items())}
+    out = {f"{k} checks fired": {"documents": len(v), "mean_quality": float(np.mean(v)), "interval": mean_interval(v)}
+           for k, v in sorted(buckets.items())}
+    out["kept vs rejected by the rules"] = {"documents": len(texts), "rejected": int((~kept).sum()),
+                                            "roc_auc": roc_auc(kept, scores), "interval": auc_interval(kept, scores)}
+    return out
+
+
+def agreement_line(agreement: dict) -> str:
+    """The rules agreement as one line: mean score per number of fired checks, and the kept-vs-rejected ROC-AUC."""
+    parts = []
+    for name, row in agreement.items():
+        low, high = row["interval"]
+        if "roc_auc" in row:
+            parts.append(f"{name} ({row['rejected']} of {row['documents']} rejected): ROC-AUC {row['roc_auc']:.3f} "
+                         f"(95% bootstrap interval {low:.3f}-{high:.3f})")
+        else:
+            parts.append(f"{name}: {row['mean_quality']:.3f} ({row['documents']} docs; {low:.3f}-{high:.3f})")
+    return "; ".join(parts)
 
 
 def summarise(discipline: dict, quality: dict) -> dict:
@@ -291,13 +317,11 @@ def main() -> int:
     print(f"({time.perf_counter() - started:.0f} s)")
     agreement = rules_agreement(args.data, tax)
     if agreement is not None:
-        print("shipped quality by level-1 checks fired (dragnet page texts): "
-              + "; ".join(f"{k}: {v['mean_quality']:.3f} ({v['documents']} docs)" for k, v in agreement.items()))
+        print("shipped quality by level-1 checks fired (dragnet page texts): " + agreement_line(agreement))
     if args.evaluation_md is not None:
         write_text_atomic(args.evaluation_md, evaluation_markdown(summary, discipline, quality, order, cap)
-                          + ("\nShipped quality by level-1 checks fired (dragnet page texts, unseen): "
-                             + "; ".join(f"{k}: {v['mean_quality']:.3f} ({v['documents']} docs)"
-                                         for k, v in agreement.items()) + "\n" if agreement else ""))
+                          + ("\nShipped quality by level-1 checks fired (dragnet page texts, unseen; mean, its 95% "
+                             "bootstrap interval): " + agreement_line(agreement) + "\n" if agreement else ""))
     if args.out is not None:
         args.out.write_text(json.dumps({"summary": summary, "discipline": discipline, "quality": quality,
                                          "sample_crawl_quality": order,

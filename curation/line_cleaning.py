@@ -4,7 +4,8 @@ HTML goes through extraction, which drops a page's boilerplate; text that arrive
 record, an existing corpus) still carries it: "Skip to main content / Help / Editing Step 12 — / Step Type: /
 Drag to rearrange" above a repair guide. This step removes such lines from documents that came without HTML,
 and counts every removed line under its reason (`lines_removed:<reason>` in the step's notes). A document
-left with no line is rejected as `no_text_left`.
+left with no line is rejected as `no_text_left`. Windows (CR LF) and old Mac (CR) line breaks become LF first
+(`line_endings_to_lf`): training text holds one kind of line break.
 
 The rules are C4's line filters (Raffel et al. 2020) and RefinedWeb's line-wise corrections (Penedo et al.
 2023, the FineWeb authors), each narrowed so that real articles keep their lines (≤ 1% of the characters of
@@ -30,7 +31,7 @@ from collections import Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sciloom.curation.document import Document
-from sciloom.curation.rule_sets import is_table_or_math_line
+from sciloom.curation.rule_sets import is_table_or_math_line, unix_line_endings
 from sciloom.curation.step import Step
 
 REASONS = ("lorem_ipsum", "javascript_notice", "cookie_or_policy", "navigation", "counter", "no_letters",
@@ -169,6 +170,9 @@ class LineCleaningStep(Step):
         text = doc.get("text")
         if not self.config.enabled or doc.get("html") is not None or not text:
             return None  # HTML is cleaned by extraction; a document without text is the extract step's to judge
+        if "\r" in text:
+            text = doc["text"] = unix_line_endings(text)
+            self.note("line_endings_to_lf")
         cleaned, removed = self.cleaner.clean(text)
         for reason, count in removed.items():
             self.note(f"lines_removed:{reason}", count)

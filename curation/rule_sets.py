@@ -87,6 +87,13 @@ def _token_flags(token: str) -> int:
     return flags
 
 
+def unix_line_endings(text: str) -> str:
+    """`text` with its Windows (CR LF) and old Mac (CR) line breaks as LF: a text saved on Windows holds a CR at
+    the end of every line, and each blank line would be a one-character line repeated down the page (Gopher's
+    duplicate-line share rejected articles for it)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def encode(text: str) -> tuple[np.ndarray, list[str], int]:
     """(the tokens of `text` as numbers, the distinct tokens in order of first appearance: number → token, the
     length of its longest whitespace-separated piece).
@@ -114,12 +121,13 @@ def encode(text: str) -> tuple[np.ndarray, list[str], int]:
 class TextView:
     """The statistics every rule reads, computed once per document from one tokenisation.
 
-    With `science=True`, table rows and display-math lines are left out (`prose_text`, what the line rules
+    Lines end at LF, CR LF or CR. With `science=True`, table rows and display-math lines are left out (`prose_text`, what the line rules
     see), and inline math is taken out as well before word statistics (`prose`).
     """
 
     def __init__(self, text: str, science: bool) -> None:
         self.science = science
+        text = unix_line_endings(text)
         if science:
             self.prose_text = "\n".join(line for line in text.split("\n") if not is_table_or_math_line(line))
             self.prose = _MATH.sub(" ", self.prose_text) if "$" in self.prose_text else self.prose_text

@@ -112,6 +112,16 @@ def test_html_documents_pass_untouched_and_empty_results_are_rejected() -> None:
     assert list(off.run([doc])) == [doc] and doc["text"] == "Home\nMenu\nSearch\nLog in"
 
 
+def test_windows_line_breaks_become_lf_and_the_same_lines_go() -> None:
+    text = "Home\nMenu\nSearch\n\nA sentence that is plainly part of an article and ends well.\n\nAnother one, also fine."
+    step = LineCleaningStep()
+    lf, crlf = {"id": "a", "text": text}, {"id": "b", "text": text.replace("\n", "\r\n")}
+    assert list(step.run([lf, crlf])) == [lf, crlf]
+    assert crlf["text"] == lf["text"] and "\r" not in crlf["text"] and lf["text"].startswith("A sentence")
+    removed = sum(count for note, count in step.stats.notes.items() if note.startswith("lines_removed:"))
+    assert step.stats.notes["line_endings_to_lf"] == 1 and removed == 6  # Home, Menu, Search in each
+
+
 def test_config_validation_and_skipping_rules() -> None:
     with pytest.raises(ValidationError, match="unknown line rules"):
         LineCleaningConfig(skip=["menus"])

@@ -174,6 +174,7 @@ def _ref_duplicate_ngram_chars(tokens: list[str], n: int) -> int:
 
 def reference_checks(text: str, science: bool) -> list[str]:
     """Names of the checks that fire, in the product's order."""
+    text = re.sub(r"\r\n?", "\n", text)  # a line ends at LF, CR LF or CR
     if science:
         prose_text = "\n".join(line for line in text.split("\n") if not _ref_table_or_math(line))
         prose = _REF_MATH.sub(" ", prose_text)
@@ -271,6 +272,7 @@ EDGE_CASES = ["", " ", "\n\n\n", "word", "a b c d e " * 300, "one two three four
               "- item one\n- item two\n" * 30, "w" * 1500 + " and the rest of the line with the words.",
               # C4 skips a line with a word over 1,000 characters: here the line holds every sentence of the text
               "w" * 1200 + " One is here. Two is here. Three is here. Four is here. Five is here.",
+              "A first line that ends well.\r\n\r\nA second one, also fine.\r\rOld Mac breaks.\r",
               "Inline $x^2$ math. " + "w" * 1200 + " One is here. Two is here. Three is here. Four is here.",
               "e.g. don't 2019/06/19 15:20 https://x.org/a?b www.y.com -- .... 'quoted' “smart” ²½ 5% -3,5 +7"]
 
@@ -286,3 +288,15 @@ def test_checks_match_the_plain_reference_on_real_documents(shared_data: Path, p
     assert not mismatches, mismatches[:5]
     verdicts = Counter((step.apply({"text": text}) or "kept") for text in texts)
     assert verdicts["kept"] >= 100 and len(verdicts) >= 5, verdicts  # the documents exercise keeps and rejects
+
+
+@pytest.mark.parametrize("profile", ["stock", "science"])
+def test_a_text_saved_with_windows_line_breaks_is_judged_as_the_same_text(shared_data: Path, profile: str) -> None:
+    """CR LF (and CR) line breaks are line breaks: each blank line of a Windows file is not a repeated "\\r" line
+    (the duplicate-line share rejected real articles for it)."""
+    step = RulesStep(RulesConfig(profile=profile))
+    texts = [text for text in _real_documents(300) if "\n\n" in text]
+    assert len(texts) >= 100
+    for newline in ("\r\n", "\r"):
+        differing = [text[:60] for text in texts if step.evaluate(text.replace("\n", newline)) != step.evaluate(text)]
+        assert not differing, (repr(newline), differing[:3])
