@@ -23,7 +23,8 @@ import numpy as np
 _TOKEN = re.compile(r"https?://\S+|www\.\S+|\w+(?:[.'’/:]\w+)*|\.{2,}|-{2,}|[^\w\s]")
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
 # Written to start with a literal character, which re finds with a fast scan (15x faster than "\n{2,}", "\n+").
-_PARAGRAPH = re.compile(r"\n\n+")
+# Paragraphs are separated by one or more blank lines, a line of spaces included (indentation left on blank lines).
+_PARAGRAPH = re.compile(r"\n\s*\n")
 _LINES = re.compile(r"\n\n*")
 # One per run of sentence-ending marks followed by a space or the end (the last mark of the run matches).
 _SENTENCE_END = re.compile(r"[.!?](?!\S)")
@@ -218,7 +219,8 @@ def _gopher_repetition(v: TextView):
     dup_paras, dup_para_chars = _duplicates(paragraphs)
     yield "gopher_repetition:dup_para_frac", dup_paras / len(paragraphs) > 0.3
     yield "gopher_repetition:dup_para_char_frac", dup_para_chars / n_chars > 0.2
-    lines = _LINES.split(text)
+    # A line of spaces is a blank line, not a line repeated down the page.
+    lines = [line for line in _LINES.split(text) if not line.isspace()] or [""]
     dup_lines, dup_line_chars = _duplicates(lines)
     yield "gopher_repetition:dup_line_frac", dup_lines / len(lines) > 0.3
     yield "gopher_repetition:dup_line_char_frac", dup_line_chars / n_chars > 0.2

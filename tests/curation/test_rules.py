@@ -208,11 +208,17 @@ def reference_checks(text: str, science: bool) -> list[str]:
 
     checks.append(("gopher_repetition:empty", not prose_text.strip()))
     n_chars = max(len(prose_text), 1)
-    paragraphs = re.split(r"\n{2,}", prose_text.strip())
+    paragraphs, group = [], []  # runs of lines between blank lines (empty or only spaces)
+    for line in prose_text.strip().split("\n"):
+        if line.strip():
+            group.append(line)
+        elif group:
+            paragraphs, group = paragraphs + ["\n".join(group)], []
+    paragraphs = paragraphs + ["\n".join(group)] if group or not paragraphs else paragraphs
     count, chars = _ref_repeats(paragraphs)
     checks.append(("gopher_repetition:dup_para_frac", count / len(paragraphs) > 0.3))
     checks.append(("gopher_repetition:dup_para_char_frac", chars / n_chars > 0.2))
-    split_lines = re.split(r"\n+", prose_text)
+    split_lines = [line for line in re.split(r"\n+", prose_text) if line == "" or line.strip()] or [""]  # spaces only: blank
     count, chars = _ref_repeats(split_lines)
     checks.append(("gopher_repetition:dup_line_frac", count / len(split_lines) > 0.3))
     checks.append(("gopher_repetition:dup_line_char_frac", chars / n_chars > 0.2))
@@ -273,6 +279,7 @@ EDGE_CASES = ["", " ", "\n\n\n", "word", "a b c d e " * 300, "one two three four
               # C4 skips a line with a word over 1,000 characters: here the line holds every sentence of the text
               "w" * 1200 + " One is here. Two is here. Three is here. Four is here. Five is here.",
               "A first line that ends well.\r\n\r\nA second one, also fine.\r\rOld Mac breaks.\r",
+              "Indented blank lines.\n    \nBetween paragraphs.\n \t \n\n  Here too.\n   \n" * 4 + "  ",
               "Inline $x^2$ math. " + "w" * 1200 + " One is here. Two is here. Three is here. Four is here.",
               "e.g. don't 2019/06/19 15:20 https://x.org/a?b www.y.com -- .... 'quoted' “smart” ²½ 5% -3,5 +7"]
 
@@ -291,12 +298,14 @@ def test_checks_match_the_plain_reference_on_real_documents(shared_data: Path, p
 
 
 @pytest.mark.parametrize("profile", ["stock", "science"])
-def test_a_text_saved_with_windows_line_breaks_is_judged_as_the_same_text(shared_data: Path, profile: str) -> None:
-    """CR LF (and CR) line breaks are line breaks: each blank line of a Windows file is not a repeated "\\r" line
-    (the duplicate-line share rejected real articles for it)."""
+def test_line_breaks_of_any_system_and_blank_lines_of_spaces_do_not_change_the_verdict(shared_data: Path, profile: str) -> None:
+    """CR LF and CR are line breaks, and a blank line that holds spaces is a blank line: neither is a line repeated
+    down the page (Gopher's duplicate-line share rejected real articles for both)."""
     step = RulesStep(RulesConfig(profile=profile))
     texts = [text for text in _real_documents(300) if "\n\n" in text]
     assert len(texts) >= 100
-    for newline in ("\r\n", "\r"):
-        differing = [text[:60] for text in texts if step.evaluate(text.replace("\n", newline)) != step.evaluate(text)]
-        assert not differing, (repr(newline), differing[:3])
+    variants = {"CR LF": lambda text: text.replace("\n", "\r\n"), "CR": lambda text: text.replace("\n", "\r"),
+                "blank lines of spaces": lambda text: text.replace("\n\n", "\n    \n")}
+    for name, variant in variants.items():
+        differing = [text[:60] for text in texts if step.evaluate(variant(text)) != step.evaluate(text)]
+        assert not differing, (name, differing[:3])
