@@ -210,11 +210,12 @@ def rules_agreement(data: Path, tax: Taxonomy) -> dict | None:
     with gzip.open(data / "quality/web-text-samples/web_text.jsonl.gz", "rt", encoding="utf-8") as f:
         texts = [row["text"] for row in map(json.loads, f) if row["source"] == "dragnet_corrected" and row["text"].strip()]
     rules = RulesStep()
-    fired = [len(rules.evaluate(t)[0]) for t in texts]
-    kept = np.array([rules.apply({"text": t}) is None for t in texts])
+    checks = [rules.evaluate(t)[0] for t in texts]
+    kept = np.array([rules.rejection(fired) is None for fired in checks])
     scores = LabelModel.load(folder, QUALITY, tax).predict_proba(texts)[:, QUALITY_LABELS.index("high")]
     buckets: dict[str, list[float]] = {}
-    for n, score in zip(fired, scores):
+    for fired, score in zip(checks, scores):
+        n = len(fired)
         buckets.setdefault(str(min(n, 3)) + ("+" if n >= 3 else ""), []).append(float(score))
     out = {f"{k} checks fired": {"documents": len(v), "mean_quality": float(np.mean(v)), "interval": mean_interval(v)}
            for k, v in sorted(buckets.items())}

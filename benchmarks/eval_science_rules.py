@@ -105,10 +105,10 @@ def rejection_rate(step: RulesStep, texts: list[str]) -> tuple[float, Counter]:
     rejected = 0
     for text in texts:
         fired, _ = step.evaluate(text)
-        rejecting = [check for check in fired if check not in step.flag_only]
-        if rejecting:
+        rejection = step.rejection(fired)
+        if rejection is not None:
             rejected += 1
-            reasons[rejecting[0]] += 1
+            reasons[rejection] += 1
         else:
             reasons.update(f"flagged:{check}" for check in fired)
     return rejected / max(len(texts), 1), reasons

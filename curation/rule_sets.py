@@ -122,8 +122,9 @@ def encode(text: str) -> tuple[np.ndarray, list[str], int]:
 class TextView:
     """The statistics every rule reads, computed once per document from one tokenisation.
 
-    Lines end at LF, CR LF or CR, and a line of spaces is a blank line. With `science=True`, table rows and display-math lines are left out (`prose_text`, what the line rules
-    see), and inline math is taken out as well before word statistics (`prose`).
+    Lines end at LF, CR LF or CR, and a line of spaces is a blank line. With `science=True`, table rows and
+    display-math lines are left out (`prose_text`, what the line rules see), and inline math is taken out as well
+    before word statistics (`prose`).
     """
 
     def __init__(self, text: str, science: bool) -> None:

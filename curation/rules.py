@@ -57,9 +57,12 @@ class RulesStep(Step):
         fired, total = run_checks(TextView(text, science=self.science))
         return fired, 1.0 - len(fired) / total
 
+    def rejection(self, fired: list[str]) -> str | None:
+        """The check that rejects a document whose `fired` checks these are (None: kept; flag-only checks flag)."""
+        return next((check for check in fired if check not in self.flag_only), None)
+
     def apply(self, doc: Document) -> str | None:
         fired, score = self.evaluate(doc.get("text") or "")
         doc["l1_score"] = score
         doc["l1_flags"] = [check for check in fired if check in self.flag_only]
-        rejecting = [check for check in fired if check not in self.flag_only]
-        return rejecting[0] if rejecting else None
+        return self.rejection(fired)
