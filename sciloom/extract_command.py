@@ -1,8 +1,9 @@
 """`sciloom extract`: JSONL {"id", "html", "url"} on stdin → {"id", "text"} on stdout, one line per input line.
 
-`text` is null when nothing was extracted (no main text, page over the size cap, extraction over the time
-limit, or a line the JSONL reader could not use: see curation/read_jsonl.py for the problem names); the reasons
-are counted and printed as a JSON summary on stderr at the end, so nothing is lost silently. Bytes that are not
+`text` is null when nothing was extracted, and the line then says why in `error` (as `sciloom label` does): no
+main text, page over the size cap, extraction over the time limit, or a line the JSONL reader could not use (see
+curation/read_jsonl.py for the problem names). The reasons are also counted and printed as a JSON summary on
+stderr at the end, so nothing is lost silently. Bytes that are not
 UTF-8 are replaced (and counted under `notes`), never a reason to cut a page short.
 """
 from __future__ import annotations
@@ -36,9 +37,11 @@ def extract(
         lines += 1
         notes.update(parsed.notes)
         text, reason = _extract(step, parsed)
+        record = {"id": parsed.id, "text": text}
         if reason is not None:
             reasons[reason] += 1
-        sys.stdout.write(json.dumps({"id": parsed.id, "text": text}, ensure_ascii=False) + "\n")
+            record["error"] = reason  # which page failed, and why: the summary only counts them
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     summary = {"records": lines, "extracted": lines - sum(reasons.values()),
                "not_extracted": dict(sorted(reasons.items())), "notes": dict(sorted(notes.items()))}

@@ -1,4 +1,4 @@
-"""`sciloom extract` through typer: one output line per input line, same ids, null on failure."""
+"""`sciloom extract` through typer: one output line per input line, same ids, null text and its reason on failure."""
 from __future__ import annotations
 
 import json
@@ -33,9 +33,11 @@ def test_extract_command_keeps_ids_and_order() -> None:
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [record["id"] for record in out] == ["a", "b", None, 7, "big"]
-    assert all(set(record) == {"id", "text"} for record in out)
+    assert set(out[0]) == {"id", "text"}
     assert "$v = \\sqrt{T/\\mu}$" in out[0]["text"]
     assert [record["text"] for record in out[1:]] == [None, None, None, None]
+    assert [record["error"] for record in out[1:]] == ["no_text", "malformed_json", "missing_html_field",
+                                                       "page_too_large"]
     summary = json.loads(result.stderr.strip().splitlines()[-1])
     assert summary == {"records": 5, "extracted": 1,
                        "not_extracted": {"malformed_json": 1, "missing_html_field": 1, "no_text": 1,
