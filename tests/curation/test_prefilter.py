@@ -73,6 +73,21 @@ def test_clearly_foreign_pages_go_before_extraction() -> None:
     assert PrefilterStep(PrefilterConfig(early_language_score=None)).model is None
 
 
+def test_a_page_declaring_a_kept_language_goes_to_extraction_unrendered() -> None:
+    """The declaration only spares the rendering: language id decides the page after extraction, as without the
+    prefilter. A page declaring another language is still rendered, and an attribute that merely ends in 'lang'
+    declares nothing."""
+    step = PrefilterStep(PrefilterConfig(), LangIdConfig(languages=["en"]))
+    declared_english = GERMAN.replace("<html>", '<!DOCTYPE html>\n<html class="no-js" lang="en-GB">')
+    declared_german = ENGLISH.replace("<html>", '<html xml:lang="de" lang="de">')
+    not_a_declaration = GERMAN.replace("<html>", '<html data-lang="en">')
+    assert _verdicts(step, [_doc(declared_english), _doc(declared_german), _doc(not_a_declaration)]) == [
+        None, None, "prefilter:language_de"]
+    assert step.stats.notes == {"declared_kept_language": 1}
+    # The German page declared English is dropped after extraction, by language id, as the full chain drops it.
+    assert list(LanguageIdStep(LangIdConfig(languages=["en"])).run(ExtractStep().run([_doc(declared_english)]))) == []
+
+
 def test_pages_over_the_size_cap_are_left_to_extraction() -> None:
     step = PrefilterStep(PrefilterConfig(), LangIdConfig(), max_page_bytes=100)
     assert _verdicts(step, [_doc(GERMAN)]) == [None]
