@@ -4,7 +4,8 @@ Science text (../shared/data/disciplines): unarXive full papers (formula placeho
 LaTeX as `$...$`, as our extractor writes math) and S2ORC title + abstract: every record that has an abstract
 (488 of the sample's 1000; the others are titles only), and those with at least 80 words. Junk: typical
 web junk written here (keyword spam, menus, cookie banners, lorem ipsum, repeated lines, code, link lists,
-price lists, gibberish, symbol soup), several random variants of each.
+price lists, gibberish, symbol soup), several random variants of each. Each set also hard-wrapped at 72 columns,
+as pdftotext, plain-text archives and mailing lists write text.
 
     .venv/bin/python benchmarks/eval_science_rules.py [--show-reasons] [--smoke]
 """
@@ -15,6 +16,7 @@ import json
 import random
 import re
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +101,11 @@ def junk_documents(variants: int = 5, seed: int = 0) -> Iterator[tuple[str, str]
         yield "hashtag spam", " ".join(f"#{rng.choice(_WORDS)}" for _ in range(rng.randint(80, 200)))
 
 
+def hard_wrapped(text: str, width: int = 72) -> str:
+    """`text` with each paragraph's lines cut at `width` columns, as a plain-text archive or pdftotext writes it."""
+    return "\n".join("\n".join(textwrap.wrap(line, width)) if line.strip() else "" for line in text.split("\n"))
+
+
 def rejection_rate(step: RulesStep, texts: list[str]) -> tuple[float, Counter]:
     """(fraction rejected, first rejecting check per rejected doc + `flagged:<check>` per kept doc's flags)."""
     reasons: Counter = Counter()
@@ -128,11 +135,12 @@ def main() -> None:
         "S2ORC abstracts (>=80 words)": list(s2orc_abstracts(80, limit)),
         "junk (written here)": [text for _, text in junk_documents()][:limit],
     }
+    sets |= {f"{label}, hard-wrapped": [hard_wrapped(text) for text in texts] for label, texts in list(sets.items())}
     profiles = {name: RulesStep(RulesConfig(profile=name)) for name in ("stock", "science")}
-    print(f"{'set':32s} {'docs':>5s} {'stock rejects':>14s} {'science rejects':>16s}")
+    print(f"{'set':45s} {'docs':>5s} {'stock rejects':>14s} {'science rejects':>16s}")
     for label, texts in sets.items():
         results = {name: rejection_rate(step, texts) for name, step in profiles.items()}
-        print(f"{label:32s} {len(texts):5d} {results['stock'][0]:14.1%} {results['science'][0]:16.1%}")
+        print(f"{label:45s} {len(texts):5d} {results['stock'][0]:14.1%} {results['science'][0]:16.1%}")
         if args.show_reasons:
             for name, (_, reasons) in results.items():
                 print(f"    {name}: {dict(reasons.most_common(8))}")

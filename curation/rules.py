@@ -6,7 +6,9 @@ but reads the text the way a scientific document is written:
   and one-letter variables do not count as junk words, and LaTeX braces do not trip C4's curly-bracket rule;
 - table rows (`| a | b |`) and display-math lines are left out of the line rules (they have no terminal
   punctuation, are short and repeat separators by nature);
-- numbers count as words for Gopher's alphabetic-word ratio (a results section is full of them).
+- numbers count as words for Gopher's alphabetic-word ratio (a results section is full of them);
+- a hard-wrapped text (pdftotext, plain-text archives: every line cut at ~72 columns) is read as its paragraphs,
+  so that the line rules do not take the wrapper's line ends for unpunctuated fragments.
 Everything that makes junk junk (too few words, no stop words, repeated lines and n-grams, lorem ipsum,
 boilerplate lines, lists of fragments) still rejects.
 
