@@ -21,7 +21,9 @@ BBC articles and S2ORC abstracts, tests/curation/test_line_cleaning.py):
 - Whole-line navigation phrases ("Skip to main content", "Back to top", "Log in": `navigation`).
 - RefinedWeb: lines that are counters ("3 likes", "Views: 1,024": `counter`) or hold no letter or digit at
   all (separators, decorations: `no_letters`).
-Table rows and display math (what the science rules read as tables and equations) are never removed.
+Table rows and display math (what the science rules read as tables and equations) are never removed. A
+hard-wrapped text (pdftotext, plain-text archives: every line cut at ~72 columns) is judged by its paragraphs
+(rule_sets.hard_wrap_joins), not by the wrapper's fragments, and keeps its wrapping.
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ from collections import Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sciloom.curation.document import Document
-from sciloom.curation.rule_sets import is_table_or_math_line, unix_line_endings
+from sciloom.curation.rule_sets import (hard_wrap_joins, is_table_or_math_line, join_lines, unix_line_endings,
+                                         wrapped_paragraphs)
 from sciloom.curation.step import Step
 
 REASONS = ("lorem_ipsum", "javascript_notice", "cookie_or_policy", "navigation", "counter", "no_letters",
@@ -91,13 +94,25 @@ class LineCleaner:
         self.rules = set(REASONS) - set(self.config.skip)
 
     def clean(self, text: str) -> tuple[str, Counter]:
-        """(the text without its boilerplate lines, removed lines per reason)."""
+        """(the text without its boilerplate lines, removed lines per reason).
+
+        A hard-wrapped text (pdftotext, plain-text archives) is judged by its paragraphs: the wrapper's fragments
+        are short unpunctuated lines, and judged one by one they went as menus and stray short lines (3.9% of the
+        characters of unarXive papers wrapped at 72 columns). A paragraph that goes takes all its lines with it;
+        the lines that stay keep their wrapping.
+        """
         lines = text.split("\n")
-        reasons = self.reasons(lines)
-        if not reasons:
+        joins = hard_wrap_joins(lines)
+        if joins is None:
+            removed = self.reasons(lines)
+        else:
+            groups = wrapped_paragraphs(lines, joins)
+            reasons = self.reasons([join_lines(lines, group) for group in groups])
+            removed = {i: reason for k, reason in reasons.items() for i in groups[k]}
+        if not removed:
             return text, Counter()
-        kept = [line for i, line in enumerate(lines) if i not in reasons]
-        return "\n".join(kept).strip("\n"), Counter(reasons.values())
+        kept = [line for i, line in enumerate(lines) if i not in removed]
+        return "\n".join(kept).strip("\n"), Counter(removed.values())
 
     def reasons(self, lines: list[str]) -> dict[int, str]:
         """Index → reason of every line to remove."""

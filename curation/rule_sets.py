@@ -100,47 +100,69 @@ _WRAP_WIDTHS = (40, 120)
 _BULLETS = ("•", "- ", "* ")
 
 
-def unwrap_hard_wrapped(text: str) -> str:
-    """`text` with the line breaks inside its paragraphs taken out, when it is hard-wrapped; else `text` itself.
+def hard_wrap_joins(lines: list[str]) -> list[bool] | None:
+    """Which lines of a hard-wrapped text go on from the line before them (the wrapper cut there); None when the
+    text is not hard-wrapped.
 
     A wrapper cuts a line where the next word no longer fits: a break is a wrap when the line before it, plus a
     space and the next line's first word, is longer than the text's width (its longest lines, a few outliers
     allowed). The text counts as hard-wrapped when at least 3 and half of its breaks between non-blank lines are
     wraps, and at least 30% of the wrapped lines go on in lowercase (a list of truncated titles has the width but
-    not the continuation). Blank lines, table rows, display math and bullets keep their breaks. Line rules then
-    read paragraphs, not the wrapper's fragments: wrapped at 72 columns, 88% of unarXive papers and 74% of S2ORC
-    abstracts were rejected for lines without punctuation or for math split across lines
-    (benchmarks/eval_science_rules.py).
+    not the continuation). Blank lines, table rows, display math and bullets keep their breaks.
     """
-    lines = text.split("\n")
     lengths = sorted([len(line) for line in lines if line.strip()])
     if len(lengths) < 4:
-        return text
+        return None
     width = lengths[len(lengths) - 1 - len(lengths) // 20]
     if not _WRAP_WIDTHS[0] <= width <= _WRAP_WIDTHS[1]:
-        return text
-    out: list[str] = []
-    paragraph = [lines[0]]  # the lines joined into the output line being built
+        return None
+    joins = [False] * len(lines)
     previous, previous_kept = lines[0], is_table_or_math_line(lines[0])
     breaks = wraps = lowercase = 0
-    for line in lines[1:]:
+    for i in range(1, len(lines)):
+        line = lines[i]
         stripped = line.strip()
         kept = bool(stripped) and is_table_or_math_line(line)  # a table row or display math keeps its breaks
         if stripped and previous.strip():
             breaks += 1
             if len(previous.rstrip()) + 1 + len(stripped.split(None, 1)[0]) > width and not previous_kept and \
                     not kept and not stripped.startswith(_BULLETS):
-                paragraph[-1] = paragraph[-1].rstrip()
-                paragraph.append(stripped)
+                joins[i] = True
                 wraps += 1
                 lowercase += stripped[0].islower()
-                previous, previous_kept = line, kept
-                continue
-        out.append(" ".join(paragraph))
-        paragraph = [line]
         previous, previous_kept = line, kept
-    out.append(" ".join(paragraph))
-    return "\n".join(out) if wraps >= 3 and 2 * wraps >= breaks and 10 * lowercase >= 3 * wraps else text
+    return joins if wraps >= 3 and 2 * wraps >= breaks and 10 * lowercase >= 3 * wraps else None
+
+
+def wrapped_paragraphs(lines: list[str], joins: list[bool]) -> list[list[int]]:
+    """The line numbers each output line is made of: a line and the lines that go on from it (`hard_wrap_joins`)."""
+    groups: list[list[int]] = []
+    for i, joined in enumerate(joins):
+        if joined:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def join_lines(lines: list[str], group: list[int]) -> str:
+    """One paragraph from the wrapped lines of `group`."""
+    if len(group) == 1:
+        return lines[group[0]]
+    return " ".join([lines[group[0]].rstrip()] + [lines[i].strip() for i in group[1:]])
+
+
+def unwrap_hard_wrapped(text: str) -> str:
+    """`text` with the line breaks inside its paragraphs taken out when it is hard-wrapped (`hard_wrap_joins`), else
+    `text` itself. Line rules then read paragraphs, not the wrapper's fragments: wrapped at 72 columns, 88% of
+    unarXive papers and 74% of S2ORC abstracts were rejected for lines without punctuation or for math split across
+    lines (benchmarks/eval_science_rules.py).
+    """
+    lines = text.split("\n")
+    joins = hard_wrap_joins(lines)
+    if joins is None:
+        return text
+    return "\n".join(join_lines(lines, group) for group in wrapped_paragraphs(lines, joins))
 
 
 def encode(text: str) -> tuple[np.ndarray, list[str], int]:

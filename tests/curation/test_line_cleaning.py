@@ -39,6 +39,32 @@ def test_real_articles_keep_their_text(shared_data: Path) -> None:
     assert bbc_share <= 0.01 and s2orc_share <= 0.01
 
 
+def test_hard_wrapped_text_loses_the_words_it_loses_unwrapped(shared_data: Path) -> None:
+    """Real abstracts and articles cut at 60-80 columns (as pdftotext and plain-text archives write them): the
+    wrapper's fragments are short unpunctuated lines, and judged one by one they went as menus and short lines.
+    Judged as paragraphs, each text loses exactly the words it loses unwrapped, and what stays keeps its wrapping."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("eval_science_rules", REPO / "benchmarks" / "eval_science_rules.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    articles = [path.read_text(encoding="utf-8", errors="replace")
+                for path in sorted((shared_data / "general" / "bbc-news").glob("*/*.txt"))[::10]][:150]
+    texts = list(module.s2orc_abstracts(80))[:150] + articles
+    cleaner = LineCleaner()
+
+    def words_removed(text: str) -> int:
+        return len(text.split()) - len(cleaner.clean(text)[0].split())
+
+    assert sum(map(words_removed, texts)) > 0  # some articles do lose lines
+    for width in (60, 72, 80):
+        wrapped = [module.hard_wrapped(text, width) for text in texts]
+        differing = [text[:60] for text, lines in zip(texts, wrapped) if words_removed(lines) != words_removed(text)]
+        assert not differing, (width, differing[:3])
+        kept_lines = [line for text in wrapped for line in cleaner.clean(text)[0].split("\n")]
+        assert max(map(len, kept_lines)) <= width
+
+
 def test_common_crawl_wet_loses_its_navigation(shared_data: Path) -> None:
     """Common Crawl's own WET text of a Wikipedia page, read by the WARC reader: menus and the language list go,
     the article stays, and the removed lines are counted per reason."""
