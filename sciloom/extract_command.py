@@ -3,8 +3,8 @@
 `text` is null when nothing was extracted, and the line then says why in `error` (as `sciloom label` does): no
 main text, page over the size cap, extraction over the time limit, or a line the JSONL reader could not use (see
 curation/read_jsonl.py for the problem names). The reasons are also counted and printed as a JSON summary on
-stderr at the end, so nothing is lost silently. Bytes that are not
-UTF-8 are replaced (and counted under `notes`), never a reason to cut a page short.
+stderr at the end, so nothing is lost silently. Bytes that are not UTF-8 are replaced (and counted under
+`notes`), never a reason to cut a page short.
 """
 from __future__ import annotations
 
