@@ -288,8 +288,8 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="3 held-out sources, 40 training docs per source: seconds")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--evaluation-md", type=Path, default=None, help="write the numbers as markdown here")
-    parser.add_argument("--cap", type=int, default=200, help="training documents per (source, label) in each fold "
-                        "(the shipped models use default_models.PER_SOURCE_CAP; fewer keeps 70 trainings to minutes)")
+    parser.add_argument("--cap", type=int, default=default_models.PER_SOURCE_CAP,
+                        help="training documents per (source, label) in each fold (default: the shipped models' cap)")
     args = parser.parse_args()
     if not (args.data / "disciplines/labelled-corpus").is_dir():
         print(f"skipped: no labelled corpus under {args.data} (the shared data folder is absent)")
