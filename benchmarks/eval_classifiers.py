@@ -9,10 +9,11 @@ both models) and test on every document of the held-out source. Per source: macr
 in it, science-vs-general accuracy; summary: mean and the worst source.
 Quality: the sources are dealt into 3 groups (each low source in its own group, high sources round-robin in
 sorted order); each group is held out once: ROC-AUC of P(high) on its documents.
-Ours: classifiers.default_models (the recipe of the shipped models; not quantised here).
+Ours: classifiers.default_models, the recipe of the shipped models, quantised as they ship (quantising costs ~8 s
+per model: the full run takes ~15 minutes; `--unquantised` measures the models before quantisation in ~4).
 Baseline: fastText's own defaults (dim 100, lr 0.1, 5 epochs, softmax, unigrams) on the first 600 tokens.
 
-Run: nice .venv/bin/python benchmarks/eval_classifiers.py [--out report.json] [--smoke]
+Run: nice .venv/bin/python benchmarks/eval_classifiers.py [--out report.json] [--unquantised] [--smoke]
 """
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def mean_interval(values: Sequence[float], rounds: int = 1000, seed: int = 0) ->
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def discipline_loso(records: list[Record], tax: Taxonomy, cap: int, sources: Sequence[str]) -> dict:
+def discipline_loso(records: list[Record], tax: Taxonomy, cap: int, sources: Sequence[str], quantize: bool) -> dict:
     labels, general = tax.disciplines, tax.general_label
     out: dict = {}
     for source in sources:
@@ -109,7 +110,7 @@ def discipline_loso(records: list[Record], tax: Taxonomy, cap: int, sources: Seq
         texts, truth = [t for _, t, _ in test], [label for _, _, label in test]
         row = {"documents": len(test), "labels": sorted(set(truth))}
         for name, predictor in (("baseline", train_baseline(train, labels)),
-                                ("ours", default_models.train_discipline(train, tax).predict_proba)):
+                                ("ours", default_models.train_discipline(train, tax, quantize).predict_proba)):
             predicted = [labels[i] for i in predictor(texts).argmax(axis=1)]
             row[name] = {"macro_f1": macro_f1(truth, predicted),
                          "science_vs_general": float(np.mean([(t == general) == (p == general)
@@ -132,7 +133,7 @@ def quality_groups(records: list[Record], groups: int = 3) -> list[set[str]]:
     return dealt
 
 
-def quality_held_out(records: list[Record], tax: Taxonomy, cap: int) -> dict:
+def quality_held_out(records: list[Record], tax: Taxonomy, cap: int, quantize: bool) -> dict:
     out: dict = {"groups": []}
     for held in quality_groups(records):
         train = default_models.capped([r for r in records if r[0] not in held], cap)
@@ -142,7 +143,7 @@ def quality_held_out(records: list[Record], tax: Taxonomy, cap: int) -> dict:
         row = {"held_out": sorted(held), "documents": len(test), "low_documents": int((~positive).sum())}
         high_column = QUALITY_LABELS.index("high")
         for name, predictor in (("baseline", train_baseline(train, QUALITY_LABELS)),
-                                ("ours", default_models.train_quality(train, tax).predict_proba)):
+                                ("ours", default_models.train_quality(train, tax, quantize).predict_proba)):
             scores = predictor(texts)[:, high_column]
             row[name], row[f"{name}_interval"] = roc_auc(positive, scores), auc_interval(positive, scores)
         out["groups"].append(row)
@@ -250,12 +251,14 @@ def summarise(discipline: dict, quality: dict) -> dict:
             for model in ("baseline", "ours")}
 
 
-def evaluation_markdown(summary: dict, discipline: dict, quality: dict, order: dict | None, cap: int) -> str:
+def evaluation_markdown(summary: dict, discipline: dict, quality: dict, order: dict | None, cap: int,
+                        quantize: bool) -> str:
     """The measured numbers, as the model card's companion (classifiers/default_models/EVALUATION.md)."""
     lines = ["# Measured numbers of the default models", "",
              "Leave-one-source-out over every source file (train on all others, at most "
              f"{cap} documents per (source, label); test on every document of the held-out one); quality: 3 "
-             "source groups, each held out once. Baseline: plain fastText with its default settings on the same "
+             "source groups, each held out once. Ours: the shipped recipe, "
+             + ("quantised as the models ship" if quantize else "not quantised (`--unquantised`)") + ". Baseline: plain fastText with its default settings on the same "
              "training data. Reproduce: `nice .venv/bin/python benchmarks/eval_classifiers.py "
              "--evaluation-md classifiers/default_models/EVALUATION.md`.", "",
              "| | discipline macro-F1 mean | worst source | science-vs-general mean | worst source | quality ROC-AUC mean | worst group |",
@@ -288,6 +291,8 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="3 held-out sources, 40 training docs per source: seconds")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--evaluation-md", type=Path, default=None, help="write the numbers as markdown here")
+    parser.add_argument("--unquantised", action="store_true",
+                        help="measure our models before quantisation (~4 instead of ~15 minutes; not what ships)")
     parser.add_argument("--cap", type=int, default=default_models.PER_SOURCE_CAP,
                         help="training documents per (source, label) in each fold (default: the shipped models' cap)")
     args = parser.parse_args()
@@ -303,8 +308,9 @@ def main() -> int:
         sources = ["mmlu", "openstax_physics", "bbc"]
         records = default_models.capped(records, cap)
     print(f"discipline, leave one source out ({len(sources)} sources), baseline -> ours:")
-    discipline = discipline_loso(records, tax, cap, sources)
-    quality = quality_held_out(quality_records(args.data, tax), tax, cap)
+    quantize = not args.unquantised
+    discipline = discipline_loso(records, tax, cap, sources, quantize)
+    quality = quality_held_out(quality_records(args.data, tax), tax, cap, quantize)
     summary = summarise(discipline, quality)
     order = sample_crawl_order(tax)
     if order is not None:
@@ -320,7 +326,7 @@ def main() -> int:
     if agreement is not None:
         print("shipped quality by level-1 checks fired (dragnet page texts): " + agreement_line(agreement))
     if args.evaluation_md is not None:
-        write_text_atomic(args.evaluation_md, evaluation_markdown(summary, discipline, quality, order, cap)
+        write_text_atomic(args.evaluation_md, evaluation_markdown(summary, discipline, quality, order, cap, quantize)
                           + ("\nShipped quality by level-1 checks fired (dragnet page texts, unseen; mean, its 95% "
                              "bootstrap interval): " + agreement_line(agreement) + "\n" if agreement else ""))
     if args.out is not None:

@@ -10,7 +10,7 @@ Recipe (each choice measured leave-one-source-out by benchmarks/eval_classifiers
 - every (source, label) contributes at most PER_SOURCE_CAP (200) documents, so no source's style becomes its
   label's signature (the corpus has 2-8 sources per label, some with 3,000 documents). The evaluation trains at
   this same cap. The models shipped before stop 25 were trained at 600 while the evaluation measured 200;
-  measured at 600 the recipe is worse on every summary number: discipline 0.749 / 0.116 (mean / worst source)
+  measured at 600 (before quantisation) the recipe is worse on every summary number: discipline 0.749 / 0.116 (mean / worst source)
   against 0.762 / 0.144, science-vs-general worst 0.779 against 0.799, quality held-out groups 0.991 / 0.946 /
   0.837 against 0.991 / 0.944 / 0.874;
 - a long document is read from DISCIPLINE_PARAMS.windows stretches across it (text.window_tokens);
