@@ -258,8 +258,8 @@ def evaluation_markdown(summary: dict, discipline: dict, quality: dict, order: d
              "Leave-one-source-out over every source file (train on all others, at most "
              f"{cap} documents per (source, label); test on every document of the held-out one); quality: 3 "
              "source groups, each held out once. Ours: the shipped recipe, "
-             + ("quantised as the models ship" if quantize else "not quantised (`--unquantised`)") + ". Baseline: plain fastText with its default settings on the same "
-             "training data. Reproduce: `nice .venv/bin/python benchmarks/eval_classifiers.py "
+             + ("quantised as the models ship" if quantize else "not quantised (`--unquantised`)")
+             + ". Baseline: plain fastText with its default settings on the same training data. Reproduce: `nice .venv/bin/python benchmarks/eval_classifiers.py "
              "--evaluation-md classifiers/default_models/EVALUATION.md`.", "",
              "| | discipline macro-F1 mean | worst source | science-vs-general mean | worst source | quality ROC-AUC mean | worst group |",
              "|---|---|---|---|---|---|---|"]

@@ -10,9 +10,9 @@ Recipe (each choice measured leave-one-source-out by benchmarks/eval_classifiers
 - every (source, label) contributes at most PER_SOURCE_CAP (200) documents, so no source's style becomes its
   label's signature (the corpus has 2-8 sources per label, some with 3,000 documents). The evaluation trains at
   this same cap. The models shipped before stop 25 were trained at 600 while the evaluation measured 200;
-  measured at 600 (before quantisation) the recipe is worse on every summary number: discipline 0.749 / 0.116 (mean / worst source)
-  against 0.762 / 0.144, science-vs-general worst 0.779 against 0.799, quality held-out groups 0.991 / 0.946 /
-  0.837 against 0.991 / 0.944 / 0.874;
+  measured at 600 (before quantisation) the recipe is worse on every summary number: discipline 0.749 / 0.116
+  (mean / worst source) against 0.762 / 0.144, science-vs-general worst 0.779 against 0.799, quality held-out
+  groups 0.991 / 0.946 / 0.837 against 0.991 / 0.944 / 0.874;
 - a long document is read from DISCIPLINE_PARAMS.windows stretches across it (text.window_tokens);
 - the discipline model reads words only (no punctuation marks: they tell sources apart, not disciplines) and the
   seed vocabularies' lexicon features (SeedKnowledge.feature_tokens): hand-written knowledge of each discipline,
@@ -21,7 +21,8 @@ Recipe (each choice measured leave-one-source-out by benchmarks/eval_classifiers
   with both. Tried and not kept: unigrams only (0.691 without seeds; the pinned fastText stops with NaN on some
   unigram trainings), training only on words concentrated in one label (0.693 without seeds, 0.756 with),
   a vocabulary of words seen in several sources (0.669-0.672), dim 64 (0.685), digits folded (0.686),
-  600 documents per source (0.681 then; 0.749 with seeds), 30 instead of 10 lexicon tags (0.764: within noise of 0.762);
+  600 documents per source (0.681 then; 0.749 with seeds), 30 instead of 10 lexicon tags (0.764: within noise
+  of 0.762);
 - the temperature is fitted on a hash-chosen share of the training data;
 - quality is DCLM-style: curated text (high) against raw crawl text and removed boilerplate (low);
 - both models are quantised (fastText product quantisation) to a few MB, then calibrated as shipped.

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from pydantic import ValidationError
 
 from sciloom.curation.langid import LangIdConfig, LanguageIdStep, language_sample, shipped_model_path
 
-REPO = Path(__file__).resolve().parents[2]
 
 GERMAN = "Die Wärmeleitungsgleichung beschreibt, wie sich die Temperatur in einem Stab mit der Zeit verändert."
 FRENCH = "L'équation de la chaleur décrit l'évolution de la température dans une barre au cours du temps."
@@ -84,13 +82,11 @@ def test_sample_is_beginning_middle_and_end_in_whole_words() -> None:
     assert language_sample("  a\nshort\ttext ", 1200) == "a short text"
 
 
-def test_sample_verdicts_agree_with_reading_the_first_10000_characters(shared_data: Path, reference) -> None:
+def test_sample_verdicts_agree_with_reading_the_first_10000_characters(shared_data: Path, reference,
+                                                                       benchmark) -> None:
     """On real documents (mostly ~5 KB, English and many other languages), the keep/reject verdict on the bounded
     sample is the verdict sciloom gave when it read the first 10,000 characters, for at least 99.5% of them."""
-    spec = importlib.util.spec_from_file_location("bench_text_rules", REPO / "benchmarks" / "bench_text_rules.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    texts = [text for _, text in bench.documents()[:4000]]
+    texts = [text for _, text in benchmark("bench_text_rules").documents()[:4000]]
     assert sum(len(t) > 1200 for t in texts) >= 3000  # most are sampled, not read whole
     step = LanguageIdStep(LangIdConfig(languages=["en"]))
     agree = 0

@@ -14,7 +14,6 @@ from sciloom.curation.line_cleaning import REASONS, LineCleaner, LineCleaningCon
 from sciloom.curation.map_stage import map_documents
 from sciloom.curation.pipeline import build_extraction_chain
 
-REPO = Path(__file__).resolve().parents[2]
 WET = Path("warc") / "commoncrawl-whirlwind" / "whirlwind.warc.wet.gz"
 DOLMA = Path("warc") / "dolma-tests" / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
 REPAIR_GUIDE_ID = "hlkhfijbkaugco3wm5qegnhhbp47bn6k"  # "Skip to main content / Help / Editing Step 12 — ..."
@@ -39,15 +38,11 @@ def test_real_articles_keep_their_text(shared_data: Path) -> None:
     assert bbc_share <= 0.01 and s2orc_share <= 0.01
 
 
-def test_hard_wrapped_text_loses_the_words_it_loses_unwrapped(shared_data: Path) -> None:
+def test_hard_wrapped_text_loses_the_words_it_loses_unwrapped(shared_data: Path, benchmark) -> None:
     """Real abstracts and articles cut at 60-80 columns (as pdftotext and plain-text archives write them): the
     wrapper's fragments are short unpunctuated lines, and judged one by one they went as menus and short lines.
     Judged as paragraphs, each text loses exactly the words it loses unwrapped, and what stays keeps its wrapping."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("eval_science_rules", REPO / "benchmarks" / "eval_science_rules.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = benchmark("eval_science_rules")
     articles = [path.read_text(encoding="utf-8", errors="replace")
                 for path in sorted((shared_data / "general" / "bbc-news").glob("*/*.txt"))[::10]][:150]
     texts = list(module.s2orc_abstracts(80))[:150] + articles

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import gzip
-import importlib.util
 import json
 import re
 import textwrap
@@ -14,15 +13,6 @@ import pytest
 from pydantic import ValidationError
 
 from sciloom.curation.rules import RulesConfig, RulesStep
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _eval_module():
-    spec = importlib.util.spec_from_file_location("eval_science_rules", REPO / "benchmarks" / "eval_science_rules.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 EQUATION_AND_TABLE_TEXT = "\n".join([
@@ -66,8 +56,8 @@ def test_stock_profile_agrees_with_datatrove_filters(shared_data: Path) -> None:
         assert agree / len(texts) >= 0.9, f"{group}: agreement {agree}/{len(texts)}"
 
 
-def test_science_profile_keeps_far_more_science(shared_data: Path) -> None:
-    module = _eval_module()
+def test_science_profile_keeps_far_more_science(shared_data: Path, benchmark) -> None:
+    module = benchmark("eval_science_rules")
     science_texts = list(module.unarxive_papers(limit=6)) + list(module.s2orc_abstracts(limit=40))
     stock_rate, _ = module.rejection_rate(RulesStep(RulesConfig(profile="stock")), science_texts)
     science_rate, _ = module.rejection_rate(RulesStep(RulesConfig(profile="science")), science_texts)
@@ -75,9 +65,9 @@ def test_science_profile_keeps_far_more_science(shared_data: Path) -> None:
     assert stock_rate >= 3 * science_rate and stock_rate >= 0.3
 
 
-def test_science_profile_keeps_complete_short_abstracts(shared_data: Path) -> None:
+def test_science_profile_keeps_complete_short_abstracts(shared_data: Path, benchmark) -> None:
     """Real S2ORC abstracts of 20-50 words that end their last sentence: whole documents, not fragments."""
-    module = _eval_module()
+    module = benchmark("eval_science_rules")
     short = [text for text in module.s2orc_abstracts(1)
              if 20 <= len(text.split("\n\n", 1)[1].split()) < 50 and text.rstrip().endswith(".")]
     assert len(short) >= 20
@@ -86,9 +76,10 @@ def test_science_profile_keeps_complete_short_abstracts(shared_data: Path) -> No
 
 
 @pytest.mark.parametrize("profile", ["stock", "science"])
-def test_junk_is_rejected_by_both_profiles(profile: str) -> None:
+def test_junk_is_rejected_by_both_profiles(profile: str, benchmark) -> None:
     step = RulesStep(RulesConfig(profile=profile))
-    docs = [{"id": kind, "text": text} for kind, text in _eval_module().junk_documents(variants=2, seed=7)]
+    junk = benchmark("eval_science_rules").junk_documents(variants=2, seed=7)
+    docs = [{"id": kind, "text": text} for kind, text in junk]
     assert list(step.run(docs)) == []
     assert step.stats.docs_in == len(docs) == sum(step.stats.rejected.values())
     assert all(doc["reject_reason"].startswith("rules:") for doc in step.rejected)
@@ -302,11 +293,8 @@ def reference_checks(text: str, science: bool) -> list[str]:
     return [name for name, hit in checks if hit]
 
 
-def _real_documents(count: int) -> list[str]:
-    module_spec = importlib.util.spec_from_file_location("bench_text_rules", REPO / "benchmarks" / "bench_text_rules.py")
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return [text for _, text in module.documents()[:count]]
+def _real_documents(benchmark, count: int) -> list[str]:
+    return [text for _, text in benchmark("bench_text_rules").documents()[:count]]
 
 
 # Hard-wrapped at 50 columns (inline math cut across a line end), a table row and display math between paragraphs.
@@ -339,12 +327,13 @@ EDGE_CASES = ["", " ", "\n\n\n", "word", "a b c d e " * 300, "one two three four
 
 
 @pytest.mark.parametrize("profile", ["stock", "science"])
-def test_checks_match_the_plain_reference_on_real_documents(shared_data: Path, profile: str) -> None:
+def test_checks_match_the_plain_reference_on_real_documents(shared_data: Path, profile: str,
+                                                            benchmark) -> None:
     """Every check that fires, hence every verdict and score, equals the plain reference on real text."""
     science = profile == "science"
     step = RulesStep(RulesConfig(profile=profile))
-    junk = [text for _, text in _eval_module().junk_documents(variants=1, seed=3)]
-    texts = _real_documents(400) + junk + EDGE_CASES
+    junk = [text for _, text in benchmark("eval_science_rules").junk_documents(variants=1, seed=3)]
+    texts = _real_documents(benchmark, 400) + junk + EDGE_CASES
     mismatches = [(i, text[:80]) for i, text in enumerate(texts) if step.evaluate(text)[0] != reference_checks(text, science)]
     assert not mismatches, mismatches[:5]
     verdicts = Counter((step.apply({"text": text}) or "kept") for text in texts)
@@ -352,11 +341,12 @@ def test_checks_match_the_plain_reference_on_real_documents(shared_data: Path, p
 
 
 @pytest.mark.parametrize("profile", ["stock", "science"])
-def test_line_breaks_of_any_system_and_blank_lines_of_spaces_do_not_change_the_verdict(shared_data: Path, profile: str) -> None:
+def test_line_breaks_of_any_system_and_blank_lines_of_spaces_do_not_change_the_verdict(
+        shared_data: Path, profile: str, benchmark) -> None:
     """CR LF and CR are line breaks, and a blank line that holds spaces is a blank line: neither is a line repeated
     down the page (Gopher's duplicate-line share rejected real articles for both)."""
     step = RulesStep(RulesConfig(profile=profile))
-    texts = [text for text in _real_documents(300) if "\n\n" in text]
+    texts = [text for text in _real_documents(benchmark, 300) if "\n\n" in text]
     assert len(texts) >= 100
     variants = {"CR LF": lambda text: text.replace("\n", "\r\n"), "CR": lambda text: text.replace("\n", "\r"),
                 "blank lines of spaces": lambda text: text.replace("\n\n", "\n    \n")}
@@ -365,10 +355,10 @@ def test_line_breaks_of_any_system_and_blank_lines_of_spaces_do_not_change_the_v
         assert not differing, (name, differing[:3])
 
 
-def test_science_profile_reads_hard_wrapped_text_as_its_paragraphs(shared_data: Path) -> None:
+def test_science_profile_reads_hard_wrapped_text_as_its_paragraphs(shared_data: Path, benchmark) -> None:
     """Real abstracts and articles cut at 60-80 columns get the verdicts of their unwrapped text (wrapped at 72,
     74% of the S2ORC abstracts and 11% of the BBC articles were rejected for lines without end punctuation)."""
-    module = _eval_module()
+    module = benchmark("eval_science_rules")
     abstracts = list(module.s2orc_abstracts(80))[:150]
     articles = [path.read_text(encoding="utf-8", errors="replace")
                 for path in sorted((shared_data / "general" / "bbc-news").glob("*/*.txt"))[::10]][:150]
@@ -385,8 +375,8 @@ def test_science_profile_reads_hard_wrapped_text_as_its_paragraphs(shared_data: 
 
 
 @pytest.mark.parametrize("profile", ["stock", "science"])
-def test_hard_wrapped_junk_is_still_rejected(profile: str) -> None:
+def test_hard_wrapped_junk_is_still_rejected(profile: str, benchmark) -> None:
     step = RulesStep(RulesConfig(profile=profile))
-    module = _eval_module()
+    module = benchmark("eval_science_rules")
     docs = [{"id": kind, "text": module.hard_wrapped(text)} for kind, text in module.junk_documents(variants=2, seed=7)]
     assert list(step.run(docs)) == []
