@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pyarrow as pa
 
 from sciloom.classifiers.config import ClassifiersConfig
@@ -44,14 +45,21 @@ class Labeller:
         self.quality = LabelModel.load(models_dir, QUALITY, config.taxonomy, seeds_dir)
         self._high = self.quality.labels.index("high")
         self._general = config.taxonomy.index(config.taxonomy.general_label)
+        self._only_general = np.eye(len(self.discipline.labels), dtype=np.float32)[self._general]
 
     def annotate(self, docs: list[Document]) -> None:
-        """Add the label columns to each document (all must have non-empty text)."""
+        """Add the label columns to each document (all must have non-empty text).
+
+        A document holding no word a model knows ("xxxx", a script the models never saw) gives that model no
+        evidence: it is labelled general (science score 0) and its quality score is 0, rather than whatever the
+        model's hashed n-gram buckets say."""
         lines = [self.discipline.line(doc["text"]) for doc in docs]
         disciplines_NL = self.discipline.predict_lines(lines)
+        disciplines_NL[[not self.discipline.reads_any_word(line) for line in lines]] = self._only_general
         if not self.quality.reads_like(self.discipline):
             lines = [self.quality.line(doc["text"]) for doc in docs]
         quality_N = self.quality.predict_lines(lines)[:, self._high]
+        quality_N[[not self.quality.reads_any_word(line) for line in lines]] = 0.0
         names = self.discipline.labels
         for doc, probs_L, quality in zip(docs, disciplines_NL, quality_N):
             if self.verdicts is not None:

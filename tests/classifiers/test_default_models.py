@@ -85,6 +85,19 @@ def test_packaged_models_label_real_looking_text_sensibly():
 
 
 @needs_models
+def test_text_without_a_word_the_models_know_is_general_and_low_quality():
+    config = ClassifiersConfig()
+    labeller = Labeller(PACKAGED_DIR, config)
+    docs = [{"id": str(i), "text": t} for i, t in enumerate(["x" * 100, "zzqx blorf vrrp", "☃ ☃ ☃ ☃", PHYSICS])]
+    labeller.annotate(docs)
+    *unreadable, physics = docs
+    for doc in unreadable:
+        assert doc["discipline"] == config.taxonomy.general_label and doc["science_score"] == 0.0
+        assert doc["quality_score"] == 0.0 and doc["quality_tier"] == "low"
+    assert physics["discipline"] == "physics" and physics["quality_score"] > 0.5
+
+
+@needs_models
 def test_packaged_models_are_small_and_carry_a_model_card():
     assert (PACKAGED_DIR / MODEL_CARD).exists()
     card = (PACKAGED_DIR / MODEL_CARD).read_text()

@@ -33,6 +33,17 @@ def test_predicts_unseen_documents_with_probabilities_over_the_taxonomy(trained)
     assert trained.predict_proba([]).shape == (0, DEFAULT_TAXONOMY.size)
 
 
+def test_the_end_of_line_token_carries_no_bias(trained):
+    # fastText averages its end-of-line embedding into every line: left as trained it is the labels' bias, and an
+    # empty line (or a short one) is read from it. Zeroed, an empty line prefers no trained label.
+    assert not trained.model.get_input_matrix()[trained.model.get_word_id("</s>")].any()
+    probs_L = trained.predict_proba([""])[0]
+    trained_labels = probs_L[np.arange(len(probs_L)) != DEFAULT_TAXONOMY.index("earth_environment")]
+    np.testing.assert_allclose(trained_labels, 1.0 / len(trained_labels), rtol=1e-6)
+    assert trained.reads_any_word(trained.line(make_documents(1, seed=3)[0]["text"]))
+    assert not trained.reads_any_word(trained.line("zzqx blorf")) and not trained.reads_any_word("")
+
+
 def test_training_is_deterministic(trained):
     docs = [d for d in make_documents(10, seed=11) if d["truth"] != "earth_environment"]
     again = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
