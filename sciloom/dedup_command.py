@@ -6,7 +6,9 @@ Exact, fuzzy (MinHash-LSH) and containment dedup run in memory with the decision
 line with more text of its own mostly holds). `cluster` is the id of the kept document of the line's cluster, and every removed line names what
 it duplicates (`duplicate_of`; for a contained line, the kept document holding most of its n-grams), so every
 cluster keeps exactly one document. A line that is not a JSON
-object with a string `text` gets `keep: null` and its reason, and is counted in the JSON summary on stderr.
+object with a string `text` and an id, or that repeats an earlier line's id (`duplicate_id`: clusters are named by
+id, so a second "a" would read as a member of the first one's cluster), gets `keep: null` and its reason, and is
+counted in the JSON summary on stderr.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
 from sciloom.curation.read_jsonl import JsonLine, missing_field, read_json_lines
 
 _DEFAULT = DedupConfig()
+DUPLICATE_ID = "duplicate_id"
 
 
 def register(app: typer.Typer) -> None:
@@ -43,7 +46,7 @@ def dedup(
     config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed, exact=exact, fuzzy=fuzzy,
                          containment=ContainmentConfig(enabled=containment, threshold=containment_threshold,
                                                        ngram=containment_ngram))
-    records = [_parse(line) for line in read_json_lines(sys.stdin.buffer, "text")]
+    records = _first_of_each_id([_parse(line) for line in read_json_lines(sys.stdin.buffer, "text")])
     valid = [i for i, (_, _, problem) in enumerate(records) if problem is None]
     verdicts = dict(zip(valid, dedup_documents(config, [str(records[i][0]) for i in valid],
                                                [records[i][1] for i in valid])))
@@ -64,6 +67,20 @@ def dedup(
     sys.stdout.flush()
     print(json.dumps({"records": len(records), "verdicts": dict(sorted(reasons.items())),
                       "unreadable": dict(sorted(problems.items()))}), file=sys.stderr)
+
+
+def _first_of_each_id(records: list[tuple[object, str, str | None]]) -> list[tuple[object, str, str | None]]:
+    """Each readable line whose id (as a string, as clusters name it) an earlier readable line has, marked
+    `duplicate_id`."""
+    seen: set[str] = set()
+    out = []
+    for doc_id, text, problem in records:
+        if problem is None:
+            if str(doc_id) in seen:
+                problem = DUPLICATE_ID
+            seen.add(str(doc_id))
+        out.append((doc_id, text, problem))
+    return out
 
 
 def _parse(line: JsonLine) -> tuple[object, str, str | None]:

@@ -55,3 +55,16 @@ def test_dedup_command_without_containment_keeps_the_excerpt(shared_data) -> Non
     result = CliRunner().invoke(_app(), ["dedup", "--no-containment"], input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["keep"] for line in result.stdout.splitlines()] == [True, True]
+
+
+def test_a_repeated_id_is_counted_not_merged_into_the_first_ones_cluster() -> None:
+    # Clusters are named by id: a second "a" with other text would otherwise read as a member of the first's cluster.
+    first, other = "the first text about rivers and their floods " * 10, "an unrelated note on sorting algorithms " * 10
+    lines = [json.dumps({"id": "a", "text": first}), json.dumps({"id": "a", "text": other}),
+             json.dumps({"id": 7, "text": other}), json.dumps({"id": "7", "text": first + " more"})]
+    result = CliRunner().invoke(_app(), ["dedup"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["id"], o["keep"], o["reason"]) for o in out] == [
+        ("a", True, None), ("a", None, "duplicate_id"), (7, True, None), ("7", None, "duplicate_id")]
+    assert json.loads(result.stderr.strip().splitlines()[-1])["unreadable"] == {"duplicate_id": 2}
