@@ -30,6 +30,7 @@ TEXT_BYTES_COLUMN: dict[str, pa.DataType] = {"text_bytes": pa.int64()}
 # judge_score, judge_reason, judge_discipline, judge_error
 JUDGE_COLUMNS: dict[str, pa.DataType] = dict(zip(JUDGE_FIELDS, (pa.int8(), pa.string(), pa.string(), pa.string())))
 NO_TEXT = "no_text"
+NO_KNOWN_WORD = "no_known_word"
 Verdicts = Mapping[str, Mapping[str, object]]  # document id -> its JUDGE_FIELDS
 
 
@@ -47,19 +48,21 @@ class Labeller:
         self._general = config.taxonomy.index(config.taxonomy.general_label)
         self._only_general = np.eye(len(self.discipline.labels), dtype=np.float32)[self._general]
 
-    def annotate(self, docs: list[Document]) -> None:
-        """Add the label columns to each document (all must have non-empty text).
+    def annotate(self, docs: list[Document]) -> dict[str, int]:
+        """Add the label columns to each document (all must have non-empty text); returns notes to count.
 
         A document holding no word a model knows ("xxxx", a script the models never saw) gives that model no
         evidence: it is labelled general (science score 0) and its quality score is 0, rather than whatever the
-        model's hashed n-gram buckets say."""
+        model's hashed n-gram buckets say. Such documents are counted as `no_known_word:<model>`."""
         lines = [self.discipline.line(doc["text"]) for doc in docs]
         disciplines_NL = self.discipline.predict_lines(lines)
-        disciplines_NL[[not self.discipline.reads_any_word(line) for line in lines]] = self._only_general
+        unread_discipline = [not self.discipline.reads_any_word(line) for line in lines]
+        disciplines_NL[unread_discipline] = self._only_general
         if not self.quality.reads_like(self.discipline):
             lines = [self.quality.line(doc["text"]) for doc in docs]
         quality_N = self.quality.predict_lines(lines)[:, self._high]
-        quality_N[[not self.quality.reads_any_word(line) for line in lines]] = 0.0
+        unread_quality = [not self.quality.reads_any_word(line) for line in lines]
+        quality_N[unread_quality] = 0.0
         names = self.discipline.labels
         for doc, probs_L, quality in zip(docs, disciplines_NL, quality_N):
             if self.verdicts is not None:
@@ -71,6 +74,8 @@ class Labeller:
             doc["quality_score"] = float(quality)
             doc["quality_tier"] = quality_tier(float(quality), self.config.tiers, l1_score=doc.get("l1_score"),
                                                l1_flags=doc.get("l1_flags"), judge_score=doc.get("judge_score"))
+        counts = {f"{NO_KNOWN_WORD}:{DISCIPLINE}": sum(unread_discipline), f"{NO_KNOWN_WORD}:{QUALITY}": sum(unread_quality)}
+        return {note: count for note, count in counts.items() if count}
 
 
 class LabelStep(Step):
@@ -102,7 +107,9 @@ class LabelStep(Step):
 
     def _flush(self, batch: list[Document]) -> Iterator[Document]:
         with self.stats.timer():
-            self.labeller.annotate(batch)
+            notes = self.labeller.annotate(batch)
+        for note, count in notes.items():
+            self.note(note, count)
         for doc in batch:
             doc["discipline_scores"] = [{"label": k, "score": v} for k, v in doc["discipline_scores"].items()]
             self.keep(doc)

@@ -79,7 +79,7 @@ def label(
     records = 0
     for batch in _batches(read_json_lines(sys.stdin.buffer, "text"), config.batch_size):
         docs = [{"id": line.id, "text": line.value} for line in batch if line.problem is None]
-        labeller.annotate(docs)
+        notes.update(labeller.annotate(docs))
         labelled = iter(docs)
         for line in batch:
             records += 1

@@ -9,7 +9,7 @@ import pytest
 from sciloom.classifiers.bootstrap import ensure_default_models
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.default_models import MODEL_CARD, PACKAGED_DIR, capped, packaged_models
-from sciloom.classifiers.label_step import Labeller
+from sciloom.classifiers.label_step import LabelStep, Labeller
 from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.text import tokens, window_tokens
 from sciloom.classifiers.weak_labels import packaged_seeds_dir
@@ -89,12 +89,15 @@ def test_text_without_a_word_the_models_know_is_general_and_low_quality():
     config = ClassifiersConfig()
     labeller = Labeller(PACKAGED_DIR, config)
     docs = [{"id": str(i), "text": t} for i, t in enumerate(["x" * 100, "zzqx blorf vrrp", "☃ ☃ ☃ ☃", PHYSICS])]
-    labeller.annotate(docs)
+    assert labeller.annotate(docs) == {"no_known_word:discipline": 3, "no_known_word:quality": 3}
     *unreadable, physics = docs
     for doc in unreadable:
         assert doc["discipline"] == config.taxonomy.general_label and doc["science_score"] == 0.0
         assert doc["quality_score"] == 0.0 and doc["quality_tier"] == "low"
     assert physics["discipline"] == "physics" and physics["quality_score"] > 0.5
+    step = LabelStep(labeller)  # in a run, the classify stage counts them in its notes
+    assert len(list(step.run([{"id": "u", "text": "x" * 100}, {"id": "p", "text": PHYSICS}]))) == 2
+    assert step.stats.notes == {"no_known_word:discipline": 1, "no_known_word:quality": 1}
 
 
 @needs_models
