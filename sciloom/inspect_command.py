@@ -39,11 +39,20 @@ def inspect(
         typer.echo(f"{folder}: no Parquet files here{hint}", err=True)
         raise typer.Exit(2)
     source = f"read_parquet({[str(f) for f in files]!r}, union_by_name = true)"
-    condition = f"WHERE {where}" if where.strip() else ""
+    condition = f"WHERE ({where})" if where.strip() else ""
+    connection = duckdb.connect()
     try:
-        connection = duckdb.connect()
         total = connection.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
-        matching = connection.execute(f"SELECT count(*) FROM {source} {condition}").fetchone()[0]
+    except duckdb.Error as error:
+        typer.echo(f"{folder}: not readable as Parquet: {str(error).splitlines()[0]}", err=True)
+        raise typer.Exit(2) from None
+    matching_sql = f"SELECT count(*) FROM {source} {condition}"
+    try:
+        # One condition, not a script: DuckDB runs every statement of a string, so "1); DROP TABLE t; (1" would not
+        # only filter rows.
+        if len(connection.extract_statements(matching_sql)) != 1:
+            raise duckdb.ParserException("the condition must be one SQL expression (it holds a ';')")
+        matching = connection.execute(matching_sql).fetchone()[0]
         cursor = connection.execute(f"SELECT * FROM (SELECT * FROM {source} {condition}) "
                                     f"USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})")
     except duckdb.Error as error:

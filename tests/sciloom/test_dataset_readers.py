@@ -116,6 +116,14 @@ def test_inspect_rejected_rows_show_their_reason_and_bad_input_is_one_line(run_d
         assert f"rejected: {reason}" in result.stdout
     bad = _inspect(str(run_dir / CURATED), "--where", "no_such_column > 1")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "no_such_column" in bad.stderr
+    # A condition is one expression: a script hidden in it is refused before anything runs.
+    script = _inspect(str(run_dir / CURATED), "--where", "1); CREATE TABLE t AS SELECT 1; SELECT (1")
+    assert script.returncode == 2 and "one SQL expression" in script.stderr
+    assert _inspect(str(run_dir / CURATED), "--where", "1; SELECT 2").returncode == 2
+    not_parquet = run_dir.parent / "not_a.parquet"
+    not_parquet.write_bytes(b"garbage")
+    unreadable = _inspect(str(not_parquet))
+    assert unreadable.returncode == 2 and "not readable as Parquet" in unreadable.stderr and "--where" not in unreadable.stderr
     missing = _inspect(str(run_dir / "nowhere"))
     assert missing.returncode == 2 and "no Parquet files" in missing.stderr
     phase = _inspect(str((run_dir / LABELLED).parent))  # a phase folder: its stage folders are named
