@@ -33,6 +33,11 @@ def load_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text)
+    except yaml.MarkedYAMLError as error:  # file:line:column, like the recipe's other errors, not "<unicode string>"
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        context = f" ({error.context})" if error.context else ""
+        raise RecipeError(f"{where}: not valid YAML: {error.problem}{context}") from None
     except yaml.YAMLError as error:
         raise RecipeError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(data, dict):

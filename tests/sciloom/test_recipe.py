@@ -49,6 +49,15 @@ def test_unknown_key_names_file_line_and_field(tmp_path: Path) -> None:
     assert f"{tmp_path / 'r.yaml'}:8: field 'curation.rules.profil': unknown key" in message
 
 
+def test_broken_yaml_names_file_line_and_column(tmp_path: Path) -> None:
+    # A tab in the indentation of line 3, column 1: the message points there, not at "<unicode string>".
+    with pytest.raises(RecipeError) as error:
+        load_recipe(_write(tmp_path, "run:\n  name: t\n\toutput_dir: out\n"))
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'r.yaml'}:3:1: not valid YAML: found character '\\t'")
+    assert "unicode string" not in message
+
+
 def test_wrong_type_says_what_was_expected(tmp_path: Path) -> None:
     (tmp_path / "in.jsonl").write_text("")
     text = BASE.format(input=tmp_path / "in.jsonl") + "  dedup:\n    num_perm: lots\n"
