@@ -69,6 +69,10 @@ class TaxonomyMismatch(ValueError):
     """A discipline model used under a taxonomy other than the one it was trained for."""
 
 
+class ModelNotFound(FileNotFoundError):
+    """A models folder without the model files asked for (a usage error: the command names the wrong folder)."""
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     kind: str  # discipline | quality
@@ -189,8 +193,8 @@ class LabelModel:
     def load(cls, folder: Path, kind: str, taxonomy: Taxonomy, seeds_dir: Path | None = None) -> LabelModel:
         meta_path, bin_path = folder / f"{kind}.json", folder / f"{kind}.bin"
         if not meta_path.exists() or not bin_path.exists():
-            raise FileNotFoundError(f"no {kind} model in {folder}: expected {bin_path.name} and {meta_path.name} "
-                                    f"(train one with `sciloom classifiers train` or `sciloom classifiers bootstrap`)")
+            raise ModelNotFound(f"no {kind} model in {folder}: expected {bin_path.name} and {meta_path.name} "
+                                f"(train one with `sciloom classifiers train` or `sciloom classifiers bootstrap`)")
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != FORMAT:
             raise ValueError(f"{meta_path} has model format {meta.get('format')!r}, this sciloom reads {FORMAT!r}: "

@@ -141,3 +141,12 @@ def test_python_dash_m_sciloom_is_the_sciloom_command() -> None:
     done = subprocess.run([sys.executable, "-m", "sciloom", "check-recipe", "no-such-recipe.yaml"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "no-such-recipe.yaml" in done.stderr + done.stdout
+
+
+def test_label_with_a_folder_without_models_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = subprocess.run([SCILOOM, "label", "--models", str(tmp_path)], input='{"id": 1, "text": "a test"}\n',
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"sciloom: ModelNotFound: no discipline model in {tmp_path}: expected discipline.bin and discipline.json "
+        "(train one with `sciloom classifiers train` or `sciloom classifiers bootstrap`)"]
