@@ -103,7 +103,7 @@ def label(
 
 @classifiers_app.command("train")
 def train(
-    data: Annotated[Path, typer.Option(help="Labelled JSONL, one {text, label} object per line.")],
+    data: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Labelled JSONL, one {text, label} object per line.")],
     out: Annotated[Path, typer.Option(help="Folder to write <kind>.bin/.json and <kind>_eval.json into.")],
     kind: Annotated[str, typer.Option(help="discipline or quality.")] = "discipline",
     label_map: Annotated[str, typer.Option(help="identity, arxiv, mag, mmlu, or a JSON file {raw label: label}.")] = "identity",
@@ -123,15 +123,19 @@ def train(
         raise typer.Exit(2) from None
     with data.open("rb") as lines:
         examples, skipped = read_labelled_jsonl(lines, mapper, text_field, label_field)
-    report = train_and_evaluate(kind, examples, config, out, test_fraction)
+    try:
+        report = train_and_evaluate(kind, examples, config, out, test_fraction)
+    except ValueError as error:  # too few examples, labels outside the taxonomy: the data cannot train a model
+        typer.echo(f"{data}: {error} (skipped lines: {dict(skipped)})", err=True)
+        raise typer.Exit(2) from None
     summary = {k: report[k] for k in ("examples", "accuracy", "macro_f1", "ece", "ece_before_calibration", "split")}
     typer.echo(json.dumps({**summary, "skipped": dict(skipped), "report": str(out / f"{kind}_eval.json")}))
 
 
 @classifiers_app.command("bootstrap")
 def bootstrap(
-    corpus: Annotated[Path, typer.Option(help="Unlabelled corpus: JSONL {id, text} file, or a folder of "
-                                              "part-*.parquet (e.g. <run>/curation/curated).")],
+    corpus: Annotated[Path, typer.Option(exists=True, help="Unlabelled corpus: JSONL {id, text} file, or a folder of "
+                                                           "part-*.parquet (e.g. <run>/curation/curated).")],
     out: Annotated[Optional[Path], typer.Option(help="Models folder; default: the default models folder used "
                                                      "by `sciloom label`.")] = None,
     recipe: RecipeOption = None,

@@ -83,6 +83,19 @@ def test_train_with_a_label_mapping_file_writes_model_and_report(app, tmp_path):
     assert bad.exit_code == 2 and "cannot label a quality model" in bad.stderr
 
 
+def test_train_on_unusable_data_is_one_message_and_exit_2(app, tmp_path):
+    data = tmp_path / "few.jsonl"
+    data.write_text('{"text": "an atom", "label": "physics"}\n{broken\n{"text": "x", "label": "astrology"}\n')
+    few = CliRunner().invoke(app, ["classifiers", "train", "--data", str(data), "--out", str(tmp_path / "m")])
+    assert few.exit_code == 2
+    assert "too few examples (1)" in few.stderr and "'malformed_json': 1" in few.stderr
+    missing = CliRunner().invoke(app, ["classifiers", "train", "--data", str(tmp_path / "none.jsonl"),
+                                       "--out", str(tmp_path / "m")])
+    assert missing.exit_code == 2 and "Invalid value for '--data'" in missing.stderr
+    no_corpus = CliRunner().invoke(app, ["classifiers", "bootstrap", "--corpus", str(tmp_path / "none")])
+    assert no_corpus.exit_code == 2 and "Invalid value for '--corpus'" in no_corpus.stderr
+
+
 def test_bootstrap_command_then_label_with_its_models(app, tmp_path, small_config):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps({"id": d["id"], "text": d["text"]}) + "\n"
