@@ -96,12 +96,12 @@ class LabelModel:
         self._column = {f"{_PREFIX}{label}": i for i, label in enumerate(info.labels)}
         self._words: frozenset[str] | None = None
 
-    def reads_any_word(self, line: str) -> bool:
-        """True when the input line (`line`) holds a word of the model's vocabulary; without one, its prediction comes
-        from hashed n-gram buckets alone, noise rather than evidence."""
+    def reads_any_word(self, line_tokens: Sequence[str]) -> bool:
+        """True when an input line's tokens (`line(text).split()`) hold a word of the model's vocabulary; without one,
+        its prediction comes from hashed n-gram buckets alone, noise rather than evidence."""
         if self._words is None:
             self._words = frozenset(self.model.get_words()) - {_END_OF_LINE}
-        return not self._words.isdisjoint(line.split())
+        return not self._words.isdisjoint(line_tokens)
 
     @property
     def labels(self) -> tuple[str, ...]:

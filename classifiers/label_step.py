@@ -55,13 +55,15 @@ class Labeller:
         evidence: it is labelled general (science score 0) and its quality score is 0, rather than whatever the
         model's hashed n-gram buckets say. Such documents are counted as `no_known_word:<model>`."""
         lines = [self.discipline.line(doc["text"]) for doc in docs]
+        line_tokens = [line.split() for line in lines]
         disciplines_NL = self.discipline.predict_lines(lines)
-        unread_discipline = [not self.discipline.reads_any_word(line) for line in lines]
+        unread_discipline = [not self.discipline.reads_any_word(tokens) for tokens in line_tokens]
         disciplines_NL[unread_discipline] = self._only_general
         if not self.quality.reads_like(self.discipline):
             lines = [self.quality.line(doc["text"]) for doc in docs]
+            line_tokens = [line.split() for line in lines]
         quality_N = self.quality.predict_lines(lines)[:, self._high]
-        unread_quality = [not self.quality.reads_any_word(line) for line in lines]
+        unread_quality = [not self.quality.reads_any_word(tokens) for tokens in line_tokens]
         quality_N[unread_quality] = 0.0
         names = self.discipline.labels
         for doc, probs_L, quality in zip(docs, disciplines_NL, quality_N):
@@ -74,8 +76,8 @@ class Labeller:
             doc["quality_score"] = float(quality)
             doc["quality_tier"] = quality_tier(float(quality), self.config.tiers, l1_score=doc.get("l1_score"),
                                                l1_flags=doc.get("l1_flags"), judge_score=doc.get("judge_score"))
-        counts = {f"{NO_KNOWN_WORD}:{DISCIPLINE}": sum(unread_discipline), f"{NO_KNOWN_WORD}:{QUALITY}": sum(unread_quality)}
-        return {note: count for note, count in counts.items() if count}
+        counts = {DISCIPLINE: sum(unread_discipline), QUALITY: sum(unread_quality)}
+        return {f"{NO_KNOWN_WORD}:{model}": count for model, count in counts.items() if count}
 
 
 class LabelStep(Step):

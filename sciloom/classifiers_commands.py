@@ -103,7 +103,8 @@ def label(
 
 @classifiers_app.command("train")
 def train(
-    data: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Labelled JSONL, one {text, label} object per line.")],
+    data: Annotated[Path, typer.Option(exists=True, dir_okay=False,
+                                       help="Labelled JSONL, one {text, label} object per line.")],
     out: Annotated[Path, typer.Option(help="Folder to write <kind>.bin/.json and <kind>_eval.json into.")],
     kind: Annotated[str, typer.Option(help="discipline or quality.")] = "discipline",
     label_map: Annotated[str, typer.Option(help="identity, arxiv, mag, mmlu, or a JSON file {raw label: label}.")] = "identity",

@@ -50,8 +50,11 @@ def inspect(
     try:
         # One condition, not a script: DuckDB runs every statement of a string, so "1); DROP TABLE t; (1" would not
         # only filter rows.
-        if len(connection.extract_statements(matching_sql)) != 1:
-            raise duckdb.ParserException("the condition must be one SQL expression (it holds a ';')")
+        statements = len(connection.extract_statements(matching_sql))
+        if statements != 1:
+            typer.echo(f"{folder}: --where {where!r}: the condition must be one SQL expression "
+                       f"(it reads as {statements} statements)", err=True)
+            raise typer.Exit(2)
         matching = connection.execute(matching_sql).fetchone()[0]
         cursor = connection.execute(f"SELECT * FROM (SELECT * FROM {source} {condition}) "
                                     f"USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})")

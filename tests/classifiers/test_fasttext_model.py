@@ -40,8 +40,8 @@ def test_the_end_of_line_token_carries_no_bias(trained):
     probs_L = trained.predict_proba([""])[0]
     trained_labels = probs_L[np.arange(len(probs_L)) != DEFAULT_TAXONOMY.index("earth_environment")]
     np.testing.assert_allclose(trained_labels, 1.0 / len(trained_labels), rtol=1e-6)
-    assert trained.reads_any_word(trained.line(make_documents(1, seed=3)[0]["text"]))
-    assert not trained.reads_any_word(trained.line("zzqx blorf")) and not trained.reads_any_word("")
+    assert trained.reads_any_word(trained.line(make_documents(1, seed=3)[0]["text"]).split())
+    assert not trained.reads_any_word(trained.line("zzqx blorf").split()) and not trained.reads_any_word([])
 
 
 def test_training_is_deterministic(trained):
