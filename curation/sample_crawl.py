@@ -21,6 +21,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from sciloom.curation.atomic_write import atomic_path
 from sciloom.curation.sample_pages import CONTAINED_INTROS, FRENCH, GENERAL, GERMAN, SCIENCE, SITES, SPAM_WORDS, Topic
 
 
@@ -57,9 +58,8 @@ def write_sample_crawl(path: str | Path, seed: int = 0) -> list[SamplePage]:
         rng.shuffle(group)
     start = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     manifest: list[SamplePage] = []
-    with open(path, "wb") as out:
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:  # an interrupted write leaves no truncated WARC behind
         writer = WARCWriter(out, gzip=True, warc_version="1.1")
         writer.write_record(writer.create_warc_record(
             "", "warcinfo", payload=io.BytesIO(b"software: sciloom sample_crawl\r\nformat: WARC/1.1\r\n"),

@@ -58,6 +58,7 @@ EXIT_CODES = {
     "sciloom.classifiers.fasttext_model.TaxonomyMismatch": 2,
     "sciloom.classifiers.fasttext_model.ModelNotFound": 2,
     "sciloom.trainer.memory_plan.TrainingWontFit": 2,
+    "sciloom.report.collect.NoRunOutputs": 2,
 }
 VERBOSE_ENV = "SCILOOM_VERBOSE"
 

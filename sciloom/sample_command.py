@@ -19,6 +19,9 @@ def sample_crawl(
     seed: Annotated[int, typer.Option(help="Seed for page order, dates and generated junk.")] = 0,
 ) -> None:
     """Write a small, deterministic sample crawl (science, general, duplicate, junk and broken records)."""
+    if out.is_dir():
+        raise typer.BadParameter(f"{out} is a folder; give the WARC file to write, e.g. {out / 'sample.warc.gz'}",
+                                 param_hint="OUT")
     manifest = write_sample_crawl(out, seed=seed)
     kinds = Counter(page.kind for page in manifest)
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))

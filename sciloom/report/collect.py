@@ -18,6 +18,14 @@ EXAMPLE_CLUSTERS = 3
 PACKAGES = ("sciloom", "torch", "ray", "pyarrow", "trafilatura", "tokenizers", "transformers", "fasttext-numpy2-wheel")
 
 
+class NoRunOutputs(FileNotFoundError):
+    """The folder holds nothing a run writes: a report of it would be an empty page that looks like a run's."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(f"{run_dir}: no {RUN_REPORT} and no output of any phase (curation, classifiers, mixer, "
+                         "trainer); give a run's output_dir")
+
+
 @dataclass
 class RunFacts:
     run_dir: Path
@@ -32,6 +40,11 @@ class RunFacts:
     model_cards: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, dict[str, int]] = field(default_factory=dict)  # stage folder -> documents per input source
     versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_outputs(self) -> bool:
+        return bool(self.summary.get("run") or self.curation or self.sources or self.classifiers or self.plan
+                    or self.training or self.loss_curves)
 
     @property
     def name(self) -> str:
@@ -57,6 +70,8 @@ def collect(run_dir: Path) -> RunFacts:
     models_dir = (summary.get("classification") or {}).get("models_dir") or (facts.classifiers or {}).get("models_dir")
     if models_dir:
         facts.model_cards = {p.stem: _json(p) for p in sorted(Path(models_dir).glob("*.json"))}
+    if not facts.has_outputs:
+        raise NoRunOutputs(run_dir)
     return facts
 
 

@@ -150,3 +150,20 @@ def test_label_with_a_folder_without_models_is_one_line_and_exit_2(tmp_path: Pat
     assert result.stderr.strip().splitlines() == [
         f"sciloom: ModelNotFound: no discipline model in {tmp_path}: expected discipline.bin and discipline.json "
         "(train one with `sciloom classifiers train` or `sciloom classifiers bootstrap`)"]
+
+
+def test_report_of_a_folder_that_holds_no_run_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    """It used to write an empty report.html there and exit 0, and `sciloom publish` then uploaded that page."""
+    (tmp_path / "notes.txt").write_text("not a run\n")
+    result = _sciloom("report", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"sciloom: NoRunOutputs: {tmp_path}: no run_report.json and no output of any phase (curation, classifiers, "
+        "mixer, trainer); give a run's output_dir"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_sample_crawl_given_a_folder_names_it_instead_of_a_traceback(tmp_path: Path) -> None:
+    result = _sciloom("sample-crawl", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is a folder" in result.stderr and list(tmp_path.iterdir()) == []
