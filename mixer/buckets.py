@@ -75,6 +75,11 @@ def count_part(path: str, sample_docs: int, held_out: HeldOutConfig) -> PartCoun
     return counts
 
 
+class NoLabelledParts(FileNotFoundError):
+    def __init__(self, labelled_dir: Path) -> None:
+        super().__init__(f"no labelled parts (part-*.parquet) in {labelled_dir}: the classification phase writes them")
+
+
 def count_buckets(labelled_dir: Path, encoder: DocumentEncoder, sample_docs: int,
                   held_out: HeldOutConfig) -> CorpusCounts:
     """Buckets in a stable order (training and held-out), the held-out rule, and unusable documents by reason."""
@@ -85,7 +90,7 @@ def count_buckets(labelled_dir: Path, encoder: DocumentEncoder, sample_docs: int
     chooser = HeldOutChooser(held_out)
     parts = list(iter_parts(labelled_dir))
     if not parts:
-        raise FileNotFoundError(f"no labelled parts (part-*.parquet) in {labelled_dir}")
+        raise NoLabelledParts(labelled_dir)
     ensure_ray()
     # In part order: each bucket's sample is its first documents in the parts' order, whatever the task timing.
     for path, part in zip(parts, map_in_order(count_part, ((str(p), sample_docs, held_out) for p in parts))):

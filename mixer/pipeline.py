@@ -23,7 +23,7 @@ from sciloom.curation.executor import run_stage, tasks_dir
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import tasks_over_stage
 from sciloom.curation.atomic_write import write_json_atomic
-from sciloom.mixer.buckets import count_buckets
+from sciloom.mixer.buckets import NoLabelledParts, count_buckets
 from sciloom.mixer.config import STAGE_NAMES, MixerConfig, TokenizerConfig
 from sciloom.mixer.held_out import HELD_OUT_FOLDER, HeldOutRule
 from sciloom.mixer.indexed_dataset import token_dtype
@@ -71,7 +71,10 @@ def prepare_tokenizer(config: TokenizerConfig, labelled_dir: Path, tokenizer_dir
         return config.path.resolve()
     assert config.train_bpe is not None
     settings = tokenizer_dir / "training.json"
-    wanted = {"train_bpe": config.train_bpe.model_dump(), "corpus": [p.name for p in iter_parts(labelled_dir)]}
+    corpus = [p.name for p in iter_parts(labelled_dir)]
+    if not corpus:  # a BPE trained on nothing would be written and kept as if it were the corpus's
+        raise NoLabelledParts(labelled_dir)
+    wanted = {"train_bpe": config.train_bpe.model_dump(), "corpus": corpus}
     if not ((tokenizer_dir / TOKENIZER_FILE).is_file() and settings.is_file()
             and json.loads(settings.read_text()) == wanted):
         if (tokenizer_dir / TOKENIZER_FILE).is_file() and _stream_folders(tokenizer_dir.parent):

@@ -58,7 +58,9 @@ EXIT_CODES = {
     "sciloom.classifiers.fasttext_model.TaxonomyMismatch": 2,
     "sciloom.classifiers.fasttext_model.ModelNotFound": 2,
     "sciloom.trainer.memory_plan.TrainingWontFit": 2,
+    "sciloom.trainer.memory_plan.ModelShapeUnreadable": 2,
     "sciloom.report.collect.NoRunOutputs": 2,
+    "sciloom.mixer.buckets.NoLabelledParts": 2,
 }
 VERBOSE_ENV = "SCILOOM_VERBOSE"
 

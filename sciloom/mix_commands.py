@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-import yaml
 from pydantic import ValidationError
 from rich.console import Console
 
@@ -35,10 +34,11 @@ def plan(
     from sciloom.mixer.config import MixerConfig
     from sciloom.mixer.pipeline import plan_from_corpus, prepare_tokenizer
     from sciloom.mixer.plan_report import held_out_table, plan_table, write_plan_report
+    from sciloom.recipe_errors import RecipeError, describe_validation_error, load_yaml
 
-    data = yaml.safe_load(recipe_or_config.read_text())
+    data, lines = load_yaml(recipe_or_config)  # a missing file or bad YAML: file:line:column, exit 2
     taxonomy = DEFAULT_TAXONOMY
-    if isinstance(data, dict) and "run" in data:
+    if "run" in data:
         from sciloom.recipe import load_recipe_or_exit
 
         recipe = load_recipe_or_exit(recipe_or_config)
@@ -53,8 +53,7 @@ def plan(
         try:
             config = MixerConfig.model_validate(data)
         except ValidationError as error:
-            typer.echo(f"{recipe_or_config}: {error}", err=True)
-            raise typer.Exit(2) from None
+            raise RecipeError(describe_validation_error(recipe_or_config, error, lines)) from None
         if labelled is None or out_dir is None:
             typer.echo("a mixer-only config needs --labelled and --out-dir", err=True)
             raise typer.Exit(2)

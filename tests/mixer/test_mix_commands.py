@@ -8,7 +8,10 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
+from sciloom.cli import exit_code_for
 from sciloom.mix_commands import register
+from sciloom.mixer.buckets import NoLabelledParts
+from sciloom.recipe_errors import RecipeError
 
 from mixer_test_corpus import write_labelled_corpus
 from mixer_test_shards import random_documents, write_folder
@@ -61,3 +64,28 @@ def test_shards_verify(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app(), ["shards", "verify", str(tmp_path)])
     assert bad.exit_code == 1
     assert f"{path}: at byte offset 100: truncated" in bad.output
+
+
+def test_mix_plan_names_file_line_and_field_of_a_bad_mixer_config(tmp_path: Path) -> None:
+    path = tmp_path / "mixer.yaml"
+    path.write_text("seq_len: 64\nstreams: 3\n")
+    result = CliRunner().invoke(app(), ["mix", "plan", str(path), "--labelled", str(tmp_path), "--out-dir",
+                                        str(tmp_path / "out")])
+    assert isinstance(result.exception, RecipeError) and exit_code_for(result.exception) == 2
+    message = str(result.exception)
+    assert f"{path}:2: field 'streams': unknown key" in message
+    assert f"{path}:1: field 'tokenizer': required field is missing" in message
+    path.write_text("seq_len: [64\n")
+    result = CliRunner().invoke(app(), ["mix", "plan", str(path)])
+    assert isinstance(result.exception, RecipeError) and f"{path}:2:1: not valid YAML" in str(result.exception)
+
+
+def test_mix_plan_without_labelled_parts_trains_no_tokenizer(tmp_path: Path) -> None:
+    """It used to train and keep a BPE on no text, then stop with a traceback when counting the buckets."""
+    (tmp_path / "labelled").mkdir()
+    args = ["mix", "plan", str(mixer_yaml(tmp_path, 4000)), "--labelled", str(tmp_path / "labelled"),
+            "--out-dir", str(tmp_path / "out")]
+    result = CliRunner().invoke(app(), args)
+    assert isinstance(result.exception, NoLabelledParts) and exit_code_for(result.exception) == 2
+    assert f"no labelled parts (part-*.parquet) in {tmp_path / 'labelled'}" in str(result.exception)
+    assert not (tmp_path / "out").exists()

@@ -123,3 +123,24 @@ def test_the_7b_recipe_fits_eight_80gb_gpus_and_not_eight_24gb_ones() -> None:
     small = sciloom("plan-training", "recipes/cc_qwen7b.yaml", "--gpus", "8", "--gpu-memory", "24")
     assert small.returncode == 2
     assert "out of memory" in small.stderr and "4 integration" in small.stderr
+
+
+def test_a_given_model_config_that_cannot_be_read_is_named_not_replaced_by_a_guess(tmp_path: Path) -> None:
+    """--model-config used to be skipped when missing (the published 7B shape was planned instead), ignored when the
+    recipe gives dense.model, and a traceback when it was not JSON or lacked a field."""
+    cases = {"missing.json": None, "not-json.json": "xx", "list.json": "[1]",
+             "partial.json": '{"model_type": "qwen2", "hidden_size": 64}'}
+    expected = {"missing.json": "not a readable config.json", "not-json.json": "not a readable config.json",
+                "list.json": "a config.json is a JSON object, found list",
+                "partial.json": "field 'num_attention_heads' missing"}
+    for name, text in cases.items():
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        result = sciloom("plan-training", "recipes/cc_qwen7b.yaml", "--gpus", "8", "--gpu-memory", "80",
+                         "--model-config", str(path))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith(f"sciloom: ModelShapeUnreadable: {path}: {expected[name]}"), result.stderr
+    both = sciloom("plan-training", "recipes/demo.yaml", "--gpus", "1", "--gpu-memory", "80",
+                   "--model-config", str(tmp_path / "partial.json"))
+    assert both.returncode == 2 and "trainer.dense.model already gives the dense model's shape" in both.stderr
