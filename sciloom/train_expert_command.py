@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
         from sciloom.recipe import load_recipe_or_exit
         from sciloom.trainer.pipeline import run_expert_induction
 
-        loaded = load_recipe_or_exit(recipe)
+        # The job reads only the mixer's shards: the curation inputs need not be on this node.
+        loaded = load_recipe_or_exit(recipe, check_paths=False)
         if loaded.trainer is None:
             typer.echo(f"{recipe}: field 'trainer': required to train an expert", err=True)
             raise typer.Exit(2)

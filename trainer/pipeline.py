@@ -46,6 +46,8 @@ def run_expert_induction(config: TrainerConfig, shards_dir: Path, out_dir: Path,
     """Stage 1 for one discipline alone (one job per discipline on a cluster); `run_training` then reuses it."""
     ctx = init_from_environment()
     streams = induction_disciplines(shards_dir)
+    if not streams:
+        raise ValueError(f"{shards_dir}: no expert-induction streams; the recipe's mixing phase has not run here")
     if discipline not in streams:
         raise ValueError(f"{shards_dir}: no expert-induction stream for {discipline!r} (streams: {', '.join(streams)})")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -167,3 +167,22 @@ def test_sample_crawl_given_a_folder_names_it_instead_of_a_traceback(tmp_path: P
     result = _sciloom("sample-crawl", str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "is a folder" in result.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_train_expert_needs_only_the_shards_not_the_curation_inputs(mixed_run: Path, tmp_path: Path) -> None:
+    """An expert job runs on a training node: the crawl the run curated is not there, and used to be demanded."""
+    run = _copy(mixed_run, tmp_path)
+    recipe_path = _recipe(tmp_path, run, ["training"])
+    recipe = yaml.safe_load(recipe_path.read_text())
+    for spec in recipe["curation"]["inputs"]:
+        spec["paths"] = [str(tmp_path / "not-on-this-node.warc.gz")]
+    recipe_path.write_text(yaml.safe_dump(recipe))
+    discipline = sorted(p.name for p in (run / "mixer" / "expert_induction").iterdir()
+                        if p.is_dir() and p.name != "general")[0]
+    result = _sciloom("train-expert", str(recipe_path), "--discipline", discipline)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run / "trainer").is_dir()
+    empty = _sciloom("train-expert", str(_recipe(tmp_path, tmp_path / "empty-run", ["training"])),
+                     "--discipline", discipline)
+    assert empty.returncode == 2
+    assert "no expert-induction streams; the recipe's mixing phase has not run here" in empty.stderr
