@@ -61,7 +61,7 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None, check
     for phase, section in (("mixing", "mixer"), ("training", "trainer")):
         if phase in recipe.run.phases and getattr(recipe, section) is None:
             raise RecipeError(f"{path}: field '{section}': required when run.phases includes '{phase}'")
-    if check_paths:
+    if check_paths and "curation" in recipe.run.phases:  # only curation reads them (training may run elsewhere)
         _raise_if_any(path, "input(s) not found", _missing_local_inputs(recipe, path, lines))
     _raise_if_any(path, "problem(s) in the recipe",
                   (_output_dir_problems(recipe, path, lines) if check_paths else [])

@@ -77,6 +77,9 @@ def test_missing_section_and_missing_input_file(tmp_path: Path) -> None:
     with pytest.raises(RecipeError) as error:
         load_recipe(_write(tmp_path, text))
     assert "r.yaml:7: field 'curation.inputs.0.paths.0': no such file or folder 'nowhere.warc.gz'" in str(error.value)
+    # A run of later phases only (training on a GPU node) never reads the inputs: they need not be there.
+    text = BASE.format(input="nowhere.warc.gz").replace("output_dir: out", "output_dir: out\n  phases: [classification]")
+    assert load_recipe(_write(tmp_path, text)).run.phases == ["classification"]
 
 
 def _demo_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit) -> Path:
