@@ -51,6 +51,7 @@ EXIT_CODES = {
     "sciloom.classifiers.judge_stage.JudgeLabelsUnusable": 1,
     "sciloom.curation.atomic_write.NoSpaceLeft": 1,
     "sciloom.publish.PublishFailed": 1,
+    "sciloom.publish.DestinationUnreachable": 2,
     "sciloom.recipe_errors.RecipeError": 2,
     "sciloom.curation.inputs.InputNotFound": 2,
     "sciloom.curation.ray_runtime.RayConnectionError": 2,

@@ -94,12 +94,18 @@ def _published(relative: Path) -> bool:
     return not any(part.startswith(".") for part in relative.parts) and not (_EXCLUDED_FOLDERS & set(relative.parts[:-1]))
 
 
+class DestinationUnreachable(OSError):
+    """The destination cannot be opened or listed (unknown protocol, bad options, credentials, endpoint, bucket)."""
+
+
 def open_destination(url: str, storage_options: dict[str, Any] | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem and root path of a publish URL; a missing fsspec backend is named with its package."""
     try:
         fs, root = url_to_fs(url, **(storage_options or {}))
     except ImportError as error:
         raise ImportError(f"{url}: {error} (for s3:// install s3fs, e.g. `pip install 'sciloom[s3]'`)") from None
+    except (ValueError, TypeError) as error:  # an unknown protocol, a storage option the backend does not take
+        raise DestinationUnreachable(f"{url}: cannot open the destination ({type(error).__name__}: {error})") from None
     return fs, root.rstrip("/")
 
 
@@ -120,7 +126,11 @@ def publish_phase(out: Path, phase: str, url: str, storage_options: dict[str, An
     report.files, report.bytes = len(names), sum(fp["size"] for fp in fingerprints.values())
     record_path = f"{root}/{BOOKKEEPING}/{phase}.json"
     record = {"phase": phase, "files": fingerprints}
-    remote = _listing(fs, root, phase)
+    try:
+        remote = _listing(fs, root, phase)
+    except Exception as error:  # noqa: BLE001 - credentials, endpoint, bucket: what stops this request stops every one
+        raise DestinationUnreachable(f"{url}: cannot list the destination, nothing was uploaded "
+                                     f"({type(error).__name__}: {error})") from None
 
     def reads_back(name: str) -> bool:
         """The object is byte for byte the file (False also when it cannot be read: it is then uploaded again)."""

@@ -308,3 +308,26 @@ def test_publishing_does_not_change_the_recipe_hash(tmp_path: Path) -> None:
     published = tmp_path / "published.yaml"
     published.write_text(yaml.safe_dump(recipe))
     assert load_recipe(plain, check_paths=False).content_hash() == load_recipe(published, check_paths=False).content_hash()
+
+
+def test_a_destination_that_cannot_be_opened_or_listed_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """An unknown protocol, an option the backend does not take, an endpoint nobody listens on: each used to be a
+    traceback from deep inside fsspec or botocore."""
+    run = _tiny_run(tmp_path / "run", parts=1)
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    cases = [
+        ("nosuchstore://bucket/run", {}, "cannot open the destination (ValueError: Protocol not known: nosuchstore)"),
+        (f"s3://{BUCKET}/run", {"endpoint_url": closed, "no_such_option": 1}, "unexpected keyword argument"),
+        (f"s3://{BUCKET}/run", {"endpoint_url": closed, "config_kwargs": {"retries": {"max_attempts": 1}}},
+         "cannot list the destination, nothing was uploaded (EndpointConnectionError"),
+    ]
+    for url, options, expected in cases:
+        result = subprocess.run([str(BIN / "sciloom"), "publish", str(run), url, "--storage-options",
+                                 json.dumps(options)], capture_output=True, text=True, timeout=300,
+                                env={**os.environ, **CREDENTIALS})
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"sciloom: DestinationUnreachable: {url}: "), lines
+        assert expected in lines[0], lines
