@@ -1,7 +1,6 @@
 """`sciloom upcycle`: a local dense Qwen2 folder in, a Qwen2-MoE folder (transformers / vLLM loadable) out."""
 from __future__ import annotations
 
-import json
 import shutil
 from enum import Enum
 from pathlib import Path
@@ -11,7 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from sciloom.curation.atomic_write import atomic_dir
-from sciloom.trainer.hf_io import load_hf, save_hf
+from sciloom.trainer.hf_io import load_hf, read_hf_json, save_hf
 from sciloom.trainer.upcycle import UpcycleSpec, upcycle
 
 # Everything else in the dense folder (tokenizer, generation config, ...) is copied so the output is servable.
@@ -30,7 +29,7 @@ class RouterInit(str, Enum):
 
 
 def _storage_dtype(dense_dir: Path) -> torch.dtype:
-    hf_config = json.loads((dense_dir / "config.json").read_text())
+    hf_config = read_hf_json(dense_dir / "config.json")
     name = hf_config.get("dtype") or hf_config.get("torch_dtype") or "float32"
     dtype = getattr(torch, name, None)
     if not isinstance(dtype, torch.dtype):
@@ -79,9 +78,9 @@ def register(app: typer.Typer) -> None:
             dtype = _storage_dtype(dense)
             dense_model = load_hf(dense)
             moe_model = upcycle(dense_model, spec)
-        except ValueError as error:
+        except ValueError as error:  # a folder or a spec that cannot be used: the user's to fix
             typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(code=1) from None
+            raise typer.Exit(code=2) from None
         drift_max, drift_mean = _logit_drift(dense_model, moe_model, dense_model.config.vocab_size, seed)
         with atomic_dir(out) as staging:  # an interrupted run never leaves a half-written model
             save_hf(moe_model, staging, dtype=dtype)

@@ -21,8 +21,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import Qwen2Config, Qwen2MoeConfig
 
@@ -37,27 +39,52 @@ DEFAULT_MAX_SHARD_BYTES = 5 * 1024**3  # save_pretrained's default max_shard_siz
 INDEX_FILE = "model.safetensors.index.json"
 
 
+class HFModelUnreadable(ValueError):
+    """A folder or config.json that cannot be read as a Qwen2 / Qwen2-MoE model; the message names the file."""
+
+
+def read_hf_json(path: Path) -> dict[str, Any]:
+    """A Hugging Face JSON file (config.json, the weights index) as a dict, or HFModelUnreadable naming it."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise HFModelUnreadable(f"{path}: not a readable JSON file ({error})") from None
+    if not isinstance(data, dict):
+        raise HFModelUnreadable(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def read_hf_config(path: Path) -> ModelConfig:
+    """The model shape a config.json describes."""
+    try:
+        return config_from_hf(read_hf_json(path), path)
+    except KeyError as error:
+        raise HFModelUnreadable(f"{path}: field {error} missing") from None
+    except TypeError as error:  # a field of the wrong JSON type, e.g. "num_attention_heads": "4"
+        raise HFModelUnreadable(f"{path}: {error}") from None
+
+
 def config_from_hf(hf: dict, source: Path) -> ModelConfig:
     model_type = hf.get("model_type")
     if model_type not in ("qwen2", "qwen2_moe"):
-        raise ValueError(f"{source}: model_type {model_type!r} is not qwen2 or qwen2_moe")
+        raise HFModelUnreadable(f"{source}: model_type {model_type!r} is not qwen2 or qwen2_moe")
     if hf.get("hidden_act", "silu") != "silu":
-        raise ValueError(f"{source}: hidden_act {hf['hidden_act']!r} unsupported (only silu)")
+        raise HFModelUnreadable(f"{source}: hidden_act {hf['hidden_act']!r} unsupported (only silu)")
     if hf.get("use_sliding_window", False):
-        raise ValueError(f"{source}: sliding-window attention is not supported")
+        raise HFModelUnreadable(f"{source}: sliding-window attention is not supported")
     rope = hf.get("rope_parameters") or {"rope_type": "default", "rope_theta": hf.get("rope_theta", 10000.0)}
     if rope.get("rope_type", "default") != "default":
-        raise ValueError(f"{source}: rope_type {rope['rope_type']!r} unsupported (only default RoPE)")
+        raise HFModelUnreadable(f"{source}: rope_type {rope['rope_type']!r} unsupported (only default RoPE)")
     heads = hf["num_attention_heads"]
     head_dim = hf.get("head_dim") or hf["hidden_size"] // heads
     if head_dim * heads != hf["hidden_size"]:
-        raise ValueError(f"{source}: head_dim {head_dim} * heads {heads} != hidden_size {hf['hidden_size']}")
+        raise HFModelUnreadable(f"{source}: head_dim {head_dim} * heads {heads} != hidden_size {hf['hidden_size']}")
     moe = None
     if model_type == "qwen2_moe":
         if not hf.get("qkv_bias", True):
-            raise ValueError(f"{source}: qkv_bias=false unsupported (Qwen2 attention has q/k/v biases)")
+            raise HFModelUnreadable(f"{source}: qkv_bias=false unsupported (Qwen2 attention has q/k/v biases)")
         if hf.get("decoder_sparse_step", 1) != 1 or hf.get("mlp_only_layers"):
-            raise ValueError(f"{source}: only all-MoE layers are supported (decoder_sparse_step=1, no mlp_only_layers)")
+            raise HFModelUnreadable(f"{source}: only all-MoE layers are supported (decoder_sparse_step=1, no mlp_only_layers)")
         moe = MoEConfig(
             num_experts=hf["num_experts"],
             top_k=hf["num_experts_per_tok"],
@@ -95,14 +122,20 @@ def _single_token_id(value: int | list[int] | None) -> int | None:
 def _read_safetensors(folder: Path) -> dict[str, torch.Tensor]:
     index = folder / INDEX_FILE
     if index.is_file():
-        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        weight_map = read_hf_json(index).get("weight_map")
+        if not isinstance(weight_map, dict):
+            raise HFModelUnreadable(f"{index}: no weight_map object")
+        shards = sorted(set(map(str, weight_map.values())))
     elif (folder / "model.safetensors").is_file():
         shards = ["model.safetensors"]
     else:
-        raise FileNotFoundError(f"{folder}: neither model.safetensors nor model.safetensors.index.json")
+        raise HFModelUnreadable(f"{folder}: neither model.safetensors nor model.safetensors.index.json")
     state: dict[str, torch.Tensor] = {}
     for shard in shards:
-        state.update(load_file(folder / shard))
+        try:
+            state.update(load_file(folder / shard))
+        except (OSError, SafetensorError) as error:  # missing shard, truncated or damaged file
+            raise HFModelUnreadable(f"{folder / shard}: not readable as safetensors ({error})") from None
     return state
 
 
@@ -137,8 +170,8 @@ def load_hf(folder: str | Path, dtype: torch.dtype = torch.float32) -> CausalLM:
     folder = Path(folder)
     config_path = folder / "config.json"
     if not config_path.is_file():
-        raise FileNotFoundError(f"{folder}: no config.json")
-    config = config_from_hf(json.loads(config_path.read_text()), folder)
+        raise HFModelUnreadable(f"{folder}: no config.json")
+    config = read_hf_config(config_path)
     state = _read_safetensors(folder)
     if config.moe is not None:
         _fuse_experts(state, config.num_layers, config.moe.num_experts)
@@ -148,7 +181,14 @@ def load_hf(folder: str | Path, dtype: torch.dtype = torch.float32) -> CausalLM:
     expected = set(model.state_dict()) - ({"lm_head.weight"} if config.tie_word_embeddings else set())
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
-        raise ValueError(f"{folder}: weights do not match the config: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise HFModelUnreadable(f"{folder}: weights do not match the config: missing {missing[:5]}, "
+                                f"unexpected {unexpected[:5]}")
+    shapes = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    wrong = [f"{name} {list(tensor.shape)} (config.json: {list(shapes[name])})" for name, tensor in state.items()
+             if tuple(tensor.shape) != shapes[name]]
+    if wrong:
+        raise HFModelUnreadable(f"{folder}: {len(wrong)} weight(s) not of the shape config.json gives, e.g. "
+                                + "; ".join(wrong[:3]))
     model.load_state_dict(state, strict=not config.tie_word_embeddings)
     return model.to(dtype)
 

@@ -15,7 +15,6 @@ on a small model), plus a fixed allowance for the CUDA context and allocator fra
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -83,42 +82,27 @@ class StagePlan:
 
 
 class ModelShapeUnreadable(ValueError):
-    """The dense model's shape cannot be known from what was given (a bad or missing config.json)."""
+    """No source gives the dense model's shape, or two do (a bad config.json is HFModelUnreadable)."""
 
 
 def dense_shape(config: TrainerConfig, model_config_file: Path | None = None) -> ModelConfig:
     """The dense model's shape: --model-config, the hf_folder's config.json, a published shape, or dense.model."""
+    from sciloom.trainer.hf_io import read_hf_config  # transformers is only needed to read Hugging Face configs
+
     if model_config_file is not None:
         if config.dense.model is not None:  # two shapes: planning with either one would be a silent guess
             raise ModelShapeUnreadable(f"--model-config {model_config_file}: the recipe's trainer.dense.model already "
                                        "gives the dense model's shape; drop one of them")
-        return _shape_from_hf_config(model_config_file)
+        return read_hf_config(model_config_file)
     if config.dense.model is not None:
         return config.dense.model
     folder = config.dense.hf_folder
     if folder is not None and (folder / "config.json").is_file():
-        return _shape_from_hf_config(folder / "config.json")
+        return read_hf_config(folder / "config.json")
     if folder is not None and folder.name in PUBLISHED_SHAPES:
         return ModelConfig(**PUBLISHED_SHAPES[folder.name])
     raise ModelShapeUnreadable(f"{folder}: no config.json here to read the dense model's shape from; pass "
                                f"--model-config config.json (known without the folder: {', '.join(PUBLISHED_SHAPES)})")
-
-
-def _shape_from_hf_config(path: Path) -> ModelConfig:
-    from sciloom.trainer.hf_io import config_from_hf  # transformers is only needed to read Hugging Face configs
-
-    try:
-        hf = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise ModelShapeUnreadable(f"{path}: not a readable config.json ({error})") from None
-    if not isinstance(hf, dict):
-        raise ModelShapeUnreadable(f"{path}: a config.json is a JSON object, found {type(hf).__name__}")
-    try:
-        return config_from_hf(hf, path)
-    except KeyError as error:
-        raise ModelShapeUnreadable(f"{path}: field {error} missing from the model's config.json") from None
-    except ValueError as error:
-        raise ModelShapeUnreadable(str(error)) from None
 
 
 def _count(model: CausalLM, trainable) -> tuple[int, int]:

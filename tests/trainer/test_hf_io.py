@@ -8,7 +8,7 @@ import torch
 from safetensors import safe_open
 from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen2MoeConfig, Qwen2MoeForCausalLM
 
-from sciloom.trainer.hf_io import load_hf, save_hf
+from sciloom.trainer.hf_io import HFModelUnreadable, load_hf, save_hf
 from sciloom.trainer.model import CausalLM, ModelConfig
 from sciloom.trainer.moe import MoEConfig
 
@@ -124,7 +124,7 @@ def test_unsupported_configs_are_rejected(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 3}))
     with pytest.raises(ValueError, match="missing"):
         load_hf(tmp_path)
-    with pytest.raises(FileNotFoundError, match="config.json"):
+    with pytest.raises(HFModelUnreadable, match="absent: no config.json"):
         load_hf(tmp_path / "absent")
 
 

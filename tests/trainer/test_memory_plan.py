@@ -130,9 +130,8 @@ def test_a_given_model_config_that_cannot_be_read_is_named_not_replaced_by_a_gue
     recipe gives dense.model, and a traceback when it was not JSON or lacked a field."""
     cases = {"missing.json": None, "not-json.json": "xx", "list.json": "[1]",
              "partial.json": '{"model_type": "qwen2", "hidden_size": 64}'}
-    expected = {"missing.json": "not a readable config.json", "not-json.json": "not a readable config.json",
-                "list.json": "a config.json is a JSON object, found list",
-                "partial.json": "field 'num_attention_heads' missing"}
+    expected = {"missing.json": "not a readable JSON file", "not-json.json": "not a readable JSON file",
+                "list.json": "expected a JSON object, found list", "partial.json": "field 'num_attention_heads' missing"}
     for name, text in cases.items():
         path = tmp_path / name
         if text is not None:
@@ -140,7 +139,7 @@ def test_a_given_model_config_that_cannot_be_read_is_named_not_replaced_by_a_gue
         result = sciloom("plan-training", "recipes/cc_qwen7b.yaml", "--gpus", "8", "--gpu-memory", "80",
                          "--model-config", str(path))
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-        assert result.stderr.startswith(f"sciloom: ModelShapeUnreadable: {path}: {expected[name]}"), result.stderr
+        assert result.stderr.startswith(f"sciloom: HFModelUnreadable: {path}: {expected[name]}"), result.stderr
     both = sciloom("plan-training", "recipes/demo.yaml", "--gpus", "1", "--gpu-memory", "80",
                    "--model-config", str(tmp_path / "partial.json"))
     assert both.returncode == 2 and "trainer.dense.model already gives the dense model's shape" in both.stderr

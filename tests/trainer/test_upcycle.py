@@ -276,3 +276,43 @@ def test_upcycle_command_writes_a_folder_transformers_loads(tmp_path):
     bad = runner.invoke(cli_app(), [*args[:3], "--out", str(tmp_path / "other"), *args[5:7], "--experts", "8",
                                          "--granularity", "3", "--top-k", "3"])
     assert bad.exit_code != 0 and "multiples of granularity" in bad.output
+
+
+def test_upcycle_names_the_file_of_a_dense_folder_it_cannot_read(tmp_path):
+    """A damaged folder used to end in a traceback (KeyError, AttributeError, SafetensorError) or in torch's
+    thirteen-line size-mismatch report, with exit code 1 as if the data had failed."""
+    import json
+    import shutil
+
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from typer.testing import CliRunner
+
+    good = tmp_path / "good"
+    Qwen2ForCausalLM(Qwen2Config(vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=1,
+                                 num_attention_heads=4, num_key_value_heads=2)).save_pretrained(good)
+    config = json.loads((good / "config.json").read_text())
+
+    def damaged(name, edit):
+        folder = tmp_path / name
+        shutil.copytree(good, folder)
+        edit(folder)
+        return folder
+
+    cases = {
+        "list": (lambda f: (f / "config.json").write_text("[1]"), "config.json: expected a JSON object, found list"),
+        "no heads": (lambda f: (f / "config.json").write_text(json.dumps(
+            {k: v for k, v in config.items() if k != "num_attention_heads"})), "field 'num_attention_heads' missing"),
+        "truncated": (lambda f: (f / "model.safetensors").write_bytes((good / "model.safetensors").read_bytes()[:1000]),
+                      "model.safetensors: not readable as safetensors"),
+        "wider": (lambda f: (f / "config.json").write_text(json.dumps({**config, "hidden_size": 64})),
+                  f"weight(s) not of the shape config.json gives, e.g. lm_head.weight [{VOCAB}, 32] "
+                  f"(config.json: [{VOCAB}, 64])"),
+    }
+    runner = CliRunner(env={"COLUMNS": "400"})
+    for name, (edit, expected) in cases.items():
+        folder = damaged(name, edit)
+        result = runner.invoke(cli_app(), ["upcycle", "--dense", str(folder), "--out", str(tmp_path / f"out-{name}"),
+                                           "--method", "copy", "--experts", "4", "--top-k", "2"])
+        assert result.exit_code == 2, (name, result.output)
+        assert result.output.startswith(f"error: {folder}") and expected in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / f"out-{name}").exists()
