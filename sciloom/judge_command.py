@@ -20,9 +20,12 @@ from pydantic import ValidationError
 from sciloom.classifiers.judge import JudgeConfig, JudgeEndpointDown, LLMJudge
 from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
 from sciloom.curation.read_jsonl import BLANK_LINE, MALFORMED_JSON, NOT_AN_OBJECT, read_json_lines
+from sciloom.recipe_errors import one_line
 
 # Problems that leave no record to judge; a record without usable text still goes to the judge ("no_text").
 _NO_RECORD = frozenset({BLANK_LINE, MALFORMED_JSON, NOT_AN_OBJECT})
+JUDGE_OPTIONS = {"model": "--model", "base_url": "--base-url", "concurrency": "--concurrency", "cache_path": "--cache",
+                 "timeout_s": "--timeout", "max_retries": "--retries"}
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +59,7 @@ def run_judge(
         config = JudgeConfig(model=model, base_url=base_url, concurrency=concurrency, cache_path=cache,
                              timeout_s=timeout, max_retries=retries)
     except ValidationError as error:
-        raise typer.BadParameter(str(error)) from error
+        raise typer.BadParameter(one_line(error, JUDGE_OPTIONS)) from None
     names = DEFAULT_TAXONOMY.disciplines if disciplines is None else [
         name.strip() for name in disciplines.split(",") if name.strip()
     ]

@@ -57,6 +57,16 @@ def describe_validation_error(path: Path, error: ValidationError, lines: dict[tu
     return f"{path}: {len(problems)} problem(s) in the recipe:\n" + "\n".join(f"  - {p}" for p in problems)
 
 
+def one_line(error: ValidationError, options: dict[str, str] | None = None) -> str:
+    """A config built from command-line options: each problem as `--option: message`, on one line."""
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{(options or {}).get(field, field)}: {message}" if field else message)
+    return "; ".join(parts)
+
+
 def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:

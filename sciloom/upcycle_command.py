@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from sciloom.curation.atomic_write import atomic_dir
+from sciloom.recipe_errors import one_line
 from sciloom.trainer.hf_io import load_hf, read_hf_json, save_hf
 from sciloom.trainer.upcycle import UpcycleSpec, upcycle
 
@@ -68,7 +69,7 @@ def register(app: typer.Typer) -> None:
             )
         except ValidationError as error:
             # Name the options, not the spec's field names: the checks that span fields name every option involved.
-            raise typer.BadParameter("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors()),
+            raise typer.BadParameter(one_line(error),
                                      param_hint="'--experts' / '--top-k' / '--granularity'") from None
         if not (dense / "config.json").is_file():
             raise typer.BadParameter(f"{dense} has no config.json", param_hint="--dense")

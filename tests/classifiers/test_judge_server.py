@@ -231,8 +231,12 @@ def test_judge_command_rejects_a_bad_endpoint_clearly() -> None:
     app = typer.Typer()
     app.callback()(lambda: None)
     register(app)
-    result = CliRunner().invoke(app, ["judge", "--model", "m", "--disciplines", "physics", "--base-url", "localhost"])
-    assert result.exit_code == 2 and "base_url must be an http" in result.output
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(
+        app, ["judge", "--model", "", "--disciplines", "physics", "--base-url", "localhost"])
+    assert result.exit_code == 2 and "--base-url: base_url must be an http(s) URL" in result.output
+    # The options by their names, on one line: not pydantic's multi-line report with its documentation links.
+    assert "--model: String should have at least 1 character" in result.output
+    assert "validation error" not in result.output and "errors.pydantic.dev" not in result.output
 
 
 def _judge_cli(arguments: list[str], input: bytes | str):
