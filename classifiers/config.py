@@ -112,8 +112,9 @@ class ClassifiersConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     taxonomy: Taxonomy = Field(default_factory=lambda: DEFAULT_TAXONOMY, description="Discipline taxonomy.")
-    models_dir: Path | None = Field(None, description="Folder with discipline.bin/quality.bin (+ .json); None: "
-                                                      "bootstrap models from the curated corpus itself.")
+    models_dir: Path | None = Field(None, description="Folder with discipline.bin/quality.bin (+ .json); None: the "
+                                                      "packaged models when they fit the taxonomy, else models "
+                                                      "bootstrapped from the curated corpus itself.")
     fasttext: FastTextParams = Field(default_factory=FastTextParams, description="fastText settings.")
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig, description="Bootstrap settings.")
     tiers: TierThresholds = Field(default_factory=TierThresholds, description="Quality-tier thresholds.")

@@ -64,8 +64,8 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None, check
     if check_paths and "curation" in recipe.run.phases:  # only curation reads them (training may run elsewhere)
         _raise_if_any(path, "input(s) not found", _missing_local_inputs(recipe, path, lines))
     _raise_if_any(path, "problem(s) in the recipe",
-                  (_output_dir_problems(recipe, path, lines) if check_paths else [])
-                  + _unknown_disciplines(recipe, path, lines))
+                  (_output_dir_problems(recipe, path, lines) + _missing_models(recipe, path, lines) if check_paths
+                   else []) + _unknown_disciplines(recipe, path, lines))
     return recipe
 
 
@@ -103,6 +103,20 @@ def _output_dir_problems(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...]
         return [f"{where}: cannot {'write in' if existing == out else 'create'} '{out}': no write permission on "
                 f"'{existing}'"]
     return []
+
+
+def _missing_models(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    """A models_dir without both models would stop the run at classification, after the whole of curation."""
+    models_dir = recipe.classifiers.models_dir
+    if models_dir is None or "classification" not in recipe.run.phases:
+        return []
+    missing = [f"{kind}.{suffix}" for kind in ("discipline", "quality") for suffix in ("bin", "json")
+               if not (models_dir / f"{kind}.{suffix}").is_file()]
+    if not missing:
+        return []
+    return [f"{_where(path, lines, ('classifiers', 'models_dir'))}: field 'classifiers.models_dir': '{models_dir}' "
+            f"lacks {', '.join(missing)} (train models with `sciloom classifiers train`, or leave models_dir unset "
+            "for the packaged ones)"]
 
 
 def _unknown_disciplines(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int]) -> list[str]:

@@ -128,3 +128,19 @@ def test_output_dir_that_is_a_file_or_cannot_be_created(tmp_path: Path, monkeypa
         assert f"demo.yaml:{_line_of(path, 'output_dir')}: field 'run.output_dir'" in str(error.value)
         assert expected in str(error.value)
 
+
+
+def test_a_models_dir_without_models_is_refused_before_curation_runs(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """It used to be found at the classification phase, after the whole of curation had run."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "discipline.bin").write_bytes(b"")
+    (models / "discipline.json").write_text("{}")
+    path = _demo_with(tmp_path, monkeypatch, lambda text: text.replace("models_dir: null", f"models_dir: {models}"))
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path)
+    assert (f"demo.yaml:{_line_of(path, 'models_dir')}: field 'classifiers.models_dir': '{models}' lacks quality.bin, "
+            "quality.json") in str(error.value)
+    path.write_text(path.read_text().replace("output_dir: runs/demo", "output_dir: runs/demo\n  phases: [curation]"))
+    assert load_recipe(path).run.phases == ["curation"]  # a run that does not classify does not need them
