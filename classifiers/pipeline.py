@@ -23,12 +23,12 @@ from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample
 from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
 from sciloom.classifiers.tiers import TIERS
 from sciloom.curation.document import iter_parts, read_documents, values_at
-from sciloom.curation.executor import run_stage
+from sciloom.curation.executor import recorded_settings, run_stage
 from sciloom.curation.map_stage import map_documents
 from sciloom.curation.part_writer import provenance
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import StageOutputReader, tasks_over_stage
-from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.curation.atomic_write import file_fingerprint, write_json_atomic
 from sciloom.curation.step import Reader, Step
 
 LABELLED_DIR = "labelled"
@@ -148,8 +148,14 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
         models_dir, judge["quality_model"] = models_with_judge_quality(config, out_dir, models_dir)
     Labeller(models_dir, config)  # fail here, once and clearly, on missing models or a taxonomy mismatch
     build = partial(_label_chain, str(models_dir), config.model_dump_json(), judged_path)
+    # Labels depend on the curated documents, these settings, the models' bytes and the judge's verdicts: when
+    # any of them changed since the last run, no label of the old ones is resumed.
+    used_files = [models_dir / f"{kind}.{suffix}" for kind in (DISCIPLINE, QUALITY) for suffix in ("bin", "json")]
+    settings = {"upstream": recorded_settings(curated_dir), "classifiers": config.model_dump(mode="json"),
+                "files": {path.name: file_fingerprint(path) for path in used_files},
+                "judged": file_fingerprint(Path(judged_path)) if judged_path else None}
     stage = run_stage("classify", out_dir / LABELLED_DIR, tasks, map_documents(build, provenance(recipe_hash)),
-                      num_cpus_per_task=config.num_cpus_per_task)
+                      num_cpus_per_task=config.num_cpus_per_task, settings=settings)
     tiers = tier_report(out_dir / LABELLED_DIR, config)
     report = {
         "models_dir": str(models_dir),

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,8 @@ from sciloom.curation.document import REJECT_REASON, parquet_columns, read_docum
 from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
                                           IndexPart, exact_decisions_task, exact_keys_task, exact_task, index_task,
                                           read_decisions, reference_parts, signature_meta)
-from sciloom.curation.executor import StageReport, Task, bookkeeping_dir, run_stage
+from sciloom.curation.executor import (StageReport, Task, bookkeeping_dir, changed_fields, recorded_settings,
+                                       run_stage)
 from sciloom.curation.fuzzy_dedup import bucket_task, components_task, pairs_task, shared_task, signatures_task
 from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
 from sciloom.curation.map_stage import part_path, rejected_path
@@ -66,10 +68,12 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     index_dir = work_dir / "signatures"
     index_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(index_dir / META_FILE, signature_meta(config))
-    stage("dedup_index", index_dir, tasks, partial(index_task, config))
+    upstream = recorded_settings(input_dir)  # documents extracted under other settings: other signatures
+    reports.append(run_stage("dedup_index", index_dir, tasks, partial(index_task, config), show_progress=show_progress,
+                             settings={"upstream": upstream, "signatures": signature_meta(config)}))
     parts = [IndexPart(t.task_id, index_dir / f"part-{t.task_id}.parquet", False) for t in tasks]
     parts += reference_parts(config)
-    _redo_if_inputs_changed(config, parts, work_dir, curated_dir)
+    inputs = _redo_if_inputs_changed(config, parts, upstream, work_dir, curated_dir)
 
     decisions: Path | None = None
     partitions = [Task(f"{i:05d}", ()) for i in range(config.num_partitions)]
@@ -110,8 +114,11 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_containment_index", index_out, partitions,
               partial(containment_index_task, config.containment, ngram_dir, contained, names))
         write_index_meta(index_out, config.containment, config.num_partitions)
-    stage("dedup_filter", curated_dir, tasks, partial(filter_task, index_dir, decisions, containment, contained,
-                                                      [t.task_id for t in tasks], provenance(recipe_hash)))
+    # The curated stage records everything it derives from, for classification to include in its own settings.
+    reports.append(run_stage("dedup_filter", curated_dir, tasks,
+                             partial(filter_task, index_dir, decisions, containment, contained,
+                                     [t.task_id for t in tasks], provenance(recipe_hash)),
+                             show_progress=show_progress, settings=inputs))
     return reports
 
 
@@ -136,16 +143,19 @@ _WHOLE_CORPUS_STAGES = ("exact_keys", "exact", "exact_decisions", "lsh_buckets",
                         "contained_by_part", "containment_index")
 
 
-def _redo_if_inputs_changed(config: DedupConfig, parts: list[IndexPart], work_dir: Path, curated_dir: Path) -> None:
-    """A rerun over other parts (an input added or removed, another reference index) redoes every stage that
-    spans parts; resuming them would keep decisions, and LSH node ids, of the earlier part list."""
-    inputs = {"parts": [[p.name, p.reference] for p in parts], "config": config.model_dump(mode="json")}
+def _redo_if_inputs_changed(config: DedupConfig, parts: list[IndexPart], upstream: Any, work_dir: Path,
+                            curated_dir: Path) -> dict[str, Any]:
+    """A rerun over other parts (an input added or removed, another reference index, documents extracted under
+    other settings) redoes every stage that spans parts; resuming them would keep decisions, and LSH node ids, of
+    the earlier part list. Returns the record of the inputs."""
+    inputs = {"parts": [[p.name, p.reference] for p in parts], "config": config.model_dump(mode="json"),
+              "upstream": upstream}
     record = work_dir / _INPUTS_FILE
     earlier = json.loads(record.read_text()) if record.is_file() else inputs
     if earlier != inputs:
-        before = len(earlier.get("parts", []))
-        print(f"dedup: the inputs changed since the last run ({before} -> {len(parts)} index parts, or settings): "
-              f"redoing the dedup stages", file=sys.stderr)
+        changed = changed_fields({**earlier, "parts": len(earlier.get("parts", []))}, {**inputs, "parts": len(parts)})
+        what = ", ".join(changed[:5]) + (", ..." if len(changed) > 5 else "") or "the index parts"
+        print(f"dedup: the inputs changed since the last run ({what}): redoing the dedup stages", file=sys.stderr)
         for name in _WHOLE_CORPUS_STAGES:
             shutil.rmtree(work_dir / name, ignore_errors=True)
             shutil.rmtree(bookkeeping_dir(work_dir / name), ignore_errors=True)
@@ -153,6 +163,7 @@ def _redo_if_inputs_changed(config: DedupConfig, parts: list[IndexPart], work_di
         for part in curated_dir.glob("part-*.parquet"):
             part.unlink()
     write_json_atomic(record, inputs)
+    return inputs
 
 
 def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str],

@@ -11,6 +11,10 @@ A rerun of the same stage skips every task that has a marker, so a killed run, r
 output of an uninterrupted one (tasks are deterministic, and a half-written output never becomes visible).
 A worker that dies is retried by Ray; a task that raises is reported with its error after the other
 tasks finish, and a rerun retries just that task.
+A stage run with `settings` (its configuration, and the recorded settings of the stage it reads) records them in
+`settings.json`; a rerun with other settings removes every finished task's outputs and marker and does the stage
+again, so that no part computed under the old settings is resumed beside new ones. Stages downstream see the change
+through the upstream settings they include in their own.
 """
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ class StageReport:
     tasks_skipped: int  # already done by an earlier run
     steps: list[StepStats] = field(default_factory=list)
     tasks_redone: dict[str, str] = field(default_factory=dict)  # marker found but its outputs did not verify
+    settings_changed: list[str] = field(default_factory=list)  # settings that differ from the last run's: all redone
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +69,7 @@ class StageReport:
             "tasks_total": self.tasks_total,
             "tasks_resumed_from_earlier_run": self.tasks_skipped,
             "tasks_redone_outputs_changed": self.tasks_redone,
+            "redone_settings_changed": self.settings_changed,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -78,6 +84,49 @@ def tasks_dir(stage_dir: Path) -> Path:
 
 def stats_path(stage_dir: Path) -> Path:
     return bookkeeping_dir(stage_dir) / "stats.json"
+
+
+def settings_path(stage_dir: Path) -> Path:
+    return bookkeeping_dir(stage_dir) / "settings.json"
+
+
+def recorded_settings(stage_dir: Path) -> Any:
+    """The settings the stage last ran with (None: none recorded), for the stages that read it to include."""
+    try:
+        return json.loads(settings_path(stage_dir).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _forget_if_settings_changed(stage: str, stage_dir: Path, settings: Any) -> list[str]:
+    """The settings that changed since the stage last ran (after removing every finished task's outputs and
+    marker), else []; records `settings`. A stage that never recorded settings keeps its tasks."""
+    settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
+    earlier = recorded_settings(stage_dir)
+    changed = [] if earlier is None else changed_fields(earlier, settings)
+    if changed:
+        markers = sorted(tasks_dir(stage_dir).glob("*.json"))
+        print(f"stage {stage!r}: settings changed since the last run ({', '.join(changed[:5])}"
+              f"{', ...' if len(changed) > 5 else ''}): redoing its {len(markers)} finished task(s)", file=sys.stderr)
+        for marker in markers:
+            try:
+                outputs = json.loads(marker.read_text()).get("outputs", {})
+            except ValueError:
+                outputs = {}
+            for name in outputs:
+                (stage_dir.parent / name).unlink(missing_ok=True)
+            marker.unlink()
+    if earlier != settings:
+        write_json_atomic(settings_path(stage_dir), settings)
+    return changed
+
+
+def changed_fields(earlier: Any, now: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the values that differ between two JSON documents."""
+    if isinstance(earlier, dict) and isinstance(now, dict):
+        return [name for key in sorted(set(earlier) | set(now), key=str)
+                for name in changed_fields(earlier.get(key), now.get(key), f"{prefix}{key}.")]
+    return [] if earlier == now else [prefix.rstrip(".") or "(all)"]
 
 
 def task_marker(stage_dir: Path, task_id: str) -> Path:
@@ -131,7 +180,7 @@ _remote_run = ray.remote(max_retries=3)(_run_and_mark)
 
 
 def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *, num_cpus_per_task: float = 1,
-              show_progress: bool = True, max_in_flight: int | None = None) -> StageReport:
+              show_progress: bool = True, max_in_flight: int | None = None, settings: Any = None) -> StageReport:
     """Run `fn` over every task not finished by an earlier run; merge and save the stage's statistics.
 
     `fn` goes into Ray's object store once and every task receives a reference to it: whatever it carries
@@ -143,6 +192,7 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
     if len(set(ids)) != len(ids):
         raise ValueError(f"stage {stage!r}: task ids must be unique")
     stage_dir.mkdir(parents=True, exist_ok=True)
+    changed = _forget_if_settings_changed(stage, stage_dir, settings) if settings is not None else []
     redone: dict[str, str] = {}
     for task in tasks:
         marker = task_marker(stage_dir, task.task_id)
@@ -174,7 +224,8 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
                     except Exception as error:  # a task's own exception: report it, keep the others going
                         failures[task.task_id] = f"{_describe(error)} (traceback: {task_error_path(stage_dir, task.task_id)})"
                     progress.advance(bar)
-    report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending), tasks_redone=redone)
+    report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending), tasks_redone=redone,
+                         settings_changed=changed)
     report.steps = merge_step_stats(
         json.loads(task_marker(stage_dir, t.task_id).read_text())["steps"]
         for t in tasks if task_marker(stage_dir, t.task_id).exists()

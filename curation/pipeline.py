@@ -67,7 +67,10 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
                 raise ValueError(f"input file of task {task.task_id} is listed twice in curation.inputs")
             input_of_task[task.task_id] = index
         tasks += found
+    # Dedup settings are dedup's own (tuning a threshold must not redo extraction); which files are read is the
+    # task list (an input added is a task added, not a reason to redo the others).
+    settings = {"curation": config.model_dump(mode="json", exclude={"dedup", "inputs"})}
     extract = run_stage(EXTRACT_STAGE, out_dir / EXTRACT_STAGE, tasks,
-                        partial(_extraction_task, config, input_of_task, provenance(recipe_hash)))
+                        partial(_extraction_task, config, input_of_task, provenance(recipe_hash)), settings=settings)
     return [extract, *run_dedup(config.dedup, out_dir / EXTRACT_STAGE, out_dir / "dedup", out_dir / CURATED_DIR,
                                 recipe_hash=recipe_hash)]

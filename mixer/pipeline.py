@@ -19,7 +19,7 @@ from typing import Any
 
 from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
 from sciloom.curation.document import iter_parts
-from sciloom.curation.executor import run_stage, tasks_dir
+from sciloom.curation.executor import recorded_settings, run_stage, tasks_dir
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import tasks_over_stage
 from sciloom.curation.atomic_write import write_json_atomic
@@ -105,7 +105,10 @@ def build_mixture(config: MixerConfig, labelled_dir: Path, out_dir: Path, seed: 
     # Before anything is written (the tokenizer included): earlier shards may be feeding a training run.
     inputs = {"mixer": config.model_dump(mode="json"), "seed": seed, "disciplines": list(disciplines),
               "general_label": general_label,
-              "labelled_parts": [[p.name, p.stat().st_size] for p in iter_parts(labelled_dir)]}
+              "labelled_parts": [[p.name, p.stat().st_size] for p in iter_parts(labelled_dir)],
+              # what the labels derive from (curation and classification settings, models): parts relabelled in
+              # place may keep their names and sizes
+              "labelled_from": recorded_settings(labelled_dir)}
     record = _claim_build(out_dir, inputs)
     tokenizer_file = prepare_tokenizer(config.tokenizer, labelled_dir, out_dir / "tokenizer")
     tokenizer_sha = file_sha256(tokenizer_file)

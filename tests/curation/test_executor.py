@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from sciloom.curation.atomic_write import write_text_atomic
 from sciloom.curation.document import BASE_COLUMNS, Document
 from sciloom.curation.executor import StageFailed, Task, run_stage, task_error_path, task_marker
 from sciloom.curation.map_stage import map_documents, part_path, rejected_path
@@ -126,6 +128,63 @@ def test_a_finished_task_whose_output_was_damaged_is_redone(ray_session, tmp_pat
     assert rejected_path(stage_dir, "00001").exists()
     again = run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
     assert again.tasks_redone == {} and again.tasks_skipped == len(tasks)
+
+
+class MinWordsFilter(ShortFilter):
+    def __init__(self, min_words: int) -> None:
+        super().__init__()
+        self.min_words = min_words
+
+    def apply(self, doc: Document) -> str | None:
+        doc["n_words"] = len(doc["text"].split())
+        return "too_few_words" if doc["n_words"] < self.min_words else None
+
+
+def build_with(min_words: int) -> tuple[Reader, list[Step]]:
+    return LinesReader(), [MinWordsFilter(min_words)]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.parquet"))}
+
+
+def test_a_rerun_with_other_settings_redoes_the_stage_and_keeps_no_old_output(ray_session, tmp_path: Path) -> None:
+    """A finished task's marker used to be trusted whatever the settings: a rerun with another threshold resumed
+    every part written under the old one (a whole curation rerun kept the old rules' verdicts)."""
+    tasks = make_inputs(tmp_path)
+    run = tmp_path / "run"
+    run_stage("lines", run / "out", tasks, map_documents(partial(build_with, 2)), show_progress=False,
+              settings={"min_words": 2})
+    assert (run / "_out" / "rejected" / "part-00000.parquet").exists()
+    report = run_stage("lines", run / "out", tasks, map_documents(partial(build_with, 1)), show_progress=False,
+                       settings={"min_words": 1})
+    assert report.settings_changed == ["min_words"] and report.tasks_skipped == 0
+    fresh = tmp_path / "fresh"
+    run_stage("lines", fresh / "out", tasks, map_documents(partial(build_with, 1)), show_progress=False,
+              settings={"min_words": 1})
+    assert _files(run) == _files(fresh)  # same files, same bytes
+    assert {s.name: s.docs_out for s in report.steps}["short_filter"] == 9
+    again = run_stage("lines", run / "out", tasks, map_documents(partial(build_with, 1)), show_progress=False,
+                      settings={"min_words": 1})
+    assert again.settings_changed == [] and again.tasks_skipped == len(tasks)
+
+
+def write_copies(copies: int, task: Task, stage_dir: Path) -> list:
+    """Writes `copies` files per task: fewer under other settings."""
+    for i in range(copies):
+        write_text_atomic(stage_dir / f"{task.task_id}-{i}.txt", f"{task.task_id} copy {i}")
+    return []
+
+
+def test_outputs_the_new_settings_do_not_write_are_removed(ray_session, tmp_path: Path) -> None:
+    tasks = make_inputs(tmp_path, n_files=2)
+    stage_dir = tmp_path / "out"
+    run_stage("copies", stage_dir, tasks, partial(write_copies, 3), show_progress=False, settings={"copies": 3})
+    assert len(list(stage_dir.glob("*.txt"))) == 6
+    report = run_stage("copies", stage_dir, tasks, partial(write_copies, 1), show_progress=False,
+                       settings={"copies": 1})
+    assert report.settings_changed == ["copies"]
+    assert sorted(p.name for p in stage_dir.glob("*.txt")) == ["00000-0.txt", "00001-0.txt"]
 
 
 def record_overlap(task: Task, stage_dir: Path) -> list:

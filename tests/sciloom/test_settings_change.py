@@ -1,0 +1,48 @@
+"""A run folder rerun with other settings ends with exactly the outputs of a fresh run with those settings.
+
+Finished tasks used to be resumed whatever the settings: a curation rerun with the `stock` rules instead of the
+`science` ones kept every extracted part, and so every label, of the first run (70 curated documents where a fresh
+run keeps 51)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.pipeline import run_classification
+from sciloom.curation.config import CurationConfig
+from sciloom.curation.pipeline import run_curation
+from sciloom.curation.sample_crawl import write_sample_crawl
+
+FOLDERS = ("curation/extract", "curation/curated", "classifiers/labelled")
+
+
+def _run(crawl: Path, out: Path, profile: str) -> dict[str, list[str]]:
+    curation = CurationConfig.model_validate({"inputs": [{"paths": [str(crawl)], "source": "sample"}],
+                                              "rules": {"profile": profile}})
+    reports = run_curation(curation, out / "curation")
+    run_classification(ClassifiersConfig(), out / "curation" / "curated", out / "classifiers")
+    return {report.stage: report.settings_changed for report in reports}
+
+
+def _table(folder: Path) -> pa.Table:
+    return ds.dataset(folder, format="parquet").to_table().sort_by("id")
+
+
+def test_a_rerun_with_other_rules_equals_a_fresh_run(ray_session, tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl.warc.gz"
+    write_sample_crawl(crawl, seed=0)
+    _run(crawl, tmp_path / "rerun", "science")
+    science = {folder: _table(tmp_path / "rerun" / folder).num_rows for folder in FOLDERS}
+    changed = _run(crawl, tmp_path / "rerun", "stock")
+    assert changed["extract"] == ["curation.rules.profile"]
+    assert changed["dedup_index"] == ["upstream.curation.rules.profile"]
+    _run(crawl, tmp_path / "fresh", "stock")
+    for folder in FOLDERS:
+        rerun, fresh = _table(tmp_path / "rerun" / folder), _table(tmp_path / "fresh" / folder)
+        assert rerun.equals(fresh), folder
+    assert _table(tmp_path / "fresh" / "curation/curated").num_rows < science["curation/curated"]
+    unchanged = _run(crawl, tmp_path / "rerun", "stock")
+    assert all(not fields for fields in unchanged.values())
