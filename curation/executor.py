@@ -14,7 +14,8 @@ tasks finish, and a rerun retries just that task.
 A stage run with `settings` (its configuration, and the recorded settings of the stage it reads) records them in
 `settings.json`; a rerun with other settings removes every finished task's outputs and marker and does the stage
 again, so that no part computed under the old settings is resumed beside new ones. Stages downstream see the change
-through the upstream settings they include in their own.
+through the upstream settings they include in their own. A stage's outputs are its current tasks' outputs: those
+of tasks an earlier run had and this one does not (an input removed from the recipe) are removed.
 """
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ class StageReport:
     steps: list[StepStats] = field(default_factory=list)
     tasks_redone: dict[str, str] = field(default_factory=dict)  # marker found but its outputs did not verify
     settings_changed: list[str] = field(default_factory=list)  # settings that differ from the last run's: all redone
+    tasks_removed: list[str] = field(default_factory=list)  # tasks of an earlier run no longer listed: outputs removed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class StageReport:
             "tasks_resumed_from_earlier_run": self.tasks_skipped,
             "tasks_redone_outputs_changed": self.tasks_redone,
             "redone_settings_changed": self.settings_changed,
+            "tasks_removed_no_longer_inputs": self.tasks_removed,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -109,16 +112,35 @@ def _forget_if_settings_changed(stage: str, stage_dir: Path, settings: Any) -> l
         print(f"stage {stage!r}: settings changed since the last run ({', '.join(changed[:5])}"
               f"{', ...' if len(changed) > 5 else ''}): redoing its {len(markers)} finished task(s)", file=sys.stderr)
         for marker in markers:
-            try:
-                outputs = json.loads(marker.read_text()).get("outputs", {})
-            except ValueError:
-                outputs = {}
-            for name in outputs:
-                (stage_dir.parent / name).unlink(missing_ok=True)
-            marker.unlink()
+            _remove_task(stage_dir, marker)
     if earlier != settings:
         write_json_atomic(settings_path(stage_dir), settings)
     return changed
+
+
+def _remove_task(stage_dir: Path, marker: Path) -> None:
+    """A finished task's recorded outputs, then its marker (in that order: a marker never outlives its outputs)."""
+    try:
+        outputs = json.loads(marker.read_text()).get("outputs", {})
+    except ValueError:
+        outputs = {}
+    for name in outputs:
+        (stage_dir.parent / name).unlink(missing_ok=True)
+    marker.unlink()
+
+
+def _remove_tasks_no_longer_listed(stage: str, stage_dir: Path, tasks: Sequence[Task]) -> list[str]:
+    """The stage's outputs are its current tasks' outputs: those of a task an earlier run had (an input since
+    removed from the recipe, a part the stage before no longer writes) are removed, not read on by later stages."""
+    current = {task.task_id for task in tasks}
+    gone = [marker for marker in sorted(tasks_dir(stage_dir).glob("*.json")) if marker.stem not in current]
+    if gone:
+        print(f"stage {stage!r}: {len(gone)} task(s) of an earlier run are no longer inputs "
+              f"({', '.join(m.stem for m in gone[:3])}{', ...' if len(gone) > 3 else ''}): their outputs are removed",
+              file=sys.stderr)
+    for marker in gone:
+        _remove_task(stage_dir, marker)
+    return [marker.stem for marker in gone]
 
 
 def changed_fields(earlier: Any, now: Any, prefix: str = "") -> list[str]:
@@ -193,6 +215,7 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
         raise ValueError(f"stage {stage!r}: task ids must be unique")
     stage_dir.mkdir(parents=True, exist_ok=True)
     changed = _forget_if_settings_changed(stage, stage_dir, settings) if settings is not None else []
+    removed = _remove_tasks_no_longer_listed(stage, stage_dir, tasks)
     redone: dict[str, str] = {}
     for task in tasks:
         marker = task_marker(stage_dir, task.task_id)
@@ -225,7 +248,7 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
                         failures[task.task_id] = f"{_describe(error)} (traceback: {task_error_path(stage_dir, task.task_id)})"
                     progress.advance(bar)
     report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending), tasks_redone=redone,
-                         settings_changed=changed)
+                         settings_changed=changed, tasks_removed=removed)
     report.steps = merge_step_stats(
         json.loads(task_marker(stage_dir, t.task_id).read_text())["steps"]
         for t in tasks if task_marker(stage_dir, t.task_id).exists()

@@ -237,3 +237,14 @@ def test_map_in_order_yields_in_input_order_with_bounded_tasks(ray_session, tmp_
     assert {int((tmp_path / "one" / f"overlap-{i}").read_text()) for i in range(6)} == {1}
     with pytest.raises(ValueError, match="item 99 fails"):
         list(map_in_order(slow_square, [(98, str(tmp_path / "one")), (99, str(tmp_path / "one"))]))
+
+
+def test_outputs_of_tasks_no_longer_listed_are_removed(ray_session, tmp_path: Path) -> None:
+    """An input dropped from the recipe: its part used to stay in the stage folder, and the next stage read it."""
+    tasks = make_inputs(tmp_path)
+    stage_dir = tmp_path / "out"
+    run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
+    report = run_stage("lines", stage_dir, tasks[:2], map_documents(build), show_progress=False)
+    assert report.tasks_removed == ["00002"] and report.tasks_skipped == 2
+    assert sorted(p.name for p in stage_dir.glob("part-*")) == ["part-00000.parquet", "part-00001.parquet"]
+    assert not rejected_path(stage_dir, "00002").exists() and not task_marker(stage_dir, "00002").exists()

@@ -1,4 +1,5 @@
-"""A run folder rerun with other settings ends with exactly the outputs of a fresh run with those settings.
+"""A run folder rerun with other settings, or without one of its inputs, ends with exactly the outputs of a fresh
+run of the new recipe.
 
 Finished tasks used to be resumed whatever the settings: a curation rerun with the `stock` rules instead of the
 `science` ones kept every extracted part, and so every label, of the first run (70 curated documents where a fresh
@@ -46,3 +47,21 @@ def test_a_rerun_with_other_rules_equals_a_fresh_run(ray_session, tmp_path: Path
     assert _table(tmp_path / "fresh" / "curation/curated").num_rows < science["curation/curated"]
     unchanged = _run(crawl, tmp_path / "rerun", "stock")
     assert all(not fields for fields in unchanged.values())
+
+
+def test_a_rerun_without_one_of_its_inputs_equals_a_fresh_run(ray_session, tmp_path: Path) -> None:
+    """The dropped input's extracted part used to stay and be deduplicated with the rest: 35 of the 70 curated
+    documents came from the file no longer in the recipe."""
+    crawls = [tmp_path / f"crawl-{seed}.warc.gz" for seed in (0, 1)]
+    for seed, crawl in enumerate(crawls):
+        write_sample_crawl(crawl, seed=seed)
+
+    def curate(files: list[Path], out: Path) -> pa.Table:
+        config = CurationConfig.model_validate({"inputs": [{"paths": [str(f) for f in files], "source": "sample"}]})
+        run_curation(config, out)
+        return _table(out / "curated")
+
+    curate(crawls, tmp_path / "rerun")
+    assert curate(crawls[:1], tmp_path / "rerun").equals(curate(crawls[:1], tmp_path / "fresh"))
+    assert sorted(p.name for p in (tmp_path / "rerun" / "extract").glob("part-*")) == \
+        sorted(p.name for p in (tmp_path / "fresh" / "extract").glob("part-*"))
