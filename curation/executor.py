@@ -19,6 +19,7 @@ of tasks an earlier run had and this one does not (an input removed from the rec
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import sys
@@ -37,10 +38,12 @@ from sciloom.curation.stats import StepStats, merge_step_stats
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work; `task_id` must be stable across runs (it names the task's outputs)."""
+    """One unit of work; `task_id` must be stable across runs (it names the task's outputs). `settings` (JSON): what
+    this task alone is configured with (its input's options); a finished task whose settings differ is redone."""
 
     task_id: str
     inputs: tuple[str, ...]
+    settings: Any = None
 
 
 # A task function writes the task's outputs under the stage folder and returns its steps' statistics.
@@ -89,6 +92,9 @@ def stats_path(stage_dir: Path) -> Path:
     return bookkeeping_dir(stage_dir) / "stats.json"
 
 
+TASK_SETTINGS_KEY = "tasks_own_settings_sha256"
+
+
 def settings_path(stage_dir: Path) -> Path:
     return bookkeeping_dir(stage_dir) / "settings.json"
 
@@ -101,12 +107,24 @@ def recorded_settings(stage_dir: Path) -> Any:
         return None
 
 
-def _forget_if_settings_changed(stage: str, stage_dir: Path, settings: Any) -> list[str]:
+def _canonical(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _forget_if_settings_changed(stage: str, stage_dir: Path, settings: dict[str, Any],
+                                tasks: Sequence[Task]) -> list[str]:
     """The settings that changed since the stage last ran (after removing every finished task's outputs and
-    marker), else []; records `settings`. A stage that never recorded settings keeps its tasks."""
-    settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
+    marker), else []; records `settings`, with a digest of the tasks' own settings for the stages downstream (a
+    task's own change redoes that task alone, see `_task_problem`). A stage that never recorded settings keeps its
+    tasks."""
+    settings = _canonical(settings)
+    per_task = {task.task_id: task.settings for task in tasks if task.settings is not None}
+    if per_task:
+        digest = hashlib.sha256(json.dumps(_canonical(per_task), sort_keys=True).encode()).hexdigest()
+        settings[TASK_SETTINGS_KEY] = digest
     earlier = recorded_settings(stage_dir)
-    changed = [] if earlier is None else changed_fields(earlier, settings)
+    own = (lambda found: {k: v for k, v in found.items() if k != TASK_SETTINGS_KEY} if isinstance(found, dict) else found)
+    changed = [] if earlier is None else changed_fields(own(earlier), own(settings))
     if changed:
         markers = sorted(tasks_dir(stage_dir).glob("*.json"))
         print(f"stage {stage!r}: settings changed since the last run ({', '.join(changed[:5])}"
@@ -178,18 +196,21 @@ def _run_and_mark(fn: TaskFn, task: Task, stage_dir: Path) -> str:
     outputs = {str(path.relative_to(root) if path.is_relative_to(root) else path): file_fingerprint(path)
                for path in dict.fromkeys(written)}
     write_json_atomic(task_marker(stage_dir, task.task_id),
-                      {"task_id": task.task_id, "inputs": list(task.inputs), "steps": [s.to_dict() for s in steps],
-                       "outputs": outputs})
+                      {"task_id": task.task_id, "inputs": list(task.inputs), "settings": _canonical(task.settings),
+                       "steps": [s.to_dict() for s in steps], "outputs": outputs})
     return task.task_id
 
 
-def _outputs_problem(stage_dir: Path, marker: Path) -> str | None:
-    """Why a finished task's recorded outputs cannot be trusted any more, or None when they all verify."""
+def _task_problem(stage_dir: Path, task: Task, marker: Path) -> str | None:
+    """Why a finished task cannot be trusted any more (its settings changed, its recorded outputs do not verify),
+    or None."""
     try:
-        outputs = json.loads(marker.read_text()).get("outputs", {})
+        recorded = json.loads(marker.read_text())
     except ValueError:
         return f"its marker {marker} is damaged"
-    for name, expected in outputs.items():
+    if "settings" in recorded and recorded["settings"] != _canonical(task.settings):
+        return f"its settings changed ({', '.join(changed_fields(recorded['settings'], _canonical(task.settings)))})"
+    for name, expected in recorded.get("outputs", {}).items():
         path = stage_dir.parent / name
         if not path.is_file():
             return f"{path} is missing"
@@ -214,15 +235,15 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
     if len(set(ids)) != len(ids):
         raise ValueError(f"stage {stage!r}: task ids must be unique")
     stage_dir.mkdir(parents=True, exist_ok=True)
-    changed = _forget_if_settings_changed(stage, stage_dir, settings) if settings is not None else []
+    changed = _forget_if_settings_changed(stage, stage_dir, settings, tasks) if settings is not None else []
     removed = _remove_tasks_no_longer_listed(stage, stage_dir, tasks)
     redone: dict[str, str] = {}
     for task in tasks:
         marker = task_marker(stage_dir, task.task_id)
-        if marker.exists() and (problem := _outputs_problem(stage_dir, marker)) is not None:
+        if marker.exists() and (problem := _task_problem(stage_dir, task, marker)) is not None:
             print(f"stage {stage!r}: task {task.task_id} redone: {problem}", file=sys.stderr)
             redone[task.task_id] = problem
-            marker.unlink()
+            _remove_task(stage_dir, marker)
     pending = [t for t in tasks if not task_marker(stage_dir, t.task_id).exists()]
     failures: dict[str, str] = {}
     if pending:

@@ -2,6 +2,7 @@
 → extract (HTML) → language id → level-1 rules, then deduplication."""
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,9 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
     tasks: list[Task] = []
     input_of_task: dict[str, int] = {}
     for index, inputs in enumerate(config.inputs):
-        found = resolve_inputs(inputs)
+        # Each file's task carries its input's own options (source name, fields, limits): a change redoes its files.
+        options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
+        found = [dataclasses.replace(task, settings=options) for task in resolve_inputs(inputs)]
         if not found:
             raise ValueError(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
         for task in found:
@@ -68,7 +71,8 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
             input_of_task[task.task_id] = index
         tasks += found
     # Dedup settings are dedup's own (tuning a threshold must not redo extraction); which files are read is the
-    # task list (an input added is a task added, not a reason to redo the others).
+    # task list (an input added is a task added, not a reason to redo the others), and each input's own options are
+    # its tasks' settings.
     settings = {"curation": config.model_dump(mode="json", exclude={"dedup", "inputs"})}
     extract = run_stage(EXTRACT_STAGE, out_dir / EXTRACT_STAGE, tasks,
                         partial(_extraction_task, config, input_of_task, provenance(recipe_hash)), settings=settings)

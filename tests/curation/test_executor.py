@@ -1,6 +1,7 @@
 """The Ray stage runner: outputs, rejected rows written aside, statistics, resume, and task failures."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -248,3 +249,22 @@ def test_outputs_of_tasks_no_longer_listed_are_removed(ray_session, tmp_path: Pa
     assert report.tasks_removed == ["00002"] and report.tasks_skipped == 2
     assert sorted(p.name for p in stage_dir.glob("part-*")) == ["part-00000.parquet", "part-00001.parquet"]
     assert not rejected_path(stage_dir, "00002").exists() and not task_marker(stage_dir, "00002").exists()
+
+
+def test_a_task_whose_own_settings_changed_is_redone_alone(ray_session, tmp_path: Path) -> None:
+    tasks = [dataclasses.replace(task, settings={"copies": 3}) for task in make_inputs(tmp_path, n_files=2)]
+    stage_dir = tmp_path / "out"
+
+    def copies_from_settings(task: Task, stage_dir: Path) -> list:
+        return write_copies(task.settings["copies"], task, stage_dir)
+
+    run_stage("copies", stage_dir, tasks, copies_from_settings, show_progress=False, settings={})
+    digest = json.loads((tmp_path / "_out" / "settings.json").read_text())
+    tasks[1] = dataclasses.replace(tasks[1], settings={"copies": 1})
+    report = run_stage("copies", stage_dir, tasks, copies_from_settings, show_progress=False, settings={})
+    assert report.settings_changed == [] and report.tasks_skipped == 1
+    assert report.tasks_redone == {"00001": "its settings changed (copies)"}
+    assert sorted(p.name for p in stage_dir.glob("*.txt")) == ["00000-0.txt", "00000-1.txt", "00000-2.txt",
+                                                               "00001-0.txt"]
+    # The stages downstream see that one of its tasks changed.
+    assert json.loads((tmp_path / "_out" / "settings.json").read_text()) != digest

@@ -65,3 +65,17 @@ def test_a_rerun_without_one_of_its_inputs_equals_a_fresh_run(ray_session, tmp_p
     assert curate(crawls[:1], tmp_path / "rerun").equals(curate(crawls[:1], tmp_path / "fresh"))
     assert sorted(p.name for p in (tmp_path / "rerun" / "extract").glob("part-*")) == \
         sorted(p.name for p in (tmp_path / "fresh" / "extract").glob("part-*"))
+
+
+def test_a_rerun_with_another_source_name_relabels_that_input(ray_session, tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl.warc.gz"
+    write_sample_crawl(crawl, seed=0)
+
+    def curate(source: str, out: Path) -> pa.Table:
+        run_curation(CurationConfig.model_validate({"inputs": [{"paths": [str(crawl)], "source": source}]}), out)
+        return _table(out / "curated")
+
+    curate("first-name", tmp_path / "rerun")
+    renamed = curate("second-name", tmp_path / "rerun")
+    assert set(renamed.column("source").to_pylist()) == {"second-name"}
+    assert renamed.equals(curate("second-name", tmp_path / "fresh"))
