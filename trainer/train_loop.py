@@ -170,6 +170,10 @@ def weights_fingerprint(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+class TrainedWithOtherSettings(ValueError):
+    """A stage folder made with other settings, data or start: neither reused nor resumed (exit 2)."""
+
+
 def _check_same_stage(out_dir: Path, identity: dict[str, Any]) -> None:
     """Reuse and resume are only right for the same stage: refuse a folder made with other settings, data or start."""
     path = out_dir / "stage_config.json"
@@ -177,8 +181,9 @@ def _check_same_stage(out_dir: Path, identity: dict[str, Any]) -> None:
         saved = json.loads(path.read_text())
         if saved != identity:
             changed = sorted(k for k in identity.keys() | saved.keys() if identity.get(k) != saved.get(k))
-            raise ValueError(f"{out_dir} holds stage {saved.get('stage')!r} trained with other settings "
-                             f"(changed: {', '.join(changed)}); use a new output folder or delete this one")
+            raise TrainedWithOtherSettings(f"{out_dir} holds stage {saved.get('stage')!r} trained with other settings "
+                                           f"(changed: {', '.join(changed)}); use a new output folder or delete "
+                                           "this one")
     else:
         write_json_atomic(path, identity)
 

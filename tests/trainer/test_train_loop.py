@@ -115,7 +115,8 @@ def test_a_finished_stage_is_reused_only_for_the_same_settings_data_and_start(st
     from sciloom.trainer.model import CausalLM, ModelConfig
     from sciloom.trainer.objectives import LanguageModeling
     from sciloom.trainer.optim_config import OptimConfig
-    from sciloom.trainer.train_loop import train_stage
+    from sciloom.cli import exit_code_for
+    from sciloom.trainer.train_loop import TrainedWithOtherSettings, train_stage
 
     tiny = ModelConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_layers=1, num_attention_heads=2,
                        num_key_value_heads=1, max_position_embeddings=64)
@@ -132,9 +133,10 @@ def test_a_finished_stage_is_reused_only_for_the_same_settings_data_and_start(st
     first, trained = run(0, stream)
     again, reloaded = run(0, stream)
     assert again == first and all(torch.equal(trained[k], reloaded[k]) for k in trained)
-    with pytest.raises(ValueError, match=r"changed: data\)"):
+    with pytest.raises(TrainedWithOtherSettings, match=r"changed: data\)") as refused:
         run(0, other_stream)
-    with pytest.raises(ValueError, match=r"changed: start_weights\)"):
+    assert exit_code_for(refused.value) == 2  # `sciloom run` prints it as one line, not a traceback
+    with pytest.raises(TrainedWithOtherSettings, match=r"changed: start_weights\)"):
         run(1, stream)
 
 
