@@ -123,6 +123,11 @@ def plan_mixture(config: MixerConfig, buckets: Sequence[Bucket], disciplines: Se
             stream.problems = [_shortage(d, target, gives, [b for b in buckets if b.discipline == d], stage)
                                for d, (target, gives) in short.items()]
             streams.append(stream)
+        stage_streams = [s for s in streams if s.stage == stage_name]
+        if not any(s.take or s.problems for s in stage_streams):
+            # Shrinking may drop a discipline without data, not a whole stage: training would find no shards for it.
+            stage_streams[0].problems.append(f"every stream of stage {stage_name!r} was dropped: the labelled corpus "
+                                             f"has no usable document for it ({len(buckets)} bucket(s) in all)")
     return MixturePlan(streams, list(buckets), list(held_out))
 
 

@@ -71,6 +71,8 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
                                           seed=recipe.run.seed, recipe_hash=summary["recipe_hash"],
                                           disciplines=taxonomy.disciplines, general_label=taxonomy.general_label)
         timings["mixing"] = time.perf_counter() - started
+        for note in summary["mixing"].get("plan_notes", []):  # a stream shrunk or dropped under when_short: shrink
+            console.print(f"NOTE mixing: {note}")
         _publish(recipe, out, "mixing", summary)
     if "training" in phases:
         assert recipe.trainer is not None

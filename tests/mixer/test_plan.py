@@ -117,3 +117,17 @@ def test_shrink_drops_an_expert_stream_without_data() -> None:
     physics, chemistry = plan.streams
     assert sum(physics.take.values()) == pytest.approx(10_000)
     assert chemistry.take == {} and chemistry.notes[0].startswith("dropped: no usable data")
+
+
+def test_shrink_never_drops_a_whole_stage() -> None:
+    """A corpus with nothing for a stage used to plan it away silently: the run ended with no shards and exit 0."""
+    mix = {"token_budget": 10_000, "general_ratio": 0.0, "when_short": "shrink",
+           "discipline_weights": {"chemistry": 1, "biology": 1}}
+    plan = plan_mixture(MixerConfig(tokenizer={"train_bpe": {}}, held_out=HELD_OUT, expert_induction=mix), BUCKETS,
+                        DISCIPLINES)
+    assert all(not stream.take for stream in plan.streams)
+    with pytest.raises(InfeasiblePlan, match="every stream of stage 'expert_induction' was dropped"):
+        plan.raise_if_infeasible()
+    empty = plan_mixture(config(when_short="shrink"), [], DISCIPLINES)  # a curation that kept nothing
+    with pytest.raises(InfeasiblePlan, match="every stream of stage 'integration' was dropped"):
+        empty.raise_if_infeasible()
