@@ -20,13 +20,15 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, get_args
 
 import typer
 
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.curation.read_jsonl import JsonLine, read_json_lines
+from sciloom.curation.rules import Profile
 
 classifiers_app = typer.Typer(help="Train or bootstrap the level-2 discipline and quality classifiers.",
                               no_args_is_help=True)
@@ -35,6 +37,9 @@ classifiers_app = typer.Typer(help="Train or bootstrap the level-2 discipline an
 def register(app: typer.Typer) -> None:
     app.command("label")(label)
     app.add_typer(classifiers_app, name="classifiers")
+
+
+RulesProfile = Enum("RulesProfile", {name: name for name in get_args(Profile)}, type=str)  # typer takes enums
 
 
 RecipeOption = Annotated[Optional[Path], typer.Option(
@@ -66,13 +71,20 @@ def label(
                                                         "or, for a custom taxonomy, models bootstrapped from its seed "
                                                         "vocabularies.")] = None,
     recipe: RecipeOption = None,
+    rules: Annotated[Optional[RulesProfile], typer.Option(
+        help="Also run the level-1 rules with this profile (as `sciloom run` does before labelling): each line gets "
+             "`rules_rejection`, the check that rejects it or null. The quality model alone reads words, not "
+             "repetition: a word salad or a line repeated 50 times can score high.")] = None,
 ) -> None:
     """Label documents (JSONL on stdin) with discipline, science and quality scores and tier (JSONL on stdout)."""
     from sciloom.classifiers.bootstrap import ensure_default_models
     from sciloom.classifiers.label_step import LABEL_COLUMNS, Labeller
+    from sciloom.curation.rules import RulesConfig, RulesStep
 
     config = _config(recipe)
     labeller = Labeller(models if models is not None else ensure_default_models(config), config)
+    rules_step = RulesStep(RulesConfig(profile=rules.value)) if rules is not None else None
+    rejections: Counter[str] = Counter()
     tiers: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     notes: Counter[str] = Counter()
@@ -94,11 +106,16 @@ def label(
                 out["discipline_scores"] = {k: round(v, 5) for k, v in out["discipline_scores"].items()}
                 out["science_score"] = round(out["science_score"], 5)
                 out["quality_score"] = round(out["quality_score"], 5)
+                if rules_step is not None:
+                    out["rules_rejection"] = rules_step.rejection(rules_step.evaluate(doc["text"])[0])
+                    rejections[out["rules_rejection"] or "kept"] += 1
             sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     sys.stdout.flush()
-    print(json.dumps({"records": records, "tiers": dict(sorted(tiers.items())),
-                      "unreadable": dict(sorted(problems.items())), "notes": dict(sorted(notes.items()))}),
-          file=sys.stderr)
+    summary = {"records": records, "tiers": dict(sorted(tiers.items())), "unreadable": dict(sorted(problems.items())),
+               "notes": dict(sorted(notes.items()))}
+    if rules_step is not None:
+        summary["rules"] = dict(sorted(rejections.items()))
+    print(json.dumps(summary), file=sys.stderr)
 
 
 @classifiers_app.command("train")

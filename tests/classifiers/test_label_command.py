@@ -124,3 +124,26 @@ def test_label_reads_bytes_that_are_not_utf8_and_answers_every_line(app, bootstr
     assert [r.get("error") for r in out if r["id"] is None] == ["blank_line", "blank_line"]
     summary = json.loads(result.stderr.strip().splitlines()[-1])
     assert summary["notes"] == {"decoded:invalid_bytes_replaced": 1} and summary["unreadable"] == {"blank_line": 2}
+
+
+def test_label_with_rules_names_the_check_that_rejects_each_document(app, bootstrapped_models):
+    """The quality model reads words, not repetition; `--rules` adds the level-1 verdict `sciloom run` applies,
+    computed by the same rules (checked here against RulesStep itself)."""
+    from sciloom.curation.rules import RulesConfig, RulesStep
+
+    texts = {"salad": " ".join(["the of and to in is that it was for on with as"] * 30),
+             "repeated": "Buy cheap watches online today at the best price.\n" * 50,
+             "prose": " ".join(d["text"] for d in make_documents(1, seed=5)[:3])}
+    lines = [json.dumps({"id": key, "text": text}) for key, text in texts.items()]
+    result = CliRunner().invoke(app, ["label", "--models", str(bootstrapped_models), "--rules", "stock"],
+                                input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = {record["id"]: record for record in _records(result.stdout)}
+    rules = RulesStep(RulesConfig(profile="stock"))
+    for key, text in texts.items():
+        assert out[key]["rules_rejection"] == rules.rejection(rules.evaluate(text)[0])
+    assert out["salad"]["rules_rejection"] and out["repeated"]["rules_rejection"]
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    assert sum(summary["rules"].values()) == len(texts)
+    plain = CliRunner().invoke(app, ["label", "--models", str(bootstrapped_models)], input=lines[0] + "\n")
+    assert "rules_rejection" not in _records(plain.stdout)[0] and "rules" not in plain.stderr
