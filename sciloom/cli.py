@@ -56,6 +56,7 @@ EXIT_CODES = {
     "sciloom.curation.inputs.InputNotFound": 2,
     "sciloom.curation.ray_runtime.RayConnectionError": 2,
     "sciloom.run_lock.RunLocked": 2,
+    "sciloom.runner.PhaseNotRun": 2,
     "sciloom.classifiers.fasttext_model.TaxonomyMismatch": 2,
     "sciloom.classifiers.fasttext_model.ModelNotFound": 2,
     "sciloom.trainer.memory_plan.TrainingWontFit": 2,

@@ -9,15 +9,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sciloom.classifiers.pipeline import run_classification
+from sciloom.classifiers.pipeline import LABELLED_DIR, run_classification
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.executor import StageReport
 from sciloom.curation.pipeline import CURATED_DIR, input_problems, run_curation
 from sciloom.curation.ray_runtime import ensure_ray
+from sciloom.mixer.manifest import MIXER_REPORT_FILE
 from sciloom.mixer.pipeline import build_mixture
 from sciloom.publish import publish_phase
 from sciloom.recipe import Recipe
 from sciloom.report import write_report
+from sciloom.report.collect import NoRunOutputs
 from sciloom.run_lock import output_folder_lock
 from sciloom.trainer.pipeline import run_training
 
@@ -37,13 +39,32 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
             # is what the user must see, so a report that cannot be written only says so.
             try:
                 console.print(f"report (partial run): {write_report(out)}")
+            except NoRunOutputs:  # it stopped before writing anything: no page to make
+                pass
             except Exception as error:  # noqa: BLE001
                 console.print(f"report (partial run) not written: {type(error).__name__}: {error}")
             raise
 
 
+class PhaseNotRun(FileNotFoundError):
+    """A phase reads what an earlier phase writes, and neither this run nor an earlier one in its folder wrote it."""
+
+
+def _check_earlier_phases(phases: list[str], out: Path) -> None:
+    """Before any work: a phase run without the one before it needs that one's outputs from an earlier run."""
+    reads = (("classification", "curation", out / "curation" / CURATED_DIR, "part-*.parquet"),
+             ("mixing", "classification", out / "classifiers" / LABELLED_DIR, "part-*.parquet"),
+             ("training", "mixing", out / "mixer", MIXER_REPORT_FILE))
+    for phase, earlier, folder, pattern in reads:
+        if phase in phases and earlier not in phases and not any(folder.glob(pattern)):
+            raise PhaseNotRun(f"run.phases has {phase!r} without {earlier!r}, and {folder} holds no {pattern} from an "
+                              f"earlier run: add {earlier!r} to run.phases, or set run.output_dir to a run that "
+                              "finished it")
+
+
 def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
     phases = recipe.run.phases
+    _check_earlier_phases(phases, out)
     summary: dict[str, Any] = {"run": recipe.run.name, "output_dir": str(out), "recipe_hash": recipe.content_hash()}
     if set(phases) & {"curation", "classification", "mixing"}:  # training alone (e.g. under torchrun) needs no Ray
         ensure_ray(recipe.run.ray_address, recipe.run.num_cpus)

@@ -186,3 +186,15 @@ def test_train_expert_needs_only_the_shards_not_the_curation_inputs(mixed_run: P
                      "--discipline", discipline)
     assert empty.returncode == 2
     assert "no expert-induction streams; the recipe's mixing phase has not run here" in empty.stderr
+
+
+def test_a_phase_whose_earlier_phase_never_ran_is_refused_before_any_work(tmp_path: Path) -> None:
+    """Classification without curated parts, training without shards: these were tracebacks (FileNotFoundError)."""
+    for phase, earlier, missing in (("classification", "curation", "curation/curated"), ("training", "mixing", "mixer")):
+        run = tmp_path / f"run-{phase}"
+        result = _sciloom("run", str(_recipe(tmp_path, run, [phase])))
+        assert result.returncode == 2, result.stderr[-3000:]
+        assert result.stderr.strip().splitlines() == [
+            f"sciloom: PhaseNotRun: run.phases has {phase!r} without {earlier!r}, and {run / missing} holds no "
+            f"{'mixer_report.json' if phase == 'training' else 'part-*.parquet'} from an earlier run: add "
+            f"{earlier!r} to run.phases, or set run.output_dir to a run that finished it"]
