@@ -18,10 +18,12 @@ from collections import Counter
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from sciloom.curation.dedup import dedup_documents
-from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
+from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.read_jsonl import JsonLine, missing_field, read_json_lines
+from sciloom.recipe_errors import one_line
 
 _DEFAULT = DedupConfig()
 DUPLICATE_ID = "duplicate_id"
@@ -43,9 +45,13 @@ def dedup(
     containment_ngram: Annotated[int, typer.Option(help="Words per containment n-gram.")] = _DEFAULT.containment.ngram,
 ) -> None:
     """Deduplicate documents (JSONL on stdin, one verdict per line on stdout)."""
-    config = DedupConfig(threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed, exact=exact, fuzzy=fuzzy,
-                         containment=ContainmentConfig(enabled=containment, threshold=containment_threshold,
-                                                       ngram=containment_ngram))
+    try:
+        # One validation over the nested section too, so that every error is located (containment.threshold).
+        config = DedupConfig.model_validate({
+            "threshold": threshold, "num_perm": num_perm, "ngram": ngram, "seed": seed, "exact": exact, "fuzzy": fuzzy,
+            "containment": {"enabled": containment, "threshold": containment_threshold, "ngram": containment_ngram}})
+    except ValidationError as error:
+        raise typer.BadParameter(one_line(error)) from None
     records = _first_of_each_id([_parse(line) for line in read_json_lines(sys.stdin.buffer, "text")])
     valid = [i for i, (_, _, problem) in enumerate(records) if problem is None]
     verdicts = dict(zip(valid, dedup_documents(config, [str(records[i][0]) for i in valid],

@@ -14,9 +14,11 @@ from collections import Counter
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from sciloom.curation.extract import ExtractConfig, ExtractStep
 from sciloom.curation.read_jsonl import JsonLine, read_json_lines
+from sciloom.recipe_errors import one_line
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +31,11 @@ def extract(
     keep_math: Annotated[bool, typer.Option(help="Keep MathML/MathJax/KaTeX as LaTeX ($...$).")] = True,
 ) -> None:
     """Extract the main text of HTML pages (JSONL on stdin, JSONL on stdout)."""
-    step = ExtractStep(ExtractConfig(max_page_bytes=max_page_bytes, timeout_seconds=timeout_seconds, keep_math=keep_math))
+    try:
+        config = ExtractConfig(max_page_bytes=max_page_bytes, timeout_seconds=timeout_seconds, keep_math=keep_math)
+    except ValidationError as error:
+        raise typer.BadParameter(one_line(error)) from None
+    step = ExtractStep(config)
     reasons: Counter[str] = Counter()
     notes: Counter[str] = Counter()
     lines = 0

@@ -24,8 +24,7 @@ from sciloom.recipe_errors import one_line
 
 # Problems that leave no record to judge; a record without usable text still goes to the judge ("no_text").
 _NO_RECORD = frozenset({BLANK_LINE, MALFORMED_JSON, NOT_AN_OBJECT})
-JUDGE_OPTIONS = {"model": "--model", "base_url": "--base-url", "concurrency": "--concurrency", "cache_path": "--cache",
-                 "timeout_s": "--timeout", "max_retries": "--retries"}
+JUDGE_OPTIONS = {"cache_path": "--cache", "timeout_s": "--timeout", "max_retries": "--retries"}  # fields not named as their options
 
 
 def register(app: typer.Typer) -> None:

@@ -58,12 +58,15 @@ def describe_validation_error(path: Path, error: ValidationError, lines: dict[tu
 
 
 def one_line(error: ValidationError, options: dict[str, str] | None = None) -> str:
-    """A config built from command-line options: each problem as `--option: message`, on one line."""
+    """A config built from command-line options: each problem as `--option: message`, on one line. A field is
+    named as its option: `options[field]`, else `--` and the dotted field with dashes (containment.threshold →
+    --containment-threshold)."""
     parts = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
-        parts.append(f"{(options or {}).get(field, field)}: {message}" if field else message)
+        option = (options or {}).get(field) or "--" + field.replace(".", "-").replace("_", "-")
+        parts.append(f"{option}: {message}" if field else message)
     return "; ".join(parts)
 
 

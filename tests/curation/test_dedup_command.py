@@ -68,3 +68,12 @@ def test_a_repeated_id_is_counted_not_merged_into_the_first_ones_cluster() -> No
     assert [(o["id"], o["keep"], o["reason"]) for o in out] == [
         ("a", True, None), ("a", None, "duplicate_id"), (7, True, None), ("7", None, "duplicate_id")]
     assert json.loads(result.stderr.strip().splitlines()[-1])["unreadable"] == {"duplicate_id": 2}
+
+
+def test_out_of_range_options_name_their_option_on_one_line() -> None:
+    """An out-of-range option used to end in a pydantic ValidationError traceback (exit 1)."""
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(_app(), ["dedup", "--threshold", "1.5",
+                                                               "--containment-threshold", "2"], input='{"id": 1}\n')
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert ("--threshold: Input should be less than 1; --containment-threshold: Input should be less than or equal "
+            "to 1") in result.output

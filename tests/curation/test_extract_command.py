@@ -71,3 +71,8 @@ def test_mis_encoded_pages_are_extracted_whole(shared_data) -> None:
     assert "\ufffd\ufffd" in out["stray"] and "\x00" not in out["nul"]
     summary = json.loads(result.stderr.strip().splitlines()[-1])
     assert summary["extracted"] == 3 and summary["notes"] == {"decoded:invalid_bytes_replaced": 2}
+
+
+def test_out_of_range_options_name_their_option_on_one_line() -> None:
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(_app(), ["extract", "--timeout-seconds", "0"], input="{}\n")
+    assert result.exit_code == 2 and "--timeout-seconds: Input should be greater than 0" in result.output
