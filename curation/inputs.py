@@ -71,13 +71,18 @@ class InputNotFound(FileNotFoundError):
     """A configured path or glob that matches no file: a recipe error, reported before any work starts."""
 
 
-def resolve_inputs(config: InputsConfig) -> list[Task]:
-    """One task per input file, sorted by location, with ids stable across runs."""
+def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Task]:
+    """One task per input file, sorted by location, with ids stable across runs. Local files under `exclude` (the
+    run's own output folder, when it lies inside an input folder) are not inputs: a run must not read what it
+    writes."""
     locations: set[str] = set()
     for pattern in config.paths:
         locations.update(_expand(pattern))
     if config.paths_file is not None:
         locations.update(_listed(config.paths_file, config.paths_prefix))
+    if exclude is not None:
+        outputs = exclude.resolve()
+        locations = {loc for loc in locations if _is_url(loc) or not Path(loc).resolve().is_relative_to(outputs)}
     ordered = sorted(locations)
     if config.max_files is not None:
         ordered = ordered[:config.max_files]

@@ -55,14 +55,16 @@ def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None = None) -> list[StageReport]:
-    """Writes `<out_dir>/extract/` and the dedup phases; the kept documents end in `<out_dir>/curated/`."""
+def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None = None,
+                 run_dir: Path | None = None) -> list[StageReport]:
+    """Writes `<out_dir>/extract/` and the dedup phases; the kept documents end in `<out_dir>/curated/`. Nothing
+    under `run_dir` (default: `out_dir`) is read as an input."""
     tasks: list[Task] = []
     input_of_task: dict[str, int] = {}
     for index, inputs in enumerate(config.inputs):
         # Each file's task carries its input's own options (source name, fields, limits): a change redoes its files.
         options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
-        found = [dataclasses.replace(task, settings=options) for task in resolve_inputs(inputs)]
+        found = [dataclasses.replace(task, settings=options) for task in resolve_inputs(inputs, run_dir or out_dir)]
         if not found:
             raise ValueError(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
         for task in found:

@@ -72,7 +72,7 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
 
     if "curation" in phases:
         started = time.perf_counter()
-        reports = run_curation(recipe.curation, out / "curation", recipe_hash=summary["recipe_hash"])
+        reports = run_curation(recipe.curation, out / "curation", recipe_hash=summary["recipe_hash"], run_dir=out)
         timings["curation"] = time.perf_counter() - started
         summary["curation"] = [r.to_dict() for r in reports]
         summary["input_problems"] = input_problems(out / "curation")

@@ -291,3 +291,13 @@ def test_reader_in_a_ray_stage(ray_session, sample, tmp_path: Path) -> None:
     rows = list(read_documents(part_path(tmp_path / "stage", tasks[0].task_id)))
     assert [r["id"] for r in rows] == [d["id"] for d in WarcFileReader().read(str(path))]
     assert report.steps[0].name == "read" and report.steps[0].docs_out == len(rows)
+
+
+def test_files_under_the_runs_output_folder_are_not_inputs(tmp_path: Path) -> None:
+    files = make_tree(tmp_path)
+    (tmp_path / "run" / "curation").mkdir(parents=True)
+    (tmp_path / "run" / "curation" / "part-0.parquet").write_bytes(b"PAR1")
+    everything = resolve_inputs(InputsConfig(paths=[str(tmp_path)]))
+    assert str(tmp_path / "run" / "curation" / "part-0.parquet") in [t.inputs[0] for t in everything]
+    inputs = resolve_inputs(InputsConfig(paths=[str(tmp_path)], max_files=len(files)), exclude=tmp_path / "run")
+    assert sorted(t.inputs[0] for t in inputs) == sorted(map(str, files))

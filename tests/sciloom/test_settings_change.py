@@ -1,5 +1,5 @@
-"""A run folder rerun with other settings, or without one of its inputs, ends with exactly the outputs of a fresh
-run of the new recipe.
+"""Reruns of a run folder: rerun with other settings, or without one of its inputs, it ends with exactly the outputs
+of a fresh run of the new recipe; and a run never reads its own outputs as inputs.
 
 Finished tasks used to be resumed whatever the settings: a curation rerun with the `stock` rules instead of the
 `science` ones kept every extracted part, and so every label, of the first run (70 curated documents where a fresh
@@ -79,3 +79,27 @@ def test_a_rerun_with_another_source_name_relabels_that_input(ray_session, tmp_p
     renamed = curate("second-name", tmp_path / "rerun")
     assert set(renamed.column("source").to_pylist()) == {"second-name"}
     assert renamed.equals(curate("second-name", tmp_path / "fresh"))
+
+
+def test_a_run_whose_output_folder_lies_inside_its_input_folder_never_reads_its_own_outputs(tmp_path: Path) -> None:
+    """`inputs: [data/]` with `output_dir: data/run`: the run took its own lock file, and on the rerun its parts
+    and index files, for inputs (43 'unreadable' input files, exit 1)."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_sample_crawl(data / "crawl.warc.gz", seed=0)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "run": {"name": "nested", "output_dir": str(data / "run"), "num_cpus": 2, "phases": ["curation"]},
+        "curation": {"inputs": [{"paths": [str(data)], "source": "sample"}]}}))
+    sciloom = str(Path(sys.executable).with_name("sciloom"))
+    for attempt in ("first", "rerun"):
+        result = subprocess.run([sciloom, "run", str(recipe)], capture_output=True, text=True, timeout=600,
+                                env={**os.environ, "RAY_ADDRESS": "", "OMP_NUM_THREADS": "1"})
+        assert result.returncode == 0, (attempt, result.stderr[-3000:])
+        assert "extract (1 tasks" in result.stderr, attempt
