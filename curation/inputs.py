@@ -71,6 +71,10 @@ class InputNotFound(FileNotFoundError):
     """A configured path or glob that matches no file: a recipe error, reported before any work starts."""
 
 
+class InputListedTwice(ValueError):
+    """A file that two entries of curation.inputs list: which entry's options (source name, fields) apply?"""
+
+
 def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Task]:
     """One task per input file, sorted by location, with ids stable across runs. Local files under `exclude` (the
     run's own output folder, when it lies inside an input folder) are not inputs: a run must not read what it

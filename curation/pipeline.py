@@ -11,7 +11,7 @@ from sciloom.curation.config import CurationConfig
 from sciloom.curation.dedup import run_dedup
 from sciloom.curation.executor import StageReport, Task, finished_tasks, run_stage
 from sciloom.curation.extract import ExtractStep
-from sciloom.curation.inputs import reader_for, resolve_inputs
+from sciloom.curation.inputs import InputListedTwice, InputNotFound, reader_for, resolve_inputs
 from sciloom.curation.langid import LanguageIdStep
 from sciloom.curation.line_cleaning import LineCleaningStep
 from sciloom.curation.map_stage import map_documents
@@ -66,10 +66,12 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
         options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
         found = [dataclasses.replace(task, settings=options) for task in resolve_inputs(inputs, run_dir or out_dir)]
         if not found:
-            raise ValueError(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
+            raise InputNotFound(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
         for task in found:
             if task.task_id in input_of_task:
-                raise ValueError(f"input file of task {task.task_id} is listed twice in curation.inputs")
+                raise InputListedTwice(f"{task.inputs[0]} is listed by curation.inputs[{input_of_task[task.task_id]}] "
+                                       f"and curation.inputs[{index}]: list each file once (its source name and "
+                                       "fields come from the entry that lists it)")
             input_of_task[task.task_id] = index
         tasks += found
     # Dedup settings are dedup's own (tuning a threshold must not redo extraction); which files are read is the

@@ -301,3 +301,17 @@ def test_files_under_the_runs_output_folder_are_not_inputs(tmp_path: Path) -> No
     assert str(tmp_path / "run" / "curation" / "part-0.parquet") in [t.inputs[0] for t in everything]
     inputs = resolve_inputs(InputsConfig(paths=[str(tmp_path)], max_files=len(files)), exclude=tmp_path / "run")
     assert sorted(t.inputs[0] for t in inputs) == sorted(map(str, files))
+
+
+def test_a_file_two_input_entries_list_is_refused_naming_both(ray_session, tmp_path: Path) -> None:
+    from sciloom.cli import exit_code_for
+    from sciloom.curation.config import CurationConfig
+    from sciloom.curation.inputs import InputListedTwice
+    from sciloom.curation.pipeline import run_curation
+
+    files = make_tree(tmp_path / "data")
+    config = CurationConfig.model_validate({"inputs": [{"paths": [str(files[0])], "source": "a"},
+                                                       {"paths": [str(tmp_path / "data")], "source": "b"}]})
+    with pytest.raises(InputListedTwice, match=r"is listed by curation.inputs\[0\] and curation.inputs\[1\]") as error:
+        run_curation(config, tmp_path / "run")
+    assert exit_code_for(error.value) == 2 and not (tmp_path / "run" / "extract").exists()
