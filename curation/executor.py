@@ -64,7 +64,7 @@ class StageReport:
     tasks_total: int
     tasks_skipped: int  # already done by an earlier run
     steps: list[StepStats] = field(default_factory=list)
-    tasks_redone: dict[str, str] = field(default_factory=dict)  # marker found but its outputs did not verify
+    tasks_redone: dict[str, str] = field(default_factory=dict)  # marker found, but outputs or own settings changed
     settings_changed: list[str] = field(default_factory=list)  # settings that differ from the last run's: all redone
     tasks_removed: list[str] = field(default_factory=list)  # tasks of an earlier run no longer listed: outputs removed
 
@@ -123,8 +123,7 @@ def _forget_if_settings_changed(stage: str, stage_dir: Path, settings: dict[str,
         digest = hashlib.sha256(json.dumps(_canonical(per_task), sort_keys=True).encode()).hexdigest()
         settings[TASK_SETTINGS_KEY] = digest
     earlier = recorded_settings(stage_dir)
-    own = (lambda found: {k: v for k, v in found.items() if k != TASK_SETTINGS_KEY} if isinstance(found, dict) else found)
-    changed = [] if earlier is None else changed_fields(own(earlier), own(settings))
+    changed = [] if earlier is None else changed_fields(_stage_wide(earlier), _stage_wide(settings))
     if changed:
         markers = sorted(tasks_dir(stage_dir).glob("*.json"))
         print(f"stage {stage!r}: settings changed since the last run ({', '.join(changed[:5])}"
@@ -134,6 +133,11 @@ def _forget_if_settings_changed(stage: str, stage_dir: Path, settings: dict[str,
     if earlier != settings:
         write_json_atomic(settings_path(stage_dir), settings)
     return changed
+
+
+def _stage_wide(settings: Any) -> Any:
+    """Recorded settings without the digest of the tasks' own ones (those are compared task by task)."""
+    return {k: v for k, v in settings.items() if k != TASK_SETTINGS_KEY} if isinstance(settings, dict) else settings
 
 
 def _remove_task(stage_dir: Path, marker: Path) -> None:
@@ -223,8 +227,13 @@ _remote_run = ray.remote(max_retries=3)(_run_and_mark)
 
 
 def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *, num_cpus_per_task: float = 1,
-              show_progress: bool = True, max_in_flight: int | None = None, settings: Any = None) -> StageReport:
+              show_progress: bool = True, max_in_flight: int | None = None,
+              settings: dict[str, Any] | None = None) -> StageReport:
     """Run `fn` over every task not finished by an earlier run; merge and save the stage's statistics.
+
+    `settings` (JSON): what every task's output depends on besides its inputs; when it differs from the last run's,
+    no finished task is trusted (see the module docstring). Tasks of an earlier run that are not in `tasks` any more
+    have their outputs removed.
 
     `fn` goes into Ray's object store once and every task receives a reference to it: whatever it carries
     (an input map, a list of index parts) is not serialised again per task. At most `max_in_flight` tasks
