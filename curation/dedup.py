@@ -69,8 +69,8 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     index_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(index_dir / META_FILE, signature_meta(config))
     upstream = recorded_settings(input_dir)  # documents extracted under other settings: other signatures
-    reports.append(run_stage("dedup_index", index_dir, tasks, partial(index_task, config), show_progress=show_progress,
-                             settings={"upstream": upstream, "signatures": signature_meta(config)}))
+    stage("dedup_index", index_dir, tasks, partial(index_task, config),
+          settings={"upstream": upstream, "signatures": signature_meta(config)})
     parts = [IndexPart(t.task_id, index_dir / f"part-{t.task_id}.parquet", False) for t in tasks]
     parts += reference_parts(config)
     inputs = _redo_if_inputs_changed(config, parts, upstream, work_dir, curated_dir)
@@ -115,10 +115,9 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
               partial(containment_index_task, config.containment, ngram_dir, contained, names))
         write_index_meta(index_out, config.containment, config.num_partitions)
     # The curated stage records everything it derives from, for classification to include in its own settings.
-    reports.append(run_stage("dedup_filter", curated_dir, tasks,
-                             partial(filter_task, index_dir, decisions, containment, contained,
-                                     [t.task_id for t in tasks], provenance(recipe_hash)),
-                             show_progress=show_progress, settings=inputs))
+    stage("dedup_filter", curated_dir, tasks, partial(filter_task, index_dir, decisions, containment, contained,
+                                                      [t.task_id for t in tasks], provenance(recipe_hash)),
+          settings=inputs)
     return reports
 
 
@@ -218,8 +217,9 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
     return [Verdict(str(id_array[i]), str(id_array[cluster[i]]), reason[i], fractions.get(i)) for i in range(n)]
 
 
-def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn) -> None:
-    reports.append(run_stage(name, stage_dir, tasks, fn, show_progress=show_progress))
+def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn,
+           settings: dict[str, Any] | None = None) -> None:
+    reports.append(run_stage(name, stage_dir, tasks, fn, show_progress=show_progress, settings=settings))
 
 
 def filter_task(index_dir: Path, decisions: Path | None, containment: Path | None, contained: Path | None,
