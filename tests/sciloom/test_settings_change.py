@@ -103,3 +103,21 @@ def test_a_run_whose_output_folder_lies_inside_its_input_folder_never_reads_its_
                                 env={**os.environ, "RAY_ADDRESS": "", "OMP_NUM_THREADS": "1"})
         assert result.returncode == 0, (attempt, result.stderr[-3000:])
         assert "extract (1 tasks" in result.stderr, attempt
+
+
+def test_an_added_input_is_extracted_alone_and_the_result_equals_a_fresh_run(ray_session, tmp_path: Path) -> None:
+    """Adding a crawl file to a finished run extracts that file only (the others' settings did not change), then
+    deduplicates everything again: the curated documents are a fresh run's."""
+    crawls = [tmp_path / f"crawl-{seed}.warc.gz" for seed in (0, 1)]
+    for seed, crawl in enumerate(crawls):
+        write_sample_crawl(crawl, seed=seed)
+
+    def curate(files: list[Path], out: Path) -> tuple[pa.Table, dict[str, int]]:
+        config = CurationConfig.model_validate({"inputs": [{"paths": [str(f) for f in files], "source": "sample"}]})
+        reports = run_curation(config, out)
+        return _table(out / "curated"), {report.stage: report.tasks_skipped for report in reports}
+
+    curate(crawls[:1], tmp_path / "grown")
+    grown, resumed = curate(crawls, tmp_path / "grown")
+    assert resumed["extract"] == 1 and resumed["dedup_index"] == 0  # the new file's extraction changes the digest
+    assert grown.equals(curate(crawls, tmp_path / "fresh")[0])
