@@ -51,6 +51,11 @@ from sciloom.curation.atomic_write import atomic_path, write_json_atomic
 FORMAT = "sciloom-fasttext/2"
 DISCIPLINE = "discipline"
 QUALITY = "quality"
+
+
+def model_files(folder: Path) -> list[Path]:
+    """The four files a models folder holds: each kind's `.bin` and `.json`."""
+    return [folder / f"{kind}.{suffix}" for kind in (DISCIPLINE, QUALITY) for suffix in ("bin", "json")]
 QUALITY_LABELS = ("low", "high")
 _PREFIX = "__label__"
 _END_OF_LINE = "</s>"

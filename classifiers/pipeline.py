@@ -18,7 +18,7 @@ from sciloom.classifiers.bootstrap import REPORT_FILE as BOOTSTRAP_REPORT
 from sciloom.classifiers.bootstrap import bootstrap_models
 from sciloom.classifiers.default_models import packaged_models
 from sciloom.classifiers.config import ClassifiersConfig
-from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY
+from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, model_files
 from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
 from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
 from sciloom.classifiers.tiers import TIERS
@@ -150,9 +150,8 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
     build = partial(_label_chain, str(models_dir), config.model_dump_json(), judged_path)
     # Labels depend on the curated documents, these settings, the models' bytes and the judge's verdicts: when
     # any of them changed since the last run, no label of the old ones is resumed.
-    used_files = [models_dir / f"{kind}.{suffix}" for kind in (DISCIPLINE, QUALITY) for suffix in ("bin", "json")]
     settings = {"upstream": recorded_settings(curated_dir), "classifiers": config.model_dump(mode="json"),
-                "files": {path.name: file_fingerprint(path) for path in used_files},
+                "files": {path.name: file_fingerprint(path) for path in model_files(models_dir)},
                 "judged": file_fingerprint(Path(judged_path)) if judged_path else None}
     stage = run_stage("classify", out_dir / LABELLED_DIR, tasks, map_documents(build, provenance(recipe_hash)),
                       num_cpus_per_task=config.num_cpus_per_task, settings=settings)

@@ -212,8 +212,9 @@ def _task_problem(stage_dir: Path, task: Task, marker: Path) -> str | None:
         recorded = json.loads(marker.read_text())
     except ValueError:
         return f"its marker {marker} is damaged"
-    if "settings" in recorded and recorded["settings"] != _canonical(task.settings):
-        return f"its settings changed ({', '.join(changed_fields(recorded['settings'], _canonical(task.settings)))})"
+    settings = _canonical(task.settings)
+    if "settings" in recorded and recorded["settings"] != settings:
+        return f"its settings changed ({', '.join(changed_fields(recorded['settings'], settings))})"
     for name, expected in recorded.get("outputs", {}).items():
         path = stage_dir.parent / name
         if not path.is_file():

@@ -110,8 +110,9 @@ def _missing_models(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int
     models_dir = recipe.classifiers.models_dir
     if models_dir is None or "classification" not in recipe.run.phases:
         return []
-    missing = [f"{kind}.{suffix}" for kind in ("discipline", "quality") for suffix in ("bin", "json")
-               if not (models_dir / f"{kind}.{suffix}").is_file()]
+    from sciloom.classifiers.fasttext_model import model_files
+
+    missing = [path.name for path in model_files(models_dir) if not path.is_file()]
     if not missing:
         return []
     return [f"{_where(path, lines, ('classifiers', 'models_dir'))}: field 'classifiers.models_dir': '{models_dir}' "

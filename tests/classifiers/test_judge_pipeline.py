@@ -149,6 +149,9 @@ def test_judged_sample_trains_the_quality_model_and_labels_carry_verdicts(
     assert proxy.received == len(scored)
     assert pq.read_table(out / JUDGE_DIR / JUDGED_FILE).to_pylist() == judged
     assert json.loads((out / REPORT_FILE).read_text())["judge"]["cache_hits"] == len(scored)
+    # The rewritten verdicts file is byte for byte the same, so no label is redone.
+    stage = json.loads((out / REPORT_FILE).read_text())["stage"]
+    assert stage["redone_settings_changed"] == [] and stage["tasks_resumed_from_earlier_run"] == stage["tasks_total"]
 
 
 def test_an_unreachable_endpoint_stops_the_run_before_labelling(tmp_path, small_config):
