@@ -1,12 +1,14 @@
 """Where a run's input comes from: local paths, globs, a paths file, or fsspec URLs, and how each is read.
 
 `resolve_inputs` turns the configured locations into one task per input file, with an id derived from the
-file's location only, so a rerun (or a run given the same files in another order) names its tasks the same.
+file's path as the recipe names it (a relative path stays relative), so a rerun, a run given the same files in
+another order, or a project folder moved or copied elsewhere names its tasks the same.
 `reader_for` returns one reader that picks the format reader per file.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -76,27 +78,31 @@ class InputListedTwice(ValueError):
 
 
 def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Task]:
-    """One task per input file, sorted by location, with ids stable across runs. Local files under `exclude` (the
-    run's own output folder, when it lies inside an input folder) are not inputs: a run must not read what it
-    writes."""
-    locations: set[str] = set()
+    """One task per input file, sorted by name, with ids stable across runs. Local files under `exclude` (the run's
+    own output folder, when it lies inside an input folder) are not inputs: a run must not read what it writes."""
+    found: dict[str, str] = {}  # the file's name as the recipe gives it -> where it is read
     for pattern in config.paths:
-        locations.update(_expand(pattern))
+        found.update(_expand(pattern))
     if config.paths_file is not None:
-        locations.update(_listed(config.paths_file, config.paths_prefix))
+        found.update(_listed(config.paths_file, config.paths_prefix))
     if exclude is not None:
         outputs = exclude.resolve()
-        locations = {loc for loc in locations if _is_url(loc) or not Path(loc).resolve().is_relative_to(outputs)}
-    ordered = sorted(locations)
+        found = {name: loc for name, loc in found.items()
+                 if _is_url(loc) or not Path(loc).resolve().is_relative_to(outputs)}
+    # A file given under two names (a relative and an absolute path) is one input, named by its relative name.
+    by_preference = sorted(found.items(), key=lambda item: (os.path.isabs(item[0]), item[0]), reverse=True)
+    name_of = {location: name for name, location in by_preference}  # the last, most preferred name wins
+    found = {name: location for location, name in name_of.items()}
+    ordered = sorted(found)
     if config.max_files is not None:
         ordered = ordered[:config.max_files]
-    return [Task(task_id=task_id_for(location), inputs=(location,)) for location in ordered]
+    return [Task(task_id=task_id_for(name), inputs=(found[name],)) for name in ordered]
 
 
-def task_id_for(location: str) -> str:
-    """Readable and stable: the file's short name plus a hash of its full location (names repeat across folders)."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source_name(location))[:48]
-    digest = hashlib.blake2b(location.encode(), digest_size=6).hexdigest()
+def task_id_for(name: str) -> str:
+    """Readable and stable: the file's short name plus a hash of its full name (names repeat across folders)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source_name(name))[:48]
+    digest = hashlib.blake2b(name.encode(), digest_size=6).hexdigest()
     return f"{stem}-{digest}"
 
 
@@ -104,7 +110,13 @@ def _is_url(location: str) -> bool:
     return "://" in location
 
 
-def _expand(pattern: str) -> list[str]:
+def _local(path: Path) -> tuple[str, str]:
+    """(name, location) of a local file: the name keeps a relative path relative (a task's id must not change when
+    the project folder moves); the location, where it is read, is absolute and free of symbolic links."""
+    return os.path.normpath(path), str(path.resolve())
+
+
+def _expand(pattern: str) -> dict[str, str]:
     if _is_url(pattern):
         fs, path = url_to_fs(pattern)
         if _GLOB_CHARS.search(path):
@@ -115,33 +127,38 @@ def _expand(pattern: str) -> list[str]:
             found = [path] if fs.exists(path) else []
         if not found:
             raise InputNotFound(f"input {pattern!r} matches no file")
-        return [fs.unstrip_protocol(p) for p in found]
+        return {url: url for url in (fs.unstrip_protocol(p) for p in found)}
     path = Path(pattern).expanduser()
     if _GLOB_CHARS.search(pattern):
         anchor = Path(path.anchor) if path.is_absolute() else Path()
-        found = [p for p in anchor.glob(str(path.relative_to(anchor))) if p.is_file()]
+        files = [p for p in anchor.glob(str(path.relative_to(anchor))) if p.is_file()]
     elif path.is_dir():
-        found = [p for p in path.rglob("*") if p.is_file()]
+        files = [p for p in path.rglob("*") if p.is_file()]
     elif path.is_file():
-        found = [path]
+        files = [path]
     else:
-        found = []
-    if not found:
+        files = []
+    if not files:
         raise InputNotFound(f"input {pattern!r} matches no file")
-    return [str(p.resolve()) for p in found]
+    return dict(_local(p) for p in files)
 
 
-def _listed(paths_file: str, prefix: str | None) -> list[str]:
+def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
     with fsspec.open(paths_file, "rt", compression="infer") as listing:
         lines = [line.strip() for line in listing]
     # Relative lines: under the prefix, else beside the paths file itself.
-    base = prefix.rstrip("/") if prefix is not None else (
-        paths_file.rsplit("/", 1)[0] if _is_url(paths_file) else str(Path(paths_file).resolve().parent))
-    out = []
+    out: dict[str, str] = {}
     for line in lines:
         if not line or line.startswith("#"):
             continue
-        out.append(line if _is_url(line) or line.startswith("/") else f"{base}/{line}")
+        if _is_url(line) or line.startswith("/"):
+            out[line] = line
+        elif prefix is not None or _is_url(paths_file):
+            base = prefix.rstrip("/") if prefix is not None else paths_file.rsplit("/", 1)[0]
+            out[f"{base}/{line}"] = f"{base}/{line}"
+        else:
+            name, location = _local(Path(paths_file).parent / line)
+            out[name] = location
     if not out:
         raise InputNotFound(f"paths file {paths_file!r} lists no input")
     return out

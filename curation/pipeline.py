@@ -61,6 +61,7 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
     under `run_dir` (default: `out_dir`) is read as an input."""
     tasks: list[Task] = []
     input_of_task: dict[str, int] = {}
+    entry_of_file: dict[str, int] = {}
     for index, inputs in enumerate(config.inputs):
         # Each file's task carries its input's own options (source name, fields, limits): a change redoes its files.
         options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
@@ -68,11 +69,13 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
         if not found:
             raise InputNotFound(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
         for task in found:
-            if task.task_id in input_of_task:
-                raise InputListedTwice(f"{task.inputs[0]} is listed by curation.inputs[{input_of_task[task.task_id]}] "
+            # The same file under two names (a relative and an absolute path) is listed twice too.
+            earlier = entry_of_file.get(task.inputs[0], input_of_task.get(task.task_id))
+            if earlier is not None:
+                raise InputListedTwice(f"{task.inputs[0]} is listed by curation.inputs[{earlier}] "
                                        f"and curation.inputs[{index}]: list each file once (its source name and "
                                        "fields come from the entry that lists it)")
-            input_of_task[task.task_id] = index
+            input_of_task[task.task_id] = entry_of_file[task.inputs[0]] = index
         tasks += found
     # Dedup settings are dedup's own (tuning a threshold must not redo extraction); which files are read is the
     # task list (an input added is a task added, not a reason to redo the others), and each input's own options are

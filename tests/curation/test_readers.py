@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
 from sciloom.curation.document import BASE_COLUMNS, document_id, read_documents
-from sciloom.curation.executor import run_stage
+from sciloom.curation.executor import Task, run_stage
 from sciloom.curation.inputs import InputNotFound, InputsConfig, format_of, reader_for, resolve_inputs, task_id_for
 from sciloom.curation.map_stage import map_documents, part_path
 from sciloom.curation.read_jsonl import JsonlReader
@@ -303,15 +303,28 @@ def test_files_under_the_runs_output_folder_are_not_inputs(tmp_path: Path) -> No
     assert sorted(t.inputs[0] for t in inputs) == sorted(map(str, files))
 
 
-def test_a_file_two_input_entries_list_is_refused_naming_both(ray_session, tmp_path: Path) -> None:
+def test_a_file_two_input_entries_list_is_refused_naming_both(ray_session, tmp_path: Path, monkeypatch) -> None:
     from sciloom.cli import exit_code_for
     from sciloom.curation.config import CurationConfig
     from sciloom.curation.inputs import InputListedTwice
     from sciloom.curation.pipeline import run_curation
 
     files = make_tree(tmp_path / "data")
-    config = CurationConfig.model_validate({"inputs": [{"paths": [str(files[0])], "source": "a"},
+    monkeypatch.chdir(tmp_path)  # one entry names the file relative to the project, the other by its folder
+    config = CurationConfig.model_validate({"inputs": [{"paths": [str(files[0].relative_to(tmp_path))], "source": "a"},
                                                        {"paths": [str(tmp_path / "data")], "source": "b"}]})
     with pytest.raises(InputListedTwice, match=r"is listed by curation.inputs\[0\] and curation.inputs\[1\]") as error:
         run_curation(config, tmp_path / "run")
     assert exit_code_for(error.value) == 2 and not (tmp_path / "run" / "extract").exists()
+
+
+def test_task_ids_follow_the_recipes_names_not_where_the_folder_is(tmp_path: Path, monkeypatch) -> None:
+    files = make_tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    relative = resolve_inputs(InputsConfig(paths=["a/one.warc.gz"]))
+    assert relative == [Task(task_id_for("a/one.warc.gz"), (str(files[0]),))]
+    # The same file under a relative and an absolute name is one input.
+    assert resolve_inputs(InputsConfig(paths=["a/one.warc.gz", str(files[0]), "./a/../a/one.warc.gz"])) == relative
+    listing = tmp_path / "list.paths"
+    listing.write_text("a/one.warc.gz\n")
+    assert resolve_inputs(InputsConfig(paths_file="list.paths")) == relative

@@ -6,6 +6,7 @@ Finished tasks used to be resumed whatever the settings: a curation rerun with t
 run keeps 51)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -121,3 +122,30 @@ def test_an_added_input_is_extracted_alone_and_the_result_equals_a_fresh_run(ray
     grown, resumed = curate(crawls, tmp_path / "grown")
     assert resumed["extract"] == 1 and resumed["dedup_index"] == 0  # the new file's extraction changes the digest
     assert grown.equals(curate(crawls, tmp_path / "fresh")[0])
+
+
+def test_a_project_folder_copied_elsewhere_resumes_every_stage(ray_session, tmp_path: Path, monkeypatch) -> None:
+    """A task's id used to hash the input's absolute path: a project folder copied (or moved, or mounted elsewhere on
+    another node) redid every stage, and the mixer then refused the run's own build as another one."""
+    import shutil
+
+    first, copy = tmp_path / "first", tmp_path / "copy"
+    write_sample_crawl(first / "data" / "crawl.warc.gz", seed=0)
+    curation = CurationConfig.model_validate({"inputs": [{"paths": ["data/crawl.warc.gz"], "source": "sample"}]})
+
+    def run(project: Path) -> tuple[list, dict]:
+        monkeypatch.chdir(project)  # the recipe's relative paths, as `sciloom run` started in the project
+        reports = run_curation(curation, project / "run" / "curation")
+        labelled = run_classification(ClassifiersConfig(), project / "run" / "curation" / "curated",
+                                      project / "run" / "classifiers")
+        return reports, labelled
+
+    run(first)
+    shutil.copytree(first, copy)
+    (first / "data" / "crawl.warc.gz").unlink()  # the copy reads its own input, not the first folder's
+    reports, labelled = run(copy)
+    assert all(r.tasks_skipped == r.tasks_total and not r.settings_changed and not r.tasks_removed for r in reports)
+    stage = json.loads(Path(labelled["report"]).read_text())["stage"]
+    assert stage["tasks_resumed_from_earlier_run"] == stage["tasks_total"] and not stage["redone_settings_changed"]
+    for folder in FOLDERS:
+        assert _table(copy / "run" / folder).equals(_table(first / "run" / folder)), folder
