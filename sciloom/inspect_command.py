@@ -33,8 +33,11 @@ def inspect(
 
     files = [folder] if folder.is_file() else sorted(folder.glob("*.parquet")) if folder.is_dir() else []
     if not files:
-        # A phase folder (runs/demo/classifiers) holds its stage folders one level down: name them.
-        inside = sorted(str(child) for child in folder.iterdir() if any(child.glob("*.parquet"))) if folder.is_dir() else []
+        # A phase folder (runs/demo/classifiers) holds its stage folders one level down, a run folder two: name
+        # them (bookkeeping folders, whose names start with "_", aside).
+        found = [*folder.glob("*/*.parquet"), *folder.glob("*/*/*.parquet")] if folder.is_dir() else []
+        inside = sorted({str(path.parent) for path in found
+                         if not any(part.startswith("_") for part in path.parent.relative_to(folder).parts)})
         hint = f"; stage folders inside: {', '.join(inside)}" if inside else " (a stage folder holds part-*.parquet)"
         typer.echo(f"{folder}: no Parquet files here{hint}", err=True)
         raise typer.Exit(2)

@@ -128,3 +128,6 @@ def test_inspect_rejected_rows_show_their_reason_and_bad_input_is_one_line(run_d
     assert missing.returncode == 2 and "no Parquet files" in missing.stderr
     phase = _inspect(str((run_dir / LABELLED).parent))  # a phase folder: its stage folders are named
     assert phase.returncode == 2 and f"stage folders inside: {run_dir / LABELLED}" in phase.stderr
+    run = _inspect(str(run_dir))  # a run folder: the stage folders of every phase, bookkeeping folders aside
+    assert run.returncode == 2 and str(run_dir / LABELLED) in run.stderr and str(run_dir / CURATED) in run.stderr
+    assert f"{run_dir}/_" not in run.stderr and "/_" not in run.stderr.split("inside:")[1]
