@@ -200,10 +200,8 @@ def _claim_build(out_dir: Path, inputs: dict[str, Any]) -> dict[str, Any]:
     else:
         differs = ["no build record: shards of an unknown build"] if existing else []
     if differs:
-        raise MixerBuildExists(
-            f"{out_dir} holds the shards of another mixer build ({', '.join(differs)} changed); they are kept, as a "
-            f"training run may be reading them. Give this run another run.output_dir, or remove the old build "
-            f"deliberately: rm -r {out_dir}")
+        raise MixerBuildExists(f"{out_dir} holds the shards of another mixer build ({', '.join(differs)} changed); "
+                               + _keep_the_old_build(out_dir))
     record = {"inputs": inputs, "inputs_hash": content_hash(inputs)}
     shutil.rmtree(tasks_dir(out_dir), ignore_errors=True)  # markers of a build whose shards are gone
     write_json_atomic(path, record)
@@ -221,7 +219,11 @@ def _check_same_plan(out_dir: Path, record: dict[str, Any], build_hash: str) -> 
         if record.get("build_hash") is None:
             write_json_atomic(out_dir / BUILD_FILE, {**record, "build_hash": build_hash})
         return
-    raise MixerBuildExists(
-        f"{out_dir} holds the shards of another mixer build (the labelled documents changed: the plan differs); "
-        f"they are kept, as a training run may be reading them. Give this run another run.output_dir, or remove "
-        f"the old build deliberately: rm -r {out_dir}")
+    raise MixerBuildExists(f"{out_dir} holds the shards of another mixer build (the labelled documents changed: "
+                           "the plan differs); " + _keep_the_old_build(out_dir))
+
+
+def _keep_the_old_build(out_dir: Path) -> str:
+    return (f"they are kept, as a training run may be reading them. Give this run another run.output_dir (with "
+            f"run.reuse_from: {out_dir.parent} and run.phases [mixing, training] it reads that run's labels instead "
+            f"of curating again), or remove the old build deliberately: rm -r {out_dir}")

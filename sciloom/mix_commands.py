@@ -40,6 +40,7 @@ def plan(
     taxonomy = DEFAULT_TAXONOMY
     if "run" in data:
         from sciloom.recipe import load_recipe_or_exit
+        from sciloom.runner import phase_input
 
         recipe = load_recipe_or_exit(recipe_or_config)
         if recipe.mixer is None:
@@ -47,7 +48,7 @@ def plan(
             raise typer.Exit(2)
         config, taxonomy = recipe.mixer, recipe.classifiers.taxonomy
         ensure_ray(recipe.run.ray_address, recipe.run.num_cpus)  # the bucket counts are one task per part
-        labelled = labelled or recipe.run.output_dir / "classifiers" / "labelled"
+        labelled = labelled or phase_input(recipe.run, "mixing")
         out_dir = out_dir or recipe.run.output_dir / "mixer"
     else:
         try:

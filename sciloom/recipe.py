@@ -64,7 +64,8 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None, check
     if check_paths and "curation" in recipe.run.phases:  # only curation reads them (training may run elsewhere)
         _raise_if_any(path, "input(s) not found", _missing_local_inputs(recipe, path, lines))
     _raise_if_any(path, "problem(s) in the recipe",
-                  (_output_dir_problems(recipe, path, lines) + _missing_models(recipe, path, lines) if check_paths
+                  (_output_dir_problems(recipe, path, lines) + _reuse_from_problems(recipe, path, lines)
+                   + _missing_models(recipe, path, lines) if check_paths
                    else []) + _unknown_disciplines(recipe, path, lines))
     return recipe
 
@@ -103,6 +104,14 @@ def _output_dir_problems(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...]
         return [f"{where}: cannot {'write in' if existing == out else 'create'} '{out}': no write permission on "
                 f"'{existing}'"]
     return []
+
+
+def _reuse_from_problems(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    reuse = recipe.run.reuse_from
+    if reuse is None or reuse.is_dir():
+        return []
+    return [f"{_where(path, lines, ('run', 'reuse_from'))}: field 'run.reuse_from': '{reuse}' is not a folder (give "
+            "the output_dir of the run whose outputs to read)"]
 
 
 def _missing_models(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int]) -> list[str]:

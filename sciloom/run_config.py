@@ -5,10 +5,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import fsspec
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Phase = Literal["curation", "classification", "mixing", "training"]
 ALL_PHASES: tuple[Phase, ...] = ("curation", "classification", "mixing", "training")
+# Each phase after the first reads what the phase before it wrote.
+EARLIER_PHASE: dict[Phase, Phase] = {"classification": "curation", "mixing": "classification", "training": "mixing"}
 
 
 class RunConfig(BaseModel):
@@ -23,6 +25,10 @@ class RunConfig(BaseModel):
     seed: int = Field(0, description="Seed for every random choice of the run (sampling, shuffling, init).")
     phases: list[Phase] = Field(default_factory=lambda: list(ALL_PHASES),
                                 description="Which phases to run, in data-flow order.")
+    reuse_from: Path | None = Field(None, description=(
+        "Another run's output_dir: a phase whose earlier phase is not in run.phases reads that run's outputs "
+        "instead of this run's, which stay untouched, e.g. phases [mixing, training] over another run's labels to "
+        "try a mixture without curating and labelling again; default: this run's own folder."))
     publish_to: str | None = Field(None, description="fsspec URL (e.g. 's3://bucket/runs/name') that receives each "
                                                      "finished phase's outputs under the same relative paths, "
                                                      "committed without rename (sciloom/publish.py).")
@@ -44,3 +50,14 @@ class RunConfig(BaseModel):
             raise ValueError(f"'{protocol}://' needs a package that is not installed ({error}); for s3:// install "
                              "s3fs, e.g. `pip install 'sciloom[s3]'`") from None
         return url
+
+    @model_validator(mode="after")
+    def _reuse_needs_a_reader(self) -> RunConfig:
+        if self.reuse_from is not None and not self.phases_reusing():
+            raise ValueError("run.reuse_from: no phase would read it (each phase in run.phases runs after the one "
+                             "it reads); drop the earlier phases from run.phases to reuse that run's outputs")
+        return self
+
+    def phases_reusing(self) -> list[Phase]:
+        """The phases that read an earlier phase's outputs this run does not produce."""
+        return [phase for phase in self.phases if phase in EARLIER_PHASE and EARLIER_PHASE[phase] not in self.phases]

@@ -18,6 +18,7 @@ from sciloom.mixer.manifest import MIXER_REPORT_FILE
 from sciloom.mixer.pipeline import build_mixture
 from sciloom.publish import publish_phase
 from sciloom.recipe import Recipe
+from sciloom.run_config import EARLIER_PHASE, RunConfig
 from sciloom.report import write_report
 from sciloom.report.collect import NoRunOutputs
 from sciloom.run_lock import output_folder_lock
@@ -50,22 +51,35 @@ class PhaseNotRun(FileNotFoundError):
     """A phase reads what an earlier phase writes, and neither this run nor an earlier one in its folder wrote it."""
 
 
-def _check_earlier_phases(phases: list[str], out: Path) -> None:
+# What each phase reads: the folder, relative to the run that wrote it, and the file that shows it finished.
+PHASE_INPUTS: dict[str, tuple[str, str]] = {"classification": (f"curation/{CURATED_DIR}", "part-*.parquet"),
+                                            "mixing": (f"classifiers/{LABELLED_DIR}", "part-*.parquet"),
+                                            "training": ("mixer", MIXER_REPORT_FILE)}
+
+
+def phase_input(run: RunConfig, phase: str) -> Path:
+    """The folder `phase` reads: this run's own, or run.reuse_from's when the phase before it does not run here."""
+    root = run.reuse_from if run.reuse_from is not None and phase in run.phases_reusing() else run.output_dir
+    return root.resolve() / PHASE_INPUTS[phase][0]
+
+
+def _check_earlier_phases(run: RunConfig) -> None:
     """Before any work: a phase run without the one before it needs that one's outputs from an earlier run."""
-    reads = (("classification", "curation", out / "curation" / CURATED_DIR, "part-*.parquet"),
-             ("mixing", "classification", out / "classifiers" / LABELLED_DIR, "part-*.parquet"),
-             ("training", "mixing", out / "mixer", MIXER_REPORT_FILE))
-    for phase, earlier, folder, pattern in reads:
-        if phase in phases and earlier not in phases and not any(folder.glob(pattern)):
+    for phase in run.phases_reusing():
+        folder, pattern = phase_input(run, phase), PHASE_INPUTS[phase][1]
+        if not any(folder.glob(pattern)):
+            earlier = EARLIER_PHASE[phase]
             raise PhaseNotRun(f"run.phases has {phase!r} without {earlier!r}, and {folder} holds no {pattern} from an "
-                              f"earlier run: add {earlier!r} to run.phases, or set run.output_dir to a run that "
+                              f"earlier run: add {earlier!r} to run.phases, or set run.reuse_from to a run that "
                               "finished it")
 
 
 def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
     phases = recipe.run.phases
-    _check_earlier_phases(phases, out)
+    _check_earlier_phases(recipe.run)
     summary: dict[str, Any] = {"run": recipe.run.name, "output_dir": str(out), "recipe_hash": recipe.content_hash()}
+    if recipe.run.reuse_from is not None:
+        summary["reused_from"] = {phase: str(phase_input(recipe.run, phase)) for phase in recipe.run.phases_reusing()}
     if set(phases) & {"curation", "classification", "mixing"}:  # training alone (e.g. under torchrun) needs no Ray
         ensure_ray(recipe.run.ray_address, recipe.run.num_cpus)
     timings: dict[str, float] = {}
@@ -80,7 +94,7 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
         _publish(recipe, out, "curation", summary)
     if "classification" in phases:
         started = time.perf_counter()
-        summary["classification"] = run_classification(recipe.classifiers, out / "curation" / CURATED_DIR,
+        summary["classification"] = run_classification(recipe.classifiers, phase_input(recipe.run, "classification"),
                                                        out / "classifiers", recipe_hash=summary["recipe_hash"])
         timings["classification"] = time.perf_counter() - started
         _publish(recipe, out, "classification", summary)
@@ -88,7 +102,7 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
         assert recipe.mixer is not None
         started = time.perf_counter()
         taxonomy = recipe.classifiers.taxonomy
-        summary["mixing"] = build_mixture(recipe.mixer, out / "classifiers" / "labelled", out / "mixer",
+        summary["mixing"] = build_mixture(recipe.mixer, phase_input(recipe.run, "mixing"), out / "mixer",
                                           seed=recipe.run.seed, recipe_hash=summary["recipe_hash"],
                                           disciplines=taxonomy.disciplines, general_label=taxonomy.general_label)
         timings["mixing"] = time.perf_counter() - started
@@ -98,7 +112,7 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
     if "training" in phases:
         assert recipe.trainer is not None
         started = time.perf_counter()
-        summary["training"] = run_training(recipe.trainer, out / "mixer", out / "trainer",
+        summary["training"] = run_training(recipe.trainer, phase_input(recipe.run, "training"), out / "trainer",
                                            list(recipe.classifiers.taxonomy.disciplines), seed=recipe.run.seed)
         timings["training"] = time.perf_counter() - started
         _publish(recipe, out, "training", summary)

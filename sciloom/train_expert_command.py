@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
         """Induce one discipline's expert (stage 1) from the recipe's mixed shards, e.g. one job per discipline on a
         cluster (under torchrun for several GPUs each); `sciloom run` then reuses every finished one."""
         from sciloom.recipe import load_recipe_or_exit
+        from sciloom.runner import phase_input
         from sciloom.trainer.pipeline import run_expert_induction
 
         # The job reads only the mixer's shards: the curation inputs need not be on this node.
@@ -26,8 +27,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         out = loaded.run.output_dir
         try:
-            summary = run_expert_induction(loaded.trainer, out / "mixer", out / "trainer", discipline,
-                                           seed=loaded.run.seed)
+            summary = run_expert_induction(loaded.trainer, phase_input(loaded.run, "training"), out / "trainer",
+                                           discipline, seed=loaded.run.seed)
         except ValueError as error:
             typer.echo(f"sciloom train-expert: {error}", err=True)
             raise typer.Exit(2) from None

@@ -2,6 +2,7 @@
 data failed, 2 what the command was given cannot be used), never a traceback. Runs the demo recipe as a user does."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -197,4 +198,38 @@ def test_a_phase_whose_earlier_phase_never_ran_is_refused_before_any_work(tmp_pa
         assert result.stderr.strip().splitlines() == [
             f"sciloom: PhaseNotRun: run.phases has {phase!r} without {earlier!r}, and {run / missing} holds no "
             f"{'mixer_report.json' if phase == 'training' else 'part-*.parquet'} from an earlier run: add "
-            f"{earlier!r} to run.phases, or set run.output_dir to a run that finished it"]
+            f"{earlier!r} to run.phases, or set run.reuse_from to a run that finished it"]
+
+
+def test_a_mixture_tried_over_another_runs_labels_leaves_that_run_untouched(mixed_run: Path, tmp_path: Path) -> None:
+    """Tuning a ratio in the run's own recipe is refused (MixerBuildExists: a training run may read the shards); a
+    second recipe with run.reuse_from and phases [mixing] reads the first run's labels instead of curating again."""
+    before = {p: p.read_bytes() for p in (mixed_run / "mixer").rglob("*") if p.is_file()}
+    recipe_path = _recipe(tmp_path, tmp_path / "general-60", ["mixing"])
+    recipe = yaml.safe_load(recipe_path.read_text())
+    recipe["run"]["reuse_from"] = str(mixed_run)
+    recipe["mixer"]["integration"]["general_ratio"] = 0.6
+    recipe_path.write_text(yaml.safe_dump(recipe))
+    for attempt in range(2):  # the second run resumes its own build
+        result = _sciloom("run", str(recipe_path))
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert {p: p.read_bytes() for p in (mixed_run / "mixer").rglob("*") if p.is_file()} == before
+    assert not (tmp_path / "general-60" / "curation").exists() and not (tmp_path / "general-60" / "classifiers").exists()
+
+    def general_share(run: Path) -> float:
+        by = json.loads((run / "mixer" / "integration" / "manifest.json").read_text())["tokens_by"]["discipline"]
+        return by.get("general", 0) / sum(by.values())
+
+    assert general_share(mixed_run) < general_share(tmp_path / "general-60")
+    report = json.loads((tmp_path / "general-60" / "run_report.json").read_text())
+    assert report["reused_from"] == {"mixing": str(mixed_run / "classifiers" / "labelled")}
+    assert str(mixed_run / "classifiers" / "labelled") in (tmp_path / "general-60" / "report.html").read_text()
+    # Nothing in run.phases reads it: a recipe error, not a silently ignored field.
+    recipe["run"]["phases"] = ["curation", "classification", "mixing"]
+    recipe_path.write_text(yaml.safe_dump(recipe))
+    unread = _sciloom("run", str(recipe_path))
+    assert unread.returncode == 2 and "run.reuse_from: no phase would read it" in unread.stderr
+    recipe["run"].update(phases=["mixing"], reuse_from=str(tmp_path / "no-such-run"))
+    recipe_path.write_text(yaml.safe_dump(recipe))
+    missing = _sciloom("run", str(recipe_path))
+    assert missing.returncode == 2 and "field 'run.reuse_from'" in missing.stderr and "is not a folder" in missing.stderr
