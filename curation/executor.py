@@ -174,6 +174,17 @@ def changed_fields(earlier: Any, now: Any, prefix: str = "") -> list[str]:
     return [] if earlier == now else [prefix.rstrip(".") or "(all)"]
 
 
+def recorded_output(stage_dir: Path, task_id: str, output: Path) -> dict[str, int]:
+    """Size and crc32 of a file a finished task wrote, as its marker recorded them (read from the file itself when
+    no marker records it): what a downstream task that reads the file alone depends on."""
+    marker = task_marker(stage_dir, task_id)
+    if marker.exists():
+        expected = json.loads(marker.read_text()).get("outputs", {}).get(str(output.relative_to(stage_dir.parent)))
+        if expected is not None:
+            return {"size": expected["size"], "crc32": expected["crc32"]}
+    return file_fingerprint(output)
+
+
 def task_marker(stage_dir: Path, task_id: str) -> Path:
     return tasks_dir(stage_dir) / f"{task_id}.json"
 

@@ -15,18 +15,19 @@ import pyarrow.dataset as ds
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.pipeline import run_classification
 from sciloom.curation.config import CurationConfig
+from sciloom.curation.executor import StageReport
 from sciloom.curation.pipeline import run_curation
 from sciloom.curation.sample_crawl import write_sample_crawl
 
 FOLDERS = ("curation/extract", "curation/curated", "classifiers/labelled")
 
 
-def _run(crawl: Path, out: Path, profile: str) -> dict[str, list[str]]:
+def _run(crawl: Path, out: Path, profile: str) -> dict[str, StageReport]:
     curation = CurationConfig.model_validate({"inputs": [{"paths": [str(crawl)], "source": "sample"}],
                                               "rules": {"profile": profile}})
     reports = run_curation(curation, out / "curation")
     run_classification(ClassifiersConfig(), out / "curation" / "curated", out / "classifiers")
-    return {report.stage: report.settings_changed for report in reports}
+    return {report.stage: report for report in reports}
 
 
 def _table(folder: Path) -> pa.Table:
@@ -39,15 +40,17 @@ def test_a_rerun_with_other_rules_equals_a_fresh_run(ray_session, tmp_path: Path
     _run(crawl, tmp_path / "rerun", "science")
     science = {folder: _table(tmp_path / "rerun" / folder).num_rows for folder in FOLDERS}
     changed = _run(crawl, tmp_path / "rerun", "stock")
-    assert changed["extract"] == ["curation.rules.profile"]
-    assert changed["dedup_index"] == ["upstream.curation.rules.profile"]
+    assert changed["extract"].settings_changed == ["curation.rules.profile"]
+    # Signatures depend on the part's bytes alone: the part extracted under the new rules is signed again.
+    assert list(changed["dedup_index"].tasks_redone.values()) == ["its settings changed (part.crc32, part.size)"]
     _run(crawl, tmp_path / "fresh", "stock")
     for folder in FOLDERS:
         rerun, fresh = _table(tmp_path / "rerun" / folder), _table(tmp_path / "fresh" / folder)
         assert rerun.equals(fresh), folder
     assert _table(tmp_path / "fresh" / "curation/curated").num_rows < science["curation/curated"]
     unchanged = _run(crawl, tmp_path / "rerun", "stock")
-    assert all(not fields for fields in unchanged.values())
+    assert all(not r.settings_changed and not r.tasks_redone and r.tasks_skipped == r.tasks_total
+               for r in unchanged.values())
 
 
 def test_a_rerun_without_one_of_its_inputs_equals_a_fresh_run(ray_session, tmp_path: Path) -> None:
@@ -120,7 +123,7 @@ def test_an_added_input_is_extracted_alone_and_the_result_equals_a_fresh_run(ray
 
     curate(crawls[:1], tmp_path / "grown")
     grown, resumed = curate(crawls, tmp_path / "grown")
-    assert resumed["extract"] == 1 and resumed["dedup_index"] == 0  # the new file's extraction changes the digest
+    assert resumed["extract"] == 1 and resumed["dedup_index"] == 1  # the first part's signatures are kept
     assert grown.equals(curate(crawls, tmp_path / "fresh")[0])
 
 
