@@ -88,7 +88,7 @@ def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Ta
     if exclude is not None:
         outputs = exclude.resolve()
         found = {name: loc for name, loc in found.items()
-                 if _is_url(loc) or not Path(loc).resolve().is_relative_to(outputs)}
+                 if is_url(loc) or not Path(loc).resolve().is_relative_to(outputs)}
     # A file given under two names (a relative and an absolute path) is one input, named by its relative name.
     by_preference = sorted(found.items(), key=lambda item: (os.path.isabs(item[0]), item[0]), reverse=True)
     name_of = {location: name for name, location in by_preference}  # the last, most preferred name wins
@@ -106,7 +106,7 @@ def task_id_for(name: str) -> str:
     return f"{stem}-{digest}"
 
 
-def _is_url(location: str) -> bool:
+def is_url(location: str) -> bool:
     return "://" in location
 
 
@@ -117,7 +117,7 @@ def _local(path: Path) -> tuple[str, str]:
 
 
 def _expand(pattern: str) -> dict[str, str]:
-    if _is_url(pattern):
+    if is_url(pattern):
         fs, path = url_to_fs(pattern)
         if _GLOB_CHARS.search(path):
             found = [p for p in fs.glob(path) if fs.isfile(p)]
@@ -151,9 +151,9 @@ def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
     for line in lines:
         if not line or line.startswith("#"):
             continue
-        if _is_url(line) or line.startswith("/"):
+        if is_url(line) or line.startswith("/"):
             out[line] = line
-        elif prefix is not None or _is_url(paths_file):
+        elif prefix is not None or is_url(paths_file):
             base = prefix.rstrip("/") if prefix is not None else paths_file.rsplit("/", 1)[0]
             out[f"{base}/{line}"] = f"{base}/{line}"
         else:

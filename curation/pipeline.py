@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from sciloom.curation.config import CurationConfig
 from sciloom.curation.dedup import run_dedup
 from sciloom.curation.executor import StageReport, Task, finished_tasks, run_stage
 from sciloom.curation.extract import ExtractStep
-from sciloom.curation.inputs import InputListedTwice, InputNotFound, reader_for, resolve_inputs
+from sciloom.curation.inputs import InputListedTwice, InputNotFound, is_url, reader_for, resolve_inputs
 from sciloom.curation.langid import LanguageIdStep
 from sciloom.curation.line_cleaning import LineCleaningStep
 from sciloom.curation.map_stage import map_documents
@@ -55,6 +56,17 @@ def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def _local_size(location: str) -> int | None:
+    """The size of a local input file (None for a URL: asking an object store about every file on each rerun would
+    cost one request per file; for a missing file the reader counts it unreadable)."""
+    if is_url(location):
+        return None
+    try:
+        return os.stat(location).st_size
+    except OSError:
+        return None
+
+
 def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None = None,
                  run_dir: Path | None = None) -> list[StageReport]:
     """Writes `<out_dir>/extract/` and the dedup phases; the kept documents end in `<out_dir>/curated/`. Nothing
@@ -64,8 +76,10 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
     entry_of_file: dict[str, int] = {}
     for index, inputs in enumerate(config.inputs):
         # Each file's task carries its input's own options (source name, fields, limits): a change redoes its files.
+        # A local file's size too: a file still downloading when a run read it, complete at the rerun, is read again.
         options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
-        found = [dataclasses.replace(task, settings=options) for task in resolve_inputs(inputs, run_dir or out_dir)]
+        found = [dataclasses.replace(task, settings={**options, "file_size": _local_size(task.inputs[0])})
+                 for task in resolve_inputs(inputs, run_dir or out_dir)]
         if not found:
             raise InputNotFound(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
         for task in found:

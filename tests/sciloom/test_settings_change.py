@@ -152,3 +152,21 @@ def test_a_project_folder_copied_elsewhere_resumes_every_stage(ray_session, tmp_
     assert stage["tasks_resumed_from_earlier_run"] == stage["tasks_total"] and not stage["redone_settings_changed"]
     for folder in FOLDERS:
         assert _table(copy / "run" / folder).equals(_table(first / "run" / folder)), folder
+
+
+def test_an_input_that_grew_since_the_last_run_is_read_again(ray_session, tmp_path: Path) -> None:
+    """A crawl file still downloading when the first run read it: the rerun, after the download, used to resume the
+    task and keep only the documents of the truncated file."""
+    complete = tmp_path / "complete.warc.gz"
+    write_sample_crawl(complete, seed=0)
+    crawl = tmp_path / "crawl.warc.gz"
+    crawl.write_bytes(complete.read_bytes()[:complete.stat().st_size // 2])
+    config = CurationConfig.model_validate({"inputs": [{"paths": [str(crawl)], "source": "sample"}]})
+    run_curation(config, tmp_path / "run")
+    partial_rows = _table(tmp_path / "run" / "curated").num_rows
+    crawl.write_bytes(complete.read_bytes())
+    reports = {r.stage: r for r in run_curation(config, tmp_path / "run")}
+    assert list(reports["extract"].tasks_redone.values()) == ["its settings changed (file_size)"]
+    run_curation(config, tmp_path / "fresh")
+    assert _table(tmp_path / "run" / "curated").equals(_table(tmp_path / "fresh" / "curated"))
+    assert _table(tmp_path / "run" / "curated").num_rows > partial_rows
