@@ -247,7 +247,9 @@ def _task_problem(stage_dir: Path, task: Task, marker: Path) -> str | None:
     return None
 
 
-_remote_run = ray.remote(max_retries=3)(_run_and_mark)
+# Ray runs a task again when its worker process dies (a crash in native code, the out-of-memory killer).
+WORKER_RETRIES = 3
+_remote_run = ray.remote(max_retries=WORKER_RETRIES)(_run_and_mark)
 
 
 def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *, num_cpus_per_task: float = 1,
@@ -290,6 +292,7 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
             bar = progress.add_task(stage, total=len(tasks), completed=len(tasks) - len(pending))
             while True:
                 for task in itertools.islice(queue, limit - len(in_flight)):
+                    task_error_path(stage_dir, task.task_id).unlink(missing_ok=True)  # an earlier run's failure
                     in_flight[remote.remote(fn_ref, task, stage_dir)] = task
                 if not in_flight:
                     break
@@ -298,8 +301,8 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
                     task = in_flight.pop(ref)
                     try:
                         ray.get(ref)
-                    except Exception as error:  # a task's own exception: report it, keep the others going
-                        failures[task.task_id] = f"{_describe(error)} (traceback: {task_error_path(stage_dir, task.task_id)})"
+                    except Exception as error:  # report it, keep the others going
+                        failures[task.task_id] = _failure(stage_dir, task, error)
                     progress.advance(bar)
     report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending), tasks_redone=redone,
                          settings_changed=changed, tasks_removed=removed)
@@ -311,6 +314,19 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
     if failures:
         raise StageFailed(stage, failures)
     return report
+
+
+def _failure(stage_dir: Path, task: Task, error: BaseException) -> str:
+    path = task_error_path(stage_dir, task.task_id)
+    if path.exists():  # the task raised: its traceback, written where it ran
+        return f"{_describe(error)} (traceback: {path})"
+    # Its worker process died on every attempt, leaving no Python traceback: name the inputs it died on, and keep
+    # Ray's account beside the markers, where the console points.
+    write_text_atomic(path, f"task {task.task_id}, inputs {list(task.inputs)}\nits worker process died on each of "
+                            f"{WORKER_RETRIES + 1} attempts; Ray's report:\n{error}\n")
+    shown = ", ".join(task.inputs[:2]) + (", ..." if len(task.inputs) > 2 else "")
+    return (f"{_describe(error).split(':')[0]}: its worker process died on each of {WORKER_RETRIES + 1} attempts "
+            f"(a crash in native code, or killed for memory) reading {shown or 'no input'} (details: {path})")
 
 
 def _describe(error: BaseException) -> str:

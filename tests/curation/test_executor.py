@@ -109,6 +109,30 @@ def test_failing_task_is_reported_and_retried_alone(ray_session, tmp_path: Path)
     assert str(bad) in written.splitlines()[0]
 
 
+
+def _raise_then_crash(task: Task, stage_dir: Path) -> list:
+    import os
+
+    if Path(task.inputs[0]).read_text() == "raise":
+        raise ValueError("a Python error")
+    os._exit(3)  # what a segfault in native code or the out-of-memory killer leaves: no traceback
+
+
+def test_a_task_whose_worker_dies_names_its_input_not_a_missing_traceback(ray_session, tmp_path: Path) -> None:
+    """The message pointed to a traceback file that a dead worker never writes (or to an earlier run's)."""
+    poison = tmp_path / "poison.warc.gz"
+    poison.write_text("raise")
+    stage_dir, tasks = tmp_path / "out", [Task("poison", (str(poison),))]
+    with pytest.raises(StageFailed, match=r"ValueError: a Python error \(traceback: "):
+        run_stage("crash", stage_dir, tasks, _raise_then_crash, show_progress=False)
+    poison.write_text("crash")
+    with pytest.raises(StageFailed) as failed:
+        run_stage("crash", stage_dir, tasks, _raise_then_crash, show_progress=False)
+    message = failed.value.failures["poison"]
+    assert "worker process died on each of 4 attempts" in message and str(poison) in message
+    details = task_error_path(stage_dir, "poison")
+    assert f"(details: {details})" in message and "a Python error" not in details.read_text()
+
 def test_a_finished_task_whose_output_was_damaged_is_redone(ray_session, tmp_path: Path) -> None:
     """Markers record each output's size and crc32: a part damaged (or a rejected part removed) after its task
     finished is written again on the next run, instead of the marker being trusted."""
