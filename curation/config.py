@@ -25,3 +25,7 @@ class CurationConfig(BaseModel):
     langid: LangIdConfig = Field(default_factory=LangIdConfig, description="Language identification.")
     rules: RulesConfig = Field(default_factory=RulesConfig, description="Level-1 rule filters.")
     dedup: DedupConfig = Field(default_factory=DedupConfig, description="Exact, fuzzy and containment dedup.")
+    skip_failed_inputs: bool = Field(False, description=(
+        "An input file whose extraction task fails on every attempt (a crash in native code, killed for memory) is "
+        "left out and reported as unreadable (the run then exits 1) instead of stopping the run before dedup; "
+        "a rerun tries it again."))

@@ -52,10 +52,11 @@ TaskFn = Callable[[Task, Path], list[StepStats]]
 
 
 class StageFailed(RuntimeError):
-    def __init__(self, stage: str, failures: dict[str, str]) -> None:
-        self.failures = failures
+    def __init__(self, stage: str, failures: dict[str, str], hint: str = "") -> None:
+        self.stage, self.failures = stage, failures
         detail = "\n".join(f"  task {task_id}: {error}" for task_id, error in failures.items())
-        super().__init__(f"stage {stage!r}: {len(failures)} task(s) failed (rerun to retry only these):\n{detail}")
+        super().__init__(f"stage {stage!r}: {len(failures)} task(s) failed (rerun to retry only these{hint}):\n"
+                         f"{detail}")
 
 
 @dataclass
@@ -68,6 +69,7 @@ class StageReport:
     tasks_redone: dict[str, str] = field(default_factory=dict)  # marker found, but outputs or own settings changed
     settings_changed: list[str] = field(default_factory=list)  # settings that differ from the last run's: all redone
     tasks_removed: list[str] = field(default_factory=list)  # tasks of an earlier run no longer listed: outputs removed
+    tasks_failed: dict[str, str] = field(default_factory=dict)  # failed on every attempt, skipped (skip_failed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,7 @@ class StageReport:
             "tasks_redone_outputs_changed": self.tasks_redone,
             "redone_settings_changed": self.settings_changed,
             "tasks_removed_no_longer_inputs": self.tasks_removed,
+            "tasks_failed_skipped": self.tasks_failed,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -224,6 +227,8 @@ def _task_problem(stage_dir: Path, task: Task, marker: Path) -> str | None:
         recorded = json.loads(marker.read_text())
     except ValueError:
         return f"its marker {marker} is damaged"
+    if "failed" in recorded:  # skipped after failing: every run tries it again
+        return f"it failed in the last run ({recorded['failed']})"
     settings = _canonical(task.settings)
     if "settings" in recorded and recorded["settings"] != settings:
         return f"its settings changed ({', '.join(changed_fields(recorded['settings'], settings))})"
@@ -254,8 +259,12 @@ _remote_run = ray.remote(max_retries=WORKER_RETRIES)(_run_and_mark)
 
 def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *, num_cpus_per_task: float = 1,
               show_progress: bool = True, max_in_flight: int | None = None,
-              settings: dict[str, Any] | None = None) -> StageReport:
+              settings: dict[str, Any] | None = None, skip_failed: bool = False) -> StageReport:
     """Run `fn` over every task not finished by an earlier run; merge and save the stage's statistics.
+
+    A task that fails (raises, or its worker dies on every attempt) fails the stage after the others finish; with
+    `skip_failed` it is recorded as failed instead (no outputs, in the report's `tasks_failed_skipped`) and the stage
+    goes on, unless every task failed. A rerun tries a failed task again.
 
     `settings` (JSON): what every task's output depends on besides its inputs; when it differs from the last run's,
     no finished task is trusted (see the module docstring). Tasks of an earlier run that are not in `tasks` any more
@@ -304,8 +313,17 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
                     except Exception as error:  # report it, keep the others going
                         failures[task.task_id] = _failure(stage_dir, task, error)
                     progress.advance(bar)
+    skipped: dict[str, str] = {}
+    if skip_failed and len(failures) < len(tasks):
+        by_id = {task.task_id: task for task in tasks}
+        for task_id, message in failures.items():
+            task = by_id[task_id]
+            write_json_atomic(task_marker(stage_dir, task_id), {
+                "task_id": task_id, "inputs": list(task.inputs), "settings": _canonical(task.settings),
+                "failed": message, "steps": [], "outputs": {}})
+        skipped, failures = failures, {}
     report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending), tasks_redone=redone,
-                         settings_changed=changed, tasks_removed=removed)
+                         settings_changed=changed, tasks_removed=removed, tasks_failed=skipped)
     report.steps = merge_step_stats(
         json.loads(task_marker(stage_dir, t.task_id).read_text())["steps"]
         for t in tasks if task_marker(stage_dir, t.task_id).exists()

@@ -10,7 +10,7 @@ from typing import Any
 
 from sciloom.curation.config import CurationConfig
 from sciloom.curation.dedup import run_dedup
-from sciloom.curation.executor import StageReport, Task, finished_tasks, run_stage
+from sciloom.curation.executor import StageFailed, StageReport, Task, finished_tasks, run_stage
 from sciloom.curation.extract import ExtractStep
 from sciloom.curation.inputs import InputListedTwice, InputNotFound, is_url, reader_for, resolve_inputs
 from sciloom.curation.langid import LanguageIdStep
@@ -48,6 +48,10 @@ def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """Input files that could not be read at all (`unreadable`) or only in part (`damaged`), with their reasons."""
     found: dict[str, list[dict[str, Any]]] = {"unreadable": [], "damaged": []}
     for marker in finished_tasks(out_dir / EXTRACT_STAGE):
+        if "failed" in marker:  # its task failed on every attempt and was left out (curation.skip_failed_inputs)
+            found["unreadable"] += [{"file": path, "reasons": {"task_failed": 1}, "error": marker["failed"]}
+                                    for path in marker["inputs"]]
+            continue
         skipped = marker["steps"][0]["skipped"]  # the reader's
         for kind, reasons in (("unreadable", UNREADABLE), ("damaged", DAMAGED)):
             hits = {reason: n for reason, n in skipped.items() if reason in reasons}
@@ -93,9 +97,14 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
         tasks += found
     # Dedup settings are dedup's own (tuning a threshold must not redo extraction); which files are read is the
     # task list (an input added is a task added, not a reason to redo the others), and each input's own options are
-    # its tasks' settings.
-    settings = {"curation": config.model_dump(mode="json", exclude={"dedup", "inputs"})}
-    extract = run_stage(EXTRACT_STAGE, out_dir / EXTRACT_STAGE, tasks,
-                        partial(_extraction_task, config, input_of_task, provenance(recipe_hash)), settings=settings)
+    # its tasks' settings. Whether failed inputs are skipped changes no finished task's output.
+    settings = {"curation": config.model_dump(mode="json", exclude={"dedup", "inputs", "skip_failed_inputs"})}
+    try:
+        extract = run_stage(EXTRACT_STAGE, out_dir / EXTRACT_STAGE, tasks,
+                            partial(_extraction_task, config, input_of_task, provenance(recipe_hash)),
+                            settings=settings, skip_failed=config.skip_failed_inputs)
+    except StageFailed as failed:
+        hint = "" if config.skip_failed_inputs else "; curation.skip_failed_inputs: true goes on without them"
+        raise StageFailed(failed.stage, failed.failures, hint) from None
     return [extract, *run_dedup(config.dedup, out_dir / EXTRACT_STAGE, out_dir / "dedup", out_dir / CURATED_DIR,
                                 recipe_hash=recipe_hash)]

@@ -133,6 +133,29 @@ def test_a_task_whose_worker_dies_names_its_input_not_a_missing_traceback(ray_se
     details = task_error_path(stage_dir, "poison")
     assert f"(details: {details})" in message and "a Python error" not in details.read_text()
 
+
+def _crash_on_poison(task: Task, stage_dir: Path) -> list:
+    import os
+
+    if "poison" in task.task_id:
+        os._exit(3)
+    (stage_dir / f"part-{task.task_id}.txt").write_text(task.task_id)
+    return []
+
+
+def test_with_skip_failed_a_task_that_always_dies_is_left_out_and_retried_next_run(ray_session, tmp_path: Path) -> None:
+    stage_dir = tmp_path / "out"
+    tasks = [Task("good", ()), Task("poison", ("bad.warc.gz",))]
+    report = run_stage("skip", stage_dir, tasks, _crash_on_poison, show_progress=False, skip_failed=True)
+    assert list(report.tasks_failed) == ["poison"] and "worker process died" in report.tasks_failed["poison"]
+    assert (stage_dir / "part-good.txt").exists() and not (stage_dir / "part-poison.txt").exists()
+    assert json.loads(task_marker(stage_dir, "poison").read_text())["failed"] == report.tasks_failed["poison"]
+    again = run_stage("skip", stage_dir, tasks, _crash_on_poison, show_progress=False, skip_failed=True)
+    assert again.tasks_skipped == 1 and list(again.tasks_failed) == ["poison"]  # tried again, not trusted
+    assert again.tasks_redone["poison"].startswith("it failed in the last run")
+    with pytest.raises(StageFailed):  # a stage where every task fails still fails: nothing would go on
+        run_stage("skip", tmp_path / "all", tasks[1:], _crash_on_poison, show_progress=False, skip_failed=True)
+
 def test_a_finished_task_whose_output_was_damaged_is_redone(ray_session, tmp_path: Path) -> None:
     """Markers record each output's size and crc32: a part damaged (or a rejected part removed) after its task
     finished is written again on the next run, instead of the marker being trusted."""

@@ -170,3 +170,12 @@ def test_an_input_that_grew_since_the_last_run_is_read_again(ray_session, tmp_pa
     run_curation(config, tmp_path / "fresh")
     assert _table(tmp_path / "run" / "curated").equals(_table(tmp_path / "fresh" / "curated"))
     assert _table(tmp_path / "run" / "curated").num_rows > partial_rows
+
+
+def test_turning_on_skip_failed_inputs_redoes_nothing(ray_session, tmp_path: Path) -> None:
+    crawl = tmp_path / "crawl.warc.gz"
+    write_sample_crawl(crawl, seed=0)
+    for skip in (False, True):
+        config = CurationConfig.model_validate({"inputs": [{"paths": [str(crawl)]}], "skip_failed_inputs": skip})
+        reports = run_curation(config, tmp_path / "run")
+    assert all(r.tasks_skipped == r.tasks_total and not r.settings_changed for r in reports)
