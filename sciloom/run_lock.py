@@ -1,4 +1,5 @@
-"""One run per output folder: a second `sciloom run` on the same folder is refused, naming the run that holds it.
+"""One run per output folder: a second `sciloom run` on the same folder is refused, naming the run that holds it,
+and a folder that runs read through run.reuse_from is not run again meanwhile.
 
 The lock is an advisory `flock` on `<output_dir>/.sciloom-run.lock`, which the kernel releases when the holder
 exits however it exits: a killed run never leaves a lock that blocks the next one (its note is found and
@@ -50,7 +51,29 @@ def output_folder_lock(out_dir: Path) -> Iterator[None]:
             handle.flush()
 
 
+@contextmanager
+def reading_lock(run_dir: Path) -> Iterator[None]:
+    """Another run's folder that this run reads (run.reuse_from): a shared lock, so that run is not rerun, and its
+    outputs rewritten, while they are read; several runs may read one folder at once."""
+    try:
+        handle = open(run_dir / LOCK_FILE)
+    except OSError:  # no sciloom run ever held it, or it cannot be opened here: nothing to coordinate with
+        handle = None
+    if handle is None:
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLocked(f"{run_dir} (run.reuse_from) is in use by a run ({_describe(handle.read())}) that may "
+                            "rewrite the outputs this run would read: wait for it to finish") from None
+        yield
+
+
 def _describe(note: str) -> str:
+    if not note.strip():  # shared holders write no note
+        return "a run reading its outputs through run.reuse_from"
     try:
         holder = json.loads(note)
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder["started"]))

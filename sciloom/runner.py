@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from sciloom.recipe import Recipe
 from sciloom.run_config import EARLIER_PHASE, RunConfig
 from sciloom.report import write_report
 from sciloom.report.collect import NoRunOutputs
-from sciloom.run_lock import output_folder_lock
+from sciloom.run_lock import output_folder_lock, reading_lock
 from sciloom.trainer.pipeline import run_training
 
 console = Console(stderr=True)
@@ -32,7 +33,7 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 holds the folder for all
         return _run_phases(recipe, out)
-    with output_folder_lock(out):
+    with output_folder_lock(out), reading_lock(recipe.run.reuse_from) if recipe.run.reuse_from else nullcontext():
         try:
             return _run_phases(recipe, out)
         except BaseException:

@@ -233,3 +233,22 @@ def test_a_mixture_tried_over_another_runs_labels_leaves_that_run_untouched(mixe
     recipe_path.write_text(yaml.safe_dump(recipe))
     missing = _sciloom("run", str(recipe_path))
     assert missing.returncode == 2 and "field 'run.reuse_from'" in missing.stderr and "is not a folder" in missing.stderr
+
+
+def test_a_folder_read_through_reuse_from_is_not_run_again_meanwhile(tmp_path: Path) -> None:
+    from sciloom.run_lock import RunLocked, output_folder_lock, reading_lock
+
+    first = tmp_path / "first"
+    first.mkdir()
+    with reading_lock(first):  # no run ever held it: nothing to coordinate with
+        pass
+    with output_folder_lock(first):  # the first run is running: a run that reads it waits
+        with pytest.raises(RunLocked, match=r"\(run.reuse_from\) is in use by a run \(pid \d+"):
+            with reading_lock(first):
+                pass
+    with reading_lock(first), reading_lock(first):  # two runs read it: the first run is not started again
+        with pytest.raises(RunLocked, match="in use by another sciloom run .a run reading its outputs through"):
+            with output_folder_lock(first):
+                pass
+    with output_folder_lock(first):  # free again once they finish
+        pass
