@@ -19,7 +19,7 @@ from typing import Any
 
 from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
 from sciloom.curation.document import iter_parts
-from sciloom.curation.executor import recorded_settings, run_stage, tasks_dir
+from sciloom.curation.executor import bookkeeping_dir, recorded_settings, run_stage, tasks_dir
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.curation.stage_reader import tasks_over_stage
 from sciloom.curation.atomic_write import write_json_atomic
@@ -211,6 +211,12 @@ def _claim_build(out_dir: Path, inputs: dict[str, Any]) -> dict[str, Any]:
 def _stream_folders(out_dir: Path) -> list[Path]:
     """The shard folders of a build in `out_dir` (finished or not)."""
     return [out_dir / name for name in (*STAGE_NAMES, HELD_OUT_FOLDER) if (out_dir / name).exists()]
+
+
+def preview_dir(out_dir: Path) -> Path:
+    """Where `sciloom mix plan` writes its plan: the mixer folder itself, unless it holds a build, whose plan files
+    describe its shards (the report reads them) and must not be replaced by a preview of other settings."""
+    return bookkeeping_dir(out_dir) / "plan_preview" if _stream_folders(out_dir) else out_dir
 
 
 def _check_same_plan(out_dir: Path, record: dict[str, Any], build_hash: str) -> None:

@@ -26,13 +26,15 @@ def plan(
     labelled: Annotated[Optional[Path], typer.Option(help="Labelled parts folder; default for a recipe: "
                                                           "<run.output_dir>/classifiers/labelled.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option(help="Where plan.{txt,json,png} (and a trained demo tokenizer) "
-                                                         "go; default for a recipe: <run.output_dir>/mixer.")] = None,
+                                                         "go; default for a recipe: <run.output_dir>/mixer. A folder "
+                                                         "holding a build keeps its plan: the preview goes to "
+                                                         "_mixer/plan_preview beside it.")] = None,
 ) -> None:
     """Print the plan (targets vs planned shares per stream) and save it as PNG, without writing shards."""
     from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
     from sciloom.curation.ray_runtime import ensure_ray
     from sciloom.mixer.config import MixerConfig
-    from sciloom.mixer.pipeline import plan_from_corpus, prepare_tokenizer
+    from sciloom.mixer.pipeline import plan_from_corpus, prepare_tokenizer, preview_dir
     from sciloom.mixer.plan_report import held_out_table, plan_table, write_plan_report
     from sciloom.recipe_errors import RecipeError, describe_validation_error, load_yaml
 
@@ -60,8 +62,11 @@ def plan(
             raise typer.Exit(2)
     tokenizer_file = prepare_tokenizer(config.tokenizer, labelled, out_dir / "tokenizer")
     mixture, _, unusable = plan_from_corpus(config, labelled, tokenizer_file, taxonomy.disciplines, taxonomy.general_label)
-    paths = write_plan_report(mixture, out_dir)
+    plan_dir = preview_dir(out_dir)
+    paths = write_plan_report(mixture, plan_dir)
     console = Console()
+    if plan_dir != out_dir:
+        console.print(f"{out_dir} holds a build: its plan files stay those of its shards; this preview is in {plan_dir}")
     console.print(plan_table(mixture))
     console.print(held_out_table(mixture))
     for note in mixture.notes:

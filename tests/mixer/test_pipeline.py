@@ -221,6 +221,25 @@ def test_mix_plan_never_retrains_the_tokenizer_of_a_build(built, tmp_path: Path)
     assert verify(mixer_dir)["folders"] == 4
 
 
+
+def test_mix_plan_on_a_built_folder_leaves_the_builds_plan_alone(built, tmp_path: Path) -> None:
+    """A preview of other ratios used to replace the build's plan.json (which the report reads) with a plan its
+    shards do not follow."""
+    root, _, _ = built
+    mixer_dir = tmp_path / "mixer"
+    shutil.copytree(root / "mixer", mixer_dir)
+    before = {p: p.read_bytes() for p in mixer_dir.rglob("*") if p.is_file()}
+    (tmp_path / "mixer.yaml").write_text(yaml.safe_dump(config(integration_budget=4000).model_dump(mode="json")))
+    application = typer.Typer()
+    register(application)
+    result = CliRunner().invoke(application, ["mix", "plan", str(tmp_path / "mixer.yaml"), "--labelled",
+                                              str(root / "labelled"), "--out-dir", str(mixer_dir)])
+    assert result.exit_code == 0, result.output
+    assert {p: p.read_bytes() for p in mixer_dir.rglob("*") if p.is_file()} == before
+    preview = json.loads((tmp_path / "_mixer" / "plan_preview" / "plan.json").read_text())
+    assert preview != json.loads((mixer_dir / "plan.json").read_text())
+    assert "this preview is in" in result.output
+
 def test_training_refuses_a_missing_stream_before_training_anything(built, tmp_path: Path) -> None:
     """A stream folder the mixer wrote, deleted whole: refused before dense pretraining, not after it."""
     root, _, _ = built
