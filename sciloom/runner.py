@@ -179,4 +179,5 @@ def _print_outputs(summary: dict[str, Any], report_path: Path, page: Path) -> No
             console.print(f"[bold red]{len(problems[kind])} input file(s) {what}:[/]")
             for entry in problems[kind]:
                 reasons = ", ".join(f"{reason}: {n}" for reason, n in entry["reasons"].items())
-                console.print(f"  {entry['file']} ({reasons})", soft_wrap=True)
+                failed = f": {entry['error']}" if "error" in entry else ""  # its task failed, left out
+                console.print(f"  {entry['file']} ({reasons}){failed}", soft_wrap=True)
