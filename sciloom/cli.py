@@ -127,8 +127,13 @@ def check_recipe(recipe: Annotated[Path, typer.Argument(help="Recipe YAML to val
     """Validate a recipe without running it."""
     from sciloom.recipe import load_recipe_or_exit
 
+    from sciloom.run_config import EARLIER_PHASE
+
     loaded = load_recipe_or_exit(recipe)
     typer.echo(f"{recipe}: valid (run '{loaded.run.name}', phases {', '.join(loaded.run.phases)})")
+    if loaded.run.reuse_from is not None:
+        for phase in loaded.run.phases_reusing():
+            typer.echo(f"  {phase} reads the {EARLIER_PHASE[phase]} outputs of {loaded.run.reuse_from}")
 
 
 for _module in COMMAND_MODULES:

@@ -210,6 +210,8 @@ def test_a_mixture_tried_over_another_runs_labels_leaves_that_run_untouched(mixe
     recipe["run"]["reuse_from"] = str(mixed_run)
     recipe["mixer"]["integration"]["general_ratio"] = 0.6
     recipe_path.write_text(yaml.safe_dump(recipe))
+    checked = _sciloom("check-recipe", str(recipe_path))
+    assert checked.returncode == 0 and f"mixing reads the classification outputs of {mixed_run}" in checked.stdout
     for attempt in range(2):  # the second run resumes its own build
         result = _sciloom("run", str(recipe_path))
         assert result.returncode == 0, result.stderr[-3000:]
