@@ -53,6 +53,9 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _reuse_needs_a_reader(self) -> RunConfig:
+        if self.reuse_from is not None and self.reuse_from.resolve() == self.output_dir.resolve():
+            raise ValueError("run.reuse_from is run.output_dir: a run reads its own earlier outputs without it; "
+                             "drop run.reuse_from, or give this run another output_dir")
         if self.reuse_from is not None and not self.phases_reusing():
             raise ValueError("run.reuse_from: no phase would read it (each phase in run.phases runs after the one "
                              "it reads); drop the earlier phases from run.phases to reuse that run's outputs")

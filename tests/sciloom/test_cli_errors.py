@@ -235,6 +235,11 @@ def test_a_mixture_tried_over_another_runs_labels_leaves_that_run_untouched(mixe
     recipe_path.write_text(yaml.safe_dump(recipe))
     missing = _sciloom("run", str(recipe_path))
     assert missing.returncode == 2 and "field 'run.reuse_from'" in missing.stderr and "is not a folder" in missing.stderr
+    # Its own folder: the run would have waited for itself (its own lock), forever refused.
+    recipe["run"].update(reuse_from=recipe["run"]["output_dir"])
+    recipe_path.write_text(yaml.safe_dump(recipe))
+    itself = _sciloom("run", str(recipe_path))
+    assert itself.returncode == 2 and "run.reuse_from is run.output_dir" in itself.stderr
 
 
 def test_a_folder_read_through_reuse_from_is_not_run_again_meanwhile(tmp_path: Path) -> None:
