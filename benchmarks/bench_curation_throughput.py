@@ -67,9 +67,10 @@ class Clock:
     """Wall time and CPU time of this process and every process it starts while the clock runs.
 
     datatrove extracts in a sandbox subprocess (multiprocessing's fork on Linux) that lives as long as its
-    pipeline, and rusage counts a child only once it has been waited for: a sampler thread reads the CPU time of all descendants every 0.2 s
-    (a process that ends between two samples loses at most its last 0.2 s). The machine is shared: CPU
-    seconds measure the work per core even when other jobs take turns on it, wall time does not.
+    pipeline, and rusage counts a child only once it has been waited for: a sampler thread reads the CPU time
+    of all descendants every 0.2 s (a process that ends between two samples loses at most its last 0.2 s). The
+    machine is shared: CPU seconds measure the work per core even when other jobs take turns on it, wall time
+    does not.
     """
 
     def __enter__(self) -> Clock:

@@ -60,17 +60,17 @@ class ExtractTimeout(Exception):
 _COMPILED_ELEMENT_LOOKUP = etree.ElementDefaultClassLookup(
     element=HtmlElement, comment=lxml_html.HtmlComment, pi=lxml_html.HtmlProcessingInstruction,
     entity=lxml_html.HtmlEntity)
+_STOCK_ELEMENT_LOOKUP = lxml_html.HtmlElementClassLookup()
 
 
 @contextmanager
 def compiled_element_lookup() -> Iterator[None]:
     parser = trafilatura.utils.HTML_PARSER
-    stock = lxml_html.HtmlElementClassLookup()
     parser.set_element_class_lookup(_COMPILED_ELEMENT_LOOKUP)
     try:
         yield
     finally:
-        parser.set_element_class_lookup(stock)
+        parser.set_element_class_lookup(_STOCK_ELEMENT_LOOKUP)
 
 
 class ExtractStep(Step):

@@ -87,8 +87,8 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
         if not found:
             raise InputNotFound(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
         for task in found:
-            # The same file under two names (a relative and an absolute path) is listed twice too.
-            earlier = entry_of_file.get(task.inputs[0], input_of_task.get(task.task_id))
+            # By where the file is read: the same file under two names (relative, absolute) is listed twice too.
+            earlier = entry_of_file.get(task.inputs[0])
             if earlier is not None:
                 raise InputListedTwice(f"{task.inputs[0]} is listed by curation.inputs[{earlier}] "
                                        f"and curation.inputs[{index}]: list each file once (its source name and "

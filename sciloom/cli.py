@@ -126,7 +126,6 @@ def run(
 def check_recipe(recipe: Annotated[Path, typer.Argument(help="Recipe YAML to validate.")]) -> None:
     """Validate a recipe without running it."""
     from sciloom.recipe import load_recipe_or_exit
-
     from sciloom.run_config import EARLIER_PHASE
 
     loaded = load_recipe_or_exit(recipe)
