@@ -24,11 +24,14 @@ from sciloom.curation.document import Document
 from sciloom.curation.executor import Task
 from sciloom.curation.read_jsonl import JsonlReader
 from sciloom.curation.read_parquet import ParquetReader
+from sciloom.curation.read_text_files import TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
 from sciloom.curation.step import Reader
 
-Format = Literal["auto", "warc", "jsonl", "parquet"]
+Format = Literal["auto", "warc", "jsonl", "parquet", "text"]
 _GLOB_CHARS = re.compile(r"[*?\[]")
+# Files that hold one document each (text files) are read this many to a task, on average.
+FILES_PER_TASK_MEAN = 64
 
 
 class InputsConfig(BaseModel):
@@ -47,17 +50,21 @@ class InputsConfig(BaseModel):
     max_files: int | None = Field(default=None, ge=1, description=(
         "Read only the first N input files (after sorting): a smaller run over the same recipe."))
     format: Format = Field(default="auto", description=(
-        "`warc` (WARC or WET, plain/gzip/lz4), `jsonl` (.jsonl, .gz, .zst) or `parquet`; `auto` decides by "
-        "file name (`.warc`, `.wet` -> warc; `.jsonl`, `.json`, `.ndjson` -> jsonl; `.parquet` -> parquet)."))
+        "`warc` (WARC or WET, plain/gzip/lz4), `jsonl` (.jsonl, .gz, .zst), `parquet` or `text` (one document "
+        "per file); `auto` decides by file name (`.warc`, `.wet` -> warc; `.jsonl`, `.json`, `.ndjson` -> jsonl; "
+        "`.parquet` -> parquet; `.txt`, `.text`, `.md`, `.tex` -> text)."))
     source: str | None = Field(default=None, min_length=1, description=(
         "Short source name stored in every document and part of its id; default: the file name without "
-        "its extensions."))
-    text_field: str = Field(default="text", description="JSONL/Parquet field holding the text.")
+        "its extensions (for text files, one document each, the name of their folder)."))
+    text_field: str = Field(default="text", description=(
+        "JSONL/Parquet field holding the text: a name, or a dotted path into nested records (`metadata.abstract`); "
+        "a list of paragraphs (strings, or records with a `text`, as unarXive's and S2ORC's `body_text`) is "
+        "joined with blank lines."))
     id_field: str | None = Field(default="id", description=(
         "JSONL/Parquet field holding a record's own id (ids then follow it); when absent, the file and line."))
     url_field: str | None = Field(default="url", description="JSONL/Parquet field holding the URL, if any.")
     max_record_bytes: int = Field(default=DEFAULT_MAX_RECORD_BYTES, ge=1024, description=(
-        "WARC records (and JSONL lines, in characters) larger than this are skipped, counted as "
+        "WARC records, text files (and JSONL lines, in characters) larger than this are skipped, counted as "
         "`record_too_large`, without being held in memory."))
 
     @model_validator(mode="after")
@@ -96,14 +103,37 @@ def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Ta
     ordered = sorted(found)
     if config.max_files is not None:
         ordered = ordered[:config.max_files]
-    return [Task(task_id=task_id_for(name), inputs=(found[name],)) for name in ordered]
+    one_document_each = [name for name in ordered if _format(config, name) == "text"]
+    grouped = [[name] for name in ordered if _format(config, name) != "text"] + list(group_names(one_document_each))
+    return [Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names)) for names in sorted(grouped)]
 
 
-def task_id_for(name: str) -> str:
-    """Readable and stable: the file's short name plus a hash of its full name (names repeat across folders)."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source_name(name))[:48]
-    digest = hashlib.blake2b(name.encode(), digest_size=6).hexdigest()
+def group_names(names: list[str], mean_size: int = FILES_PER_TASK_MEAN) -> Iterator[list[str]]:
+    """Sorted file names cut into groups of about `mean_size`, one task each: a task per file of a folder of
+    100k small text files would spend its time on scheduling. The cuts depend on the names alone (a group ends
+    after a name whose hash is 0 modulo `mean_size`, as content-defined chunking does), so a file added or removed
+    changes its own group and leaves the others, and their finished tasks, as they were."""
+    group: list[str] = []
+    for name in names:
+        group.append(name)
+        cut = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big") % mean_size == 0
+        if cut or len(group) >= 4 * mean_size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def task_id_for(names: list[str]) -> str:
+    """Readable and stable: the (first) file's short name plus a hash of the full names (names repeat across
+    folders)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source_name(names[0]))[:48]
+    digest = hashlib.blake2b("\n".join(names).encode(), digest_size=6).hexdigest()
     return f"{stem}-{digest}"
+
+
+def _format(config: InputsConfig, name: str) -> str:
+    return format_of(name) if config.format == "auto" else config.format
 
 
 def is_url(location: str) -> bool:
@@ -164,7 +194,7 @@ def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
     return out
 
 
-def format_of(location: str) -> Literal["warc", "jsonl", "parquet"]:
+def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "text"]:
     name = location.lower().rsplit("/", 1)[-1]
     for suffix in (".gz", ".zst", ".lz4", ".bad"):
         name = name.removesuffix(suffix)
@@ -172,6 +202,8 @@ def format_of(location: str) -> Literal["warc", "jsonl", "parquet"]:
         return "parquet"
     if name.endswith((".jsonl", ".json", ".ndjson")):
         return "jsonl"
+    if name.endswith(TEXT_SUFFIXES):
+        return "text"
     # WARC and WET files and anything unnamed: the WARC reader counts a file that is not WARC.
     return "warc"
 
@@ -190,6 +222,7 @@ class InputReader(Reader):
             "jsonl": JsonlReader(config.source, config.text_field, config.id_field, config.url_field,
                                  config.max_record_bytes),
             "parquet": ParquetReader(config.source, config.text_field, config.id_field, config.url_field),
+            "text": TextFileReader(config.source, config.max_record_bytes),
         }
         for reader in self._readers.values():
             reader.stats = self.stats  # the stage reports one `read` step whatever the formats

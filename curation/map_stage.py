@@ -1,6 +1,7 @@
 """A stage that maps a chain of steps over each input: reader → steps → kept part + rejected part."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -45,10 +46,13 @@ def map_documents(build: ChainBuilder, metadata: dict[str, str] | None = None) -
         with PartWriter(part_path(stage_dir, task.task_id), schema_for(kept_cols), metadata=metadata) as kept, \
                 PartWriter(rejected_path(stage_dir, task.task_id), schema_for(rejected_cols), metadata=metadata) as rejected:
             for location in task.inputs:
+                skipped_before = Counter(reader.stats.skipped)
                 for doc in _chain(reader, steps, location):
                     kept.write(doc)
                     _drain(steps, rejected)
                 _drain(steps, rejected)
+                if skipped := reader.stats.skipped - skipped_before:
+                    reader.stats.skipped_inputs[location] = dict(skipped)
         return [reader.stats, *(step.stats for step in steps)]
 
     return run

@@ -40,7 +40,8 @@ def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], meta
 
 
 # A reader's skip reasons that mean the whole file gave nothing, and those that mean it was read only in part.
-UNREADABLE = frozenset({"unreadable_file", "not_a_warc_file", "arc_format_unsupported"})
+UNREADABLE = frozenset({"unreadable_file", "not_a_warc_file", "arc_format_unsupported", "binary_file",
+                        "file_too_large"})
 DAMAGED = frozenset({"corrupt_stream"})
 
 
@@ -52,17 +53,27 @@ def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
             found["unreadable"] += [{"file": path, "reasons": {"task_failed": 1}, "error": marker["failed"]}
                                     for path in marker["inputs"]]
             continue
-        skipped = marker["steps"][0]["skipped"]  # the reader's
-        for kind, reasons in (("unreadable", UNREADABLE), ("damaged", DAMAGED)):
-            hits = {reason: n for reason, n in skipped.items() if reason in reasons}
-            if hits:
-                found[kind] += [{"file": path, "reasons": hits} for path in marker["inputs"]]
+        reader = marker["steps"][0]
+        # Which input each skip came from (a task may read many small files); markers written before it was
+        # recorded had one input per task.
+        per_input = reader.get("skipped_inputs", {path: reader["skipped"] for path in marker["inputs"]})
+        for path, skipped in per_input.items():
+            for kind, reasons in (("unreadable", UNREADABLE), ("damaged", DAMAGED)):
+                hits = {reason: n for reason, n in skipped.items() if reason in reasons}
+                if hits:
+                    found[kind].append({"file": path, "reasons": hits})
     return found
 
 
+def _local_sizes(locations: tuple[str, ...]) -> int | list[int | None] | None:
+    """The size of each local input file of a task (a task of one file: its size alone). None for a URL: asking an
+    object store about every file on each rerun would cost one request per file; for a missing file the reader
+    counts it unreadable."""
+    sizes = [_local_size(location) for location in locations]
+    return sizes[0] if len(sizes) == 1 else sizes
+
+
 def _local_size(location: str) -> int | None:
-    """The size of a local input file (None for a URL: asking an object store about every file on each rerun would
-    cost one request per file; for a missing file the reader counts it unreadable)."""
     if is_url(location):
         return None
     try:
@@ -82,18 +93,20 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
         # Each file's task carries its input's own options (source name, fields, limits): a change redoes its files.
         # A local file's size too: a file still downloading when a run read it, complete at the rerun, is read again.
         options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
-        found = [dataclasses.replace(task, settings={**options, "file_size": _local_size(task.inputs[0])})
+        found = [dataclasses.replace(task, settings={**options, "file_size": _local_sizes(task.inputs)})
                  for task in resolve_inputs(inputs, run_dir or out_dir)]
         if not found:
             raise InputNotFound(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
         for task in found:
-            # By where the file is read: the same file under two names (relative, absolute) is listed twice too.
-            earlier = entry_of_file.get(task.inputs[0])
-            if earlier is not None:
-                raise InputListedTwice(f"{task.inputs[0]} is listed by curation.inputs[{earlier}] "
-                                       f"and curation.inputs[{index}]: list each file once (its source name and "
-                                       "fields come from the entry that lists it)")
-            input_of_task[task.task_id] = entry_of_file[task.inputs[0]] = index
+            for location in task.inputs:
+                # By where the file is read: the same file under two names (relative, absolute) is listed twice too.
+                earlier = entry_of_file.get(location)
+                if earlier is not None:
+                    raise InputListedTwice(f"{location} is listed by curation.inputs[{earlier}] "
+                                           f"and curation.inputs[{index}]: list each file once (its source name "
+                                           "and fields come from the entry that lists it)")
+                entry_of_file[location] = index
+            input_of_task[task.task_id] = index
         tasks += found
     # Dedup settings are dedup's own (tuning a threshold must not redo extraction); which files are read is the
     # task list (an input added is a task added, not a reason to redo the others), and each input's own options are

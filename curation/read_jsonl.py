@@ -1,8 +1,11 @@
 """Reading JSONL: one parser, one vocabulary of problems, for the pipeline's JsonlReader (files: plain, .gz, .zst;
 local or fsspec URL), the command-line filters (stdin) and the classifier trainer.
 
+The text field may be nested (`metadata.abstract`) and may hold a list of paragraphs, as strings or as objects with a
+`text` (unarXive's and S2ORC's `body_text`): they are joined with blank lines (`field_text`).
+
 Problems, each counted under its name: `blank_line`, `malformed_json`, `not_a_json_object`, `missing_<field>_field`
-(absent or not a string), `empty_<field>` (only whitespace). Bytes that are not UTF-8 are replaced (U+FFFD) and
+(absent or not text), `empty_<field>` (only whitespace). Bytes that are not UTF-8 are replaced (U+FFFD) and
 noted as `decoded:invalid_bytes_replaced`, JSON escapes of lone surrogates as `decoded:lone_surrogates_replaced`:
 neither costs the record, and no other record is affected.
 """
@@ -36,9 +39,28 @@ def empty_field(field: str) -> str:
     return f"empty_{field}"
 
 
+def field_text(record: dict[str, Any], field: str) -> str | None:
+    """The text a record holds in `field`: a key, else a dotted path into nested objects; a string, or a list of
+    paragraphs (strings, or objects with a string `text`) joined by blank lines; None when there is none."""
+    if field in record:
+        value = record[field]
+    else:
+        value = record
+        for key in field.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = [part.get("text") if isinstance(part, dict) else part for part in value]
+        if all(isinstance(part, str) for part in parts):
+            return "\n\n".join(part for part in parts if part.strip())
+    return None
+
+
 @dataclass(frozen=True)
 class JsonLine:
-    """One parsed line: `record` when it is a JSON object, `value` (the string in the asked field) when usable."""
+    """One parsed line: `record` when it is a JSON object, `value` (the text of the asked field) when it has one,
+    blank or not."""
 
     record: dict[str, Any] | None
     value: str | None
@@ -87,15 +109,14 @@ def parse_json_line(line: str | bytes, field: str = "text") -> JsonLine:
         return JsonLine(None, None, MALFORMED_JSON, tuple(notes))
     if not isinstance(record, dict):
         return JsonLine(None, None, NOT_AN_OBJECT, tuple(notes))
-    value = record.get(field)
-    if not isinstance(value, str):
+    value = field_text(record, field)
+    if value is None:
         return JsonLine(record, None, missing_field(field), tuple(notes))
     value, changed = _valid_utf8(value)
     if changed:
         notes.append(LONE_SURROGATES)
-        record[field] = value
     if not value.strip():
-        return JsonLine(record, None, empty_field(field), tuple(notes))
+        return JsonLine(record, value, empty_field(field), tuple(notes))
     return JsonLine(record, value, None, tuple(notes))
 
 
@@ -167,7 +188,7 @@ class JsonlReader(Reader):
             return None
         # Blank text is read as a document: the rules reject it with a reason, and it shows among rejected rows.
         record = parsed.record
-        text = record[self.text_field]
+        text = parsed.value
         own_id = record.get(self.id_field) if self.id_field else None
         locator = str(own_id) if own_id is not None else f"{location}:{line_no}"
         url = record.get(self.url_field) if self.url_field else None

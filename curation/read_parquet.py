@@ -8,12 +8,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sciloom.curation.document import Document, document_id
+from sciloom.curation.read_jsonl import field_text
 from sciloom.curation.read_warc import READER_COLUMNS, source_name
 from sciloom.curation.step import Reader
 
 
 class ParquetReader(Reader):
-    """Documents from the text (and optional id / url) columns of a Parquet file; other columns are not read."""
+    """Documents from the text (and optional id / url) columns of a Parquet file; other columns are not read. The
+    text column may be nested and hold a list of paragraphs, as in JSONL (read_jsonl.field_text)."""
 
     name = "read_parquet_input"
     columns = READER_COLUMNS
@@ -41,11 +43,13 @@ class ParquetReader(Reader):
                 self.skip("unreadable_file")
                 return
             names = set(parquet.schema_arrow.names)
-            if self.text_field not in names:
+            # A nested text field (`metadata.abstract`) is read through its top-level column.
+            text_column = self.text_field if self.text_field in names else self.text_field.split(".")[0]
+            if text_column not in names:
                 self.stats.docs_in += parquet.metadata.num_rows
                 self.skip("missing_text_field", parquet.metadata.num_rows)
                 return
-            wanted = [c for c in (self.text_field, self.id_field, self.url_field) if c and c in names]
+            wanted = [c for c in (text_column, self.id_field, self.url_field) if c and c in names]
             row = 0
             try:
                 for batch in parquet.iter_batches(batch_size=self.batch_size, columns=wanted):
@@ -60,8 +64,8 @@ class ParquetReader(Reader):
 
     def _document(self, record: dict, row: int, location: str, source: str) -> Document | None:
         self.stats.docs_in += 1
-        text = record.get(self.text_field)
-        if not isinstance(text, str):
+        text = field_text(record, self.text_field)
+        if text is None:
             self.skip("missing_text_field")
             return None
         self.stats.bytes_in += len(text)

@@ -212,7 +212,7 @@ class WarcFileReader(Reader):
         if content_type is None and not _HTML_START.match(body[:1024]):
             self.skip("not_html")
             return None
-        if _bom_codec(body) is None and _looks_binary(body):  # UTF-16 text is full of zero bytes
+        if looks_binary(body):
             self.skip("binary_body")
             return None
         self.stats.bytes_out += len(body)
@@ -239,34 +239,24 @@ class WarcFileReader(Reader):
         return out
 
     def _decode(self, body: bytes, declared: str | None) -> str:
-        """Decode by byte order mark, else the declared charset, else the page's <meta>, else UTF-8, else a
-        detector's guess (the order browsers follow)."""
-        bom = _bom_codec(body)
-        if bom is not None:
-            text = body.decode(bom, errors="replace")
-            if "\ufffd" in text:
-                self.note("decoded:invalid_bytes_replaced")
-            return text
-        for charset in (declared, _meta_charset(body)):
-            codec = _codec(charset)
-            if codec is not None:
-                try:
-                    return body.decode(codec)
-                except UnicodeDecodeError:
-                    self.note("decoded:declared_charset_wrong")
-                    break
-        text = body.decode("utf-8", errors="replace")
-        bad = text.count("\ufffd")
-        if bad == 0:
-            self.note("decoded:utf8_fallback")
-            return text
-        if bad <= len(text) // 100:
-            # Mostly UTF-8 with a few broken bytes: a detector would turn the good part into mojibake.
-            self.note("decoded:invalid_bytes_replaced")
-            return text
-        guessed = _codec(detect_encoding(body[:65536])) or "cp1252"
-        self.note("decoded:detected_charset")
-        return body.decode(guessed, errors="replace")
+        """Decode by byte order mark, else the declared charset, else the page's <meta>, else as undeclared text
+        (the order browsers follow)."""
+        has_bom = _bom_codec(body) is not None
+        if not has_bom:
+            for charset in (declared, _meta_charset(body)):
+                codec = _codec(charset)
+                if codec is not None:
+                    try:
+                        return body.decode(codec)
+                    except UnicodeDecodeError:
+                        self.note("decoded:declared_charset_wrong")
+                        break
+        text, note = decode_undeclared(body)
+        if note is None and not has_bom:
+            note = "decoded:utf8_fallback"
+        if note is not None:
+            self.note(note)
+        return text
 
 
 def source_name(location: str) -> str:
@@ -363,6 +353,24 @@ def _target_uri(record: WarcRecord) -> str | None:
     return uri.strip().strip("<>") if uri else None
 
 
+def decode_undeclared(body: bytes) -> tuple[str, str | None]:
+    """Text whose charset nobody declared: by byte order mark, else UTF-8, else a detector's guess. Returns the
+    text and the `decoded:` note to count when it was not clean UTF-8 (or a BOM's codec) read as such."""
+    bom = _bom_codec(body)
+    if bom is not None:
+        text = body.decode(bom, errors="replace")
+        return text, ("decoded:invalid_bytes_replaced" if "\ufffd" in text else None)
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if bad == 0:
+        return text, None
+    if bad <= len(text) // 100:
+        # Mostly UTF-8 with a few broken bytes: a detector would turn the good part into mojibake.
+        return text, "decoded:invalid_bytes_replaced"
+    guessed = _codec(detect_encoding(body[:65536])) or "cp1252"
+    return body.decode(guessed, errors="replace"), "decoded:detected_charset"
+
+
 def _codec(charset: str | None) -> str | None:
     """Python codec for a charset label as browsers read it (WHATWG: e.g. ISO-8859-1 means windows-1252)."""
     if not charset:
@@ -383,7 +391,11 @@ def _bom_codec(body: bytes) -> str | None:
     return None
 
 
-def _looks_binary(body: bytes) -> bool:
+def looks_binary(body: bytes) -> bool:
+    """Bytes that are not text (an image, an archive, noise); text with a byte order mark is text (UTF-16 is full
+    of zero bytes)."""
+    if _bom_codec(body) is not None:
+        return False
     head = body[:2048]
     return len(head.translate(None, _BINARY_BYTES)) < len(head) * 0.99
 

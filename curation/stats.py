@@ -17,6 +17,8 @@ class StepStats:
     `skipped` counts input that could not become a document at all (a malformed record, a page over the
     size cap); no input disappears without landing in one of the two. `notes` counts things worth knowing
     about documents that went on (e.g. decoded with a fallback charset): they are neither lost nor dropped.
+    A reader's `skipped_inputs` says which of its task's input files the skips came from; it is written in the
+    task's marker (input_problems reads it there) and not merged into a stage's counters.
     """
 
     name: str
@@ -28,6 +30,7 @@ class StepStats:
     rejected: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
     notes: Counter = field(default_factory=Counter)
+    skipped_inputs: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @contextmanager
     def timer(self) -> Iterator[None]:
@@ -50,6 +53,7 @@ class StepStats:
         self.notes.update(other.notes)
 
     def to_dict(self) -> dict[str, Any]:
+        per_input = {"skipped_inputs": self.skipped_inputs} if self.skipped_inputs else {}
         return {
             "name": self.name,
             "docs_in": self.docs_in,
@@ -60,6 +64,7 @@ class StepStats:
             "rejected": dict(sorted(self.rejected.items())),
             "skipped": dict(sorted(self.skipped.items())),
             "notes": dict(sorted(self.notes.items())),
+            **per_input,
         }
 
     @classmethod

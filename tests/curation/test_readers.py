@@ -189,6 +189,46 @@ def test_parquet_without_text_column_is_counted(tmp_path: Path) -> None:
     assert reader.stats.skipped["missing_text_field"] == 2
 
 
+NESTED = [
+    {"id": "p1", "body_text": [{"section": "Intro", "text": "First paragraph."}, {"text": "  "},
+                               {"text": "Second paragraph."}], "metadata": {"abstract": "An abstract."}},
+    {"id": "p2", "body_text": ["One.", "Two."], "metadata": {"abstract": "Another."}},
+    {"id": "p3", "body_text": [{"text": 3}], "metadata": {}},  # no text: counted, under the configured field
+    {"id": "p4", "body_text": [], "metadata": {"abstract": ""}},  # empty: read, then rejected by the rules
+]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_nested_text_fields_and_paragraph_lists(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"papers.{fmt}"
+    records = NESTED if fmt == "jsonl" else [NESTED[0], NESTED[3]]  # a Parquet column has one type
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    else:
+        pq.write_table(pa.Table.from_pylist(records), path)
+    reader = reader_for(InputsConfig(paths=[str(path)], text_field="body_text"))
+    texts = {d["id"]: d["text"] for d in reader.read(str(path))}
+    expected = {"p1": "First paragraph.\n\nSecond paragraph.", "p2": "One.\n\nTwo.", "p4": ""}
+    assert texts == {document_id("papers", r["id"]): expected[r["id"]] for r in records if r["id"] in expected}
+    assert dict(reader.stats.skipped) == ({"missing_body_text_field": 1} if fmt == "jsonl" else {})
+    reader = reader_for(InputsConfig(paths=[str(path)], text_field="metadata.abstract"))
+    assert [d["text"] for d in reader.read(str(path))] == [r["metadata"].get("abstract") for r in records
+                                                           if "abstract" in r["metadata"]]
+
+
+def test_unarxive_papers_are_read_from_their_paragraphs(shared_data: Path) -> None:
+    path = shared_data / "disciplines" / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
+    with path.open(encoding="utf-8") as stream:
+        papers = [json.loads(line) for line in stream if line.strip()]
+    reader = reader_for(InputsConfig(paths=[str(path)], text_field="body_text", id_field="paper_id"))
+    docs = list(reader.read(str(path)))
+    assert len(docs) == len(papers) == 49 and not reader.stats.skipped
+    for doc, paper in zip(docs, papers):
+        paragraphs = [p["text"] for p in paper["body_text"] if p["text"].strip()]
+        assert doc["text"] == "\n\n".join(paragraphs)
+        assert doc["id"] == document_id("arXiv_src_2212_086", paper["paper_id"])
+
+
 def make_tree(root: Path) -> list[Path]:
     files = [root / "a" / "one.warc.gz", root / "a" / "two.jsonl", root / "b" / "one.warc.gz", root / "b" / "c.parquet"]
     for f in files:
@@ -244,9 +284,9 @@ def test_resolve_fsspec_urls_and_missing_inputs(tmp_path: Path) -> None:
 
 
 def test_task_ids_are_stable_and_readable() -> None:
-    a = task_id_for("/data/CC-MAIN-2024-22-00001.warc.gz")
-    assert a == task_id_for("/data/CC-MAIN-2024-22-00001.warc.gz")
-    assert a.startswith("CC-MAIN-2024-22-00001-") and a != task_id_for("/other/CC-MAIN-2024-22-00001.warc.gz")
+    a = task_id_for(["/data/CC-MAIN-2024-22-00001.warc.gz"])
+    assert a == task_id_for(["/data/CC-MAIN-2024-22-00001.warc.gz"])
+    assert a.startswith("CC-MAIN-2024-22-00001-") and a != task_id_for(["/other/CC-MAIN-2024-22-00001.warc.gz"])
     assert source_name("s3://bucket/crawl/x.warc.wet.gz") == "x"
     assert [format_of(p) for p in ("a.warc.gz", "a.wet.gz", "a.jsonl.zst", "b.parquet", "c.json.gz")] == \
         ["warc", "warc", "jsonl", "parquet", "jsonl"]
@@ -322,7 +362,7 @@ def test_task_ids_follow_the_recipes_names_not_where_the_folder_is(tmp_path: Pat
     files = make_tree(tmp_path)
     monkeypatch.chdir(tmp_path)
     relative = resolve_inputs(InputsConfig(paths=["a/one.warc.gz"]))
-    assert relative == [Task(task_id_for("a/one.warc.gz"), (str(files[0]),))]
+    assert relative == [Task(task_id_for(["a/one.warc.gz"]), (str(files[0]),))]
     # The same file under a relative and an absolute name is one input.
     assert resolve_inputs(InputsConfig(paths=["a/one.warc.gz", str(files[0]), "./a/../a/one.warc.gz"])) == relative
     listing = tmp_path / "list.paths"

@@ -1,0 +1,149 @@
+"""Plain-text files as inputs (one document per file), read many to a task.
+
+A folder of text files (the BBC articles, a book collection) used to be read as WARC: every file was skipped as
+`not_a_warc_file`. Read one task per file, the 2,225 BBC articles took 5 min 36 s for 5 MB (16 stages of 2,226
+tasks each); grouped, 19 s.
+"""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from sciloom.curation.config import CurationConfig
+from sciloom.curation.document import document_id
+from sciloom.curation.inputs import InputsConfig, format_of, group_names, resolve_inputs
+from sciloom.curation.pipeline import input_problems, run_curation
+from sciloom.curation.read_text_files import TextFileReader
+
+ARTICLE = ("The committee published its annual report on the regional water supply on Tuesday. It found that "
+           "reservoirs held more water than in any of the previous five years, after a wet spring.\n\n"
+           "Engineers said the repairs to the northern pipeline would finish before the winter.\n")
+
+
+def _read(path: Path, **options) -> tuple[list[dict], TextFileReader]:
+    reader = TextFileReader(**options)
+    return list(reader.read(str(path))), reader
+
+
+def test_a_text_file_is_one_document_with_its_folder_as_source(tmp_path: Path) -> None:
+    path = tmp_path / "news" / "001.txt"
+    path.parent.mkdir()
+    path.write_text(ARTICLE)
+    (doc,), reader = _read(path)
+    assert doc["text"] == ARTICLE and doc["source"] == "news" and doc["html"] is None
+    assert doc["id"] == document_id("news", str(path))
+    assert _read(path, source="bbc")[0][0]["source"] == "bbc"
+    assert (reader.stats.docs_in, reader.stats.docs_out, reader.stats.bytes_in) == (1, 1, len(ARTICLE))
+
+
+LATIN1 = "Ça a été un été très chaud à Genève, où les côtes et les forêts ont brûlé. " * 20
+
+
+@pytest.mark.parametrize(("encoded", "text", "note"), [
+    (ARTICLE.replace("annual", "annuál").encode("utf-8"), ARTICLE.replace("annual", "annuál"), None),
+    (b"\xef\xbb\xbf" + ARTICLE.encode("utf-8"), ARTICLE, None),
+    (ARTICLE.encode("utf-16"), ARTICLE, None),
+    # Not UTF-8, and too broken for a few replaced bytes: the detector reads it.
+    (LATIN1.encode("latin-1"), LATIN1, "decoded:detected_charset"),
+    # UTF-8 with one broken byte: replaced, not handed to a detector that would garble the rest.
+    (ARTICLE.encode("utf-8") + b"\xff", ARTICLE + "\ufffd", "decoded:invalid_bytes_replaced"),
+])
+def test_charsets_are_found_and_counted(tmp_path: Path, encoded: bytes, text: str, note: str | None) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes(encoded)
+    (doc,), reader = _read(path)
+    assert doc["text"] == text
+    assert dict(reader.stats.notes) == ({note: 1} if note else {})
+
+
+def test_problems_are_counted_skips(tmp_path: Path) -> None:
+    image = tmp_path / "figure.txt"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    large = tmp_path / "large.txt"
+    large.write_text("word " * 1000)
+    gz = tmp_path / "cut.txt.gz"
+    gz.write_bytes(gzip.compress(ARTICLE.encode() * 50)[:200])
+    for path, reason, options in ((image, "binary_file", {}), (large, "file_too_large", {"max_record_bytes": 4000}),
+                                  (gz, "corrupt_stream", {}), (tmp_path / "missing.txt", "unreadable_file", {})):
+        docs, reader = _read(path, **options)
+        assert docs == [] and dict(reader.stats.skipped) == {reason: 1} and reader.stats.docs_in == 1, path
+
+
+def test_compressed_text_and_text_suffixes_are_recognised(tmp_path: Path) -> None:
+    path = tmp_path / "book.txt.gz"
+    path.write_bytes(gzip.compress(ARTICLE.encode()))
+    assert _read(path)[0][0]["text"] == ARTICLE
+    assert [format_of(n) for n in ("a.txt", "a.md", "a.tex.zst", "a.text", "a.jsonl", "a.warc.gz")] == \
+        ["text", "text", "text", "text", "jsonl", "warc"]
+
+
+def test_groups_are_cut_by_names_so_an_added_file_changes_one_group() -> None:
+    names = [f"corpus/{i:05d}.txt" for i in range(0, 20000, 2)]
+    groups = list(group_names(names))
+    assert [n for g in groups for n in g] == names
+    assert 10000 / len(groups) == pytest.approx(64, rel=0.25) and max(map(len, groups)) <= 4 * 64
+    added = list(group_names(sorted([*names, "corpus/05001.txt"])))
+    changed = [g for g in added if g not in groups]
+    assert len(changed) == 1 and "corpus/05001.txt" in changed[0] and len(added) == len(groups)
+
+
+def test_only_one_document_files_are_grouped(tmp_path: Path) -> None:
+    for i in range(300):
+        (tmp_path / f"{i:03d}.txt").write_text(ARTICLE)
+    (tmp_path / "more.jsonl").write_text('{"text": "x"}\n')
+    tasks = resolve_inputs(InputsConfig(paths=[str(tmp_path)]))
+    assert sum(len(t.inputs) for t in tasks) == 301 and len(tasks) < 20
+    assert [t.inputs for t in tasks if t.inputs[0].endswith(".jsonl")] == [(str(tmp_path / "more.jsonl"),)]
+    assert resolve_inputs(InputsConfig(paths=[str(tmp_path)])) == tasks  # stable
+
+
+def _bbc(shared_data: Path, tmp_path: Path, categories: tuple[str, ...]) -> Path:
+    """A copy of some BBC categories (the real articles), which the test then changes."""
+    folder = tmp_path / "bbc"
+    for category in categories:
+        (folder / category).mkdir(parents=True)
+        for article in sorted((shared_data / "general" / "bbc-news" / category).glob("*.txt")):
+            (folder / category / article.name).write_bytes(article.read_bytes())
+    return folder
+
+
+def _curated(out: Path):
+    return ds.dataset(out / "curated", format="parquet").to_table(columns=["id", "text"]).sort_by("id")
+
+
+def test_a_folder_of_real_articles_is_curated_and_a_bad_file_is_named(ray_session, shared_data: Path,
+                                                                    tmp_path: Path) -> None:
+    folder = _bbc(shared_data, tmp_path, ("tech", "politics"))
+    (folder / "tech" / "999.txt").write_bytes(b"\x00\x01\x02 not text " * 100)
+    config = CurationConfig.model_validate({"inputs": [{"paths": [str(folder)]}]})
+    reports = {r.stage: r for r in run_curation(config, tmp_path / "run")}
+    read = reports["extract"].steps[0]
+    assert (read.docs_in, read.docs_out, dict(read.skipped)) == (401 + 417 + 1, 401 + 417, {"binary_file": 1})
+    assert reports["extract"].tasks_total < 40
+    # Of a task's 60-odd files, only the bad one is named.
+    assert input_problems(tmp_path / "run") == {
+        "unreadable": [{"file": str(folder / "tech" / "999.txt"), "reasons": {"binary_file": 1}}], "damaged": []}
+    curated = ds.dataset(tmp_path / "run" / "curated", format="parquet").to_table(columns=["source", "text"])
+    assert set(curated["source"].to_pylist()) == {"tech", "politics"}
+    # The corpus's own exact and near duplicates go (the collection holds repeated articles), and only they.
+    texts = curated["text"].to_pylist()
+    originals = {p.read_text(errors="replace") for p in folder.glob("*/*.txt")}
+    assert len(set(texts)) == len(texts) and 0.8 * len(originals) < len(texts) < len(originals)
+
+
+def test_an_article_added_to_the_folder_redoes_one_task_and_equals_a_fresh_run(ray_session, shared_data: Path,
+                                                                             tmp_path: Path) -> None:
+    folder = _bbc(shared_data, tmp_path, ("tech",))
+    added = folder / "tech" / "200.txt"
+    text = added.read_bytes()
+    added.unlink()
+    config = CurationConfig.model_validate({"inputs": [{"paths": [str(folder)], "source": "bbc"}]})
+    run_curation(config, tmp_path / "run")
+    added.write_bytes(text)
+    extract = run_curation(config, tmp_path / "run")[0]
+    assert extract.tasks_total - extract.tasks_skipped == 1 and len(extract.tasks_removed) == 1
+    run_curation(config, tmp_path / "fresh")
+    assert _curated(tmp_path / "run").equals(_curated(tmp_path / "fresh"))
