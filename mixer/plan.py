@@ -122,6 +122,7 @@ def plan_mixture(config: MixerConfig, buckets: Sequence[Bucket], disciplines: Se
                 short = _shrink(stream, stage, buckets, short, general_label)
             stream.problems = [_shortage(d, target, gives, [b for b in buckets if b.discipline == d], stage)
                                for d, (target, gives) in short.items()]
+            _grow_to_whole_documents(stream, stage, buckets)
             streams.append(stream)
         stage_streams = [s for s in streams if s.stage == stage_name]
         if not any(s.take or s.problems for s in stage_streams):
@@ -198,6 +199,35 @@ def _shrink(stream: StreamPlan, stage: StageMixConfig, buckets: Sequence[Bucket]
     stream.notes.append(f"shrunk from {requested} to {stream.budget:,} tokens {_shares(stream.targets)}: "
                         "the data could not meet the request")
     return short
+
+
+def _grow_to_whole_documents(stream: StreamPlan, stage: StageMixConfig, buckets: Sequence[Bucket]) -> None:
+    """Documents are taken whole: a discipline whose share of a stream is a fraction of one document gets that
+    document or, most often, none (an expert with nothing to learn from, a routing stage without science). Such a
+    stream is grown, shares kept, until each discipline's share is one document on average, within its tiers' epochs;
+    the budget sets the data a stage sees, not its training steps."""
+    by_key = {b.key: b for b in buckets}
+    documents = {d: sum(stream.repeats[k] * by_key[k].documents for k in stream.take if k[1] == d)
+                 for d in stream.targets}
+    documents = {d: n for d, n in documents.items() if n > 0}
+    if not documents or min(documents.values()) >= 1:
+        return
+    scarcest = min(documents, key=documents.__getitem__)
+    factor = (1 + 1e-9) / documents[scarcest]  # a hair over: a share of exactly one document is one copy
+    before = round(sum(stream.take.values()))
+    capped = set()
+    for k in stream.take:
+        epochs = stage.tier_epochs.get(k[2], 0.0)
+        if stream.repeats[k] * factor > epochs:
+            capped.add(k[1])
+        stream.repeats[k] = min(stream.repeats[k] * factor, epochs)
+        stream.take[k] = stream.repeats[k] * by_key[k].tokens
+    stream.budget = round(sum(stream.take.values()))
+    planned = stream.achieved()
+    at_cap = "".join(f"; {d} is at its tiers' epochs: {planned[d]:.0%} of the stream for a target of "
+                     f"{stream.targets[d]:.0%}" for d in sorted(capped))
+    stream.notes.append(f"grown from {before:,} to {stream.budget:,} tokens: {scarcest}'s share was "
+                        f"{documents[scarcest]:.2f} of a document, and documents are taken whole{at_cap}")
 
 
 def _renormalize(targets: dict[str, float], general_label: str) -> dict[str, float]:

@@ -7,6 +7,7 @@ Each stage trains through `train_loop.train_stage`, so each is resumable and ski
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ def induction_disciplines(shards_dir: Path) -> list[str]:
     """Science disciplines that have a stream: each becomes a group of experts. `general` is the shared expert's.
 
     The mixer's report names the streams it wrote: one missing on disk stops training (it would silently lose
-    that discipline's experts). Shards made without the mixer (no report) are taken as the folders found.
+    that discipline's experts). Shards made without the mixer (no report) are taken as the folders found. A stream
+    written empty (documents are taken whole, and the draw took none: the mixer says so) has no experts.
     """
     root = shards_dir / "expert_induction"
     promised = promised_folders(shards_dir)
@@ -67,7 +69,11 @@ def induction_disciplines(shards_dir: Path) -> list[str]:
                                 f"{'it is' if len(missing) == 1 else 'they are'} not on disk: rerun the mixing phase")
     prefix = "expert_induction/"
     return sorted(name.removeprefix(prefix) for name in promised
-                  if name.startswith(prefix) and name != prefix + "general")
+                  if name.startswith(prefix) and name != prefix + "general" and _holds_sequences(shards_dir / name))
+
+
+def _holds_sequences(folder: Path) -> bool:
+    return json.loads((folder / MANIFEST_FILE).read_text()).get("sequences", 1) > 0
 
 
 def induce_expert(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, discipline: str,

@@ -8,6 +8,7 @@ and one document per science discipline in each of many parts.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 
 from sciloom.mixer.config import MixerConfig
 from sciloom.mixer.pipeline import MixtureMissedTargets, build_mixture
+from sciloom.trainer.innovator import induction_disciplines
 from mixer_test_corpus import WORDS
 
 SCIENCE = ("physics", "mathematics")
@@ -57,22 +59,45 @@ def test_scarce_disciplines_spread_over_many_parts_reach_their_targets(ray_sessi
     assert summary["missed_targets"] == {}
 
 
-@pytest.mark.parametrize("when_short", ["error", "shrink"])
-def test_a_stream_that_misses_its_targets_says_so(ray_session, tmp_path: Path, capsys, when_short: str) -> None:
-    """One long physics document in the whole corpus, wanting a few percent of a copy: the stream cannot hold its
-    share whichever way the draw falls (0%, or the whole document swamping the other disciplines)."""
-    labelled = tmp_path / "labelled"
+def _one_long_physics_document(labelled: Path, tier: str = "high") -> None:
+    """Four parts of short general and mathematics documents; physics: one ~3000-word document in all."""
     write_parts(labelled, parts=4, general_per_part=10)
     rng = np.random.default_rng(1)
-    for p, path in enumerate(sorted(labelled.glob("part-*.parquet"))):  # physics: one ~3000-word document in all
+    for p, path in enumerate(sorted(labelled.glob("part-*.parquet"))):
         rows = [r for r in pq.read_table(path).to_pylist() if r["discipline"] != "physics"]
         if p == 0:
             rows.append({"id": "physics-long", "text": " ".join(rng.choice(WORDS["physics"], size=3000)) + ".",
-                         "source": "arxiv", "discipline": "physics", "quality_tier": "high"})
+                         "source": "arxiv", "discipline": "physics", "quality_tier": tier})
         pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def test_a_stream_smaller_than_a_document_grows_with_its_shares_kept(ray_session, tmp_path: Path) -> None:
+    """Physics wants a few percent of its one long document, and documents are taken whole: the draw gave physics
+    that document or, most often, nothing (an expert-induction stream written empty, then a training crash). The
+    stream grows, every share with it, until physics's share is its one document."""
+    _one_long_physics_document(tmp_path / "labelled")
+    config = warmup_config(budget=300)
+    config.routing_warmup.tier_epochs = {"high": 20.0}  # the short mathematics documents may be repeated to match
+    summary = build_mixture(config, tmp_path / "labelled", tmp_path / "mixer", seed=0, show_progress=False)
+    stream = summary["streams"]["routing_warmup"]
+    (note,) = [n for n in summary["plan_notes"] if "grown" in n]
+    assert note == (f"routing_warmup: grown from 300 to {stream['budget']:,} tokens: physics's share was 0.04 of a "
+                    "document, and documents are taken whole")
+    assert stream["budget"] > 3000 and summary["missed_targets"] == {}
+    for discipline, target in stream["targets"].items():
+        assert abs(stream["achieved"][discipline] - target) < 0.05, (discipline, stream)
+
+
+@pytest.mark.parametrize("when_short", ["error", "shrink"])
+def test_a_stream_that_misses_its_targets_says_so(ray_session, tmp_path: Path, capsys, when_short: str) -> None:
+    """The long physics document's tier may be read 0.3 times: growing stops there, and the draw (seed 0) takes
+    nothing of physics."""
+    labelled = tmp_path / "labelled"
+    _one_long_physics_document(labelled, tier="medium")
     config = warmup_config(budget=300, when_short=when_short)
+    config.routing_warmup.tier_epochs = {"high": 2.0, "medium": 0.3, "low": 0.0}
     if when_short == "error":
-        with pytest.raises(MixtureMissedTargets, match=r"routing_warmup: .*of the tokens against a target of"):
+        with pytest.raises(MixtureMissedTargets, match=r"routing_warmup: physics 0.0% of the tokens against a target"):
             build_mixture(config, labelled, tmp_path / "mixer", seed=0, show_progress=False)
         report = json.loads((tmp_path / "mixer" / "mixer_report.json").read_text())  # the numbers are kept
         assert report["missed_targets"]["routing_warmup"]
@@ -80,6 +105,8 @@ def test_a_stream_that_misses_its_targets_says_so(ray_session, tmp_path: Path, c
         summary = build_mixture(config, labelled, tmp_path / "mixer", seed=0, show_progress=False)
         misses = summary["missed_targets"]["routing_warmup"]
         assert misses and all(m in capsys.readouterr().err for m in misses[:1])
+        (note,) = [n for n in summary["plan_notes"] if "grown" in n]
+        assert re.search(r"physics is at its tiers' epochs: \d+% of the stream for a target of 40%", note), note
 
 
 SCARCE = {"mathematics": "aata_algebra", "physics": "openstax_physics", "computer_science": "cs_textbooks",
@@ -133,3 +160,19 @@ def test_routing_warmup_over_real_crawl_and_science_text_meets_every_target(shar
         assert abs(stream["achieved"][discipline] - target) < 0.03, (discipline, stream["achieved"])
     assert abs(stream["tokens"] - stream["budget"]) / stream["budget"] < 0.1
     assert summary["missed_targets"] == {}
+
+
+def test_an_expert_stream_written_empty_gets_no_experts(ray_session, tmp_path: Path, capsys) -> None:
+    """Physics's only document may be read 0.3 times and the draw (seed 2) takes none: the mixer says so, and
+    training used to stop on that stream ("0 sequences, fewer than the 1 ranks") after pretraining the dense model;
+    it now induces the experts that have data."""
+    _one_long_physics_document(tmp_path / "labelled", tier="medium")
+    config = MixerConfig(tokenizer={"train_bpe": {"vocab_size": 400}}, seq_len=64,
+                         held_out={"share": 0.01, "min_documents_per_label": 0},
+                         expert_induction={"token_budget": 300, "general_ratio": 0.0, "when_short": "shrink",
+                                           "discipline_weights": {d: 1 for d in SCIENCE},
+                                           "tier_epochs": {"high": 2.0, "medium": 0.3}})
+    summary = build_mixture(config, tmp_path / "labelled", tmp_path / "mixer", seed=2, show_progress=False)
+    assert summary["streams"]["expert_induction/physics"]["sequences"] == 0
+    assert "expert_induction/physics missed its targets: physics 0.0%" in capsys.readouterr().err
+    assert induction_disciplines(tmp_path / "mixer") == ["mathematics"]
