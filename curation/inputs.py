@@ -41,7 +41,8 @@ class InputsConfig(BaseModel):
 
     paths: list[str] = Field(default_factory=list, description=(
         "Input files: local paths, globs (`crawl/*.warc.gz`, `**` allowed) or fsspec URLs (`s3://...`, "
-        "`https://...`, `memory://...`). A folder means every file under it."))
+        "`https://...`, `memory://...`). A folder means every file under it; there, and under a glob, names "
+        "starting with `.` or `_` are not inputs (`.DS_Store`, `.git/`, Spark's `_SUCCESS`)."))
     paths_file: str | None = Field(default=None, description=(
         "A file listing one input per line (plain or .gz, e.g. Common Crawl's `warc.paths.gz`); "
         "lines that are not absolute paths or URLs are joined to `paths_prefix`, or else read beside the file."))
@@ -146,13 +147,25 @@ def _local(path: Path) -> tuple[str, str]:
     return os.path.normpath(path), str(path.resolve())
 
 
+def _listed_in_folder(relative: str) -> bool:
+    """Whether a file found under an input folder (or by a glob) is an input: as for pyarrow's datasets, names
+    starting with `.` or `_` are not (`.DS_Store`, `.git/`, Spark's `_SUCCESS` and `.crc` files, `_metadata`)."""
+    return not any(part.startswith((".", "_")) for part in relative.replace("\\", "/").split("/"))
+
+
+def _glob_root(pattern: str) -> str:
+    """The folder a glob searches under: its path up to the last `/` before the first wildcard."""
+    return pattern[:_GLOB_CHARS.search(pattern).start()].rpartition("/")[0] or "."
+
+
 def _expand(pattern: str) -> dict[str, str]:
     if is_url(pattern):
         fs, path = url_to_fs(pattern)
         if _GLOB_CHARS.search(path):
-            found = [p for p in fs.glob(path) if fs.isfile(p)]
+            root = _glob_root(path)
+            found = [p for p in fs.glob(path) if fs.isfile(p) and _listed_in_folder(p[len(root):])]
         elif fs.isdir(path):
-            found = fs.find(path)
+            found = [p for p in fs.find(path) if _listed_in_folder(p[len(path.rstrip("/")):])]
         else:
             found = [path] if fs.exists(path) else []
         if not found:
@@ -161,9 +174,11 @@ def _expand(pattern: str) -> dict[str, str]:
     path = Path(pattern).expanduser()
     if _GLOB_CHARS.search(pattern):
         anchor = Path(path.anchor) if path.is_absolute() else Path()
-        files = [p for p in anchor.glob(str(path.relative_to(anchor))) if p.is_file()]
+        root = Path(_glob_root(str(path)))
+        files = [p for p in anchor.glob(str(path.relative_to(anchor)))
+                 if p.is_file() and _listed_in_folder(str(p.relative_to(root)))]
     elif path.is_dir():
-        files = [p for p in path.rglob("*") if p.is_file()]
+        files = [p for p in path.rglob("*") if p.is_file() and _listed_in_folder(str(p.relative_to(path)))]
     elif path.is_file():
         files = [path]
     else:

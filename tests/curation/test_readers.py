@@ -283,6 +283,29 @@ def test_resolve_fsspec_urls_and_missing_inputs(tmp_path: Path) -> None:
         resolve_inputs(InputsConfig(paths=[str(tmp_path / "nothing-here" / "*.warc.gz")]))
 
 
+def test_hidden_and_underscore_files_under_a_folder_are_not_inputs(tmp_path: Path, monkeypatch) -> None:
+    """A folder written by Spark (`_SUCCESS`, `.crc` files), a macOS `.DS_Store`, a `.git/` folder: each used to be
+    read as a crawl file, reported unreadable, and the run exited 1. As for pyarrow's datasets, they are skipped;
+    a file the recipe names itself is read."""
+    data = tmp_path / "data"
+    for name in ("a.jsonl", "sub/b.jsonl", "_SUCCESS", ".part-0.jsonl.crc", "sub/.DS_Store", ".git/HEAD",
+                 "_temporary/0/c.jsonl"):
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text('{"text": "x"}\n')
+    wanted = [(str(data / "a.jsonl"),), (str(data / "sub" / "b.jsonl"),)]
+    for pattern in (str(data), str(data / "**" / "*"), str(data) + "/**/*.jsonl"):
+        assert [t.inputs for t in resolve_inputs(InputsConfig(paths=[pattern]))] == wanted, pattern
+    monkeypatch.chdir(tmp_path)
+    assert [t.inputs for t in resolve_inputs(InputsConfig(paths=["data/*"]))] == wanted[:1]
+    assert [t.inputs for t in resolve_inputs(InputsConfig(paths=["data/_SUCCESS"]))] == [(str(data / "_SUCCESS"),)]
+    memory = fsspec.filesystem("memory")
+    for name in ("a.jsonl", "_SUCCESS", ".hidden/b.jsonl"):
+        memory.pipe(f"/spark/{name}", b'{"text": "x"}\n')
+    for pattern in ("memory://spark", "memory://spark/*"):
+        assert [t.inputs for t in resolve_inputs(InputsConfig(paths=[pattern]))] == [("memory:///spark/a.jsonl",)]
+    memory.rm("/spark", recursive=True)
+
+
 def test_task_ids_are_stable_and_readable() -> None:
     a = task_id_for(["/data/CC-MAIN-2024-22-00001.warc.gz"])
     assert a == task_id_for(["/data/CC-MAIN-2024-22-00001.warc.gz"])
