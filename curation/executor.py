@@ -45,6 +45,9 @@ class Task:
     task_id: str
     inputs: tuple[str, ...]
     settings: Any = None
+    # The inputs as the recipe names them (a relative path stays relative): records without an id of their own are
+    # named after them, so a document's id does not depend on where the data is mounted. Empty: `inputs`.
+    names: tuple[str, ...] = ()
 
 
 # A task function writes the task's outputs under the stage folder and returns its steps' statistics.

@@ -106,7 +106,8 @@ def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Ta
         ordered = ordered[:config.max_files]
     one_document_each = [name for name in ordered if _format(config, name) == "text"]
     grouped = [[name] for name in ordered if _format(config, name) != "text"] + list(group_names(one_document_each))
-    return [Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names)) for names in sorted(grouped)]
+    return [Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
+            for names in sorted(grouped)]
 
 
 def group_names(names: list[str], mean_size: int = FILES_PER_TASK_MEAN) -> Iterator[list[str]]:
@@ -229,9 +230,10 @@ class InputReader(Reader):
     name = "read"
     columns = READER_COLUMNS
 
-    def __init__(self, config: InputsConfig) -> None:
+    def __init__(self, config: InputsConfig, names: dict[str, str] | None = None) -> None:
         super().__init__()
         self.config = config
+        self.names = names or {}  # location -> the name the recipe gives it (Task.names)
         self._readers: dict[str, Reader] = {
             "warc": WarcFileReader(config.source, config.max_record_bytes),
             "jsonl": JsonlReader(config.source, config.text_field, config.id_field, config.url_field,
@@ -244,7 +246,7 @@ class InputReader(Reader):
 
     def read(self, location: str) -> Iterator[Document]:
         fmt = format_of(location) if self.config.format == "auto" else self.config.format
-        docs = self._readers[fmt].read(location)
+        docs = self._readers[fmt].read(location, self.names.get(location))
         # Time only the reader's own work: the chain downstream runs between two of our yields.
         while True:
             started = time.perf_counter()
@@ -258,5 +260,7 @@ class InputReader(Reader):
         return dict(READER_COLUMNS)
 
 
-def reader_for(config: InputsConfig) -> Reader:
-    return InputReader(config)
+def reader_for(config: InputsConfig, names: dict[str, str] | None = None) -> Reader:
+    """The reader of one input entry; `names` (location -> the recipe's name of it, from Task.names) names the
+    records that carry no id of their own."""
+    return InputReader(config, names)

@@ -26,9 +26,10 @@ EXTRACT_STAGE = "extract"
 CURATED_DIR = "curated"
 
 
-def build_extraction_chain(config: CurationConfig, input_index: int) -> tuple[Reader, list[Step]]:
+def build_extraction_chain(config: CurationConfig, input_index: int,
+                           names: dict[str, str] | None = None) -> tuple[Reader, list[Step]]:
     prefilter = [PrefilterStep(config.prefilter, config.langid, config.extract.max_page_bytes)] if config.prefilter.enabled else []
-    return reader_for(config.inputs[input_index]), [LineCleaningStep(config.line_cleaning), *prefilter,
+    return reader_for(config.inputs[input_index], names), [LineCleaningStep(config.line_cleaning), *prefilter,
                                                     ExtractStep(config.extract), LanguageIdStep(config.langid),
                                                     RulesStep(config.rules)]
 
@@ -36,7 +37,9 @@ def build_extraction_chain(config: CurationConfig, input_index: int) -> tuple[Re
 def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], metadata: dict[str, str], task: Task,
                      stage_dir: Path) -> list[StepStats]:
     """Each task reads with the reader of the input entry its file came from (its source name, fields)."""
-    return map_documents(partial(build_extraction_chain, config, input_of_task[task.task_id]), metadata)(task, stage_dir)
+    names = dict(zip(task.inputs, task.names))
+    return map_documents(partial(build_extraction_chain, config, input_of_task[task.task_id], names),
+                         metadata)(task, stage_dir)
 
 
 # A reader's skip reasons that mean the whole file gave nothing, and those that mean it was read only in part.

@@ -141,7 +141,8 @@ class JsonlReader(Reader):
         self.url_field = url_field
         self.max_line_chars = max_line_chars
 
-    def read(self, location: str) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+        """`name`: the file as the recipe names it, for the ids of lines without an id field (default: `location`)."""
         source = self.source or source_name(location)
         try:
             # compression="infer" picks gzip / zstd from the file name.
@@ -155,7 +156,7 @@ class JsonlReader(Reader):
                 for line_no, line in enumerate(self._lines(lines), start=1):
                     if line is None:
                         continue
-                    doc = self._document(line, line_no, location, source)
+                    doc = self._document(line, line_no, name or location, source)
                     if doc is not None:
                         self.keep(doc)
                         yield doc
@@ -175,7 +176,7 @@ class JsonlReader(Reader):
             self.skip("record_too_large")
             yield None
 
-    def _document(self, line: str, line_no: int, location: str, source: str) -> Document | None:
+    def _document(self, line: str, line_no: int, name: str, source: str) -> Document | None:
         if not line.strip():
             return None  # blank lines between records of a file carry no record
         self.stats.docs_in += 1
@@ -190,7 +191,7 @@ class JsonlReader(Reader):
         record = parsed.record
         text = parsed.value
         own_id = record.get(self.id_field) if self.id_field else None
-        locator = str(own_id) if own_id is not None else f"{location}:{line_no}"
+        locator = str(own_id) if own_id is not None else f"{name}:{line_no}"
         url = record.get(self.url_field) if self.url_field else None
         return {"id": document_id(source, locator), "text": text, "url": url if isinstance(url, str) else None,
                 "source": source, "lang": None, "html": None}

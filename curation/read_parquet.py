@@ -29,7 +29,8 @@ class ParquetReader(Reader):
         self.url_field = url_field
         self.batch_size = batch_size
 
-    def read(self, location: str) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+        """`name`: the file as the recipe names it, for the ids of rows without an id (default: `location`)."""
         source = self.source or source_name(location)
         try:
             handle = fsspec.open(location, "rb").open()
@@ -55,14 +56,14 @@ class ParquetReader(Reader):
                 for batch in parquet.iter_batches(batch_size=self.batch_size, columns=wanted):
                     for record in batch.to_pylist():
                         row += 1
-                        doc = self._document(record, row, location, source)
+                        doc = self._document(record, row, name or location, source)
                         if doc is not None:
                             self.keep(doc)
                             yield doc
             except (OSError, pa.ArrowInvalid):
                 self.skip("corrupt_stream")
 
-    def _document(self, record: dict, row: int, location: str, source: str) -> Document | None:
+    def _document(self, record: dict, row: int, name: str, source: str) -> Document | None:
         self.stats.docs_in += 1
         text = field_text(record, self.text_field)
         if text is None:
@@ -70,7 +71,7 @@ class ParquetReader(Reader):
             return None
         self.stats.bytes_in += len(text)
         own_id = record.get(self.id_field) if self.id_field else None
-        locator = str(own_id) if own_id is not None else f"{location}:{row}"
+        locator = str(own_id) if own_id is not None else f"{name}:{row}"
         url = record.get(self.url_field) if self.url_field else None
         return {"id": document_id(source, locator), "text": text, "url": url if isinstance(url, str) else None,
                 "source": source, "lang": None, "html": None}

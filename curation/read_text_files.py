@@ -37,7 +37,8 @@ class TextFileReader(Reader):
         self.source = source
         self.max_record_bytes = max_record_bytes
 
-    def read(self, location: str) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+        """`name`: the file as the recipe names it, which the document's id is made from (default: `location`)."""
         self.stats.docs_in += 1
         try:
             opened = fsspec.open(location, "rb", compression="infer").open()
@@ -62,7 +63,7 @@ class TextFileReader(Reader):
         self.stats.bytes_in += len(body)
         source = self.source or folder_source_name(location)
         # Blank files are read as documents: the rules reject them with a reason, as for blank JSONL text.
-        doc = {"id": document_id(source, location), "text": text, "url": None, "source": source, "lang": None,
+        doc = {"id": document_id(source, name or location), "text": text, "url": None, "source": source, "lang": None,
                "html": None}
         self.keep(doc)
         yield doc

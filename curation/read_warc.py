@@ -61,7 +61,8 @@ class WarcFileReader(Reader):
         self.source = source
         self.max_record_bytes = max_record_bytes
 
-    def read(self, location: str) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+        """`name`: the file as the recipe names it, for the ids of records without a WARC-Record-ID."""
         source = self.source or source_name(location)
         try:
             stream = fsspec.open(location, "rb").open()
@@ -69,9 +70,9 @@ class WarcFileReader(Reader):
             self.skip("unreadable_file")
             return
         with stream:
-            yield from self._read_stream(stream, location, source)
+            yield from self._read_stream(stream, location, source, name or location)
 
-    def _read_stream(self, stream: BinaryIO, location: str, source: str) -> Iterator[Document]:
+    def _read_stream(self, stream: BinaryIO, location: str, source: str, name: str) -> Iterator[Document]:
         """Read records; after damage, resume at the next record start found beyond it (seekable streams).
 
         The record start to look for is the file's own (gzip member, lz4 frame or WARC header, from its first bytes,
@@ -83,7 +84,7 @@ class WarcFileReader(Reader):
         markers = [first] + [m for m in (_GZIP_MEMBER, _LZ4_FRAME, _WARC_HEADER) if m != first] \
             if stream.seekable() else [first]
         for marker in markers:
-            records, damaged_regions = yield from self._read_records(stream, location, source, marker)
+            records, damaged_regions = yield from self._read_records(stream, name, source, marker)
             if records:
                 break
         if records == 0:
@@ -92,10 +93,10 @@ class WarcFileReader(Reader):
         elif damaged_regions:
             self.skip("corrupt_stream", damaged_regions)
 
-    def _read_records(self, stream: BinaryIO, location: str, source: str,
+    def _read_records(self, stream: BinaryIO, name: str, source: str,
                       marker: bytes) -> Generator[Document, None, tuple[int, int]]:
         """Documents of every record found from the start, resuming after damage at the next `marker`; returns
-        (records read, damaged regions)."""
+        (records read, damaged regions). `name` names the records without a WARC-Record-ID."""
         start = 0
         records = 0
         damaged_regions = 0
@@ -111,7 +112,7 @@ class WarcFileReader(Reader):
                     last_record = record.stream_pos
                     self.stats.docs_in += 1
                     self.stats.bytes_in += record.content_length
-                    doc = self._document(record, location, source)
+                    doc = self._document(record, name, source)
                     if doc is not None:
                         self.stats.docs_out += 1
                         yield doc
@@ -127,7 +128,7 @@ class WarcFileReader(Reader):
             start = resume
         return records, damaged_regions
 
-    def _document(self, record: WarcRecord, location: str, source: str) -> Document | None:
+    def _document(self, record: WarcRecord, name: str, source: str) -> Document | None:
         kind = int(record.record_type)
         if "Content-Length" not in record.headers:
             # Without it a record has no extent; FastWARC yields such a record when a file ends in its header.
@@ -139,7 +140,7 @@ class WarcFileReader(Reader):
         if record.content_length > self.max_record_bytes:
             self.skip("record_too_large")
             return None
-        record_id = record.record_id or f"{location}@{record.stream_pos}"
+        record_id = record.record_id or f"{name}@{record.stream_pos}"
         url = _target_uri(record)
         if kind == _CONVERSION:
             body = record.reader.read()

@@ -385,7 +385,7 @@ def test_task_ids_follow_the_recipes_names_not_where_the_folder_is(tmp_path: Pat
     files = make_tree(tmp_path)
     monkeypatch.chdir(tmp_path)
     relative = resolve_inputs(InputsConfig(paths=["a/one.warc.gz"]))
-    assert relative == [Task(task_id_for(["a/one.warc.gz"]), (str(files[0]),))]
+    assert relative == [Task(task_id_for(["a/one.warc.gz"]), (str(files[0]),), names=("a/one.warc.gz",))]
     # The same file under a relative and an absolute name is one input.
     assert resolve_inputs(InputsConfig(paths=["a/one.warc.gz", str(files[0]), "./a/../a/one.warc.gz"])) == relative
     listing = tmp_path / "list.paths"

@@ -7,6 +7,7 @@ tasks each); grouped, 19 s.
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -21,6 +22,14 @@ from sciloom.curation.read_text_files import TextFileReader
 ARTICLE = ("The committee published its annual report on the regional water supply on Tuesday. It found that "
            "reservoirs held more water than in any of the previous five years, after a wet spring.\n\n"
            "Engineers said the repairs to the northern pipeline would finish before the winter.\n")
+
+ARTICLES = [ARTICLE,
+            "The city council voted on Monday to extend the tram line to the airport. Construction will begin in "
+            "March and the new stations should open within three years, the mayor told reporters at the depot.\n",
+            "A local bakery has won the national bread award for its sourdough loaf. The owners started the shop in "
+            "a garage ten years ago and now employ twelve people, most of them from the neighbourhood.\n",
+            "Volunteers planted four thousand trees along the river banks over the weekend. The project aims to "
+            "reduce flooding and give shade to the walking path that runs beside the water.\n"]
 
 
 def _read(path: Path, **options) -> tuple[list[dict], TextFileReader]:
@@ -147,3 +156,23 @@ def test_an_article_added_to_the_folder_redoes_one_task_and_equals_a_fresh_run(r
     assert extract.tasks_total - extract.tasks_skipped == 1 and len(extract.tasks_removed) == 1
     run_curation(config, tmp_path / "fresh")
     assert _curated(tmp_path / "run").equals(_curated(tmp_path / "fresh"))
+
+
+def test_ids_do_not_depend_on_where_the_data_is_mounted(ray_session, tmp_path: Path, monkeypatch) -> None:
+    """Text files, and JSONL lines without an id, are named after their file: by its path as the recipe gives it,
+    not where it is found, so the same recipe over the same data on two machines makes the same documents (the
+    held-out set and the mixture are drawn by id)."""
+    for project in ("first", "second"):
+        folder = tmp_path / project / "data"
+        folder.mkdir(parents=True)
+        for i, text in enumerate(ARTICLES[:3]):
+            (folder / f"{i}.txt").write_text(text)
+        (folder / "lines.jsonl").write_text(json.dumps({"text": ARTICLES[3]}) + "\n")
+    config = CurationConfig.model_validate({"inputs": [{"paths": ["data"], "source": "s"}]})
+    tables = []
+    for project in ("first", "second"):
+        monkeypatch.chdir(tmp_path / project)
+        run_curation(config, tmp_path / project / "run")
+        tables.append(_curated(tmp_path / project / "run"))
+    assert tables[0].num_rows == 4 and tables[0].equals(tables[1])
+    assert document_id("s", "data/0.txt") in tables[0]["id"].to_pylist()
