@@ -244,9 +244,9 @@ class InputReader(Reader):
         for reader in self._readers.values():
             reader.stats = self.stats  # the stage reports one `read` step whatever the formats
 
-    def read(self, location: str) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
         fmt = format_of(location) if self.config.format == "auto" else self.config.format
-        docs = self._readers[fmt].read(location, self.names.get(location))
+        docs = self._readers[fmt].read(location, name or self.names.get(location))
         # Time only the reader's own work: the chain downstream runs between two of our yields.
         while True:
             started = time.perf_counter()

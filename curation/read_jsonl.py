@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import fsspec
 
 from sciloom.curation.document import Document, document_id
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, source_name
@@ -142,13 +141,8 @@ class JsonlReader(Reader):
         self.max_line_chars = max_line_chars
 
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
-        """`name`: the file as the recipe names it, for the ids of lines without an id field (default: `location`)."""
         source = self.source or source_name(location)
-        try:
-            # compression="infer" picks gzip / zstd from the file name.
-            opened = fsspec.open(location, "rb", compression="infer").open()
-        except (OSError, ValueError):
-            self.skip("unreadable_file")
+        if (opened := self.open_input(location, "infer")) is None:
             return
         with opened as raw:
             lines = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="\n")

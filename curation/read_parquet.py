@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -30,12 +29,8 @@ class ParquetReader(Reader):
         self.batch_size = batch_size
 
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
-        """`name`: the file as the recipe names it, for the ids of rows without an id (default: `location`)."""
         source = self.source or source_name(location)
-        try:
-            handle = fsspec.open(location, "rb").open()
-        except OSError:
-            self.skip("unreadable_file")
+        if (handle := self.open_input(location)) is None:
             return
         with handle:
             try:

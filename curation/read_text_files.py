@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import fsspec
-
 from sciloom.curation.document import Document, document_id
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_undeclared, looks_binary
 from sciloom.curation.step import Reader
@@ -38,12 +36,8 @@ class TextFileReader(Reader):
         self.max_record_bytes = max_record_bytes
 
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
-        """`name`: the file as the recipe names it, which the document's id is made from (default: `location`)."""
         self.stats.docs_in += 1
-        try:
-            opened = fsspec.open(location, "rb", compression="infer").open()
-        except (OSError, ValueError):
-            self.skip("unreadable_file")
+        if (opened := self.open_input(location, "infer")) is None:
             return
         with opened as raw:
             try:

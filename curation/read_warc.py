@@ -18,7 +18,6 @@ import zlib
 from collections.abc import Generator, Iterator
 from typing import BinaryIO
 
-import fsspec
 import pyarrow as pa
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
@@ -62,12 +61,8 @@ class WarcFileReader(Reader):
         self.max_record_bytes = max_record_bytes
 
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
-        """`name`: the file as the recipe names it, for the ids of records without a WARC-Record-ID."""
         source = self.source or source_name(location)
-        try:
-            stream = fsspec.open(location, "rb").open()
-        except OSError:
-            self.skip("unreadable_file")
+        if (stream := self.open_input(location)) is None:
             return
         with stream:
             yield from self._read_stream(stream, location, source, name or location)

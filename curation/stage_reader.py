@@ -17,7 +17,7 @@ class StageOutputReader(Reader):
     def output_columns(self, location: str) -> dict[str, pa.DataType]:
         return parquet_columns(location)
 
-    def read(self, location: str) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
         for doc in read_documents(location):
             self.stats.docs_in += 1
             self.keep(doc)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from abc import ABC
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from typing import IO, ClassVar
 
+import fsspec
 import pyarrow as pa
 
 from sciloom.curation.document import REJECT_REASON, Document
@@ -75,8 +76,19 @@ class Reader(Step):
         """Columns of the documents read from `location` (fixed for most readers)."""
         return dict(self.columns)
 
-    def read(self, location: str) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+        """Documents of the input at `location`; `name` is how the recipe names it (records without an id of their
+        own are named after it, so ids do not depend on where the data is mounted)."""
         raise NotImplementedError
+
+    def open_input(self, location: str, compression: str | None = None) -> IO[bytes] | None:
+        """The input opened for binary reading (`compression="infer"`: gzip / zstd by the file name), or None,
+        counted as `unreadable_file`, when it cannot be opened."""
+        try:
+            return fsspec.open(location, "rb", compression=compression).open()
+        except (OSError, ValueError):
+            self.skip("unreadable_file")
+            return None
 
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
         raise TypeError("a Reader starts a chain: call read(location)")
