@@ -24,14 +24,15 @@ from sciloom.curation.document import Document
 from sciloom.curation.executor import Task
 from sciloom.curation.read_jsonl import JsonlReader
 from sciloom.curation.read_parquet import ParquetReader
-from sciloom.curation.read_text_files import TEXT_SUFFIXES, TextFileReader
+from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
 from sciloom.curation.step import Reader
 
-Format = Literal["auto", "warc", "jsonl", "parquet", "text"]
-_GLOB_CHARS = re.compile(r"[*?\[]")
-# Files that hold one document each (text files) are read this many to a task, on average.
+Format = Literal["auto", "warc", "jsonl", "parquet", "text", "html"]
+# Formats of files that hold one document each: read FILES_PER_TASK_MEAN to a task, on average.
+ONE_DOCUMENT_FORMATS = ("text", "html")
 FILES_PER_TASK_MEAN = 64
+_GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 class InputsConfig(BaseModel):
@@ -51,16 +52,19 @@ class InputsConfig(BaseModel):
     max_files: int | None = Field(default=None, ge=1, description=(
         "Read only the first N input files (after sorting): a smaller run over the same recipe."))
     format: Format = Field(default="auto", description=(
-        "`warc` (WARC or WET, plain/gzip/lz4), `jsonl` (.jsonl, .gz, .zst), `parquet` or `text` (one document "
-        "per file); `auto` decides by file name (`.warc`, `.wet` -> warc; `.jsonl`, `.json`, `.ndjson` -> jsonl; "
-        "`.parquet` -> parquet; `.txt`, `.text`, `.md`, `.tex` -> text)."))
+        "`warc` (WARC or WET, plain/gzip/lz4), `jsonl` (.jsonl, .gz, .zst), `parquet`, `text` or `html` (one "
+        "document per file); `auto` decides by file name (`.warc`, `.wet` -> warc; `.jsonl`, `.json`, `.ndjson` -> "
+        "jsonl; `.parquet` -> parquet; `.txt`, `.text`, `.md`, `.tex` -> text; `.html`, `.htm`, `.xhtml` -> html)."))
     source: str | None = Field(default=None, min_length=1, description=(
         "Short source name stored in every document and part of its id; default: the file name without "
-        "its extensions (for text files, one document each, the name of their folder)."))
+        "its extensions (for text and HTML files, one document each, the name of their folder)."))
     text_field: str = Field(default="text", description=(
         "JSONL/Parquet field holding the text: a name, or a dotted path into nested records (`metadata.abstract`); "
         "a list of paragraphs (strings, or records with a `text`, as unarXive's and S2ORC's `body_text`) is "
         "joined with blank lines."))
+    html_field: str | None = Field(default=None, description=(
+        "JSONL/Parquet field holding each record's raw HTML page (scraped pages): the page is extracted like a "
+        "crawled one, and `text_field` is not read."))
     id_field: str | None = Field(default="id", description=(
         "JSONL/Parquet field holding a record's own id (ids then follow it); when absent, the file and line."))
     url_field: str | None = Field(default="url", description="JSONL/Parquet field holding the URL, if any.")
@@ -104,8 +108,9 @@ def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Ta
     ordered = sorted(found)
     if config.max_files is not None:
         ordered = ordered[:config.max_files]
-    one_document_each = [name for name in ordered if _format(config, name) == "text"]
-    grouped = [[name] for name in ordered if _format(config, name) != "text"] + list(group_names(one_document_each))
+    one_document_each = [name for name in ordered if _format(config, name) in ONE_DOCUMENT_FORMATS]
+    grouped = [[name] for name in ordered if _format(config, name) not in ONE_DOCUMENT_FORMATS]
+    grouped += group_names(one_document_each)
     return [Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
             for names in sorted(grouped)]
 
@@ -210,7 +215,7 @@ def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
     return out
 
 
-def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "text"]:
+def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "text", "html"]:
     name = location.lower().rsplit("/", 1)[-1]
     for suffix in (".gz", ".zst", ".lz4", ".bad"):
         name = name.removesuffix(suffix)
@@ -220,6 +225,8 @@ def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "text"]:
         return "jsonl"
     if name.endswith(TEXT_SUFFIXES):
         return "text"
+    if name.endswith(HTML_SUFFIXES):
+        return "html"
     # WARC and WET files and anything unnamed: the WARC reader counts a file that is not WARC.
     return "warc"
 
@@ -234,12 +241,15 @@ class InputReader(Reader):
         super().__init__()
         self.config = config
         self.names = names or {}  # location -> the name the recipe gives it (Task.names)
+        content_field = config.html_field or config.text_field
         self._readers: dict[str, Reader] = {
             "warc": WarcFileReader(config.source, config.max_record_bytes),
-            "jsonl": JsonlReader(config.source, config.text_field, config.id_field, config.url_field,
-                                 config.max_record_bytes),
-            "parquet": ParquetReader(config.source, config.text_field, config.id_field, config.url_field),
+            "jsonl": JsonlReader(config.source, content_field, config.id_field, config.url_field,
+                                 config.max_record_bytes, html=config.html_field is not None),
+            "parquet": ParquetReader(config.source, content_field, config.id_field, config.url_field,
+                                     html=config.html_field is not None),
             "text": TextFileReader(config.source, config.max_record_bytes),
+            "html": TextFileReader(config.source, config.max_record_bytes, html=True),
         }
         for reader in self._readers.values():
             reader.stats = self.stats  # the stage reports one `read` step whatever the formats

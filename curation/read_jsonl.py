@@ -132,10 +132,12 @@ class JsonlReader(Reader):
     columns = READER_COLUMNS
 
     def __init__(self, source: str | None = None, text_field: str = "text", id_field: str | None = "id",
-                 url_field: str | None = "url", max_line_chars: int = DEFAULT_MAX_RECORD_BYTES) -> None:
+                 url_field: str | None = "url", max_line_chars: int = DEFAULT_MAX_RECORD_BYTES,
+                 html: bool = False) -> None:
         super().__init__()
         self.source = source
         self.text_field = text_field
+        self.html = html  # `text_field` holds a page's HTML, which the extraction step reads
         self.id_field = id_field
         self.url_field = url_field
         self.max_line_chars = max_line_chars
@@ -187,5 +189,6 @@ class JsonlReader(Reader):
         own_id = record.get(self.id_field) if self.id_field else None
         locator = str(own_id) if own_id is not None else f"{name}:{line_no}"
         url = record.get(self.url_field) if self.url_field else None
-        return {"id": document_id(source, locator), "text": text, "url": url if isinstance(url, str) else None,
-                "source": source, "lang": None, "html": None}
+        return {"id": document_id(source, locator), "text": None if self.html else text,
+                "url": url if isinstance(url, str) else None, "source": source, "lang": None,
+                "html": text if self.html else None}

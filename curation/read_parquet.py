@@ -20,10 +20,11 @@ class ParquetReader(Reader):
     columns = READER_COLUMNS
 
     def __init__(self, source: str | None = None, text_field: str = "text", id_field: str | None = "id",
-                 url_field: str | None = "url", batch_size: int = 1024) -> None:
+                 url_field: str | None = "url", batch_size: int = 1024, html: bool = False) -> None:
         super().__init__()
         self.source = source
         self.text_field = text_field
+        self.html = html  # `text_field` holds a page's HTML, which the extraction step reads
         self.id_field = id_field
         self.url_field = url_field
         self.batch_size = batch_size
@@ -68,5 +69,6 @@ class ParquetReader(Reader):
         own_id = record.get(self.id_field) if self.id_field else None
         locator = str(own_id) if own_id is not None else f"{name}:{row}"
         url = record.get(self.url_field) if self.url_field else None
-        return {"id": document_id(source, locator), "text": text, "url": url if isinstance(url, str) else None,
-                "source": source, "lang": None, "html": None}
+        return {"id": document_id(source, locator), "text": None if self.html else text,
+                "url": url if isinstance(url, str) else None, "source": source, "lang": None,
+                "html": text if self.html else None}

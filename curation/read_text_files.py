@@ -1,7 +1,9 @@
-"""Reading plain-text files (books, articles, LaTeX or Markdown sources): one file is one document.
+"""Reading files that hold one document each: plain text (books, articles, LaTeX or Markdown sources) or one saved
+HTML page, which the extraction step then reads like a crawled one.
 
-A folder of `.txt` files is how many corpora come (news collections, Project Gutenberg, converted papers). The
-charset is found as for an undeclared web page (byte order mark, else UTF-8, else a detector's guess), and a
+A folder of `.txt` or `.html` files is how many corpora come (news collections, Project Gutenberg, converted
+papers, scraped pages). A text file's charset is found as for an undeclared web page (byte order mark, else UTF-8,
+else a detector's guess), a page's as a browser finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a
 file that was not clean UTF-8 is kept and counted under a `decoded:` note. A file larger than the record cap is
 skipped as `file_too_large`, read no further than the cap; one that is not text (zero bytes, an image) as
 `binary_file`; an unreadable or corrupt compressed one as `unreadable_file` / `corrupt_stream`.
@@ -11,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sciloom.curation.document import Document, document_id
-from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_undeclared, looks_binary
+from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
+                                        looks_binary)
 from sciloom.curation.step import Reader
 
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".tex")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 
 def folder_source_name(location: str) -> str:
@@ -25,15 +29,16 @@ def folder_source_name(location: str) -> str:
 
 
 class TextFileReader(Reader):
-    """The whole of one text file (plain, .gz, .zst; local path or fsspec URL) as one document."""
+    """The whole of one file (plain, .gz, .zst; local path or fsspec URL) as one document: its `text`, or with
+    `html=True` its `html`."""
 
     name = "read_text"
     columns = READER_COLUMNS
 
-    def __init__(self, source: str | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
+    def __init__(self, source: str | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+                 html: bool = False) -> None:
         super().__init__()
-        self.source = source
-        self.max_record_bytes = max_record_bytes
+        self.source, self.max_record_bytes, self.html = source, max_record_bytes, html
 
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
         self.stats.docs_in += 1
@@ -51,13 +56,17 @@ class TextFileReader(Reader):
         if looks_binary(body):
             self.skip("binary_file")
             return
-        text, note = decode_undeclared(body)
-        if note is not None:
+        if self.html:
+            content, notes = decode_page(body, None)
+        else:
+            content, note = decode_undeclared(body)
+            notes = [note] if note is not None else []
+        for note in notes:
             self.note(note)
         self.stats.bytes_in += len(body)
         source = self.source or folder_source_name(location)
         # Blank files are read as documents: the rules reject them with a reason, as for blank JSONL text.
-        doc = {"id": document_id(source, name or location), "text": text, "url": None, "source": source, "lang": None,
-               "html": None}
+        doc = {"id": document_id(source, name or location), "text": None if self.html else content, "url": None,
+               "source": source, "lang": None, "html": content if self.html else None}
         self.keep(doc)
         yield doc

@@ -235,22 +235,8 @@ class WarcFileReader(Reader):
         return out
 
     def _decode(self, body: bytes, declared: str | None) -> str:
-        """Decode by byte order mark, else the declared charset, else the page's <meta>, else as undeclared text
-        (the order browsers follow)."""
-        has_bom = _bom_codec(body) is not None
-        if not has_bom:
-            for charset in (declared, _meta_charset(body)):
-                codec = _codec(charset)
-                if codec is not None:
-                    try:
-                        return body.decode(codec)
-                    except UnicodeDecodeError:
-                        self.note("decoded:declared_charset_wrong")
-                        break
-        text, note = decode_undeclared(body)
-        if note is None and not has_bom:
-            note = "decoded:utf8_fallback"
-        if note is not None:
+        text, notes = decode_page(body, declared)
+        for note in notes:
             self.note(note)
         return text
 
@@ -347,6 +333,26 @@ def _find(stream: BinaryIO, marker: bytes, offset: int, chunk: int) -> int | Non
 def _target_uri(record: WarcRecord) -> str | None:
     uri = record.headers.get("WARC-Target-URI")
     return uri.strip().strip("<>") if uri else None
+
+
+def decode_page(body: bytes, declared: str | None) -> tuple[str, list[str]]:
+    """Decode a web page by byte order mark, else the declared charset (HTTP header), else the page's <meta>, else as
+    undeclared text (the order browsers follow); returns the text and the `decoded:` notes to count."""
+    notes = []
+    has_bom = _bom_codec(body) is not None
+    if not has_bom:
+        for charset in (declared, _meta_charset(body)):
+            codec = _codec(charset)
+            if codec is not None:
+                try:
+                    return body.decode(codec), notes
+                except UnicodeDecodeError:
+                    notes.append("decoded:declared_charset_wrong")
+                    break
+    text, note = decode_undeclared(body)
+    if note is None and not has_bom:
+        note = "decoded:utf8_fallback"
+    return text, notes + ([note] if note is not None else [])
 
 
 def decode_undeclared(body: bytes) -> tuple[str, str | None]:

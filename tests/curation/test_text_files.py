@@ -10,14 +10,17 @@ import gzip
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from sciloom.curation.config import CurationConfig
 from sciloom.curation.document import document_id
-from sciloom.curation.inputs import InputsConfig, format_of, group_names, resolve_inputs
+from sciloom.curation.inputs import InputsConfig, format_of, group_names, reader_for, resolve_inputs
 from sciloom.curation.pipeline import input_problems, run_curation
 from sciloom.curation.read_text_files import TextFileReader
+from sciloom.curation.read_warc import decode_page
 
 ARTICLE = ("The committee published its annual report on the regional water supply on Tuesday. It found that "
            "reservoirs held more water than in any of the previous five years, after a wet spring.\n\n"
@@ -176,3 +179,55 @@ def test_ids_do_not_depend_on_where_the_data_is_mounted(ray_session, tmp_path: P
         tables.append(_curated(tmp_path / project / "run"))
     assert tables[0].num_rows == 4 and tables[0].equals(tables[1])
     assert document_id("s", "data/0.txt") in tables[0]["id"].to_pylist()
+
+
+def test_an_html_file_is_one_page_decoded_by_its_meta_charset(tmp_path: Path) -> None:
+    page = '<html><head><meta charset="windows-1251"><title>т</title></head><body><p>Привет, мир</p></body></html>'
+    path = tmp_path / "site" / "page.html.gz"
+    path.parent.mkdir()
+    path.write_bytes(gzip.compress(page.encode("windows-1251")))
+    (doc,), reader = _read(path, html=True)
+    assert (doc["html"], doc["text"], doc["source"]) == (page, None, "site") and not reader.stats.notes
+    assert [format_of(n) for n in ("a.html.gz", "a.htm", "a.xhtml")] == ["html"] * 3
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_an_html_field_is_read_as_a_page(tmp_path: Path, fmt: str) -> None:
+    records = [{"id": "p1", "html": "<html><body><p>One page.</p></body></html>", "text": "ignored"}]
+    path = tmp_path / f"pages.{fmt}"
+    if fmt == "jsonl":
+        path.write_text(json.dumps(records[0]) + "\n")
+    else:
+        pq.write_table(pa.Table.from_pylist(records), path)
+    (doc,) = reader_for(InputsConfig(paths=[str(path)], html_field="html")).read(str(path))
+    assert (doc["html"], doc["text"], doc["id"]) == (records[0]["html"], None, document_id("pages", "p1"))
+
+
+def test_a_folder_of_saved_pages_is_extracted_as_the_same_pages_given_in_jsonl(ray_session, shared_data: Path,
+                                                                               tmp_path: Path) -> None:
+    """The 990 evaluation pages are `.html.gz` files: each used to be skipped as `not_a_warc_file`. Forty of them,
+    read from their files and from JSONL records holding the same pages, give the same extracted documents."""
+    pages = sorted((shared_data / "extraction" / "trafilatura-evaldata" / "html").glob("*.html.gz"))[:40]
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    records = []
+    for page in pages:
+        (folder / page.name).write_bytes(page.read_bytes())
+        records.append({"id": page.name, "html": decode_page(gzip.decompress(page.read_bytes()), None)[0]})
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    texts = {}
+    for route, entry in (("files", {"paths": [str(folder)], "source": "s"}),
+                         ("jsonl", {"paths": [str(tmp_path / "pages.jsonl")], "source": "s", "html_field": "html"})):
+        # Without the cascade every page is extracted (most of these are not English, and would go before it).
+        config = CurationConfig.model_validate({"inputs": [entry], "prefilter": {"enabled": False}})
+        reports = run_curation(config, tmp_path / route)
+        assert reports[0].steps[0].docs_out == 40 and reports[0].tasks_total < 40
+        kept = ds.dataset(tmp_path / route / "extract", format="parquet").to_table(columns=["text"])
+        rejected = ds.dataset(tmp_path / route / "_extract" / "rejected", format="parquet").to_table(
+            columns=["text", "reject_reason"])
+        texts[route] = sorted([(text or "", "kept") for text in kept["text"].to_pylist()]
+                              + [(text or "", reason) for text, reason in zip(*rejected.to_pydict().values())])
+    assert len(texts["files"]) == 40 and texts["files"] == texts["jsonl"]
+    assert sum(bool(text) for text, _ in texts["files"]) >= 30
+    # A page that declares ISO-8859-1 in its <meta>, read from its file: not UTF-8 with replacement characters.
+    assert any("Linz über Schul-" in text for text, _ in texts["files"])
