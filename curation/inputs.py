@@ -69,8 +69,9 @@ class InputsConfig(BaseModel):
         "JSONL/Parquet field holding a record's own id (ids then follow it); when absent, the file and line."))
     url_field: str | None = Field(default="url", description="JSONL/Parquet field holding the URL, if any.")
     max_record_bytes: int = Field(default=DEFAULT_MAX_RECORD_BYTES, ge=1024, description=(
-        "WARC records, text files (and JSONL lines, in characters) larger than this are skipped, counted as "
-        "`record_too_large`, without being held in memory."))
+        "WARC records (and JSONL lines, in characters) larger than this are skipped, counted as "
+        "`record_too_large`, without being held in memory; a text or HTML file larger than this, as "
+        "`file_too_large`."))
 
     @model_validator(mode="after")
     def _needs_an_input(self) -> InputsConfig:
