@@ -1,8 +1,9 @@
-"""Plain-text files as inputs (one document per file), read many to a task.
+"""Files that hold one document each as inputs (plain text, saved HTML pages), read many to a task; pages held in a
+JSONL or Parquet field.
 
-A folder of text files (the BBC articles, a book collection) used to be read as WARC: every file was skipped as
-`not_a_warc_file`. Read one task per file, the 2,225 BBC articles took 5 min 36 s for 5 MB (16 stages of 2,226
-tasks each); grouped, 19 s.
+A folder of text files (the BBC articles, a book collection) or of saved pages (the 990 evaluation pages) used to be
+read as WARC: every file was skipped as `not_a_warc_file`. Read one task per file, the 2,225 BBC articles took
+5 min 36 s for 5 MB (16 stages of 2,226 tasks each); grouped, 19 s.
 """
 from __future__ import annotations
 
