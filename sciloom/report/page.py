@@ -137,14 +137,16 @@ def mixture(facts: RunFacts) -> str:
                                    f"{folder}: target vs achieved share"))
     missed = mixing.get("missed_targets") or {}
     html += "".join(f'<p class="bad">{escape(folder)} missed: {escape("; ".join(p))}</p>' for folder, p in missed.items())
+    # What the planner changed in the recipe's request: streams shrunk, dropped, or grown to whole documents.
+    html += "".join(f"<p>{escape(note)}</p>" for note in mixing.get("plan_notes") or [])
     held = mixing["held_out"]
     html += (f"<p>Held-out set: {held['documents']:,} documents, {held['tokens']:,} tokens, in no training stream.</p>"
              + table(["discipline", "held-out documents"], sorted(held["documents_by_discipline"].items())))
     if facts.plan:
         html += "<h3>Repeats per bucket</h3>" + table(
-            ["stream", "bucket (source, discipline, tier)", "repeats"],
-            [[s["folder"], " / ".join(b.split("\x1f")) if isinstance(b, str) else str(b), r]
-             for s in facts.plan.get("streams", []) for b, r in list((s.get("repeats") or {}).items())[:40]])
+            ["stream", "bucket (source / discipline / tier)", "tokens", "repeats"],
+            [[s["folder"], f"{b['source']} / {b['discipline']} / {b['tier']}", b["tokens"], b["repeats"]]
+             for s in facts.plan.get("streams", []) for b in s.get("buckets", [])[:40]])
     return html
 
 

@@ -3,6 +3,8 @@ with drawn charts, the page logs nothing to the console (its Content-Security-Po
 the file into a logged violation), and `sciloom report A B` compares two runs with a difference column."""
 from __future__ import annotations
 
+import html as html_lib
+import json
 import os
 import re
 import shutil
@@ -96,6 +98,14 @@ def test_report_renders_every_section_offline_in_chromium(runs: tuple[Path, Path
     for section in ("funnel", "dedup", "labels", "mixture", "training"):
         assert parsed.marks[section] >= 3, (section, parsed.marks)  # bars, lines or cells were drawn
     assert all(address.startswith("#") for address in parsed.addresses), parsed.addresses
+    # The mixture section lists every planned bucket's repeats (the table used to read a key the plan does not
+    # have, and stayed empty) and what the planner changed in the request (shrunk, dropped, grown streams).
+    plan = json.loads((runs[0] / "mixer" / "plan.json").read_text())
+    for stream in plan["streams"]:
+        for b in stream["buckets"]:
+            assert f"{b['source']} / {b['discipline']} / {b['tier']}" in dom, (stream["folder"], b)
+    notes = json.loads((runs[0] / "mixer" / "mixer_report.json").read_text())["plan_notes"]
+    assert notes and all(html_lib.escape(note, quote=False) in dom for note in notes)
     # The check can fail: the same browser run on a page that asks for a remote image logs it.
     bad = tmp_path / "bad.html"
     bad.write_text(report.read_text().replace("</body>", '<img src="http://192.0.2.1/x.png"></body>'))
