@@ -109,9 +109,9 @@ def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Ta
     ordered = sorted(found)
     if config.max_files is not None:
         ordered = ordered[:config.max_files]
-    one_document_each = [name for name in ordered if _format(config, name) in ONE_DOCUMENT_FORMATS]
-    grouped = [[name] for name in ordered if _format(config, name) not in ONE_DOCUMENT_FORMATS]
-    grouped += group_names(one_document_each)
+    one_document = {name: _format(config, name) in ONE_DOCUMENT_FORMATS for name in ordered}
+    grouped = [[name] for name in ordered if not one_document[name]]
+    grouped += group_names([name for name in ordered if one_document[name]])
     return [Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
             for names in sorted(grouped)]
 

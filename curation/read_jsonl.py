@@ -17,9 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-
-from sciloom.curation.document import Document, document_id
-from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, source_name
+from sciloom.curation.document import Document
+from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
 from sciloom.curation.step import Reader
 
 
@@ -189,6 +188,5 @@ class JsonlReader(Reader):
         own_id = record.get(self.id_field) if self.id_field else None
         locator = str(own_id) if own_id is not None else f"{name}:{line_no}"
         url = record.get(self.url_field) if self.url_field else None
-        return {"id": document_id(source, locator), "text": None if self.html else text,
-                "url": url if isinstance(url, str) else None, "source": source, "lang": None,
-                "html": text if self.html else None}
+        return reader_document(source, locator, url if isinstance(url, str) else None,
+                               **{"html" if self.html else "text": text})

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sciloom.curation.document import Document, document_id
+from sciloom.curation.document import Document
 from sciloom.curation.read_jsonl import field_text
-from sciloom.curation.read_warc import READER_COLUMNS, source_name
+from sciloom.curation.read_warc import READER_COLUMNS, reader_document, source_name
 from sciloom.curation.step import Reader
 
 
@@ -69,6 +69,5 @@ class ParquetReader(Reader):
         own_id = record.get(self.id_field) if self.id_field else None
         locator = str(own_id) if own_id is not None else f"{name}:{row}"
         url = record.get(self.url_field) if self.url_field else None
-        return {"id": document_id(source, locator), "text": None if self.html else text,
-                "url": url if isinstance(url, str) else None, "source": source, "lang": None,
-                "html": text if self.html else None}
+        return reader_document(source, locator, url if isinstance(url, str) else None,
+                               **{"html" if self.html else "text": text})

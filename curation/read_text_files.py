@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sciloom.curation.document import Document, document_id
+from sciloom.curation.document import Document
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
-                                        looks_binary)
+                                        looks_binary, reader_document)
 from sciloom.curation.step import Reader
 
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".tex")
@@ -66,7 +66,6 @@ class TextFileReader(Reader):
         self.stats.bytes_in += len(body)
         source = self.source or folder_source_name(location)
         # Blank files are read as documents: the rules reject them with a reason, as for blank JSONL text.
-        doc = {"id": document_id(source, name or location), "text": None if self.html else content, "url": None,
-               "source": source, "lang": None, "html": content if self.html else None}
+        doc = reader_document(source, name or location, None, **{"html" if self.html else "text": content})
         self.keep(doc)
         yield doc

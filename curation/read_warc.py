@@ -146,11 +146,11 @@ class WarcFileReader(Reader):
                 self.skip("empty_body")
                 return None
             self.stats.bytes_out += len(body)
-            return _doc(source, record_id, url, text=self._decode(body, "utf-8"))
+            return reader_document(source, record_id, url, text=self._decode(body, "utf-8"))
         html = self._html_body(record)
         if html is None:
             return None
-        return _doc(source, record_id, url, html=html)
+        return reader_document(source, record_id, url, html=html)
 
     def _html_body(self, record: WarcRecord) -> str | None:
         """The decoded HTML of a response or resource record, or None after counting why there is none."""
@@ -250,8 +250,10 @@ def source_name(location: str) -> str:
     return name or "input"
 
 
-def _doc(source: str, record_id: str, url: str | None, *, html: str | None = None, text: str | None = None) -> Document:
-    return {"id": document_id(source, record_id), "text": text, "url": url, "source": source, "lang": None,
+def reader_document(source: str, locator: str, url: str | None, *, html: str | None = None,
+                    text: str | None = None) -> Document:
+    """A document as every input reader gives it: its id from where it came from, its text or its page's HTML."""
+    return {"id": document_id(source, locator), "text": text, "url": url, "source": source, "lang": None,
             "html": html}
 
 

@@ -7,7 +7,6 @@ Each stage trains through `train_loop.train_stage`, so each is resumable and ski
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ from typing import Any
 import torch
 
 from sciloom.curation.atomic_write import write_json_atomic
-from sciloom.mixer.manifest import MANIFEST_FILE, MIXER_REPORT_FILE, ShardFolderMissing, promised_folders
+from sciloom.mixer.manifest import (MANIFEST_FILE, MIXER_REPORT_FILE, ShardFolderMissing, promised_folders,
+                                    read_manifest)
 from sciloom.mixer.shard_reader import PackedShardDataset
 from sciloom.trainer.batches import BatchStream
 from sciloom.trainer.config import TrainerConfig
@@ -73,7 +73,7 @@ def induction_disciplines(shards_dir: Path) -> list[str]:
 
 
 def _holds_sequences(folder: Path) -> bool:
-    return json.loads((folder / MANIFEST_FILE).read_text()).get("sequences", 1) > 0
+    return read_manifest(folder).get("sequences", 1) > 0
 
 
 def induce_expert(config: TrainerConfig, dense: CausalLM, shards_dir: Path, out_dir: Path, discipline: str,
