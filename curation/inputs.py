@@ -7,11 +7,13 @@ another order, or a project folder moved or copied elsewhere names its tasks the
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -52,9 +54,10 @@ class InputsConfig(BaseModel):
     max_files: int | None = Field(default=None, ge=1, description=(
         "Read only the first N input files (after sorting): a smaller run over the same recipe."))
     format: Format = Field(default="auto", description=(
-        "`warc` (WARC or WET, plain/gzip/lz4), `jsonl` (.jsonl, .gz, .zst), `parquet`, `text` or `html` (one "
+        "`warc` (WARC, WET or WAT, plain/gzip/lz4), `jsonl` (.jsonl, .gz, .zst), `parquet`, `text` or `html` (one "
         "document per file); `auto` decides by file name (`.warc`, `.wet` -> warc; `.jsonl`, `.json`, `.ndjson` -> "
-        "jsonl; `.parquet` -> parquet; `.txt`, `.text`, `.md`, `.tex` -> text; `.html`, `.htm`, `.xhtml` -> html)."))
+        "jsonl; `.parquet` -> parquet; `.txt`, `.text`, `.md`, `.tex` -> text; `.html`, `.htm`, `.xhtml` -> html); under a folder or glob, a file whose "
+        "name gives no format (`LICENSE`, `.csv`) is not read and is listed in the run's report."))
     source: str | None = Field(default=None, min_length=1, description=(
         "Short source name stored in every document and part of its id; default: the file name without "
         "its extensions (for text and HTML files, one document each, the name of their folder)."))
@@ -90,12 +93,28 @@ class InputListedTwice(ValueError):
     """A file that two entries of curation.inputs list: which entry's options (source name, fields) apply?"""
 
 
-def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Task]:
-    """One task per input file, sorted by name, with ids stable across runs. Local files under `exclude` (the run's
-    own output folder, when it lies inside an input folder) are not inputs: a run must not read what it writes."""
-    found: dict[str, str] = {}  # the file's name as the recipe gives it -> where it is read
+@dataclasses.dataclass(frozen=True)
+class InputFiles:
+    """The files one entry of curation.inputs names, and those its folders and globs hold but that are not inputs."""
+    found: dict[str, str]  # the file's name as the recipe gives it -> where it is read
+    # Under a folder or glob, with a name in no input format (LICENSE, README, .csv): listed in the run's report,
+    # not read. A file named on its own is always read (a misnamed crawl file is reported unreadable).
+    passed_over: tuple[str, ...] = ()
+
+
+def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles:
+    """Every input file of one entry. Local files under `exclude` (the run's own output folder, when it lies inside
+    an input folder) are not inputs: a run must not read what it writes."""
+    found: dict[str, str] = {}
+    passed_over: list[str] = []
+
+    def is_input(name: str) -> bool:
+        return config.format != "auto" or format_of(name) is not None
+
     for pattern in config.paths:
-        found.update(_expand(pattern))
+        files, others = _expand(pattern, is_input)
+        found.update(files)
+        passed_over += others
     if config.paths_file is not None:
         found.update(_listed(config.paths_file, config.paths_prefix))
     if exclude is not None:
@@ -105,7 +124,16 @@ def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Ta
     # A file given under two names (a relative and an absolute path) is one input, named by its relative name.
     by_preference = sorted(found.items(), key=lambda item: (os.path.isabs(item[0]), item[0]), reverse=True)
     name_of = {location: name for name, location in by_preference}  # the last, most preferred name wins
-    found = {name: location for location, name in name_of.items()}
+    return InputFiles({name: location for location, name in name_of.items()}, tuple(sorted(set(passed_over))))
+
+
+def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Task]:
+    """One task per input file (files of one document each: about FILES_PER_TASK_MEAN to a task), sorted by name,
+    with ids stable across runs."""
+    return tasks_for(config, find_inputs(config, exclude).found)
+
+
+def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     ordered = sorted(found)
     if config.max_files is not None:
         ordered = ordered[:config.max_files]
@@ -141,7 +169,8 @@ def task_id_for(names: list[str]) -> str:
 
 
 def _format(config: InputsConfig, name: str) -> str:
-    return format_of(name) if config.format == "auto" else config.format
+    # A file named on its own whose name gives no format: read as WARC, whose reader says what it is not.
+    return (format_of(name) or "warc") if config.format == "auto" else config.format
 
 
 def is_url(location: str) -> bool:
@@ -165,7 +194,9 @@ def _glob_root(pattern: str) -> str:
     return pattern[:_GLOB_CHARS.search(pattern).start()].rpartition("/")[0] or "."
 
 
-def _expand(pattern: str) -> dict[str, str]:
+def _expand(pattern: str, is_input: Callable[[str], bool]) -> tuple[dict[str, str], list[str]]:
+    """(name -> location of the inputs, names passed over) of one path, folder, glob or URL. Under a folder or glob,
+    `is_input` decides by name; a file named on its own is an input."""
     if is_url(pattern):
         fs, path = url_to_fs(pattern)
         if _GLOB_CHARS.search(path):
@@ -175,24 +206,42 @@ def _expand(pattern: str) -> dict[str, str]:
             found = [p for p in fs.find(path) if _listed_in_folder(p[len(path.rstrip("/")):])]
         else:
             found = [path] if fs.exists(path) else []
-        if not found:
-            raise InputNotFound(f"input {pattern!r} matches no file")
-        return {url: url for url in (fs.unstrip_protocol(p) for p in found)}
-    path = Path(pattern).expanduser()
-    if _GLOB_CHARS.search(pattern):
-        anchor = Path(path.anchor) if path.is_absolute() else Path()
-        root = Path(_glob_root(str(path)))
-        files = [p for p in anchor.glob(str(path.relative_to(anchor)))
-                 if p.is_file() and _listed_in_folder(str(p.relative_to(root)))]
-    elif path.is_dir():
-        files = [p for p in path.rglob("*") if p.is_file() and _listed_in_folder(str(p.relative_to(path)))]
-    elif path.is_file():
-        files = [path]
+            is_input = _always
+        files = {url: url for url in (fs.unstrip_protocol(p) for p in found)}
     else:
-        files = []
+        path = Path(pattern).expanduser()
+        if _GLOB_CHARS.search(pattern):
+            anchor = Path(path.anchor) if path.is_absolute() else Path()
+            root = Path(_glob_root(str(path)))
+            found = [p for p in anchor.glob(str(path.relative_to(anchor)))
+                     if p.is_file() and _listed_in_folder(str(p.relative_to(root)))]
+        elif path.is_dir():
+            found = [p for p in path.rglob("*") if p.is_file() and _listed_in_folder(str(p.relative_to(path)))]
+        else:
+            found = [path] if path.is_file() else []
+            is_input = _always
+        files = dict(_local(p) for p in found)
     if not files:
         raise InputNotFound(f"input {pattern!r} matches no file")
-    return dict(_local(p) for p in files)
+    inputs = {name: location for name, location in files.items() if is_input(name)}
+    if not inputs:
+        suffixes = Counter(_suffix(name) for name in files)
+        raise InputNotFound(
+            f"input {pattern!r} holds no file whose name gives an input format ("
+            + ", ".join(f"{n} {suffix}" for suffix, n in suffixes.most_common(5))
+            + "): name the files `.warc.gz`, `.jsonl`, `.parquet`, `.txt`, `.html`, ..., or give the entry a "
+            "`format:` to read every file as one")
+    return inputs, [name for name in files if name not in inputs]
+
+
+def _always(name: str) -> bool:
+    return True
+
+
+def _suffix(name: str) -> str:
+    """A file's extensions for a message: `x.csv.gz` -> `.csv.gz`; no extension -> `LICENSE`-like names."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return base[base.index("."):] if "." in base else "without extension"
 
 
 def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
@@ -216,9 +265,10 @@ def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
     return out
 
 
-def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "text", "html"]:
+def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "text", "html"] | None:
+    """The input format a file's name gives, or None (`LICENSE`, `notes.csv`)."""
     name = location.lower().rsplit("/", 1)[-1]
-    for suffix in (".gz", ".zst", ".lz4", ".bad"):
+    for suffix in (".gz", ".zst", ".lz4"):
         name = name.removesuffix(suffix)
     if name.endswith(".parquet"):
         return "parquet"
@@ -228,8 +278,9 @@ def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "text", "htm
         return "text"
     if name.endswith(HTML_SUFFIXES):
         return "html"
-    # WARC and WET files and anything unnamed: the WARC reader counts a file that is not WARC.
-    return "warc"
+    if name.endswith((".warc", ".wet", ".wat", ".arc")):  # WAT and ARC: the WARC reader says what it skips
+        return "warc"
+    return None
 
 
 class InputReader(Reader):
@@ -256,7 +307,7 @@ class InputReader(Reader):
             reader.stats = self.stats  # the stage reports one `read` step whatever the formats
 
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
-        fmt = format_of(location) if self.config.format == "auto" else self.config.format
+        fmt = _format(self.config, location)
         docs = self._readers[fmt].read(location, name or self.names.get(location))
         # Time only the reader's own work: the chain downstream runs between two of our yields.
         while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from functools import partial
 from pathlib import Path
@@ -10,9 +11,10 @@ from typing import Any
 
 from sciloom.curation.config import CurationConfig
 from sciloom.curation.dedup import run_dedup
-from sciloom.curation.executor import StageFailed, StageReport, Task, finished_tasks, run_stage
+from sciloom.curation.atomic_write import write_json_atomic
+from sciloom.curation.executor import StageFailed, StageReport, Task, bookkeeping_dir, finished_tasks, run_stage
 from sciloom.curation.extract import ExtractStep
-from sciloom.curation.inputs import InputListedTwice, InputNotFound, is_url, reader_for, resolve_inputs
+from sciloom.curation.inputs import InputListedTwice, InputNotFound, find_inputs, is_url, reader_for, tasks_for
 from sciloom.curation.langid import LanguageIdStep
 from sciloom.curation.line_cleaning import LineCleaningStep
 from sciloom.curation.map_stage import map_documents
@@ -49,8 +51,13 @@ DAMAGED = frozenset({"corrupt_stream"})
 
 
 def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """Input files that could not be read at all (`unreadable`) or only in part (`damaged`), with their reasons."""
-    found: dict[str, list[dict[str, Any]]] = {"unreadable": [], "damaged": []}
+    """Input files that could not be read at all (`unreadable`) or only in part (`damaged`), with their reasons,
+    and files under input folders that were not read (`passed_over`: no input format in their names)."""
+    found: dict[str, list[dict[str, Any]]] = {"unreadable": [], "damaged": [], "passed_over": []}
+    passed_over = _passed_over_path(out_dir)
+    if passed_over.exists():
+        found["passed_over"] = [{"file": name, "reasons": {"no_input_format": 1}}
+                                for name in json.loads(passed_over.read_text())]
     for marker in finished_tasks(out_dir / EXTRACT_STAGE):
         if "failed" in marker:  # its task failed on every attempt and was left out (curation.skip_failed_inputs)
             found["unreadable"] += [{"file": path, "reasons": {"task_failed": 1}, "error": marker["failed"]}
@@ -66,6 +73,10 @@ def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
                 if hits:
                     found[kind].append({"file": path, "reasons": hits})
     return found
+
+
+def _passed_over_path(out_dir: Path) -> Path:
+    return bookkeeping_dir(out_dir / EXTRACT_STAGE) / "passed_over.json"
 
 
 def _local_sizes(locations: tuple[str, ...]) -> int | list[int | None] | None:
@@ -92,12 +103,15 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
     tasks: list[Task] = []
     input_of_task: dict[str, int] = {}
     entry_of_file: dict[str, int] = {}
+    passed_over: list[str] = []
     for index, inputs in enumerate(config.inputs):
         # Each file's task carries its input's own options (source name, fields, limits): a change redoes its files.
         # A local file's size too: a file still downloading when a run read it, complete at the rerun, is read again.
         options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
+        files = find_inputs(inputs, run_dir or out_dir)
+        passed_over += files.passed_over
         found = [dataclasses.replace(task, settings={**options, "file_size": _local_sizes(task.inputs)})
-                 for task in resolve_inputs(inputs, run_dir or out_dir)]
+                 for task in tasks_for(inputs, files.found)]
         if not found:
             raise InputNotFound(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
         for task in found:
@@ -111,6 +125,7 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
                 entry_of_file[location] = index
             input_of_task[task.task_id] = index
         tasks += found
+    write_json_atomic(_passed_over_path(out_dir), sorted(passed_over))
     # Dedup settings are dedup's own (tuning a threshold must not redo extraction); which files are read is the
     # task list (an input added is a task added, not a reason to redo the others), and each input's own options are
     # its tasks' settings. Whether failed inputs are skipped changes no finished task's output.

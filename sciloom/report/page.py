@@ -72,6 +72,9 @@ def funnel(facts: RunFacts) -> str:
                       + escape(", ".join(e["file"] for e in problems[k][:10])) + "</p>"
                       for k, what in (("unreadable", "could not be read"), ("damaged", "read only in part"))
                       if problems.get(k))
+    if problems.get("passed_over"):
+        warning += (f'<p>{len(problems["passed_over"])} file(s) under the input folders not read (no input format '
+                    'in their names): ' + escape(", ".join(e["file"] for e in problems["passed_over"][:10])) + "</p>")
     names = sorted({s for counts in facts.sources.values() for s in counts})
     by_source = ("<h3>Documents per input source</h3>" + table(
         ["source", *facts.sources], [[s, *[counts.get(s, 0) for counts in facts.sources.values()]] for s in names])

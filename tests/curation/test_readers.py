@@ -19,7 +19,8 @@ from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
 from sciloom.curation.document import BASE_COLUMNS, document_id, read_documents
 from sciloom.curation.executor import Task, run_stage
-from sciloom.curation.inputs import InputNotFound, InputsConfig, format_of, reader_for, resolve_inputs, task_id_for
+from sciloom.curation.inputs import (InputNotFound, InputsConfig, find_inputs, format_of, reader_for, resolve_inputs,
+                                     task_id_for)
 from sciloom.curation.map_stage import map_documents, part_path
 from sciloom.curation.read_jsonl import JsonlReader
 from sciloom.curation.read_parquet import ParquetReader
@@ -304,6 +305,30 @@ def test_hidden_and_underscore_files_under_a_folder_are_not_inputs(tmp_path: Pat
     for pattern in ("memory://spark", "memory://spark/*"):
         assert [t.inputs for t in resolve_inputs(InputsConfig(paths=[pattern]))] == [("memory:///spark/a.jsonl",)]
     memory.rm("/spark", recursive=True)
+
+
+def test_files_whose_names_give_no_format_are_listed_under_a_folder_and_read_when_named(tmp_path: Path) -> None:
+    """A downloaded dataset's folder holds its LICENSE, README and paths listing beside the crawl files: each was
+    read as a crawl file, reported unreadable, and the run exited 1. Under a folder or a glob they are passed over
+    (and listed); a file the recipe names itself, or any file of an entry with a `format:`, is read."""
+    data = tmp_path / "data"
+    data.mkdir()
+    others = ("CC-MAIN-2024-22.warc.paths.gz", "LICENSE", "README", "index.csv")
+    for name in ("crawl.warc.gz", "old.arc.gz", "crawl.warc.wat.gz", *others):
+        (data / name).write_bytes(b"x")
+    wanted = {str(data / name): str(data / name) for name in ("crawl.warc.gz", "crawl.warc.wat.gz", "old.arc.gz")}
+    for pattern in (str(data), str(data / "*")):
+        files = find_inputs(InputsConfig(paths=[pattern]))
+        assert files.found == wanted and files.passed_over == tuple(str(data / name) for name in others), pattern
+    assert find_inputs(InputsConfig(paths=[str(data / "LICENSE")])).found == {str(data / "LICENSE"): str(data / "LICENSE")}
+    assert len(find_inputs(InputsConfig(paths=[str(data)], format="warc")).found) == 7
+    assert [format_of(name) for name in others] == [None] * 4
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    for name in ("a.csv", "b.csv", "NOTES"):
+        (tables / name).write_text("x")
+    with pytest.raises(InputNotFound, match=r"holds no file whose name gives an input format \(2 \.csv, 1 without"):
+        find_inputs(InputsConfig(paths=[str(tables)]))
 
 
 def test_task_ids_are_stable_and_readable() -> None:

@@ -96,8 +96,11 @@ def test_unreadable_inputs_are_named_on_the_console_and_the_run_exits_1(tmp_path
     not_warc.write_bytes(b"this was never a WARC file\n" * 50)
     recipe = yaml.safe_load((REPO_ROOT / "recipes" / "demo.yaml").read_text())
     recipe["run"].update(output_dir=str(tmp_path / "run"), phases=["curation"])
-    recipe["curation"]["inputs"] = [{"paths": [str(REPO_ROOT / "recipes/inputs/sample_crawl.warc.gz"), str(not_warc)],
-                                     "source": "crawl"}]
+    crawl = tmp_path / "crawl"  # a folder as downloaded: its crawl file beside a LICENSE, which is not an input
+    crawl.mkdir()
+    (crawl / "sample_crawl.warc.gz").write_bytes((REPO_ROOT / "recipes/inputs/sample_crawl.warc.gz").read_bytes())
+    (crawl / "LICENSE").write_text("CC BY 4.0\n")
+    recipe["curation"]["inputs"] = [{"paths": [str(crawl), str(not_warc)], "source": "crawl"}]
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
     result = _sciloom("run", str(path))
@@ -105,8 +108,10 @@ def test_unreadable_inputs_are_named_on_the_console_and_the_run_exits_1(tmp_path
     console = result.stdout + result.stderr
     assert "1 input file(s) could not be read at all" in console and str(not_warc) in console
     assert "not_a_warc_file" in console and "Traceback" not in console
+    assert "1 file(s) under the input folders not read" in console and str(crawl / "LICENSE") in console
     report = json.loads((tmp_path / "run" / "run_report.json").read_text())
     assert [entry["file"] for entry in report["input_problems"]["unreadable"]] == [str(not_warc)]
+    assert [entry["file"] for entry in report["input_problems"]["passed_over"]] == [str(crawl / "LICENSE")]
     assert list((tmp_path / "run" / "curation" / "curated").glob("part-*.parquet"))  # the good file went through
 
 
