@@ -44,7 +44,8 @@ def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], meta
                          metadata)(task, stage_dir)
 
 
-# A reader's skip reasons that mean the whole file gave nothing, and those that mean it was read only in part.
+# A reader's skip reasons that mean the whole file gave nothing, and those that mean it was read only in part
+# (`arc_format_unsupported`: in task markers of runs from before ARC files were read).
 UNREADABLE = frozenset({"unreadable_file", "not_a_warc_file", "arc_format_unsupported", "binary_file",
                         "file_too_large"})
 DAMAGED = frozenset({"corrupt_stream"})

@@ -1,4 +1,4 @@
-"""Reading WARC files (plain, gzip, lz4; WARC and WET) into documents, streaming one record at a time.
+"""Reading WARC files (plain, gzip, lz4; WARC and WET; ARC, converted) into documents, one record at a time.
 
 FastWARC parses the records (about ten times faster than warcio here, and it reads lz4 and non-chunked gzip
 files that warcio refuses). An HTTP response (or a resource record) whose body is HTML becomes a document
@@ -14,13 +14,18 @@ counted under a `decoded:` key of `notes` (it is not a loss, so it stays out of 
 from __future__ import annotations
 
 import re
+import tempfile
 import zlib
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import pyarrow as pa
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
+from warcio.archiveiterator import ArchiveIterator as ArcIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.warcwriter import WARCWriter
 
 from sciloom.curation.document import BASE_COLUMNS, Document, document_id
 from sciloom.curation.step import Reader
@@ -75,6 +80,11 @@ class WarcFileReader(Reader):
         begins with an lz4 frame's magic before a .warc.gz): when no record at all can be read that way, the
         other record starts are tried, from the beginning (nothing was read, so nothing is read twice)."""
         head = stream.read(512)
+        if _is_arc(head):
+            stream.seek(0)
+            with self._as_warc(stream, name) as converted:
+                yield from self._read_stream(converted, location, source, name)
+            return
         first = _resync_marker(head, location)
         markers = [first] + [m for m in (_GZIP_MEMBER, _LZ4_FRAME, _WARC_HEADER) if m != first] \
             if stream.seekable() else [first]
@@ -84,9 +94,27 @@ class WarcFileReader(Reader):
                 break
         if records == 0:
             # Nothing parsed (FastWARC yields nothing, without an error, for some non-WARC input): say so.
-            self.skip("arc_format_unsupported" if _is_arc(head) else "not_a_warc_file")
+            self.skip("not_a_warc_file")
         elif damaged_regions:
             self.skip("corrupt_stream", damaged_regions)
+
+    @contextmanager
+    def _as_warc(self, arc: BinaryIO, name: str) -> Iterator[BinaryIO]:
+        """An ARC file (plain or gzip) as WARC, spooled to disk beyond 64 MB: warcio converts each record (FastWARC
+        reads no ARC). The records are named by their offset in the ARC file, as records without a WARC-Record-ID
+        are, not by the random ids the conversion would give them: a rerun must give the same ids. A file damaged
+        part-way is read up to the damage, counted as `corrupt_stream`."""
+        with tempfile.SpooledTemporaryFile(max_size=64 << 20) as warc:
+            writer = WARCWriter(warc, gzip=False)
+            records = ArcIterator(arc, arc2warc=True)
+            try:
+                for record in records:
+                    record.rec_headers.replace_header("WARC-Record-ID", f"{name}@{records.offset}")
+                    writer.write_record(record)
+            except (ArchiveLoadFailed, OSError, ValueError, EOFError, zlib.error):
+                self.skip("corrupt_stream")
+            warc.seek(0)
+            yield warc
 
     def _read_records(self, stream: BinaryIO, name: str, source: str,
                       marker: bytes) -> Generator[Document, None, tuple[int, int]]:
