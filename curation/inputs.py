@@ -56,7 +56,7 @@ class InputsConfig(BaseModel):
     format: Format = Field(default="auto", description=(
         "`warc` (WARC, WET or WAT, plain/gzip/lz4), `jsonl` (.jsonl, .gz, .zst), `parquet`, `text` or `html` (one "
         "document per file); `auto` decides by file name (`.warc`, `.wet` -> warc; `.jsonl`, `.json`, `.ndjson` -> "
-        "jsonl; `.parquet` -> parquet; `.txt`, `.text`, `.md`, `.tex` -> text; `.html`, `.htm`, `.xhtml` -> html); under a folder or glob, a file whose "
+        "jsonl, a `.json` file holding JSON lines or one JSON value, an object or an array of them; `.parquet` -> parquet; `.txt`, `.text`, `.md`, `.tex` -> text; `.html`, `.htm`, `.xhtml` -> html); under a folder or glob, a file whose "
         "name gives no format (`LICENSE`, `.csv`) is not read and is listed in the run's report."))
     source: str | None = Field(default=None, min_length=1, description=(
         "Short source name stored in every document and part of its id; default: the file name without "
@@ -309,14 +309,19 @@ class InputReader(Reader):
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
         fmt = _format(self.config, location)
         docs = self._readers[fmt].read(location, name or self.names.get(location))
+        records_before, kept_before = self.stats.docs_in, self.stats.docs_out
         # Time only the reader's own work: the chain downstream runs between two of our yields.
         while True:
             started = time.perf_counter()
             doc = next(docs, None)
             self.stats.seconds += time.perf_counter() - started
             if doc is None:
-                return
+                break
             yield doc
+        if fmt in ("jsonl", "parquet") and self.stats.docs_out == kept_before and self.stats.docs_in > records_before:
+            # Records, and not one usable: a wrong `text_field`, or a file that is not JSON lines. Said per file,
+            # and the run fails, rather than ending "successfully" with nothing (the record reasons say why).
+            self.skip("no_usable_record")
 
     def output_columns(self, location: str) -> dict[str, pa.DataType]:
         return dict(READER_COLUMNS)

@@ -47,7 +47,7 @@ def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], meta
 # A reader's skip reasons that mean the whole file gave nothing, and those that mean it was read only in part
 # (`arc_format_unsupported`: in task markers of runs from before ARC files were read).
 UNREADABLE = frozenset({"unreadable_file", "not_a_warc_file", "arc_format_unsupported", "binary_file",
-                        "file_too_large"})
+                        "file_too_large", "no_usable_record"})
 DAMAGED = frozenset({"corrupt_stream"})
 
 
@@ -69,10 +69,10 @@ def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
         # recorded had one input per task.
         per_input = reader.get("skipped_inputs", {path: reader["skipped"] for path in marker["inputs"]})
         for path, skipped in per_input.items():
-            for kind, reasons in (("unreadable", UNREADABLE), ("damaged", DAMAGED)):
-                hits = {reason: n for reason, n in skipped.items() if reason in reasons}
-                if hits:
-                    found[kind].append({"file": path, "reasons": hits})
+            if UNREADABLE & skipped.keys():  # with every reason: `no_usable_record` alone does not say why
+                found["unreadable"].append({"file": path, "reasons": dict(skipped)})
+            elif hits := {reason: n for reason, n in skipped.items() if reason in DAMAGED}:
+                found["damaged"].append({"file": path, "reasons": hits})
     return found
 
 

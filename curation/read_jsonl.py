@@ -105,6 +105,12 @@ def parse_json_line(line: str | bytes, field: str = "text") -> JsonLine:
         record = json.loads(line, strict=False)
     except json.JSONDecodeError:
         return JsonLine(None, None, MALFORMED_JSON, tuple(notes))
+    return parse_json_record(record, field, notes)
+
+
+def parse_json_record(record: Any, field: str = "text", notes: list[str] | None = None) -> JsonLine:
+    """Check that a parsed JSON value is an object whose `field` holds a non-blank string."""
+    notes = notes if notes is not None else []
     if not isinstance(record, dict):
         return JsonLine(None, None, NOT_AN_OBJECT, tuple(notes))
     value = field_text(record, field)
@@ -125,7 +131,12 @@ def read_json_lines(lines: Iterable[str | bytes], field: str = "text") -> Iterat
 
 
 class JsonlReader(Reader):
-    """One document per JSON line; malformed lines and lines without text are counted, never fatal."""
+    """One document per JSON line; malformed lines and lines without text are counted, never fatal.
+
+    A `.json` file may also hold one JSON value over many lines, as files of one paper each (CORD-19, PubMed
+    Central's JSON) and exported arrays of records are written: an object is one record, an array's objects are
+    records. Such a file is read whole, up to `max_line_chars` (beyond: `file_too_large`); one that does not parse
+    as one value is read line by line."""
 
     name = "read_jsonl"
     columns = READER_COLUMNS
@@ -148,35 +159,59 @@ class JsonlReader(Reader):
         with opened as raw:
             lines = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="\n")
             try:
-                for line_no, line in enumerate(self._lines(lines), start=1):
-                    if line is None:
-                        continue
-                    doc = self._document(line, line_no, name or location, source)
-                    if doc is not None:
-                        self.keep(doc)
-                        yield doc
+                first = lines.readline(self.max_line_chars).removeprefix("\ufeff")  # a BOM is no part of JSON
+                if (len(first) < self.max_line_chars or first.endswith("\n")) and _opens_a_json_value(first):
+                    yield from self._json_value(first, lines, name or location, source)
+                else:
+                    yield from self._line_documents(self._lines(first, lines), name or location, source)
             except (OSError, EOFError, ValueError):
                 # A truncated or corrupt compressed stream: the lines read so far stand.
                 self.skip("corrupt_stream")
 
-    def _lines(self, lines: io.TextIOWrapper) -> Iterator[str | None]:
-        """Lines, with None in place of each line over the cap: it is passed over in bounded pieces."""
-        while line := lines.readline(self.max_line_chars):
+    def _line_documents(self, lines: Iterator[str | None], name: str, source: str) -> Iterator[Document]:
+        for line_no, line in enumerate(lines, start=1):
+            if line is None or not line.strip():
+                continue  # over the cap (counted), or a blank line between records, which carries no record
+            self.stats.docs_in += 1
+            self.stats.bytes_in += len(line)
+            doc = self._document(parse_json_line(line, self.text_field), f"{name}:{line_no}", source)
+            if doc is not None:
+                yield doc
+
+    def _json_value(self, first: str, lines: io.TextIOWrapper, name: str, source: str) -> Iterator[Document]:
+        text = first + lines.read(max(self.max_line_chars - len(first), 0))
+        if lines.read(1):
+            self.stats.docs_in += 1
+            self.skip("file_too_large")
+            return
+        try:
+            value = json.loads(text, strict=False)
+        except json.JSONDecodeError:  # JSON lines after all, the first one damaged
+            yield from self._line_documents(self._lines("", io.StringIO(text)), name, source)
+            return
+        self.stats.bytes_in += len(text)
+        for item_no, record in enumerate(value if isinstance(value, list) else [value], start=1):
+            self.stats.docs_in += 1
+            doc = self._document(parse_json_record(record, self.text_field), f"{name}:{item_no}", source)
+            if doc is not None:
+                yield doc
+
+    def _lines(self, line: str, lines: io.TextIOBase) -> Iterator[str | None]:
+        """`line` (read with the cap) and the lines after it, with None in place of each line over the cap: it
+        is passed over in bounded pieces."""
+        while line := line or lines.readline(self.max_line_chars):
             if len(line) < self.max_line_chars or line.endswith("\n"):
                 yield line
+                line = ""
                 continue
             while (rest := lines.readline(self.max_line_chars)) and not rest.endswith("\n"):
                 pass
             self.stats.docs_in += 1
             self.skip("record_too_large")
+            line = ""
             yield None
 
-    def _document(self, line: str, line_no: int, name: str, source: str) -> Document | None:
-        if not line.strip():
-            return None  # blank lines between records of a file carry no record
-        self.stats.docs_in += 1
-        self.stats.bytes_in += len(line)
-        parsed = parse_json_line(line, self.text_field)
+    def _document(self, parsed: JsonLine, default_locator: str, source: str) -> Document | None:
         for note in parsed.notes:
             self.note(note)
         if parsed.problem is not None and parsed.problem != empty_field(self.text_field):
@@ -184,9 +219,25 @@ class JsonlReader(Reader):
             return None
         # Blank text is read as a document: the rules reject it with a reason, and it shows among rejected rows.
         record = parsed.record
-        text = parsed.value
         own_id = record.get(self.id_field) if self.id_field else None
-        locator = str(own_id) if own_id is not None else f"{name}:{line_no}"
+        locator = str(own_id) if own_id is not None else default_locator
         url = record.get(self.url_field) if self.url_field else None
-        return reader_document(source, locator, url if isinstance(url, str) else None,
-                               **{"html" if self.html else "text": text})
+        doc = reader_document(source, locator, url if isinstance(url, str) else None,
+                              **{"html" if self.html else "text": parsed.value})
+        self.keep(doc)
+        return doc
+
+
+def _opens_a_json_value(first_line: str) -> bool:
+    """Whether a file's first line opens one JSON value written over many lines (an array, or an object that
+    does not end on its first line) rather than the first of JSON lines."""
+    start = first_line.lstrip()
+    if start.startswith("["):
+        return True
+    if not start.startswith("{"):
+        return False
+    try:
+        json.loads(first_line, strict=False)
+    except json.JSONDecodeError:
+        return True
+    return False

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sciloom.curation.document import Document
-from sciloom.curation.read_jsonl import field_text
+from sciloom.curation.read_jsonl import field_text, missing_field
 from sciloom.curation.read_warc import READER_COLUMNS, reader_document, source_name
 from sciloom.curation.step import Reader
 
@@ -44,7 +44,7 @@ class ParquetReader(Reader):
             text_column = self.text_field if self.text_field in names else self.text_field.split(".")[0]
             if text_column not in names:
                 self.stats.docs_in += parquet.metadata.num_rows
-                self.skip("missing_text_field", parquet.metadata.num_rows)
+                self.skip(missing_field(self.text_field), parquet.metadata.num_rows)
                 return
             wanted = [c for c in (text_column, self.id_field, self.url_field) if c and c in names]
             row = 0
@@ -63,7 +63,7 @@ class ParquetReader(Reader):
         self.stats.docs_in += 1
         text = field_text(record, self.text_field)
         if text is None:
-            self.skip("missing_text_field")
+            self.skip(missing_field(self.text_field))
             return None
         self.stats.bytes_in += len(text)
         own_id = record.get(self.id_field) if self.id_field else None

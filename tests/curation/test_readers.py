@@ -230,6 +230,55 @@ def test_unarxive_papers_are_read_from_their_paragraphs(shared_data: Path) -> No
         assert doc["id"] == document_id("arXiv_src_2212_086", paper["paper_id"])
 
 
+def test_json_files_of_one_paper_or_one_array_are_read_like_json_lines(shared_data: Path, tmp_path: Path) -> None:
+    """A folder of pretty-printed `.json` files, one paper each (CORD-19, PubMed Central): every line was read as
+    a record, 88,210 were counted malformed, no document came out, and the run exited 0. An object written over
+    many lines is now one record, an array's objects are records, and both read as the same papers in JSON lines do."""
+    path = shared_data / "disciplines" / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
+    with path.open(encoding="utf-8") as stream:
+        papers = [json.loads(line) for line in stream if line.strip()][:12]
+    config = InputsConfig(paths=[str(tmp_path)], source="arxiv", text_field="body_text", id_field="paper_id")
+    (tmp_path / "papers.jsonl").write_text("".join(json.dumps(p) + "\n" for p in papers))
+    expected = list(reader_for(config).read(str(tmp_path / "papers.jsonl")))
+    assert len(expected) == 12
+    for i, paper in enumerate(papers):
+        (tmp_path / f"{i:02d}.json").write_text(json.dumps(paper, indent=2))
+    (tmp_path / "papers.json.gz").write_bytes(gzip.compress(json.dumps(papers, indent=1).encode()))
+    (tmp_path / "bom.jsonl").write_bytes("\ufeff".encode() + (tmp_path / "papers.jsonl").read_bytes())
+    reader = reader_for(config)
+    one_each = [doc for i in range(12) for doc in reader.read(str(tmp_path / f"{i:02d}.json"))]
+    assert one_each == expected
+    assert list(reader.read(str(tmp_path / "papers.json.gz"))) == expected
+    assert list(reader.read(str(tmp_path / "bom.jsonl"))) == expected
+    assert not reader.stats.skipped and reader.stats.docs_in == reader.stats.docs_out == 36
+    # JSON lines whose first line is cut are still JSON lines; a value beyond the size cap is counted.
+    (tmp_path / "cut.jsonl").write_text('{"body_text": "cut sho\n' + "".join(json.dumps(p) + "\n" for p in papers))
+    reader = reader_for(config)
+    assert list(reader.read(str(tmp_path / "cut.jsonl"))) == expected
+    assert dict(reader.stats.skipped) == {"malformed_json": 1}
+    small = InputsConfig(paths=[str(tmp_path)], text_field="body_text", max_record_bytes=1024)
+    reader = reader_for(small)
+    assert list(reader.read(str(tmp_path / "00.json"))) == []
+    assert dict(reader.stats.skipped) == {"file_too_large": 1, "no_usable_record": 1}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_record_file_without_one_usable_record_is_said_to_be_unreadable(tmp_path: Path, fmt: str) -> None:
+    """A `text_field` that names no field of the records: every record was skipped, and the run ended with
+    nothing, exit 0. Such a file now carries `no_usable_record` beside its records' reasons, and fails the run."""
+    path = tmp_path / f"a.{fmt}"
+    records = [{"content": "A paragraph of text."}, {"content": "Another one."}]
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    else:
+        pq.write_table(pa.Table.from_pylist(records), path)
+    reader = reader_for(InputsConfig(paths=[str(path)], text_field="body"))
+    assert list(reader.read(str(path))) == []
+    assert dict(reader.stats.skipped) == {"missing_body_field": 2, "no_usable_record": 1}
+    reader = reader_for(InputsConfig(paths=[str(path)], text_field="content"))
+    assert len(list(reader.read(str(path)))) == 2 and not reader.stats.skipped
+
+
 def make_tree(root: Path) -> list[Path]:
     files = [root / "a" / "one.warc.gz", root / "a" / "two.jsonl", root / "b" / "one.warc.gz", root / "b" / "c.parquet"]
     for f in files:

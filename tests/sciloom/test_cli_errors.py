@@ -100,17 +100,21 @@ def test_unreadable_inputs_are_named_on_the_console_and_the_run_exits_1(tmp_path
     crawl.mkdir()
     (crawl / "sample_crawl.warc.gz").write_bytes((REPO_ROOT / "recipes/inputs/sample_crawl.warc.gz").read_bytes())
     (crawl / "LICENSE").write_text("CC BY 4.0\n")
-    recipe["curation"]["inputs"] = [{"paths": [str(crawl), str(not_warc)], "source": "crawl"}]
+    wrong_field = tmp_path / "abstracts.jsonl"  # its records hold `abstract`, the recipe reads `text`
+    wrong_field.write_text('{"abstract": "We measure the thing."}\n' * 3)
+    recipe["curation"]["inputs"] = [{"paths": [str(crawl), str(not_warc), str(wrong_field)], "source": "crawl"}]
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
     result = _sciloom("run", str(path))
     assert result.returncode == 1, result.stderr[-3000:]
     console = result.stdout + result.stderr
-    assert "1 input file(s) could not be read at all" in console and str(not_warc) in console
+    assert "2 input file(s) could not be read at all" in console and str(not_warc) in console
     assert "not_a_warc_file" in console and "Traceback" not in console
     assert "1 file(s) under the input folders not read" in console and str(crawl / "LICENSE") in console
     report = json.loads((tmp_path / "run" / "run_report.json").read_text())
-    assert [entry["file"] for entry in report["input_problems"]["unreadable"]] == [str(not_warc)]
+    assert report["input_problems"]["unreadable"] == [
+        {"file": str(wrong_field), "reasons": {"missing_text_field": 3, "no_usable_record": 1}},
+        {"file": str(not_warc), "reasons": {"not_a_warc_file": 1}}]
     assert [entry["file"] for entry in report["input_problems"]["passed_over"]] == [str(crawl / "LICENSE")]
     assert list((tmp_path / "run" / "curation" / "curated").glob("part-*.parquet"))  # the good file went through
 
