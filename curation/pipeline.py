@@ -53,12 +53,13 @@ DAMAGED = frozenset({"corrupt_stream"})
 
 def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """Input files that could not be read at all (`unreadable`) or only in part (`damaged`), with their reasons,
-    and files under input folders that were not read (`passed_over`: no input format in their names)."""
+    and files under input folders that were not read (`passed_over`: no input format in their names, or a
+    dataset's metadata)."""
     found: dict[str, list[dict[str, Any]]] = {"unreadable": [], "damaged": [], "passed_over": []}
     passed_over = _passed_over_path(out_dir)
     if passed_over.exists():
-        found["passed_over"] = [{"file": name, "reasons": {"no_input_format": 1}}
-                                for name in json.loads(passed_over.read_text())]
+        found["passed_over"] = [{"file": name, "reasons": {reason: 1}}
+                                for name, reason in json.loads(passed_over.read_text()).items()]
     for marker in finished_tasks(out_dir / EXTRACT_STAGE):
         if "failed" in marker:  # its task failed on every attempt and was left out (curation.skip_failed_inputs)
             found["unreadable"] += [{"file": path, "reasons": {"task_failed": 1}, "error": marker["failed"]}
@@ -104,13 +105,13 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
     tasks: list[Task] = []
     input_of_task: dict[str, int] = {}
     entry_of_file: dict[str, int] = {}
-    passed_over: list[str] = []
+    passed_over: dict[str, str] = {}
     for index, inputs in enumerate(config.inputs):
         # Each file's task carries its input's own options (source name, fields, limits): a change redoes its files.
         # A local file's size too: a file still downloading when a run read it, complete at the rerun, is read again.
         options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
         files = find_inputs(inputs, run_dir or out_dir)
-        passed_over += files.passed_over
+        passed_over.update(files.passed_over)
         found = [dataclasses.replace(task, settings={**options, "file_size": _local_sizes(task.inputs)})
                  for task in tasks_for(inputs, files.found)]
         if not found:
@@ -126,7 +127,7 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
                 entry_of_file[location] = index
             input_of_task[task.task_id] = index
         tasks += found
-    write_json_atomic(_passed_over_path(out_dir), sorted(passed_over))
+    write_json_atomic(_passed_over_path(out_dir), dict(sorted(passed_over.items())))
     # Dedup settings are dedup's own (tuning a threshold must not redo extraction); which files are read is the
     # task list (an input added is a task added, not a reason to redo the others), and each input's own options are
     # its tasks' settings. Whether failed inputs are skipped changes no finished task's output.

@@ -1,7 +1,8 @@
-"""Reading Parquet files of already-extracted text into documents, one record batch in memory at a time."""
+"""Reading Parquet and Arrow files of already-extracted text into documents, one record batch in memory at a time."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,21 +36,22 @@ class ParquetReader(Reader):
             return
         with handle:
             try:
-                parquet = pq.ParquetFile(handle)
+                names, batches = self._open(handle)
             except (OSError, pa.ArrowInvalid):
                 self.skip("unreadable_file")
                 return
-            names = set(parquet.schema_arrow.names)
             # A nested text field (`metadata.abstract`) is read through its top-level column.
             text_column = self.text_field if self.text_field in names else self.text_field.split(".")[0]
-            if text_column not in names:
-                self.stats.docs_in += parquet.metadata.num_rows
-                self.skip(missing_field(self.text_field), parquet.metadata.num_rows)
-                return
-            wanted = [c for c in (text_column, self.id_field, self.url_field) if c and c in names]
+            # Without a text column, only the rows are counted (no column is read).
+            wanted = [c for c in (text_column, self.id_field, self.url_field) if c and c in names] \
+                if text_column in names else []
             row = 0
             try:
-                for batch in parquet.iter_batches(batch_size=self.batch_size, columns=wanted):
+                for batch in batches(wanted):
+                    if text_column not in names:
+                        self.stats.docs_in += batch.num_rows
+                        self.skip(missing_field(self.text_field), batch.num_rows)
+                        continue
                     for record in batch.to_pylist():
                         row += 1
                         doc = self._document(record, row, name or location, source)
@@ -58,6 +60,15 @@ class ParquetReader(Reader):
                             yield doc
             except (OSError, pa.ArrowInvalid):
                 self.skip("corrupt_stream")
+
+    def _open(self, handle: BinaryIO) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
+        """The file's column names, and its record batches of the given columns, read one at a time."""
+        parquet = pq.ParquetFile(handle)
+
+        def batches(columns: list[str]) -> Iterator[pa.RecordBatch]:
+            return parquet.iter_batches(batch_size=self.batch_size, columns=columns)
+
+        return set(parquet.schema_arrow.names), batches
 
     def _document(self, record: dict, row: int, name: str, source: str) -> Document | None:
         self.stats.docs_in += 1
@@ -71,3 +82,26 @@ class ParquetReader(Reader):
         url = record.get(self.url_field) if self.url_field else None
         return reader_document(source, locator, url if isinstance(url, str) else None,
                                **{"html" if self.html else "text": text})
+
+
+class ArrowReader(ParquetReader):
+    """Documents from an Arrow IPC file, stream (`datasets.save_to_disk`'s `.arrow` files) or Feather file, read as
+    Parquet files are."""
+
+    name = "read_arrow_input"
+
+    def _open(self, handle: BinaryIO) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
+        magic = handle.read(6)
+        handle.seek(0)
+        if magic == b"ARROW1":  # the file format (Feather 2) has a footer; the stream format has not
+            file_reader = pa.ipc.open_file(handle)
+            schema, read = file_reader.schema, (file_reader.get_batch(i) for i in range(file_reader.num_record_batches))
+        else:
+            stream_reader = pa.ipc.open_stream(handle)
+            schema, read = stream_reader.schema, iter(stream_reader)
+
+        def batches(columns: list[str]) -> Iterator[pa.RecordBatch]:
+            for batch in read:
+                yield batch.select(columns)
+
+        return set(schema.names), batches

@@ -177,8 +177,9 @@ def _print_outputs(summary: dict[str, Any], report_path: Path, page: Path) -> No
     if problems.get("passed_over"):
         names = [entry["file"] for entry in problems["passed_over"]]
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""
-        console.print(f"{len(names)} file(s) under the input folders not read, their names giving no input format "
-                      f"(an entry's `format:` reads every file as one): {', '.join(names[:10])}{more}", soft_wrap=True)
+        console.print(f"{len(names)} file(s) under the input folders not read, being no input (no input format in "
+                      f"their names: an entry's `format:` reads every file as one; or a dataset's metadata): "
+                      f"{', '.join(names[:10])}{more}", soft_wrap=True)
     for kind, what in (("damaged", "read only in part"), ("unreadable", "could not be read at all")):
         if problems.get(kind):
             console.print(f"[bold red]{len(problems[kind])} input file(s) {what}:[/]")

@@ -74,7 +74,8 @@ def funnel(facts: RunFacts) -> str:
                       if problems.get(k))
     if problems.get("passed_over"):
         warning += (f'<p>{len(problems["passed_over"])} file(s) under the input folders not read (no input format '
-                    'in their names): ' + escape(", ".join(e["file"] for e in problems["passed_over"][:10])) + "</p>")
+                    "in their names, or a dataset's metadata): "
+                    + escape(", ".join(e["file"] for e in problems["passed_over"][:10])) + "</p>")
     names = sorted({s for counts in facts.sources.values() for s in counts})
     by_source = ("<h3>Documents per input source</h3>" + table(
         ["source", *facts.sources], [[s, *[counts.get(s, 0) for counts in facts.sources.values()]] for s in names])

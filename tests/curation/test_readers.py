@@ -11,6 +11,7 @@ from pathlib import Path
 
 import fsspec
 import pyarrow as pa
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 import zstandard
@@ -262,7 +263,29 @@ def test_json_files_of_one_paper_or_one_array_are_read_like_json_lines(shared_da
     assert dict(reader.stats.skipped) == {"file_too_large": 1, "no_usable_record": 1}
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_saved_hugging_face_dataset_and_feather_files_are_read_as_parquet_is(tmp_path: Path) -> None:
+    """`datasets.save_to_disk` writes Arrow stream files beside two JSON files of metadata: the `.arrow` files
+    were passed over, and the JSON files read as records without text."""
+    datasets = pytest.importorskip("datasets")
+    rows = {"text": [f"Paragraph {i} about lattices." for i in range(2500)], "id": [f"p{i}" for i in range(2500)],
+            "url": [f"https://x.example/{i}" for i in range(2500)], "year": list(range(2500))}
+    saved = tmp_path / "saved"
+    datasets.Dataset.from_dict(rows).save_to_disk(str(saved), num_shards=2)
+    pq.write_table(pa.table(rows), tmp_path / "same.parquet")
+    feather.write_feather(pa.table(rows), tmp_path / "same.feather")
+    files = find_inputs(InputsConfig(paths=[str(saved)]))
+    assert sorted(files.passed_over) == [str(saved / "dataset_info.json"), str(saved / "state.json")]
+    assert set(files.passed_over.values()) == {"dataset_metadata"} and len(files.found) == 2
+    config = InputsConfig(paths=[str(tmp_path)], source="s")
+    reader = reader_for(config)
+    expected = list(reader.read(str(tmp_path / "same.parquet")))
+    assert [d["text"] for d in expected] == rows["text"] and expected[0]["url"] == "https://x.example/0"
+    assert [d for location in sorted(files.found.values()) for d in reader.read(location)] == expected
+    assert list(reader.read(str(tmp_path / "same.feather"))) == expected
+    assert not reader.stats.skipped and reader.stats.docs_out == 3 * 2500
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "arrow"])
 def test_a_record_file_without_one_usable_record_is_said_to_be_unreadable(tmp_path: Path, fmt: str) -> None:
     """A `text_field` that names no field of the records: every record was skipped, and the run ended with
     nothing, exit 0. Such a file now carries `no_usable_record` beside its records' reasons, and fails the run."""
@@ -270,6 +293,9 @@ def test_a_record_file_without_one_usable_record_is_said_to_be_unreadable(tmp_pa
     records = [{"content": "A paragraph of text."}, {"content": "Another one."}]
     if fmt == "jsonl":
         path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    elif fmt == "arrow":
+        with pa.ipc.new_stream(path, pa.Table.from_pylist(records).schema) as stream:
+            stream.write_table(pa.Table.from_pylist(records))
     else:
         pq.write_table(pa.Table.from_pylist(records), path)
     reader = reader_for(InputsConfig(paths=[str(path)], text_field="body"))
@@ -333,6 +359,10 @@ def test_resolve_fsspec_urls_and_missing_inputs(tmp_path: Path) -> None:
         resolve_inputs(InputsConfig(paths=[str(tmp_path / "nothing-here" / "*.warc.gz")]))
 
 
+def inputs_of(tasks: list) -> list[str]:
+    return [location for task in tasks for location in task.inputs]
+
+
 def test_hidden_and_underscore_files_under_a_folder_are_not_inputs(tmp_path: Path, monkeypatch) -> None:
     """A folder written by Spark (`_SUCCESS`, `.crc` files), a macOS `.DS_Store`, a `.git/` folder: each used to be
     read as a crawl file, reported unreadable, and the run exited 1. As for pyarrow's datasets, they are skipped;
@@ -342,12 +372,12 @@ def test_hidden_and_underscore_files_under_a_folder_are_not_inputs(tmp_path: Pat
                  "_temporary/0/c.jsonl"):
         (data / name).parent.mkdir(parents=True, exist_ok=True)
         (data / name).write_text('{"text": "x"}\n')
-    wanted = [(str(data / "a.jsonl"),), (str(data / "sub" / "b.jsonl"),)]
+    wanted = [str(data / "a.jsonl"), str(data / "sub" / "b.jsonl")]
     for pattern in (str(data), str(data / "**" / "*"), str(data) + "/**/*.jsonl"):
-        assert [t.inputs for t in resolve_inputs(InputsConfig(paths=[pattern]))] == wanted, pattern
+        assert inputs_of(resolve_inputs(InputsConfig(paths=[pattern]))) == wanted, pattern
     monkeypatch.chdir(tmp_path)
-    assert [t.inputs for t in resolve_inputs(InputsConfig(paths=["data/*"]))] == wanted[:1]
-    assert [t.inputs for t in resolve_inputs(InputsConfig(paths=["data/_SUCCESS"]))] == [(str(data / "_SUCCESS"),)]
+    assert inputs_of(resolve_inputs(InputsConfig(paths=["data/*"]))) == wanted[:1]
+    assert inputs_of(resolve_inputs(InputsConfig(paths=["data/_SUCCESS"]))) == [str(data / "_SUCCESS")]
     memory = fsspec.filesystem("memory")
     for name in ("a.jsonl", "_SUCCESS", ".hidden/b.jsonl"):
         memory.pipe(f"/spark/{name}", b'{"text": "x"}\n')
@@ -368,7 +398,8 @@ def test_files_whose_names_give_no_format_are_listed_under_a_folder_and_read_whe
     wanted = {str(data / name): str(data / name) for name in ("crawl.warc.gz", "crawl.warc.wat.gz", "old.arc.gz")}
     for pattern in (str(data), str(data / "*")):
         files = find_inputs(InputsConfig(paths=[pattern]))
-        assert files.found == wanted and files.passed_over == tuple(str(data / name) for name in others), pattern
+        assert files.found == wanted, pattern
+        assert files.passed_over == {str(data / name): "no_input_format" for name in others}, pattern
     assert find_inputs(InputsConfig(paths=[str(data / "LICENSE")])).found == {str(data / "LICENSE"): str(data / "LICENSE")}
     assert len(find_inputs(InputsConfig(paths=[str(data)], format="warc")).found) == 7
     assert [format_of(name) for name in others] == [None] * 4

@@ -103,13 +103,14 @@ def test_groups_are_cut_by_names_so_an_added_file_changes_one_group() -> None:
     assert len(changed) == 1 and "corpus/05001.txt" in changed[0] and len(added) == len(groups)
 
 
-def test_only_one_document_files_are_grouped(tmp_path: Path) -> None:
+def test_one_document_files_and_small_json_files_are_grouped(tmp_path: Path) -> None:
     for i in range(300):
         (tmp_path / f"{i:03d}.txt").write_text(ARTICLE)
-    (tmp_path / "more.jsonl").write_text('{"text": "x"}\n')
+        (tmp_path / f"paper-{i:03d}.json").write_text(json.dumps({"text": ARTICLE}, indent=2))  # CORD-19-like
+    (tmp_path / "more.jsonl").write_text('{"text": "x"}\n' * 20_000)  # 280 KB: a shard of its own
     tasks = resolve_inputs(InputsConfig(paths=[str(tmp_path)]))
-    assert sum(len(t.inputs) for t in tasks) == 301 and len(tasks) < 20
-    assert [t.inputs for t in tasks if t.inputs[0].endswith(".jsonl")] == [(str(tmp_path / "more.jsonl"),)]
+    assert sum(len(t.inputs) for t in tasks) == 601 and len(tasks) < 30
+    assert [t.inputs for t in tasks if str(tmp_path / "more.jsonl") in t.inputs] == [(str(tmp_path / "more.jsonl"),)]
     assert resolve_inputs(InputsConfig(paths=[str(tmp_path)])) == tasks  # stable
 
 
