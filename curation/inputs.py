@@ -15,12 +15,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import fsspec
 import pyarrow as pa
 from fsspec.core import url_to_fs
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from sciloom.curation.document import Document
 from sciloom.curation.executor import Task
@@ -38,6 +38,7 @@ ONE_DOCUMENT_FORMATS = ("text", "html")
 FILES_PER_TASK_MEAN = 64
 SMALL_FILE_BYTES = 256 * 1024
 _GLOB_CHARS = re.compile(r"[*?\[]")
+FieldName = Annotated[str, StringConstraints(min_length=1)]
 
 
 class InputsConfig(BaseModel):
@@ -66,10 +67,11 @@ class InputsConfig(BaseModel):
     source: str | None = Field(default=None, min_length=1, description=(
         "Short source name stored in every document and part of its id; default: the file name without "
         "its extensions (for text and HTML files, one document each, the name of their folder)."))
-    text_field: str = Field(default="text", description=(
-        "JSONL/Parquet field holding the text: a name, or a dotted path into nested records (`metadata.abstract`); "
-        "a list of paragraphs (strings, or records with a `text`, as unarXive's and S2ORC's `body_text`) is "
-        "joined with blank lines."))
+    text_field: FieldName | list[FieldName] = Field(default="text", min_length=1, description=(
+        "JSONL/Parquet/Arrow field holding the text: a name, or a dotted path into nested records "
+        "(`metadata.abstract`); a list of paragraphs (strings, or records with a `text`, as unarXive's and S2ORC's "
+        "`body_text`) is joined with blank lines. Several fields (`[title, abstract]`): the text of each that has "
+        "one, joined by blank lines."))
     html_field: str | None = Field(default=None, description=(
         "JSONL/Parquet field holding each record's raw HTML page (scraped pages): the page is extracted like a "
         "crawled one, and `text_field` is not read."))
@@ -80,6 +82,15 @@ class InputsConfig(BaseModel):
         "WARC records (and JSONL lines, in characters) larger than this are skipped, counted as "
         "`record_too_large`, without being held in memory; a text or HTML file larger than this, as "
         "`file_too_large`."))
+
+    @field_validator("text_field", mode="before")
+    @classmethod
+    def _field_names(cls, value: Any) -> Any:
+        # One message for the two forms, rather than one per form of the union.
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise ValueError("a field name, or a list of field names such as [title, abstract]")
+        return value
 
     @model_validator(mode="after")
     def _needs_an_input(self) -> InputsConfig:

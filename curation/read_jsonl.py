@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,17 +29,29 @@ INVALID_BYTES = "decoded:invalid_bytes_replaced"
 LONE_SURROGATES = "decoded:lone_surrogates_replaced"
 
 
-def missing_field(field: str) -> str:
-    return f"missing_{field}_field"
+# A record's text: one field, or several (title, abstract, body) joined by blank lines.
+TextField = str | Sequence[str]
 
 
-def empty_field(field: str) -> str:
-    return f"empty_{field}"
+def field_name(field: TextField) -> str:
+    return field if isinstance(field, str) else "+".join(field)
 
 
-def field_text(record: dict[str, Any], field: str) -> str | None:
+def missing_field(field: TextField) -> str:
+    return f"missing_{field_name(field)}_field"
+
+
+def empty_field(field: TextField) -> str:
+    return f"empty_{field_name(field)}"
+
+
+def field_text(record: dict[str, Any], field: TextField) -> str | None:
     """The text a record holds in `field`: a key, else a dotted path into nested objects; a string, or a list of
-    paragraphs (strings, or objects with a string `text`) joined by blank lines; None when there is none."""
+    paragraphs (strings, or objects with a string `text`) joined by blank lines; None when there is none. Several
+    fields: the text of each that has one, joined by blank lines (None when none has)."""
+    if not isinstance(field, str):
+        parts = [part for part in (field_text(record, one) for one in field) if part is not None]
+        return "\n\n".join(part for part in parts if part.strip()) if parts else None
     if field in record:
         value = record[field]
     else:
@@ -86,7 +98,7 @@ def _valid_utf8(text: str) -> tuple[str, bool]:
     return raw.decode("utf-8", "replace"), True
 
 
-def parse_json_line(line: str | bytes, field: str = "text") -> JsonLine:
+def parse_json_line(line: str | bytes, field: TextField = "text") -> JsonLine:
     """Parse one JSONL line and check that `field` holds a non-blank string (see the module docstring)."""
     notes: list[str] = []
     if isinstance(line, bytes):
@@ -108,7 +120,7 @@ def parse_json_line(line: str | bytes, field: str = "text") -> JsonLine:
     return parse_json_record(record, field, notes)
 
 
-def parse_json_record(record: Any, field: str = "text", notes: list[str] | None = None) -> JsonLine:
+def parse_json_record(record: Any, field: TextField = "text", notes: list[str] | None = None) -> JsonLine:
     """Check that a parsed JSON value is an object whose `field` holds a non-blank string."""
     notes = notes if notes is not None else []
     if not isinstance(record, dict):
@@ -124,7 +136,7 @@ def parse_json_record(record: Any, field: str = "text", notes: list[str] | None 
     return JsonLine(record, value, None, tuple(notes))
 
 
-def read_json_lines(lines: Iterable[str | bytes], field: str = "text") -> Iterator[JsonLine]:
+def read_json_lines(lines: Iterable[str | bytes], field: TextField = "text") -> Iterator[JsonLine]:
     """Every line parsed, blank ones included: a filter answers each input line with exactly one output line."""
     for line in lines:
         yield parse_json_line(line.rstrip(b"\r\n") if isinstance(line, bytes) else line.rstrip("\r\n"), field)
@@ -141,7 +153,7 @@ class JsonlReader(Reader):
     name = "read_jsonl"
     columns = READER_COLUMNS
 
-    def __init__(self, source: str | None = None, text_field: str = "text", id_field: str | None = "id",
+    def __init__(self, source: str | None = None, text_field: TextField = "text", id_field: str | None = "id",
                  url_field: str | None = "url", max_line_chars: int = DEFAULT_MAX_RECORD_BYTES,
                  html: bool = False) -> None:
         super().__init__()

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sciloom.curation.document import Document
-from sciloom.curation.read_jsonl import field_text, missing_field
+from sciloom.curation.read_jsonl import TextField, field_text, missing_field
 from sciloom.curation.read_warc import READER_COLUMNS, reader_document, source_name
 from sciloom.curation.step import Reader
 
@@ -20,7 +20,7 @@ class ParquetReader(Reader):
     name = "read_parquet_input"
     columns = READER_COLUMNS
 
-    def __init__(self, source: str | None = None, text_field: str = "text", id_field: str | None = "id",
+    def __init__(self, source: str | None = None, text_field: TextField = "text", id_field: str | None = "id",
                  url_field: str | None = "url", batch_size: int = 1024, html: bool = False) -> None:
         super().__init__()
         self.source = source
@@ -41,14 +41,15 @@ class ParquetReader(Reader):
                 self.skip("unreadable_file")
                 return
             # A nested text field (`metadata.abstract`) is read through its top-level column.
-            text_column = self.text_field if self.text_field in names else self.text_field.split(".")[0]
+            fields = [self.text_field] if isinstance(self.text_field, str) else list(self.text_field)
+            text_columns = [c for c in (f if f in names else f.split(".")[0] for f in fields) if c in names]
             # Without a text column, only the rows are counted (no column is read).
-            wanted = [c for c in (text_column, self.id_field, self.url_field) if c and c in names] \
-                if text_column in names else []
+            wanted = list(dict.fromkeys(c for c in (*text_columns, self.id_field, self.url_field) if c and c in names)) \
+                if text_columns else []
             row = 0
             try:
                 for batch in batches(wanted):
-                    if text_column not in names:
+                    if not text_columns:
                         self.stats.docs_in += batch.num_rows
                         self.skip(missing_field(self.text_field), batch.num_rows)
                         continue

@@ -85,4 +85,4 @@ def _expected(item: dict[str, Any]) -> str:
         return "required field is missing"
     given = item.get("input")
     shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
-    return f"{item['msg']} (got {shown})"
+    return f"{item['msg'].removeprefix('Value error, ')} (got {shown})"

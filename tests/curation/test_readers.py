@@ -218,6 +218,28 @@ def test_nested_text_fields_and_paragraph_lists(tmp_path: Path, fmt: str) -> Non
                                                            if "abstract" in r["metadata"]]
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_several_text_fields_make_one_text_as_for_s2orc_title_and_abstract(shared_data: Path, tmp_path: Path,
+                                                                          fmt: str) -> None:
+    """S2ORC's records hold a title and an abstract (null for about half): with one text field the title, or
+    every record without an abstract, was lost."""
+    path = shared_data / "disciplines" / "s2orc-metadata-sample" / "metadata_sample_v2020-07-05.jsonl"
+    with path.open(encoding="utf-8") as stream:
+        papers = [json.loads(line) for line in stream if line.strip()]
+    if fmt == "parquet":
+        pq.write_table(pa.Table.from_pylist([{k: p[k] for k in ("paper_id", "title", "abstract")} for p in papers]),
+                       path := tmp_path / "s2orc.parquet")
+    reader = reader_for(InputsConfig(paths=[str(path)], source="s2orc", text_field=["title", "abstract"],
+                                     id_field="paper_id"))
+    docs = list(reader.read(str(path)))
+    expected = ["\n\n".join(t for t in (p["title"], p["abstract"]) if t and t.strip()) for p in papers]
+    assert [d["text"] for d in docs] == expected and len(docs) == 1000 and not reader.stats.skipped
+    assert sum("\n\n" in text for text in expected) == sum(bool(p["abstract"]) for p in papers) > 400
+    reader = reader_for(InputsConfig(paths=[str(path)], text_field=["summary", "body"]))
+    assert list(reader.read(str(path))) == []
+    assert dict(reader.stats.skipped) == {"missing_summary+body_field": 1000, "no_usable_record": 1}
+
+
 def test_unarxive_papers_are_read_from_their_paragraphs(shared_data: Path) -> None:
     path = shared_data / "disciplines" / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
     with path.open(encoding="utf-8") as stream:

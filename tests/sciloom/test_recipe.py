@@ -67,6 +67,18 @@ def test_wrong_type_says_what_was_expected(tmp_path: Path) -> None:
     assert "r.yaml:8: field 'curation.dedup.num_perm'" in message and "valid integer" in message and "'lots'" in message
 
 
+def test_a_text_field_of_neither_form_gets_one_message(tmp_path: Path) -> None:
+    """`text_field` is a name or a list of names: pydantic's own message was one line per form of the union, each
+    under a field path no recipe has (`text_field.constrained-str`)."""
+    (tmp_path / "in.jsonl").write_text("")
+    text = BASE.format(input=tmp_path / "in.jsonl") + "      text_field: {title: 1}\n"
+    with pytest.raises(RecipeError) as error:
+        load_recipe(_write(tmp_path, text))
+    assert str(error.value).splitlines()[1:] == [
+        f"  - {tmp_path / 'r.yaml'}:7: field 'curation.inputs.0.text_field': a field name, or a list of field names "
+        "such as [title, abstract] (got dict)"]
+
+
 def test_missing_section_and_missing_input_file(tmp_path: Path) -> None:
     with pytest.raises(RecipeError, match=r"field 'curation': required field is missing"):
         load_recipe(_write(tmp_path, "run:\n  name: t\n  output_dir: out\n  phases: [curation]\n"))
