@@ -25,12 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sciloom.curation.document import Document
 from sciloom.curation.executor import Task
 from sciloom.curation.read_jsonl import JsonlReader
-from sciloom.curation.read_parquet import ArrowReader, ParquetReader
+from sciloom.curation.read_parquet import ArrowReader, CsvReader, ParquetReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
 from sciloom.curation.step import Reader
 
-Format = Literal["auto", "warc", "jsonl", "parquet", "arrow", "text", "html"]
+Format = Literal["auto", "warc", "jsonl", "parquet", "arrow", "csv", "text", "html"]
 # Files read FILES_PER_TASK_MEAN to a task, on average: those of formats that hold one document each, and local
 # JSON files smaller than SMALL_FILE_BYTES (a folder of one-paper JSON files, small JSONL shards). A task per file
 # would spend its time on scheduling: 2,225 one-article files took 5 min 36 s so, 19 s grouped.
@@ -58,12 +58,13 @@ class InputsConfig(BaseModel):
     max_files: int | None = Field(default=None, ge=1, description=(
         "Read only the first N input files (after sorting): a smaller run over the same recipe."))
     format: Format = Field(default="auto", description=(
-        "`warc` (WARC, WET or WAT, plain/gzip/lz4; ARC too), `jsonl` (.jsonl, .gz, .zst), `parquet`, `arrow`, "
+        "`warc` (WARC, WET or WAT, plain/gzip/lz4; ARC too), `jsonl` (.jsonl, .gz, .zst), `parquet`, `arrow`, `csv`, "
         "`text` or `html` (one document per file); `auto` decides by file name (`.warc`, `.wet`, `.arc` -> warc; "
         "`.jsonl`, `.ndjson`, `.json` -> jsonl, a `.json` file holding JSON lines or one JSON value, an object or an "
         "array of them; `.parquet` -> parquet; `.arrow`, `.feather` -> arrow, Arrow IPC as `datasets.save_to_disk` "
-        "writes; `.txt`, `.text`, `.md`, `.tex` -> text; `.html`, `.htm`, `.xhtml` -> html); under a folder or glob, "
-        "a file whose name gives no format (`LICENSE`, `.csv`) is not read and is listed in the run's report."))
+        "writes; `.csv`, `.tsv` -> csv, with a header row naming the columns; `.txt`, `.text`, `.md`, `.tex` -> text; "
+        "`.html`, `.htm`, `.xhtml` -> html); under a folder or glob, a file whose name gives no format (`LICENSE`, "
+        "`.pdf`) is not read and is listed in the run's report."))
     source: str | None = Field(default=None, min_length=1, description=(
         "Short source name stored in every document and part of its id; default: the file name without "
         "its extensions (for text and HTML files, one document each, the name of their folder)."))
@@ -114,7 +115,7 @@ class InputFiles:
     """The files one entry of curation.inputs names, and those its folders and globs hold that are not inputs."""
     found: dict[str, str]  # the file's name as the recipe gives it -> where it is read
     # Name -> why it is not read: `no_input_format` (under a folder or glob, a name in no input format: LICENSE,
-    # README, .csv) or `dataset_metadata` (datasets.save_to_disk's JSON beside its .arrow files). Listed in the
+    # README, .pdf) or `dataset_metadata` (datasets.save_to_disk's JSON beside its .arrow files). Listed in the
     # run's report. A file named on its own is read (a misnamed crawl file is reported unreadable).
     passed_over: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -277,7 +278,7 @@ def _always(name: str) -> bool:
 
 
 def _suffix(name: str) -> str:
-    """A file's extensions for a message: `x.csv.gz` -> `.csv.gz`; no extension -> `LICENSE`-like names."""
+    """A file's extensions for a message: `x.pdf.gz` -> `.pdf.gz`; no extension -> `LICENSE`-like names."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     return base[base.index("."):] if "." in base else "without extension"
 
@@ -303,8 +304,8 @@ def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
     return out
 
 
-def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "arrow", "text", "html"] | None:
-    """The input format a file's name gives, or None (`LICENSE`, `notes.csv`)."""
+def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html"] | None:
+    """The input format a file's name gives, or None (`LICENSE`, `paper.pdf`)."""
     name = location.lower().rsplit("/", 1)[-1]
     for suffix in (".gz", ".zst", ".lz4"):
         name = name.removesuffix(suffix)
@@ -312,6 +313,8 @@ def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "arrow", "te
         return "parquet"
     if name.endswith((".arrow", ".feather")):
         return "arrow"
+    if name.endswith((".csv", ".tsv")):
+        return "csv"
     if name.endswith((".jsonl", ".json", ".ndjson")):
         return "jsonl"
     if name.endswith(TEXT_SUFFIXES):
@@ -342,6 +345,8 @@ class InputReader(Reader):
                                      html=config.html_field is not None),
             "arrow": ArrowReader(config.source, content_field, config.id_field, config.url_field,
                                  html=config.html_field is not None),
+            "csv": CsvReader(config.source, content_field, config.id_field, config.url_field,
+                             html=config.html_field is not None),
             "text": TextFileReader(config.source, config.max_record_bytes),
             "html": TextFileReader(config.source, config.max_record_bytes, html=True),
         }
@@ -360,7 +365,7 @@ class InputReader(Reader):
             if doc is None:
                 break
             yield doc
-        if fmt in ("jsonl", "parquet", "arrow") and self.stats.docs_out == kept_before and self.stats.docs_in > records_before:
+        if fmt in ("jsonl", "parquet", "arrow", "csv") and self.stats.docs_out == kept_before and self.stats.docs_in > records_before:
             # Records, and not one usable: a wrong `text_field`, or a file that is not JSON lines. Said per file,
             # and the run fails, rather than ending "successfully" with nothing (the record reasons say why).
             self.skip("no_usable_record")

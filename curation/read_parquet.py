@@ -1,10 +1,13 @@
-"""Reading Parquet and Arrow files of already-extracted text into documents, one record batch in memory at a time."""
+"""Reading Parquet, Arrow and CSV files of already-extracted text into documents, one record batch in memory at a
+time."""
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from sciloom.curation.document import Document
@@ -19,6 +22,7 @@ class ParquetReader(Reader):
 
     name = "read_parquet_input"
     columns = READER_COLUMNS
+    compression: str | None = None  # Parquet compresses inside the file
 
     def __init__(self, source: str | None = None, text_field: TextField = "text", id_field: str | None = "id",
                  url_field: str | None = "url", batch_size: int = 1024, html: bool = False) -> None:
@@ -32,11 +36,11 @@ class ParquetReader(Reader):
 
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
         source = self.source or source_name(location)
-        if (handle := self.open_input(location)) is None:
+        if (handle := self.open_input(location, self.compression)) is None:
             return
         with handle:
             try:
-                names, batches = self._open(handle)
+                names, batches = self._open(handle, location)
             except (OSError, pa.ArrowInvalid):
                 self.skip("unreadable_file")
                 return
@@ -62,7 +66,8 @@ class ParquetReader(Reader):
             except (OSError, pa.ArrowInvalid):
                 self.skip("corrupt_stream")
 
-    def _open(self, handle: BinaryIO) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
+    def _open(self, handle: BinaryIO,
+              location: str) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
         """The file's column names, and its record batches of the given columns, read one at a time."""
         parquet = pq.ParquetFile(handle)
 
@@ -91,7 +96,8 @@ class ArrowReader(ParquetReader):
 
     name = "read_arrow_input"
 
-    def _open(self, handle: BinaryIO) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
+    def _open(self, handle: BinaryIO,
+              location: str) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
         magic = handle.read(6)
         handle.seek(0)
         if magic == b"ARROW1":  # the file format (Feather 2) has a footer; the stream format has not
@@ -106,3 +112,52 @@ class ArrowReader(ParquetReader):
                 yield batch.select(columns)
 
         return set(schema.names), batches
+
+
+class CsvReader(ParquetReader):
+    """Documents from a CSV or TSV file (plain or compressed) whose first row names its columns, read as Parquet
+    files are. A CSV field may be quoted and hold line breaks; a TSV's fields are not quoted (its text may hold
+    quotes). A row with the wrong number of fields is counted as `malformed_row`; bytes that are not UTF-8 are
+    replaced and noted, as in JSONL."""
+
+    name = "read_csv_input"
+    compression = "infer"
+
+    def _open(self, handle: BinaryIO,
+              location: str) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
+        tab = location.lower().removesuffix(".gz").removesuffix(".zst").endswith(".tsv")
+        delimiter = "\t" if tab else ","
+        header = handle.readline().decode("utf-8", "replace").removeprefix("\ufeff")
+        names = next(csv.reader([header], delimiter=delimiter), [])
+        if not names:
+            raise pa.ArrowInvalid("no header row")
+        handle.seek(0)
+
+        def malformed(row: pa_csv.InvalidRow) -> str:
+            self.stats.docs_in += 1
+            self.skip("malformed_row")
+            return "skip"
+
+        # Every column as bytes: type inference on the first block fails on a later row that does not fit it.
+        rows = pa_csv.open_csv(
+            handle, read_options=pa_csv.ReadOptions(block_size=4 << 20),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False if tab else '"',
+                                              newlines_in_values=not tab, invalid_row_handler=malformed),
+            convert_options=pa_csv.ConvertOptions(column_types={n: pa.binary() for n in names},
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
+
+        def batches(columns: list[str]) -> Iterator[pa.RecordBatch]:
+            for batch in rows:
+                if not columns:
+                    yield batch.select([])  # its rows, counted
+                    continue
+                yield pa.record_batch([self._as_text(batch.column(c)) for c in columns], names=columns)
+
+        return set(rows.schema.names), batches
+
+    def _as_text(self, column: pa.Array) -> pa.Array:
+        try:
+            return column.cast(pa.string())
+        except pa.ArrowInvalid:
+            self.note("decoded:invalid_bytes_replaced")
+            return pa.array([v.decode("utf-8", "replace") for v in column.to_pylist()], pa.string())

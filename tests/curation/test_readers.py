@@ -5,6 +5,7 @@ running inside a Ray stage.
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 from pathlib import Path
@@ -307,7 +308,29 @@ def test_a_saved_hugging_face_dataset_and_feather_files_are_read_as_parquet_is(t
     assert not reader.stats.skipped and reader.stats.docs_out == 3 * 2500
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "arrow"])
+def test_csv_and_tsv_files_with_a_header_row_are_read(shared_data: Path, tmp_path: Path) -> None:
+    """S2ORC's 2019 metadata is a TSV file: it was passed over (or, named, read as a crawl file and failed)."""
+    path = shared_data / "disciplines" / "s2orc-metadata-sample" / "metadata_sample_2019.tsv"
+    with path.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream, delimiter="\t", quoting=csv.QUOTE_NONE))
+    reader = reader_for(InputsConfig(paths=[str(path)], source="s2", text_field="title", id_field="pid"))
+    docs = list(reader.read(str(path)))
+    assert [d["text"] for d in docs] == [row["title"] for row in rows] and len(docs) == 999
+    assert [d["id"] for d in docs] == [document_id("s2", row["pid"]) for row in rows] and not reader.stats.skipped
+    # Quoted fields with commas, quotes and line breaks; a row with too many fields; bytes that are not UTF-8.
+    table = tmp_path / "notes.csv.gz"
+    table.write_bytes(gzip.compress(
+        b'id,text,url\nn1,"A note, with a comma and a ""quote"".\nAnd a second line.",https://x.example/1\n'
+        b"n2,one,two,three\nn3,caf\xe9 au lait,\n"))
+    reader = reader_for(InputsConfig(paths=[str(table)]))
+    docs = list(reader.read(str(table)))
+    assert [(d["text"], d["url"]) for d in docs] == [
+        ('A note, with a comma and a "quote".\nAnd a second line.', "https://x.example/1"), ("caf\ufffd au lait", "")]
+    assert dict(reader.stats.skipped) == {"malformed_row": 1} and reader.stats.docs_in == 3
+    assert reader.stats.notes == {"decoded:invalid_bytes_replaced": 1}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "arrow", "csv"])
 def test_a_record_file_without_one_usable_record_is_said_to_be_unreadable(tmp_path: Path, fmt: str) -> None:
     """A `text_field` that names no field of the records: every record was skipped, and the run ended with
     nothing, exit 0. Such a file now carries `no_usable_record` beside its records' reasons, and fails the run."""
@@ -315,6 +338,8 @@ def test_a_record_file_without_one_usable_record_is_said_to_be_unreadable(tmp_pa
     records = [{"content": "A paragraph of text."}, {"content": "Another one."}]
     if fmt == "jsonl":
         path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    elif fmt == "csv":
+        path.write_text("content\n" + "".join(f'"{r["content"]}"\n' for r in records))
     elif fmt == "arrow":
         with pa.ipc.new_stream(path, pa.Table.from_pylist(records).schema) as stream:
             stream.write_table(pa.Table.from_pylist(records))
@@ -414,7 +439,7 @@ def test_files_whose_names_give_no_format_are_listed_under_a_folder_and_read_whe
     (and listed); a file the recipe names itself, or any file of an entry with a `format:`, is read."""
     data = tmp_path / "data"
     data.mkdir()
-    others = ("CC-MAIN-2024-22.warc.paths.gz", "LICENSE", "README", "index.csv")
+    others = ("CC-MAIN-2024-22.warc.paths.gz", "LICENSE", "README", "paper.pdf")
     for name in ("crawl.warc.gz", "old.arc.gz", "crawl.warc.wat.gz", *others):
         (data / name).write_bytes(b"x")
     wanted = {str(data / name): str(data / name) for name in ("crawl.warc.gz", "crawl.warc.wat.gz", "old.arc.gz")}
@@ -427,9 +452,9 @@ def test_files_whose_names_give_no_format_are_listed_under_a_folder_and_read_whe
     assert [format_of(name) for name in others] == [None] * 4
     tables = tmp_path / "tables"
     tables.mkdir()
-    for name in ("a.csv", "b.csv", "NOTES"):
+    for name in ("a.pdf", "b.pdf", "NOTES"):
         (tables / name).write_text("x")
-    with pytest.raises(InputNotFound, match=r"holds no file whose name gives an input format \(2 \.csv, 1 without"):
+    with pytest.raises(InputNotFound, match=r"holds no file whose name gives an input format \(2 \.pdf, 1 without"):
         find_inputs(InputsConfig(paths=[str(tables)]))
 
 
@@ -448,7 +473,7 @@ def test_config_errors_name_the_field() -> None:
     with pytest.raises(ValidationError, match="pathz"):
         InputsConfig(paths=["x"], pathz=["y"])
     with pytest.raises(ValidationError, match="format"):
-        InputsConfig(paths=["x"], format="csv")
+        InputsConfig(paths=["x"], format="xlsx")
     with pytest.raises(ValidationError, match="max_record_bytes"):
         InputsConfig(paths=["x"], max_record_bytes=10)
 

@@ -133,7 +133,7 @@ def test_a_folder_of_real_articles_is_curated_and_a_bad_file_is_named(ray_sessio
     folder = _bbc(shared_data, tmp_path, ("tech", "politics"))
     (folder / "tech" / "999.txt").write_bytes(b"\x00\x01\x02 not text " * 100)
     (folder / "LICENSE").write_text("Free for research use.\n")  # a downloaded dataset's own files: not inputs
-    (folder / "categories.csv").write_text("file,category\n001.txt,tech\n")
+    (folder / "categories.xlsx").write_bytes(b"PK\x03\x04 a spreadsheet")
     config = CurationConfig.model_validate({"inputs": [{"paths": [str(folder)]}]})
     reports = {r.stage: r for r in run_curation(config, tmp_path / "run")}
     read = reports["extract"].steps[0]
@@ -143,7 +143,7 @@ def test_a_folder_of_real_articles_is_curated_and_a_bad_file_is_named(ray_sessio
     assert input_problems(tmp_path / "run") == {
         "unreadable": [{"file": str(folder / "tech" / "999.txt"), "reasons": {"binary_file": 1}}], "damaged": [],
         "passed_over": [{"file": str(folder / name), "reasons": {"no_input_format": 1}}
-                        for name in ("LICENSE", "categories.csv")]}
+                        for name in ("LICENSE", "categories.xlsx")]}
     curated = ds.dataset(tmp_path / "run" / "curated", format="parquet").to_table(columns=["source", "text"])
     assert set(curated["source"].to_pylist()) == {"tech", "politics"}
     # The corpus's own exact and near duplicates go (the collection holds repeated articles), and only they.
