@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -145,10 +146,10 @@ def read_json_lines(lines: Iterable[str | bytes], field: TextField = "text") -> 
 class JsonlReader(Reader):
     """One document per JSON line; malformed lines and lines without text are counted, never fatal.
 
-    A `.json` file may also hold one JSON value over many lines, as files of one paper each (CORD-19, PubMed
-    Central's JSON) and exported arrays of records are written: an object is one record, an array's objects are
-    records. Such a file is read whole, up to `max_line_chars` (beyond: `file_too_large`); one that does not parse
-    as one value is read line by line."""
+    A `.json` file may also hold one JSON value, as files of one paper each (CORD-19, PubMed Central's JSON) and
+    exported arrays of records are written: an object over many lines is one record, read whole up to
+    `max_line_chars` (beyond: `file_too_large`; one that does not parse is read line by line); an array's objects
+    are records, read one at a time whatever the array's size."""
 
     name = "read_jsonl"
     columns = READER_COLUMNS
@@ -172,7 +173,7 @@ class JsonlReader(Reader):
             lines = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="\n")
             try:
                 first = lines.readline(self.max_line_chars).removeprefix("\ufeff")  # a BOM is no part of JSON
-                if (len(first) < self.max_line_chars or first.endswith("\n")) and _opens_a_json_value(first):
+                if _opens_a_json_value(first, whole_line=len(first) < self.max_line_chars or first.endswith("\n")):
                     yield from self._json_value(first, lines, name or location, source)
                 else:
                     yield from self._line_documents(self._lines(first, lines), name or location, source)
@@ -191,6 +192,17 @@ class JsonlReader(Reader):
                 yield doc
 
     def _json_value(self, first: str, lines: io.TextIOWrapper, name: str, source: str) -> Iterator[Document]:
+        if first.lstrip().startswith("["):
+            for item_no, (item, size, problem) in enumerate(_array_items(first, lines, self.max_line_chars), 1):
+                self.stats.docs_in += 1
+                if problem is not None:
+                    self.skip(problem)  # an item passed over; after damage, the last one
+                    continue
+                self.stats.bytes_in += size
+                doc = self._document(parse_json_record(item, self.text_field), f"{name}:{item_no}", source)
+                if doc is not None:
+                    yield doc
+            return
         text = first + lines.read(max(self.max_line_chars - len(first), 0))
         if lines.read(1):
             self.stats.docs_in += 1
@@ -202,11 +214,10 @@ class JsonlReader(Reader):
             yield from self._line_documents(self._lines("", io.StringIO(text)), name, source)
             return
         self.stats.bytes_in += len(text)
-        for item_no, record in enumerate(value if isinstance(value, list) else [value], start=1):
-            self.stats.docs_in += 1
-            doc = self._document(parse_json_record(record, self.text_field), f"{name}:{item_no}", source)
-            if doc is not None:
-                yield doc
+        self.stats.docs_in += 1
+        doc = self._document(parse_json_record(value, self.text_field), f"{name}:1", source)
+        if doc is not None:
+            yield doc
 
     def _lines(self, line: str, lines: io.TextIOBase) -> Iterator[str | None]:
         """`line` (read with the cap) and the lines after it, with None in place of each line over the cap: it
@@ -240,13 +251,95 @@ class JsonlReader(Reader):
         return doc
 
 
-def _opens_a_json_value(first_line: str) -> bool:
-    """Whether a file's first line opens one JSON value written over many lines (an array, or an object that
-    does not end on its first line) rather than the first of JSON lines."""
+_DECODER = json.JSONDecoder(strict=False)
+_NOT_SPACE = re.compile(r"\S")
+_CHUNK_CHARS = 1 << 20
+
+
+def _array_items(first: str, stream: io.TextIOBase, max_item_chars: int) -> Iterator[tuple[Any, int, str | None]]:
+    """The items of a JSON array (opened on `first`, continued in `stream`) one at a time, as (item, its size in
+    characters, problem): an array of millions of records is never held whole. An item over `max_item_chars` is
+    passed over unparsed, as (None, 0, `record_too_large`); a damaged array ends with (None, 0, `malformed_json`):
+    the items after the damage cannot be told apart reliably."""
+    buffer, position, exhausted, after_item = first, first.index("[") + 1, False, False
+    while True:
+        found = _NOT_SPACE.search(buffer, position)
+        if found is None:
+            if exhausted:
+                yield None, 0, MALFORMED_JSON  # the array never closes
+                return
+            more = stream.read(_CHUNK_CHARS)
+            buffer, position, exhausted = more, 0, not more
+            continue
+        start, char = found.start(), buffer[found.start()]
+        if char == "]":
+            return
+        if after_item:
+            if char != ",":
+                yield None, 0, MALFORMED_JSON
+                return
+            position, after_item = start + 1, False
+            continue
+        try:
+            item, end = _DECODER.raw_decode(buffer, start)
+        except json.JSONDecodeError:
+            if len(buffer) - start > max_item_chars:
+                skipped = _skip_item(buffer, start, stream)
+                if skipped is None:
+                    yield None, 0, MALFORMED_JSON
+                    return
+                yield None, 0, "record_too_large"
+                (buffer, position), after_item = skipped, True
+                continue
+            if exhausted:
+                yield None, 0, MALFORMED_JSON
+                return
+            more = stream.read(_CHUNK_CHARS)
+            buffer, position, exhausted = buffer[start:] + more, 0, not more
+            continue
+        if end - start > max_item_chars:
+            yield None, 0, "record_too_large"
+        else:
+            yield item, end - start, None
+        position, after_item = end, True
+
+
+def _skip_item(buffer: str, start: int, stream: io.TextIOBase) -> tuple[str, int] | None:
+    """(buffer, position) just past the JSON item at `start`, found by its brackets and strings without parsing
+    it (a chunk at a time: it is too large to hold); None when the stream ends first."""
+    depth, in_string, escaped, position = 0, False, False, start
+    while True:
+        for position in range(position, len(buffer)):
+            char = buffer[position]
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_string = False
+                    if depth == 0:
+                        return buffer, position + 1
+            elif char == '"':
+                in_string = True
+            elif char in "[{":
+                depth += 1
+            elif char in "]}":
+                depth -= 1
+                if depth == 0:
+                    return buffer, position + 1
+        buffer, position = stream.read(_CHUNK_CHARS), 0
+        if not buffer:
+            return None
+
+
+def _opens_a_json_value(first_line: str, whole_line: bool) -> bool:
+    """Whether a file's first line (`whole_line`: not cut at the size cap) opens one JSON value rather than the
+    first of JSON lines: an array (on one line or many), or an object that does not end on its first line."""
     start = first_line.lstrip()
     if start.startswith("["):
         return True
-    if not start.startswith("{"):
+    if not start.startswith("{") or not whole_line:
         return False
     try:
         json.loads(first_line, strict=False)

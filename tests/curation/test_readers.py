@@ -24,6 +24,7 @@ from sciloom.curation.executor import Task, run_stage
 from sciloom.curation.inputs import (InputNotFound, InputsConfig, find_inputs, format_of, reader_for, resolve_inputs,
                                      task_id_for)
 from sciloom.curation.map_stage import map_documents, part_path
+from sciloom.curation import read_jsonl
 from sciloom.curation.read_jsonl import JsonlReader
 from sciloom.curation.read_parquet import ParquetReader
 from sciloom.curation.read_warc import READER_COLUMNS, WarcFileReader, source_name
@@ -328,6 +329,35 @@ def test_csv_and_tsv_files_with_a_header_row_are_read(shared_data: Path, tmp_pat
         ('A note, with a comma and a "quote".\nAnd a second line.', "https://x.example/1"), ("caf\ufffd au lait", "")]
     assert dict(reader.stats.skipped) == {"malformed_row": 1} and reader.stats.docs_in == 3
     assert reader.stats.notes == {"decoded:invalid_bytes_replaced": 1}
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 20])
+def test_a_json_array_is_read_item_by_item_whatever_its_size(tmp_path: Path, monkeypatch, chunk: int) -> None:
+    """An array is read in chunks, one item at a time (an export of millions of records is never held whole); an
+    item over the size cap is passed over unparsed, and a damaged array keeps the items before the damage."""
+    monkeypatch.setattr(read_jsonl, "_CHUNK_CHARS", chunk)
+    records = [{"id": f"r{i}", "text": f"Record {i}, with ] and , and [ inside.", "extra": {"n": [i, "}"]}}
+               for i in range(40)]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(records, indent=2))
+    reader = reader_for(InputsConfig(paths=[str(path)]))
+    assert [d["text"] for d in reader.read(str(path))] == [r["text"] for r in records]
+    assert reader.stats.docs_in == 40 and not reader.stats.skipped
+    path.write_text(" [ " + json.dumps(records[:3])[1:-1] + ', 17 , {"text": "x"} {"text": "y"}]')
+    reader = reader_for(InputsConfig(paths=[str(path)]))
+    assert [d["text"] for d in reader.read(str(path))] == [r["text"] for r in records[:3]] + ["x"]
+    assert dict(reader.stats.skipped) == {"not_a_json_object": 1, "malformed_json": 1}
+    path.write_text("[" + json.dumps(records[0]) + ",\n" + json.dumps(records[1])[:-5])  # cut short
+    reader = reader_for(InputsConfig(paths=[str(path)]))
+    assert [d["text"] for d in reader.read(str(path))] == [records[0]["text"]]
+    assert dict(reader.stats.skipped) == {"malformed_json": 1}
+    path.write_text(json.dumps([records[0], {"text": "long " * 1000}, records[1]]))
+    reader = reader_for(InputsConfig(paths=[str(path)], max_record_bytes=1024))
+    assert [d["text"] for d in reader.read(str(path))] == [records[0]["text"], records[1]["text"]]
+    assert dict(reader.stats.skipped) == {"record_too_large": 1}
+    path.write_text("[]")
+    reader = reader_for(InputsConfig(paths=[str(path)]))
+    assert list(reader.read(str(path))) == [] and not reader.stats.skipped
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet", "arrow", "csv"])
