@@ -48,6 +48,8 @@ class Task:
     # The inputs as the recipe names them (a relative path stays relative): records without an id of their own are
     # named after them, so a document's id does not depend on where the data is mounted. Empty: `inputs`.
     names: tuple[str, ...] = ()
+    # (k, n): the task reads the k-th of n pieces of its one input, a file large enough to be read by n tasks.
+    piece: tuple[int, int] | None = None
 
 
 # A task function writes the task's outputs under the stage folder and returns its steps' statistics.

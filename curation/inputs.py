@@ -19,12 +19,13 @@ from typing import Annotated, Any, Literal
 
 import fsspec
 import pyarrow as pa
+import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from sciloom.curation.document import Document
 from sciloom.curation.executor import Task
-from sciloom.curation.read_jsonl import JsonlReader
+from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
 from sciloom.curation.read_parquet import ArrowReader, CsvReader, ParquetReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
@@ -37,6 +38,9 @@ Format = Literal["auto", "warc", "jsonl", "parquet", "arrow", "csv", "text", "ht
 ONE_DOCUMENT_FORMATS = ("text", "html")
 FILES_PER_TASK_MEAN = 64
 SMALL_FILE_BYTES = 256 * 1024
+# A local JSON lines or Parquet file larger than this is read by several tasks, a piece of about this size each
+# (the arXiv metadata snapshot is one 4.6 GB file: one task would read it on one core).
+PIECE_BYTES = 256 * 1024 * 1024
 _GLOB_CHARS = re.compile(r"[*?\[]")
 FieldName = Annotated[str, StringConstraints(min_length=1)]
 
@@ -169,8 +173,32 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
              or (_format(config, name) == "jsonl" and _small_local_file(found[name])) for name in ordered}
     grouped = [[name] for name in ordered if not small[name]]
     grouped += group_names([name for name in ordered if small[name]])
-    return [Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
-            for names in sorted(grouped)]
+    tasks = []
+    for names in sorted(grouped):
+        task = Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
+        pieces = _pieces(_format(config, names[0]), found[names[0]]) if len(names) == 1 else 1
+        tasks += [task] if pieces == 1 else [
+            dataclasses.replace(task, task_id=f"{task.task_id}-{k + 1}of{pieces}", piece=(k, pieces))
+            for k in range(pieces)]
+    return tasks
+
+
+def _pieces(fmt: str, location: str) -> int:
+    """How many tasks read a file: several for a local file over PIECE_BYTES that can be cut, uncompressed JSON
+    lines (at line starts) or Parquet (at row groups); one otherwise."""
+    if is_url(location) or fmt not in ("jsonl", "parquet"):
+        return 1
+    try:
+        size = os.stat(location).st_size
+        if size <= PIECE_BYTES:
+            return 1
+        if fmt == "parquet":
+            return min(-(-size // PIECE_BYTES), pq.ParquetFile(location).metadata.num_row_groups)
+        if location.lower().endswith((".gz", ".zst", ".lz4", ".bz2", ".xz")) or not starts_json_lines(location):
+            return 1  # a compressed stream cannot be entered midway; a JSON array is read as one
+    except (OSError, pa.ArrowInvalid):
+        return 1  # its one task says what is wrong with it
+    return -(-size // PIECE_BYTES)
 
 
 def group_names(names: list[str], mean_size: int = FILES_PER_TASK_MEAN) -> Iterator[list[str]]:
@@ -353,9 +381,10 @@ class InputReader(Reader):
         for reader in self._readers.values():
             reader.stats = self.stats  # the stage reports one `read` step whatever the formats
 
-    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
         fmt = _format(self.config, location)
-        docs = self._readers[fmt].read(location, name or self.names.get(location))
+        reader, name = self._readers[fmt], name or self.names.get(location)
+        docs = reader.read(location, name, piece=piece) if piece else reader.read(location, name)
         records_before, kept_before = self.stats.docs_in, self.stats.docs_out
         # Time only the reader's own work: the chain downstream runs between two of our yields.
         while True:
@@ -365,9 +394,11 @@ class InputReader(Reader):
             if doc is None:
                 break
             yield doc
-        if fmt in ("jsonl", "parquet", "arrow", "csv") and self.stats.docs_out == kept_before and self.stats.docs_in > records_before:
-            # Records, and not one usable: a wrong `text_field`, or a file that is not JSON lines. Said per file,
-            # and the run fails, rather than ending "successfully" with nothing (the record reasons say why).
+        if fmt in ("jsonl", "parquet", "arrow", "csv") and self.stats.docs_out == kept_before and \
+                self.stats.docs_in > records_before and (piece is None or piece[0] == 0):
+            # Records, and not one usable: a wrong `text_field`, or a file that is not JSON lines. Said per file
+            # (by its first piece, when pieces are read by several tasks), and the run fails, rather than ending
+            # "successfully" with nothing (the record reasons say why).
             self.skip("no_usable_record")
 
     def output_columns(self, location: str) -> dict[str, pa.DataType]:

@@ -47,7 +47,7 @@ def map_documents(build: ChainBuilder, metadata: dict[str, str] | None = None) -
                 PartWriter(rejected_path(stage_dir, task.task_id), schema_for(rejected_cols), metadata=metadata) as rejected:
             for location in task.inputs:
                 skipped_before = Counter(reader.stats.skipped)
-                for doc in _chain(reader, steps, location):
+                for doc in _chain(reader, steps, location, task.piece):
                     kept.write(doc)
                     _drain(steps, rejected)
                 _drain(steps, rejected)
@@ -58,8 +58,9 @@ def map_documents(build: ChainBuilder, metadata: dict[str, str] | None = None) -
     return run
 
 
-def _chain(reader: Reader, steps: list[Step], location: str) -> Iterator[Document]:
-    docs: Iterator[Document] = reader.read(location)
+def _chain(reader: Reader, steps: list[Step], location: str, piece: tuple[int, int] | None) -> Iterator[Document]:
+    # Only the input reader reads a piece of a file (inputs.tasks_for splits only what it reads).
+    docs: Iterator[Document] = reader.read(location, piece=piece) if piece else reader.read(location)
     for step in steps:
         docs = step.run(docs)
     return docs

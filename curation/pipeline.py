@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections import Counter
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -60,20 +61,23 @@ def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
     if passed_over.exists():
         found["passed_over"] = [{"file": name, "reasons": {reason: 1}}
                                 for name, reason in json.loads(passed_over.read_text()).items()]
+    per_file: dict[str, Counter[str]] = {}
     for marker in finished_tasks(out_dir / EXTRACT_STAGE):
         if "failed" in marker:  # its task failed on every attempt and was left out (curation.skip_failed_inputs)
             found["unreadable"] += [{"file": path, "reasons": {"task_failed": 1}, "error": marker["failed"]}
                                     for path in marker["inputs"]]
             continue
         reader = marker["steps"][0]
-        # Which input each skip came from (a task may read many small files); markers written before it was
-        # recorded had one input per task.
+        # Which input each skip came from (a task may read many small files, or a piece of a large one); markers
+        # written before it was recorded had one input per task.
         per_input = reader.get("skipped_inputs", {path: reader["skipped"] for path in marker["inputs"]})
         for path, skipped in per_input.items():
-            if UNREADABLE & skipped.keys():  # with every reason: `no_usable_record` alone does not say why
-                found["unreadable"].append({"file": path, "reasons": dict(skipped)})
-            elif hits := {reason: n for reason, n in skipped.items() if reason in DAMAGED}:
-                found["damaged"].append({"file": path, "reasons": hits})
+            per_file.setdefault(path, Counter()).update(skipped)
+    for path, skipped in per_file.items():
+        if UNREADABLE & skipped.keys():  # with every reason: `no_usable_record` alone does not say why
+            found["unreadable"].append({"file": path, "reasons": dict(skipped)})
+        elif hits := {reason: n for reason, n in skipped.items() if reason in DAMAGED}:
+            found["damaged"].append({"file": path, "reasons": hits})
     return found
 
 
@@ -120,7 +124,7 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
             for location in task.inputs:
                 # By where the file is read: the same file under two names (relative, absolute) is listed twice too.
                 earlier = entry_of_file.get(location)
-                if earlier is not None:
+                if earlier is not None and earlier != index:  # (one entry's pieces of a large file share it)
                     raise InputListedTwice(f"{location} is listed by curation.inputs[{earlier}] "
                                            f"and curation.inputs[{index}]: list each file once (its source name "
                                            "and fields come from the entry that lists it)")

@@ -11,12 +11,13 @@ neither costs the record, and no other record is affected.
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from sciloom.curation.document import Document
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
@@ -165,8 +166,13 @@ class JsonlReader(Reader):
         self.url_field = url_field
         self.max_line_chars = max_line_chars
 
-    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
+        """The file's documents; with `piece` (k, n), those of the lines that start in its k-th of n equal byte
+        ranges (an uncompressed file of JSON lines, read by n tasks: inputs.tasks_for)."""
         source = self.source or source_name(location)
+        if piece is not None:
+            yield from self._read_piece(location, name or location, source, piece)
+            return
         if (opened := self.open_input(location, "infer")) is None:
             return
         with opened as raw:
@@ -181,13 +187,57 @@ class JsonlReader(Reader):
                 # A truncated or corrupt compressed stream: the lines read so far stand.
                 self.skip("corrupt_stream")
 
-    def _line_documents(self, lines: Iterator[str | None], name: str, source: str) -> Iterator[Document]:
-        for line_no, line in enumerate(lines, start=1):
+    def _read_piece(self, location: str, name: str, source: str, piece: tuple[int, int]) -> Iterator[Document]:
+        if (opened := self.open_input(location)) is None:
+            return
+        with opened as raw:
+            try:
+                size = raw.seek(0, io.SEEK_END)
+                start = self._line_start(raw, size * piece[0] // piece[1])
+                lines = self._piece_lines(raw, start, size * (piece[0] + 1) // piece[1])
+                # Records without an id are named by their line, as when the file is read whole: the lines before
+                # the piece are counted, once, only if one is needed.
+                lines_before = functools.cache(lambda: _count_lines(location, start))
+                yield from self._line_documents(lines, name, source, lambda: lines_before() + 1)
+            except (OSError, ValueError):
+                self.skip("corrupt_stream")
+
+    def _line_start(self, raw: BinaryIO, offset: int) -> int:
+        """The start of the first line that starts at or after `offset`."""
+        if offset == 0:
+            return 0
+        raw.seek(offset - 1)
+        while (part := raw.readline(self.max_line_chars)) and not part.endswith(b"\n"):
+            pass
+        return raw.tell()
+
+    def _piece_lines(self, raw: BinaryIO, start: int, end: int) -> Iterator[bytes | None]:
+        """The lines that start in [start, end), as `_lines` gives them."""
+        raw.seek(start)
+        position = start
+        while position < end and (line := raw.readline(self.max_line_chars)):
+            if position == 0:
+                line = line.removeprefix(b"\xef\xbb\xbf")  # a BOM is no part of JSON
+            position = raw.tell()
+            if len(line) < self.max_line_chars or line.endswith(b"\n"):
+                yield line
+                continue
+            while (rest := raw.readline(self.max_line_chars)) and not rest.endswith(b"\n"):
+                pass
+            position = raw.tell()
+            self.stats.docs_in += 1
+            self.skip("record_too_large")
+            yield None
+
+    def _line_documents(self, lines: Iterator[str | bytes | None], name: str, source: str,
+                        first_line_no: Callable[[], int] = lambda: 1) -> Iterator[Document]:
+        for index, line in enumerate(lines):
             if line is None or not line.strip():
                 continue  # over the cap (counted), or a blank line between records, which carries no record
             self.stats.docs_in += 1
             self.stats.bytes_in += len(line)
-            doc = self._document(parse_json_line(line, self.text_field), f"{name}:{line_no}", source)
+            locator = functools.partial(lambda i: f"{name}:{first_line_no() + i}", index)
+            doc = self._document(parse_json_line(line, self.text_field), locator, source)
             if doc is not None:
                 yield doc
 
@@ -199,7 +249,7 @@ class JsonlReader(Reader):
                     self.skip(problem)  # an item passed over; after damage, the last one
                     continue
                 self.stats.bytes_in += size
-                doc = self._document(parse_json_record(item, self.text_field), f"{name}:{item_no}", source)
+                doc = self._document(parse_json_record(item, self.text_field), lambda: f"{name}:{item_no}", source)
                 if doc is not None:
                     yield doc
             return
@@ -215,7 +265,7 @@ class JsonlReader(Reader):
             return
         self.stats.bytes_in += len(text)
         self.stats.docs_in += 1
-        doc = self._document(parse_json_record(value, self.text_field), f"{name}:1", source)
+        doc = self._document(parse_json_record(value, self.text_field), lambda: f"{name}:1", source)
         if doc is not None:
             yield doc
 
@@ -234,7 +284,7 @@ class JsonlReader(Reader):
             line = ""
             yield None
 
-    def _document(self, parsed: JsonLine, default_locator: str, source: str) -> Document | None:
+    def _document(self, parsed: JsonLine, default_locator: Callable[[], str], source: str) -> Document | None:
         for note in parsed.notes:
             self.note(note)
         if parsed.problem is not None and parsed.problem != empty_field(self.text_field):
@@ -243,12 +293,30 @@ class JsonlReader(Reader):
         # Blank text is read as a document: the rules reject it with a reason, and it shows among rejected rows.
         record = parsed.record
         own_id = record.get(self.id_field) if self.id_field else None
-        locator = str(own_id) if own_id is not None else default_locator
+        locator = str(own_id) if own_id is not None else default_locator()
         url = record.get(self.url_field) if self.url_field else None
         doc = reader_document(source, locator, url if isinstance(url, str) else None,
                               **{"html" if self.html else "text": parsed.value})
         self.keep(doc)
         return doc
+
+
+def _count_lines(location: str, end: int) -> int:
+    """Line breaks in a local file's first `end` bytes."""
+    count = 0
+    with open(location, "rb") as raw:
+        while end > 0 and (chunk := raw.read(min(end, 8 << 20))):
+            count += chunk.count(b"\n")
+            end -= len(chunk)
+    return count
+
+
+def starts_json_lines(location: str) -> bool:
+    """Whether a local uncompressed file begins as JSON lines do, not as one JSON value (an array, or an object
+    over many lines), which cannot be cut at line starts."""
+    with open(location, "rb") as raw:
+        first = raw.readline(DEFAULT_MAX_RECORD_BYTES).decode("utf-8", "replace").removeprefix("\ufeff")
+    return not _opens_a_json_value(first, whole_line=first.endswith("\n"))
 
 
 _DECODER = json.JSONDecoder(strict=False)

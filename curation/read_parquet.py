@@ -34,13 +34,15 @@ class ParquetReader(Reader):
         self.url_field = url_field
         self.batch_size = batch_size
 
-    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
+        """The file's documents; with `piece` (k, n), those of its k-th of n runs of row groups (a Parquet file
+        read by n tasks: inputs.tasks_for)."""
         source = self.source or source_name(location)
         if (handle := self.open_input(location, self.compression)) is None:
             return
         with handle:
             try:
-                names, batches = self._open(handle, location)
+                names, batches, row = self._open(handle, location, piece)
             except (OSError, pa.ArrowInvalid):
                 self.skip("unreadable_file")
                 return
@@ -50,7 +52,6 @@ class ParquetReader(Reader):
             # Without a text column, only the rows are counted (no column is read).
             wanted = list(dict.fromkeys(c for c in (*text_columns, self.id_field, self.url_field) if c and c in names)) \
                 if text_columns else []
-            row = 0
             try:
                 for batch in batches(wanted):
                     if not text_columns:
@@ -66,15 +67,20 @@ class ParquetReader(Reader):
             except (OSError, pa.ArrowInvalid):
                 self.skip("corrupt_stream")
 
-    def _open(self, handle: BinaryIO,
-              location: str) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
-        """The file's column names, and its record batches of the given columns, read one at a time."""
+    def _open(self, handle: BinaryIO, location: str, piece: tuple[int, int] | None = None
+              ) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]], int]:
+        """The file's column names, its record batches of the given columns (of the piece's row groups), read one
+        at a time, and the number of rows before them (records without an id are named by their row)."""
         parquet = pq.ParquetFile(handle)
+        groups = range(parquet.metadata.num_row_groups)
+        if piece is not None:
+            groups = groups[len(groups) * piece[0] // piece[1]:len(groups) * (piece[0] + 1) // piece[1]]
+        rows_before = sum(parquet.metadata.row_group(g).num_rows for g in range(groups.start if groups else 0))
 
         def batches(columns: list[str]) -> Iterator[pa.RecordBatch]:
-            return parquet.iter_batches(batch_size=self.batch_size, columns=columns)
+            return parquet.iter_batches(batch_size=self.batch_size, columns=columns, row_groups=list(groups))
 
-        return set(parquet.schema_arrow.names), batches
+        return set(parquet.schema_arrow.names), batches, rows_before
 
     def _document(self, record: dict, row: int, name: str, source: str) -> Document | None:
         self.stats.docs_in += 1
@@ -96,8 +102,8 @@ class ArrowReader(ParquetReader):
 
     name = "read_arrow_input"
 
-    def _open(self, handle: BinaryIO,
-              location: str) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
+    def _open(self, handle: BinaryIO, location: str, piece: tuple[int, int] | None = None
+              ) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]], int]:
         magic = handle.read(6)
         handle.seek(0)
         if magic == b"ARROW1":  # the file format (Feather 2) has a footer; the stream format has not
@@ -111,7 +117,7 @@ class ArrowReader(ParquetReader):
             for batch in read:
                 yield batch.select(columns)
 
-        return set(schema.names), batches
+        return set(schema.names), batches, 0
 
 
 class CsvReader(ParquetReader):
@@ -123,8 +129,8 @@ class CsvReader(ParquetReader):
     name = "read_csv_input"
     compression = "infer"
 
-    def _open(self, handle: BinaryIO,
-              location: str) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]]]:
+    def _open(self, handle: BinaryIO, location: str, piece: tuple[int, int] | None = None
+              ) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]], int]:
         tab = location.lower().removesuffix(".gz").removesuffix(".zst").endswith(".tsv")
         delimiter = "\t" if tab else ","
         header = handle.readline().decode("utf-8", "replace").removeprefix("\ufeff")
@@ -153,7 +159,7 @@ class CsvReader(ParquetReader):
                     continue
                 yield pa.record_batch([self._as_text(batch.column(c)) for c in columns], names=columns)
 
-        return set(rows.schema.names), batches
+        return set(rows.schema.names), batches, 0
 
     def _as_text(self, column: pa.Array) -> pa.Array:
         try:

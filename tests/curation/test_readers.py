@@ -24,7 +24,7 @@ from sciloom.curation.executor import Task, run_stage
 from sciloom.curation.inputs import (InputNotFound, InputsConfig, find_inputs, format_of, reader_for, resolve_inputs,
                                      task_id_for)
 from sciloom.curation.map_stage import map_documents, part_path
-from sciloom.curation import read_jsonl
+from sciloom.curation import inputs, read_jsonl
 from sciloom.curation.read_jsonl import JsonlReader
 from sciloom.curation.read_parquet import ParquetReader
 from sciloom.curation.read_warc import READER_COLUMNS, WarcFileReader, source_name
@@ -536,6 +536,89 @@ def test_reader_in_a_ray_stage(ray_session, sample, tmp_path: Path) -> None:
     rows = list(read_documents(part_path(tmp_path / "stage", tasks[0].task_id)))
     assert [r["id"] for r in rows] == [d["id"] for d in WarcFileReader().read(str(path))]
     assert report.steps[0].name == "read" and report.steps[0].docs_out == len(rows)
+
+
+def _big_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    """A JSON lines file (records with and without ids, a blank line, a malformed line, a line over the size cap,
+    a BOM) and a Parquet file of 40 row groups."""
+    lines = ["\ufeff" + json.dumps({"id": "first", "text": "The first record."})]
+    for i in range(3000):
+        record = {"text": f"Record {i}: " + "words " * (i % 37)}
+        if i % 3:
+            record["id"] = f"r{i}"
+        lines.append(json.dumps(record))
+        if i == 1200:
+            lines += ["", "{not json", json.dumps({"text": "x" * 3000})]
+    jsonl = tmp_path / "big.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n")
+    table = pa.table({"text": [f"Row {i}" for i in range(4000)], "id": [f"p{i}" if i % 2 else None for i in range(4000)]})
+    parquet = tmp_path / "big.parquet"
+    pq.write_table(table, parquet, row_group_size=100)
+    return jsonl, parquet
+
+
+def test_a_large_file_is_read_in_pieces_that_together_are_the_file(tmp_path: Path, monkeypatch) -> None:
+    """One 4.6 GB file (the arXiv metadata snapshot) was one task, on one core. A local file of JSON lines or a
+    Parquet file over PIECE_BYTES is now read by several tasks: their documents, ids and counts are the file's."""
+    jsonl, parquet = _big_inputs(tmp_path)
+    monkeypatch.setattr(inputs, "PIECE_BYTES", 10_000)
+    for path in (jsonl, parquet):
+        config = InputsConfig(paths=[str(path)], max_record_bytes=2048)
+        whole_reader = reader_for(config)
+        whole = list(whole_reader.read(str(path)))
+        tasks = resolve_inputs(config)
+        assert len(tasks) > 4 and [t.piece for t in tasks] == [(k, len(tasks)) for k in range(len(tasks))]
+        assert len({t.task_id for t in tasks}) == len(tasks) and resolve_inputs(config) == tasks
+        reader = reader_for(config)
+        assert [d for t in tasks for d in reader.read(t.inputs[0], piece=t.piece)] == whole
+        assert reader.stats.skipped == whole_reader.stats.skipped and reader.stats.docs_in == whole_reader.stats.docs_in
+    assert dict(whole_reader.stats.skipped) == {}  # the Parquet file's
+    # A JSON array and a compressed file cannot be entered midway: one task each.
+    (tmp_path / "array.json").write_text(json.dumps([{"text": "x" * 100}] * 200))
+    (tmp_path / "big.jsonl.gz").write_bytes(gzip.compress(jsonl.read_bytes(), compresslevel=0))
+    for name in ("array.json", "big.jsonl.gz"):
+        assert [t.piece for t in resolve_inputs(InputsConfig(paths=[str(tmp_path / name)]))] == [None]
+
+
+def test_pieces_of_a_file_in_a_ray_stage_write_the_files_documents(ray_session, tmp_path: Path, monkeypatch) -> None:
+    from functools import partial
+
+    jsonl, _ = _big_inputs(tmp_path)
+    monkeypatch.setattr(inputs, "PIECE_BYTES", 20_000)
+    config = InputsConfig(paths=[str(jsonl)], max_record_bytes=2048)
+    tasks = resolve_inputs(config)
+    report = run_stage("read", tmp_path / "stage", tasks, map_documents(partial(build_reader_only, config)),
+                       show_progress=False)
+    rows = [row for t in tasks for row in read_documents(part_path(tmp_path / "stage", t.task_id))]
+    reader = reader_for(config)
+    assert [r["id"] for r in rows] == [d["id"] for d in reader.read(str(jsonl))] and len(tasks) > 4
+    assert dict(report.steps[0].skipped) == dict(reader.stats.skipped) == {"malformed_json": 1, "record_too_large": 1}
+
+
+def test_a_run_over_a_file_read_in_pieces_curates_what_a_run_over_it_whole_does(ray_session, shared_data: Path,
+                                                                                  tmp_path: Path, monkeypatch) -> None:
+    """The real BBC tech articles as one JSON lines file without ids (records are named by their line): read in
+    pieces, the run keeps, rejects and deduplicates exactly what it does reading the file whole."""
+    from sciloom.curation.config import CurationConfig
+    from sciloom.curation.pipeline import input_problems, run_curation
+
+    articles = sorted((shared_data / "general" / "bbc-news" / "tech").glob("*.txt"))
+    path = tmp_path / "bbc.jsonl"
+    path.write_text("".join(json.dumps({"text": a.read_text(errors="replace")}) + "\n" for a in articles))
+    config = CurationConfig.model_validate({"inputs": [{"paths": [str(path)], "source": "bbc"}]})
+    whole = {r.stage: r for r in run_curation(config, tmp_path / "whole")}
+    monkeypatch.setattr(inputs, "PIECE_BYTES", 100_000)
+    pieces = {r.stage: r for r in run_curation(config, tmp_path / "pieces")}
+    assert whole["extract"].tasks_total == 1 and pieces["extract"].tasks_total >= 8
+
+    def table(out: Path, folder: str) -> pa.Table:
+        return pq.read_table(out / folder, columns=["id", "text"]).sort_by("id")
+
+    assert table(tmp_path / "pieces", "curated").equals(table(tmp_path / "whole", "curated"))
+    assert table(tmp_path / "pieces", "curated").num_rows > 300
+    assert [s.to_dict()["rejected"] for s in pieces["extract"].steps] == \
+        [s.to_dict()["rejected"] for s in whole["extract"].steps]
+    assert input_problems(tmp_path / "pieces") == input_problems(tmp_path / "whole")
 
 
 def test_files_under_the_runs_output_folder_are_not_inputs(tmp_path: Path) -> None:
