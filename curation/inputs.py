@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sciloom.curation.document import Document
 from sciloom.curation.executor import Task
 from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
-from sciloom.curation.read_parquet import ArrowReader, CsvReader, ParquetReader
+from sciloom.curation.read_tables import ArrowReader, CsvReader, ParquetReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
 from sciloom.curation.step import Reader

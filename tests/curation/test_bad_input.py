@@ -19,7 +19,7 @@ from warcio.warcwriter import WARCWriter
 from sciloom.curation.document import document_id
 from sciloom.curation.inputs import InputsConfig, reader_for
 from sciloom.curation.read_jsonl import JsonlReader
-from sciloom.curation.read_parquet import ParquetReader
+from sciloom.curation.read_tables import ParquetReader
 from sciloom.curation.read_warc import WarcFileReader
 from sciloom.curation.sample_crawl import write_sample_crawl
 from sciloom.curation.stats import StepStats

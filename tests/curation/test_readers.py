@@ -26,7 +26,7 @@ from sciloom.curation.inputs import (InputNotFound, InputsConfig, find_inputs, f
 from sciloom.curation.map_stage import map_documents, part_path
 from sciloom.curation import inputs, read_jsonl
 from sciloom.curation.read_jsonl import JsonlReader
-from sciloom.curation.read_parquet import ParquetReader
+from sciloom.curation.read_tables import ParquetReader
 from sciloom.curation.read_warc import READER_COLUMNS, WarcFileReader, source_name
 from sciloom.curation.sample_crawl import write_sample_crawl
 

@@ -1,5 +1,5 @@
-"""Reading Parquet, Arrow and CSV files of already-extracted text into documents, one record batch in memory at a
-time."""
+"""Reading tables of records (Parquet, Arrow and CSV files of already-extracted text) into documents, one record
+batch in memory at a time."""
 from __future__ import annotations
 
 import csv
