@@ -73,16 +73,17 @@ class InputsConfig(BaseModel):
         "Short source name stored in every document and part of its id; default: the file name without "
         "its extensions (for text and HTML files, one document each, the name of their folder)."))
     text_field: FieldName | list[FieldName] = Field(default="text", min_length=1, description=(
-        "JSONL/Parquet/Arrow field holding the text: a name, or a dotted path into nested records "
+        "JSONL/Parquet/Arrow/CSV field holding the text: a name, or a dotted path into nested records "
         "(`metadata.abstract`); a list of paragraphs (strings, or records with a `text`, as unarXive's and S2ORC's "
         "`body_text`) is joined with blank lines. Several fields (`[title, abstract]`): the text of each that has "
         "one, joined by blank lines."))
     html_field: str | None = Field(default=None, description=(
-        "JSONL/Parquet field holding each record's raw HTML page (scraped pages): the page is extracted like a "
-        "crawled one, and `text_field` is not read."))
+        "JSONL/Parquet/Arrow/CSV field holding each record's raw HTML page (scraped pages): the page is extracted "
+        "like a crawled one, and `text_field` is not read."))
     id_field: str | None = Field(default="id", description=(
-        "JSONL/Parquet field holding a record's own id (ids then follow it); when absent, the file and line."))
-    url_field: str | None = Field(default="url", description="JSONL/Parquet field holding the URL, if any.")
+        "JSONL/Parquet/Arrow/CSV field holding a record's own id (ids then follow it); when absent, the file and "
+        "line (or row)."))
+    url_field: str | None = Field(default="url", description="JSONL/Parquet/Arrow/CSV field holding the URL, if any.")
     max_record_bytes: int = Field(default=DEFAULT_MAX_RECORD_BYTES, ge=1024, description=(
         "WARC records (and JSONL lines, in characters) larger than this are skipped, counted as "
         "`record_too_large`, without being held in memory; a text or HTML file larger than this, as "
