@@ -41,6 +41,8 @@ SMALL_FILE_BYTES = 256 * 1024
 # A local JSON lines or Parquet file larger than this is read by several tasks, a piece of about this size each
 # (the arXiv metadata snapshot is one 4.6 GB file: one task would read it on one core).
 PIECE_BYTES = 256 * 1024 * 1024
+# Compressed files are read through them by name (fsspec's `compression="infer"`; lz4 by the WARC reader only).
+COMPRESSION_SUFFIXES = (".gz", ".zst", ".lz4", ".bz2", ".xz")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 FieldName = Annotated[str, StringConstraints(min_length=1)]
 
@@ -62,7 +64,7 @@ class InputsConfig(BaseModel):
     max_files: int | None = Field(default=None, ge=1, description=(
         "Read only the first N input files (after sorting): a smaller run over the same recipe."))
     format: Format = Field(default="auto", description=(
-        "`warc` (WARC, WET or WAT, plain/gzip/lz4; ARC too), `jsonl` (.jsonl, .gz, .zst), `parquet`, `arrow`, `csv`, "
+        "`warc` (WARC, WET or WAT, plain/gzip/lz4; ARC too), `jsonl` (.jsonl, plain or .gz/.zst/.bz2/.xz), `parquet`, `arrow`, `csv`, "
         "`text` or `html` (one document per file); `auto` decides by file name (`.warc`, `.wet`, `.arc` -> warc; "
         "`.jsonl`, `.ndjson`, `.json` -> jsonl, a `.json` file holding JSON lines or one JSON value, an object or an "
         "array of them; `.parquet` -> parquet; `.arrow`, `.feather` -> arrow, Arrow IPC as `datasets.save_to_disk` "
@@ -195,7 +197,7 @@ def _pieces(fmt: str, location: str) -> int:
             return 1
         if fmt == "parquet":
             return min(-(-size // PIECE_BYTES), pq.ParquetFile(location).metadata.num_row_groups)
-        if location.lower().endswith((".gz", ".zst", ".lz4", ".bz2", ".xz")) or not starts_json_lines(location):
+        if location.lower().endswith(COMPRESSION_SUFFIXES) or not starts_json_lines(location):
             return 1  # a compressed stream cannot be entered midway; a JSON array is read as one
     except (OSError, pa.ArrowInvalid):
         return 1  # its one task says what is wrong with it
@@ -336,7 +338,7 @@ def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
 def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html"] | None:
     """The input format a file's name gives, or None (`LICENSE`, `paper.pdf`)."""
     name = location.lower().rsplit("/", 1)[-1]
-    for suffix in (".gz", ".zst", ".lz4"):
+    for suffix in COMPRESSION_SUFFIXES:
         name = name.removesuffix(suffix)
     if name.endswith(".parquet"):
         return "parquet"

@@ -1,4 +1,4 @@
-"""Reading JSONL: one parser, one vocabulary of problems, for the pipeline's JsonlReader (files: plain, .gz, .zst;
+"""Reading JSONL: one parser, one vocabulary of problems, for the pipeline's JsonlReader (files: plain or compressed;
 local or fsspec URL), the command-line filters (stdin) and the classifier trainer.
 
 The text field may be nested (`metadata.abstract`) and may hold a list of paragraphs, as strings or as objects with a

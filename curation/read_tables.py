@@ -131,7 +131,7 @@ class CsvReader(ParquetReader):
 
     def _open(self, handle: BinaryIO, location: str, piece: tuple[int, int] | None = None
               ) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]], int]:
-        tab = location.lower().removesuffix(".gz").removesuffix(".zst").endswith(".tsv")
+        tab = ".tsv" in location.lower().rsplit("/", 1)[-1]
         delimiter = "\t" if tab else ","
         header = handle.readline().decode("utf-8", "replace").removeprefix("\ufeff")
         names = next(csv.reader([header], delimiter=delimiter), [])

@@ -29,7 +29,7 @@ def folder_source_name(location: str) -> str:
 
 
 class TextFileReader(Reader):
-    """The whole of one file (plain, .gz, .zst; local path or fsspec URL) as one document: its `text`, or with
+    """The whole of one file (plain or compressed; local path or fsspec URL) as one document: its `text`, or with
     `html=True` its `html`."""
 
     name = "read_text"

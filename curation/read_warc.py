@@ -272,7 +272,8 @@ class WarcFileReader(Reader):
 def source_name(location: str) -> str:
     """A short source name from a file name: `CC-MAIN-2024-22-00001.warc.gz` -> `CC-MAIN-2024-22-00001`."""
     name = location.rstrip("/").rsplit("/", 1)[-1]
-    suffixes = (".gz", ".zst", ".lz4", ".bad", ".warc", ".wet", ".wat", ".jsonl", ".json", ".ndjson", ".parquet")
+    suffixes = (".gz", ".zst", ".lz4", ".bz2", ".xz", ".bad", ".warc", ".wet", ".wat", ".arc", ".jsonl", ".json", ".ndjson",
+                ".parquet", ".arrow", ".feather", ".csv", ".tsv")
     while name.endswith(suffixes):
         name = name.rsplit(".", 1)[0]
     return name or "input"

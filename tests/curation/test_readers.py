@@ -5,9 +5,11 @@ running inside a Ray stage.
 """
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
 import json
+import lzma
 from pathlib import Path
 
 import fsspec
@@ -136,19 +138,24 @@ def test_warc_read_through_fsspec_urls(sample) -> None:
     memory.rm("/crawl", recursive=True)
 
 
-def test_jsonl_plain_gzip_zstd_and_configured_fields(tmp_path: Path) -> None:
+def test_jsonl_plain_and_compressed_and_configured_fields(tmp_path: Path) -> None:
     rows = [{"doc_id": f"d{i}", "body": f"text number {i} é", "link": f"https://x.example/{i}"} for i in range(5)]
     raw = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
     (tmp_path / "a.jsonl").write_bytes(raw)
     (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(raw))
     (tmp_path / "a.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(raw))
+    (tmp_path / "a.jsonl.bz2").write_bytes(bz2.compress(raw))  # as Wikipedia's dumps are
+    (tmp_path / "a.jsonl.xz").write_bytes(lzma.compress(raw))
+    files = find_inputs(InputsConfig(paths=[str(tmp_path)]))  # every name gives its format
+    assert len(files.found) == 5 and not files.passed_over
+    assert {format_of(name) for name in ("a.jsonl.bz2", "a.jsonl.xz", "b.txt.bz2")} == {"jsonl", "text"}
     results = []
-    for name in ("a.jsonl", "a.jsonl.gz", "a.jsonl.zst"):
+    for name in ("a.jsonl", "a.jsonl.gz", "a.jsonl.zst", "a.jsonl.bz2", "a.jsonl.xz"):
         reader = JsonlReader(source="t", text_field="body", id_field="doc_id", url_field="link")
         docs = list(reader.read(str(tmp_path / name)))
         results.append(docs)
         assert reader.stats.docs_in == reader.stats.docs_out == 5
-    assert results[0] == results[1] == results[2]
+    assert all(result == results[0] for result in results)
     assert [d["text"] for d in results[0]] == [r["body"] for r in rows]
     assert [d["id"] for d in results[0]] == [document_id("t", r["doc_id"]) for r in rows]
     assert [d["url"] for d in results[0]] == [r["link"] for r in rows]
