@@ -1,0 +1,102 @@
+"""One large JSON lines file through the curation stage: read by one task (as datatrove and most readers read a
+file) vs in pieces cut at line starts (inputs.PIECE_BYTES), on Ray with 2 CPUs.
+
+The file is real text repeated to the asked size: the web text samples of ../shared/data/quality, the BBC News
+articles and the unarXive papers, each copy of a record under its own id (so dedup, which runs in both, has the
+same work). Both runs curate the same file from scratch (fresh output folders, fresh Ray); the one-task run sets
+PIECE_BYTES above the file's size. Printed: wall time of each, the ratio, and whether the kept documents (ids and
+text) are identical. Run:
+    .venv/bin/python benchmarks/bench_large_file_pieces.py [--megabytes 600] [--piece-megabytes 256]
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import gzip
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import ray
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sciloom.curation import inputs  # noqa: E402
+from sciloom.curation.config import CurationConfig  # noqa: E402
+from sciloom.curation.pipeline import run_curation  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def real_texts() -> list[str]:
+    texts = [json.loads(line)["text"] for line in
+             gzip.open(DATA / "quality" / "web-text-samples" / "web_text.jsonl.gz", "rt", encoding="utf-8")]
+    texts += [Path(f).read_text(errors="replace") for f in sorted(glob.glob(str(DATA / "general" / "bbc-news" / "*" / "*.txt")))]
+    for path in sorted((DATA / "disciplines" / "unarxive-sample").rglob("*.jsonl")):
+        for line in path.open(encoding="utf-8"):
+            texts.append("\n\n".join(p["text"] for p in json.loads(line)["body_text"]))
+    return texts
+
+
+def write_file(path: Path, megabytes: float) -> int:
+    texts, written, records = real_texts(), 0, 0
+    with path.open("w", encoding="utf-8") as out:
+        while written < megabytes * 1e6:
+            copy, i = divmod(records, len(texts))
+            line = json.dumps({"id": f"{copy}-{i}", "text": texts[i]}) + "\n"
+            out.write(line)
+            written += len(line.encode())
+            records += 1
+    return records
+
+
+def curate(path: Path, out: Path, piece_bytes: int) -> tuple[float, int]:
+    inputs.PIECE_BYTES = piece_bytes  # read by the driver, which cuts the tasks
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        config = CurationConfig.model_validate({"inputs": [{"paths": [str(path)], "source": "big"}]})
+        started = time.perf_counter()
+        reports = run_curation(config, out)
+        seconds = time.perf_counter() - started
+    finally:
+        ray.shutdown()
+    return seconds, next(r for r in reports if r.stage == "extract").tasks_total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--megabytes", type=float, default=600.0)
+    parser.add_argument("--piece-megabytes", type=float, default=inputs.PIECE_BYTES / 2**20)
+    parser.add_argument("--smoke", action="store_true", help="a 12 MB file in 3 MiB pieces: seconds")
+    args = parser.parse_args()
+    if args.smoke:
+        args.megabytes, args.piece_megabytes = 12.0, 3.0
+    if not DATA.exists():
+        sys.exit(f"needs the real text in {DATA}")
+    work = Path(tempfile.mkdtemp(prefix="sciloom-bench-pieces-"))
+    try:
+        path = work / "big.jsonl"
+        records = write_file(path, args.megabytes)
+        size = path.stat().st_size
+        whole_s, whole_tasks = curate(path, work / "whole", size + 1)
+        pieces_s, pieces_tasks = curate(path, work / "pieces", int(args.piece_megabytes * 2**20))
+
+        def kept(out: Path):
+            return pq.read_table(out / "curated", columns=["id", "text"]).sort_by("id")
+
+        same = kept(work / "whole").equals(kept(work / "pieces"))
+        print(f"{size / 1e6:.0f} MB, {records:,} records; curation stage on 2 CPUs:")
+        print(f"  one task           {whole_s:7.1f} s  ({whole_tasks} extract task)")
+        print(f"  pieces of {args.piece_megabytes:.0f} MiB   {pieces_s:7.1f} s  ({pieces_tasks} extract tasks)")
+        print(f"  ratio {whole_s / pieces_s:.2f}x; kept documents identical: {same} ({kept(work / 'pieces').num_rows:,})")
+        if not same or pieces_tasks < 2:
+            sys.exit("pieces did not reproduce the one-task run")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
