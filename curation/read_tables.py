@@ -133,7 +133,7 @@ class CsvReader(ParquetReader):
               ) -> tuple[set[str], Callable[[list[str]], Iterator[pa.RecordBatch]], int]:
         tab = ".tsv" in location.lower().rsplit("/", 1)[-1]
         delimiter = "\t" if tab else ","
-        header = handle.readline().decode("utf-8", "replace").removeprefix("\ufeff")
+        header = handle.readline(1 << 20).decode("utf-8", "replace").removeprefix("\ufeff")
         names = next(csv.reader([header], delimiter=delimiter), [])
         if not names:
             raise pa.ArrowInvalid("no header row")

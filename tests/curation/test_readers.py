@@ -325,10 +325,10 @@ def test_csv_and_tsv_files_with_a_header_row_are_read(shared_data: Path, tmp_pat
     docs = list(reader.read(str(path)))
     assert [d["text"] for d in docs] == [row["title"] for row in rows] and len(docs) == 999
     assert [d["id"] for d in docs] == [document_id("s2", row["pid"]) for row in rows] and not reader.stats.skipped
-    # Quoted fields with commas, quotes and line breaks; a row with too many fields; bytes that are not UTF-8.
+    # A BOM; quoted fields with commas, quotes and line breaks; a row with too many fields; bytes that are not UTF-8.
     table = tmp_path / "notes.csv.gz"
     table.write_bytes(gzip.compress(
-        b'id,text,url\nn1,"A note, with a comma and a ""quote"".\nAnd a second line.",https://x.example/1\n'
+        b'\xef\xbb\xbfid,text,url\nn1,"A note, with a comma and a ""quote"".\nAnd a second line.",https://x.example/1\n'
         b"n2,one,two,three\nn3,caf\xe9 au lait,\n"))
     reader = reader_for(InputsConfig(paths=[str(table)]))
     docs = list(reader.read(str(table)))
