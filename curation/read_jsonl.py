@@ -144,7 +144,30 @@ def read_json_lines(lines: Iterable[str | bytes], field: TextField = "text") -> 
         yield parse_json_line(line.rstrip(b"\r\n") if isinstance(line, bytes) else line.rstrip("\r\n"), field)
 
 
-class JsonlReader(Reader):
+class RecordReader(Reader):
+    """A reader of records (JSON lines, Parquet, Arrow, CSV rows): which fields hold a record's text (or, with
+    `html`, its page's HTML, which the extraction step reads), its own id and its URL."""
+
+    def __init__(self, source: str | None, text_field: TextField, id_field: str | None, url_field: str | None,
+                 html: bool) -> None:
+        super().__init__()
+        self.source = source
+        self.text_field = text_field
+        self.html = html
+        self.id_field = id_field
+        self.url_field = url_field
+
+    def _record_document(self, record: dict[str, Any], text: str, default_locator: Callable[[], str],
+                         source: str) -> Document:
+        """The document of a record: named by its own id, else by `default_locator` (its file and line or row)."""
+        own_id = record.get(self.id_field) if self.id_field else None
+        locator = str(own_id) if own_id is not None else default_locator()
+        url = record.get(self.url_field) if self.url_field else None
+        return reader_document(source, locator, url if isinstance(url, str) else None,
+                               **{"html" if self.html else "text": text})
+
+
+class JsonlReader(RecordReader):
     """One document per JSON line; malformed lines and lines without text are counted, never fatal.
 
     A `.json` file may also hold one JSON value, as files of one paper each (CORD-19, PubMed Central's JSON) and
@@ -158,12 +181,7 @@ class JsonlReader(Reader):
     def __init__(self, source: str | None = None, text_field: TextField = "text", id_field: str | None = "id",
                  url_field: str | None = "url", max_line_chars: int = DEFAULT_MAX_RECORD_BYTES,
                  html: bool = False) -> None:
-        super().__init__()
-        self.source = source
-        self.text_field = text_field
-        self.html = html  # `text_field` holds a page's HTML, which the extraction step reads
-        self.id_field = id_field
-        self.url_field = url_field
+        super().__init__(source, text_field, id_field, url_field, html)
         self.max_line_chars = max_line_chars
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
@@ -291,12 +309,7 @@ class JsonlReader(Reader):
             self.skip(parsed.problem)
             return None
         # Blank text is read as a document: the rules reject it with a reason, and it shows among rejected rows.
-        record = parsed.record
-        own_id = record.get(self.id_field) if self.id_field else None
-        locator = str(own_id) if own_id is not None else default_locator()
-        url = record.get(self.url_field) if self.url_field else None
-        doc = reader_document(source, locator, url if isinstance(url, str) else None,
-                              **{"html" if self.html else "text": parsed.value})
+        doc = self._record_document(parsed.record, parsed.value, default_locator, source)
         self.keep(doc)
         return doc
 

@@ -11,12 +11,11 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from sciloom.curation.document import Document
-from sciloom.curation.read_jsonl import TextField, field_text, missing_field
-from sciloom.curation.read_warc import READER_COLUMNS, reader_document, source_name
-from sciloom.curation.step import Reader
+from sciloom.curation.read_jsonl import RecordReader, TextField, field_text, missing_field
+from sciloom.curation.read_warc import READER_COLUMNS, source_name
 
 
-class ParquetReader(Reader):
+class ParquetReader(RecordReader):
     """Documents from the text (and optional id / url) columns of a Parquet file; other columns are not read. The
     text column may be nested and hold a list of paragraphs, as in JSONL (read_jsonl.field_text)."""
 
@@ -26,12 +25,7 @@ class ParquetReader(Reader):
 
     def __init__(self, source: str | None = None, text_field: TextField = "text", id_field: str | None = "id",
                  url_field: str | None = "url", batch_size: int = 1024, html: bool = False) -> None:
-        super().__init__()
-        self.source = source
-        self.text_field = text_field
-        self.html = html  # `text_field` holds a page's HTML, which the extraction step reads
-        self.id_field = id_field
-        self.url_field = url_field
+        super().__init__(source, text_field, id_field, url_field, html)
         self.batch_size = batch_size
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
@@ -89,11 +83,7 @@ class ParquetReader(Reader):
             self.skip(missing_field(self.text_field))
             return None
         self.stats.bytes_in += len(text)
-        own_id = record.get(self.id_field) if self.id_field else None
-        locator = str(own_id) if own_id is not None else f"{name}:{row}"
-        url = record.get(self.url_field) if self.url_field else None
-        return reader_document(source, locator, url if isinstance(url, str) else None,
-                               **{"html" if self.html else "text": text})
+        return self._record_document(record, text, lambda: f"{name}:{row}", source)
 
 
 class ArrowReader(ParquetReader):
