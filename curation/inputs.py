@@ -172,29 +172,30 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     ordered = sorted(found)
     if config.max_files is not None:
         ordered = ordered[:config.max_files]
-    small = {name: _format(config, name) in ONE_DOCUMENT_FORMATS
-             or (_format(config, name) == "jsonl" and _small_local_file(found[name])) for name in ordered}
+    formats = {name: _format(config, name) for name in ordered}
+    sizes = {name: local_size(found[name]) for name in ordered if formats[name] in ("jsonl", "parquet")}
+    small = {name: formats[name] in ONE_DOCUMENT_FORMATS
+             or (formats[name] == "jsonl" and sizes[name] is not None and sizes[name] < SMALL_FILE_BYTES)
+             for name in ordered}
     grouped = [[name] for name in ordered if not small[name]]
     grouped += group_names([name for name in ordered if small[name]])
     tasks = []
     for names in sorted(grouped):
         task = Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
-        pieces = _pieces(_format(config, names[0]), found[names[0]]) if len(names) == 1 else 1
+        pieces = _pieces(formats[names[0]], found[names[0]], sizes.get(names[0])) if len(names) == 1 else 1
         tasks += [task] if pieces == 1 else [
             dataclasses.replace(task, task_id=f"{task.task_id}-{k + 1}of{pieces}", piece=(k, pieces))
             for k in range(pieces)]
     return tasks
 
 
-def _pieces(fmt: str, location: str) -> int:
-    """How many tasks read a file: several for a local file over PIECE_BYTES that can be cut, uncompressed JSON
-    lines (at line starts) or Parquet (at row groups); one otherwise."""
-    if is_url(location) or fmt not in ("jsonl", "parquet"):
+def _pieces(fmt: str, location: str, size: int | None) -> int:
+    """How many tasks read a file of `size` bytes (None: a URL, or missing): several for a local file over
+    PIECE_BYTES that can be cut, uncompressed JSON lines (at line starts) or Parquet (at row groups); one
+    otherwise."""
+    if size is None or size <= PIECE_BYTES:
         return 1
     try:
-        size = os.stat(location).st_size
-        if size <= PIECE_BYTES:
-            return 1
         if fmt == "parquet":
             return min(-(-size // PIECE_BYTES), pq.ParquetFile(location).metadata.num_row_groups)
         if location.lower().endswith(COMPRESSION_SUFFIXES) or not starts_json_lines(location):
@@ -220,14 +221,15 @@ def group_names(names: list[str], mean_size: int = FILES_PER_TASK_MEAN) -> Itera
         yield group
 
 
-def _small_local_file(location: str) -> bool:
-    """Whether a local file is below SMALL_FILE_BYTES. Not asked of a URL: one request per file, on every run."""
+def local_size(location: str) -> int | None:
+    """A local file's size; None for a URL (asking an object store about every file on every run would cost a
+    request per file) or a missing file (its reader says so)."""
     if is_url(location):
-        return False
+        return None
     try:
-        return os.stat(location).st_size < SMALL_FILE_BYTES
+        return os.stat(location).st_size
     except OSError:
-        return False  # missing now: its own task says so
+        return None
 
 
 def task_id_for(names: list[str]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -15,7 +14,7 @@ from sciloom.curation.dedup import run_dedup
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.executor import StageFailed, StageReport, Task, bookkeeping_dir, finished_tasks, run_stage
 from sciloom.curation.extract import ExtractStep
-from sciloom.curation.inputs import InputListedTwice, InputNotFound, find_inputs, is_url, reader_for, tasks_for
+from sciloom.curation.inputs import InputListedTwice, InputNotFound, find_inputs, local_size, reader_for, tasks_for
 from sciloom.curation.langid import LanguageIdStep
 from sciloom.curation.line_cleaning import LineCleaningStep
 from sciloom.curation.map_stage import map_documents
@@ -48,7 +47,7 @@ def _extraction_task(config: CurationConfig, input_of_task: dict[str, int], meta
 # A reader's skip reasons that mean the whole file gave nothing, and those that mean it was read only in part
 # (`arc_format_unsupported`: in task markers of runs from before ARC files were read).
 UNREADABLE = frozenset({"unreadable_file", "not_a_warc_file", "arc_format_unsupported", "binary_file",
-                        "file_too_large", "no_usable_record"})
+                        "file_too_large", "no_usable_record", "task_failed"})
 DAMAGED = frozenset({"corrupt_stream"})
 
 
@@ -61,21 +60,23 @@ def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
     if passed_over.exists():
         found["passed_over"] = [{"file": name, "reasons": {reason: 1}}
                                 for name, reason in json.loads(passed_over.read_text()).items()]
-    per_file: dict[str, Counter[str]] = {}
+    per_file: dict[str, Counter[str]] = {}  # summed over the tasks that read a file (its pieces)
+    errors: dict[str, str] = {}
     for marker in finished_tasks(out_dir / EXTRACT_STAGE):
         if "failed" in marker:  # its task failed on every attempt and was left out (curation.skip_failed_inputs)
-            found["unreadable"] += [{"file": path, "reasons": {"task_failed": 1}, "error": marker["failed"]}
-                                    for path in marker["inputs"]]
-            continue
-        reader = marker["steps"][0]
-        # Which input each skip came from (a task may read many small files, or a piece of a large one); markers
-        # written before it was recorded had one input per task.
-        per_input = reader.get("skipped_inputs", {path: reader["skipped"] for path in marker["inputs"]})
+            per_input = {path: {"task_failed": 1} for path in marker["inputs"]}
+            errors.update(dict.fromkeys(marker["inputs"], marker["failed"]))
+        else:
+            reader = marker["steps"][0]
+            # Which input each skip came from (a task may read many small files, or a piece of a large one);
+            # markers written before it was recorded had one input per task.
+            per_input = reader.get("skipped_inputs", {path: reader["skipped"] for path in marker["inputs"]})
         for path, skipped in per_input.items():
             per_file.setdefault(path, Counter()).update(skipped)
     for path, skipped in per_file.items():
         if UNREADABLE & skipped.keys():  # with every reason: `no_usable_record` alone does not say why
-            found["unreadable"].append({"file": path, "reasons": dict(skipped)})
+            found["unreadable"].append({"file": path, "reasons": dict(skipped),
+                                        **({"error": errors[path]} if path in errors else {})})
         elif hits := {reason: n for reason, n in skipped.items() if reason in DAMAGED}:
             found["damaged"].append({"file": path, "reasons": hits})
     return found
@@ -89,17 +90,8 @@ def _local_sizes(locations: tuple[str, ...]) -> int | list[int | None] | None:
     """The size of each local input file of a task (a task of one file: its size alone). None for a URL: asking an
     object store about every file on each rerun would cost one request per file; for a missing file the reader
     counts it unreadable."""
-    sizes = [_local_size(location) for location in locations]
+    sizes = [local_size(location) for location in locations]
     return sizes[0] if len(sizes) == 1 else sizes
-
-
-def _local_size(location: str) -> int | None:
-    if is_url(location):
-        return None
-    try:
-        return os.stat(location).st_size
-    except OSError:
-        return None
 
 
 def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None = None,

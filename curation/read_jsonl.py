@@ -212,7 +212,10 @@ class JsonlReader(RecordReader):
             try:
                 size = raw.seek(0, io.SEEK_END)
                 start = self._line_start(raw, size * piece[0] // piece[1])
-                lines = self._piece_lines(raw, start, size * (piece[0] + 1) // piece[1])
+                raw.seek(start)
+                # The file's first line without its BOM, if any; then each line that starts before the piece's end.
+                first = raw.readline(self.max_line_chars).removeprefix(b"\xef\xbb\xbf") if start == 0 else b""
+                lines = self._lines(first, raw, end=size * (piece[0] + 1) // piece[1])
                 # Records without an id are named by their line, as when the file is read whole: the lines before
                 # the piece are counted, once, only if one is needed.
                 lines_before = functools.cache(lambda: _count_lines(location, start))
@@ -229,24 +232,6 @@ class JsonlReader(RecordReader):
             pass
         return raw.tell()
 
-    def _piece_lines(self, raw: BinaryIO, start: int, end: int) -> Iterator[bytes | None]:
-        """The lines that start in [start, end), as `_lines` gives them."""
-        raw.seek(start)
-        position = start
-        while position < end and (line := raw.readline(self.max_line_chars)):
-            if position == 0:
-                line = line.removeprefix(b"\xef\xbb\xbf")  # a BOM is no part of JSON
-            position = raw.tell()
-            if len(line) < self.max_line_chars or line.endswith(b"\n"):
-                yield line
-                continue
-            while (rest := raw.readline(self.max_line_chars)) and not rest.endswith(b"\n"):
-                pass
-            position = raw.tell()
-            self.stats.docs_in += 1
-            self.skip("record_too_large")
-            yield None
-
     def _line_documents(self, lines: Iterator[str | bytes | None], name: str, source: str,
                         first_line_no: Callable[[], int] = lambda: 1) -> Iterator[Document]:
         for index, line in enumerate(lines):
@@ -254,8 +239,8 @@ class JsonlReader(RecordReader):
                 continue  # over the cap (counted), or a blank line between records, which carries no record
             self.stats.docs_in += 1
             self.stats.bytes_in += len(line)
-            locator = functools.partial(lambda i: f"{name}:{first_line_no() + i}", index)
-            doc = self._document(parse_json_line(line, self.text_field), locator, source)
+            doc = self._document(parse_json_line(line, self.text_field),
+                                 lambda index=index: f"{name}:{first_line_no() + index}", source)
             if doc is not None:
                 yield doc
 
@@ -287,20 +272,26 @@ class JsonlReader(RecordReader):
         if doc is not None:
             yield doc
 
-    def _lines(self, line: str, lines: io.TextIOBase) -> Iterator[str | None]:
-        """`line` (read with the cap) and the lines after it, with None in place of each line over the cap: it
-        is passed over in bounded pieces."""
-        while line := line or lines.readline(self.max_line_chars):
-            if len(line) < self.max_line_chars or line.endswith("\n"):
+    def _lines(self, line: str | bytes, lines: io.IOBase, end: int | None = None) -> Iterator[str | bytes | None]:
+        """`line` (read with the cap; empty: none) and the lines after it (text or bytes, as `lines` gives them), up
+        to the first that starts at or after byte `end` (a piece of the file), with None in place of each line over
+        the cap: it is passed over in bounded pieces."""
+        newline = b"\n" if isinstance(line, bytes) else "\n"
+        while True:
+            if not line:
+                if end is not None and lines.tell() >= end:
+                    return
+                if not (line := lines.readline(self.max_line_chars)):
+                    return
+            if len(line) < self.max_line_chars or line.endswith(newline):
                 yield line
-                line = ""
-                continue
-            while (rest := lines.readline(self.max_line_chars)) and not rest.endswith("\n"):
-                pass
-            self.stats.docs_in += 1
-            self.skip("record_too_large")
-            line = ""
-            yield None
+            else:
+                while (rest := lines.readline(self.max_line_chars)) and not rest.endswith(newline):
+                    pass
+                self.stats.docs_in += 1
+                self.skip("record_too_large")
+                yield None
+            line = line[:0]
 
     def _document(self, parsed: JsonLine, default_locator: Callable[[], str], source: str) -> Document | None:
         for note in parsed.notes:

@@ -628,6 +628,27 @@ def test_a_run_over_a_file_read_in_pieces_curates_what_a_run_over_it_whole_does(
     assert input_problems(tmp_path / "pieces") == input_problems(tmp_path / "whole")
 
 
+def test_input_problems_name_a_file_once_whatever_the_number_of_its_tasks(tmp_path: Path) -> None:
+    """A file read in pieces: two pieces failed (skip_failed_inputs) and one was read with damage. The file is
+    named once, with its reasons summed over its pieces, where each failed piece used to list it again."""
+    from sciloom.curation.executor import tasks_dir
+    from sciloom.curation.pipeline import input_problems
+
+    markers = tasks_dir(tmp_path / "extract")
+    markers.mkdir(parents=True)
+    big, other = "/data/big.jsonl", "/data/other.jsonl"
+    for k in (1, 2):
+        (markers / f"big-{k}of3.json").write_text(json.dumps(
+            {"task_id": f"big-{k}of3", "inputs": [big], "failed": "worker died", "steps": [], "outputs": {}}))
+    (markers / "big-3of3.json").write_text(json.dumps(
+        {"task_id": "big-3of3", "inputs": [big], "steps": [{"skipped": {"corrupt_stream": 1}}]}))
+    (markers / "other.json").write_text(json.dumps(
+        {"task_id": "other", "inputs": [other], "steps": [{"skipped": {"corrupt_stream": 2}}]}))
+    assert input_problems(tmp_path) == {
+        "unreadable": [{"file": big, "reasons": {"task_failed": 2, "corrupt_stream": 1}, "error": "worker died"}],
+        "damaged": [{"file": other, "reasons": {"corrupt_stream": 2}}], "passed_over": []}
+
+
 def test_files_under_the_runs_output_folder_are_not_inputs(tmp_path: Path) -> None:
     files = make_tree(tmp_path)
     (tmp_path / "run" / "curation").mkdir(parents=True)
