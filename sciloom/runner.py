@@ -142,14 +142,16 @@ def _print_stage_tables(reports: list[StageReport]) -> None:
     for report in reports:
         table = Table(title=f"curation stage: {report.stage}"
                             f" ({report.tasks_total} tasks, {report.tasks_skipped} resumed)", title_justify="left")
-        for column in ("step", "docs in", "docs out", "MB in", "MB out", "seconds"):
-            table.add_column(column, justify="right" if column != "step" else "left")
+        table.add_column("step", min_width=max((len(s.name) for s in report.steps), default=4))
+        for column in ("docs in", "docs out", "MB in", "MB out", "seconds"):
+            table.add_column(column, justify="right")
         table.add_column("rejected / skipped (reason: n)", overflow="fold", min_width=30)
         for s in report.steps:
             reasons = ", ".join(f"{k}: {v}" for k, v in (s.rejected + s.skipped).most_common(6))
             table.add_row(s.name, str(s.docs_in), str(s.docs_out), f"{s.bytes_in / 1e6:.2f}", f"{s.bytes_out / 1e6:.2f}",
                           f"{s.seconds:.1f}", reasons or "-")
-        console.print(table)
+        # Not cropped: a log file is 80 columns wide to rich, and a cropped row loses the reasons it exists for.
+        console.print(table, crop=False)
 
 
 def _print_outputs(summary: dict[str, Any], report_path: Path, page: Path) -> None:
