@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 mix_app = typer.Typer(help="Mixtures: plan the token streams of every training stage.", no_args_is_help=True)
 shards_app = typer.Typer(help="Token shards: check them.", no_args_is_help=True)
@@ -32,6 +31,7 @@ def plan(
 ) -> None:
     """Print the plan (targets vs planned shares per stream) and save it as PNG, without writing shards."""
     from sciloom.classifiers.taxonomy import DEFAULT_TAXONOMY
+    from sciloom.console import output_console
     from sciloom.curation.ray_runtime import ensure_ray
     from sciloom.mixer.config import MixerConfig
     from sciloom.mixer.pipeline import plan_from_corpus, prepare_tokenizer, preview_dir
@@ -64,7 +64,7 @@ def plan(
     mixture, _, unusable = plan_from_corpus(config, labelled, tokenizer_file, taxonomy.disciplines, taxonomy.general_label)
     plan_dir = preview_dir(out_dir)
     paths = write_plan_report(mixture, plan_dir)
-    console = Console()
+    console = output_console()
     if plan_dir != out_dir:
         console.print(f"{out_dir} holds a build: its plan files stay those of its shards; this preview is in {plan_dir}")
     console.print(plan_table(mixture))

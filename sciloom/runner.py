@@ -7,10 +7,10 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from sciloom.classifiers.pipeline import LABELLED_DIR, run_classification
+from sciloom.console import output_console
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.executor import StageReport
 from sciloom.curation.pipeline import CURATED_DIR, input_problems, run_curation
@@ -25,7 +25,7 @@ from sciloom.report.collect import NoRunOutputs
 from sciloom.run_lock import output_folder_lock, reading_lock
 from sciloom.trainer.pipeline import run_training
 
-console = Console(stderr=True)
+console = output_console(stderr=True)
 
 
 def run_recipe(recipe: Recipe) -> dict[str, Any]:

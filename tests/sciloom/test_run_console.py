@@ -6,8 +6,10 @@ from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from sciloom import runner
+from sciloom.console import output_console
 from sciloom.curation.executor import StageReport
 from sciloom.curation.stats import StepStats
 
@@ -25,3 +27,18 @@ def test_stage_table_in_a_log_file_keeps_every_reason_whole(monkeypatch) -> None
     for text in ("missing_text_field: 40", "warcinfo_record: 3", "no_usable_record: 1", "containment_pairs",
                  "contained: 80"):
         assert text in printed, (text, printed)
+
+
+def test_a_log_file_gets_a_page_wide_enough_for_the_mixture_plan() -> None:
+    # `sciloom mix plan > plan.txt` printed "expert_in…", "mathemat…" and "arxiv/hig…": rich's 80 columns for a file.
+    table = Table()
+    for column in ("stream", "discipline", "target", "planned", "diff (pp)", "tokens"):
+        table.add_column(column)
+    table.add_column("buckets (source/tier x repeats)")
+    table.add_row("expert_induction", "materials_engineering", "100.0%", "100.0%", "+0.00", "114,411",
+                  "arxiv/high: x6.00, openstax_chem/high: x6.00")
+    log = io.StringIO()
+    console = output_console(file=log)
+    console.print(table)
+    for text in ("expert_induction", "materials_engineering", "arxiv/high: x6.00, openstax_chem/high: x6.00"):
+        assert text in log.getvalue(), (text, log.getvalue())
