@@ -121,9 +121,10 @@ class InputListedTwice(ValueError):
 class InputFiles:
     """The files one entry of curation.inputs names, and those its folders and globs hold that are not inputs."""
     found: dict[str, str]  # the file's name as the recipe gives it -> where it is read
-    # Name -> why it is not read: `no_input_format` (under a folder or glob, a name in no input format: LICENSE,
-    # README, .pdf) or `dataset_metadata` (datasets.save_to_disk's JSON beside its .arrow files). Listed in the
-    # run's report. A file named on its own is read (a misnamed crawl file is reported unreadable).
+    # Name -> why it is not read: `no_input_format` (under a folder or glob, a name in no input format: a .pdf, a
+    # warc.paths.gz listing) or `dataset_metadata` (a dataset's README.txt or LICENSE, datasets.save_to_disk's JSON
+    # beside its .arrow files). Listed in the run's report. A file named on its own is read (a misnamed crawl file
+    # is reported unreadable).
     passed_over: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
@@ -139,7 +140,7 @@ def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles
     for pattern in config.paths:
         files, others = _expand(pattern, is_input)
         found.update(files)
-        passed_over.update((name, "no_input_format") for name in others)
+        passed_over.update(others)
     if config.paths_file is not None:
         found.update(_listed(config.paths_file, config.paths_prefix))
     for name in _dataset_metadata(found):
@@ -266,9 +267,12 @@ def _glob_root(pattern: str) -> str:
     return pattern[:_GLOB_CHARS.search(pattern).start()].rpartition("/")[0] or "."
 
 
-def _expand(pattern: str, is_input: Callable[[str], bool]) -> tuple[dict[str, str], list[str]]:
-    """(name -> location of the inputs, names passed over) of one path, folder, glob or URL. Under a folder or glob,
-    `is_input` decides by name; a file named on its own is an input."""
+def _expand(pattern: str, is_input: Callable[[str], bool]) -> tuple[dict[str, str], dict[str, str]]:
+    """(name -> location of the inputs, name -> why passed over) of one path, folder, glob or URL. Under a folder or
+    glob, `is_input` decides by name, and a dataset's documentation is passed over unless the glob names it
+    (`repos/*/README.md`); a file named on its own is an input."""
+    # A glob whose last part has no wildcard names its files: `repos/*/README.md` reads the READMEs.
+    reads_documentation = not _GLOB_CHARS.search(pattern.rpartition("/")[2])
     if is_url(pattern):
         fs, path = url_to_fs(pattern)
         if _GLOB_CHARS.search(path):
@@ -276,6 +280,7 @@ def _expand(pattern: str, is_input: Callable[[str], bool]) -> tuple[dict[str, st
             found = [p for p in fs.glob(path) if fs.isfile(p) and _listed_in_folder(p[len(root):])]
         elif fs.isdir(path):
             found = [p for p in fs.find(path) if _listed_in_folder(p[len(path.rstrip("/")):])]
+            reads_documentation = False
         else:
             found = [path] if fs.exists(path) else []
             is_input = _always
@@ -289,30 +294,45 @@ def _expand(pattern: str, is_input: Callable[[str], bool]) -> tuple[dict[str, st
                      if p.is_file() and _listed_in_folder(str(p.relative_to(root)))]
         elif path.is_dir():
             found = [p for p in path.rglob("*") if p.is_file() and _listed_in_folder(str(p.relative_to(path)))]
+            reads_documentation = False
         else:
             found = [path] if path.is_file() else []
             is_input = _always
         files = dict(_local(p) for p in found)
     if not files:
         raise InputNotFound(f"input {pattern!r} matches no file")
-    inputs = {name: location for name, location in files.items() if is_input(name)}
+    passed_over = {name: "no_input_format" for name in files if not is_input(name)}
+    if not reads_documentation:
+        passed_over.update((name, "dataset_metadata") for name in files
+                           if name not in passed_over and _DOCUMENTATION.match(_base_name(name)))
+    inputs = {name: location for name, location in files.items() if name not in passed_over}
     if not inputs:
-        suffixes = Counter(_suffix(name) for name in files)
+        suffixes = Counter(_suffix(name) if reason == "no_input_format" else "documentation (README, LICENSE)"
+                           for name, reason in passed_over.items())
         raise InputNotFound(
             f"input {pattern!r} holds no file whose name gives an input format ("
             + ", ".join(f"{n} {suffix}" for suffix, n in suffixes.most_common(5))
             + "): name the files `.warc.gz`, `.jsonl`, `.parquet`, `.txt`, `.html`, ..., or give the entry a "
-            "`format:` to read every file as one")
-    return inputs, [name for name in files if name not in inputs]
+            "`format:` to read every file as one; a dataset's documentation is read when named on its own")
+    return inputs, passed_over
+
+
+# A dataset's own documentation, whatever its extension (README.txt, LICENSE.md, CITATION.cff): read as a document,
+# the BBC folder's README.txt became a news article and the crawl folder's a crawled page.
+_DOCUMENTATION = re.compile(r"(readme|licen[cs]e|copying|changelog|citation|contributing)([._ -].*)?$", re.IGNORECASE)
 
 
 def _always(name: str) -> bool:
     return True
 
 
+def _base_name(name: str) -> str:
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def _suffix(name: str) -> str:
     """A file's extensions for a message: `x.pdf.gz` -> `.pdf.gz`; no extension -> `LICENSE`-like names."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _base_name(name)
     return base[base.index("."):] if "." in base else "without extension"
 
 

@@ -473,7 +473,8 @@ def test_hidden_and_underscore_files_under_a_folder_are_not_inputs(tmp_path: Pat
 def test_files_whose_names_give_no_format_are_listed_under_a_folder_and_read_when_named(tmp_path: Path) -> None:
     """A downloaded dataset's folder holds its LICENSE, README and paths listing beside the crawl files: each was
     read as a crawl file, reported unreadable, and the run exited 1. Under a folder or a glob they are passed over
-    (and listed); a file the recipe names itself, or any file of an entry with a `format:`, is read."""
+    (and listed); a file the recipe names itself, or any file but the documentation of an entry with a `format:`,
+    is read."""
     data = tmp_path / "data"
     data.mkdir()
     others = ("CC-MAIN-2024-22.warc.paths.gz", "LICENSE", "README", "paper.pdf")
@@ -485,7 +486,9 @@ def test_files_whose_names_give_no_format_are_listed_under_a_folder_and_read_whe
         assert files.found == wanted, pattern
         assert files.passed_over == {str(data / name): "no_input_format" for name in others}, pattern
     assert find_inputs(InputsConfig(paths=[str(data / "LICENSE")])).found == {str(data / "LICENSE"): str(data / "LICENSE")}
-    assert len(find_inputs(InputsConfig(paths=[str(data)], format="warc")).found) == 7
+    as_warc = find_inputs(InputsConfig(paths=[str(data)], format="warc"))  # its documentation is still not a crawl
+    assert len(as_warc.found) == 5 and as_warc.passed_over == {str(data / "LICENSE"): "dataset_metadata",
+                                                               str(data / "README"): "dataset_metadata"}
     assert [format_of(name) for name in others] == [None] * 4
     tables = tmp_path / "tables"
     tables.mkdir()
@@ -493,6 +496,29 @@ def test_files_whose_names_give_no_format_are_listed_under_a_folder_and_read_whe
         (tables / name).write_text("x")
     with pytest.raises(InputNotFound, match=r"holds no file whose name gives an input format \(2 \.pdf, 1 without"):
         find_inputs(InputsConfig(paths=[str(tables)]))
+
+
+def test_a_datasets_documentation_is_passed_over_under_a_folder_and_read_when_named(tmp_path: Path) -> None:
+    """The BBC collection's README.txt was read as a news article, the crawl sample's as a crawled page: under a
+    folder or a glob such as `*.txt`, README, LICENSE, CITATION, ... files of any extension are the dataset's
+    documentation. A glob that names them (`*/README.md`: a corpus of READMEs) or a path to one reads them."""
+    data = tmp_path / "data"
+    documentation = ("README.txt", "LICENSE.md", "Readme_ja.md", "COPYING.txt", "citation.txt", "sub/README.md")
+    articles = ("001.txt", "readmes.txt", "licensing.md", "sub/002.txt", "sub/changes.txt")
+    for name in (*documentation, *articles):
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text("x")
+    for pattern in (str(data), str(data / "**" / "*"), str(data / "**" / "*.*")):
+        files = find_inputs(InputsConfig(paths=[pattern]))
+        assert sorted(files.found) == sorted(str(data / name) for name in articles), pattern
+        assert files.passed_over == {str(data / name): "dataset_metadata" for name in documentation}, pattern
+    assert sorted(find_inputs(InputsConfig(paths=[str(data / "*" / "README.md")])).found) == [str(data / "sub/README.md")]
+    assert list(find_inputs(InputsConfig(paths=[str(data / "README.txt")])).found) == [str(data / "README.txt")]
+    only_documentation = tmp_path / "only"
+    only_documentation.mkdir()
+    (only_documentation / "README.md").write_text("x")
+    with pytest.raises(InputNotFound, match=r"\(1 documentation \(README, LICENSE\)\).*read when named on its own"):
+        find_inputs(InputsConfig(paths=[str(only_documentation)]))
 
 
 def test_task_ids_are_stable_and_readable() -> None:

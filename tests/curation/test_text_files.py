@@ -133,6 +133,7 @@ def test_a_folder_of_real_articles_is_curated_and_a_bad_file_is_named(ray_sessio
     folder = _bbc(shared_data, tmp_path, ("tech", "politics"))
     (folder / "tech" / "999.txt").write_bytes(b"\x00\x01\x02 not text " * 100)
     (folder / "LICENSE").write_text("Free for research use.\n")  # a downloaded dataset's own files: not inputs
+    (folder / "README.txt").write_bytes((shared_data / "general" / "bbc-news" / "README.txt").read_bytes())
     (folder / "categories.xlsx").write_bytes(b"PK\x03\x04 a spreadsheet")
     config = CurationConfig.model_validate({"inputs": [{"paths": [str(folder)]}]})
     reports = {r.stage: r for r in run_curation(config, tmp_path / "run")}
@@ -142,8 +143,9 @@ def test_a_folder_of_real_articles_is_curated_and_a_bad_file_is_named(ray_sessio
     # Of a task's 60-odd files, only the bad one is named.
     assert input_problems(tmp_path / "run") == {
         "unreadable": [{"file": str(folder / "tech" / "999.txt"), "reasons": {"binary_file": 1}}], "damaged": [],
-        "passed_over": [{"file": str(folder / name), "reasons": {"no_input_format": 1}}
-                        for name in ("LICENSE", "categories.xlsx")]}
+        "passed_over": [{"file": str(folder / name), "reasons": {reason: 1}} for name, reason in
+                        (("LICENSE", "no_input_format"), ("README.txt", "dataset_metadata"),
+                         ("categories.xlsx", "no_input_format"))]}
     curated = ds.dataset(tmp_path / "run" / "curated", format="parquet").to_table(columns=["source", "text"])
     assert set(curated["source"].to_pylist()) == {"tech", "politics"}
     # The corpus's own exact and near duplicates go (the collection holds repeated articles), and only they.
