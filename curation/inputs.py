@@ -86,6 +86,10 @@ class InputsConfig(BaseModel):
         "JSONL/Parquet/Arrow/CSV field holding a record's own id (ids then follow it); when absent, the file and "
         "line (or row)."))
     url_field: str | None = Field(default="url", description="JSONL/Parquet/Arrow/CSV field holding the URL, if any.")
+    split_before: str | None = Field(default=None, description=(
+        "Plain-text files that hold many documents: a regular expression, and every line it matches starts a new "
+        "document, named by its file and line (WikiText's articles: `'^ = [^=].* = $'`; a paragraph each: "
+        "`'^\\s*$'`; a line each: `''`). The file is read as a stream, of any size; default: a file is one document."))
     max_record_bytes: int = Field(default=DEFAULT_MAX_RECORD_BYTES, ge=1024, description=(
         "WARC records (and JSONL lines, in characters) larger than this are skipped, counted as "
         "`record_too_large`, without being held in memory; a text or HTML file larger than this, as "
@@ -100,8 +104,20 @@ class InputsConfig(BaseModel):
             raise ValueError("a field name, or a list of field names such as [title, abstract]")
         return value
 
+    @field_validator("split_before")
+    @classmethod
+    def _a_regular_expression(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a regular expression ({error}): {value!r}") from None
+        return value
+
     @model_validator(mode="after")
     def _needs_an_input(self) -> InputsConfig:
+        if self.split_before is not None and self.format not in ("auto", "text"):
+            raise ValueError(f"`split_before` splits plain-text files; this entry's format is {self.format!r}")
         if not self.paths and self.paths_file is None:
             raise ValueError("give `paths` (files, globs or URLs) or `paths_file` (a list of inputs)")
         if self.paths_prefix is not None and self.paths_file is None:
@@ -174,9 +190,11 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     if config.max_files is not None:
         ordered = ordered[:config.max_files]
     formats = {name: _format(config, name) for name in ordered}
-    sizes = {name: local_size(found[name]) for name in ordered if formats[name] in ("jsonl", "parquet")}
-    small = {name: formats[name] in ONE_DOCUMENT_FORMATS
-             or (formats[name] == "jsonl" and sizes[name] is not None and sizes[name] < SMALL_FILE_BYTES)
+    # Text files split into documents are record files: grouped only when small, as JSON lines are.
+    record_files = ("jsonl", "text") if config.split_before is not None else ("jsonl",)
+    sizes = {name: local_size(found[name]) for name in ordered if formats[name] in ("parquet", *record_files)}
+    small = {name: (formats[name] in ONE_DOCUMENT_FORMATS and formats[name] not in record_files)
+             or (formats[name] in record_files and sizes[name] is not None and sizes[name] < SMALL_FILE_BYTES)
              for name in ordered}
     grouped = [[name] for name in ordered if not small[name]]
     grouped += group_names([name for name in ordered if small[name]])
@@ -400,7 +418,7 @@ class InputReader(Reader):
                                  html=config.html_field is not None),
             "csv": CsvReader(config.source, content_field, config.id_field, config.url_field,
                              html=config.html_field is not None),
-            "text": TextFileReader(config.source, config.max_record_bytes),
+            "text": TextFileReader(config.source, config.max_record_bytes, split_before=config.split_before),
             "html": TextFileReader(config.source, config.max_record_bytes, html=True),
         }
         for reader in self._readers.values():

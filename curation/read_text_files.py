@@ -7,14 +7,23 @@ else a detector's guess), a page's as a browser finds it (byte order mark, `<met
 file that was not clean UTF-8 is kept and counted under a `decoded:` note. A file larger than the record cap is
 skipped as `file_too_large`, read no further than the cap; one that is not text (zero bytes, an image) as
 `binary_file`; an unreadable or corrupt compressed one as `unreadable_file` / `corrupt_stream`.
+
+A text file may instead hold many documents (WikiText's articles under ` = Title = ` lines, a paragraph or a line per
+document): with `split_before`, a regular expression, every line it matches starts a new document. Such a file is
+read as a stream, of any size; a document over the cap is skipped as `record_too_large`, and damage keeps the
+documents before it. Such files are read as UTF-8 (a document that is not is decoded as above); a UTF-16 file is
+skipped as `utf16_not_split`.
 """
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
+from typing import IO
 
 from sciloom.curation.document import Document
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
-                                        looks_binary, reader_document)
+                                        looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
 
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".tex")
@@ -36,11 +45,15 @@ class TextFileReader(Reader):
     columns = READER_COLUMNS
 
     def __init__(self, source: str | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
-                 html: bool = False) -> None:
+                 html: bool = False, split_before: str | None = None) -> None:
         super().__init__()
         self.source, self.max_record_bytes, self.html = source, max_record_bytes, html
+        self.split_before = re.compile(split_before) if split_before is not None else None
 
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+        if self.split_before is not None and not self.html:
+            yield from self._read_documents(location, name or location)
+            return
         self.stats.docs_in += 1
         if (opened := self.open_input(location, "infer")) is None:
             return
@@ -69,3 +82,78 @@ class TextFileReader(Reader):
         doc = reader_document(source, name or location, None, **{"html" if self.html else "text": content})
         self.keep(doc)
         yield doc
+
+    def _read_documents(self, location: str, name: str) -> Iterator[Document]:
+        """The documents of a file that holds many, each starting at a line `split_before` matches (the file's first
+        line starts one too), named by the file and the number of their first line that is not blank. Stripped;
+        blank ones are no documents."""
+        if (opened := self.open_input(location, "infer")) is None:
+            self.stats.docs_in += 1
+            return
+        source = self.source or source_name(location)
+        lines: list[bytes] = []
+        size, start = 0, None
+
+        def document() -> Iterator[Document]:
+            if start is None:
+                return
+            body = b"".join(lines)
+            self.stats.docs_in += 1
+            if size > self.max_record_bytes:
+                self.skip("record_too_large")
+                return
+            text, note = decode_undeclared(body)
+            if note is not None:
+                self.note(note)
+            self.stats.bytes_in += len(body)
+            doc = reader_document(source, f"{name}:{start}", None, text=text.strip())
+            self.keep(doc)
+            yield doc
+
+        with opened as raw:
+            try:
+                head = raw.read(2048)  # what looks_binary reads; a larger read lost more of a damaged stream
+            except (OSError, EOFError, ValueError):
+                self.stats.docs_in += 1
+                self.skip("corrupt_stream")
+                return
+            head = head.removeprefix(b"\xef\xbb\xbf")
+            if looks_binary(head) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                # (UTF-16 text is not cut into lines byte-wise: said, rather than read as garbage.)
+                self.stats.docs_in += 1
+                self.skip("binary_file" if looks_binary(head) else "utf16_not_split")
+                return
+            try:
+                line_start = False  # the previous piece ended a line (the first line needs no split)
+                for number, line in enumerate(self._lines(head, raw), 1):
+                    if line_start and self.split_before.search(line.decode("utf-8", "replace").rstrip("\r\n")):
+                        yield from document()
+                        lines, size, start = [], 0, None
+                    line_start = line.endswith(b"\n")
+                    size += len(line)
+                    if start is None and line.strip():
+                        start = number
+                    if size <= self.max_record_bytes:  # a document over the cap is counted, not held
+                        lines.append(line)
+            except (OSError, EOFError, ValueError):
+                # The document being read when the stream broke is cut short: counted, not kept.
+                self.stats.docs_in += 1
+                self.skip("corrupt_stream")
+                return
+        yield from document()
+
+    def _lines(self, head: bytes, rest: IO[bytes]) -> Iterator[bytes]:
+        """The lines of the file whose first bytes are `head`, none longer than the cap (a longer one is cut into
+        pieces, so one line without a break is never held whole)."""
+        tail = b""
+        for line in io.BytesIO(head):
+            if line.endswith(b"\n"):
+                yield line
+            else:
+                tail = line
+        while line := rest.readline(self.max_record_bytes + 1):
+            if tail:
+                line, tail = tail + line, b""
+            yield line
+        if tail:
+            yield tail
