@@ -174,11 +174,14 @@ def _remove_tasks_no_longer_listed(stage: str, stage_dir: Path, tasks: Sequence[
     return [marker.stem for marker in gone]
 
 
+_ABSENT = object()  # a key one side lacks: a new option recorded as null differs from none recorded at all
+
+
 def changed_fields(earlier: Any, now: Any, prefix: str = "") -> list[str]:
     """Dotted names of the values that differ between two JSON documents."""
     if isinstance(earlier, dict) and isinstance(now, dict):
         return [name for key in sorted(set(earlier) | set(now), key=str)
-                for name in changed_fields(earlier.get(key), now.get(key), f"{prefix}{key}.")]
+                for name in changed_fields(earlier.get(key, _ABSENT), now.get(key, _ABSENT), f"{prefix}{key}.")]
     return [] if earlier == now else [prefix.rstrip(".") or "(all)"]
 
 

@@ -179,3 +179,14 @@ def test_turning_on_skip_failed_inputs_redoes_nothing(ray_session, tmp_path: Pat
         config = CurationConfig.model_validate({"inputs": [{"paths": [str(crawl)]}], "skip_failed_inputs": skip})
         reports = run_curation(config, tmp_path / "run")
     assert all(r.tasks_skipped == r.tasks_total and not r.settings_changed for r in reports)
+
+
+def test_the_message_names_an_option_a_newer_version_records() -> None:
+    # After an upgrade added `split_before` (recorded as null), every task was redone "as its settings changed ()".
+    from sciloom.curation.executor import changed_fields
+
+    earlier = {"source": "arxiv", "limits": {"max_record_bytes": 1024}}
+    assert changed_fields(earlier, {**earlier, "split_before": None}) == ["split_before"]
+    assert changed_fields(earlier, {"source": "arxiv", "limits": {}}) == ["limits.max_record_bytes"]
+    assert changed_fields(earlier, {"source": "arxiv", "limits": {"max_record_bytes": 1024}}) == []
+    assert changed_fields(earlier, {**earlier, "source": None}) == ["source"]
