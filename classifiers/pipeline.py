@@ -23,7 +23,7 @@ from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample
 from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
 from sciloom.classifiers.tiers import TIERS
 from sciloom.curation.document import iter_parts, read_documents, values_at
-from sciloom.curation.executor import recorded_settings, run_stage
+from sciloom.curation.executor import run_stage
 from sciloom.curation.map_stage import map_documents
 from sciloom.curation.part_writer import provenance
 from sciloom.curation.ray_runtime import ensure_ray
@@ -149,8 +149,9 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
     Labeller(models_dir, config)  # fail here, once and clearly, on missing models or a taxonomy mismatch
     build = partial(_label_chain, str(models_dir), config.model_dump_json(), judged_path)
     # Labels depend on the curated documents, these settings, the models' bytes and the judge's verdicts: when
-    # any of them changed since the last run, no label of the old ones is resumed.
-    settings = {"upstream": recorded_settings(curated_dir), "classifiers": config.model_dump(mode="json"),
+    # any of the last three changed since the last run, no label of the old ones is resumed. A part's labels
+    # depend on its own bytes (its task's settings): an input added to the run relabels the parts that changed.
+    settings = {"classifiers": config.model_dump(mode="json"),
                 "files": {path.name: file_fingerprint(path) for path in model_files(models_dir)},
                 "judged": file_fingerprint(Path(judged_path)) if judged_path else None}
     stage = run_stage("classify", out_dir / LABELLED_DIR, tasks, map_documents(build, provenance(recipe_hash)),

@@ -39,7 +39,7 @@ from sciloom.curation.document import REJECT_REASON, parquet_columns, read_docum
 from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
                                           IndexPart, exact_decisions_task, exact_keys_task, exact_task, index_task,
                                           read_decisions, reference_parts, signature_meta)
-from sciloom.curation.executor import (StageReport, Task, bookkeeping_dir, changed_fields, recorded_output,
+from sciloom.curation.executor import (StageReport, Task, bookkeeping_dir, changed_fields,
                                        recorded_settings, run_stage)
 from sciloom.curation.fuzzy_dedup import bucket_task, components_task, pairs_task, shared_task, signatures_task
 from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
@@ -69,11 +69,9 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     index_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(index_dir / META_FILE, signature_meta(config))
     upstream = recorded_settings(input_dir)
-    # A part's signatures depend on its bytes alone: a part extracted again the same (an input added beside it,
-    # extraction settings that changed nothing in it) keeps them; a part whose bytes changed is signed again.
-    signed = [dataclasses.replace(t, settings={"part": recorded_output(input_dir, t.task_id, Path(t.inputs[0]))})
-              for t in tasks]
-    stage("dedup_index", index_dir, signed, partial(index_task, config), settings={"signatures": signature_meta(config)})
+    # A part's signatures depend on its bytes alone (each task's settings): a part extracted again the same (an
+    # input added beside it, extraction settings that changed nothing in it) keeps them.
+    stage("dedup_index", index_dir, tasks, partial(index_task, config), settings={"signatures": signature_meta(config)})
     parts = [IndexPart(t.task_id, index_dir / f"part-{t.task_id}.parquet", False) for t in tasks]
     parts += reference_parts(config)
     inputs = _redo_if_inputs_changed(config, parts, upstream, work_dir, curated_dir)

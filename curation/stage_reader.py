@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from sciloom.curation.document import Document, parquet_columns, read_documents
-from sciloom.curation.executor import Task
+from sciloom.curation.executor import Task, recorded_output
 from sciloom.curation.step import Reader
 
 
@@ -25,6 +25,10 @@ class StageOutputReader(Reader):
 
 
 def tasks_over_stage(stage_dir: Path) -> list[Task]:
-    """One task per part of the earlier stage, keeping its task id so outputs line up file by file."""
+    """One task per part of the earlier stage, keeping its task id so outputs line up file by file. A task's
+    settings are its part's size and crc32: what it computes depends on those bytes alone, so a part written again
+    the same (an input added beside it; dedup, which spans parts, done again) keeps its finished task, and a part
+    whose bytes changed is done again."""
     parts = sorted(stage_dir.glob("part-*.parquet"))
-    return [Task(task_id=p.stem.removeprefix("part-"), inputs=(str(p),)) for p in parts]
+    return [Task(task_id=task_id, inputs=(str(p),), settings={"part": recorded_output(stage_dir, task_id, p)})
+            for p in parts for task_id in [p.stem.removeprefix("part-")]]
