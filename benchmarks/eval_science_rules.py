@@ -22,38 +22,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sciloom.curation.paper_placeholders import resolve_placeholders  # noqa: E402
 from sciloom.curation.rules import RulesConfig, RulesStep  # noqa: E402
 
 DISCIPLINES = Path(__file__).resolve().parents[2] / "shared" / "data" / "disciplines"
-_PLACEHOLDER = re.compile(r"\{\{(formula|cite|figure|table):([^}]+)\}\}")
-
-
 def unarxive_papers(limit: int | None = None) -> Iterator[str]:
-    """Full papers as text: title, abstract, sections; math as `$...$`, citations as `[n]`."""
+    """Full papers as text: title, abstract, sections; placeholders resolved as the reader does (math as `$...$`,
+    citations as `[n]`)."""
     path = DISCIPLINES / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
     with path.open() as lines:
         for index, line in enumerate(lines):
             if limit is not None and index >= limit:
                 return
             paper = json.loads(line)
-            refs = paper.get("ref_entries", {})
-            cites = {key: n for n, key in enumerate(paper.get("bib_entries", {}), start=1)}
-
-            def fill(match: re.Match) -> str:
-                kind, key = match.groups()
-                if kind == "formula" and key in refs:
-                    return f"${' '.join(refs[key].get('latex', '').split())}$"
-                if kind == "cite":
-                    return f"[{cites.get(key, 1)}]"
-                return f"({kind})"
-
             parts = [paper["metadata"]["title"], paper["metadata"]["abstract"].strip()]
             section = None
             for paragraph in paper["body_text"]:
                 if paragraph.get("section") and paragraph["section"] != section:
                     section = paragraph["section"]
                     parts.append(section)
-                parts.append(_PLACEHOLDER.sub(fill, paragraph["text"]).strip())
+                parts.append(resolve_placeholders(paragraph["text"], paper).strip())
             yield "\n\n".join(" ".join(part.split()) for part in parts if part.strip())
 
 

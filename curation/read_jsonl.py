@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sciloom.curation.document import Document
+from sciloom.curation.paper_placeholders import resolve_placeholders
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
 from sciloom.curation.step import Reader
 
@@ -50,7 +51,8 @@ def empty_field(field: TextField) -> str:
 def field_text(record: dict[str, Any], field: TextField) -> str | None:
     """The text a record holds in `field`: a key, else a dotted path into nested objects; a string, or a list of
     paragraphs (strings, or objects with a string `text`) joined by blank lines; None when there is none. Several
-    fields: the text of each that has one, joined by blank lines (None when none has)."""
+    fields: the text of each that has one, joined by blank lines (None when none has). unarXive's placeholders are
+    resolved (`paper_placeholders`)."""
     if not isinstance(field, str):
         parts = [part for part in (field_text(record, one) for one in field) if part is not None]
         return "\n\n".join(part for part in parts if part.strip()) if parts else None
@@ -60,13 +62,10 @@ def field_text(record: dict[str, Any], field: TextField) -> str | None:
         value = record
         for key in field.split("."):
             value = value.get(key) if isinstance(value, dict) else None
-    if isinstance(value, str):
-        return value
     if isinstance(value, list):
         parts = [part.get("text") if isinstance(part, dict) else part for part in value]
-        if all(isinstance(part, str) for part in parts):
-            return "\n\n".join(part for part in parts if part.strip())
-    return None
+        value = "\n\n".join(part for part in parts if part.strip()) if all(isinstance(p, str) for p in parts) else None
+    return resolve_placeholders(value, record) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
