@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from sciloom.curation.document import Document
 from sciloom.curation.paper_placeholders import resolve_placeholders
+from sciloom.curation.read_text_files import saved_page_url
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
 from sciloom.curation.step import Reader
 
@@ -162,6 +163,8 @@ class RecordReader(Reader):
         own_id = record.get(self.id_field) if self.id_field else None
         locator = str(own_id) if own_id is not None else default_locator()
         url = record.get(self.url_field) if self.url_field else None
+        if self.html and not isinstance(url, str):
+            url = saved_page_url(text)  # a scraped page without its URL: the one the page names, as for saved files
         return reader_document(source, locator, url if isinstance(url, str) else None,
                                **{"html" if self.html else "text": text})
 

@@ -247,14 +247,18 @@ def _host(url: str) -> str:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_an_html_field_is_read_as_a_page(tmp_path: Path, fmt: str) -> None:
-    records = [{"id": "p1", "html": "<html><body><p>One page.</p></body></html>", "text": "ignored"}]
+    canonical = '<html><head><link rel="canonical" href="https://example.org/named"></head><body><p>Two.</p></body></html>'
+    records = [{"id": "p1", "html": "<html><body><p>One page.</p></body></html>", "text": "ignored", "url": None},
+               {"id": "p2", "html": canonical, "text": "", "url": None},  # the URL the page names
+               {"id": "p3", "html": canonical, "text": "", "url": "https://example.org/given"}]  # the record's own
     path = tmp_path / f"pages.{fmt}"
     if fmt == "jsonl":
-        path.write_text(json.dumps(records[0]) + "\n")
+        path.write_text("".join(json.dumps(record) + "\n" for record in records))
     else:
         pq.write_table(pa.Table.from_pylist(records), path)
-    (doc,) = reader_for(InputsConfig(paths=[str(path)], html_field="html")).read(str(path))
-    assert (doc["html"], doc["text"], doc["id"]) == (records[0]["html"], None, document_id("pages", "p1"))
+    docs = list(reader_for(InputsConfig(paths=[str(path)], html_field="html")).read(str(path)))
+    assert (docs[0]["html"], docs[0]["text"], docs[0]["id"]) == (records[0]["html"], None, document_id("pages", "p1"))
+    assert [doc["url"] for doc in docs] == [None, "https://example.org/named", "https://example.org/given"]
 
 
 def test_a_folder_of_saved_pages_is_extracted_as_the_same_pages_given_in_jsonl(ray_session, shared_data: Path,
