@@ -138,8 +138,8 @@ def models_with_judge_quality(config: ClassifiersConfig, out_dir: Path, base_mod
     if source_path.exists() and eval_path.exists() and json.loads(source_path.read_text()) == source:
         return models_dir, json.loads(eval_path.read_text())
 
-    examples, _ = read_labelled_jsonl(training.decode("utf-8").splitlines(),
-                                      label_mapper("identity", QUALITY, config.taxonomy))
+    examples, _, _ = read_labelled_jsonl(training.decode("utf-8").splitlines(),
+                                         label_mapper("identity", QUALITY, config.taxonomy))
     source_path.unlink(missing_ok=True)  # a crash below must not leave a folder that looks finished
     for suffix in ("bin", "json"):
         with atomic_path(models_dir / f"{DISCIPLINE}.{suffix}") as tmp:

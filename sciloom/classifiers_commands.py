@@ -128,6 +128,13 @@ def train(
     text_field: Annotated[str, typer.Option(help="Field holding the text.")] = "text",
     label_field: Annotated[str, typer.Option(help="Field holding the label.")] = "label",
     test_fraction: Annotated[float, typer.Option(min=0.05, max=0.5, help="Share held out for evaluation.")] = 0.2,
+    group_field: Annotated[Optional[str], typer.Option(
+        help="Field naming each record's source: whole sources are held out (about --test-fraction of them), and "
+             "each one's numbers and the worst are reported. A random split flatters a model trained on few "
+             "sources: it learns their style.")] = None,
+    leave_one_group_out: Annotated[bool, typer.Option(
+        help="With --group-field: hold out every source in turn (one model each; the report's mean and worst "
+             "source), then save a model trained on all of them.")] = False,
     recipe: RecipeOption = None,
 ) -> None:
     """Train a model from labelled JSONL; prints the held-out evaluation (accuracy, macro-F1, ECE)."""
@@ -139,14 +146,19 @@ def train(
     except (ValueError, FileNotFoundError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
+    if leave_one_group_out and group_field is None:
+        typer.echo("--leave-one-group-out needs --group-field (the field naming each record's source)", err=True)
+        raise typer.Exit(2)
     with data.open("rb") as lines:
-        examples, skipped = read_labelled_jsonl(lines, mapper, text_field, label_field)
+        examples, skipped, groups = read_labelled_jsonl(lines, mapper, text_field, label_field, group_field)
     try:
-        report = train_and_evaluate(kind, examples, config, out, test_fraction)
-    except ValueError as error:  # too few examples, labels outside the taxonomy: the data cannot train a model
+        report = train_and_evaluate(kind, examples, config, out, test_fraction, groups, leave_one_group_out)
+    except ValueError as error:  # too few examples or groups, labels outside the taxonomy: it cannot train a model
         typer.echo(f"{data}: {error} (skipped lines: {dict(skipped)})", err=True)
         raise typer.Exit(2) from None
-    summary = {k: report[k] for k in ("examples", "accuracy", "macro_f1", "ece", "ece_before_calibration", "split")}
+    shown = ("examples", "accuracy", "macro_f1", "ece", "ece_before_calibration", "group_macro_f1_mean",
+             "worst_group", "split")
+    summary = {k: report[k] for k in shown if k in report}
     typer.echo(json.dumps({**summary, "skipped": dict(skipped), "report": str(out / f"{kind}_eval.json")}))
 
 
