@@ -3,9 +3,10 @@
 
 Read as they are, the placeholders are most of a mathematical paper's words: a curation run (science rules) kept 31
 of the 49 papers of unarXive's sample (language identification unsure of 4, the rules rejecting 12 for too few
-alphabetic words and 2 for repeated n-grams); with the formulas back as LaTeX, it keeps 44. Formulas become `$latex$` (`$$latex$$` alone on their line, as
-displayed equations are), a run of citations a numbered reference (`[1, 2]`, numbered by first citation in the
-text, as LaTeX prints them), and figures and tables, whose captions are not part of the running text, are dropped.
+alphabetic words and 2 for repeated n-grams); with the formulas back as LaTeX, it keeps 44. Formulas become
+`$latex$` (`$$latex$$` alone on their line, as displayed equations are), a run of citations a numbered reference
+(`[1, 2]`, numbered by first citation in the text, as LaTeX prints them), and figures and tables, whose captions are
+not part of the running text, are dropped.
 """
 from __future__ import annotations
 

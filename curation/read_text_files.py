@@ -2,9 +2,10 @@
 HTML page, which the extraction step then reads like a crawled one.
 
 A folder of `.txt` or `.html` files is how many corpora come (news collections, Project Gutenberg, converted
-papers, scraped pages). A saved page's URL is the one it names as its own (see `saved_page_url`). A text file's charset is found as for an undeclared web page (byte order mark, else UTF-8,
-else a detector's guess), a page's as a browser finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a
-file that was not clean UTF-8 is kept and counted under a `decoded:` note. A file larger than the record cap is
+papers, scraped pages). A saved page's URL is the one it names as its own (`saved_page_url`). A text file's charset
+is found as for an undeclared web page (byte order mark, else UTF-8, else a detector's guess), a page's as a browser
+finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file that was not clean UTF-8 is kept and counted
+under a `decoded:` note. A file larger than the record cap is
 skipped as `file_too_large`, read no further than the cap; one that is not text (zero bytes, an image) as
 `binary_file`; an unreadable or corrupt compressed one as `unreadable_file` / `corrupt_stream`.
 

@@ -514,7 +514,8 @@ def test_a_datasets_documentation_is_passed_over_under_a_folder_and_read_when_na
         files = find_inputs(InputsConfig(paths=[pattern]))
         assert sorted(files.found) == sorted(str(data / name) for name in articles), pattern
         assert files.passed_over == {str(data / name): "dataset_metadata" for name in documentation}, pattern
-    assert sorted(find_inputs(InputsConfig(paths=[str(data / "*" / "README.md")])).found) == [str(data / "sub/README.md")]
+    named = find_inputs(InputsConfig(paths=[str(data / "*" / "README.md")]))
+    assert sorted(named.found) == [str(data / "sub/README.md")]
     assert list(find_inputs(InputsConfig(paths=[str(data / "README.txt")])).found) == [str(data / "README.txt")]
     only_documentation = tmp_path / "only"
     only_documentation.mkdir()

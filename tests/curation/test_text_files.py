@@ -247,7 +247,8 @@ def _host(url: str) -> str:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_an_html_field_is_read_as_a_page(tmp_path: Path, fmt: str) -> None:
-    canonical = '<html><head><link rel="canonical" href="https://example.org/named"></head><body><p>Two.</p></body></html>'
+    canonical = ('<html><head><link rel="canonical" href="https://example.org/named"></head>'
+                 "<body><p>Two.</p></body></html>")
     records = [{"id": "p1", "html": "<html><body><p>One page.</p></body></html>", "text": "ignored", "url": None},
                {"id": "p2", "html": canonical, "text": "", "url": None},  # the URL the page names
                {"id": "p3", "html": canonical, "text": "", "url": "https://example.org/given"}]  # the record's own
