@@ -81,7 +81,11 @@ class JsonLine:
 
     @property
     def id(self) -> Any:
-        return self.record.get("id") if self.record is not None else None
+        return self.get("id")
+
+    def get(self, field: str) -> Any:
+        """The record's value of `field` (None: no such field, or no record)."""
+        return self.record.get(field) if self.record is not None else None
 
 
 def _valid_utf8(text: str) -> tuple[str, bool]:

@@ -28,6 +28,7 @@ import typer
 
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.curation.read_jsonl import JsonLine, read_json_lines
+from sciloom.jsonl_options import IdFieldOption, TextFieldOption, text_field_of
 from sciloom.curation.rules import Profile
 
 classifiers_app = typer.Typer(help="Train or bootstrap the level-2 discipline and quality classifiers.",
@@ -75,6 +76,8 @@ def label(
         help="Also run the level-1 rules with this profile (as `sciloom run` does before labelling): each line gets "
              "`rules_rejection`, the check that rejects it or null. The quality model alone reads words, not "
              "repetition: a word salad or a line repeated 50 times can score high.")] = None,
+    text_field: TextFieldOption = "text",
+    id_field: IdFieldOption = "id",
 ) -> None:
     """Label documents (JSONL on stdin) with discipline, science and quality scores and tier (JSONL on stdout)."""
     from sciloom.classifiers.bootstrap import ensure_default_models
@@ -89,8 +92,8 @@ def label(
     problems: Counter[str] = Counter()
     notes: Counter[str] = Counter()
     records = 0
-    for batch in _batches(read_json_lines(sys.stdin.buffer, "text"), config.batch_size):
-        docs = [{"id": line.id, "text": line.value} for line in batch if line.problem is None]
+    for batch in _batches(read_json_lines(sys.stdin.buffer, text_field_of(text_field)), config.batch_size):
+        docs = [{"id": line.get(id_field), "text": line.value} for line in batch if line.problem is None]
         notes.update(labeller.annotate(docs))
         labelled = iter(docs)
         for line in batch:
@@ -98,11 +101,11 @@ def label(
             notes.update(line.notes)
             if line.problem is not None:
                 problems[line.problem] += 1
-                out: dict[str, Any] = {"id": line.id, "error": line.problem}
+                out: dict[str, Any] = {"id": line.get(id_field), "error": line.problem}
             else:
                 doc = next(labelled)
                 tiers[doc["quality_tier"]] += 1
-                out = {"id": line.id, **{name: doc[name] for name in LABEL_COLUMNS}}
+                out = {"id": line.get(id_field), **{name: doc[name] for name in LABEL_COLUMNS}}
                 out["discipline_scores"] = {k: round(v, 5) for k, v in out["discipline_scores"].items()}
                 out["science_score"] = round(out["science_score"], 5)
                 out["quality_score"] = round(out["quality_score"], 5)
@@ -125,7 +128,7 @@ def train(
     out: Annotated[Path, typer.Option(help="Folder to write <kind>.bin/.json and <kind>_eval.json into.")],
     kind: Annotated[str, typer.Option(help="discipline or quality.")] = "discipline",
     label_map: Annotated[str, typer.Option(help="identity, arxiv, mag, mmlu, or a JSON file {raw label: label}.")] = "identity",
-    text_field: Annotated[str, typer.Option(help="Field holding the text.")] = "text",
+    text_field: TextFieldOption = "text",
     label_field: Annotated[str, typer.Option(help="Field holding the label.")] = "label",
     test_fraction: Annotated[float, typer.Option(min=0.05, max=0.5, help="Share held out for evaluation.")] = 0.2,
     group_field: Annotated[Optional[str], typer.Option(
@@ -150,7 +153,8 @@ def train(
         typer.echo("--leave-one-group-out needs --group-field (the field naming each record's source)", err=True)
         raise typer.Exit(2)
     with data.open("rb") as lines:
-        examples, skipped, groups = read_labelled_jsonl(lines, mapper, text_field, label_field, group_field)
+        examples, skipped, groups = read_labelled_jsonl(lines, mapper, text_field_of(text_field), label_field,
+                                                        group_field)
     try:
         report = train_and_evaluate(kind, examples, config, out, test_fraction, groups, leave_one_group_out)
     except ValueError as error:  # too few examples or groups, labels outside the taxonomy: it cannot train a model

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sciloom.curation.dedup import dedup_documents
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.read_jsonl import JsonLine, missing_field, read_json_lines
+from sciloom.jsonl_options import IdFieldOption, TextFieldOption, text_field_of
 from sciloom.recipe_errors import one_line
 
 _DEFAULT = DedupConfig()
@@ -43,6 +44,8 @@ def dedup(
     containment: Annotated[bool, typer.Option(help="Containment: drop lines mostly held by one line with more text.")] = True,
     containment_threshold: Annotated[float, typer.Option(help="Fraction of a line's n-grams held by one outranking line that makes it contained.")] = _DEFAULT.containment.threshold,
     containment_ngram: Annotated[int, typer.Option(help="Words per containment n-gram.")] = _DEFAULT.containment.ngram,
+    text_field: TextFieldOption = "text",
+    id_field: IdFieldOption = "id",
 ) -> None:
     """Deduplicate documents (JSONL on stdin, one verdict per line on stdout)."""
     try:
@@ -52,7 +55,8 @@ def dedup(
             "containment": {"enabled": containment, "threshold": containment_threshold, "ngram": containment_ngram}})
     except ValidationError as error:
         raise typer.BadParameter(one_line(error)) from None
-    records = _first_of_each_id([_parse(line) for line in read_json_lines(sys.stdin.buffer, "text")])
+    records = _first_of_each_id([_parse(line, id_field)
+                                 for line in read_json_lines(sys.stdin.buffer, text_field_of(text_field))])
     valid = [i for i, (_, _, problem) in enumerate(records) if problem is None]
     verdicts = dict(zip(valid, dedup_documents(config, [str(records[i][0]) for i in valid],
                                                [records[i][1] for i in valid])))
@@ -89,9 +93,9 @@ def _first_of_each_id(records: list[tuple[object, str, str | None]]) -> list[tup
     return out
 
 
-def _parse(line: JsonLine) -> tuple[object, str, str | None]:
+def _parse(line: JsonLine, id_field: str) -> tuple[object, str, str | None]:
     """(id, text, problem or None): dedup also needs the id, to name the cluster."""
     problem = line.problem
-    if problem is None and line.id is None:
-        problem = missing_field("id")
-    return line.id, line.value or "", problem
+    if problem is None and line.get(id_field) is None:
+        problem = missing_field(id_field)
+    return line.get(id_field), line.value or "", problem

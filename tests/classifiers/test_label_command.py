@@ -147,3 +147,22 @@ def test_label_with_rules_names_the_check_that_rejects_each_document(app, bootst
     assert sum(summary["rules"].values()) == len(texts)
     plain = CliRunner().invoke(app, ["label", "--models", str(bootstrapped_models)], input=lines[0] + "\n")
     assert "rules_rejection" not in _records(plain.stdout)[0] and "rules" not in plain.stderr
+
+
+def test_label_reads_the_fields_a_dataset_uses(app, shared_data):
+    """unarXive's papers keep their text in `body_text` paragraphs and their id in `paper_id`: every line was
+    answered `missing_text_field`, with no id."""
+    path = shared_data / "disciplines" / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
+    papers = path.read_text(encoding="utf-8").splitlines()[:6]
+    result = CliRunner().invoke(app, ["label", "--text-field", "body_text", "--id-field", "paper_id"],
+                                input="\n".join(papers) + "\n")
+    assert result.exit_code == 0, result.output
+    out = _records(result.stdout)
+    assert [r["id"] for r in out] == [json.loads(p)["paper_id"] for p in papers]
+    assert all("error" not in r for r in out)
+    # Their arXiv categories (math.PR, ...) name the discipline most of them get.
+    mathematics = [r["discipline"] for r, p in zip(out, papers)
+                   if json.loads(p)["metadata"]["categories"].startswith("math")]
+    assert mathematics and mathematics.count("mathematics") >= len(mathematics) / 2
+    default = CliRunner().invoke(app, ["label"], input=papers[0] + "\n")
+    assert _records(default.stdout) == [{"id": None, "error": "missing_text_field"}]

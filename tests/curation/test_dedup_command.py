@@ -77,3 +77,19 @@ def test_out_of_range_options_name_their_option_on_one_line() -> None:
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert ("--threshold: Input should be less than 1; --containment-threshold: Input should be less than or equal "
             "to 1") in result.output
+
+
+def test_dedup_reads_the_fields_a_dataset_uses(shared_data) -> None:
+    """S2ORC's records: `paper_id`, and the text in `title` and `abstract`."""
+    path = shared_data / "disciplines" / "s2orc-metadata-sample" / "metadata_sample_v2020-07-05.jsonl"
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:40]]
+    records = [r for r in records if r.get("abstract")][:8]
+    copy = {**records[0], "paper_id": "zz-copy"}  # the same title and abstract under another id
+    lines = [json.dumps(r) for r in [*records, copy]]
+    result = CliRunner().invoke(_app(), ["dedup", "--text-field", "title,abstract", "--id-field", "paper_id"],
+                                input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == [r["paper_id"] for r in records] + ["zz-copy"]
+    assert [o["reason"] for o in out] == [None] * len(records) + ["exact_duplicate"]
+    assert out[-1]["duplicate_of"] == records[0]["paper_id"]
