@@ -201,7 +201,9 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     tasks = []
     for names in sorted(grouped):
         task = Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
-        pieces = _pieces(formats[names[0]], found[names[0]], sizes.get(names[0])) if len(names) == 1 else 1
+        fmt = formats[names[0]]
+        pieces = _pieces(fmt, found[names[0]], sizes.get(names[0])) if len(names) == 1 and fmt in record_files + (
+            "parquet",) else 1
         tasks += [task] if pieces == 1 else [
             dataclasses.replace(task, task_id=f"{task.task_id}-{k + 1}of{pieces}", piece=(k, pieces))
             for k in range(pieces)]
@@ -209,15 +211,15 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
 
 
 def _pieces(fmt: str, location: str, size: int | None) -> int:
-    """How many tasks read a file of `size` bytes (None: a URL, or missing): several for a local file over
-    PIECE_BYTES that can be cut, uncompressed JSON lines (at line starts) or Parquet (at row groups); one
-    otherwise."""
+    """How many tasks read a record file of `size` bytes (None: a URL, or missing): several for a local file over
+    PIECE_BYTES that can be cut, uncompressed JSON lines (at line starts), text split into documents (at their
+    first lines) or Parquet (at row groups); one otherwise."""
     if size is None or size <= PIECE_BYTES:
         return 1
     try:
         if fmt == "parquet":
             return min(-(-size // PIECE_BYTES), pq.ParquetFile(location).metadata.num_row_groups)
-        if location.lower().endswith(COMPRESSION_SUFFIXES) or not starts_json_lines(location):
+        if location.lower().endswith(COMPRESSION_SUFFIXES) or (fmt == "jsonl" and not starts_json_lines(location)):
             return 1  # a compressed stream cannot be entered midway; a JSON array is read as one
     except (OSError, pa.ArrowInvalid):
         return 1  # its one task says what is wrong with it

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from sciloom.curation.document import Document
 from sciloom.curation.paper_placeholders import resolve_placeholders
-from sciloom.curation.read_text_files import saved_page_url
+from sciloom.curation.read_text_files import count_lines, saved_page_url
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
 from sciloom.curation.step import Reader
 
@@ -224,7 +224,7 @@ class JsonlReader(RecordReader):
                 lines = self._lines(first, raw, end=size * (piece[0] + 1) // piece[1])
                 # Records without an id are named by their line, as when the file is read whole: the lines before
                 # the piece are counted, once, only if one is needed.
-                lines_before = functools.cache(lambda: _count_lines(location, start))
+                lines_before = functools.cache(lambda: count_lines(location, start))
                 yield from self._line_documents(lines, name, source, lambda: lines_before() + 1)
             except (OSError, ValueError):
                 self.skip("corrupt_stream")
@@ -309,16 +309,6 @@ class JsonlReader(RecordReader):
         doc = self._record_document(parsed.record, parsed.value, default_locator, source)
         self.keep(doc)
         return doc
-
-
-def _count_lines(location: str, end: int) -> int:
-    """Line breaks in a local file's first `end` bytes."""
-    count = 0
-    with open(location, "rb") as raw:
-        while end > 0 and (chunk := raw.read(min(end, 8 << 20))):
-            count += chunk.count(b"\n")
-            end -= len(chunk)
-    return count
 
 
 def starts_json_lines(location: str) -> bool:

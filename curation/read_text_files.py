@@ -81,9 +81,11 @@ class TextFileReader(Reader):
         self.source, self.max_record_bytes, self.html = source, max_record_bytes, html
         self.split_before = re.compile(split_before) if split_before is not None else None
 
-    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+    def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
+        """The file as one document; with `split_before`, its documents (with `piece` (k, n), those that start in
+        the k-th of n equal byte ranges of an uncompressed local file: inputs.tasks_for)."""
         if self.split_before is not None and not self.html:
-            yield from self._read_documents(location, name or location)
+            yield from self._read_documents(location, name or location, piece)
             return
         self.stats.docs_in += 1
         if (opened := self.open_input(location, "infer")) is None:
@@ -116,12 +118,14 @@ class TextFileReader(Reader):
         self.keep(doc)
         yield doc
 
-    def _read_documents(self, location: str, name: str) -> Iterator[Document]:
+    def _read_documents(self, location: str, name: str, piece: tuple[int, int] | None) -> Iterator[Document]:
         """The documents of a file that holds many, each starting at a line `split_before` matches (the file's first
         line starts one too), named by the file and the number of their first line that is not blank. Stripped;
-        blank ones are no documents."""
-        if (opened := self.open_input(location, "infer")) is None:
-            self.stats.docs_in += 1
+        blank ones are no documents. A piece holds the documents whose first line starts in its byte range: the
+        first begins at the first such line at or after the range's start."""
+        if (opened := self.open_input(location, None if piece else "infer")) is None:
+            if not piece or piece[0] == 0:
+                self.stats.docs_in += 1
             return
         source = self.source or source_name(location)
         lines: list[bytes] = []
@@ -150,30 +154,64 @@ class TextFileReader(Reader):
                 self.stats.docs_in += 1
                 self.skip("corrupt_stream")
                 return
-            head = head.removeprefix(b"\xef\xbb\xbf")
+            bom = len(head) - len(head := head.removeprefix(b"\xef\xbb\xbf"))
             if looks_binary(head) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
-                # (UTF-16 text is not cut into lines byte-wise: said, rather than read as garbage.)
-                self.stats.docs_in += 1
-                self.skip("binary_file" if looks_binary(head) else "utf16_not_split")
+                # (UTF-16 text is not cut into lines byte-wise: said, rather than read as garbage.) Once per file.
+                if not piece or piece[0] == 0:
+                    self.stats.docs_in += 1
+                    self.skip("binary_file" if looks_binary(head) else "utf16_not_split")
                 return
             try:
+                offset, end, first_number = bom, None, 1
+                stream = self._lines(head, raw)
+                if piece is not None:
+                    file_size = raw.seek(0, io.SEEK_END)
+                    if piece[0] > 0:
+                        offset = self._document_start(raw, file_size * piece[0] // piece[1])
+                        raw.seek(offset)
+                        stream, first_number = self._lines(b"", raw), count_lines(location, offset) + 1
+                    else:
+                        raw.seek(len(head) + bom)
+                    if piece[0] < piece[1] - 1:
+                        end = self._document_start(raw, file_size * (piece[0] + 1) // piece[1])
+                        raw.seek(offset if piece[0] > 0 else len(head) + bom)
                 line_start = False  # the previous piece ended a line (the first line needs no split)
-                for number, line in enumerate(self._lines(head, raw), 1):
+                number = first_number  # of the line this piece is in (a line over the cap comes in pieces)
+                for line in stream:
+                    if end is not None and offset >= end:
+                        break  # the next piece's first document
+                    offset += len(line)
                     if line_start and self.split_before.search(line.decode("utf-8", "replace").rstrip("\r\n")):
                         yield from document()
                         lines, size, start = [], 0, None
-                    line_start = line.endswith(b"\n")
                     size += len(line)
                     if start is None and line.strip():
                         start = number
                     if size <= self.max_record_bytes:  # a document over the cap is counted, not held
                         lines.append(line)
+                    line_start = line.endswith(b"\n")
+                    number += line_start
             except (OSError, EOFError, ValueError):
                 # The document being read when the stream broke is cut short: counted, not kept.
                 self.stats.docs_in += 1
                 self.skip("corrupt_stream")
                 return
         yield from document()
+
+    def _document_start(self, raw: IO[bytes], offset: int) -> int:
+        """Where the first document that starts at or after `offset` starts: the first line from there that
+        `split_before` matches (the file's size when none does)."""
+        raw.seek(offset - 1)
+        while (part := raw.readline(self.max_record_bytes + 1)) and not part.endswith(b"\n"):
+            pass  # the rest of the line `offset` falls in
+        line_start = True
+        while True:
+            start = raw.tell()
+            if not (line := raw.readline(self.max_record_bytes + 1)):
+                return start
+            if line_start and self.split_before.search(line.decode("utf-8", "replace").rstrip("\r\n")):
+                return start
+            line_start = line.endswith(b"\n")
 
     def _lines(self, head: bytes, rest: IO[bytes]) -> Iterator[bytes]:
         """The lines of the file whose first bytes are `head`, none longer than the cap (a longer one is cut into
@@ -190,3 +228,13 @@ class TextFileReader(Reader):
             yield line
         if tail:
             yield tail
+
+
+def count_lines(location: str, end: int) -> int:
+    """Line breaks in a local file's first `end` bytes: what names a piece's records by their lines."""
+    count = 0
+    with open(location, "rb") as raw:
+        while end > 0 and (chunk := raw.read(min(end, 8 << 20))):
+            count += chunk.count(b"\n")
+            end -= len(chunk)
+    return count

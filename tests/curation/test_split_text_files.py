@@ -116,7 +116,9 @@ def test_a_recipe_error_names_the_field() -> None:
         raise AssertionError("a bad regular expression was accepted")
 
 
-def test_wikitext_is_curated_as_articles(ray_session, shared_data: Path, tmp_path: Path) -> None:
+def test_wikitext_is_curated_as_articles(ray_session, shared_data: Path, tmp_path: Path, monkeypatch) -> None:
+    from sciloom.curation import inputs
+
     path = shared_data / "general" / "wikitext-2" / "test.txt"
     kept = {}
     for split in (None, WIKITEXT_TITLE):
@@ -132,3 +134,38 @@ def test_wikitext_is_curated_as_articles(ray_session, shared_data: Path, tmp_pat
             assert set(rules.rejected) == {"gopher_quality:alpha_words"} and rules.docs_in == 62
             assert kept[split].num_rows == 62 - rules.rejected.total() >= 40
     assert kept[None].num_rows == 0
+    # Read in pieces by several tasks, the run curates the same articles.
+    monkeypatch.setattr(inputs, "PIECE_BYTES", 200_000)
+    config = CurationConfig.model_validate({"inputs": [{"paths": [str(path)], "split_before": WIKITEXT_TITLE}]})
+    reports = {r.stage: r for r in run_curation(config, tmp_path / "pieces")}
+    assert reports["extract"].tasks_total >= 6
+    pieces = ds.dataset(tmp_path / "pieces" / "curated", format="parquet").to_table(["id", "text"]).sort_by("id")
+    whole = ds.dataset(tmp_path / "True" / "curated", format="parquet").to_table(["id", "text"]).sort_by("id")
+    assert pieces.equals(whole)
+
+
+def test_a_large_split_file_is_read_in_pieces_that_together_are_the_file(shared_data: Path, tmp_path: Path,
+                                                                          monkeypatch) -> None:
+    """A piece holds the documents whose first line starts in its byte range: WikiText's 62 articles (1.3 MB) in
+    about 13 pieces, and paragraphs with a document over the cap and a BOM, are read as the whole file is."""
+    from sciloom.curation import inputs
+
+    paragraphs = tmp_path / "paragraphs.txt"
+    body = "\n\n".join(f"{p} (copy {i})" + (" word" * 600 if i == 7 else "") for i in range(1500) for p in PARAGRAPHS)
+    paragraphs.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    monkeypatch.setattr(inputs, "PIECE_BYTES", 100_000)
+    for path, split in ((shared_data / "general" / "wikitext-2" / "test.txt", WIKITEXT_TITLE),
+                        (paragraphs, r"^\s*$")):
+        config = InputsConfig(paths=[str(path)], split_before=split, max_record_bytes=2048)
+        whole_reader = inputs.reader_for(config)
+        whole = list(whole_reader.read(str(path)))
+        tasks = resolve_inputs(config)
+        assert len(tasks) >= 3 and [t.piece for t in tasks] == [(k, len(tasks)) for k in range(len(tasks))]
+        reader = inputs.reader_for(config)
+        assert [d for t in tasks for d in reader.read(t.inputs[0], piece=t.piece)] == whole
+        assert (reader.stats.docs_in, reader.stats.skipped) == (whole_reader.stats.docs_in, whole_reader.stats.skipped)
+    assert dict(whole_reader.stats.skipped) == {"record_too_large": 3} and len(whole) == 4500 - 3
+    # Compressed, it cannot be entered midway: one task.
+    packed = tmp_path / "paragraphs.txt.gz"
+    packed.write_bytes(gzip.compress(paragraphs.read_bytes()))
+    assert [t.piece for t in resolve_inputs(InputsConfig(paths=[str(packed)], split_before=""))] == [None]
