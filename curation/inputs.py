@@ -142,6 +142,9 @@ class InputFiles:
     # beside its .arrow files). Listed in the run's report. A file named on its own is read (a misnamed crawl file
     # is reported unreadable).
     passed_over: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Where -> version of a file in an object store, as its folder's listing gave it (size and ETag, generation or
+    # modification time): a file replaced since the last run is read again, at no request beyond the listing.
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles:
@@ -149,12 +152,13 @@ def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles
     an input folder) are not inputs: a run must not read what it writes."""
     found: dict[str, str] = {}
     passed_over: dict[str, str] = {}
+    versions: dict[str, str] = {}
 
     def is_input(name: str) -> bool:
         return config.format != "auto" or format_of(name) is not None
 
     for pattern in config.paths:
-        files, others = _expand(pattern, is_input)
+        files, others = _expand(pattern, is_input, versions)
         found.update(files)
         passed_over.update(others)
     if config.paths_file is not None:
@@ -169,7 +173,9 @@ def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles
     # A file given under two names (a relative and an absolute path) is one input, named by its relative name.
     by_preference = sorted(found.items(), key=lambda item: (os.path.isabs(item[0]), item[0]), reverse=True)
     name_of = {location: name for name, location in by_preference}  # the last, most preferred name wins
-    return InputFiles({name: location for location, name in name_of.items()}, dict(sorted(passed_over.items())))
+    found = {name: location for location, name in name_of.items()}
+    return InputFiles(found, dict(sorted(passed_over.items())),
+                      {location: version for location, version in versions.items() if location in name_of})
 
 
 def _dataset_metadata(found: dict[str, str]) -> list[str]:
@@ -287,24 +293,32 @@ def _glob_root(pattern: str) -> str:
     return pattern[:_GLOB_CHARS.search(pattern).start()].rpartition("/")[0] or "."
 
 
-def _expand(pattern: str, is_input: Callable[[str], bool]) -> tuple[dict[str, str], dict[str, str]]:
-    """(name -> location of the inputs, name -> why passed over) of one path, folder, glob or URL. Under a folder or
-    glob, `is_input` decides by name, and a dataset's documentation is passed over unless the glob names it
-    (`repos/*/README.md`); a file named on its own is an input."""
+def _expand(pattern: str, is_input: Callable[[str], bool], versions: dict[str, str]
+            ) -> tuple[dict[str, str], dict[str, str]]:
+    """(name -> location of the inputs, name -> why passed over) of one path, folder, glob or URL; the versions of
+    the files an object store lists go into `versions`. Under a folder or glob, `is_input` decides by name, and a
+    dataset's documentation is passed over unless the glob names it (`repos/*/README.md`); a file named on its own
+    is an input."""
     # A glob whose last part has no wildcard names its files: `repos/*/README.md` reads the READMEs.
     reads_documentation = not _GLOB_CHARS.search(pattern.rpartition("/")[2])
     if is_url(pattern):
         fs, path = url_to_fs(pattern)
         if _GLOB_CHARS.search(path):
             root = _glob_root(path)
-            found = [p for p in fs.glob(path) if fs.isfile(p) and _listed_in_folder(p[len(root):])]
+            listed = {p: info for p, info in fs.glob(path, detail=True).items()
+                      if info.get("type") == "file" and _listed_in_folder(p[len(root):])}
         elif fs.isdir(path):
-            found = [p for p in fs.find(path) if _listed_in_folder(p[len(path.rstrip("/")):])]
+            listed = {p: info for p, info in fs.find(path, detail=True).items()
+                      if _listed_in_folder(p[len(path.rstrip("/")):])}
             reads_documentation = False
         else:
-            found = [path] if fs.exists(path) else []
+            try:
+                listed = {path: fs.info(path)}
+            except FileNotFoundError:
+                listed = {}
             is_input = _always
-        files = {url: url for url in (fs.unstrip_protocol(p) for p in found)}
+        files = {fs.unstrip_protocol(p): fs.unstrip_protocol(p) for p in listed}
+        versions.update((fs.unstrip_protocol(p), _version(info)) for p, info in listed.items())
     else:
         path = Path(pattern).expanduser()
         if _GLOB_CHARS.search(pattern):
@@ -344,6 +358,15 @@ _DOCUMENTATION = re.compile(r"(readme|licen[cs]e|copying|changelog|citation|cont
 
 def _always(name: str) -> bool:
     return True
+
+
+def _version(info: dict[str, Any]) -> str:
+    """A listed file's version: its size and what its store changes when the file is replaced (S3's ETag, GCS's
+    generation, a modification time)."""
+    for key in ("ETag", "etag", "generation", "md5Hash", "LastModified", "last_modified", "mtime", "created"):
+        if info.get(key) is not None:
+            return f"{info.get('size')}:{info[key]}"
+    return str(info.get("size"))
 
 
 def _base_name(name: str) -> str:

@@ -14,7 +14,8 @@ from sciloom.curation.dedup import run_dedup
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.executor import StageFailed, StageReport, Task, bookkeeping_dir, finished_tasks, run_stage
 from sciloom.curation.extract import ExtractStep
-from sciloom.curation.inputs import InputListedTwice, InputNotFound, find_inputs, local_size, reader_for, tasks_for
+from sciloom.curation.inputs import (InputListedTwice, InputNotFound, find_inputs, is_url, local_size, reader_for,
+                                     tasks_for)
 from sciloom.curation.langid import LanguageIdStep
 from sciloom.curation.line_cleaning import LineCleaningStep
 from sciloom.curation.map_stage import map_documents
@@ -86,12 +87,13 @@ def _passed_over_path(out_dir: Path) -> Path:
     return bookkeeping_dir(out_dir / EXTRACT_STAGE) / "passed_over.json"
 
 
-def _local_sizes(locations: tuple[str, ...]) -> int | list[int | None] | None:
-    """The size of each local input file of a task (a task of one file: its size alone). None for a URL: asking an
-    object store about every file on each rerun would cost one request per file; for a missing file the reader
-    counts it unreadable."""
-    sizes = [local_size(location) for location in locations]
-    return sizes[0] if len(sizes) == 1 else sizes
+def _file_versions(locations: tuple[str, ...], listed: dict[str, str]) -> Any:
+    """The version of each input file of a task (a task of one file: its version alone): a local file's size, an
+    object's size and ETag (or generation, or modification time) as its folder's listing gave them. None for a URL
+    no listing gave (asking a store about every file on each rerun would cost one request per file) or a missing
+    file (its reader counts it unreadable)."""
+    versions = [listed.get(location) if is_url(location) else local_size(location) for location in locations]
+    return versions[0] if len(versions) == 1 else versions
 
 
 def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None = None,
@@ -104,11 +106,13 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
     passed_over: dict[str, str] = {}
     for index, inputs in enumerate(config.inputs):
         # Each file's task carries its input's own options (source name, fields, limits): a change redoes its files.
-        # A local file's size too: a file still downloading when a run read it, complete at the rerun, is read again.
+        # Its version too: a file still downloading when a run read it, complete at the rerun, is read again; so is
+        # an object replaced in its store.
         options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
         files = find_inputs(inputs, run_dir or out_dir)
         passed_over.update(files.passed_over)
-        found = [dataclasses.replace(task, settings={**options, "file_size": _local_sizes(task.inputs)})
+        found = [dataclasses.replace(task, settings={**options, "file_version": _file_versions(task.inputs,
+                                                                                               files.versions)})
                  for task in tasks_for(inputs, files.found)]
         if not found:
             raise InputNotFound(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")

@@ -193,10 +193,43 @@ def test_an_input_that_grew_since_the_last_run_is_read_again(ray_session, tmp_pa
     partial_rows = _table(tmp_path / "run" / "curated").num_rows
     crawl.write_bytes(complete.read_bytes())
     reports = {r.stage: r for r in run_curation(config, tmp_path / "run")}
-    assert list(reports["extract"].tasks_redone.values()) == ["its settings changed (file_size)"]
+    assert list(reports["extract"].tasks_redone.values()) == ["its settings changed (file_version)"]
     run_curation(config, tmp_path / "fresh")
     assert _table(tmp_path / "run" / "curated").equals(_table(tmp_path / "fresh" / "curated"))
     assert _table(tmp_path / "run" / "curated").num_rows > partial_rows
+
+
+def test_an_object_replaced_in_its_store_is_read_again(ray_session, tmp_path: Path) -> None:
+    """An input folder given as a URL (an object store's, here `file://`): a file replaced there by one of the same
+    size used to be resumed with the old file's documents (a URL's version was not recorded). Its listing's
+    version (S3's ETag, a modification time) now is."""
+    import os
+
+    from sciloom.curation.inputs import InputsConfig, find_inputs
+
+    folder = tmp_path / "store"
+    write_sample_crawl(folder / "a.warc.gz", seed=0)
+    article = ("The river rose two metres overnight and the council closed the old bridge to traffic. Engineers "
+               "will inspect the piers on Monday, and the ferry will run every hour until the bridge reopens. ") * 3
+    (folder / "b.jsonl").write_text(json.dumps({"id": "b1", "text": article}) + "\n")
+    url = f"file://{folder}"
+    config = CurationConfig.model_validate({"inputs": [{"paths": [url], "source": "sample"}]})
+    for listing in (url, f"{url}/*", f"{url}/b.jsonl"):  # a folder, a glob and one file give the same versions
+        versions = find_inputs(InputsConfig(paths=[listing])).versions
+        assert versions and all(versions[k] == v for k, v in find_inputs(InputsConfig(paths=[url])).versions.items()
+                                if k in versions), listing
+    run_curation(config, tmp_path / "run")
+    replaced = folder / "b.jsonl"
+    before = replaced.stat()
+    replaced.write_text(json.dumps({"id": "b1", "text": article.replace("river", "ocean")}) + "\n")
+    assert replaced.stat().st_size == before.st_size
+    os.utime(replaced, (before.st_atime, before.st_mtime + 10))  # (as a store stamps a replaced object)
+    reports = {r.stage: r for r in run_curation(config, tmp_path / "run")}
+    assert reports["extract"].tasks_skipped == 1
+    assert list(reports["extract"].tasks_redone.values()) == ["its settings changed (file_version)"]
+    run_curation(config, tmp_path / "fresh")
+    assert _table(tmp_path / "run" / "curated").equals(_table(tmp_path / "fresh" / "curated"))
+    assert "ocean" in " ".join(_table(tmp_path / "run" / "curated")["text"].to_pylist())
 
 
 def test_turning_on_skip_failed_inputs_redoes_nothing(ray_session, tmp_path: Path) -> None:
