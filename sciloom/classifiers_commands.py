@@ -173,6 +173,8 @@ def bootstrap(
     out: Annotated[Optional[Path], typer.Option(help="Models folder; default: the default models folder used "
                                                      "by `sciloom label`.")] = None,
     recipe: RecipeOption = None,
+    text_field: TextFieldOption = "text",
+    id_field: IdFieldOption = "id",
 ) -> None:
     """Bootstrap discipline and quality models from your own corpus (seed knowledge, no labels, no GPU)."""
     from sciloom.classifiers.bootstrap import bootstrap_models, default_models_dir
@@ -189,11 +191,12 @@ def bootstrap(
                 yield from read_documents(part)
             return
         with corpus.open("rb") as lines:
-            for i, line in enumerate(read_json_lines(lines, "text")):
+            for i, line in enumerate(read_json_lines(lines, text_field_of(text_field))):
                 if line.problem is not None:
                     unreadable[line.problem] += 1
                     continue
-                yield {"id": str(line.id if line.id is not None else i), "text": line.value}
+                own_id = line.get(id_field)
+                yield {"id": str(own_id if own_id is not None else i), "text": line.value}
 
     report = bootstrap_models(documents(), config, folder)
     skipped = Counter(report["skipped"]) + unreadable

@@ -105,6 +105,13 @@ def test_bootstrap_command_then_label_with_its_models(app, tmp_path, small_confi
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["corpus_documents"] == 9 * 6 + 6 and summary["skipped"] == {"malformed_json": 1}
+    renamed = tmp_path / "renamed.jsonl"  # a corpus whose records name their fields otherwise
+    renamed.write_text("".join(json.dumps({"paper_id": r["id"], "body": r["text"]}) + "\n"
+                               for r in map(json.loads, corpus.read_text().splitlines()[:-1])))
+    other = CliRunner().invoke(app, ["classifiers", "bootstrap", "--corpus", str(renamed), "--out",
+                                     str(tmp_path / "boot2"), "--text-field", "body", "--id-field", "paper_id"])
+    assert other.exit_code == 0, other.output
+    assert json.loads(other.stdout.strip().splitlines()[-1])["corpus_documents"] == 9 * 6 + 6
     labelled = CliRunner().invoke(app, ["label", "--models", str(recipe_free_out)],
                                   input=json.dumps({"id": 1, "text": make_documents(1, seed=2)[0]["text"]}) + "\n")
     assert labelled.exit_code == 0 and _records(labelled.stdout)[0]["id"] == 1
