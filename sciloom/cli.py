@@ -64,6 +64,7 @@ EXIT_CODES = {
     "sciloom.trainer.memory_plan.ModelShapeUnreadable": 2,
     "sciloom.trainer.hf_io.HFModelUnreadable": 2,
     "sciloom.trainer.train_loop.TrainedWithOtherSettings": 2,
+    "sciloom.trainer.pipeline.VocabularyMismatch": 2,
     "sciloom.report.collect.NoRunOutputs": 2,
     "sciloom.mixer.buckets.NoLabelledParts": 2,
 }

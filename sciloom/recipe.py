@@ -66,7 +66,7 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None, check
     _raise_if_any(path, "problem(s) in the recipe",
                   (_output_dir_problems(recipe, path, lines) + _reuse_from_problems(recipe, path, lines)
                    + _missing_models(recipe, path, lines) if check_paths
-                   else []) + _unknown_disciplines(recipe, path, lines))
+                   else []) + _unknown_disciplines(recipe, path, lines) + _vocabulary_too_small(recipe, path, lines))
     return recipe
 
 
@@ -138,6 +138,20 @@ def _unknown_disciplines(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...]
             f"'mixer.{stage}.discipline_weights.{name}': not a discipline of the taxonomy {list(known)}"
             for stage, config in recipe.mixer.stages().items() for name in config.discipline_weights
             if name not in known]
+
+
+def _vocabulary_too_small(recipe: Recipe, path: Path, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    """A model built from scratch needs an embedding row for every token id the run's own tokenizer gives."""
+    if recipe.mixer is None or recipe.trainer is None or recipe.mixer.tokenizer.train_bpe is None \
+            or recipe.trainer.dense.model is None or not {"mixing", "training"} <= set(recipe.run.phases):
+        return []
+    tokens, rows = recipe.mixer.tokenizer.train_bpe.vocab_size, recipe.trainer.dense.model.vocab_size
+    if rows >= tokens:
+        return []
+    loc = ("trainer", "dense", "model", "vocab_size")
+    return [f"{_where(path, lines, loc)}: field '{_dotted(loc)}': {rows} is smaller than the vocabulary the run "
+            f"trains (mixer.tokenizer.train_bpe.vocab_size: {tokens}); token ids up to {tokens - 1} would index "
+            f"past the embedding: set it to at least {tokens}"]
 
 
 def load_recipe_or_exit(path: str | Path, overrides: dict[str, Any] | None = None,

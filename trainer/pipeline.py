@@ -18,7 +18,7 @@ from sciloom.trainer.distributed import ParallelContext, barrier, init_from_envi
 from sciloom.trainer.evaluate import evaluate_held_out, save_expert_load_png, save_routing_heatmap
 from sciloom.trainer.hf_io import load_hf, save_hf
 from sciloom.trainer.innovator import induce_expert, induction_disciplines, run_stages
-from sciloom.trainer.memory_plan import check_fits, plan_training, this_machine
+from sciloom.trainer.memory_plan import check_fits, dense_shape, plan_training, this_machine
 from sciloom.trainer.model import CausalLM
 from sciloom.trainer.objectives import LanguageModeling
 from sciloom.trainer.sharding import runnable
@@ -41,6 +41,23 @@ def build_dense(config: TrainerConfig, shards_dir: Path, out_dir: Path, seed: in
     return dense
 
 
+class VocabularyMismatch(ValueError):
+    """The shards hold token ids the model has no embedding for."""
+
+
+def check_vocabulary(config: TrainerConfig, shards_dir: Path) -> None:
+    """Token ids past the embedding stop training at its first batch with an IndexError from deep in PyTorch:
+    said before any work, with what to change."""
+    shards = int(held_out_dataset(shards_dir).manifest["vocab_size"])
+    rows = dense_shape(config).vocab_size
+    if rows >= shards:
+        return
+    fix = (f"set trainer.dense.model.vocab_size to at least {shards}" if config.dense.hf_folder is None else
+           f"tokenize with the model's own tokenizer (mixer.tokenizer.path: {config.dense.hf_folder}/tokenizer.json)")
+    raise VocabularyMismatch(f"the shards in {shards_dir} were tokenized with a vocabulary of {shards} tokens, but the "
+                             f"dense model's embedding has {rows} rows: {fix}")
+
+
 def run_expert_induction(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipline: str,
                          seed: int = 0) -> dict[str, Any]:
     """Stage 1 for one discipline alone (one job per discipline on a cluster); `run_training` then reuses it."""
@@ -50,6 +67,7 @@ def run_expert_induction(config: TrainerConfig, shards_dir: Path, out_dir: Path,
         raise ValueError(f"{shards_dir}: no expert-induction streams; the recipe's mixing phase has not run here")
     if discipline not in streams:
         raise ValueError(f"{shards_dir}: no expert-induction stream for {discipline!r} (streams: {', '.join(streams)})")
+    check_vocabulary(config, shards_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dense = build_dense(config, shards_dir, out_dir, seed, ctx)
     summary, _ = induce_expert(config, dense, shards_dir, out_dir, discipline, seed, ctx)
@@ -65,6 +83,7 @@ def run_training(config: TrainerConfig, shards_dir: Path, out_dir: Path, discipl
     held_out = held_out_dataset(shards_dir)
     cluster = this_machine(ctx.world_size)
     check_fits(plan_training(config, expert_disciplines, int(held_out.manifest["seq_len"]), cluster), cluster)
+    check_vocabulary(config, shards_dir)
 
     def held_out_batches() -> Iterator[dict[str, torch.Tensor]]:
         return dataset_batches(held_out, config.eval_batch_size, config.eval_max_sequences)

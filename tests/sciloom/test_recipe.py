@@ -129,6 +129,19 @@ def test_misspelt_discipline_is_rejected_before_anything_runs(tmp_path: Path, mo
             f"mathematic': not a discipline of the taxonomy") in str(error.value)
 
 
+def test_a_model_smaller_than_the_vocabulary_the_run_trains_is_refused(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # The run trained an 8,000-token BPE, then stopped at the first training batch with an IndexError.
+    path = _demo_with(tmp_path, monkeypatch, lambda text: text.replace("vocab_size: 2000\n      min_frequency",
+                                                                       "vocab_size: 8000\n      min_frequency", 1))
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path)
+    model_line = next(i for i, line in enumerate(path.read_text().splitlines(), 1)
+                      if "vocab_size: 2000" in line)
+    assert (f"demo.yaml:{model_line}: field 'trainer.dense.model.vocab_size': 2000 is smaller than the vocabulary "
+            "the run trains (mixer.tokenizer.train_bpe.vocab_size: 8000)") in str(error.value)
+
+
 def test_output_dir_that_is_a_file_or_cannot_be_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a_file = tmp_path / "taken"
     a_file.write_text("")

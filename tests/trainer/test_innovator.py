@@ -101,6 +101,20 @@ def test_missing_held_out_stream_is_a_clear_error_before_training(tmp_path: Path
     assert not (tmp_path / "trainer").exists()
 
 
+def test_a_model_smaller_than_the_shards_vocabulary_is_a_clear_error_before_training(tmp_path: Path) -> None:
+    """A recipe training its own 8,000-token BPE and a model of 2,000 embedding rows ran into an IndexError from
+    inside torch.embedding at the first batch."""
+    from sciloom.trainer.pipeline import VocabularyMismatch
+
+    shards = write_innovator_streams(tmp_path / "shards", DISCIPLINES, SCIENCE, documents=8)
+    config = _config()
+    config.dense.model = config.dense.model.model_copy(update={"vocab_size": VOCAB // 2})
+    with pytest.raises(VocabularyMismatch, match=f"vocabulary of {VOCAB} tokens, but the dense model's embedding has "
+                                                 f"{VOCAB // 2} rows: set trainer.dense.model.vocab_size to at least"):
+        run_training(config, shards, tmp_path / "trainer", DISCIPLINES, seed=0)
+    assert not (tmp_path / "trainer").exists()
+
+
 def test_an_expert_induced_as_its_own_job_is_reused_by_the_whole_run(trained: tuple[Path, dict],
                                                                      tmp_path: Path) -> None:
     from sciloom.trainer.pipeline import run_expert_induction
