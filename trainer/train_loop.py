@@ -177,7 +177,11 @@ class TrainedWithOtherSettings(ValueError):
 def _check_same_stage(out_dir: Path, identity: dict[str, Any]) -> None:
     """Reuse and resume are only right for the same stage: refuse a folder made with other settings, data or start."""
     path = out_dir / "stage_config.json"
-    if path.exists():
+    # A stage that stopped before its first checkpoint (an error at its first batch) trained nothing worth keeping:
+    # it starts again under the new settings rather than make the user delete it.
+    trained = out_dir.is_dir() and (latest_checkpoint(out_dir / "checkpoints") is not None or any(
+        p.name not in ("stage_config.json", "metrics.jsonl", "checkpoints") for p in out_dir.iterdir()))
+    if path.exists() and trained:
         saved = json.loads(path.read_text())
         if saved != identity:
             changed = sorted(k for k in identity.keys() | saved.keys() if identity.get(k) != saved.get(k))
@@ -186,6 +190,7 @@ def _check_same_stage(out_dir: Path, identity: dict[str, Any]) -> None:
                                            "this one")
     else:
         write_json_atomic(path, identity)
+        (out_dir / "metrics.jsonl").unlink(missing_ok=True)
 
 
 def _all_reduce_sum(value: float, ctx: ParallelContext) -> float:

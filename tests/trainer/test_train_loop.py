@@ -140,6 +140,35 @@ def test_a_finished_stage_is_reused_only_for_the_same_settings_data_and_start(st
         run(1, stream)
 
 
+def test_a_stage_stopped_before_its_first_checkpoint_starts_again_under_new_settings(stream: Path,
+                                                                                     tmp_path: Path) -> None:
+    """A run whose model was too small for the shards' vocabulary stopped at its first batch; its rerun with the
+    right model was refused ("trained with other settings") though the folder held no training at all."""
+    from sciloom.mixer.shard_reader import PackedShardDataset
+    from sciloom.trainer.batches import BatchStream
+    from sciloom.trainer.model import CausalLM, ModelConfig
+    from sciloom.trainer.objectives import LanguageModeling
+    from sciloom.trainer.optim_config import OptimConfig
+    from sciloom.trainer.train_loop import train_stage
+
+    config = OptimConfig(steps=2, batch_size=2, lr=1e-2, warmup_steps=0, checkpoint_every=10)
+
+    def run(vocab_size: int, folder: Path) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)
+        model = CausalLM(ModelConfig(vocab_size=vocab_size, hidden_size=16, intermediate_size=32, num_layers=1,
+                                     num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64))
+        train_stage("s", model, lambda name: True, BatchStream(PackedShardDataset(stream), 2, seed=0),
+                    LanguageModeling(), config, folder, show_progress=False)
+        return model.state_dict()
+
+    with pytest.raises(IndexError):
+        run(8, tmp_path / "stage")  # token ids up to 63
+    assert (tmp_path / "stage" / "stage_config.json").exists()
+    rerun, fresh = run(64, tmp_path / "stage"), run(64, tmp_path / "fresh")
+    assert all(torch.equal(rerun[name], fresh[name]) for name in fresh)
+    assert _losses(tmp_path / "stage") == _losses(tmp_path / "fresh") and len(_losses(tmp_path / "fresh")) == 2
+
+
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 needs_torchrun = pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun not installed next to this Python")
 
