@@ -29,7 +29,7 @@ from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.text import fasttext_line
 from sciloom.classifiers.weak_labels import SeedKnowledge
 from sciloom.curation.atomic_write import write_json_atomic
-from sciloom.curation.read_jsonl import read_json_lines
+from sciloom.curation.read_jsonl import TextField, read_json_lines
 
 BUILTIN_MAPPINGS = ("identity", "arxiv", "mag", "mmlu")
 LabelMapper = Callable[[Any], "str | None"]
@@ -56,7 +56,7 @@ def label_mapper(mapping: str, kind: str, taxonomy: Taxonomy) -> LabelMapper:
     return lambda raw: table.get(raw if isinstance(raw, str) else json.dumps(raw))
 
 
-def read_labelled_jsonl(lines: Iterable[str | bytes], mapper: LabelMapper, text_field: str = "text",
+def read_labelled_jsonl(lines: Iterable[str | bytes], mapper: LabelMapper, text_field: TextField = "text",
                         label_field: str = "label", group_field: str | None = None
                         ) -> tuple[list[Example], Counter[str], list[str] | None]:
     """(text, label) examples, with each one's group (the `group_field` value, as text) when asked; every line

@@ -198,7 +198,8 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     formats = {name: _format(config, name) for name in ordered}
     # Text files split into documents are record files: grouped only when small, as JSON lines are.
     record_files = ("jsonl", "text") if config.split_before is not None else ("jsonl",)
-    sizes = {name: local_size(found[name]) for name in ordered if formats[name] in ("parquet", *record_files)}
+    cut_formats = ("parquet", *record_files)  # what a large file may be read in pieces of
+    sizes = {name: local_size(found[name]) for name in ordered if formats[name] in cut_formats}
     small = {name: (formats[name] in ONE_DOCUMENT_FORMATS and formats[name] not in record_files)
              or (formats[name] in record_files and sizes[name] is not None and sizes[name] < SMALL_FILE_BYTES)
              for name in ordered}
@@ -207,9 +208,8 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     tasks = []
     for names in sorted(grouped):
         task = Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
-        fmt = formats[names[0]]
-        pieces = _pieces(fmt, found[names[0]], sizes.get(names[0])) if len(names) == 1 and fmt in record_files + (
-            "parquet",) else 1
+        one = names[0] if len(names) == 1 and formats[names[0]] in cut_formats else None
+        pieces = _pieces(formats[one], found[one], sizes.get(one)) if one is not None else 1
         tasks += [task] if pieces == 1 else [
             dataclasses.replace(task, task_id=f"{task.task_id}-{k + 1}of{pieces}", piece=(k, pieces))
             for k in range(pieces)]
