@@ -57,6 +57,27 @@ def file_fingerprint(path: Path) -> dict[str, int]:
         return stream_fingerprint(handle)
 
 
+def parquet_content_fingerprint(path: Path) -> dict[str, int] | None:
+    """Length and crc32 of a Parquet file's bytes before its footer: its data, whatever key-value metadata the
+    footer carries (the recipe that wrote it changes with every input added to a run; the documents need not).
+    None when the file does not end as Parquet does."""
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size < 12:
+            return None
+        handle.seek(size - 8)
+        tail = handle.read(8)
+        if tail[4:] != b"PAR1":
+            return None
+        data = size - 8 - int.from_bytes(tail[:4], "little")
+        handle.seek(0)
+        crc = done = 0
+        while done < data and (block := handle.read(min(1 << 20, data - done))):
+            crc = zlib.crc32(block, crc)
+            done += len(block)
+        return {"bytes": done, "crc32": crc}
+
+
 def stream_fingerprint(handle: BinaryIO) -> dict[str, int]:
     """Size and crc32 of what a binary stream holds from its position on (a local file, an object store's object),
     read in 1 MiB blocks."""

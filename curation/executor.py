@@ -33,7 +33,8 @@ from typing import Any
 import ray
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sciloom.curation.atomic_write import file_fingerprint, recording_outputs, write_json_atomic, write_text_atomic
+from sciloom.curation.atomic_write import (file_fingerprint, parquet_content_fingerprint, recording_outputs,
+                                           write_json_atomic, write_text_atomic)
 from sciloom.curation.stats import StepStats, merge_step_stats
 
 
@@ -185,14 +186,26 @@ def changed_fields(earlier: Any, now: Any, prefix: str = "") -> list[str]:
     return [] if earlier == now else [prefix.rstrip(".") or "(all)"]
 
 
+def _output_record(path: Path) -> dict[str, Any]:
+    """What a task's marker records of a file it wrote: size, crc32 and time, which verify it; for a Parquet part,
+    also its data's fingerprint, which is what a task reading it depends on."""
+    record: dict[str, Any] = {**file_fingerprint(path), "mtime_ns": path.stat().st_mtime_ns}
+    if path.suffix == ".parquet" and (content := parquet_content_fingerprint(path)) is not None:
+        record["content"] = content
+    return record
+
+
 def recorded_output(stage_dir: Path, task_id: str, output: Path) -> dict[str, int]:
-    """Size and crc32 of a file a finished task wrote, as its marker recorded them (read from the file itself when
-    no marker records it): what a downstream task that reads the file alone depends on."""
+    """What a downstream task that reads a file a finished task wrote depends on: a Parquet part's data (its
+    footer's metadata aside: the recipe hash that wrote it), else the file's size and crc32; as the task's marker
+    recorded them, or read from the file itself when no marker records them."""
     marker = task_marker(stage_dir, task_id)
     if marker.exists():
         expected = json.loads(marker.read_text()).get("outputs", {}).get(str(output.relative_to(stage_dir.parent)))
         if expected is not None:
-            return {"size": expected["size"], "crc32": expected["crc32"]}
+            return expected.get("content") or {"size": expected["size"], "crc32": expected["crc32"]}
+    if output.suffix == ".parquet" and (content := parquet_content_fingerprint(output)) is not None:
+        return content
     return file_fingerprint(output)
 
 
@@ -220,8 +233,8 @@ def _run_and_mark(fn: TaskFn, task: Task, stage_dir: Path) -> str:
         raise
     error_path.unlink(missing_ok=True)
     root = stage_dir.parent  # the stage folder and its bookkeeping folder; relative, so a copied run still verifies
-    outputs = {str(path.relative_to(root) if path.is_relative_to(root) else path):
-               {**file_fingerprint(path), "mtime_ns": path.stat().st_mtime_ns} for path in dict.fromkeys(written)}
+    outputs = {str(path.relative_to(root) if path.is_relative_to(root) else path): _output_record(path)
+               for path in dict.fromkeys(written)}
     write_json_atomic(task_marker(stage_dir, task.task_id),
                       {"task_id": task.task_id, "inputs": list(task.inputs), "settings": _canonical(task.settings),
                        "steps": [s.to_dict() for s in steps], "outputs": outputs})

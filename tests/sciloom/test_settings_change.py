@@ -42,7 +42,7 @@ def test_a_rerun_with_other_rules_equals_a_fresh_run(ray_session, tmp_path: Path
     changed = _run(crawl, tmp_path / "rerun", "stock")
     assert changed["extract"].settings_changed == ["curation.rules.profile"]
     # Signatures depend on the part's bytes alone: the part extracted under the new rules is signed again.
-    assert list(changed["dedup_index"].tasks_redone.values()) == ["its settings changed (part.crc32, part.size)"]
+    assert list(changed["dedup_index"].tasks_redone.values()) == ["its settings changed (part.bytes, part.crc32)"]
     _run(crawl, tmp_path / "fresh", "stock")
     for folder in FOLDERS:
         rerun, fresh = _table(tmp_path / "rerun" / folder), _table(tmp_path / "fresh" / folder)
@@ -124,11 +124,15 @@ def test_an_added_input_is_extracted_alone_and_the_result_equals_a_fresh_run(ray
 
 
 def _curate_and_label(files: list[Path], out: Path) -> tuple[pa.Table, pa.Table, dict[str, int]]:
-    """Curated and labelled documents, and how many tasks each stage resumed."""
+    """Curated and labelled documents, and how many tasks each stage resumed. As in `sciloom run`, every part
+    records the hash of the recipe that wrote it, which changes with the input list."""
+    import hashlib
+
     config = CurationConfig.model_validate({"inputs": [{"paths": [str(f) for f in files], "source": "sample"}]})
-    reports = run_curation(config, out / "curation")
-    stage = json.loads(Path(run_classification(ClassifiersConfig(), out / "curation" / "curated",
-                                               out / "classifiers")["report"]).read_text())["stage"]
+    recipe_hash = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+    reports = run_curation(config, out / "curation", recipe_hash=recipe_hash)
+    stage = json.loads(Path(run_classification(ClassifiersConfig(), out / "curation" / "curated", out / "classifiers",
+                                               recipe_hash=recipe_hash)["report"]).read_text())["stage"]
     resumed = {report.stage: report.tasks_skipped for report in reports}
     resumed["classify"] = stage["tasks_resumed_from_earlier_run"]
     return _table(out / "curation" / "curated"), _table(out / "classifiers" / "labelled"), resumed
