@@ -28,4 +28,5 @@ class CurationConfig(BaseModel):
     skip_failed_inputs: bool = Field(False, description=(
         "An input file whose extraction task fails on every attempt (a crash in native code, killed for memory) is "
         "left out and reported as unreadable (the run then exits 1) instead of stopping the run before dedup; "
-        "a rerun tries it again."))
+        "a failed task of several small files is read again one file per task, so only the file that fails alone "
+        "is left out. A rerun tries it again."))

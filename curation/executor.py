@@ -26,7 +26,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -151,12 +151,16 @@ def _stage_wide(settings: Any) -> Any:
 
 
 def _remove_task(stage_dir: Path, marker: Path) -> None:
-    """A finished task's recorded outputs, then its marker (in that order: a marker never outlives its outputs)."""
+    """A finished task's recorded outputs, then its marker (in that order: a marker never outlives its outputs); a
+    failed task split into one task per input (SPLIT_MARK), those tasks' too."""
     try:
-        outputs = json.loads(marker.read_text()).get("outputs", {})
+        recorded = json.loads(marker.read_text())
     except ValueError:
-        outputs = {}
-    for name in outputs:
+        recorded = {}
+    for child in recorded.get("split_into", []):
+        if (child_marker := task_marker(stage_dir, child)).exists():
+            _remove_task(stage_dir, child_marker)
+    for name in recorded.get("outputs", {}):
         (stage_dir.parent / name).unlink(missing_ok=True)
     marker.unlink()
 
@@ -165,13 +169,15 @@ def _remove_tasks_no_longer_listed(stage: str, stage_dir: Path, tasks: Sequence[
     """The stage's outputs are its current tasks' outputs: those of a task an earlier run had (an input since
     removed from the recipe, a part the stage before no longer writes) are removed, not read on by later stages."""
     current = {task.task_id for task in tasks}
-    gone = [marker for marker in sorted(tasks_dir(stage_dir).glob("*.json")) if marker.stem not in current]
+    gone = [marker for marker in sorted(tasks_dir(stage_dir).glob("*.json"))
+            if marker.stem.split(SPLIT_MARK)[0] not in current]
     if gone:
         print(f"stage {stage!r}: {len(gone)} task(s) of an earlier run are no longer inputs "
               f"({', '.join(m.stem for m in gone[:3])}{', ...' if len(gone) > 3 else ''}): their outputs are removed",
               file=sys.stderr)
     for marker in gone:
-        _remove_task(stage_dir, marker)
+        if marker.exists():  # (a split group's inputs' tasks went with it)
+            _remove_task(stage_dir, marker)
     return [marker.stem for marker in gone]
 
 
@@ -275,6 +281,9 @@ def _task_problem(stage_dir: Path, task: Task, marker: Path) -> str | None:
 
 # Ray runs a task again when its worker process dies (a crash in native code, the out-of-memory killer).
 WORKER_RETRIES = 3
+# A failed task of several inputs is run again as one task per input, named `<task>~<k>`: one file that kills
+# its worker must not cost the others of its group (64 small files to a task), whose outputs then stand.
+SPLIT_MARK = "~"
 _remote_run = ray.remote(max_retries=WORKER_RETRIES)(_run_and_mark)
 
 
@@ -311,48 +320,75 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
             _remove_task(stage_dir, marker)
     pending = [t for t in tasks if not task_marker(stage_dir, t.task_id).exists()]
     failures: dict[str, str] = {}
+    split: list[Task] = []
     if pending:
         remote = _remote_run.options(num_cpus=num_cpus_per_task, name=f"{stage}")
         fn_ref = ray.put(fn)
         limit = max_in_flight or max(1, 2 * int(ray.cluster_resources().get("CPU", 1) / num_cpus_per_task))
-        queue = iter(pending)
-        in_flight: dict[ray.ObjectRef, Task] = {}
         with Progress(TextColumn(f"[bold]{stage}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       disable=not show_progress, transient=False) as progress:
             bar = progress.add_task(stage, total=len(tasks), completed=len(tasks) - len(pending))
-            while True:
-                for task in itertools.islice(queue, limit - len(in_flight)):
-                    task_error_path(stage_dir, task.task_id).unlink(missing_ok=True)  # an earlier run's failure
-                    in_flight[remote.remote(fn_ref, task, stage_dir)] = task
-                if not in_flight:
-                    break
-                done, _ = ray.wait(list(in_flight), num_returns=1)
-                for ref in done:
-                    task = in_flight.pop(ref)
-                    try:
-                        ray.get(ref)
-                    except Exception as error:  # report it, keep the others going
-                        failures[task.task_id] = _failure(stage_dir, task, error)
-                    progress.advance(bar)
+
+            def submit(batch: list[Task]) -> dict[str, str]:
+                """Run `batch`, at most `limit` tasks in flight; the failures, by task id."""
+                failed: dict[str, str] = {}
+                queue, in_flight = iter(batch), {}
+                while True:
+                    for task in itertools.islice(queue, limit - len(in_flight)):
+                        task_error_path(stage_dir, task.task_id).unlink(missing_ok=True)  # an earlier run's failure
+                        in_flight[remote.remote(fn_ref, task, stage_dir)] = task
+                    if not in_flight:
+                        return failed
+                    done, _ = ray.wait(list(in_flight), num_returns=1)
+                    for ref in done:
+                        task = in_flight.pop(ref)
+                        try:
+                            ray.get(ref)
+                        except Exception as error:  # report it, keep the others going
+                            failed[task.task_id] = _failure(stage_dir, task, error)
+                        progress.advance(bar)
+
+            failures = submit(pending)
+            if skip_failed:
+                by_id = {task.task_id: task for task in tasks}
+                groups = [by_id[task_id] for task_id in failures if len(by_id[task_id].inputs) > 1]
+                split = [_one_input(group, k) for group in groups for k in range(len(group.inputs))]
+                if split:
+                    progress.update(bar, total=len(tasks) + len(split))
+                    for group in groups:  # left out as a whole, its inputs' tasks stand for it
+                        _mark_failed(stage_dir, group, failures.pop(group.task_id),
+                                     [f"{group.task_id}{SPLIT_MARK}{k}" for k in range(len(group.inputs))])
+                    failures.update(submit(split))
     skipped: dict[str, str] = {}
-    if skip_failed and len(failures) < len(tasks):
-        by_id = {task.task_id: task for task in tasks}
+    if skip_failed and len(failures) < len(tasks) + len(split):
+        by_id = {task.task_id: task for task in [*tasks, *split]}
         for task_id, message in failures.items():
-            task = by_id[task_id]
-            write_json_atomic(task_marker(stage_dir, task_id), {
-                "task_id": task_id, "inputs": list(task.inputs), "settings": _canonical(task.settings),
-                "failed": message, "steps": [], "outputs": {}})
+            _mark_failed(stage_dir, by_id[task_id], message)
         skipped, failures = failures, {}
     report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending), tasks_redone=redone,
                          settings_changed=changed, tasks_removed=removed, tasks_failed=skipped)
     report.steps = merge_step_stats(
         json.loads(task_marker(stage_dir, t.task_id).read_text())["steps"]
-        for t in tasks if task_marker(stage_dir, t.task_id).exists()
+        for t in [*tasks, *split] if task_marker(stage_dir, t.task_id).exists()
     )
     write_json_atomic(stats_path(stage_dir), report.to_dict())
     if failures:
         raise StageFailed(stage, failures)
     return report
+
+
+def _one_input(group: Task, k: int) -> Task:
+    """The task reading the k-th input of a failed group alone."""
+    return replace(group, task_id=f"{group.task_id}{SPLIT_MARK}{k}", inputs=(group.inputs[k],),
+                               names=group.names[k:k + 1])
+
+
+def _mark_failed(stage_dir: Path, task: Task, message: str, split_into: list[str] | None = None) -> None:
+    """A task left out after failing (skip_failed): no outputs; every run tries it again. A group split into one
+    task per input names them."""
+    write_json_atomic(task_marker(stage_dir, task.task_id), {
+        "task_id": task.task_id, "inputs": list(task.inputs), "settings": _canonical(task.settings),
+        "failed": message, "steps": [], "outputs": {}, **({"split_into": split_into} if split_into else {})})
 
 
 def _failure(stage_dir: Path, task: Task, error: BaseException) -> str:

@@ -64,6 +64,8 @@ def input_problems(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
     per_file: dict[str, Counter[str]] = {}  # summed over the tasks that read a file (its pieces)
     errors: dict[str, str] = {}
     for marker in finished_tasks(out_dir / EXTRACT_STAGE):
+        if "split_into" in marker:
+            continue  # a group that failed, read again one file per task: those tasks say which file failed
         if "failed" in marker:  # its task failed on every attempt and was left out (curation.skip_failed_inputs)
             per_input = {path: {"task_failed": 1} for path in marker["inputs"]}
             errors.update(dict.fromkeys(marker["inputs"], marker["failed"]))

@@ -156,6 +156,39 @@ def test_with_skip_failed_a_task_that_always_dies_is_left_out_and_retried_next_r
     with pytest.raises(StageFailed):  # a stage where every task fails still fails: nothing would go on
         run_stage("skip", tmp_path / "all", tasks[1:], _crash_on_poison, show_progress=False, skip_failed=True)
 
+def _crash_on_poison_input(task: Task, stage_dir: Path) -> list:
+    import os
+
+    from sciloom.curation.atomic_write import write_text_atomic
+
+    if any("poison" in location for location in task.inputs):
+        os._exit(3)
+    write_text_atomic(stage_dir / f"part-{task.task_id}.txt", "\n".join(task.inputs))  # (recorded in its marker)
+    return []
+
+
+def test_a_failed_group_of_files_is_read_again_one_file_per_task(ray_session, tmp_path: Path) -> None:
+    """Small files are read about 64 to a task: one that killed its worker on every attempt (a crash in native
+    code on one page) left all 64 out. With skip_failed the group is run again one file per task: only the file
+    that fails alone is left out, and the next run tries the group again from scratch."""
+    stage_dir = tmp_path / "out"
+    tasks = [Task("group", ("a.html", "poison.html", "c.html"), names=("a", "p", "c")), Task("alone", ("d.html",))]
+    for attempt in range(2):
+        report = run_stage("split", stage_dir, tasks, _crash_on_poison_input, show_progress=False, skip_failed=True)
+        assert list(report.tasks_failed) == ["group~1"] and "worker process died" in report.tasks_failed["group~1"]
+        written = sorted(p.name for p in stage_dir.glob("part-*.txt"))
+        assert written == ["part-alone.txt", "part-group~0.txt", "part-group~2.txt"], attempt
+        assert (stage_dir / "part-group~2.txt").read_text() == "c.html"
+        group = json.loads(task_marker(stage_dir, "group").read_text())
+        assert group["split_into"] == ["group~0", "group~1", "group~2"] and "failed" in group
+        assert json.loads(task_marker(stage_dir, "group~0").read_text())["inputs"] == ["a.html"]
+        if attempt == 1:
+            assert report.tasks_redone["group"].startswith("it failed in the last run") and report.tasks_skipped == 1
+    # Without the group among the stage's tasks, its inputs' tasks go too.
+    run_stage("split", stage_dir, tasks[1:], _crash_on_poison_input, show_progress=False, skip_failed=True)
+    assert sorted(p.name for p in stage_dir.glob("part-*.txt")) == ["part-alone.txt"]
+
+
 def test_a_finished_task_whose_output_was_damaged_is_redone(ray_session, tmp_path: Path) -> None:
     """Markers record each output's size and crc32: a part damaged (or a rejected part removed) after its task
     finished is written again on the next run, instead of the marker being trusted."""

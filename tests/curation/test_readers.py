@@ -676,6 +676,15 @@ def test_input_problems_name_a_file_once_whatever_the_number_of_its_tasks(tmp_pa
     assert input_problems(tmp_path) == {
         "unreadable": [{"file": big, "reasons": {"task_failed": 2, "corrupt_stream": 1}, "error": "worker died"}],
         "damaged": [{"file": other, "reasons": {"corrupt_stream": 2}}], "passed_over": []}
+    # A failed group of small files, read again one file per task: only the file that failed alone is named.
+    group = ["/data/a.html", "/data/poison.html", "/data/c.html"]
+    (markers / "g.json").write_text(json.dumps({"task_id": "g", "inputs": group, "failed": "worker died", "steps": [],
+                                                "outputs": {}, "split_into": ["g~0", "g~1", "g~2"]}))
+    for k, path in enumerate(group):
+        failed = {"failed": "worker died", "steps": []} if "poison" in path else {"steps": [{"skipped": {}}]}
+        (markers / f"g~{k}.json").write_text(json.dumps({"task_id": f"g~{k}", "inputs": [path], **failed}))
+    assert input_problems(tmp_path)["unreadable"][1:] == [
+        {"file": "/data/poison.html", "reasons": {"task_failed": 1}, "error": "worker died"}]
 
 
 def test_files_under_the_runs_output_folder_are_not_inputs(tmp_path: Path) -> None:
