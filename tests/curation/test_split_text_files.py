@@ -154,17 +154,18 @@ def test_a_large_split_file_is_read_in_pieces_that_together_are_the_file(shared_
     body = "\n\n".join(f"{p} (copy {i})" + (" word" * 600 if i == 7 else "") for i in range(1500) for p in PARAGRAPHS)
     paragraphs.write_bytes(b"\xef\xbb\xbf" + body.encode())
     monkeypatch.setattr(inputs, "PIECE_BYTES", 100_000)
-    for path, split in ((shared_data / "general" / "wikitext-2" / "test.txt", WIKITEXT_TITLE),
-                        (paragraphs, r"^\s*$")):
-        config = InputsConfig(paths=[str(path)], split_before=split, max_record_bytes=2048)
-        whole_reader = inputs.reader_for(config)
-        whole = list(whole_reader.read(str(path)))
+    for path, split, cap, documents in ((shared_data / "general" / "wikitext-2" / "test.txt", WIKITEXT_TITLE,
+                                         1 << 20, 62), (paragraphs, r"^\s*$", 2048, 4500 - 3)):
+        config = InputsConfig(paths=[str(path)], split_before=split, max_record_bytes=cap)
         tasks = resolve_inputs(config)
         assert len(tasks) >= 3 and [t.piece for t in tasks] == [(k, len(tasks)) for k in range(len(tasks))]
+        whole_reader = inputs.reader_for(config)
+        whole = list(whole_reader.read(tasks[0].inputs[0]))  # (where the tasks read it: a symlinked data folder)
+        assert len(whole) == documents
         reader = inputs.reader_for(config)
         assert [d for t in tasks for d in reader.read(t.inputs[0], piece=t.piece)] == whole
         assert (reader.stats.docs_in, reader.stats.skipped) == (whole_reader.stats.docs_in, whole_reader.stats.skipped)
-    assert dict(whole_reader.stats.skipped) == {"record_too_large": 3} and len(whole) == 4500 - 3
+    assert dict(whole_reader.stats.skipped) == {"record_too_large": 3}  # (the paragraphs')
     # Compressed, it cannot be entered midway: one task.
     packed = tmp_path / "paragraphs.txt.gz"
     packed.write_bytes(gzip.compress(paragraphs.read_bytes()))
