@@ -360,7 +360,9 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
                                      [f"{group.task_id}{SPLIT_MARK}{k}" for k in range(len(group.inputs))])
                     failures.update(submit(split))
     skipped: dict[str, str] = {}
-    if skip_failed and len(failures) < len(tasks) + len(split):
+    # (A split group's place is taken by its inputs' tasks: the stage fails when every task that stands failed.)
+    standing = len(tasks) - len({task.task_id.split(SPLIT_MARK)[0] for task in split}) + len(split)
+    if skip_failed and len(failures) < standing:
         by_id = {task.task_id: task for task in [*tasks, *split]}
         for task_id, message in failures.items():
             _mark_failed(stage_dir, by_id[task_id], message)

@@ -187,6 +187,10 @@ def test_a_failed_group_of_files_is_read_again_one_file_per_task(ray_session, tm
     # Without the group among the stage's tasks, its inputs' tasks go too.
     run_stage("split", stage_dir, tasks[1:], _crash_on_poison_input, show_progress=False, skip_failed=True)
     assert sorted(p.name for p in stage_dir.glob("part-*.txt")) == ["part-alone.txt"]
+    # A stage whose every file fails still fails, split or not: nothing would go on.
+    with pytest.raises(StageFailed):
+        run_stage("split", tmp_path / "all", [Task("g", ("poison-1", "poison-2"))], _crash_on_poison_input,
+                  show_progress=False, skip_failed=True)
 
 
 def test_a_finished_task_whose_output_was_damaged_is_redone(ray_session, tmp_path: Path) -> None:
