@@ -294,7 +294,8 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
 
     A task that fails (raises, or its worker dies on every attempt) fails the stage after the others finish; with
     `skip_failed` it is recorded as failed instead (no outputs, in the report's `tasks_failed_skipped`) and the stage
-    goes on, unless every task failed. A rerun tries a failed task again.
+    goes on, unless every task failed. A failed task of several inputs is first run again as one task per input
+    (SPLIT_MARK): a failure then names its input, and only it is left out. A rerun tries a failed task again.
 
     `settings` (JSON): what every task's output depends on besides its inputs; when it differs from the last run's,
     no finished task is trusted (see the module docstring). Tasks of an earlier run that are not in `tasks` any more
@@ -349,16 +350,15 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
                         progress.advance(bar)
 
             failures = submit(pending)
-            if skip_failed:
-                by_id = {task.task_id: task for task in tasks}
-                groups = [by_id[task_id] for task_id in failures if len(by_id[task_id].inputs) > 1]
-                split = [_one_input(group, k) for group in groups for k in range(len(group.inputs))]
-                if split:
-                    progress.update(bar, total=len(tasks) + len(split))
-                    for group in groups:  # left out as a whole, its inputs' tasks stand for it
-                        _mark_failed(stage_dir, group, failures.pop(group.task_id),
-                                     [f"{group.task_id}{SPLIT_MARK}{k}" for k in range(len(group.inputs))])
-                    failures.update(submit(split))
+            by_id = {task.task_id: task for task in tasks}
+            groups = [by_id[task_id] for task_id in failures if len(by_id[task_id].inputs) > 1]
+            split = [_one_input(group, k) for group in groups for k in range(len(group.inputs))]
+            if split:
+                progress.update(bar, total=len(tasks) + len(split))
+                for group in groups:  # left out as a whole, its inputs' tasks stand for it
+                    _mark_failed(stage_dir, group, failures.pop(group.task_id),
+                                 [f"{group.task_id}{SPLIT_MARK}{k}" for k in range(len(group.inputs))])
+                failures.update(submit(split))
     skipped: dict[str, str] = {}
     # (A split group's place is taken by its inputs' tasks: the stage fails when every task that stands failed.)
     standing = len(tasks) - len({task.task_id.split(SPLIT_MARK)[0] for task in split}) + len(split)

@@ -191,6 +191,10 @@ def test_a_failed_group_of_files_is_read_again_one_file_per_task(ray_session, tm
     with pytest.raises(StageFailed):
         run_stage("split", tmp_path / "all", [Task("g", ("poison-1", "poison-2"))], _crash_on_poison_input,
                   show_progress=False, skip_failed=True)
+    # Without skip_failed the stage fails too, naming the file that fails alone rather than its group of 64.
+    with pytest.raises(StageFailed) as failed:
+        run_stage("split", tmp_path / "strict", tasks, _crash_on_poison_input, show_progress=False)
+    assert list(failed.value.failures) == ["group~1"] and "poison.html" in failed.value.failures["group~1"]
 
 
 def test_a_finished_task_whose_output_was_damaged_is_redone(ray_session, tmp_path: Path) -> None:
