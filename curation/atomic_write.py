@@ -57,25 +57,36 @@ def file_fingerprint(path: Path) -> dict[str, int]:
         return stream_fingerprint(handle)
 
 
-def parquet_content_fingerprint(path: Path) -> dict[str, int] | None:
-    """Length and crc32 of a Parquet file's bytes before its footer: its data, whatever key-value metadata the
-    footer carries (the recipe that wrote it changes with every input added to a run; the documents need not).
-    None when the file does not end as Parquet does."""
+def output_fingerprints(path: Path) -> tuple[dict[str, int], dict[str, int] | None]:
+    """Size and crc32 of a file and, for a Parquet file, length and crc32 of its bytes before the footer: its data,
+    whatever key-value metadata the footer carries (the recipe that wrote it changes with every input added to a
+    run; the documents need not). One read: the data's crc is where the whole file's stands at the footer."""
     with open(path, "rb") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        if size < 12:
-            return None
+        data_end = _parquet_data_end(handle) if path.suffix == ".parquet" else None
+        crc = size = 0
+        content = None
+        while block := handle.read(1 << 20):
+            if data_end is not None and content is None and size + len(block) >= data_end:
+                cut = data_end - size
+                crc = zlib.crc32(block[:cut], crc)
+                content = {"bytes": data_end, "crc32": crc}
+                crc = zlib.crc32(block[cut:], crc)
+            else:
+                crc = zlib.crc32(block, crc)
+            size += len(block)
+        return {"size": size, "crc32": crc}, content
+
+
+def _parquet_data_end(handle: BinaryIO) -> int | None:
+    """Where a Parquet file's footer starts (None: it does not end as Parquet does); the handle is left at 0."""
+    size = handle.seek(0, os.SEEK_END)
+    if size >= 12:
         handle.seek(size - 8)
         tail = handle.read(8)
-        if tail[4:] != b"PAR1":
-            return None
-        data = size - 8 - int.from_bytes(tail[:4], "little")
-        handle.seek(0)
-        crc = done = 0
-        while done < data and (block := handle.read(min(1 << 20, data - done))):
-            crc = zlib.crc32(block, crc)
-            done += len(block)
-        return {"bytes": done, "crc32": crc}
+    handle.seek(0)
+    if size < 12 or tail[4:] != b"PAR1":
+        return None
+    return size - 8 - int.from_bytes(tail[:4], "little")
 
 
 def stream_fingerprint(handle: BinaryIO) -> dict[str, int]:

@@ -33,7 +33,7 @@ from typing import Any
 import ray
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sciloom.curation.atomic_write import (file_fingerprint, parquet_content_fingerprint, recording_outputs,
+from sciloom.curation.atomic_write import (file_fingerprint, output_fingerprints, recording_outputs,
                                            write_json_atomic, write_text_atomic)
 from sciloom.curation.stats import StepStats, merge_step_stats
 
@@ -195,10 +195,8 @@ def changed_fields(earlier: Any, now: Any, prefix: str = "") -> list[str]:
 def _output_record(path: Path) -> dict[str, Any]:
     """What a task's marker records of a file it wrote: size, crc32 and time, which verify it; for a Parquet part,
     also its data's fingerprint, which is what a task reading it depends on."""
-    record: dict[str, Any] = {**file_fingerprint(path), "mtime_ns": path.stat().st_mtime_ns}
-    if path.suffix == ".parquet" and (content := parquet_content_fingerprint(path)) is not None:
-        record["content"] = content
-    return record
+    whole, content = output_fingerprints(path)
+    return {**whole, "mtime_ns": path.stat().st_mtime_ns, **({"content": content} if content else {})}
 
 
 def recorded_output(stage_dir: Path, task_id: str, output: Path) -> dict[str, int]:
@@ -210,9 +208,8 @@ def recorded_output(stage_dir: Path, task_id: str, output: Path) -> dict[str, in
         expected = json.loads(marker.read_text()).get("outputs", {}).get(str(output.relative_to(stage_dir.parent)))
         if expected is not None:
             return expected.get("content") or {"size": expected["size"], "crc32": expected["crc32"]}
-    if output.suffix == ".parquet" and (content := parquet_content_fingerprint(output)) is not None:
-        return content
-    return file_fingerprint(output)
+    whole, content = output_fingerprints(output)
+    return content or whole
 
 
 def task_marker(stage_dir: Path, task_id: str) -> Path:
@@ -321,7 +318,8 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
             _remove_task(stage_dir, marker)
     pending = [t for t in tasks if not task_marker(stage_dir, t.task_id).exists()]
     failures: dict[str, str] = {}
-    split: list[Task] = []
+    split: list[Task] = []  # the one-input tasks of failed groups
+    standing = len(tasks)
     if pending:
         remote = _remote_run.options(num_cpus=num_cpus_per_task, name=f"{stage}")
         fn_ref = ray.put(fn)
@@ -351,18 +349,17 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
 
             failures = submit(pending)
             by_id = {task.task_id: task for task in tasks}
-            groups = [by_id[task_id] for task_id in failures if len(by_id[task_id].inputs) > 1]
-            split = [_one_input(group, k) for group in groups for k in range(len(group.inputs))]
+            for group in [by_id[task_id] for task_id in failures if len(by_id[task_id].inputs) > 1]:
+                # Left out as a whole, its inputs' tasks stand in its place.
+                children = [_one_input(group, k) for k in range(len(group.inputs))]
+                _mark_failed(stage_dir, group, failures.pop(group.task_id), [child.task_id for child in children])
+                split += children
+                standing += len(children) - 1
             if split:
                 progress.update(bar, total=len(tasks) + len(split))
-                for group in groups:  # left out as a whole, its inputs' tasks stand for it
-                    _mark_failed(stage_dir, group, failures.pop(group.task_id),
-                                 [f"{group.task_id}{SPLIT_MARK}{k}" for k in range(len(group.inputs))])
                 failures.update(submit(split))
     skipped: dict[str, str] = {}
-    # (A split group's place is taken by its inputs' tasks: the stage fails when every task that stands failed.)
-    standing = len(tasks) - len({task.task_id.split(SPLIT_MARK)[0] for task in split}) + len(split)
-    if skip_failed and len(failures) < standing:
+    if skip_failed and len(failures) < standing:  # the stage fails when every task that stands failed
         by_id = {task.task_id: task for task in [*tasks, *split]}
         for task_id, message in failures.items():
             _mark_failed(stage_dir, by_id[task_id], message)
@@ -382,12 +379,12 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
 def _one_input(group: Task, k: int) -> Task:
     """The task reading the k-th input of a failed group alone."""
     return replace(group, task_id=f"{group.task_id}{SPLIT_MARK}{k}", inputs=(group.inputs[k],),
-                               names=group.names[k:k + 1])
+                   names=group.names[k:k + 1])
 
 
 def _mark_failed(stage_dir: Path, task: Task, message: str, split_into: list[str] | None = None) -> None:
-    """A task left out after failing (skip_failed): no outputs; every run tries it again. A group split into one
-    task per input names them."""
+    """A task left out after failing: no outputs; every run tries it again. A group split into one task per input
+    names them."""
     write_json_atomic(task_marker(stage_dir, task.task_id), {
         "task_id": task.task_id, "inputs": list(task.inputs), "settings": _canonical(task.settings),
         "failed": message, "steps": [], "outputs": {}, **({"split_into": split_into} if split_into else {})})

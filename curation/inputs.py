@@ -64,7 +64,8 @@ class InputsConfig(BaseModel):
     max_files: int | None = Field(default=None, ge=1, description=(
         "Read only the first N input files (after sorting): a smaller run over the same recipe."))
     format: Format = Field(default="auto", description=(
-        "`warc` (WARC, WET or WAT, plain/gzip/lz4; ARC too), `jsonl` (.jsonl, plain or .gz/.zst/.bz2/.xz), `parquet`, `arrow`, `csv`, "
+        "`warc` (WARC, WET or WAT, plain/gzip/lz4; ARC too), `jsonl` (.jsonl, plain or .gz/.zst/.bz2/.xz), "
+        "`parquet`, `arrow`, `csv`, "
         "`text` or `html` (one document per file); `auto` decides by file name (`.warc`, `.wet`, `.arc` -> warc; "
         "`.jsonl`, `.ndjson`, `.json` -> jsonl, a `.json` file holding JSON lines or one JSON value, an object or an "
         "array of them; `.parquet` -> parquet; `.arrow`, `.feather` -> arrow, Arrow IPC as `datasets.save_to_disk` "

@@ -1,13 +1,13 @@
-"""Reading files that hold one document each: plain text (books, articles, LaTeX or Markdown sources) or one saved
-HTML page, which the extraction step then reads like a crawled one.
+"""Reading text and HTML files: plain text (books, articles, LaTeX or Markdown sources) or one saved HTML page per
+file, which the extraction step then reads like a crawled one; or text files that hold many documents.
 
 A folder of `.txt` or `.html` files is how many corpora come (news collections, Project Gutenberg, converted
 papers, scraped pages). A saved page's URL is the one it names as its own (`saved_page_url`). A text file's charset
 is found as for an undeclared web page (byte order mark, else UTF-8, else a detector's guess), a page's as a browser
 finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file that was not clean UTF-8 is kept and counted
-under a `decoded:` note. A file larger than the record cap is
-skipped as `file_too_large`, read no further than the cap; one that is not text (zero bytes, an image) as
-`binary_file`; an unreadable or corrupt compressed one as `unreadable_file` / `corrupt_stream`.
+under a `decoded:` note. A file larger than the record cap is skipped as `file_too_large`, read no further than the
+cap; one that is not text (zero bytes, an image) as `binary_file`; an unreadable or corrupt compressed one as
+`unreadable_file` / `corrupt_stream`.
 
 A text file may instead hold many documents (WikiText's articles under ` = Title = ` lines, a paragraph or a line per
 document): with `split_before`, a regular expression, every line it matches starts a new document. Such a file is
@@ -165,16 +165,10 @@ class TextFileReader(Reader):
                 offset, end, first_number = bom, None, 1
                 stream = self._lines(head, raw)
                 if piece is not None:
-                    file_size = raw.seek(0, io.SEEK_END)
-                    if piece[0] > 0:
-                        offset = self._document_start(raw, file_size * piece[0] // piece[1])
-                        raw.seek(offset)
-                        stream, first_number = self._lines(b"", raw), count_lines(location, offset) + 1
-                    else:
-                        raw.seek(len(head) + bom)
-                    if piece[0] < piece[1] - 1:
-                        end = self._document_start(raw, file_size * (piece[0] + 1) // piece[1])
-                        raw.seek(offset if piece[0] > 0 else len(head) + bom)
+                    begin, end = self._piece_bounds(raw, piece)
+                    raw.seek(begin or len(head) + bom)  # (the first piece goes on after the head already read)
+                    if begin:
+                        offset, first_number, stream = begin, count_lines(location, begin) + 1, self._lines(b"", raw)
                 line_start = False  # the previous piece ended a line (the first line needs no split)
                 number = first_number  # of the line this piece is in (a line over the cap comes in pieces)
                 for line in stream:
@@ -197,6 +191,14 @@ class TextFileReader(Reader):
                 self.skip("corrupt_stream")
                 return
         yield from document()
+
+    def _piece_bounds(self, raw: IO[bytes], piece: tuple[int, int]) -> tuple[int, int | None]:
+        """Where the k-th of n pieces' documents start (0 for the first) and where the next piece's do (None for
+        the last)."""
+        size = raw.seek(0, io.SEEK_END)
+        k, n = piece
+        begin = self._document_start(raw, size * k // n) if k > 0 else 0
+        return begin, self._document_start(raw, size * (k + 1) // n) if k < n - 1 else None
 
     def _document_start(self, raw: IO[bytes], offset: int) -> int:
         """Where the first document that starts at or after `offset` starts: the first line from there that

@@ -388,3 +388,30 @@ def test_a_task_whose_own_settings_changed_is_redone_alone(ray_session, tmp_path
                                                                "00001-0.txt"]
     # The stages downstream see that one of its tasks changed.
     assert json.loads((tmp_path / "_out" / "settings.json").read_text()) != digest
+
+
+@pytest.mark.parametrize("rows", [10, 300_000])  # the footer within the first 1 MiB read, and past it
+def test_a_parts_data_fingerprint_ignores_its_footer_metadata(tmp_path: Path, rows: int) -> None:
+    """What a task reading a part depends on: its bytes before the footer, read in the same pass as the whole
+    file's crc32, against zlib over the bytes themselves."""
+    import zlib
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sciloom.curation.atomic_write import output_fingerprints
+
+    table = pa.table({"id": [f"d{i}" for i in range(rows)]})
+    fingerprints = []
+    for recipe in ("a" * 64, "b" * 64):
+        path = tmp_path / f"part-{recipe[0]}.parquet"
+        pq.write_table(table.replace_schema_metadata({"sciloom.recipe_hash": recipe}), path)
+        data = path.read_bytes()
+        footer = int.from_bytes(data[-8:-4], "little")
+        whole, content = output_fingerprints(path)
+        assert whole == {"size": len(data), "crc32": zlib.crc32(data)}
+        assert content == {"bytes": len(data) - 8 - footer, "crc32": zlib.crc32(data[:len(data) - 8 - footer])}
+        fingerprints.append((whole, content))
+    assert fingerprints[0][0] != fingerprints[1][0] and fingerprints[0][1] == fingerprints[1][1]
+    (tmp_path / "notes.txt").write_text("not Parquet")
+    assert output_fingerprints(tmp_path / "notes.txt")[1] is None
