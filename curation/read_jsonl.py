@@ -17,11 +17,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 from sciloom.curation.document import Document
 from sciloom.curation.paper_placeholders import resolve_placeholders
-from sciloom.curation.read_text_files import count_lines, saved_page_url
+from sciloom.curation.read_text_files import count_lines, next_line_start, saved_page_url
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
 from sciloom.curation.step import Reader
 
@@ -217,8 +217,7 @@ class JsonlReader(RecordReader):
         with opened as raw:
             try:
                 size = raw.seek(0, io.SEEK_END)
-                start = self._line_start(raw, size * piece[0] // piece[1])
-                raw.seek(start)
+                start = next_line_start(raw, size * piece[0] // piece[1], self.max_line_chars)
                 # The file's first line without its BOM, if any; then each line that starts before the piece's end.
                 first = raw.readline(self.max_line_chars).removeprefix(b"\xef\xbb\xbf") if start == 0 else b""
                 lines = self._lines(first, raw, end=size * (piece[0] + 1) // piece[1])
@@ -228,15 +227,6 @@ class JsonlReader(RecordReader):
                 yield from self._line_documents(lines, name, source, lambda: lines_before() + 1)
             except (OSError, ValueError):
                 self.skip("corrupt_stream")
-
-    def _line_start(self, raw: BinaryIO, offset: int) -> int:
-        """The start of the first line that starts at or after `offset`."""
-        if offset == 0:
-            return 0
-        raw.seek(offset - 1)
-        while (part := raw.readline(self.max_line_chars)) and not part.endswith(b"\n"):
-            pass
-        return raw.tell()
 
     def _line_documents(self, lines: Iterator[str | bytes | None], name: str, source: str,
                         first_line_no: Callable[[], int] = lambda: 1) -> Iterator[Document]:

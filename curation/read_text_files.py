@@ -203,9 +203,7 @@ class TextFileReader(Reader):
     def _document_start(self, raw: IO[bytes], offset: int) -> int:
         """Where the first document that starts at or after `offset` starts: the first line from there that
         `split_before` matches (the file's size when none does)."""
-        raw.seek(offset - 1)
-        while (part := raw.readline(self.max_record_bytes + 1)) and not part.endswith(b"\n"):
-            pass  # the rest of the line `offset` falls in
+        next_line_start(raw, offset, self.max_record_bytes + 1)
         line_start = True
         while True:
             start = raw.tell()
@@ -230,6 +228,18 @@ class TextFileReader(Reader):
             yield line
         if tail:
             yield tail
+
+
+def next_line_start(raw: IO[bytes], offset: int, max_read: int) -> int:
+    """The start of the first line that starts at or after `offset`, where `raw` is left (read `max_read` bytes at a
+    time, so a line without a break is never held whole)."""
+    if offset == 0:
+        raw.seek(0)
+        return 0
+    raw.seek(offset - 1)
+    while (part := raw.readline(max_read)) and not part.endswith(b"\n"):
+        pass  # the rest of the line `offset` falls in
+    return raw.tell()
 
 
 def count_lines(location: str, end: int) -> int:
