@@ -28,7 +28,8 @@ def inspect(
     seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = 0,
     lines: Annotated[int, typer.Option(min=1, help="Lines of text shown per document.")] = 4,
 ) -> None:
-    """Print a random sample of documents (id, source, labels, scores, reason if rejected, first lines of text)."""
+    """Print a random sample of documents (id, source, labels, scores, reason if rejected, level-1 flags, first lines
+    of text)."""
     import duckdb
 
     files = [folder] if folder.is_file() else sorted(folder.glob("*.parquet")) if folder.is_dir() else []
@@ -78,6 +79,9 @@ def _describe(index: int, count: int, row: dict[str, Any], lines: int) -> str:
     out = [f"── {index}/{count}  id={row.get('id')}  {fields}".rstrip()]
     if row.get("reject_reason"):
         out.append(f"   rejected: {row['reject_reason']}")
+    if row.get("l1_flags") is not None and len(row["l1_flags"]):
+        # The rules that fired without rejecting: why a document with a top quality score is not in the high tier.
+        out.append(f"   flags: {', '.join(row['l1_flags'])}")
     text = (row.get("text") or "").strip()
     shown = [line for line in text.splitlines() if line.strip()][:lines]
     for line in shown:

@@ -107,6 +107,20 @@ def test_inspect_shows_a_sample_that_matches_the_condition(run_dir: Path) -> Non
     assert f"   | {first['text'].strip().splitlines()[0][:60]}" in result.stdout
 
 
+def test_inspect_names_the_flags_that_kept_a_document_out_of_the_high_tier(run_dir: Path, tmp_path: Path) -> None:
+    rows = pd.read_parquet(run_dir / LABELLED).head(3).copy()
+    flags = ["c4:curly_bracket", "gopher_quality:hash_ratio"]
+    rows["l1_flags"] = [flags, [], []]
+    path = tmp_path / "part-0.parquet"
+    rows.to_parquet(path)
+    result = _inspect(str(path), "--n", "3")
+    assert result.returncode == 0, result.stderr
+    shown = [line for line in result.stdout.splitlines() if line.startswith("   flags: ")]
+    assert shown == [f"   flags: {', '.join(flags)}"]  # documents without flags get no line
+    block = result.stdout.split(f"id={rows['id'].iloc[0]}")[1].split("── ")[0]
+    assert shown[0] in block
+
+
 def test_inspect_rejected_rows_show_their_reason_and_bad_input_is_one_line(run_dir: Path) -> None:
     rejected = pd.read_parquet(run_dir / "curation" / "_extract" / "rejected")
     result = _inspect(str(run_dir / "curation" / "_extract" / "rejected"), "--n", "50")
