@@ -22,6 +22,14 @@ import numpy as np
 # dots/apostrophes/slashes/colons (e.g, don't, 2019/06/19, 15:20), runs of dots or dashes, one symbol each.
 _TOKEN = re.compile(r"https?://\S+|www\.\S+|\w+(?:[.'’/:]\w+)*|\.{2,}|-{2,}|[^\w\s]")
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
+# Braces that LaTeX writes in running text (arXiv's abstracts keep their LaTeX outside $..$ too): sub- and
+# superscripts (10^{16}, C_{V}), accents (Schr\"{o}dinger), groups opened by a command ({\em new}, {\alpha}), the
+# argument of an inline markup, math or reference command (\emph{, \mathrm{, \frac{, \cite{) and a command's next
+# argument (\frac{a}{b}). A preamble (\usepackage{amsmath}), layout ({0.5cm}) and code keep theirs.
+_LATEX_BRACE = re.compile(
+    r"[_^}]\{|\\[\"'`~^=.uvHc]\{|\{\\[A-Za-z]|\\(?:emph|text(?:it|bf|rm|sl|sc|tt|sf|up|normal)?|mbox|underline|"
+    r"math(?:rm|bf|it|cal|bb|sf|tt|frak)|boldsymbol|operatorname|frac|dfrac|tfrac|sqrt|hat|widehat|bar|tilde|"
+    r"widetilde|vec|dot|ddot|overline|underbrace|cite[a-z]*|ref|eqref|autoref|cref|url|footnote)\s*\{")
 # Written to start with a literal character, which re finds with a fast scan (15x faster than "\n{2,}", "\n+").
 # Paragraphs are separated by one or more blank lines, a line of spaces included (indentation left on blank lines).
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -430,7 +438,7 @@ def _c4(v: TextView):
         lorem = lorem or "lorem ipsum" in lowered
         if "javascript" in lowered:
             continue
-        curly = curly or "{" in line and "{" in (_MATH.sub(" ", line) if v.science else line)
+        curly = curly or "{" in line and (not v.science or "{" in _LATEX_BRACE.sub(" ", _MATH.sub(" ", line)))
         if ("polic" in lowered or "cookie" in lowered or "terms of use" in lowered) and \
                 any(p in lowered for p in C4_POLICY):
             continue

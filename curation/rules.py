@@ -3,7 +3,8 @@
 `stock` reproduces the published thresholds (as in datatrove's filters). `science` keeps the same rules
 but reads the text the way a scientific document is written:
 - math spans (`$...$`, `$$...$$`, left by the extractor) are taken out before word statistics, so symbols
-  and one-letter variables do not count as junk words, and LaTeX braces do not trip C4's curly-bracket rule;
+  and one-letter variables do not count as junk words, and LaTeX braces (in math, and those of running text:
+  `{\em new}`, `10^{16}`, `\cite{k}`) do not trip C4's curly-bracket rule;
 - table rows (`| a | b |`) and display-math lines are left out of the line rules (they have no terminal
   punctuation, are short and repeat separators by nature);
 - numbers count as words for Gopher's alphabetic-word ratio (a results section is full of them);
@@ -32,7 +33,7 @@ Profile = Literal["stock", "science"]
 # Checks the science profile reports but does not reject on: each is a property of well-formed scientific
 # writing that stock rules read as noise (measured in benchmarks/eval_science_rules.py).
 SCIENCE_FLAG_ONLY = frozenset({
-    "c4:curly_bracket",      # LaTeX outside $..$ (\mathbf{x}, \cite{..}) is not code
+    "c4:curly_bracket",      # braces LaTeX's running-text markup does not explain (a preamble, layout, set notation)
     "fineweb:char_dup_ratio",  # repeated short lines: "Proof.", figure labels, equation numbers
 })
 
