@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sciloom.classifiers.taxonomy import Taxonomy
-from sciloom.curation.read_jsonl import read_json_lines
+from sciloom.curation.read_jsonl import field_text, read_json_lines
+from sciloom.curation.read_text_files import TextFileReader
 
 Record = tuple[str, str, str]  # (source, text, label)
 LABELLED_CORPUS = "disciplines/labelled-corpus"
@@ -27,6 +28,8 @@ LABELLED_CORPUS = "disciplines/labelled-corpus"
 _RAW_CRAWL = ("hf_datasets_dummy/c4", "hf_datasets_dummy/oscar", "hf_datasets_dummy/mc4", "hf_datasets_dummy/cc100",
               "hf_datasets_dummy/ccaligned_multilingual", "hf_datasets_dummy/pile_cc", "hf_datasets_dummy/cc_news")
 _BOILERPLATE_PER_RECORD = 8
+WIKITEXT_TITLE = r"^ = [^=].* = $"  # a level-1 heading: an article starts
+UNARXIVE_FIELDS = ["metadata.title", "metadata.abstract", "body_text"]
 
 
 def _objects(lines) -> list[dict]:
@@ -69,14 +72,16 @@ def mmlu(data: Path, tax: Taxonomy) -> list[Record]:
 
 
 def unarxive(data: Path, tax: Taxonomy) -> list[Record]:
-    """Whole papers (title, abstract and every section): the long documents the windows are for."""
+    """Whole papers (title, abstract and every section): the long documents the windows are for. Read as a run
+    reads them (`text_field: [metadata.title, metadata.abstract, body_text]`): formulas as LaTeX, citations as
+    numbers, not unarXive's `{{formula:<id>}}` placeholders, whose made-up words a model would learn and never
+    meet again."""
     out = []
     with open(_require(data / "disciplines/unarxive-sample/unarXive_data_sample/arXiv_src_2212_086.jsonl")) as f:
         for paper in _objects(f):
             label = tax.map_arxiv(paper["metadata"]["categories"])
             if label is not None:
-                body = "\n".join(section["text"] for section in paper["body_text"])
-                out.append(("unarxive", f"{paper['metadata']['title']}\n{paper['metadata']['abstract']}\n{body}", label))
+                out.append(("unarxive", field_text(paper, UNARXIVE_FIELDS), label))
     return out
 
 
@@ -86,19 +91,10 @@ def bbc(data: Path, tax: Taxonomy) -> list[Record]:
 
 
 def wikitext(data: Path, tax: Taxonomy) -> list[Record]:
-    """Wikipedia articles, split at their `= Title =` lines."""
-    out = []
-    for name in ("valid.txt", "test.txt"):
-        article: list[str] = []
-        for line in _require(data / "general/wikitext-2" / name).read_text(encoding="utf-8").splitlines():
-            if re.match(r"^ = [^=].* = $", line) and article:
-                out.append(("wikitext", "\n".join(article), tax.general_label))
-                article = []
-            if line.strip():
-                article.append(line)
-        if article:
-            out.append(("wikitext", "\n".join(article), tax.general_label))
-    return out
+    """Wikipedia articles, split at their `= Title =` lines as a run splits them (`split_before`)."""
+    reader = TextFileReader(split_before=WIKITEXT_TITLE)
+    return [("wikitext", doc["text"], tax.general_label)
+            for name in ("valid.txt", "test.txt") for doc in reader.read(str(_require(data / "general/wikitext-2" / name)))]
 
 
 def discipline_records(data: Path, tax: Taxonomy) -> list[Record]:

@@ -1,6 +1,8 @@
 """The packaged default models (trained on real labelled text) and the long-document windows they read."""
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -57,6 +59,38 @@ def test_words_only_windows_are_the_tokens_without_punctuation():
     read = window_tokens(long_text, 400, 4, words_only=True)
     assert len(read) == 400 and all(t[0] in "wx" and t[1:].isdigit() for t in read)
     assert int(read[-1][1:]) > 19_000  # the last window still reaches the end
+
+
+def test_words_only_leaves_latex_command_names_out_in_every_window():
+    text = r"The field $\mathbf{E} = -\nabla \phi$ is {\em conservative}; \cite{x} and \frac{a}{b}."
+    # Greek letters are commands too: \phi is a potential in physics, an angle in geometry, a function in logic.
+    assert tokens(text, 400, words_only=True) == ["the", "field", "e", "is", "conservative", "x", "and", "a", "b"]
+    assert "mathbf" in tokens(text, 400)  # with punctuation, the text is read as it is written
+    long_text = " ".join(rf"w{i} \mathrm{{x{i}}}" for i in range(20_000))
+    read = window_tokens(long_text, 400, 4, words_only=True)
+    assert read and not any("mathrm" in t for t in read) and int(read[-1][1:]) > 19_000
+
+
+def test_reference_corpus_reads_papers_and_articles_as_a_run_does(shared_data: Path) -> None:
+    """unarXive's papers with their placeholders resolved (a run never shows a model `{{formula:<id>}}`), WikiText's
+    articles split by the reader's `split_before`."""
+    from sciloom.classifiers.reference_corpus import UNARXIVE_FIELDS, WIKITEXT_TITLE, unarxive, wikitext
+    from sciloom.curation.read_jsonl import JsonlReader
+
+    taxonomy = ClassifiersConfig().taxonomy
+    papers = unarxive(shared_data, taxonomy)
+    assert len(papers) == 47 and not any("{{formula:" in text or "{{cite:" in text for _, text, _ in papers)
+    path = shared_data / "disciplines/unarxive-sample/unarXive_data_sample/arXiv_src_2212_086.jsonl"
+    read = {doc["text"] for doc in JsonlReader(text_field=UNARXIVE_FIELDS).read(str(path))}
+    assert {text for _, text, _ in papers} <= read
+    assert sum("$" in text for _, text, _ in papers) > 20  # formulas as LaTeX
+    first = json.loads(path.read_text().splitlines()[0])
+    assert "{{formula:" in "".join(section["text"] for section in first["body_text"])  # the raw text has them
+    articles = wikitext(shared_data, taxonomy)
+    titles = sum(1 for name in ("valid.txt", "test.txt") for line in
+                 (shared_data / "general/wikitext-2" / name).read_text(encoding="utf-8").splitlines()
+                 if re.match(WIKITEXT_TITLE, line))
+    assert len(articles) == titles == 122
 
 
 def test_capped_keeps_at_most_cap_per_source_and_label_whatever_the_order():
