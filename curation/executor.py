@@ -16,7 +16,9 @@ A stage run with `settings` (its configuration, and the recorded settings of the
 `settings.json`; a rerun with other settings removes every finished task's outputs and marker and does the stage
 again, so that no part computed under the old settings is resumed beside new ones. Stages downstream see the change
 through the upstream settings they include in their own. A stage's outputs are its current tasks' outputs: those
-of tasks an earlier run had and this one does not (an input removed from the recipe) are removed.
+of tasks an earlier run had and this one does not (an input removed from the recipe) are removed. Each marker
+records the sciloom code that wrote it (`code_version`): code does not redo a task, but a rerun counts and names the
+resumed tasks that other code wrote.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import itertools
 import json
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +38,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sciloom.curation.atomic_write import (file_fingerprint, output_fingerprints, recording_outputs,
                                            write_json_atomic, write_text_atomic)
+from sciloom.curation.code_version import code_version
 from sciloom.curation.stats import StepStats, merge_step_stats
 
 
@@ -65,6 +69,10 @@ class StageFailed(RuntimeError):
                          f"{detail}")
 
 
+OTHER_CODE_KEY = "tasks_resumed_written_by_other_code"
+UNRECORDED_CODE = "an earlier sciloom (markers did not record it)"
+
+
 @dataclass
 class StageReport:
     stage: str
@@ -76,6 +84,7 @@ class StageReport:
     settings_changed: list[str] = field(default_factory=list)  # settings that differ from the last run's: all redone
     tasks_removed: list[str] = field(default_factory=list)  # tasks of an earlier run no longer listed: outputs removed
     tasks_failed: dict[str, str] = field(default_factory=dict)  # failed on every attempt, skipped (skip_failed)
+    resumed_other_code: dict[str, int] = field(default_factory=dict)  # code version -> resumed tasks it wrote
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +95,7 @@ class StageReport:
             "redone_settings_changed": self.settings_changed,
             "tasks_removed_no_longer_inputs": self.tasks_removed,
             "tasks_failed_skipped": self.tasks_failed,
+            OTHER_CODE_KEY: self.resumed_other_code,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -240,7 +250,7 @@ def _run_and_mark(fn: TaskFn, task: Task, stage_dir: Path) -> str:
                for path in dict.fromkeys(written)}
     write_json_atomic(task_marker(stage_dir, task.task_id),
                       {"task_id": task.task_id, "inputs": list(task.inputs), "settings": _canonical(task.settings),
-                       "steps": [s.to_dict() for s in steps], "outputs": outputs})
+                       "code": code_version(), "steps": [s.to_dict() for s in steps], "outputs": outputs})
     return task.task_id
 
 
@@ -366,10 +376,13 @@ def run_stage(stage: str, stage_dir: Path, tasks: Sequence[Task], fn: TaskFn, *,
         skipped, failures = failures, {}
     report = StageReport(stage, stage_dir, len(tasks), len(tasks) - len(pending), tasks_redone=redone,
                          settings_changed=changed, tasks_removed=removed, tasks_failed=skipped)
-    report.steps = merge_step_stats(
-        json.loads(task_marker(stage_dir, t.task_id).read_text())["steps"]
-        for t in [*tasks, *split] if task_marker(stage_dir, t.task_id).exists()
-    )
+    markers = [json.loads(task_marker(stage_dir, t.task_id).read_text())
+               for t in [*tasks, *split] if task_marker(stage_dir, t.task_id).exists()]
+    report.steps = merge_step_stats(marker["steps"] for marker in markers)
+    ran = {task.task_id for task in [*pending, *split]}
+    report.resumed_other_code = dict(Counter(
+        marker.get("code", UNRECORDED_CODE) for marker in markers
+        if marker["task_id"] not in ran and "failed" not in marker and marker.get("code") != code_version()))
     write_json_atomic(stats_path(stage_dir), report.to_dict())
     if failures:
         raise StageFailed(stage, failures)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,8 @@ from rich.table import Table
 from sciloom.classifiers.pipeline import LABELLED_DIR, run_classification
 from sciloom.console import output_console
 from sciloom.curation.atomic_write import write_json_atomic
-from sciloom.curation.executor import StageReport
+from sciloom.curation.code_version import code_version
+from sciloom.curation.executor import OTHER_CODE_KEY, StageReport
 from sciloom.curation.pipeline import CURATED_DIR, input_problems, run_curation
 from sciloom.curation.ray_runtime import ensure_ray
 from sciloom.mixer.manifest import MIXER_REPORT_FILE
@@ -92,12 +94,14 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
         summary["curation"] = [r.to_dict() for r in reports]
         summary["input_problems"] = input_problems(out / "curation")
         _print_stage_tables(reports)
+        _note_other_code("curation", summary["curation"], out / "curation")
         _publish(recipe, out, "curation", summary)
     if "classification" in phases:
         started = time.perf_counter()
         summary["classification"] = run_classification(recipe.classifiers, phase_input(recipe.run, "classification"),
                                                        out / "classifiers", recipe_hash=summary["recipe_hash"])
         timings["classification"] = time.perf_counter() - started
+        _note_other_code("classification", summary["classification"], out / "classifiers")
         _publish(recipe, out, "classification", summary)
     if "mixing" in phases:
         assert recipe.mixer is not None
@@ -109,6 +113,7 @@ def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
         timings["mixing"] = time.perf_counter() - started
         for note in summary["mixing"].get("plan_notes", []):  # a stream shrunk or dropped under when_short: shrink
             console.print(f"NOTE mixing: {note}")
+        _note_other_code("mixing", summary["mixing"], out / "mixer")
         _publish(recipe, out, "mixing", summary)
     if "training" in phases:
         assert recipe.trainer is not None
@@ -138,10 +143,35 @@ def _publish(recipe: Recipe, out: Path, phase: str, summary: dict[str, Any]) -> 
                   f"{len(report.deleted_stale)} stale removed, {report.seconds:.1f} s")
 
 
+def _note_other_code(phase: str, phase_summary: Any, folder: Path) -> None:
+    """One note for a phase whose resumed tasks other sciloom code wrote (an upgrade): settings, not code, decide
+    what is redone, so the user decides whether to redo the phase."""
+    by_code: Counter[str] = Counter()
+    stages = 0
+    for stage in _stage_reports(phase_summary):
+        by_code.update(stage[OTHER_CODE_KEY])
+        stages += bool(stage[OTHER_CODE_KEY])
+    if by_code:
+        written = ", ".join(f"{count} by {code}" for code, count in sorted(by_code.items()))
+        console.print(f"NOTE {phase}: {sum(by_code.values())} resumed task(s) of {stages} stage(s) were written by other "
+                      f"sciloom code ({written}; this is {code_version()}). Settings, not code, decide what is redone: "
+                      f"remove {folder} to redo the phase with this code.")
+
+
+def _stage_reports(value: Any) -> list[dict[str, Any]]:
+    """Every stage report (StageReport.to_dict) inside a phase's summary."""
+    if isinstance(value, dict):
+        return [value] if OTHER_CODE_KEY in value else [r for v in value.values() for r in _stage_reports(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _stage_reports(v)]
+    return []
+
+
 def _print_stage_tables(reports: list[StageReport]) -> None:
     for report in reports:
-        table = Table(title=f"curation stage: {report.stage}"
-                            f" ({report.tasks_total} tasks, {report.tasks_skipped} resumed)", title_justify="left")
+        other_code = sum(report.resumed_other_code.values())
+        table = Table(title=f"curation stage: {report.stage} ({report.tasks_total} tasks, {report.tasks_skipped} resumed"
+                            f"{f', {other_code} by other code' if other_code else ''})", title_justify="left")
         table.add_column("step", min_width=max((len(s.name) for s in report.steps), default=4))
         for column in ("docs in", "docs out", "MB in", "MB out", "seconds"):
             table.add_column(column, justify="right")

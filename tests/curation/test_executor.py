@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -13,8 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from sciloom.curation.atomic_write import write_text_atomic
+from sciloom.curation.code_version import PACKAGES, code_version, package_folders, source_digest
 from sciloom.curation.document import BASE_COLUMNS, Document
-from sciloom.curation.executor import StageFailed, Task, run_stage, task_error_path, task_marker
+from sciloom.curation.executor import UNRECORDED_CODE, StageFailed, Task, run_stage, task_error_path, task_marker
 from sciloom.curation.map_stage import map_documents, part_path, rejected_path
 from sciloom.curation.step import Reader, Step
 
@@ -415,3 +417,56 @@ def test_a_parts_data_fingerprint_ignores_its_footer_metadata(tmp_path: Path, ro
     assert fingerprints[0][0] != fingerprints[1][0] and fingerprints[0][1] == fingerprints[1][1]
     (tmp_path / "notes.txt").write_text("not Parquet")
     assert output_fingerprints(tmp_path / "notes.txt")[1] is None
+
+
+def test_a_rerun_counts_the_resumed_tasks_other_code_wrote_and_resumes_them(ray_session, tmp_path: Path) -> None:
+    """An upgrade does not redo finished tasks (settings decide that), but a rerun says which ones other code wrote."""
+    tasks = make_inputs(tmp_path)
+    stage_dir = tmp_path / "out"
+    run_stage("lines", stage_dir, tasks[:2], map_documents(build), show_progress=False)
+    marker = task_marker(stage_dir, "00000")
+    assert json.loads(marker.read_text())["code"] == code_version()
+    older = {**json.loads(marker.read_text()), "code": "0.0.9+0123456789ab"}
+    marker.write_text(json.dumps(older))
+    before = part_path(stage_dir, "00000").read_bytes()
+    report = run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
+    assert report.tasks_skipped == 2 and part_path(stage_dir, "00000").read_bytes() == before  # resumed, not redone
+    assert report.resumed_other_code == {"0.0.9+0123456789ab": 1}
+    assert report.to_dict()["tasks_resumed_written_by_other_code"] == {"0.0.9+0123456789ab": 1}
+    again = run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False)
+    assert again.resumed_other_code == {"0.0.9+0123456789ab": 1}  # still there until the folder is removed
+    del older["code"]  # a marker from before markers named their code
+    marker.write_text(json.dumps(older))
+    assert run_stage("lines", stage_dir, tasks, map_documents(build), show_progress=False).resumed_other_code == {
+        UNRECORDED_CODE: 1}
+
+
+def test_the_code_version_changes_with_any_source_file(tmp_path: Path) -> None:
+    folders = package_folders()
+    assert {package for package, _ in folders} == set(PACKAGES)
+    copies = []
+    for package, folder in folders:
+        shutil.copytree(folder, tmp_path / package, ignore=lambda _, names: [n for n in names if not (
+            n.endswith(".py") or (Path(_) / n).is_dir()) or n == "__pycache__"])
+        copies.append((package, tmp_path / package))
+    digest = source_digest(folders)
+    assert code_version().endswith(f"+{digest}") and len(digest) == 12
+    assert source_digest(copies) == digest  # the same sources wherever they are
+    rules = tmp_path / "sciloom.curation" / "rules.py"
+    rules.write_text(rules.read_text() + "\n# a fix\n")
+    changed = source_digest(copies)
+    assert changed != digest
+    rules.rename(rules.with_name("rules_renamed.py"))
+    assert source_digest(copies) not in (digest, changed)
+    # Installed from a wheel, the packages' folders are nested in sciloom/'s: each file counts once, and a change
+    # in a nested package's file still shows.
+    wheel = tmp_path / "site-packages" / "sciloom"
+    shutil.copytree(tmp_path / "sciloom", wheel)
+    nested = [("sciloom", wheel)]
+    for package, folder in copies[1:]:
+        shutil.copytree(folder, wheel / package.split(".")[1])
+        nested.append((package, wheel / package.split(".")[1]))
+    before = source_digest(nested)
+    renamed = wheel / "curation" / "rules_renamed.py"
+    renamed.write_text(renamed.read_text() + "\n# another fix\n")
+    assert source_digest(nested) != before

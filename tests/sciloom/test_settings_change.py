@@ -254,3 +254,23 @@ def test_the_message_names_an_option_a_newer_version_records() -> None:
     assert changed_fields(earlier, {"source": "arxiv", "limits": {}}) == ["limits.max_record_bytes"]
     assert changed_fields(earlier, {"source": "arxiv", "limits": {"max_record_bytes": 1024}}) == []
     assert changed_fields(earlier, {**earlier, "source": None}) == ["source"]
+
+
+def test_a_phase_whose_resumed_tasks_other_code_wrote_gets_one_note(tmp_path: Path, capsys) -> None:
+    """After an upgrade every stage of a phase resumes tasks the earlier code wrote: one note for the phase, naming
+    the folder to remove, not one per stage (16 in curation)."""
+    from sciloom.curation.code_version import code_version
+    from sciloom.runner import _note_other_code
+
+    def stage(name: str, other: dict[str, int]) -> dict:
+        return StageReport(name, tmp_path / name, 4, 4, resumed_other_code=other).to_dict()
+
+    curation = [stage("extract", {"0.1.0+aaaaaaaaaaaa": 3, "0.1.0+bbbbbbbbbbbb": 1}), stage("dedup_filter", {}),
+                stage("dedup_index", {"0.1.0+aaaaaaaaaaaa": 2})]
+    _note_other_code("curation", curation, tmp_path / "curation")
+    _note_other_code("classification", {"report": "x", "stage": stage("classify", {})}, tmp_path / "classifiers")
+    out = " ".join(capsys.readouterr().err.split())  # the run's console writes to stderr
+    assert out.count("NOTE") == 1
+    assert (f"NOTE curation: 6 resumed task(s) of 2 stage(s) were written by other sciloom code (5 by "
+            f"0.1.0+aaaaaaaaaaaa, 1 by 0.1.0+bbbbbbbbbbbb; this is {code_version()})") in out
+    assert f"remove {tmp_path / 'curation'} to redo the phase" in out
