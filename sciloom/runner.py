@@ -80,7 +80,8 @@ def _check_earlier_phases(run: RunConfig) -> None:
 def _run_phases(recipe: Recipe, out: Path) -> dict[str, Any]:
     phases = recipe.run.phases
     _check_earlier_phases(recipe.run)
-    summary: dict[str, Any] = {"run": recipe.run.name, "output_dir": str(out), "recipe_hash": recipe.content_hash()}
+    summary: dict[str, Any] = {"run": recipe.run.name, "output_dir": str(out), "recipe_hash": recipe.content_hash(),
+                               "code_version": code_version()}
     if recipe.run.reuse_from is not None:
         summary["reused_from"] = {phase: str(phase_input(recipe.run, phase)) for phase in recipe.run.phases_reusing()}
     if set(phases) & {"curation", "classification", "mixing"}:  # training alone (e.g. under torchrun) needs no Ray

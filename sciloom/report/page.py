@@ -184,7 +184,8 @@ def training(facts: RunFacts) -> str:
 
 def provenance(facts: RunFacts) -> str:
     summary = facts.summary
-    rows = [["recipe hash", summary.get("recipe_hash", "?")], ["output folder", summary.get("output_dir", "")]]
+    rows = [["recipe hash", summary.get("recipe_hash", "?")], ["sciloom code", summary.get("code_version", "?")],
+            ["output folder", summary.get("output_dir", "")]]
     rows += [[f"seconds: {phase}", seconds] for phase, seconds in (summary.get("seconds") or {}).items()]
     # A run over another run's outputs (run.reuse_from): what each of its phases read from there.
     rows += [[f"input of {phase}: another run's", folder] for phase, folder in (summary.get("reused_from") or {}).items()]

@@ -82,6 +82,16 @@ def test_columns_are_the_documented_ones_and_parts_name_their_recipe(run_dir: Pa
         assert metadata[RECIPE_HASH_KEY] == report["recipe_hash"]
 
 
+def test_the_run_and_every_task_name_the_code_that_wrote_them(run_dir: Path) -> None:
+    from sciloom.curation.code_version import code_version
+
+    report = json.loads((run_dir / "run_report.json").read_text())
+    assert report["code_version"] == code_version()  # the run's code is this test's code
+    markers = list((run_dir / "curation" / "_extract" / "tasks").glob("*.json"))
+    assert markers and all(json.loads(m.read_text())["code"] == code_version() for m in markers)
+    assert f"<td>{code_version()}</td>" in (run_dir / "report.html").read_text()
+
+
 def test_rejected_rows_are_a_dataset_beside_the_stage(run_dir: Path) -> None:
     report = json.loads((run_dir / "run_report.json").read_text())
     extract = next(stage for stage in report["curation"] if stage["stage"] == "extract")
