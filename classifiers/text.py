@@ -7,9 +7,9 @@ _TOKEN = re.compile(r"\w+(?:[-']\w+)*|[^\w\s]")
 # Words only: punctuation marks say more about a source's typesetting than about its discipline (measured
 # leave-one-source-out by benchmarks/eval_classifiers.py; see default_models).
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
-# LaTeX command names (\frac, \mathrm, {\em ...}) are typesetting as well: a physics paper read with its formulas as
-# LaTeX went to computer_science, whose textbooks write theirs in LaTeX and chemistry's and physics's in Unicode
-# (leave-one-source-out on unarXive's papers: 0.408 with the commands, 0.465 without).
+# LaTeX command names (\frac, \mathrm, {\em ...}) are typesetting as well: some sources write their formulas in
+# LaTeX (cs_textbooks, engineering_statics), others in Unicode (the OpenStax books), and a run reads arXiv papers
+# with their formulas as LaTeX. Leave-one-source-out, leaving them out is within noise (default_models).
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 
 
