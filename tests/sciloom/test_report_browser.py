@@ -28,6 +28,9 @@ def _recipe(folder: Path, name: str, general_ratio: float, phases: list[str]) ->
     for spec in recipe["curation"]["inputs"]:
         spec["paths"] = [str(REPO_ROOT / path) for path in spec["paths"]]
     recipe["mixer"]["integration"]["general_ratio"] = general_ratio
+    # So small a budget that a discipline's share is a fraction of a document: the planner grows the stream and notes
+    # it, and the report must show the note (the demo's own budgets give notes or not as its labels fall).
+    recipe["mixer"]["routing_warmup"]["token_budget"] = 500
     trainer = recipe["trainer"]
     trainer["dense"]["pretrain"].update(steps=6, warmup_steps=1, checkpoint_every=6)
     for stage in ("expert_induction", "routing_warmup", "integration"):
