@@ -116,7 +116,7 @@ class BaselineConfig(BaseModel):
 
 
 class ReplicateConfig(BaseModel):
-    """recipes/replicate_upcycling.yaml after its scale's overrides."""
+    """benchmarks/replicate/replicate_upcycling.yaml after its scale's overrides."""
 
     model_config = ConfigDict(extra="forbid")
     data: DataConfig
@@ -512,7 +512,7 @@ def findings(results: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", type=Path, default=REPO / "recipes" / "replicate_upcycling.yaml")
+    parser.add_argument("--recipe", type=Path, default=REPO / "benchmarks" / "replicate" / "replicate_upcycling.yaml")
     parser.add_argument("--scale", default="medium", help="a key of the recipe's `scales` (smoke, medium, full)")
     parser.add_argument("--smoke", action="store_true", help="--scale smoke in a temporary folder (CI)")
     parser.add_argument("--out", type=Path, default=None, help="results, table and plots (default runs/replicate/<scale>)")
