@@ -53,10 +53,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("containment", DEDUP_COLUMNS["containment"], CURATED,
            "largest share of its n-grams held by one document that outranks it, or by earlier runs' index "
            "(null when containment dedup is off)"),
-    Column("discipline", LABEL_COLUMNS["discipline"], LABELLED, "taxonomy label (a science discipline or `general`)"),
+    Column("discipline", LABEL_COLUMNS["discipline"], LABELLED, "taxonomy label (a science discipline or `general`): "
+           "the most probable one"),
     Column("discipline_scores", LABEL_COLUMNS["discipline_scores"], LABELLED,
            "probability of every taxonomy label, as (label, score) pairs in taxonomy order"),
-    Column("science_score", LABEL_COLUMNS["science_score"], LABELLED, "probability that the text is scientific"),
+    Column("science_score", LABEL_COLUMNS["science_score"], LABELLED, "probability that the text is scientific: "
+           "1 - P(general), so a text whose science is split between disciplines can be `general` with a score over "
+           "0.5 (deciding `general` only below 0.5 was measured and not kept: see classifiers/default_models.py)"),
     Column("quality_score", LABEL_COLUMNS["quality_score"], LABELLED, "level-2 quality score in [0, 1]"),
     Column("quality_tier", LABEL_COLUMNS["quality_tier"], LABELLED, "high / medium / low (classifiers.tiers)"),
     Column("text_bytes", TEXT_BYTES_COLUMN["text_bytes"], LABELLED, "UTF-8 bytes of `text` (the mixer plans from it)"),
