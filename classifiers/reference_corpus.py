@@ -93,8 +93,8 @@ def bbc(data: Path, tax: Taxonomy) -> list[Record]:
 def wikitext(data: Path, tax: Taxonomy) -> list[Record]:
     """Wikipedia articles, split at their `= Title =` lines as a run splits them (`split_before`)."""
     reader = TextFileReader(split_before=WIKITEXT_TITLE)
-    return [("wikitext", doc["text"], tax.general_label)
-            for name in ("valid.txt", "test.txt") for doc in reader.read(str(_require(data / "general/wikitext-2" / name)))]
+    files = [_require(data / "general/wikitext-2" / name) for name in ("valid.txt", "test.txt")]
+    return [("wikitext", doc["text"], tax.general_label) for path in files for doc in reader.read(str(path))]
 
 
 def discipline_records(data: Path, tax: Taxonomy) -> list[Record]:

@@ -154,9 +154,9 @@ def _note_other_code(phase: str, phase_summary: Any, folder: Path) -> None:
         stages += bool(stage[OTHER_CODE_KEY])
     if by_code:
         written = ", ".join(f"{count} by {code}" for code, count in sorted(by_code.items()))
-        console.print(f"NOTE {phase}: {sum(by_code.values())} resumed task(s) of {stages} stage(s) were written by other "
-                      f"sciloom code ({written}; this is {code_version()}). Settings, not code, decide what is redone: "
-                      f"remove {folder} to redo the phase with this code.")
+        console.print(f"NOTE {phase}: {sum(by_code.values())} resumed task(s) of {stages} stage(s) were written by "
+                      f"other sciloom code ({written}; this is {code_version()}). Settings, not code, decide what is "
+                      f"redone: remove {folder} to redo the phase with this code.")
 
 
 def _stage_reports(value: Any) -> list[dict[str, Any]]:
@@ -171,8 +171,9 @@ def _stage_reports(value: Any) -> list[dict[str, Any]]:
 def _print_stage_tables(reports: list[StageReport]) -> None:
     for report in reports:
         other_code = sum(report.resumed_other_code.values())
-        table = Table(title=f"curation stage: {report.stage} ({report.tasks_total} tasks, {report.tasks_skipped} resumed"
-                            f"{f', {other_code} by other code' if other_code else ''})", title_justify="left")
+        table = Table(title=f"curation stage: {report.stage} ({report.tasks_total} tasks, "
+                            f"{report.tasks_skipped} resumed{f', {other_code} by other code' if other_code else ''})",
+                      title_justify="left")
         table.add_column("step", min_width=max((len(s.name) for s in report.steps), default=4))
         for column in ("docs in", "docs out", "MB in", "MB out", "seconds"):
             table.add_column(column, justify="right")

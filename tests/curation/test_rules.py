@@ -344,8 +344,8 @@ EDGE_CASES = ["", " ", "\n\n\n", "word", "a b c d e " * 300, "one two three four
               "e.g. don't 2019/06/19 15:20 https://x.org/a?b www.y.com -- .... 'quoted' “smart” ²½ 5% -3,5 +7",
               WRAPPED_WITH_TABLE_AND_MATH,
               # LaTeX's braces in running text, of each kind; then a preamble line's and a layout rule's
-              "We find {\\em new} states at 10^{16} GeV in C_{V} of the Schr\\\"{o}dinger model, with \\frac {a}{b} and "
-              "{\\alpha} as in \\citep{k} and \\textbf{bold}. " * 3,
+              "We find {\\em new} states at 10^{16} GeV in C_{V} of the Schr\\\"{o}dinger model, with "
+              "\\frac {a}{b} and {\\alpha} as in \\citep{k} and \\textbf{bold}. " * 3,
               "It loads \\usepackage{amsmath} and sets {0.5cm} of margin here, as \\subref{x} and \\{ do. " * 3,
               # a list of truncated titles: the width of a wrapped text, but no line goes on in lowercase
               "Aborigines in Australia longer than previously tho...\nSurf's up! N. Korea tourism agency tries to woo fo"
