@@ -34,7 +34,8 @@ def package_folders() -> list[tuple[str, Path]]:
     found = []
     for package in PACKAGES:
         spec = importlib.util.find_spec(package)
-        found += [(package, Path(folder)) for folder in (spec.submodule_search_locations or [] if spec else [])]
+        folders = spec.submodule_search_locations if spec is not None else None
+        found += [(package, Path(folder)) for folder in folders or []]
     return found
 
 

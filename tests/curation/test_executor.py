@@ -446,8 +446,9 @@ def test_the_code_version_changes_with_any_source_file(tmp_path: Path) -> None:
     assert {package for package, _ in folders} == set(PACKAGES)
     copies = []
     for package, folder in folders:
-        shutil.copytree(folder, tmp_path / package, ignore=lambda _, names: [n for n in names if not (
-            n.endswith(".py") or (Path(_) / n).is_dir()) or n == "__pycache__"])
+        shutil.copytree(folder, tmp_path / package, ignore=lambda where, names: [  # Python sources only
+            name for name in names
+            if name == "__pycache__" or not (name.endswith(".py") or (Path(where) / name).is_dir())])
         copies.append((package, tmp_path / package))
     digest = source_digest(folders)
     assert code_version().endswith(f"+{digest}") and len(digest) == 12
