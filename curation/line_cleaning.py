@@ -21,7 +21,8 @@ BBC articles and S2ORC abstracts, tests/curation/test_line_cleaning.py):
 - Whole-line navigation phrases ("Skip to main content", "Back to top", "Log in": `navigation`).
 - RefinedWeb: lines that are counters ("3 likes", "Views: 1,024": `counter`) or hold no letter or digit at
   all (separators, decorations: `no_letters`).
-Table rows and display math (what the science rules read as tables and equations) are never removed. A
+Table rows and display math (what the science rules read as tables and equations) are never removed, nor are a
+LaTeX source's lines that start with a command or sit in display math (`latex_source.latex_command_lines`). A
 hard-wrapped text (pdftotext, plain-text archives: every line cut at ~72 columns) is judged by its paragraphs
 (rule_sets.hard_wrap_joins), not by the wrapper's fragments, and keeps its wrapping.
 """
@@ -33,6 +34,7 @@ from collections import Counter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sciloom.curation.document import Document
+from sciloom.curation.latex_source import latex_command_lines
 from sciloom.curation.rule_sets import (hard_wrap_joins, is_table_or_math_line, join_lines, unix_line_endings,
                                          wrapped_paragraphs)
 from sciloom.curation.step import Step
@@ -117,7 +119,9 @@ class LineCleaner:
     def reasons(self, lines: list[str]) -> dict[int, str]:
         """Index → reason of every line to remove."""
         found: dict[int, str] = {}
-        content = [i for i, line in enumerate(lines) if line.strip() and not is_table_or_math_line(line)]
+        latex = latex_command_lines(lines)
+        content = [i for i, line in enumerate(lines)
+                   if line.strip() and not is_table_or_math_line(line) and i not in latex]
         for i in content:
             reason = self._line_reason(lines[i].strip())
             if reason is not None:

@@ -2,12 +2,13 @@
 file, which the extraction step then reads like a crawled one; or text files that hold many documents.
 
 A folder of `.txt` or `.html` files is how many corpora come (news collections, Project Gutenberg, converted
-papers, scraped pages). A saved page's URL is the one it names as its own (`saved_page_url`). A text file's charset
-is found as for an undeclared web page (byte order mark, else UTF-8, else a detector's guess), a page's as a browser
-finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file that was not clean UTF-8 is kept and counted
-under a `decoded:` note. A file larger than the record cap is skipped as `file_too_large`, read no further than the
-cap; one that is not text (zero bytes, an image) as `binary_file`; an unreadable or corrupt compressed one as
-`unreadable_file` / `corrupt_stream`.
+papers, scraped pages). A saved page's URL is the one it names as its own (`saved_page_url`). A LaTeX source
+(`.tex`) is read as `latex_source.clean_latex_source` cleans it: comments, preamble, front matter and bibliography
+out, each counted under a `latex:` note. A text file's charset is found as for an undeclared web page (byte order
+mark, else UTF-8, else a detector's guess), a page's as a browser finds it (byte order mark, `<meta charset>`,
+UTF-8, a guess); a file that was not clean UTF-8 is kept and counted under a `decoded:` note. A file larger than the
+record cap is skipped as `file_too_large`, read no further than the cap; one that is not text (zero bytes, an image)
+as `binary_file`; an unreadable or corrupt compressed one as `unreadable_file` / `corrupt_stream`.
 
 A text file may instead hold many documents (WikiText's articles under ` = Title = ` lines, a paragraph or a line per
 document): with `split_before`, a regular expression, every line it matches starts a new document. Such a file is
@@ -24,11 +25,14 @@ from collections.abc import Iterator
 from typing import IO
 
 from sciloom.curation.document import Document
+from sciloom.curation.latex_source import clean_latex_source
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
 
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".tex")
+# A LaTeX source, plain or compressed: read as `latex_source` cleans it (preamble, comments, bibliography out).
+_LATEX_FILE = re.compile(r"\.tex(?:\.[a-z0-9]+)?$", re.IGNORECASE)
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 
@@ -109,6 +113,10 @@ class TextFileReader(Reader):
         else:
             content, note = decode_undeclared(body)
             notes = [note] if note is not None else []
+            if _LATEX_FILE.search(location):
+                content, removed = clean_latex_source(content)
+                for what, count in removed.items():
+                    self.note(what, count)
         for note in notes:
             self.note(note)
         self.stats.bytes_in += len(body)

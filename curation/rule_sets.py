@@ -18,18 +18,22 @@ from itertools import chain
 
 import numpy as np
 
+from sciloom.curation.latex_source import latex_markup_lines
+
 # Close to spaCy's English tokenizer (what datatrove uses) at a fraction of its cost: URLs, words with inner
 # dots/apostrophes/slashes/colons (e.g, don't, 2019/06/19, 15:20), runs of dots or dashes, one symbol each.
 _TOKEN = re.compile(r"https?://\S+|www\.\S+|\w+(?:[.'’/:]\w+)*|\.{2,}|-{2,}|[^\w\s]")
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
 # Braces that LaTeX writes in running text (arXiv's abstracts keep their LaTeX outside $..$ too): sub- and
 # superscripts (10^{16}, C_{V}), accents (Schr\"{o}dinger), groups opened by a command ({\em new}, {\alpha}), the
-# argument of an inline markup, math or reference command (\emph{, \mathrm{, \frac{, \cite{) and a command's next
-# argument (\frac{a}{b}). A preamble (\usepackage{amsmath}), layout ({0.5cm}) and code keep theirs.
+# argument of an inline markup, math, reference or document-structure command (\emph{, \mathrm{, \frac{, \cite{,
+# \section{, \caption{, \begin{ of a LaTeX source's body) and a command's next argument (\frac{a}{b}). A preamble
+# (\usepackage{amsmath}), layout ({0.5cm}) and code keep theirs.
 _LATEX_BRACE = re.compile(
     r"[_^}]\{|\\[\"'`~^=.uvHc]\{|\{\\[A-Za-z]|\\(?:emph|text(?:it|bf|rm|sl|sc|tt|sf|up|normal)?|mbox|underline|"
     r"math(?:rm|bf|it|cal|bb|sf|tt|frak)|boldsymbol|operatorname|frac|dfrac|tfrac|sqrt|hat|widehat|bar|tilde|"
-    r"widetilde|vec|dot|ddot|overline|underbrace|cite[a-z]*|ref|eqref|autoref|cref|url|footnote)\s*\{")
+    r"widetilde|vec|dot|ddot|overline|underbrace|cite[a-z]*|ref|eqref|autoref|cref|url|footnote|"
+    r"(?:sub){0,2}section|chapter|part|paragraph|caption|label|begin|end)\*?\s*\{")
 # Written to start with a literal character, which re finds with a fast scan (15x faster than "\n{2,}", "\n+").
 # Paragraphs are separated by one or more blank lines, a line of spaces included (indentation left on blank lines).
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -201,8 +205,9 @@ class TextView:
     """The statistics every rule reads, computed once per document from one tokenisation.
 
     Lines end at LF, CR LF or CR, and a line of spaces is a blank line. With `science=True`, a hard-wrapped text is
-    read as its paragraphs (`unwrap_hard_wrapped`), table rows and display-math lines are left out (`prose_text`,
-    what the line rules see), and inline math is taken out as well before word statistics (`prose`).
+    read as its paragraphs (`unwrap_hard_wrapped`); table rows, display-math lines and a LaTeX source's environment
+    lines (`latex_source.latex_markup_lines`) are left out (`prose_text`, what the line rules see), and inline math
+    is taken out as well before word statistics (`prose`).
     """
 
     def __init__(self, text: str, science: bool) -> None:
@@ -210,7 +215,10 @@ class TextView:
         text = unix_line_endings(text)
         if science:
             text = unwrap_hard_wrapped(text)
-            self.prose_text = "\n".join(line for line in text.split("\n") if not is_table_or_math_line(line))
+            lines = text.split("\n")
+            latex = latex_markup_lines(lines) if "\\" in text or "$$" in text else ()
+            self.prose_text = "\n".join(line for i, line in enumerate(lines)
+                                         if not is_table_or_math_line(line) and i not in latex)
             self.prose = _MATH.sub(" ", self.prose_text) if "$" in self.prose_text else self.prose_text
         else:
             self.prose_text = self.prose = text

@@ -6,7 +6,8 @@ but reads the text the way a scientific document is written:
   and one-letter variables do not count as junk words, and LaTeX braces (in math, and those of running text:
   `{\em new}`, `10^{16}`, `\cite{k}`) do not trip C4's curly-bracket rule;
 - table rows (`| a | b |`) and display-math lines are left out of the line rules (they have no terminal
-  punctuation, are short and repeat separators by nature);
+  punctuation, are short and repeat separators by nature), and so are a LaTeX source's display math and the lines
+  that only open or close its environments;
 - numbers count as words for Gopher's alphabetic-word ratio (a results section is full of them);
 - a hard-wrapped text (pdftotext, plain-text archives: every line cut at ~72 columns) is read as its paragraphs,
   so that the line rules do not take the wrapper's line ends for unpunctuated fragments.

@@ -204,7 +204,67 @@ _REF_INLINE_COMMANDS = {"emph", "text", "textit", "textbf", "textrm", "textsl", 
                         "textnormal", "mbox", "underline", "mathrm", "mathbf", "mathit", "mathcal", "mathbb", "mathsf",
                         "mathtt", "mathfrak", "boldsymbol", "operatorname", "frac", "dfrac", "tfrac", "sqrt", "hat",
                         "widehat", "bar", "tilde", "widetilde", "vec", "dot", "ddot", "overline", "underbrace", "ref",
-                        "eqref", "autoref", "cref", "url", "footnote"}
+                        "eqref", "autoref", "cref", "url", "footnote", "section", "subsection", "subsubsection",
+                        "chapter", "part", "paragraph", "caption", "label", "begin", "end"}
+_REF_DISPLAY_MATH = ("equation", "align", "alignat", "gather", "multline", "flalign", "eqnarray", "displaymath", "math",
+                     "IEEEeqnarray", "dmath", "subequations")
+# What a line may consist of, besides spaces, to only open or close environments or place a figure.
+_REF_MARKUP_PIECES = (re.compile(r"\\(?:begin|end)\s*\{[^{}]*\}"), re.compile(r"\s*\[[^\]]*\]"),
+                      re.compile(r"\s*\{[^{}]*\}"), re.compile(r"\\label\{[^{}]*\}"),
+                      re.compile(r"\\includegraphics(?:\[[^\]]*\])?\{[^{}]*\}"),
+                      re.compile(r"\\centering|\\noindent|\\maketitle|\\\[|\\\]|\$\$"))
+
+
+def _ref_markup_only(line: str) -> bool:
+    """The line is made of environment markers (with their options and arguments), labels, figures, `\\[`, `\\]`,
+    `$$`; an option or argument counts only right after a marker."""
+    rest, after_marker = line.strip(), False
+    if not rest:
+        return False
+    while rest:
+        for k, piece in enumerate(_REF_MARKUP_PIECES):
+            if k in (1, 2) and not after_marker:
+                continue
+            found = piece.match(rest)
+            if found:
+                after_marker = k in (0, 1, 2)
+                rest = rest[found.end():].lstrip()
+                break
+        else:
+            return False
+    return True
+
+
+def _ref_latex_markup(lines: list[str]) -> set[int]:
+    """Display math from its opening line to the line that closes it, and lines of markup only."""
+    out: set[int] = set()
+    i = 0
+    while i < len(lines):
+        s = lines[i].strip()
+        close = None
+        for env in _REF_DISPLAY_MATH:
+            for star in ("", "*"):
+                begin = "\\begin{" + env + star + "}"
+                if s.startswith("\\") and begin in s and "\\end{" + env + star + "}" not in s.split(begin, 1)[1]:
+                    close = "\\end{" + env + star + "}"
+                elif s.startswith("\\") and begin in s:
+                    out.add(i)
+        if close is None and s.startswith("\\[") and "\\]" not in s:
+            close = "\\]"
+        if close is None and s == "$$":
+            close = "$$"
+        if close is not None:
+            out.add(i)
+            i += 1
+            while i < len(lines):
+                out.add(i)
+                if close in lines[i]:
+                    break
+                i += 1
+        elif s.startswith("\\[") or _ref_markup_only(s):
+            out.add(i)
+        i += 1
+    return out
 
 
 def _ref_latex_brace(line: str, i: int) -> bool:
@@ -215,6 +275,7 @@ def _ref_latex_brace(line: str, i: int) -> bool:
     if after.startswith("\\") and after[1:2] and after[1] in string.ascii_letters:
         return True
     name = before.rstrip()
+    name = name[:-1] if name.endswith("*") else name  # \\section*{
     letters = len(name) - len(name.rstrip(string.ascii_letters))
     command = name[len(name) - letters:]
     return letters > 0 and name[:len(name) - letters].endswith("\\") and (
@@ -226,7 +287,9 @@ def reference_checks(text: str, science: bool) -> list[str]:
     text = re.sub(r"\r\n?", "\n", text)  # a line ends at LF, CR LF or CR
     if science:
         text = _ref_unwrap(text)
-        prose_text = "\n".join(line for line in text.split("\n") if not _ref_table_or_math(line))
+        lines = text.split("\n")
+        markup = _ref_latex_markup(lines)
+        prose_text = "\n".join(line for i, line in enumerate(lines) if not _ref_table_or_math(line) and i not in markup)
         prose = _REF_MATH.sub(" ", prose_text)
     else:
         prose_text = prose = text
@@ -347,6 +410,12 @@ EDGE_CASES = ["", " ", "\n\n\n", "word", "a b c d e " * 300, "one two three four
               "We find {\\em new} states at 10^{16} GeV in C_{V} of the Schr\\\"{o}dinger model, with "
               "\\frac {a}{b} and {\\alpha} as in \\citep{k} and \\textbf{bold}. " * 3,
               "It loads \\usepackage{amsmath} and sets {0.5cm} of margin here, as \\subref{x} and \\{ do. " * 3,
+              # a LaTeX source's body: display math of each kind, environment markers, sectioning and a figure
+              "\\section*{Results}\nThe flow decreases the value of the function along every solution, since\n"
+              "\\begin{align}\n  \\frac{d}{dt} f &= -|\\nabla f|^2 \\\\\n  &\\le 0 .\n\\end{align}\n\\[\n  x = y\n\\]\n"
+              "$$\n  z = 1\n$$\n\\begin{theorem}[Main]\\label{t}\nEvery trajectory converges to a critical point of the "
+              "function.\n\\end{theorem}\n\\begin{figure}[t]\n  \\centering\n  \\includegraphics[width=2cm]{a.pdf}\n"
+              "  \\caption{The trajectories.}\n\\end{figure}\n" * 3,
               # a list of truncated titles: the width of a wrapped text, but no line goes on in lowercase
               "Aborigines in Australia longer than previously tho...\nSurf's up! N. Korea tourism agency tries to woo fo"
               "...\nGrand Imam of Istiqlal Mosque Calls for Preservati...\nWorld-Class Tourist Attractions and "

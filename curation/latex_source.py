@@ -1,0 +1,270 @@
+"""LaTeX sources (arXiv's `.tex` files, corpora of them in JSON lines): what a reader keeps of a source file, and
+which of a text's lines are LaTeX rather than prose.
+
+`clean_latex_source` follows the recipe of LLaMA's arXiv subset (Touvron et al. 2023; RedPajama's is the same):
+comments removed, the preamble and the bibliography dropped, the author's macros without arguments expanded where
+they are used, the body's math and markup kept as LaTeX (as extraction keeps math). Unlike that recipe, the title
+and the abstract are kept: dropping everything before the first section loses a paper's densest summary. The
+authors, affiliations and the rest of the front matter go.
+
+`latex_markup_lines`: the lines of a text that are LaTeX, not prose: display math (`equation`, `align`, `\\[..\\]`,
+`$$` on lines of their own, every line between their begin and end) and lines that only open or close an
+environment (`\\begin{theorem}\\label{thm:main}`, `\\end{proof}`) or place a figure. `latex_command_lines` adds
+every line that starts with a command (`\\section{Results}`, `\\item ...`, `\\caption{...}`). Line cleaning removes
+none of the latter: judged as web text, `\\begin{align}`, an equation's rows and `\\end{align}` are a run of short
+unpunctuated lines, a menu. The science rules leave the markup lines out of their statistics, as they leave out
+`$$..$$` lines and table rows.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+COMMENT_LINES = "latex:comment_lines_removed"
+MACROS_EXPANDED = "latex:macros_expanded"
+PREAMBLE = "latex:preamble_removed"
+FRONT_MATTER = "latex:front_matter_removed"
+BIBLIOGRAPHY = "latex:bibliography_removed"
+
+# `%` starts a comment unless escaped: preceded by an odd number of backslashes (`50\%`; `\\%` is a line break and
+# a comment).
+_COMMENT = re.compile(r"(?<!\\)((?:\\\\)*)%.*")
+_VERBATIM_BEGIN = re.compile(r"\\begin\{(verbatim|lstlisting|minted|Verbatim)\*?\}")
+_COMMENT_ENV = re.compile(r"\\begin\{comment\}.*?\\end\{comment\}[ \t]*\n?", re.DOTALL)
+_DOCUMENT = re.compile(r"\\begin\{document\}(.*?)(?:\\end\{document\}|\Z)", re.DOTALL)
+_SECTIONING = re.compile(r"^[ \t]*\\(?:part|chapter|section)\*?[ \t]*[\[{]", re.MULTILINE)
+_BIBLIOGRAPHY_ENV = re.compile(r"\\begin\{thebibliography\}.*?(?:\\end\{thebibliography\}|\Z)", re.DOTALL)
+_BIBLIOGRAPHY_COMMANDS = re.compile(
+    r"^[ \t]*\\(?:bibliography|bibliographystyle|addbibresource)[ \t]*\{[^}]*\}[ \t]*\n?|^[ \t]*\\printbibliography\b.*\n?",
+    re.MULTILINE)
+_BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+# Definitions of macros: \newcommand{\R}{..}, \newcommand\R{..}, \renewcommand, \providecommand (an `[n]` after the
+# name declares arguments), \def\R{..} (`#1` before the brace declares them), \DeclareMathOperator{\tr}{tr}.
+_NEWCOMMAND = re.compile(r"\\(?:re|provide)?newcommand\*?[ \t]*(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+))[ \t]*(\[)?")
+_DEF = re.compile(r"\\def[ \t]*\\([A-Za-z]+)[ \t]*(#)?")
+_MATH_OPERATOR = re.compile(r"\\DeclareMathOperator(\*?)[ \t]*\{[ \t]*\\([A-Za-z]+)[ \t]*\}[ \t]*")
+_MAX_EXPANSION_PASSES = 5
+
+# Display math: environments whose every line is math, and the delimiters that open a display on a line of its own.
+_MATH_ENVIRONMENTS = ("equation", "align", "alignat", "gather", "multline", "flalign", "eqnarray", "displaymath",
+                      "math", "IEEEeqnarray", "dmath", "subequations")
+_MATH_BEGIN = re.compile(r"\\begin\{(" + "|".join(_MATH_ENVIRONMENTS) + r")(\*?)\}")
+# A line that only opens or closes environments (with their options and labels).
+_ENVIRONMENT_ONLY = re.compile(
+    r"[ \t]*(?:(?:\\(?:begin|end)[ \t]*\{[^{}]*\}(?:[ \t]*\[[^\]]*\]|[ \t]*\{[^{}]*\})*|\\label\{[^{}]*\}"
+    r"|\\includegraphics(?:\[[^\]]*\])?\{[^{}]*\}|\\centering|\\noindent|\\maketitle|\\\[|\\\]|\$\$)[ \t]*)+")
+
+
+def clean_latex_source(source: str) -> tuple[str, Counter]:
+    """The text a model should read of a LaTeX source file, and what was taken out of it (counts by note)."""
+    notes: Counter = Counter()
+    text = _without_comments(source.replace("\r\n", "\n").replace("\r", "\n"), notes)
+    macros, text = _macro_definitions(text)
+    document = _DOCUMENT.search(text)
+    if document is not None:
+        notes[PREAMBLE] += 1
+        body = _front_matter_kept(text, document.group(1), notes)
+    else:
+        body = text  # a file that another includes, or a fragment: all of it is body
+    body, removed = _BIBLIOGRAPHY_ENV.subn("", body)
+    body, commands = _BIBLIOGRAPHY_COMMANDS.subn("", body)
+    if removed or commands:
+        notes[BIBLIOGRAPHY] += 1
+    body = _expand_macros(body, macros, notes)
+    return _BLANK_RUNS.sub("\n\n", body).strip(), notes
+
+
+def _without_comments(text: str, notes: Counter) -> str:
+    """Comments out, verbatim environments untouched. A line that was only a comment goes whole (in LaTeX the `%`
+    takes the line break with it); the `comment` package's environments go whole."""
+    text, environments = _COMMENT_ENV.subn("", text)
+    notes[COMMENT_LINES] += environments
+    if "%" not in text:
+        return text
+    kept: list[str] = []
+    verbatim_end: str | None = None
+    for line in text.split("\n"):
+        if verbatim_end is not None:
+            kept.append(line)
+            if verbatim_end in line:
+                verbatim_end = None
+            continue
+        if (opened := _VERBATIM_BEGIN.search(line)) is not None:
+            kept.append(line)
+            verbatim_end = "\\end{" + line[opened.start(1):opened.end()]
+            continue
+        found = _COMMENT.search(line) if "%" in line else None
+        if found is None:
+            kept.append(line)
+            continue
+        notes[COMMENT_LINES] += 1
+        before = line[:found.start()] + found.group(1)
+        if before.strip():
+            kept.append(before.rstrip())
+    return "\n".join(kept)
+
+
+def _balanced(text: str, start: int) -> tuple[str, int] | None:
+    """(the content of the brace group that opens at `start`, the index after it); None when none opens there or it
+    never closes."""
+    if start >= len(text) or text[start] != "{":
+        return None
+    depth = 0
+    position = start
+    while position < len(text):
+        char = text[position]
+        if char == "\\":
+            position += 2
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1:position], position + 1
+        position += 1
+    return None
+
+
+def _skip_spaces(text: str, position: int, spaces: str = " \t\n") -> int:
+    while position < len(text) and text[position] in spaces:
+        position += 1
+    return position
+
+
+def _macro_definitions(text: str) -> tuple[dict[str, str], str]:
+    """(macros defined without arguments anywhere in the source: name → replacement, the source without their
+    definitions): a definition left in the body would be expanded into itself."""
+    macros: dict[str, str] = {}
+    spans: list[tuple[int, int]] = []
+
+    def define(found: re.Match, name: str, replacement: str | None = None) -> None:
+        body = _balanced(text, _skip_spaces(text, found.end()))
+        if body is not None:
+            macros[name] = body[0] if replacement is None else replacement.format(body[0])
+            end = body[1]
+            if found.start() == 0 or text[found.start() - 1] == "\n":  # a line of its own goes with its line break
+                end = _skip_spaces(text, end, " \t")
+                end += text.startswith("\n", end)
+            spans.append((found.start(), end))
+
+    for found in _NEWCOMMAND.finditer(text):
+        if not found.group(3):  # `[n]`: takes arguments, left as written
+            define(found, found.group(1) or found.group(2))
+    for found in _DEF.finditer(text):
+        if not found.group(2):
+            define(found, found.group(1))
+    for found in _MATH_OPERATOR.finditer(text):
+        define(found, found.group(2), "\\operatorname" + found.group(1) + "{{{}}}")
+    kept, position = [], 0
+    for start, end in sorted(spans):
+        if start >= position:
+            kept.append(text[position:start])
+            position = end
+    kept.append(text[position:])
+    return macros, "".join(kept)
+
+
+def _expand_macros(body: str, macros: dict[str, str], notes: Counter) -> str:
+    if not macros or "\\" not in body:
+        return body
+    # Longest names first, and never followed by a letter: \R is not the start of \Rightarrow.
+    names = sorted(macros, key=len, reverse=True)
+    use = re.compile(r"\\(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z])")
+    for _ in range(_MAX_EXPANSION_PASSES):  # a macro may use another; a recursive one stops here
+        body, count = use.subn(lambda found: macros[found.group(1)], body)
+        notes[MACROS_EXPANDED] += count
+        if not count:
+            break
+    return body
+
+
+def _command_argument(text: str, command: str) -> str | None:
+    """The (last) brace argument of the first `\\command[..]{..}` in `text`."""
+    found = re.search(r"\\" + command + r"\*?[ \t]*(?:\[[^\]]*\][ \t]*)?(?=\{)", text)
+    if found is None:
+        return None
+    argument = _balanced(text, found.end())
+    return argument[0] if argument is not None else None
+
+
+def _title(text: str) -> str | None:
+    title = _command_argument(text, "title")
+    if title is None:
+        return None
+    # Footnotes of the title are about the authors (grants, affiliations); a forced line break is a space.
+    while (thanks := re.search(r"\\thanks[ \t]*(?=\{)", title)) is not None:
+        end = _balanced(title, thanks.end())
+        title = title[:thanks.start()] + (title[end[1]:] if end is not None else "")
+    return " ".join(title.replace("\\\\", " ").split()) or None
+
+
+def _abstract(part: str) -> tuple[str | None, str]:
+    """(the abstract of `part`, `part` without it): an `abstract` environment, or an `\\abstract{..}` command."""
+    environment = re.search(r"\\begin\{abstract\}(.*?)\\end\{abstract\}", part, re.DOTALL)
+    if environment is not None:
+        return environment.group(1).strip(), part[:environment.start()] + part[environment.end():]
+    return _command_argument(part, "abstract"), part
+
+
+def _front_matter_kept(text: str, body: str, notes: Counter) -> str:
+    """The document's body with its front matter (before the first section: authors, affiliations, \\maketitle)
+    replaced by its title and abstract. What follows \\maketitle before the first section (an unnumbered
+    introduction) stays. A body without sections is kept whole, after the title."""
+    title = _title(text)
+    head = [title] if title else []
+    first_section = _SECTIONING.search(body)
+    if first_section is None:
+        return "\n\n".join([*head, body.strip()])
+    front = body[:first_section.start()]
+    abstract, front = _abstract(front)
+    if abstract is None:  # some classes take the abstract in the preamble
+        abstract, _ = _abstract(text[:text.find("\\begin{document}")])
+    if abstract:
+        head.append(abstract.strip())
+    titles = list(re.finditer(r"\\maketitle\b", front))
+    after_title = front[titles[-1].end():].strip() if titles else ""
+    if after_title:
+        head.append(after_title)
+    notes[FRONT_MATTER] += 1
+    return "\n\n".join([*head, body[first_section.start():].strip()])
+
+
+def latex_markup_lines(lines: list[str]) -> set[int]:
+    """Indices of the lines that are display math or only open or close environments (see the module's doc)."""
+    found: set[int] = set()
+    closing: str | None = None  # what ends the display math we are in
+    for i, line in enumerate(lines):
+        if "\\" not in line and "$$" not in line and closing is None:
+            continue
+        stripped = line.strip()
+        if closing is not None:
+            found.add(i)
+            if closing in stripped:
+                closing = None
+            continue
+        opened = _MATH_BEGIN.search(stripped)
+        if opened is not None and stripped.startswith("\\"):
+            found.add(i)
+            end = f"\\end{{{opened.group(1)}{opened.group(2)}}}"
+            if end not in stripped[opened.end():]:
+                closing = end
+        elif stripped.startswith("\\["):
+            found.add(i)
+            if "\\]" not in stripped:
+                closing = "\\]"
+        elif stripped == "$$":
+            found.add(i)
+            closing = "$$"
+        elif _ENVIRONMENT_ONLY.fullmatch(stripped):
+            found.add(i)
+    return found
+
+
+def latex_command_lines(lines: list[str]) -> set[int]:
+    """`latex_markup_lines` and every line that starts with a command (`\\section{..}`, `\\item ..`)."""
+    if not any("\\" in line for line in lines):
+        return set()
+    found = latex_markup_lines(lines)
+    found.update(i for i, line in enumerate(lines) if line.lstrip().startswith("\\") and line.lstrip()[1:2].isalpha())
+    return found
