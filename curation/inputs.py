@@ -27,11 +27,13 @@ from sciloom.curation.document import Document
 from sciloom.curation.executor import Task
 from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
 from sciloom.curation.read_tables import ArrowReader, CsvReader, ParquetReader
+from sciloom.curation.read_tex_archives import ARCHIVE_SUFFIXES, TexArchiveReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
 from sciloom.curation.step import Reader
 
-Format = Literal["auto", "warc", "jsonl", "parquet", "arrow", "csv", "text", "html"]
+FileFormat = Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "tex_archive"]
+Format = Literal["auto", "warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "tex_archive"]
 # Files read FILES_PER_TASK_MEAN to a task, on average: those of formats that hold one document each, and local
 # JSON files smaller than SMALL_FILE_BYTES (a folder of one-paper JSON files, small JSONL shards). A task per file
 # would spend its time on scheduling: 2,225 one-article files took 5 min 36 s so, 19 s grouped.
@@ -70,7 +72,8 @@ class InputsConfig(BaseModel):
         "`.jsonl`, `.ndjson`, `.json` -> jsonl, a `.json` file holding JSON lines or one JSON value, an object or an "
         "array of them; `.parquet` -> parquet; `.arrow`, `.feather` -> arrow, Arrow IPC as `datasets.save_to_disk` "
         "writes; `.csv`, `.tsv` -> csv, with a header row naming the columns; `.txt`, `.text`, `.md`, `.tex` -> text; "
-        "`.html`, `.htm`, `.xhtml` -> html); under a folder or glob, a file whose name gives no format (`LICENSE`, "
+        "`.html`, `.htm`, `.xhtml` -> html; `.tar`, `.tar.gz`, `.tgz` -> tex_archive, LaTeX sources as arXiv ships "
+        "them, a document per paper); under a folder or glob, a file whose name gives no format (`LICENSE`, "
         "`.pdf`) is not read and is listed in the run's report."))
     source: str | None = Field(default=None, min_length=1, description=(
         "Short source name stored in every document and part of its id; default: the file name without "
@@ -200,9 +203,12 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     # Text files split into documents are record files: grouped only when small, as JSON lines are.
     record_files = ("jsonl", "text") if config.split_before is not None else ("jsonl",)
     cut_formats = ("parquet", *record_files)  # what a large file may be read in pieces of
-    sizes = {name: local_size(found[name]) for name in ordered if formats[name] in cut_formats}
+    # A paper's own source archive is small; arXiv's bulk files (~500 MB) each take a task.
+    grouped_when_small = (*record_files, "tex_archive")
+    sizes = {name: local_size(found[name]) for name in ordered
+             if formats[name] in cut_formats or formats[name] in grouped_when_small}
     small = {name: (formats[name] in ONE_DOCUMENT_FORMATS and formats[name] not in record_files)
-             or (formats[name] in record_files and sizes[name] is not None and sizes[name] < SMALL_FILE_BYTES)
+             or (formats[name] in grouped_when_small and sizes[name] is not None and sizes[name] < SMALL_FILE_BYTES)
              for name in ordered}
     grouped = [[name] for name in ordered if not small[name]]
     grouped += group_names([name for name in ordered if small[name]])
@@ -401,9 +407,11 @@ def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
     return out
 
 
-def format_of(location: str) -> Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html"] | None:
+def format_of(location: str) -> FileFormat | None:
     """The input format a file's name gives, or None (`LICENSE`, `paper.pdf`)."""
     name = location.lower().rsplit("/", 1)[-1]
+    if name.endswith(ARCHIVE_SUFFIXES) or name.endswith(tuple(".tar" + suffix for suffix in COMPRESSION_SUFFIXES)):
+        return "tex_archive"
     for suffix in COMPRESSION_SUFFIXES:
         name = name.removesuffix(suffix)
     if name.endswith(".parquet"):
@@ -446,6 +454,7 @@ class InputReader(Reader):
                              html=config.html_field is not None),
             "text": TextFileReader(config.source, config.max_record_bytes, split_before=config.split_before),
             "html": TextFileReader(config.source, config.max_record_bytes, html=True),
+            "tex_archive": TexArchiveReader(config.source, config.max_record_bytes),
         }
         for reader in self._readers.values():
             reader.stats = self.stats  # the stage reports one `read` step whatever the formats

@@ -35,12 +35,14 @@ _DOCUMENT = re.compile(r"\\begin\{document\}(.*?)(?:\\end\{document\}|\Z)", re.D
 _SECTIONING = re.compile(r"^[ \t]*\\(?:part|chapter|section)\*?[ \t]*[\[{]", re.MULTILINE)
 _BIBLIOGRAPHY_ENV = re.compile(r"\\begin\{thebibliography\}.*?(?:\\end\{thebibliography\}|\Z)", re.DOTALL)
 _BIBLIOGRAPHY_COMMANDS = re.compile(
-    r"^[ \t]*\\(?:bibliography|bibliographystyle|addbibresource)[ \t]*\{[^}]*\}[ \t]*\n?|^[ \t]*\\printbibliography\b.*\n?",
+    r"^[ \t]*\\(?:bibliography|bibliographystyle|addbibresource)[ \t]*\{[^}]*\}[ \t]*\n?"
+    r"|^[ \t]*\\printbibliography\b.*\n?",
     re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 # Definitions of macros: \newcommand{\R}{..}, \newcommand\R{..}, \renewcommand, \providecommand (an `[n]` after the
 # name declares arguments), \def\R{..} (`#1` before the brace declares them), \DeclareMathOperator{\tr}{tr}.
-_NEWCOMMAND = re.compile(r"\\(?:re|provide)?newcommand\*?[ \t]*(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+))[ \t]*(\[)?")
+_NEWCOMMAND = re.compile(
+    r"\\(?:re|provide)?newcommand\*?[ \t]*(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+))[ \t]*(\[)?")
 _DEF = re.compile(r"\\def[ \t]*\\([A-Za-z]+)[ \t]*(#)?")
 _MATH_OPERATOR = re.compile(r"\\DeclareMathOperator(\*?)[ \t]*\{[ \t]*\\([A-Za-z]+)[ \t]*\}[ \t]*")
 _MAX_EXPANSION_PASSES = 5
@@ -268,3 +270,49 @@ def latex_command_lines(lines: list[str]) -> set[int]:
     found = latex_markup_lines(lines)
     found.update(i for i, line in enumerate(lines) if line.lstrip().startswith("\\") and line.lstrip()[1:2].isalpha())
     return found
+
+
+_INCLUDE = re.compile(r"\\(?:input|include|subfile)[ \t]*\{[ \t]*([^{}]+?)[ \t]*\}|\\input[ \t]+([^\s{}\\]+)")
+_MAX_INCLUDE_DEPTH = 10
+TEX_SUFFIX = ".tex"
+
+
+def main_file(files: dict[str, str]) -> str | None:
+    """The name of a paper's main file among its `.tex` files (name → source): the first, by name, that holds
+    `\\begin{document}` (after its comments are removed), else the only file; None when that is not decidable."""
+    mains = [name for name in sorted(files) if "\\begin{document}" in _without_comments(files[name], Counter())]
+    if mains:
+        return mains[0]
+    return next(iter(files)) if len(files) == 1 else None
+
+
+def paper_source(files: dict[str, str], notes: Counter) -> str | None:
+    """One LaTeX source for a paper written in several files (name → source, names relative to the paper's folder):
+    its main file with every `\\input`, `\\include` and `\\subfile` replaced by the file it names (comments
+    removed first, so an input commented out stays out), as LaTeX reads it; None without a main file. Files the
+    main one never includes (an old draft, a response to referees) are not part of the paper."""
+    main = main_file(files)
+    if main is None:
+        return None
+    folder = main.rpartition("/")[0]
+
+    def find(name: str) -> str | None:
+        name = name.strip().removeprefix("./")
+        for candidate in (name, name + TEX_SUFFIX):
+            for path in (f"{folder}/{candidate}" if folder else candidate, candidate):
+                if path in files:
+                    return path
+        return None
+
+    def inlined(name: str, depth: int, seen: tuple[str, ...]) -> str:
+        source = _without_comments(files[name], notes)
+
+        def include(found: re.Match) -> str:
+            target = find(found.group(1) or found.group(2))
+            if target is None or target in seen or depth >= _MAX_INCLUDE_DEPTH:
+                return ""  # a file the archive does not hold (a figure's .pdf_tex, a style) or a cycle
+            return inlined(target, depth + 1, (*seen, target))
+
+        return _INCLUDE.sub(include, source)
+
+    return inlined(main, 0, (main,))

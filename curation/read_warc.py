@@ -273,7 +273,7 @@ def source_name(location: str) -> str:
     """A short source name from a file name: `CC-MAIN-2024-22-00001.warc.gz` -> `CC-MAIN-2024-22-00001`."""
     name = location.rstrip("/").rsplit("/", 1)[-1]
     suffixes = (".gz", ".zst", ".lz4", ".bz2", ".xz", ".bad", ".warc", ".wet", ".wat", ".arc", ".jsonl", ".json", ".ndjson",
-                ".parquet", ".arrow", ".feather", ".csv", ".tsv", ".txt", ".text", ".md", ".tex")
+                ".parquet", ".arrow", ".feather", ".csv", ".tsv", ".txt", ".text", ".md", ".tex", ".tar", ".tgz")
     while name.endswith(suffixes):
         name = name.rsplit(".", 1)[0]
     return name or "input"

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import gzip
+import io
+import tarfile
 from pathlib import Path
 
 from sciloom.curation.latex_source import (BIBLIOGRAPHY, COMMENT_LINES, FRONT_MATTER, MACROS_EXPANDED, PREAMBLE,
                                            clean_latex_source, latex_command_lines, latex_markup_lines)
+from sciloom.curation.inputs import InputReader, InputsConfig, format_of, resolve_inputs
 from sciloom.curation.line_cleaning import LineCleaner
+from sciloom.curation.read_tex_archives import TexArchiveReader
 from sciloom.curation.read_text_files import TextFileReader
 from sciloom.curation.rules import RulesConfig, RulesStep
 
@@ -75,16 +79,16 @@ def test_a_paper_keeps_its_title_abstract_and_body_as_latex_and_loses_preamble_c
     assert lines[2].startswith("We study the long-time behaviour")
     assert "Gradient flows are the simplest dissipative" in text  # after \maketitle, before the first section
     for gone in ("\\usepackage", "\\author", "A. Author", "\\maketitle", "TODO", "journal version", "stronger result",
-                 "trailing remark", "older proof", "Palis", "\\bibitem", "after the end of the document", "\\newcommand",
-                 "\\begin{abstract}", "Supported by grant"):
+                 "trailing remark", "older proof", "Palis", "\\bibitem", "after the end of the document",
+                 "\\newcommand", "\\begin{abstract}", "Supported by grant"):
         assert gone not in text, gone
     # Macros without arguments expanded (one using another), \Rightarrow left alone, a macro with arguments kept.
     assert "f\\colon M \\to \\mathbb{R}" in text and "$\\mathbb{R}_{+}$" in text and "\\operatorname{grad} f" in text
     assert "$\\varepsilon > 0$" in text and "$\\Rightarrow$" in text and "-\\norm{\\nabla f(x(t))}^2" in text
     assert "About 50\\% of the examples" in text and "rate = 100 % of the step" in text  # escaped %, verbatim
     assert "Along a solution of \\eqref{eq:flow} the value of $f$ decreases, since\n\\begin{align}" in text
-    for kept in ("\\begin{equation}", "\\label{eq:flow}", "\\section*{Main result}", "\\begin{theorem}\\label{thm:main}",
-                 "\\caption{Trajectories", "\\end{figure}"):
+    for kept in ("\\begin{equation}", "\\label{eq:flow}", "\\section*{Main result}",
+                 "\\begin{theorem}\\label{thm:main}", "\\caption{Trajectories", "\\end{figure}"):
         assert kept in text, kept
     assert notes == {COMMENT_LINES: 5, PREAMBLE: 1, FRONT_MATTER: 1, BIBLIOGRAPHY: 1, MACROS_EXPANDED: 5}
 
@@ -101,7 +105,8 @@ def test_front_matter_in_the_body_goes_and_an_abstract_command_is_kept() -> None
     """revtex puts authors and affiliations in the body, before \\maketitle; some classes take \\abstract{..}."""
     source = ("\\documentclass{revtex4}\n\\begin{document}\n\\title{Cold Atoms}\n\\author{C. Author}\n"
               "\\affiliation{Institute of Physics, Somewhere}\n\\abstract{We trap cold atoms in an optical lattice.}\n"
-              "\\maketitle\n\\section{Setup}\nThe lattice is formed by two counter-propagating beams.\n\\end{document}\n")
+              "\\maketitle\n\\section{Setup}\nThe lattice is formed by two counter-propagating beams.\n"
+              "\\end{document}\n")
     text, _ = clean_latex_source(source)
     assert text == ("Cold Atoms\n\nWe trap cold atoms in an optical lattice.\n\n\\section{Setup}\n"
                     "The lattice is formed by two counter-propagating beams.")
@@ -146,3 +151,70 @@ def test_markup_lines_are_display_math_and_environment_markers_and_command_lines
     assert latex_markup_lines(lines) == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15}
     assert latex_command_lines(lines) == latex_markup_lines(lines) | {13, 14}
     assert latex_command_lines(["No LaTeX here.", "Home", "Menu"]) == set()
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        for name, body in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            archive.addfile(info, io.BytesIO(body))
+    return out.getvalue()
+
+
+MAIN = (b"\\documentclass{article}\n\\title{Two Files}\n\\begin{document}\n\\maketitle\n\\begin{abstract}\n"
+        b"An abstract of the paper in two files.\n\\end{abstract}\n\\input{sections/intro}\n% \\input{old_results}\n"
+        b"\\include{results.tex}\n\\end{document}\n")
+INTRO = b"\\section{Introduction}\nThe introduction, written in a file of its own. % its comment\n"
+RESULTS = b"\\section{Results}\nThe results, in another file, included with their extension.\n"
+
+
+def test_an_arxiv_bulk_archive_gives_a_document_per_paper_and_counts_what_it_cannot_read(tmp_path: Path) -> None:
+    """arXiv's bulk source files: one gzip per paper, holding the paper's tar of files or its one .tex file; papers
+    submitted as PDF or PostScript, and damaged ones, are counted and the archive goes on."""
+    papers = {
+        "2301/2301.00001.gz": gzip.compress(_tar({"main.tex": MAIN, "sections/intro.tex": INTRO,
+                                                  "results.tex": RESULTS, "old_results.tex": b"A draft.\n",
+                                                  "fig.png": b"\x89PNG\r\n\x1a\n\x00\x00"})),
+        "2301/2301.00002.gz": gzip.compress(PAPER.encode("utf-8")),
+        "2301/2301.00003.pdf": b"%PDF-1.4 ...",
+        "2301/2301.00004.gz": b"\x1f\x8b\x08\x00 not gzip after all",
+        "2301/2301.00005.gz": gzip.compress(_tar({"refs.bib": b"@article{a, title={A}}"})),
+        "2301/2301.00006.gz": gzip.compress(b"%!PS-Adobe-2.0\n%%Title: figure\n"),
+    }
+    path = tmp_path / "arXiv_src_2301_001.tar"
+    path.write_bytes(_tar(papers))
+    reader = TexArchiveReader()
+    docs = list(reader.read(str(path)))
+    assert [doc["text"] for doc in docs] == [
+        "Two Files\n\nAn abstract of the paper in two files.\n\n\\section{Introduction}\nThe introduction, written in "
+        "a file of its own.\n\n\\section{Results}\nThe results, in another file, included with their extension.",
+        clean_latex_source(PAPER)[0]]
+    assert {doc["source"] for doc in docs} == {"arXiv_src_2301_001"}
+    assert reader.stats.skipped == {"pdf_only_submission": 1, "corrupt_member": 1, "no_tex_source": 1,
+                                    "not_a_latex_source": 1}
+    assert reader.stats.docs_in == 6 and reader.stats.docs_out == 2
+    assert [doc["id"] for doc in TexArchiveReader().read(str(path))] == [doc["id"] for doc in docs]  # stable ids
+
+    # Cut inside the second paper: the first is kept, the damage counted.
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(path.read_bytes()[:512 + len(papers["2301/2301.00001.gz"]) + 700])
+    reader = TexArchiveReader()
+    assert len(list(reader.read(str(cut)))) == 1 and reader.stats.skipped == {"corrupt_stream": 1}
+
+
+def test_a_papers_own_source_archive_is_one_document_read_by_its_name(tmp_path: Path) -> None:
+    """A paper downloaded on its own (arxiv.org/e-print, saved as .tar.gz) is its tar of files; `format: auto` reads
+    `.tar`, `.tar.gz` and `.tgz` as LaTeX archives."""
+    archive = gzip.compress(_tar({"./main.tex": MAIN, "./sections/intro.tex": INTRO, "./results.tex": RESULTS}))
+    (tmp_path / "2301.00001.tar.gz").write_bytes(archive)
+    (tmp_path / "2301.00002.tgz").write_bytes(archive)
+    assert format_of("2301.00001.tar.gz") == format_of("a.tgz") == format_of("a.tar") == "tex_archive"
+    # Small archives share a task, as small JSON files do (a folder of e-prints is thousands of them).
+    assert [len(task.inputs) for task in resolve_inputs(InputsConfig(paths=[str(tmp_path)]))] == [2]
+    reader = InputReader(InputsConfig(paths=[str(tmp_path)]))
+    docs = [doc for name in ("2301.00001.tar.gz", "2301.00002.tgz") for doc in reader.read(str(tmp_path / name))]
+    assert len(docs) == 2 and docs[0]["text"] == docs[1]["text"] and docs[0]["text"].startswith("Two Files\n\n")
+    assert "The results, in another file" in docs[0]["text"] and "A draft" not in docs[0]["text"]
+    assert reader.stats.notes["latex:comment_lines_removed"] == 4  # the commented \input and intro's comment, twice

@@ -1,0 +1,134 @@
+"""Reading archives of LaTeX sources: arXiv's bulk source files and the source of one paper, a document per paper.
+
+arXiv ships its sources as tar files (`arXiv_src_2301_001.tar`, ~500 MB) holding one gzip file per paper
+(`2301/2301.00001.gz`): the gzip holds the paper's own tar of files when it has several, else its one `.tex`
+file. A paper downloaded on its own (`arxiv.org/e-print/<id>`, saved as `.tar.gz`) is such a tar of files. Each
+paper becomes one document: its main file (`latex_source.main_file`) with the files it includes inlined
+(`latex_source.paper_source`), cleaned as a `.tex` file is (`latex_source.clean_latex_source`). Its id comes from
+the archive and the member (`arXiv_src_2301_001.tar:2301/2301.00001.gz`), so a rerun names it alike.
+
+The archive is read as a stream, member by member (of any size, plain or compressed, local or fsspec URL), and
+nothing but one paper is held at a time. A paper that cannot be read is counted and the archive goes on:
+`pdf_only_submission` (arXiv keeps papers submitted as PDF in the same files), `not_a_latex_source` (PostScript,
+binary), `no_tex_source` (no `.tex` file, or none that could be the main one), `record_too_large` (a paper's files
+over the record cap), `corrupt_member` (its gzip or tar is damaged); a damaged archive ends with `corrupt_stream`,
+the papers before the damage kept.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+
+from sciloom.curation.document import Document
+from sciloom.curation.latex_source import TEX_SUFFIX, clean_latex_source, paper_source
+from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_undeclared, looks_binary,
+                                        reader_document, source_name)
+from sciloom.curation.step import Reader
+
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+_PDF = b"%PDF"
+_POSTSCRIPT = b"%!PS"
+
+
+class TexArchiveReader(Reader):
+    """The papers of an archive of LaTeX sources, one document each (see the module's doc)."""
+
+    name = "read_tex_archive"
+    columns = READER_COLUMNS
+
+    def __init__(self, source: str | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
+        super().__init__()
+        self.source, self.max_record_bytes = source, max_record_bytes
+
+    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+        if (opened := self.open_input(location, "infer" if not location.lower().endswith(".tgz") else "gzip")) is None:
+            return
+        name, source = name or location, self.source or source_name(location)
+        own_files: dict[str, bytes] | str = {}  # the archive's own .tex files: the archive is one paper's source
+        with opened as raw:
+            try:
+                with tarfile.open(fileobj=raw, mode="r|") as archive:
+                    for member in archive:
+                        lowered = member.name.lower()
+                        if not member.isfile():
+                            continue
+                        if lowered.endswith(TEX_SUFFIX):
+                            if member.size > self.max_record_bytes:
+                                own_files = "record_too_large"
+                            elif isinstance(own_files, dict):
+                                own_files[member.name] = archive.extractfile(member).read()
+                        elif lowered.endswith((".gz", ".pdf")):
+                            self.stats.docs_in += 1
+                            if member.size > self.max_record_bytes:
+                                files: dict[str, bytes] | str = "record_too_large"
+                            elif lowered.endswith(".pdf"):
+                                files = "pdf_only_submission"
+                            else:
+                                files = self._member_files(archive.extractfile(member).read())
+                            doc = self._paper(files, source, f"{name}:{member.name}")
+                            if doc is not None:
+                                yield doc
+            except (OSError, EOFError, tarfile.TarError, zlib.error):
+                self.skip("corrupt_stream")
+        if own_files:
+            self.stats.docs_in += 1
+            doc = self._paper(own_files, source, name)
+            if doc is not None:
+                yield doc
+
+    def _member_files(self, packed: bytes) -> dict[str, bytes] | str:
+        """A paper's files (name → bytes) from its gzip member, or the reason it has none."""
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(packed)) as unpacked:
+                content = unpacked.read(self.max_record_bytes + 1)
+        except (OSError, EOFError, zlib.error):
+            return "corrupt_member"
+        if len(content) > self.max_record_bytes:
+            return "record_too_large"
+        if content.startswith(_PDF):
+            return "pdf_only_submission"
+        if not _is_tar(content):
+            if content.startswith(_POSTSCRIPT) or looks_binary(content):
+                return "not_a_latex_source"
+            return {"main" + TEX_SUFFIX: content}  # one file, gzipped on its own
+        files: dict[str, bytes] = {}
+        try:
+            with tarfile.open(fileobj=io.BytesIO(content), mode="r:") as paper:
+                for member in paper:
+                    if member.isfile() and member.name.lower().endswith(TEX_SUFFIX):
+                        files[member.name.removeprefix("./")] = paper.extractfile(member).read()
+        except (tarfile.TarError, EOFError, OSError):
+            return "corrupt_member"
+        return files
+
+    def _paper(self, files: dict[str, bytes] | str, source: str, locator: str) -> Document | None:
+        if isinstance(files, str):
+            self.skip(files)
+            return None
+        decoded: dict[str, str] = {}
+        for file_name, body in files.items():
+            text, note = decode_undeclared(body)
+            if note is not None:
+                self.note(note)
+            decoded[file_name.removeprefix("./")] = text.replace("\r\n", "\n").replace("\r", "\n")
+        notes: Counter = Counter()
+        combined = paper_source(decoded, notes)
+        if combined is None:
+            self.skip("no_tex_source")
+            return None
+        text, cleaned = clean_latex_source(combined)
+        for what, count in (notes + cleaned).items():
+            self.note(what, count)
+        self.stats.bytes_in += sum(map(len, files.values()))
+        doc = reader_document(source, locator, None, text=text)
+        self.keep(doc)
+        return doc
+
+
+def _is_tar(content: bytes) -> bool:
+    """A tar archive: the `ustar` magic of its first header (POSIX and GNU tar both write it)."""
+    return len(content) >= 262 and content[257:262] == b"ustar"
