@@ -24,6 +24,10 @@ BASE_COLUMNS: dict[str, pa.DataType] = {
     "lang": pa.string(),
 }
 REJECT_REASON = "reject_reason"
+# Set (True) by a reader whose text it built from a structured source (a LaTeX source, a JATS article): headings,
+# list items and display math are the document's, not a page's boilerplate. Line cleaning, the first step after every
+# reader, consumes the flag and leaves such text as it is; no Parquet file holds it.
+STRUCTURED = "structured"
 
 
 def document_id(source: str, locator: str) -> str:

@@ -27,17 +27,18 @@ from sciloom.curation.document import Document
 from sciloom.curation.executor import Task
 from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
 from sciloom.curation.read_tables import ArrowReader, CsvReader, ParquetReader
-from sciloom.curation.read_tex_archives import ARCHIVE_SUFFIXES, TexArchiveReader
+from sciloom.curation.read_archives import ARCHIVE_SUFFIXES, ArchiveReader
+from sciloom.curation.read_jats import JATS_SUFFIXES, JatsFileReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
 from sciloom.curation.step import Reader
 
-FileFormat = Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "tex_archive"]
-Format = Literal["auto", "warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "tex_archive"]
+FileFormat = Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "jats", "archive"]
+Format = Literal["auto", "warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "jats", "archive"]
 # Files read FILES_PER_TASK_MEAN to a task, on average: those of formats that hold one document each, and local
 # JSON files smaller than SMALL_FILE_BYTES (a folder of one-paper JSON files, small JSONL shards). A task per file
 # would spend its time on scheduling: 2,225 one-article files took 5 min 36 s so, 19 s grouped.
-ONE_DOCUMENT_FORMATS = ("text", "html")
+ONE_DOCUMENT_FORMATS = ("text", "html", "jats")
 FILES_PER_TASK_MEAN = 64
 SMALL_FILE_BYTES = 256 * 1024
 # A local JSON lines or Parquet file larger than this is read by several tasks, a piece of about this size each
@@ -72,8 +73,9 @@ class InputsConfig(BaseModel):
         "`.jsonl`, `.ndjson`, `.json` -> jsonl, a `.json` file holding JSON lines or one JSON value, an object or an "
         "array of them; `.parquet` -> parquet; `.arrow`, `.feather` -> arrow, Arrow IPC as `datasets.save_to_disk` "
         "writes; `.csv`, `.tsv` -> csv, with a header row naming the columns; `.txt`, `.text`, `.md`, `.tex` -> text; "
-        "`.html`, `.htm`, `.xhtml` -> html; `.tar`, `.tar.gz`, `.tgz` -> tex_archive, LaTeX sources as arXiv ships "
-        "them, a document per paper); under a folder or glob, a file whose name gives no format (`LICENSE`, "
+        "`.html`, `.htm`, `.xhtml` -> html; `.nxml`, `.xml` -> jats, a JATS article as PubMed Central's are; "
+        "`.tar`, `.tar.gz`, `.tgz` -> archive, arXiv's LaTeX sources or PubMed Central's packages, a document per "
+        "paper); under a folder or glob, a file whose name gives no format (`LICENSE`, "
         "`.pdf`) is not read and is listed in the run's report."))
     source: str | None = Field(default=None, min_length=1, description=(
         "Short source name stored in every document and part of its id; default: the file name without "
@@ -204,7 +206,7 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     record_files = ("jsonl", "text") if config.split_before is not None else ("jsonl",)
     cut_formats = ("parquet", *record_files)  # what a large file may be read in pieces of
     # A paper's own source archive is small; arXiv's bulk files (~500 MB) each take a task.
-    grouped_when_small = (*record_files, "tex_archive")
+    grouped_when_small = (*record_files, "archive")
     sizes = {name: local_size(found[name]) for name in ordered
              if formats[name] in cut_formats or formats[name] in grouped_when_small}
     small = {name: (formats[name] in ONE_DOCUMENT_FORMATS and formats[name] not in record_files)
@@ -411,7 +413,7 @@ def format_of(location: str) -> FileFormat | None:
     """The input format a file's name gives, or None (`LICENSE`, `paper.pdf`)."""
     name = location.lower().rsplit("/", 1)[-1]
     if name.endswith(ARCHIVE_SUFFIXES) or name.endswith(tuple(".tar" + suffix for suffix in COMPRESSION_SUFFIXES)):
-        return "tex_archive"
+        return "archive"
     for suffix in COMPRESSION_SUFFIXES:
         name = name.removesuffix(suffix)
     if name.endswith(".parquet"):
@@ -426,6 +428,8 @@ def format_of(location: str) -> FileFormat | None:
         return "text"
     if name.endswith(HTML_SUFFIXES):
         return "html"
+    if name.endswith(JATS_SUFFIXES):
+        return "jats"
     if name.endswith((".warc", ".wet", ".wat", ".arc")):  # WAT and ARC: the WARC reader says what it skips
         return "warc"
     return None
@@ -454,7 +458,8 @@ class InputReader(Reader):
                              html=config.html_field is not None),
             "text": TextFileReader(config.source, config.max_record_bytes, split_before=config.split_before),
             "html": TextFileReader(config.source, config.max_record_bytes, html=True),
-            "tex_archive": TexArchiveReader(config.source, config.max_record_bytes),
+            "jats": JatsFileReader(config.source, config.max_record_bytes),
+            "archive": ArchiveReader(config.source, config.max_record_bytes),
         }
         for reader in self._readers.values():
             reader.stats = self.stats  # the stage reports one `read` step whatever the formats

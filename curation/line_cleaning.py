@@ -22,7 +22,9 @@ BBC articles and S2ORC abstracts, tests/curation/test_line_cleaning.py):
 - RefinedWeb: lines that are counters ("3 likes", "Views: 1,024": `counter`) or hold no letter or digit at
   all (separators, decorations: `no_letters`).
 Table rows and display math (what the science rules read as tables and equations) are never removed, nor are a
-LaTeX source's lines that start with a command or sit in display math (`latex_source.latex_command_lines`). A
+LaTeX source's lines that start with a command or sit in display math (`latex_source.latex_command_lines`). Text a
+reader built from a structured source (a `.tex` file, a JATS article: `document.STRUCTURED`) is left as it is,
+counted as `structured_text_kept`: its short lines are headings and list items. A
 hard-wrapped text (pdftotext, plain-text archives: every line cut at ~72 columns) is judged by its paragraphs
 (rule_sets.hard_wrap_joins), not by the wrapper's fragments, and keeps its wrapping.
 """
@@ -33,7 +35,7 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sciloom.curation.document import Document
+from sciloom.curation.document import STRUCTURED, Document
 from sciloom.curation.latex_source import latex_command_lines
 from sciloom.curation.rule_sets import (hard_wrap_joins, is_table_or_math_line, join_lines, unix_line_endings,
                                          wrapped_paragraphs)
@@ -179,6 +181,7 @@ class LineCleaner:
 
 class LineCleaningStep(Step):
     name = "line_cleaning"
+    removes = (STRUCTURED,)
 
     def __init__(self, config: LineCleaningConfig | None = None) -> None:
         super().__init__()
@@ -189,6 +192,9 @@ class LineCleaningStep(Step):
         text = doc.get("text")
         if not self.config.enabled or doc.get("html") is not None or not text:
             return None  # HTML is cleaned by extraction; a document without text is the extract step's to judge
+        if doc.get(STRUCTURED):
+            self.note("structured_text_kept")  # built from LaTeX or JATS: no page boilerplate to remove
+            return None
         if "\r" in text:
             text = doc["text"] = unix_line_endings(text)
             self.note("line_endings_to_lf")

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 from typing import IO
 
-from sciloom.curation.document import Document
+from sciloom.curation.document import STRUCTURED, Document
 from sciloom.curation.latex_source import clean_latex_source
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
@@ -106,14 +106,15 @@ class TextFileReader(Reader):
         if looks_binary(body):
             self.skip("binary_file")
             return
-        url = None
+        url, latex = None, False
         if self.html:
             content, notes = decode_page(body, None)
             url = saved_page_url(content)
         else:
             content, note = decode_undeclared(body)
             notes = [note] if note is not None else []
-            if _LATEX_FILE.search(location):
+            latex = _LATEX_FILE.search(location) is not None
+            if latex:
                 content, removed = clean_latex_source(content)
                 for what, count in removed.items():
                     self.note(what, count)
@@ -123,6 +124,8 @@ class TextFileReader(Reader):
         source = self.source or folder_source_name(location)
         # Blank files are read as documents: the rules reject them with a reason, as for blank JSONL text.
         doc = reader_document(source, name or location, url, **{"html" if self.html else "text": content})
+        if latex:
+            doc[STRUCTURED] = True
         self.keep(doc)
         yield doc
 

@@ -10,7 +10,7 @@ from sciloom.curation.latex_source import (BIBLIOGRAPHY, COMMENT_LINES, FRONT_MA
                                            clean_latex_source, latex_command_lines, latex_markup_lines)
 from sciloom.curation.inputs import InputReader, InputsConfig, format_of, resolve_inputs
 from sciloom.curation.line_cleaning import LineCleaner
-from sciloom.curation.read_tex_archives import TexArchiveReader
+from sciloom.curation.read_archives import ArchiveReader
 from sciloom.curation.read_text_files import TextFileReader
 from sciloom.curation.rules import RulesConfig, RulesStep
 
@@ -185,7 +185,7 @@ def test_an_arxiv_bulk_archive_gives_a_document_per_paper_and_counts_what_it_can
     }
     path = tmp_path / "arXiv_src_2301_001.tar"
     path.write_bytes(_tar(papers))
-    reader = TexArchiveReader()
+    reader = ArchiveReader()
     docs = list(reader.read(str(path)))
     assert [doc["text"] for doc in docs] == [
         "Two Files\n\nAn abstract of the paper in two files.\n\n\\section{Introduction}\nThe introduction, written in "
@@ -195,12 +195,12 @@ def test_an_arxiv_bulk_archive_gives_a_document_per_paper_and_counts_what_it_can
     assert reader.stats.skipped == {"pdf_only_submission": 1, "corrupt_member": 1, "no_tex_source": 1,
                                     "not_a_latex_source": 1}
     assert reader.stats.docs_in == 6 and reader.stats.docs_out == 2
-    assert [doc["id"] for doc in TexArchiveReader().read(str(path))] == [doc["id"] for doc in docs]  # stable ids
+    assert [doc["id"] for doc in ArchiveReader().read(str(path))] == [doc["id"] for doc in docs]  # stable ids
 
     # Cut inside the second paper: the first is kept, the damage counted.
     cut = tmp_path / "cut.tar"
     cut.write_bytes(path.read_bytes()[:512 + len(papers["2301/2301.00001.gz"]) + 700])
-    reader = TexArchiveReader()
+    reader = ArchiveReader()
     assert len(list(reader.read(str(cut)))) == 1 and reader.stats.skipped == {"corrupt_stream": 1}
 
 
@@ -210,7 +210,7 @@ def test_a_papers_own_source_archive_is_one_document_read_by_its_name(tmp_path: 
     archive = gzip.compress(_tar({"./main.tex": MAIN, "./sections/intro.tex": INTRO, "./results.tex": RESULTS}))
     (tmp_path / "2301.00001.tar.gz").write_bytes(archive)
     (tmp_path / "2301.00002.tgz").write_bytes(archive)
-    assert format_of("2301.00001.tar.gz") == format_of("a.tgz") == format_of("a.tar") == "tex_archive"
+    assert format_of("2301.00001.tar.gz") == format_of("a.tgz") == format_of("a.tar") == "archive"
     # Small archives share a task, as small JSON files do (a folder of e-prints is thousands of them).
     assert [len(task.inputs) for task in resolve_inputs(InputsConfig(paths=[str(tmp_path)]))] == [2]
     reader = InputReader(InputsConfig(paths=[str(tmp_path)]))

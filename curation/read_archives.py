@@ -1,18 +1,21 @@
-"""Reading archives of LaTeX sources: arXiv's bulk source files and the source of one paper, a document per paper.
+"""Reading archives of papers, a document per paper: arXiv's LaTeX sources and PubMed Central's JATS articles.
 
 arXiv ships its sources as tar files (`arXiv_src_2301_001.tar`, ~500 MB) holding one gzip file per paper
 (`2301/2301.00001.gz`): the gzip holds the paper's own tar of files when it has several, else its one `.tex`
 file. A paper downloaded on its own (`arxiv.org/e-print/<id>`, saved as `.tar.gz`) is such a tar of files. Each
 paper becomes one document: its main file (`latex_source.main_file`) with the files it includes inlined
-(`latex_source.paper_source`), cleaned as a `.tex` file is (`latex_source.clean_latex_source`). Its id comes from
-the archive and the member (`arXiv_src_2301_001.tar:2301/2301.00001.gz`), so a rerun names it alike.
+(`latex_source.paper_source`), cleaned as a `.tex` file is (`latex_source.clean_latex_source`). PubMed Central's
+bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS XML file per article: each becomes
+a document as a `.nxml` file does (`read_jats`). A document's id comes from the archive and the member
+(`arXiv_src_2301_001.tar:2301/2301.00001.gz`), so a rerun names it alike; other members (figures, styles) are
+passed over, counted in the `archive_members_passed_over` note.
 
 The archive is read as a stream, member by member (of any size, plain or compressed, local or fsspec URL), and
 nothing but one paper is held at a time. A paper that cannot be read is counted and the archive goes on:
 `pdf_only_submission` (arXiv keeps papers submitted as PDF in the same files), `not_a_latex_source` (PostScript,
 binary), `no_tex_source` (no `.tex` file, or none that could be the main one), `record_too_large` (a paper's files
-over the record cap), `corrupt_member` (its gzip or tar is damaged); a damaged archive ends with `corrupt_stream`,
-the papers before the damage kept.
+over the record cap), `corrupt_member` (its gzip or tar is damaged), and the JATS reader's reasons; a damaged
+archive ends with `corrupt_stream`, the papers before the damage kept.
 """
 from __future__ import annotations
 
@@ -23,8 +26,9 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 
-from sciloom.curation.document import Document
+from sciloom.curation.document import STRUCTURED, Document
 from sciloom.curation.latex_source import TEX_SUFFIX, clean_latex_source, paper_source
+from sciloom.curation.read_jats import JATS_SUFFIXES, article_document
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_undeclared, looks_binary,
                                         reader_document, source_name)
 from sciloom.curation.step import Reader
@@ -34,10 +38,10 @@ _PDF = b"%PDF"
 _POSTSCRIPT = b"%!PS"
 
 
-class TexArchiveReader(Reader):
-    """The papers of an archive of LaTeX sources, one document each (see the module's doc)."""
+class ArchiveReader(Reader):
+    """The papers of an archive of LaTeX sources or JATS articles, one document each (see the module's doc)."""
 
-    name = "read_tex_archive"
+    name = "read_archive"
     columns = READER_COLUMNS
 
     def __init__(self, source: str | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
@@ -72,6 +76,14 @@ class TexArchiveReader(Reader):
                             doc = self._paper(files, source, f"{name}:{member.name}")
                             if doc is not None:
                                 yield doc
+                        elif lowered.endswith(JATS_SUFFIXES):
+                            self.stats.docs_in += 1
+                            body = archive.extractfile(member).read(self.max_record_bytes + 1)
+                            doc = article_document(self, body, source, f"{name}:{member.name}", self.max_record_bytes)
+                            if doc is not None:
+                                yield doc
+                        else:
+                            self.note("archive_members_passed_over")
             except (OSError, EOFError, tarfile.TarError, zlib.error):
                 self.skip("corrupt_stream")
         if own_files:
@@ -125,6 +137,7 @@ class TexArchiveReader(Reader):
             self.note(what, count)
         self.stats.bytes_in += sum(map(len, files.values()))
         doc = reader_document(source, locator, None, text=text)
+        doc[STRUCTURED] = True
         self.keep(doc)
         return doc
 

@@ -1,0 +1,213 @@
+"""Reading JATS XML, the format of PubMed Central's articles (`.nxml`, `.xml`): a document per article.
+
+An article becomes its title, its abstract and its body, as a reader meets them: section titles on lines of their
+own, paragraphs separated by blank lines, lists as one line per item (`- ` first), figure and table captions as
+paragraphs, tables as rows of cells joined by ` | ` (as extraction writes an HTML table), math as LaTeX (`$..$` inline,
+`$$..$$` on lines of their own: the article's `tex-math` when it gives one, else its MathML translated by
+`math_html.mathml_to_latex`). The reference list, acknowledgements, footnotes, author notes and supplementary
+material are left out; appendices stay.
+
+The XML is parsed without its DTD and without the network (PubMed Central's files name a DTD on the web); a named
+entity the DTD would define (`&ndash;`) is read as HTML defines it. A file that is not well-formed XML (a truncated
+download) is skipped as `malformed_xml`, one whose root is not a JATS `<article>` as `not_a_jats_article`.
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+from lxml import etree
+
+from sciloom.curation.document import STRUCTURED, Document
+from sciloom.curation.math_html import mathml_to_latex
+from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
+from sciloom.curation.step import Reader
+
+JATS_SUFFIXES = (".nxml", ".xml")
+MALFORMED = "malformed_xml"
+NOT_AN_ARTICLE = "not_a_jats_article"
+
+_PARSER = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False,
+                          remove_comments=True, remove_pis=True)
+# Blocks whose content is not the article's text.
+_LEFT_OUT = frozenset({"ref-list", "ack", "fn-group", "fn", "notes", "author-notes", "supplementary-material",
+                       "graphic", "media", "alt-text", "long-desc", "permissions", "object-id", "label",
+                       "inline-graphic", "glossary"})
+_BLOCKS = frozenset({"p", "sec", "title", "list", "list-item", "fig", "table-wrap", "caption", "disp-formula",
+                     "boxed-text", "disp-quote", "statement", "def-list", "app", "app-group", "abstract", "table",
+                     "verse-group", "speech", "def-item", "term", "def", "fig-group", "table-wrap-group"})
+# PubMed Central's tex-math often holds a whole LaTeX document around the formula.
+_TEX_DOCUMENT = re.compile(r"\\begin\{document\}(.*?)\\end\{document\}", re.DOTALL)
+_TEX_DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\[|\\\()\s*|\s*(?:\$\$|\$|\\\]|\\\))\s*$")
+
+
+def article_text(xml: bytes) -> tuple[str | None, str | None]:
+    """(the article's text, None) or (None, the reason it has none: `malformed_xml`, `not_a_jats_article`)."""
+    try:
+        root = etree.fromstring(xml, _PARSER)
+    except etree.XMLSyntaxError:
+        return None, MALFORMED
+    if root is None:
+        return None, MALFORMED
+    if _name(root) != "article":
+        return None, NOT_AN_ARTICLE
+    blocks: list[str] = []
+    meta = _first(root, "front", "article-meta")
+    if meta is not None:
+        title = _first(meta, "title-group", "article-title")
+        if title is not None:
+            blocks.append(_inline(title))
+        abstract = next((a for a in meta.iterchildren("{*}abstract", "abstract")
+                         if a.get("abstract-type") in (None, "summary", "structured")), None)
+        if abstract is not None:
+            _blocks(abstract, blocks, heading=False)
+    for part in (_first(root, "body"), _first(root, "back", "app-group")):
+        if part is not None:
+            _blocks(part, blocks)
+    text = "\n\n".join(block for block in blocks if block.strip())
+    return text, None
+
+
+def _name(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _first(element: etree._Element, *path: str) -> etree._Element | None:
+    for name in path:
+        element = next((child for child in element if _name(child) == name), None)
+        if element is None:
+            return None
+    return element
+
+
+def _blocks(element: etree._Element, out: list[str], heading: bool = True) -> None:
+    """The block-level content of `element` appended to `out`, one string per paragraph, title, item or row."""
+    inline: list[str] = []  # text directly inside a block that also holds blocks (a <sec>'s stray text)
+
+    def flush() -> None:
+        if "".join(inline).strip():
+            out.append(" ".join("".join(inline).split()))
+        inline.clear()
+
+    if element.text:
+        inline.append(element.text)
+    for child in element:
+        name = _name(child)
+        if isinstance(child, etree._Entity):
+            inline.append(html.unescape(child.text))
+        elif name in _LEFT_OUT or name == "":
+            pass
+        elif name == "title":
+            flush()
+            if heading:
+                out.append(_inline(child))
+        elif name == "p" and not any(_name(c) in _BLOCKS for c in child):
+            flush()
+            out.append(_inline(child))
+        elif name == "disp-formula":
+            flush()
+            tex = _formula(child)
+            if tex:
+                out.append(f"$${tex}$$")
+        elif name == "list-item" or name == "def-item":
+            flush()
+            items: list[str] = []
+            _blocks(child, items)
+            if items:
+                out.append("- " + " ".join(items))
+        elif name == "tr":
+            flush()
+            cells = [_inline(cell) for cell in child if _name(cell) in ("td", "th")]
+            if any(cells):
+                out.append(" | ".join(cells))
+        elif name in ("list", "def-list", "table", "array"):
+            flush()
+            lines: list[str] = []  # a list's items and a table's rows stay together, a line each
+            _blocks(child, lines)
+            if lines:
+                out.append("\n".join(lines))
+        elif name in _BLOCKS or name in ("thead", "tbody", "tfoot", "table-wrap-foot"):
+            flush()
+            _blocks(child, out)
+        else:
+            inline.append(_inline(child))
+        if child.tail:
+            inline.append(child.tail)
+    flush()
+
+
+def _inline(element: etree._Element) -> str:
+    """The text of an inline element (or of a paragraph), its formulas as `$..$`, spaces collapsed."""
+    parts: list[str] = [element.text or ""]
+    for child in element:
+        name = _name(child)
+        if name == "inline-formula" or name == "disp-formula":
+            tex = _formula(child)
+            parts.append(f"${tex}$" if tex else "")
+        elif name == "math":
+            parts.append(f"${mathml_to_latex(child)}$")
+        elif isinstance(child, etree._Entity):
+            parts.append(html.unescape(child.text))
+        elif name not in _LEFT_OUT and name != "":
+            parts.append(_inline(child))
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
+
+
+def _formula(element: etree._Element) -> str:
+    """A formula's LaTeX: its `tex-math` (unwrapped from a whole document and its delimiters) or its MathML's."""
+    for node in element.iter():
+        if _name(node) == "tex-math":
+            tex = "".join(node.itertext())
+            inner = _TEX_DOCUMENT.search(tex)
+            tex = inner.group(1) if inner is not None else tex
+            return " ".join(_TEX_DELIMITERS.sub("", tex.strip()).split())
+    for node in element.iter():
+        if _name(node) == "math":
+            return mathml_to_latex(node)
+    return _inline(element)
+
+
+class JatsFileReader(Reader):
+    """One JATS article per file (plain or compressed; local path or fsspec URL)."""
+
+    name = "read_jats"
+    columns = READER_COLUMNS
+
+    def __init__(self, source: str | None = None, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
+        super().__init__()
+        self.source, self.max_record_bytes = source, max_record_bytes
+
+    def read(self, location: str, name: str | None = None) -> Iterator[Document]:
+        self.stats.docs_in += 1
+        if (opened := self.open_input(location, "infer")) is None:
+            return
+        with opened as raw:
+            try:
+                body = raw.read(self.max_record_bytes + 1)
+            except (OSError, EOFError, ValueError):
+                self.skip("corrupt_stream")
+                return
+        doc = article_document(self, body, self.source or source_name(location), name or location,
+                               self.max_record_bytes)
+        if doc is not None:
+            yield doc
+
+
+def article_document(reader: Reader, body: bytes, source: str, locator: str,
+                     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Document | None:
+    """The document of one article's XML, counted by `reader` (kept, or skipped with its reason); `body` read up to
+    one byte over the record cap."""
+    if len(body) > max_record_bytes:
+        reader.skip("record_too_large")
+        return None
+    text, problem = article_text(body)
+    if problem is not None:
+        reader.skip(problem)
+        return None
+    reader.stats.bytes_in += len(body)
+    doc = reader_document(source, locator, None, text=text)
+    doc[STRUCTURED] = True
+    reader.keep(doc)
+    return doc
