@@ -181,14 +181,8 @@ class JatsFileReader(Reader):
 
     def read(self, location: str, name: str | None = None) -> Iterator[Document]:
         self.stats.docs_in += 1
-        if (opened := self.open_input(location, "infer")) is None:
+        if (body := self.read_capped(location, self.max_record_bytes)) is None:
             return
-        with opened as raw:
-            try:
-                body = raw.read(self.max_record_bytes + 1)
-            except (OSError, EOFError, ValueError):
-                self.skip("corrupt_stream")
-                return
         doc = article_document(self, body, self.source or source_name(location), name or location,
                                self.max_record_bytes)
         if doc is not None:

@@ -92,14 +92,8 @@ class TextFileReader(Reader):
             yield from self._read_documents(location, name or location, piece)
             return
         self.stats.docs_in += 1
-        if (opened := self.open_input(location, "infer")) is None:
+        if (body := self.read_capped(location, self.max_record_bytes)) is None:
             return
-        with opened as raw:
-            try:
-                body = raw.read(self.max_record_bytes + 1)
-            except (OSError, EOFError, ValueError):
-                self.skip("corrupt_stream")
-                return
         if len(body) > self.max_record_bytes:
             self.skip("file_too_large")
             return

@@ -90,5 +90,17 @@ class Reader(Step):
             self.skip("unreadable_file")
             return None
 
+    def read_capped(self, location: str, cap: int) -> bytes | None:
+        """The first `cap + 1` bytes of a file read whole (decompressed by its name), so that a file over the cap
+        shows as such; None when it cannot be read, counted as `unreadable_file` or `corrupt_stream`."""
+        if (opened := self.open_input(location, "infer")) is None:
+            return None
+        with opened as raw:
+            try:
+                return raw.read(cap + 1)
+            except (OSError, EOFError, ValueError):
+                self.skip("corrupt_stream")
+                return None
+
     def run(self, docs: Iterable[Document]) -> Iterator[Document]:
         raise TypeError("a Reader starts a chain: call read(location)")
