@@ -31,6 +31,9 @@ BIBLIOGRAPHY = "latex:bibliography_removed"
 _COMMENT = re.compile(r"(?<!\\)((?:\\\\)*)%.*")
 _VERBATIM_BEGIN = re.compile(r"\\begin\{(verbatim|lstlisting|minted|Verbatim)\*?\}")
 _COMMENT_ENV = re.compile(r"\\begin\{comment\}.*?\\end\{comment\}[ \t]*\n?", re.DOTALL)
+# `\iffalse .. \fi`: a block the author switched off (drafts, notes); only blocks without another conditional inside,
+# whose `\fi` is certain.
+_IFFALSE = re.compile(r"\\iffalse\b(?:(?!\\if[a-zA-Z@]*\b|\\fi\b).)*\\fi\b[ \t]*\n?", re.DOTALL)
 _DOCUMENT = re.compile(r"\\begin\{document\}(.*?)(?:\\end\{document\}|\Z)", re.DOTALL)
 _SECTIONING = re.compile(r"^[ \t]*\\(?:part|chapter|section)\*?[ \t]*[\[{]", re.MULTILINE)
 _BIBLIOGRAPHY_ENV = re.compile(r"\\begin\{thebibliography\}.*?(?:\\end\{thebibliography\}|\Z)", re.DOTALL)
@@ -78,9 +81,11 @@ def clean_latex_source(source: str) -> tuple[str, Counter]:
 
 def _without_comments(text: str, notes: Counter) -> str:
     """Comments out, verbatim environments untouched. A line that was only a comment goes whole (in LaTeX the `%`
-    takes the line break with it); the `comment` package's environments go whole."""
+    takes the line break with it); the `comment` package's environments and `\\iffalse` blocks go whole (each
+    counted as one comment)."""
     text, environments = _COMMENT_ENV.subn("", text)
-    notes[COMMENT_LINES] += environments
+    text, switched_off = _IFFALSE.subn("", text)
+    notes[COMMENT_LINES] += environments + switched_off
     if "%" not in text:
         return text
     kept: list[str] = []

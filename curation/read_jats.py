@@ -4,8 +4,8 @@ An article becomes its title, its abstract and its body, as a reader meets them:
 own, paragraphs separated by blank lines, lists as one line per item (`- ` first), figure and table captions as
 paragraphs, tables as rows of cells joined by ` | ` (as extraction writes an HTML table), math as LaTeX (`$..$` inline,
 `$$..$$` on lines of their own: the article's `tex-math` when it gives one, else its MathML translated by
-`math_html.mathml_to_latex`). The reference list, acknowledgements, footnotes, author notes and supplementary
-material are left out; appendices stay.
+`math_html.mathml_to_latex`); figures and tables gathered after the body (`floats-group`) come last. The reference
+list, acknowledgements, footnotes, author notes and supplementary material are left out; appendices stay.
 
 The XML is parsed without its DTD and without the network (PubMed Central's files name a DTD on the web); a named
 entity the DTD would define (`&ndash;`) is read as HTML defines it. A file that is not well-formed XML (a truncated
@@ -62,7 +62,7 @@ def article_text(xml: bytes) -> tuple[str | None, str | None]:
                          if a.get("abstract-type") in (None, "summary", "structured")), None)
         if abstract is not None:
             _blocks(abstract, blocks, heading=False)
-    for part in (_first(root, "body"), _first(root, "back", "app-group")):
+    for part in (_first(root, "body"), _first(root, "back", "app-group"), _first(root, "floats-group")):
         if part is not None:
             _blocks(part, blocks)
     text = "\n\n".join(block for block in blocks if block.strip())

@@ -73,6 +73,7 @@ ARTICLE = b"""<?xml version="1.0" encoding="UTF-8"?>
     <app-group><app><title>Appendix A</title><p>The fitting procedure used least squares.</p></app></app-group>
     <ref-list><ref id="r1"><mixed-citation>Ratkowsky et al. 1982.</mixed-citation></ref></ref-list>
   </back>
+  <floats-group><fig id="f2"><caption><p>Cell length at each temperature.</p></caption></fig></floats-group>
 </article>
 """
 
@@ -114,7 +115,9 @@ The fitted activation energy was $E = 55$ kJ per mole.
 
 Appendix A
 
-The fitting procedure used least squares."""
+The fitting procedure used least squares.
+
+Cell length at each temperature."""
 
 
 def test_an_article_is_its_title_abstract_body_and_appendices_with_math_as_latex() -> None:

@@ -51,6 +51,9 @@ Along a solution of \eqref{eq:flow} the value of $f$ decreases, since % a traili
 \begin{comment}
 An older proof that no longer applies.
 \end{comment}
+\iffalse
+A draft of the main theorem, switched off.
+\fi
 \section*{Main result}
 \begin{theorem}\label{thm:main}
 Suppose that $f$ satisfies the inequality near every critical point. Then every trajectory of the gradient flow has
@@ -79,7 +82,7 @@ def test_a_paper_keeps_its_title_abstract_and_body_as_latex_and_loses_preamble_c
     assert lines[2].startswith("We study the long-time behaviour")
     assert "Gradient flows are the simplest dissipative" in text  # after \maketitle, before the first section
     for gone in ("\\usepackage", "\\author", "A. Author", "\\maketitle", "TODO", "journal version", "stronger result",
-                 "trailing remark", "older proof", "Palis", "\\bibitem", "after the end of the document",
+                 "trailing remark", "older proof", "switched off", "Palis", "\\bibitem", "after the end of the document",
                  "\\newcommand", "\\begin{abstract}", "Supported by grant"):
         assert gone not in text, gone
     # Macros without arguments expanded (one using another), \Rightarrow left alone, a macro with arguments kept.
@@ -90,7 +93,7 @@ def test_a_paper_keeps_its_title_abstract_and_body_as_latex_and_loses_preamble_c
     for kept in ("\\begin{equation}", "\\label{eq:flow}", "\\section*{Main result}",
                  "\\begin{theorem}\\label{thm:main}", "\\caption{Trajectories", "\\end{figure}"):
         assert kept in text, kept
-    assert notes == {COMMENT_LINES: 5, PREAMBLE: 1, FRONT_MATTER: 1, BIBLIOGRAPHY: 1, MACROS_EXPANDED: 5}
+    assert notes == {COMMENT_LINES: 6, PREAMBLE: 1, FRONT_MATTER: 1, BIBLIOGRAPHY: 1, MACROS_EXPANDED: 5}
 
 
 def test_a_file_without_a_document_environment_is_all_body_and_recursive_macros_stop() -> None:
@@ -121,7 +124,7 @@ def test_the_reader_cleans_tex_files_plain_or_compressed_and_counts_what_it_remo
             for doc in reader.read(str(tmp_path / name))}
     assert docs["paper.tex"] == docs["paper2.tex.gz"] == clean_latex_source(PAPER)[0]
     assert docs["notes.txt"] == PAPER
-    assert reader.stats.notes[PREAMBLE] == 2 and reader.stats.notes[COMMENT_LINES] == 10
+    assert reader.stats.notes[PREAMBLE] == 2 and reader.stats.notes[COMMENT_LINES] == 12
 
 
 def test_line_cleaning_keeps_every_line_of_a_latex_source_and_still_cleans_web_text() -> None:
@@ -218,3 +221,11 @@ def test_a_papers_own_source_archive_is_one_document_read_by_its_name(tmp_path: 
     assert len(docs) == 2 and docs[0]["text"] == docs[1]["text"] and docs[0]["text"].startswith("Two Files\n\n")
     assert "The results, in another file" in docs[0]["text"] and "A draft" not in docs[0]["text"]
     assert reader.stats.notes["latex:comment_lines_removed"] == 4  # the commented \input and intro's comment, twice
+
+
+def test_a_switched_off_block_goes_only_when_its_end_is_certain() -> None:
+    """`\\iffalse .. \\fi` goes whole; one holding another conditional is left as written (its `\\fi` could be
+    either's)."""
+    assert clean_latex_source("Kept.\n\\iffalse\nA note to self.\n\\fi\nAlso kept.\n")[0] == "Kept.\nAlso kept."
+    nested = "Kept.\n\\iffalse\n\\ifdraft draft\\fi\nA note.\n\\fi\nAlso kept."
+    assert clean_latex_source(nested)[0] == nested
