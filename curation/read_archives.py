@@ -7,8 +7,9 @@ paper becomes one document: its main file (`latex_source.main_file`) with the fi
 (`latex_source.paper_source`), cleaned as a `.tex` file is (`latex_source.clean_latex_source`). PubMed Central's
 bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS XML file per article: each becomes
 a document as a `.nxml` file does (`read_jats`). A document's id comes from the archive and the member
-(`arXiv_src_2301_001.tar:2301/2301.00001.gz`), so a rerun names it alike; other members (figures, styles) are
-passed over, counted in the `archive_members_passed_over` note.
+(`arXiv_src_2301_001.tar:2301/2301.00001.gz`: a bulk file's papers are the members named by an arXiv identifier), so
+a rerun names it alike; other members (figures, styles, data) are passed over, counted in the
+`archive_members_passed_over` note.
 
 The archive is read as a stream, member by member (of any size, plain or compressed, local or fsspec URL), and
 nothing but one paper is held at a time. A paper that cannot be read is counted and the archive goes on:
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import tarfile
 import zlib
 from collections import Counter
@@ -35,6 +37,10 @@ from sciloom.curation.step import Reader
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 _PDF = b"%PDF"
+# A paper of arXiv's bulk files: a member named by its identifier (`2301/2301.00001.gz`, `0001/astro-ph0001001.gz`),
+# a gzip of its source or, for a paper submitted as PDF, the PDF. Other .gz and .pdf members (a paper's own data and
+# figures) are no papers.
+_ARXIV_PAPER = re.compile(r"(?:^|/)(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?\d{7})(?:v\d+)?\.(?:gz|pdf)$")
 _POSTSCRIPT = b"%!PS"
 
 
@@ -65,7 +71,7 @@ class ArchiveReader(Reader):
                                 own_files = "record_too_large"
                             elif isinstance(own_files, dict):
                                 own_files[member.name] = archive.extractfile(member).read()
-                        elif lowered.endswith((".gz", ".pdf")):
+                        elif _ARXIV_PAPER.search(member.name):
                             self.stats.docs_in += 1
                             if member.size > self.max_record_bytes:
                                 files: dict[str, bytes] | str = "record_too_large"

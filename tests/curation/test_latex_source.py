@@ -210,7 +210,9 @@ def test_an_arxiv_bulk_archive_gives_a_document_per_paper_and_counts_what_it_can
 def test_a_papers_own_source_archive_is_one_document_read_by_its_name(tmp_path: Path) -> None:
     """A paper downloaded on its own (arxiv.org/e-print, saved as .tar.gz) is its tar of files; `format: auto` reads
     `.tar`, `.tar.gz` and `.tgz` as LaTeX archives."""
-    archive = gzip.compress(_tar({"./main.tex": MAIN, "./sections/intro.tex": INTRO, "./results.tex": RESULTS}))
+    archive = gzip.compress(_tar({"./main.tex": MAIN, "./sections/intro.tex": INTRO, "./results.tex": RESULTS,
+                                  "./figures/growth.pdf": b"%PDF-1.5 a figure",
+                                  "./data/table.csv.gz": gzip.compress(b"a,b")}))
     (tmp_path / "2301.00001.tar.gz").write_bytes(archive)
     (tmp_path / "2301.00002.tgz").write_bytes(archive)
     assert format_of("2301.00001.tar.gz") == format_of("a.tgz") == format_of("a.tar") == "archive"
@@ -221,6 +223,7 @@ def test_a_papers_own_source_archive_is_one_document_read_by_its_name(tmp_path: 
     assert len(docs) == 2 and docs[0]["text"] == docs[1]["text"] and docs[0]["text"].startswith("Two Files\n\n")
     assert "The results, in another file" in docs[0]["text"] and "A draft" not in docs[0]["text"]
     assert reader.stats.notes["latex:comment_lines_removed"] == 4  # the commented \input and intro's comment, twice
+    assert reader.stats.notes["archive_members_passed_over"] == 4 and reader.stats.docs_in == 2  # figures, data
 
 
 def test_a_switched_off_block_goes_only_when_its_end_is_certain() -> None:
