@@ -82,8 +82,8 @@ def test_a_paper_keeps_its_title_abstract_and_body_as_latex_and_loses_preamble_c
     assert lines[2].startswith("We study the long-time behaviour")
     assert "Gradient flows are the simplest dissipative" in text  # after \maketitle, before the first section
     for gone in ("\\usepackage", "\\author", "A. Author", "\\maketitle", "TODO", "journal version", "stronger result",
-                 "trailing remark", "older proof", "switched off", "Palis", "\\bibitem", "after the end of the document",
-                 "\\newcommand", "\\begin{abstract}", "Supported by grant"):
+                 "trailing remark", "older proof", "switched off", "Palis", "\\bibitem",
+                 "after the end of the document", "\\newcommand", "\\begin{abstract}", "Supported by grant"):
         assert gone not in text, gone
     # Macros without arguments expanded (one using another), \Rightarrow left alone, a macro with arguments kept.
     assert "f\\colon M \\to \\mathbb{R}" in text and "$\\mathbb{R}_{+}$" in text and "\\operatorname{grad} f" in text
