@@ -8,9 +8,10 @@ and the abstract are kept: dropping everything before the first section loses a 
 authors, affiliations and the rest of the front matter go.
 
 `latex_markup_lines`: the lines of a text that are LaTeX, not prose: display math (`equation`, `align`, `\\[..\\]`,
-`$$` on lines of their own, every line between their begin and end) and lines that only open or close an
-environment (`\\begin{theorem}\\label{thm:main}`, `\\end{proof}`) or place a figure. `latex_command_lines` adds
-every line that starts with a command (`\\section{Results}`, `\\item ...`, `\\caption{...}`). Line cleaning removes
+`$$` on lines of their own, every line between their begin and end), lines that only open or close an
+environment (`\\begin{theorem}\\label{thm:main}`, `\\end{proof}`) or place a figure, and a table's rows (`&` between
+cells, `\\\\` at the end). `latex_command_lines` adds every line that starts with a command (`\\section{Results}`,
+`\\item ...`, `\\caption{...}`) or ends with a line break. Line cleaning removes
 none of the latter: judged as web text, `\\begin{align}`, an equation's rows and `\\end{align}` are a run of short
 unpunctuated lines, a menu. The science rules leave the markup lines out of their statistics, as they leave out
 `$$..$$` lines and table rows.
@@ -263,17 +264,19 @@ def latex_markup_lines(lines: list[str]) -> set[int]:
         elif stripped == "$$":
             found.add(i)
             closing = "$$"
-        elif _ENVIRONMENT_ONLY.fullmatch(stripped):
-            found.add(i)
+        elif _ENVIRONMENT_ONLY.fullmatch(stripped) or ("&" in stripped and stripped.endswith("\\\\")):
+            found.add(i)  # markers only, or a table's row (`Method & Accuracy \\\\`)
     return found
 
 
 def latex_command_lines(lines: list[str]) -> set[int]:
-    """`latex_markup_lines` and every line that starts with a command (`\\section{..}`, `\\item ..`)."""
+    """`latex_markup_lines`, every line that starts with a command (`\\section{..}`, `\\item ..`) and every line that
+    ends with LaTeX's line break (`\\\\`)."""
     if not any("\\" in line for line in lines):
         return set()
     found = latex_markup_lines(lines)
-    found.update(i for i, line in enumerate(lines) if line.lstrip().startswith("\\") and line.lstrip()[1:2].isalpha())
+    found.update(i for i, line in enumerate(lines)
+                 if line.lstrip().startswith("\\") and line.lstrip()[1:2].isalpha() or line.rstrip().endswith("\\\\"))
     return found
 
 

@@ -62,6 +62,13 @@ finite length and converges to a single critical point.
 \begin{verbatim}
 rate = 100 % of the step
 \end{verbatim}
+\begin{table}[h]
+\begin{tabular}{lc}
+Method & Length \\
+Flow & finite \\
+Perturbed & unknown \\
+\end{tabular}
+\end{table}
 \begin{figure}[t]
   \centering
   \includegraphics[width=0.6\textwidth]{trajectories.pdf}
@@ -129,7 +136,7 @@ def test_the_reader_cleans_tex_files_plain_or_compressed_and_counts_what_it_remo
 
 def test_line_cleaning_keeps_every_line_of_a_latex_source_and_still_cleans_web_text() -> None:
     """Judged as web text, an equation's lines are a menu (before: 17 lines of this paper removed as menu runs and
-    short lines, leaving `\\begin{align}` without its `\\end{align}`). A corpus of LaTeX in JSON lines (RedPajama's
+    short lines, leaving `\\begin{align}` without its `\\end{align}`), and so are a table's short rows. A corpus of LaTeX in JSON lines (RedPajama's
     arXiv) meets line cleaning as it is."""
     body, _ = clean_latex_source(PAPER)
     cleaned, removed = LineCleaner().clean(body)
@@ -150,9 +157,10 @@ def test_science_rules_read_a_latex_source_as_science_and_stock_rules_as_publish
 def test_markup_lines_are_display_math_and_environment_markers_and_command_lines_add_the_rest() -> None:
     lines = ["Prose with $x$ inline.", "\\begin{align*}", "a &= b \\\\", "c &= d", "\\end{align*}", "\\[ x = 1 \\]",
              "\\[", "y = 2", "\\]", "$$", "z = 3", "$$", "\\begin{lemma}[Key]\\label{k}", "\\section{Results}",
-             "\\item A point on the list.", "\\begin{equation} e = mc^2 \\end{equation}", "More prose."]
-    assert latex_markup_lines(lines) == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15}
-    assert latex_command_lines(lines) == latex_markup_lines(lines) | {13, 14}
+             "\\item A point on the list.", "\\begin{equation} e = mc^2 \\end{equation}", "More prose.",
+             "Method & Accuracy \\\\", "First line of an address \\\\"]
+    assert latex_markup_lines(lines) == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 17}
+    assert latex_command_lines(lines) == latex_markup_lines(lines) | {13, 14, 18}
     assert latex_command_lines(["No LaTeX here.", "Home", "Menu"]) == set()
 
 

@@ -261,7 +261,7 @@ def _ref_latex_markup(lines: list[str]) -> set[int]:
                 if close in lines[i]:
                     break
                 i += 1
-        elif s.startswith("\\[") or _ref_markup_only(s):
+        elif s.startswith("\\[") or _ref_markup_only(s) or (s.endswith("\\\\") and "&" in s):
             out.add(i)
         i += 1
     return out
@@ -415,7 +415,8 @@ EDGE_CASES = ["", " ", "\n\n\n", "word", "a b c d e " * 300, "one two three four
               "\\begin{align}\n  \\frac{d}{dt} f &= -|\\nabla f|^2 \\\\\n  &\\le 0 .\n\\end{align}\n\\[\n  x = y\n\\]\n"
               "$$\n  z = 1\n$$\n\\begin{theorem}[Main]\\label{t}\nEvery trajectory converges to a critical point of the "
               "function.\n\\end{theorem}\n\\begin{figure}[t]\n  \\centering\n  \\includegraphics[width=2cm]{a.pdf}\n"
-              "  \\caption{The trajectories.}\n\\end{figure}\n" * 3,
+              "  \\caption{The trajectories.}\n\\end{figure}\n\\begin{tabular}{lc}\nMethod & Length \\\\\nFlow & finite \\\\\n"
+              "\\end{tabular}\n" * 3,
               # a list of truncated titles: the width of a wrapped text, but no line goes on in lowercase
               "Aborigines in Australia longer than previously tho...\nSurf's up! N. Korea tourism agency tries to woo fo"
               "...\nGrand Imam of Istiqlal Mosque Calls for Preservati...\nWorld-Class Tourist Attractions and "
