@@ -2,8 +2,8 @@
 
 An article becomes its title, its abstract and its body, as a reader meets them: section titles on lines of their
 own, paragraphs separated by blank lines, lists as one line per item (`- ` first), figure and table captions as
-paragraphs, tables as rows of cells joined by ` | ` (as extraction writes an HTML table), math as LaTeX (`$..$` inline,
-`$$..$$` on lines of their own: the article's `tex-math` when it gives one, else its MathML translated by
+paragraphs, tables in Markdown (`| a | b |` rows, a rule under a header row: as extraction writes an HTML table),
+math as LaTeX (`$..$` inline, `$$..$$` on lines of their own: the article's `tex-math` when it gives one, else its MathML translated by
 `math_html.mathml_to_latex`); figures and tables gathered after the body (`floats-group`) come last. The reference
 list, acknowledgements, footnotes, author notes and supplementary material are left out; appendices stay.
 
@@ -118,9 +118,12 @@ def _blocks(element: etree._Element, out: list[str], heading: bool = True) -> No
                 out.append("- " + " ".join(items))
         elif name == "tr":
             flush()
-            cells = [_inline(cell) for cell in child if _name(cell) in ("td", "th")]
-            if any(cells):
-                out.append(" | ".join(cells))
+            cells = [cell for cell in child if _name(cell) in ("td", "th")]
+            texts = [_inline(cell) for cell in cells]
+            if any(texts):
+                out.append("| " + " | ".join(texts) + " |")
+                if all(_name(cell) == "th" for cell in cells):
+                    out.append("|" + "---|" * len(cells))
         elif name in ("list", "def-list", "table", "array"):
             flush()
             lines: list[str] = []  # a list's items and a table's rows stay together, a line each

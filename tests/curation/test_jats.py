@@ -107,9 +107,10 @@ Optical density against time at four temperatures.
 
 Doubling times.
 
-Temperature | Doubling time
-37 | 20
-15 | 90
+| Temperature | Doubling time |
+|---|---|
+| 37 | 20 |
+| 15 | 90 |
 
 The fitted activation energy was $E = 55$ kJ per mole.
 
