@@ -3,9 +3,10 @@
 An article becomes its title, its abstract and its body, as a reader meets them: section titles on lines of their
 own, paragraphs separated by blank lines, lists as one line per item (`- ` first), figure and table captions as
 paragraphs, tables in Markdown (`| a | b |` rows, a rule under a header row: as extraction writes an HTML table),
-math as LaTeX (`$..$` inline, `$$..$$` on lines of their own: the article's `tex-math` when it gives one, else its MathML translated by
-`math_html.mathml_to_latex`); figures and tables gathered after the body (`floats-group`) come last. The reference
-list, acknowledgements, footnotes, author notes and supplementary material are left out; appendices stay.
+math as LaTeX (`$..$` inline, `$$..$$` on lines of their own: the article's `tex-math` when it gives one, else its
+MathML translated by `math_html.mathml_to_latex`); figures and tables gathered after the body (`floats-group`) come
+last. The reference list, acknowledgements, footnotes, author notes and supplementary material are left out;
+appendices stay.
 
 The XML is parsed without its DTD and without the network (PubMed Central's files name a DTD on the web); a named
 entity the DTD would define (`&ndash;`) is read as HTML defines it. A file that is not well-formed XML (a truncated
