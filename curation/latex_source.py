@@ -285,10 +285,25 @@ _MAX_INCLUDE_DEPTH = 10
 TEX_SUFFIX = ".tex"
 
 
+def included_names(source: str) -> list[str]:
+    """The names a source `\\input`s, `\\include`s or `\\subfile`s, in order (commented-out ones left out), each with
+    the `.tex` a bare name implies."""
+    names = []
+    for found in _INCLUDE.finditer(_without_comments(source, Counter())):
+        name = (found.group(1) or found.group(2)).strip().removeprefix("./")
+        names.append(name if name.lower().endswith(TEX_SUFFIX) else name + TEX_SUFFIX)
+    return names
+
+
+def is_main_file(source: str) -> bool:
+    """Whether a source holds `\\begin{document}` outside its comments: a paper's main file."""
+    return "\\begin{document}" in _without_comments(source, Counter())
+
+
 def main_file(files: dict[str, str]) -> str | None:
     """The name of a paper's main file among its `.tex` files (name → source): the first, by name, that holds
     `\\begin{document}` (after its comments are removed), else the only file; None when that is not decidable."""
-    mains = [name for name in sorted(files) if "\\begin{document}" in _without_comments(files[name], Counter())]
+    mains = [name for name in sorted(files) if is_main_file(files[name])]
     if mains:
         return mains[0]
     return next(iter(files)) if len(files) == 1 else None

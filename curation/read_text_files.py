@@ -4,11 +4,12 @@ file, which the extraction step then reads like a crawled one; or text files tha
 A folder of `.txt` or `.html` files is how many corpora come (news collections, Project Gutenberg, converted
 papers, scraped pages). A saved page's URL is the one it names as its own (`saved_page_url`). A LaTeX source
 (`.tex`) is read as `latex_source.clean_latex_source` cleans it: comments, preamble, front matter and bibliography
-out, each counted under a `latex:` note. A text file's charset is found as for an undeclared web page (byte order
-mark, else UTF-8, else a detector's guess), a page's as a browser finds it (byte order mark, `<meta charset>`,
-UTF-8, a guess); a file that was not clean UTF-8 is kept and counted under a `decoded:` note. A file larger than the
-record cap is skipped as `file_too_large`, read no further than the cap; one that is not text (zero bytes, an image)
-as `binary_file`; an unreadable or corrupt compressed one as `unreadable_file` / `corrupt_stream`.
+out, each counted under a `latex:` note; a paper's main file first takes in the files beside it that it inputs. A
+text file's charset is found as for an undeclared web page (byte order mark, else UTF-8, else a detector's guess), a
+page's as a browser finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file that was not clean UTF-8
+is kept and counted under a `decoded:` note. A file larger than the record cap is skipped as `file_too_large`, read
+no further than the cap; one that is not text (zero bytes, an image) as `binary_file`; an unreadable or corrupt
+compressed one as `unreadable_file` / `corrupt_stream`.
 
 A text file may instead hold many documents (WikiText's articles under ` = Title = ` lines, a paragraph or a line per
 document): with `split_before`, a regular expression, every line it matches starts a new document. Such a file is
@@ -21,11 +22,14 @@ from __future__ import annotations
 import html
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import IO
 
+import fsspec
+
 from sciloom.curation.document import STRUCTURED, Document
-from sciloom.curation.latex_source import clean_latex_source
+from sciloom.curation.latex_source import clean_latex_source, included_names, is_main_file, paper_source
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
@@ -33,6 +37,7 @@ from sciloom.curation.step import Reader
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".tex")
 # A LaTeX source, plain or compressed: read as `latex_source` cleans it (preamble, comments, bibliography out).
 _LATEX_FILE = re.compile(r"\.tex(?:\.[a-z0-9]+)?$", re.IGNORECASE)
+_MAX_INCLUDED_FILES = 200
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 
@@ -109,6 +114,7 @@ class TextFileReader(Reader):
             notes = [note] if note is not None else []
             latex = _LATEX_FILE.search(location) is not None
             if latex:
+                content = self._with_included_files(location, content)
                 content, removed = clean_latex_source(content)
                 for what, count in removed.items():
                     self.note(what, count)
@@ -122,6 +128,37 @@ class TextFileReader(Reader):
             doc[STRUCTURED] = True
         self.keep(doc)
         yield doc
+
+    def _with_included_files(self, location: str, source: str) -> str:
+        """A paper's main file (`\\begin{document}`) with the files beside it that it inputs inlined
+        (`latex_source.paper_source`); any other source as it is. An input that is not there (a generated `.bbl`)
+        is left out and noted."""
+        if not is_main_file(source):
+            return source
+        folder, _, main = location.rpartition("/")
+        files, queue = {main: source}, included_names(source)
+        while queue and len(files) <= _MAX_INCLUDED_FILES:
+            name = queue.pop(0)
+            if name in files:
+                continue
+            try:
+                with fsspec.open(f"{folder}/{name}" if folder else name, "rb", compression="infer") as raw:
+                    body = raw.read(self.max_record_bytes + 1)
+            except (OSError, ValueError):
+                self.note("latex:input_not_found")
+                continue
+            if len(body) > self.max_record_bytes or looks_binary(body):
+                self.note("latex:input_not_read")
+                continue
+            files[name] = decode_undeclared(body)[0].replace("\r\n", "\n").replace("\r", "\n")
+            queue += included_names(files[name])
+        if len(files) == 1:
+            return source
+        notes: Counter = Counter()
+        combined = paper_source(files, notes)
+        for what, count in notes.items():
+            self.note(what, count)
+        return combined if combined is not None else source
 
     def _read_documents(self, location: str, name: str, piece: tuple[int, int] | None) -> Iterator[Document]:
         """The documents of a file that holds many, each starting at a line `split_before` matches (the file's first

@@ -136,8 +136,8 @@ def test_the_reader_cleans_tex_files_plain_or_compressed_and_counts_what_it_remo
 
 def test_line_cleaning_keeps_every_line_of_a_latex_source_and_still_cleans_web_text() -> None:
     """Judged as web text, an equation's lines are a menu (before: 17 lines of this paper removed as menu runs and
-    short lines, leaving `\\begin{align}` without its `\\end{align}`), and so are a table's short rows. A corpus of LaTeX in JSON lines (RedPajama's
-    arXiv) meets line cleaning as it is."""
+    short lines, leaving `\\begin{align}` without its `\\end{align}`), and so are a table's short rows. A corpus of
+    LaTeX in JSON lines (RedPajama's arXiv) meets line cleaning as it is."""
     body, _ = clean_latex_source(PAPER)
     cleaned, removed = LineCleaner().clean(body)
     assert (cleaned, removed) == (body, {})
@@ -240,3 +240,23 @@ def test_a_switched_off_block_goes_only_when_its_end_is_certain() -> None:
     assert clean_latex_source("Kept.\n\\iffalse\nA note to self.\n\\fi\nAlso kept.\n")[0] == "Kept.\nAlso kept."
     nested = "Kept.\n\\iffalse\n\\ifdraft draft\\fi\nA note.\n\\fi\nAlso kept."
     assert clean_latex_source(nested)[0] == nested
+
+
+def test_a_main_file_in_a_folder_reads_the_files_it_inputs_from_beside_it(tmp_path: Path) -> None:
+    """Unpacked sources: the main file is the paper, its inputs read from its folder (a missing one, such as a
+    generated .bbl, noted); an included file read on its own is a fragment, kept whole."""
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "main.tex").write_bytes(MAIN.replace(b"\\end{document}", b"\\input{main.bbl}\n\\end{document}"))
+    (tmp_path / "sections" / "intro.tex").write_bytes(INTRO)
+    (tmp_path / "results.tex").write_bytes(RESULTS)
+    reader = TextFileReader()
+    main = next(reader.read(str(tmp_path / "main.tex")))["text"]
+    assert main == next(ArchiveReader().read(str(_archive(tmp_path))))["text"]
+    assert reader.stats.notes["latex:input_not_found"] == 1 and reader.stats.notes[COMMENT_LINES] == 2
+    assert next(TextFileReader().read(str(tmp_path / "results.tex")))["text"] == RESULTS.decode().strip()
+
+
+def _archive(folder: Path) -> Path:
+    path = folder / "paper.tar.gz"
+    path.write_bytes(gzip.compress(_tar({"main.tex": MAIN, "sections/intro.tex": INTRO, "results.tex": RESULTS})))
+    return path
