@@ -5,10 +5,10 @@ arXiv ships its sources as tar files (`arXiv_src_2301_001.tar`, ~500 MB) holding
 file. A paper downloaded on its own (`arxiv.org/e-print/<id>`, saved as `.tar.gz`) is such a tar of files. Each
 paper becomes one document: its main file (`latex_source.main_file`) with the files it includes inlined
 (`latex_source.paper_source`), cleaned as a `.tex` file is (`latex_source.clean_latex_source`). PubMed Central's
-bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS XML file per article: each becomes
-a document as a `.nxml` file does (`read_jats`). A document's id comes from the archive and the member
-(`arXiv_src_2301_001.tar:2301/2301.00001.gz`: a bulk file's papers are the members named by an arXiv identifier), so
-a rerun names it alike; other members (figures, styles, data) are passed over, counted in the
+bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS XML file per article (plain or
+gzipped): each becomes a document as a `.nxml` file does (`read_jats`). A document's id comes from the archive and
+the member (`arXiv_src_2301_001.tar:2301/2301.00001.gz`: a bulk file's papers are the members named by an arXiv
+identifier), so a rerun names it alike; other members (figures, styles, data) are passed over, counted in the
 `archive_members_passed_over` note.
 
 The archive is read as a stream, member by member (of any size, plain or compressed, local or fsspec URL), and
@@ -82,9 +82,14 @@ class ArchiveReader(Reader):
                             doc = self._paper(files, source, f"{name}:{member.name}")
                             if doc is not None:
                                 yield doc
-                        elif lowered.endswith(JATS_SUFFIXES):
+                        elif lowered.removesuffix(".gz").endswith(JATS_SUFFIXES):
                             self.stats.docs_in += 1
                             body = archive.extractfile(member).read(self.max_record_bytes + 1)
+                            if lowered.endswith(".gz"):
+                                body = self._gunzipped(body)
+                            if isinstance(body, str):
+                                self.skip(body)
+                                continue
                             doc = article_document(self, body, source, f"{name}:{member.name}", self.max_record_bytes)
                             if doc is not None:
                                 yield doc
@@ -98,15 +103,20 @@ class ArchiveReader(Reader):
             if doc is not None:
                 yield doc
 
-    def _member_files(self, packed: bytes) -> dict[str, bytes] | str:
-        """A paper's files (name → bytes) from its gzip member, or the reason it has none."""
+    def _gunzipped(self, packed: bytes) -> bytes | str:
+        """A gzip member's content up to the record cap, or the reason it cannot be read."""
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(packed)) as unpacked:
                 content = unpacked.read(self.max_record_bytes + 1)
         except (OSError, EOFError, zlib.error):
             return "corrupt_member"
-        if len(content) > self.max_record_bytes:
-            return "record_too_large"
+        return "record_too_large" if len(content) > self.max_record_bytes else content
+
+    def _member_files(self, packed: bytes) -> dict[str, bytes] | str:
+        """A paper's files (name → bytes) from its gzip member, or the reason it has none."""
+        content = self._gunzipped(packed)
+        if isinstance(content, str):
+            return content
         if content.startswith(_PDF):
             return "pdf_only_submission"
         if not _is_tar(content):

@@ -148,7 +148,8 @@ def test_a_pubmed_central_package_gives_a_document_per_article(tmp_path: Path) -
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as archive:
         for name, body in (("PMC000xxxxxx/PMC0000001.xml", ARTICLE), ("PMC000xxxxxx/PMC0000002.xml", ARTICLE[:900]),
-                           ("PMC000xxxxxx/PMC0000003.xml", ARTICLE.replace(b"low temperature", b"high pressure")),
+                           ("PMC000xxxxxx/PMC0000003.xml.gz",
+                            gzip.compress(ARTICLE.replace(b"low temperature", b"high pressure"))),
                            ("PMC000xxxxxx/filelist.txt", b"PMC0000001\nPMC0000002\n")):
             info = tarfile.TarInfo(name)
             info.size = len(body)
