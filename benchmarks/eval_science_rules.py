@@ -5,7 +5,8 @@ LaTeX as `$...$`, as our extractor writes math) and S2ORC title + abstract: ever
 (488 of the sample's 1000; the others are titles only), and those with at least 80 words. Junk: typical
 web junk written here (keyword spam, menus, cookie banners, lorem ipsum, repeated lines, code, link lists,
 price lists, gibberish, symbol soup), several random variants of each. Each set also hard-wrapped at 72 columns,
-as pdftotext, plain-text archives and mailing lists write text.
+as pdftotext, plain-text archives and mailing lists write text. Last, the unarXive papers written back as LaTeX
+sources and read as a run reads a `.tex` file (its cleaning, then line cleaning).
 
     .venv/bin/python benchmarks/eval_science_rules.py [--show-reasons] [--smoke]
 """
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sciloom.curation.latex_source import clean_latex_source  # noqa: E402
+from sciloom.curation.line_cleaning import LineCleaner  # noqa: E402
 from sciloom.curation.paper_placeholders import resolve_placeholders  # noqa: E402
 from sciloom.curation.rules import RulesConfig, RulesStep  # noqa: E402
 
@@ -89,6 +92,44 @@ def junk_documents(variants: int = 5, seed: int = 0) -> Iterator[tuple[str, str]
         yield "hashtag spam", " ".join(f"#{rng.choice(_WORDS)}" for _ in range(rng.randint(80, 200)))
 
 
+def unarxive_latex_sources(limit: int | None = None) -> Iterator[str]:
+    """The same papers written back as the LaTeX sources they came from look: a preamble with a macro and the
+    authors' comments, title and abstract, `\\section{..}` headings, display formulas in `equation` environments,
+    citations as `\\cite{..}`, a bibliography. The words and formulas are the papers' own; the markup is written
+    here (../shared/data holds no arXiv source)."""
+    path = DISCIPLINES / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
+    with path.open() as lines:
+        for index, line in enumerate(lines):
+            if limit is not None and index >= limit:
+                return
+            paper = json.loads(line)
+            parts = ["\\documentclass{article}\n\\usepackage{amsmath}\n\\newcommand{\\R}{\\mathbb{R}}",
+                     f"\\title{{{paper['metadata']['title']}}}\n% TODO: check the affiliations\n\\begin{{document}}",
+                     f"\\maketitle\n\\begin{{abstract}}\n{paper['metadata']['abstract'].strip()}\n\\end{{abstract}}"]
+            section = None
+            for paragraph in paper["body_text"]:
+                if paragraph.get("section") and paragraph["section"] != section:
+                    section = paragraph["section"]
+                    parts.append(f"\\section{{{section}}}")
+                # As `unarxive_papers` reads them (a paragraph's whitespace collapsed), display formulas aside.
+                pieces = _DISPLAY.split(resolve_placeholders(paragraph["text"], paper).strip())
+                text = "\n".join(f"\\begin{{equation}}\n{piece.strip()}\n\\end{{equation}}" if k % 2 else
+                                 " ".join(piece.split()) for k, piece in enumerate(pieces) if piece.strip())
+                parts.append(_NUMBERED_CITATION.sub(lambda m: "\\cite{" + m.group(1).replace(" ", "") + "}", text))
+            parts.append("\\begin{thebibliography}{9}\n\\bibitem{1} A. Author, A paper, 2020.\n"
+                         "\\end{thebibliography}\n\\end{document}")
+            yield "\n\n".join(parts)
+
+
+_DISPLAY = re.compile(r"^\$\$(.+?)\$\$$", re.MULTILINE | re.DOTALL)
+_NUMBERED_CITATION = re.compile(r"\[(\d+(?:,\s*\d+)*)\]")
+
+
+def as_read(source: str) -> str:
+    """A LaTeX source as a run hands it to the rules: the `.tex` reader's cleaning, then line cleaning."""
+    return LineCleaner().clean(clean_latex_source(source)[0])[0]
+
+
 def hard_wrapped(text: str, width: int = 72) -> str:
     """`text` with each paragraph's lines cut at `width` columns, as a plain-text archive or pdftotext writes it."""
     return "\n".join("\n".join(textwrap.wrap(line, width)) if line.strip() else "" for line in text.split("\n"))
@@ -124,6 +165,7 @@ def main() -> None:
         "junk (written here)": [text for _, text in junk_documents()][:limit],
     }
     sets |= {f"{label}, hard-wrapped": [hard_wrapped(text) for text in texts] for label, texts in list(sets.items())}
+    sets["unarXive papers as LaTeX sources, read"] = [as_read(source) for source in unarxive_latex_sources(limit)]
     profiles = {name: RulesStep(RulesConfig(profile=name)) for name in ("stock", "science")}
     print(f"{'set':45s} {'docs':>5s} {'stock rejects':>14s} {'science rejects':>16s}")
     for label, texts in sets.items():

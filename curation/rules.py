@@ -2,8 +2,9 @@
 
 `stock` reproduces the published thresholds (as in datatrove's filters). `science` keeps the same rules
 but reads the text the way a scientific document is written:
-- math spans (`$...$`, `$$...$$`, left by the extractor) are taken out before word statistics, so symbols
-  and one-letter variables do not count as junk words, and LaTeX braces (in math, and those of running text:
+- math spans (`$...$`, `$$...$$`, left by the extractor) and a LaTeX source's citations and cross-references
+  (`\\cite{..}`, `\\eqref{..}`) are taken out before word statistics, so symbols and one-letter variables do not
+  count as junk words, nor a work cited again as a repeated n-gram, and LaTeX braces (in math, and those of running text:
   `{\em new}`, `10^{16}`, `\cite{k}`) do not trip C4's curly-bracket rule;
 - table rows (`| a | b |`) and display-math lines are left out of the line rules (they have no terminal
   punctuation, are short and repeat separators by nature), and so are a LaTeX source's display math and the lines
