@@ -95,8 +95,8 @@ def junk_documents(variants: int = 5, seed: int = 0) -> Iterator[tuple[str, str]
 def unarxive_latex_sources(limit: int | None = None) -> Iterator[str]:
     """The papers of `unarxive_papers` written back as the LaTeX sources they came from look: a preamble with a
     macro and the authors' comments, title and abstract, `\\section{..}` headings, display formulas in `equation`
-    environments, citations as `\\cite{..}`, a bibliography. The words and formulas are the papers' own; the markup is written
-    here (../shared/data holds no arXiv source)."""
+    environments, citations as `\\cite{..}`, a bibliography. The words and formulas are the papers' own; the markup
+    is written here (../shared/data holds no arXiv source)."""
     path = DISCIPLINES / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
     with path.open() as lines:
         for index, line in enumerate(lines):
