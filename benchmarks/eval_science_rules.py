@@ -29,23 +29,31 @@ from sciloom.curation.paper_placeholders import resolve_placeholders  # noqa: E4
 from sciloom.curation.rules import RulesConfig, RulesStep  # noqa: E402
 
 DISCIPLINES = Path(__file__).resolve().parents[2] / "shared" / "data" / "disciplines"
-def unarxive_papers(limit: int | None = None) -> Iterator[str]:
-    """Full papers as text: title, abstract, sections; placeholders resolved as the reader does (math as `$...$`,
-    citations as `[n]`)."""
+def _unarxive_sections(limit: int | None) -> Iterator[tuple[dict, list[tuple[str | None, str]]]]:
+    """(paper, its paragraphs as (the section heading that starts before it, or None; its text, placeholders
+    resolved as the reader does: math as `$...$`, citations as `[n]`))."""
     path = DISCIPLINES / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
     with path.open() as lines:
         for index, line in enumerate(lines):
             if limit is not None and index >= limit:
                 return
             paper = json.loads(line)
-            parts = [paper["metadata"]["title"], paper["metadata"]["abstract"].strip()]
-            section = None
+            paragraphs, section = [], None
             for paragraph in paper["body_text"]:
+                heading = None
                 if paragraph.get("section") and paragraph["section"] != section:
-                    section = paragraph["section"]
-                    parts.append(section)
-                parts.append(resolve_placeholders(paragraph["text"], paper).strip())
-            yield "\n\n".join(" ".join(part.split()) for part in parts if part.strip())
+                    heading = section = paragraph["section"]
+                paragraphs.append((heading, resolve_placeholders(paragraph["text"], paper).strip()))
+            yield paper, paragraphs
+
+
+def unarxive_papers(limit: int | None = None) -> Iterator[str]:
+    """Full papers as text: title, abstract, sections and their paragraphs."""
+    for paper, paragraphs in _unarxive_sections(limit):
+        parts = [paper["metadata"]["title"], paper["metadata"]["abstract"].strip()]
+        for heading, text in paragraphs:
+            parts += [heading, text] if heading else [text]
+        yield "\n\n".join(" ".join(part.split()) for part in parts if part.strip())
 
 
 def s2orc_abstracts(min_words: int = 1, limit: int | None = None) -> Iterator[str]:
@@ -97,28 +105,21 @@ def unarxive_latex_sources(limit: int | None = None) -> Iterator[str]:
     macro and the authors' comments, title and abstract, `\\section{..}` headings, display formulas in `equation`
     environments, citations as `\\cite{..}`, a bibliography. The words and formulas are the papers' own; the markup
     is written here (../shared/data holds no arXiv source)."""
-    path = DISCIPLINES / "unarxive-sample" / "unarXive_data_sample" / "arXiv_src_2212_086.jsonl"
-    with path.open() as lines:
-        for index, line in enumerate(lines):
-            if limit is not None and index >= limit:
-                return
-            paper = json.loads(line)
-            parts = ["\\documentclass{article}\n\\usepackage{amsmath}\n\\newcommand{\\R}{\\mathbb{R}}",
-                     f"\\title{{{paper['metadata']['title']}}}\n% TODO: check the affiliations\n\\begin{{document}}",
-                     f"\\maketitle\n\\begin{{abstract}}\n{paper['metadata']['abstract'].strip()}\n\\end{{abstract}}"]
-            section = None
-            for paragraph in paper["body_text"]:
-                if paragraph.get("section") and paragraph["section"] != section:
-                    section = paragraph["section"]
-                    parts.append(f"\\section{{{section}}}")
-                # As `unarxive_papers` reads them (a paragraph's whitespace collapsed), display formulas aside.
-                pieces = _DISPLAY.split(resolve_placeholders(paragraph["text"], paper).strip())
-                text = "\n".join(f"\\begin{{equation}}\n{piece.strip()}\n\\end{{equation}}" if k % 2 else
-                                 " ".join(piece.split()) for k, piece in enumerate(pieces) if piece.strip())
-                parts.append(_NUMBERED_CITATION.sub(lambda m: "\\cite{" + m.group(1).replace(" ", "") + "}", text))
-            parts.append("\\begin{thebibliography}{9}\n\\bibitem{1} A. Author, A paper, 2020.\n"
-                         "\\end{thebibliography}\n\\end{document}")
-            yield "\n\n".join(parts)
+    for paper, paragraphs in _unarxive_sections(limit):
+        parts = ["\\documentclass{article}\n\\usepackage{amsmath}\n\\newcommand{\\R}{\\mathbb{R}}",
+                 f"\\title{{{paper['metadata']['title']}}}\n% TODO: check the affiliations\n\\begin{{document}}",
+                 f"\\maketitle\n\\begin{{abstract}}\n{paper['metadata']['abstract'].strip()}\n\\end{{abstract}}"]
+        for heading, paragraph in paragraphs:
+            if heading:
+                parts.append(f"\\section{{{heading}}}")
+            # As `unarxive_papers` reads them (a paragraph's whitespace collapsed), display formulas aside.
+            pieces = _DISPLAY.split(paragraph)
+            text = "\n".join(f"\\begin{{equation}}\n{piece.strip()}\n\\end{{equation}}" if k % 2 else
+                             " ".join(piece.split()) for k, piece in enumerate(pieces) if piece.strip())
+            parts.append(_NUMBERED_CITATION.sub(lambda m: "\\cite{" + m.group(1).replace(" ", "") + "}", text))
+        parts.append("\\begin{thebibliography}{9}\n\\bibitem{1} A. Author, A paper, 2020.\n"
+                     "\\end{thebibliography}\n\\end{document}")
+        yield "\n\n".join(parts)
 
 
 _DISPLAY = re.compile(r"^\$\$(.+?)\$\$$", re.MULTILINE | re.DOTALL)

@@ -25,16 +25,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from sciloom.curation.document import Document
 from sciloom.curation.executor import Task
-from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
-from sciloom.curation.read_tables import ArrowReader, CsvReader, ParquetReader
 from sciloom.curation.read_archives import ARCHIVE_SUFFIXES, ArchiveReader
 from sciloom.curation.read_jats import JATS_SUFFIXES, JatsFileReader
+from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
+from sciloom.curation.read_tables import ArrowReader, CsvReader, ParquetReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
 from sciloom.curation.step import Reader
 
 FileFormat = Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "jats", "archive"]
-Format = Literal["auto", "warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "jats", "archive"]
+Format = Literal["auto", FileFormat]
 # Files read FILES_PER_TASK_MEAN to a task, on average: those of formats that hold one document each, and local
 # JSON files smaller than SMALL_FILE_BYTES (a folder of one-paper JSON files, small JSONL shards). A task per file
 # would spend its time on scheduling: 2,225 one-article files took 5 min 36 s so, 19 s grouped.
