@@ -4,7 +4,8 @@ file, which the extraction step then reads like a crawled one; or text files tha
 A folder of `.txt` or `.html` files is how many corpora come (news collections, Project Gutenberg, converted
 papers, scraped pages). A saved page's URL is the one it names as its own (`saved_page_url`). A LaTeX source
 (`.tex`) is read as `latex_source.clean_latex_source` cleans it: comments, preamble, front matter and bibliography
-out, each counted under a `latex:` note; a paper's main file first takes in the files beside it that it inputs. A
+out, each counted under a `latex:` note; a paper's main file first takes in the files beside it that it inputs, and a file it takes
+in is skipped as `part_of_a_paper` (its text is in the paper's document). A
 text file's charset is found as for an undeclared web page (byte order mark, else UTF-8, else a detector's guess), a
 page's as a browser finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file that was not clean UTF-8
 is kept and counted under a `decoded:` note. A file larger than the record cap is skipped as `file_too_large`, read
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import html
 import io
+import posixpath
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -38,6 +40,11 @@ TEXT_SUFFIXES = (".txt", ".text", ".md", ".tex")
 # A LaTeX source, plain or compressed: read as `latex_source` cleans it (preamble, comments, bibliography out).
 _LATEX_FILE = re.compile(r"\.tex(?:\.[a-z0-9]+)?$", re.IGNORECASE)
 _MAX_INCLUDED_FILES = 200
+# Where a file that a paper's main file takes in is looked for by the reader of that file: its own folder and those
+# above it (`paper/sections/intro.tex` is taken in by `paper/main.tex`), when they hold no more `.tex` files than
+# one paper does: a folder of many fragments is not one paper's, and each task would read all of it.
+_PAPER_FOLDER_LEVELS = 3
+_MAX_PAPER_FOLDER_FILES = 50
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 
@@ -89,6 +96,7 @@ class TextFileReader(Reader):
         super().__init__()
         self.source, self.max_record_bytes, self.html = source, max_record_bytes, html
         self.split_before = re.compile(split_before) if split_before is not None else None
+        self._paper_parts: dict[str, frozenset[str]] = {}  # folder -> the files its main files take in
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
         """The file as one document; with `split_before`, its documents (with `piece` (k, n), those that start in
@@ -113,6 +121,10 @@ class TextFileReader(Reader):
             content, note = decode_undeclared(body)
             notes = [note] if note is not None else []
             latex = _LATEX_FILE.search(location) is not None
+            if latex and not is_main_file(content) and self._part_of_a_paper(location):
+                # Its text is in the paper's document, where LaTeX reads it, not a document again on its own.
+                self.skip("part_of_a_paper")
+                return
             if latex:
                 content = self._with_included_files(location, content)
                 content, removed = clean_latex_source(content)
@@ -135,6 +147,16 @@ class TextFileReader(Reader):
         is left out and noted."""
         if not is_main_file(source):
             return source
+        notes: Counter = Counter()
+        files = self._paper_files(location, source, notes)
+        combined = paper_source(files, notes) if len(files) > 1 else None
+        for what, count in notes.items():
+            self.note(what, count)
+        return combined if combined is not None else source
+
+    def _paper_files(self, location: str, source: str, notes: Counter) -> dict[str, str]:
+        """The sources of a main file and of the files it takes in, at any depth, by their names relative to its
+        folder (the main file by its own name)."""
         folder, _, main = location.rpartition("/")
         files, queue = {main: source}, included_names(source)
         while queue and len(files) <= _MAX_INCLUDED_FILES:
@@ -142,23 +164,56 @@ class TextFileReader(Reader):
             if name in files:
                 continue
             try:
-                with fsspec.open(f"{folder}/{name}" if folder else name, "rb", compression="infer") as raw:
+                with fsspec.open(joined(folder, name), "rb", compression="infer") as raw:
                     body = raw.read(self.max_record_bytes + 1)
             except (OSError, ValueError):
-                self.note("latex:input_not_found")
+                notes["latex:input_not_found"] += 1
                 continue
             if len(body) > self.max_record_bytes or looks_binary(body):
-                self.note("latex:input_not_read")
+                notes["latex:input_not_read"] += 1
                 continue
             files[name] = decode_undeclared(body)[0].replace("\r\n", "\n").replace("\r", "\n")
             queue += included_names(files[name])
-        if len(files) == 1:
-            return source
-        notes: Counter = Counter()
-        combined = paper_source(files, notes)
-        for what, count in notes.items():
-            self.note(what, count)
-        return combined if combined is not None else source
+        return files
+
+    def _part_of_a_paper(self, location: str) -> bool:
+        """Whether a main file in the folder of a LaTeX file, or in one above it, takes the file in."""
+        folder = location.rpartition("/")[0]
+        for _ in range(_PAPER_FOLDER_LEVELS):
+            if folder not in self._paper_parts:
+                if len(self._paper_parts) >= 64:
+                    self._paper_parts.clear()  # (a task's files lie in a few folders; this only bounds it)
+                self._paper_parts[folder] = self._taken_in_by_main_files(folder)
+            if location in self._paper_parts[folder]:
+                return True
+            parent = folder.rpartition("/")[0]
+            if not parent or parent.endswith(":/") or parent.endswith(":"):
+                break
+            folder = parent
+        return False
+
+    def _taken_in_by_main_files(self, folder: str) -> frozenset[str]:
+        """Where the files that the main files of a folder take in are (none for a folder of many `.tex` files)."""
+        try:
+            fs, path = fsspec.core.url_to_fs(folder or ".")
+            listed = [entry.rpartition("/")[2] for entry in fs.ls(path, detail=False)]
+        except (OSError, ValueError):
+            return frozenset()
+        latex_files = sorted(name for name in listed if _LATEX_FILE.search(name))
+        if len(latex_files) > _MAX_PAPER_FOLDER_FILES:
+            return frozenset()
+        parts: set[str] = set()
+        for name in latex_files:
+            main = joined(folder, name)
+            try:
+                with fsspec.open(main, "rb", compression="infer") as raw:
+                    body = raw.read(self.max_record_bytes + 1)
+            except (OSError, ValueError, EOFError):
+                continue  # (its own reader says why it cannot be read)
+            source = decode_undeclared(body)[0]
+            if len(body) <= self.max_record_bytes and is_main_file(source):
+                parts.update(joined(folder, part) for part in self._paper_files(main, source, Counter()) if part != name)
+        return frozenset(parts)
 
     def _read_documents(self, location: str, name: str, piece: tuple[int, int] | None) -> Iterator[Document]:
         """The documents of a file that holds many, each starting at a line `split_before` matches (the file's first
@@ -270,6 +325,12 @@ class TextFileReader(Reader):
             yield line
         if tail:
             yield tail
+
+
+def joined(folder: str, name: str) -> str:
+    """Where a file named relative to a folder (local path or URL) is, `./` and `../` resolved."""
+    protocol, separator, path = folder.rpartition("://")
+    return f"{protocol}{separator}{posixpath.normpath(f'{path}/{name}' if path else name)}"
 
 
 def next_line_start(raw: IO[bytes], offset: int, max_read: int) -> int:

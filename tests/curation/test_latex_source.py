@@ -253,7 +253,39 @@ def test_a_main_file_in_a_folder_reads_the_files_it_inputs_from_beside_it(tmp_pa
     main = next(reader.read(str(tmp_path / "main.tex")))["text"]
     assert main == next(ArchiveReader().read(str(_archive(tmp_path))))["text"]
     assert reader.stats.notes["latex:input_not_found"] == 1 and reader.stats.notes[COMMENT_LINES] == 2
-    assert next(TextFileReader().read(str(tmp_path / "results.tex")))["text"] == RESULTS.decode().strip()
+    # A fragment no main file takes in is a document of its own, kept whole.
+    (tmp_path / "fragments").mkdir()
+    (tmp_path / "fragments" / "results.tex").write_bytes(RESULTS)
+    assert next(TextFileReader().read(str(tmp_path / "fragments" / "results.tex")))["text"] == RESULTS.decode().strip()
+
+
+def test_a_folder_of_unpacked_papers_gives_one_document_per_paper(tmp_path: Path) -> None:
+    """arXiv's sources unpacked into a folder per paper: each paper is one document, its main file with what it
+    inputs; the files it takes in (from its folder or one below) are counted as parts of it, not read again as
+    documents; a file no main file takes in (an old draft) and a folder of fragments are read as they are."""
+    first, second = tmp_path / "papers" / "2301.00001", tmp_path / "papers" / "2301.00002"
+    (first / "sections").mkdir(parents=True)
+    second.mkdir()
+    (first / "main.tex").write_bytes(MAIN)
+    (first / "sections" / "intro.tex").write_bytes(INTRO)
+    (first / "results.tex").write_bytes(RESULTS)
+    (first / "old_results.tex").write_bytes(b"A draft the main file no longer inputs.\n")
+    (second / "paper.tex").write_bytes(MAIN.replace(b"Two Files", b"The Second Paper"))
+    (second / "sections.tex").write_bytes(RESULTS)  # a name the main file does not input
+    (tmp_path / "snippets").mkdir()
+    for k in range(3):
+        (tmp_path / "snippets" / f"{k}.tex").write_bytes(RESULTS)
+    config = InputsConfig(paths=[str(tmp_path)])
+    reader = InputReader(config)
+    texts = {Path(location).relative_to(tmp_path).as_posix(): doc["text"]
+             for task in resolve_inputs(config) for location in task.inputs for doc in reader.read(location)}
+    assert sorted(texts) == ["papers/2301.00001/main.tex", "papers/2301.00001/old_results.tex",
+                             "papers/2301.00002/paper.tex", "papers/2301.00002/sections.tex",
+                             "snippets/0.tex", "snippets/1.tex", "snippets/2.tex"]
+    assert texts["papers/2301.00001/main.tex"] == next(ArchiveReader().read(str(_archive(tmp_path))))["text"]
+    assert "The introduction" in texts["papers/2301.00001/main.tex"]
+    assert reader.stats.skipped == {"part_of_a_paper": 2}
+    assert reader.stats.docs_in == 9 and reader.stats.docs_out == 7
 
 
 def _archive(folder: Path) -> Path:
