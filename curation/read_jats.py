@@ -1,11 +1,11 @@
 """Reading JATS XML, the format of PubMed Central's articles (`.nxml`, `.xml`): a document per article.
 
-An article becomes its title, its abstract and its body, as a reader meets them: section titles on lines of their
-own, paragraphs separated by blank lines, lists as one line per item (`- ` first), figure and table captions as
-paragraphs, tables in Markdown (`| a | b |` rows, a rule under a header row: as extraction writes an HTML table),
-math as LaTeX (`$..$` inline, `$$..$$` on lines of their own: the article's `tex-math` when it gives one, else its
-MathML translated by `math_html.mathml_to_latex`); figures and tables gathered after the body (`floats-group`) come
-last. The reference list, acknowledgements, footnotes, author notes and supplementary material are left out;
+An article becomes its title, its abstract (and its summaries for lay readers) and its body, as a reader meets them:
+section titles on lines of their own, paragraphs separated by blank lines, lists as one line per item (`- ` first; a
+nested list's items indented under theirs), figure and table captions as paragraphs, tables in Markdown (`| a | b |`
+rows, a rule under a header row: as extraction writes an HTML table), math as LaTeX (`$..$` inline, `$$..$$` on
+lines of their own: the article's `tex-math` when it gives one, else its MathML translated by
+`math_html.mathml_to_latex`); figures and tables gathered after the body (`floats-group`) come last. The reference list, acknowledgements, footnotes, author notes and supplementary material are left out;
 appendices stay.
 
 The XML is parsed without its DTD and without the network (PubMed Central's files name a DTD on the web); a named
@@ -38,6 +38,8 @@ _LEFT_OUT = frozenset({"ref-list", "ack", "fn-group", "fn", "notes", "author-not
 _BLOCKS = frozenset({"p", "sec", "title", "list", "list-item", "fig", "table-wrap", "caption", "disp-formula",
                      "boxed-text", "disp-quote", "statement", "def-list", "app", "app-group", "abstract", "table",
                      "verse-group", "speech", "def-item", "term", "def", "fig-group", "table-wrap-group"})
+_MAIN_ABSTRACT = (None, "structured")
+_SUMMARIES = ("summary", "author-summary", "executive-summary", "plain-language-summary", "lay-summary", "key-points")
 # PubMed Central's tex-math often holds a whole LaTeX document around the formula.
 _TEX_DOCUMENT = re.compile(r"\\begin\{document\}(.*?)\\end\{document\}", re.DOTALL)
 _TEX_DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\[|\\\()\s*|\s*(?:\$\$|\$|\\\]|\\\))\s*$")
@@ -59,15 +61,24 @@ def article_text(xml: bytes) -> tuple[str | None, str | None]:
         title = _first(meta, "title-group", "article-title")
         if title is not None:
             blocks.append(_inline(title))
-        abstract = next((a for a in meta.iterchildren("{*}abstract", "abstract")
-                         if a.get("abstract-type") in (None, "summary", "structured")), None)
-        if abstract is not None:
-            _blocks(abstract, blocks, heading=False)
+        for abstract, is_main in _abstracts(meta):
+            _blocks(abstract, blocks, heading=not is_main)
     for part in (_first(root, "body"), _first(root, "back", "app-group"), _first(root, "floats-group")):
         if part is not None:
             _blocks(part, blocks)
     text = "\n\n".join(block for block in blocks if block.strip())
     return text, None
+
+
+def _abstracts(meta: etree._Element) -> list[tuple[etree._Element, bool]]:
+    """(abstract, whether it is the article's own) of the abstracts kept, in order: the article's own (the first
+    without a type, or structured; else the first summary) and the summaries written for readers outside the field
+    (PLOS's author summary, eLife's digest, JAMA's key points), each under its own title. Graphical abstracts,
+    teasers and table-of-contents blurbs say the abstract again in a line; translated abstracts are in another
+    language."""
+    found = [a for a in meta if _name(a) == "abstract" and a.get("abstract-type") in (*_MAIN_ABSTRACT, *_SUMMARIES)]
+    main = next((a for a in found if a.get("abstract-type") in _MAIN_ABSTRACT), found[0] if found else None)
+    return [(a, a is main) for a in found if a is main or a.get("abstract-type") in _SUMMARIES]
 
 
 def _name(element: etree._Element) -> str:
@@ -115,8 +126,11 @@ def _blocks(element: etree._Element, out: list[str], heading: bool = True) -> No
             flush()
             items: list[str] = []
             _blocks(child, items)
-            if items:
-                out.append("- " + " ".join(items))
+            # A list inside an item: its items on lines of their own under the item's, indented.
+            nested = [line for item in items if item.startswith("- ") for line in item.split("\n")]
+            own = " ".join(item for item in items if not item.startswith("- "))
+            if own or nested:
+                out.append("\n".join(["- " + own] * bool(own) + ["  " + line for line in nested]))
         elif name == "tr":
             flush()
             cells = [cell for cell in child if _name(cell) in ("td", "th")]

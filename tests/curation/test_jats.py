@@ -183,3 +183,29 @@ def test_line_cleaning_leaves_an_articles_headings_and_lists_and_consumes_the_fl
     plain = {"id": "b", "text": EXPECTED, "html": None}
     list(step.run([plain]))
     assert "- a rich medium," not in plain["text"] and "Appendix A" not in plain["text"]
+
+
+def test_lay_summaries_follow_the_abstract_and_nested_lists_keep_their_levels() -> None:
+    """PLOS's author summary and eLife's digest are text written for readers outside the field: kept after the
+    abstract, under their titles; a graphical abstract and a translated one are not. A list inside a list item
+    keeps its items on their own lines, indented."""
+    article = b"""<article><front><article-meta>
+      <title-group><article-title>A Title</article-title></title-group>
+      <trans-abstract xml:lang="de"><p>Eine Zusammenfassung.</p></trans-abstract>
+      <abstract abstract-type="graphical"><p>A picture.</p></abstract>
+      <abstract><title>Abstract</title><p>The abstract.</p></abstract>
+      <abstract abstract-type="summary"><title>Author summary</title><p>What we found, plainly.</p></abstract>
+      <abstract abstract-type="executive-summary"><title>eLife digest</title><p>The digest.</p></abstract>
+    </article-meta></front>
+    <body><p>Steps:</p><list>
+      <list-item><p>first,</p><list><list-item><p>first a,</p></list-item>
+        <list-item><p>first b,</p><list><list-item><p>deeper.</p></list-item></list></list-item></list></list-item>
+      <list-item><p>second.</p></list-item>
+    </list></body></article>"""
+    text, problem = article_text(article)
+    assert problem is None
+    assert text == ("A Title\n\nThe abstract.\n\nAuthor summary\n\nWhat we found, plainly.\n\neLife digest\n\n"
+                    "The digest.\n\nSteps:\n\n- first,\n  - first a,\n  - first b,\n    - deeper.\n- second.")
+    # Without an abstract of its own, an article's summary stands in for it (its title is not a heading then).
+    summary_only = article.replace(b"<abstract><title>Abstract</title><p>The abstract.</p></abstract>", b"")
+    assert article_text(summary_only)[0].startswith("A Title\n\nWhat we found, plainly.\n\neLife digest\n\nThe digest.")
