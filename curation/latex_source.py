@@ -176,9 +176,10 @@ def _macro_definitions(text: str) -> tuple[dict[str, str], str]:
 def _expand_macros(body: str, macros: dict[str, str], notes: Counter) -> str:
     if not macros or "\\" not in body:
         return body
-    # Longest names first, and never followed by a letter: \R is not the start of \Rightarrow.
+    # Longest names first, and never followed by a letter: \R is not the start of \Rightarrow. The empty group
+    # written after a macro to end its name before a space (`\method{} improves`) prints nothing: it goes too.
     names = sorted(macros, key=len, reverse=True)
-    use = re.compile(r"\\(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z])")
+    use = re.compile(r"\\(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z])(?:\{\})?")
     for _ in range(_MAX_EXPANSION_PASSES):  # a macro may use another; a recursive one stops here
         body, count = use.subn(lambda found: macros[found.group(1)], body)
         notes[MACROS_EXPANDED] += count
@@ -281,8 +282,11 @@ def latex_command_lines(lines: list[str]) -> set[int]:
 
 
 _INCLUDE = re.compile(r"\\(?:input|include|subfile)[ \t]*\{[ \t]*([^{}]+?)[ \t]*\}|\\input[ \t]+([^\s{}\\]+)")
+# Packages a source loads (`\usepackage[opts]{a,b}`): a paper's own `.sty` file among them defines its macros.
+_USEPACKAGE = re.compile(r"\\(?:usepackage|RequirePackage)[ \t]*(?:\[[^\]]*\][ \t]*)?\{([^{}]+)\}")
 _MAX_INCLUDE_DEPTH = 10
 TEX_SUFFIX = ".tex"
+STY_SUFFIX = ".sty"
 
 
 def included_names(source: str) -> list[str]:
@@ -295,6 +299,12 @@ def included_names(source: str) -> list[str]:
     return names
 
 
+def package_names(source: str) -> list[str]:
+    """The `.sty` file names of the packages a source loads (most are installed packages, not the paper's own)."""
+    return [name.strip() + STY_SUFFIX for found in _USEPACKAGE.finditer(_without_comments(source, Counter()))
+            for name in found.group(1).split(",") if name.strip()]
+
+
 def is_main_file(source: str) -> bool:
     """Whether a source holds `\\begin{document}` outside its comments: a paper's main file."""
     return "\\begin{document}" in _without_comments(source, Counter())
@@ -303,17 +313,19 @@ def is_main_file(source: str) -> bool:
 def main_file(files: dict[str, str]) -> str | None:
     """The name of a paper's main file among its `.tex` files (name → source): the first, by name, that holds
     `\\begin{document}` (after its comments are removed), else the only file; None when that is not decidable."""
-    mains = [name for name in sorted(files) if is_main_file(files[name])]
+    sources = [name for name in sorted(files) if not name.lower().endswith(STY_SUFFIX)]
+    mains = [name for name in sources if is_main_file(files[name])]
     if mains:
         return mains[0]
-    return next(iter(files)) if len(files) == 1 else None
+    return sources[0] if len(sources) == 1 else None
 
 
 def paper_source(files: dict[str, str], notes: Counter) -> str | None:
     """One LaTeX source for a paper written in several files (name → source, names relative to the paper's folder):
     its main file with every `\\input`, `\\include` and `\\subfile` replaced by the file it names (comments
-    removed first, so an input commented out stays out), as LaTeX reads it; None without a main file. Files the
-    main one never includes (an old draft, a response to referees) are not part of the paper."""
+    removed first, so an input commented out stays out), as LaTeX reads it, and the paper's own packages (a
+    `macros.sty` it `\\usepackage`s) after the command that loads them, for their macro definitions; None without a
+    main file. Files the main one never includes (an old draft, a response to referees) are not part of the paper."""
     main = main_file(files)
     if main is None:
         return None
@@ -336,6 +348,13 @@ def paper_source(files: dict[str, str], notes: Counter) -> str | None:
                 return ""  # a file the archive does not hold (a figure's .pdf_tex, a style) or a cycle
             return inlined(target, depth + 1, (*seen, target))
 
-        return _INCLUDE.sub(include, source)
+        def package(found: re.Match) -> str:
+            own = [target for name in found.group(1).split(",") if name.strip()
+                   and (target := find(name.strip() + STY_SUFFIX)) is not None and target not in seen]
+            loaded = [inlined(target, depth + 1, (*seen, target)) for target in own if depth < _MAX_INCLUDE_DEPTH]
+            return "\n".join([found.group(0), *loaded])
+
+        # (Packages first: an included file's own packages are loaded where it is inlined, once.)
+        return _INCLUDE.sub(include, _USEPACKAGE.sub(package, source))
 
     return inlined(main, 0, (main,))

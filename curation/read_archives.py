@@ -8,8 +8,8 @@ paper becomes one document: its main file (`latex_source.main_file`) with the fi
 bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS XML file per article (plain or
 gzipped): each becomes a document as a `.nxml` file does (`read_jats`). A document's id comes from the archive and
 the member (`arXiv_src_2301_001.tar:2301/2301.00001.gz`: a bulk file's papers are the members named by an arXiv
-identifier), so a rerun names it alike; other members (figures, styles, data) are passed over, counted in the
-`archive_members_passed_over` note.
+identifier), so a rerun names it alike. A paper's own packages (`.sty` files) are read for the macros they define;
+other members (figures, data) are passed over, counted in the `archive_members_passed_over` note.
 
 The archive is read as a stream, member by member (of any size, plain or compressed, local or fsspec URL), and
 nothing but one paper is held at a time. A paper that cannot be read is counted and the archive goes on:
@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from sciloom.curation.document import STRUCTURED, Document
-from sciloom.curation.latex_source import TEX_SUFFIX, clean_latex_source, paper_source
+from sciloom.curation.latex_source import STY_SUFFIX, TEX_SUFFIX, clean_latex_source, paper_source
 from sciloom.curation.read_jats import JATS_SUFFIXES, article_document
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_undeclared, looks_binary,
                                         reader_document, source_name)
@@ -59,6 +59,7 @@ class ArchiveReader(Reader):
             return
         name, source = name or location, self.source or source_name(location)
         own_files: dict[str, bytes] | str = {}  # the archive's own .tex files: the archive is one paper's source
+        own_packages: dict[str, bytes] = {}  # and the .sty files beside them, which may define its macros
         with opened as raw:
             try:
                 with tarfile.open(fileobj=raw, mode="r|") as archive:
@@ -71,6 +72,8 @@ class ArchiveReader(Reader):
                                 own_files = "record_too_large"
                             elif isinstance(own_files, dict):
                                 own_files[member.name] = archive.extractfile(member).read()
+                        elif lowered.endswith(STY_SUFFIX) and member.size <= self.max_record_bytes:
+                            own_packages[member.name] = archive.extractfile(member).read()
                         elif _ARXIV_PAPER.search(member.name):
                             self.stats.docs_in += 1
                             if member.size > self.max_record_bytes:
@@ -99,7 +102,7 @@ class ArchiveReader(Reader):
                 self.skip("corrupt_stream")
         if own_files:
             self.stats.docs_in += 1
-            doc = self._paper(own_files, source, name)
+            doc = self._paper(own_files | own_packages if isinstance(own_files, dict) else own_files, source, name)
             if doc is not None:
                 yield doc
 
@@ -127,7 +130,7 @@ class ArchiveReader(Reader):
         try:
             with tarfile.open(fileobj=io.BytesIO(content), mode="r:") as paper:
                 for member in paper:
-                    if member.isfile() and member.name.lower().endswith(TEX_SUFFIX):
+                    if member.isfile() and member.name.lower().endswith((TEX_SUFFIX, STY_SUFFIX)):
                         files[member.name.removeprefix("./")] = paper.extractfile(member).read()
         except (tarfile.TarError, EOFError, OSError):
             return "corrupt_member"

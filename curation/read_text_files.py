@@ -31,7 +31,8 @@ from typing import IO
 import fsspec
 
 from sciloom.curation.document import STRUCTURED, Document
-from sciloom.curation.latex_source import clean_latex_source, included_names, is_main_file, paper_source
+from sciloom.curation.latex_source import (clean_latex_source, included_names, is_main_file, package_names,
+                                           paper_source)
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
@@ -156,9 +157,18 @@ class TextFileReader(Reader):
 
     def _paper_files(self, location: str, source: str, notes: Counter) -> dict[str, str]:
         """The sources of a main file and of the files it takes in, at any depth, by their names relative to its
-        folder (the main file by its own name)."""
+        folder (the main file by its own name), with the paper's own packages (`.sty` files beside it)."""
         folder, _, main = location.rpartition("/")
-        files, queue = {main: source}, included_names(source)
+        own_packages = None  # the folder's .sty files, listed once, when the paper loads any package
+
+        def taken_in(text: str) -> list[str]:
+            nonlocal own_packages
+            packages = package_names(text)
+            if packages and own_packages is None:
+                own_packages = {name for name in self._listing(folder) if name.lower().endswith(".sty")}
+            return included_names(text) + [name for name in packages if name in (own_packages or ())]
+
+        files, queue = {main: source}, taken_in(source)
         while queue and len(files) <= _MAX_INCLUDED_FILES:
             name = queue.pop(0)
             if name in files:
@@ -173,8 +183,17 @@ class TextFileReader(Reader):
                 notes["latex:input_not_read"] += 1
                 continue
             files[name] = decode_undeclared(body)[0].replace("\r\n", "\n").replace("\r", "\n")
-            queue += included_names(files[name])
+            queue += taken_in(files[name])
         return files
+
+    @staticmethod
+    def _listing(folder: str) -> list[str]:
+        """The names of the files and folders in a folder (local or a URL); none when it cannot be listed."""
+        try:
+            fs, path = fsspec.core.url_to_fs(folder or ".")
+            return [entry.rpartition("/")[2] for entry in fs.ls(path, detail=False)]
+        except (OSError, ValueError):
+            return []
 
     def _part_of_a_paper(self, location: str) -> bool:
         """Whether a main file in the folder of a LaTeX file, or in one above it, takes the file in."""
@@ -194,12 +213,7 @@ class TextFileReader(Reader):
 
     def _taken_in_by_main_files(self, folder: str) -> frozenset[str]:
         """Where the files that the main files of a folder take in are (none for a folder of many `.tex` files)."""
-        try:
-            fs, path = fsspec.core.url_to_fs(folder or ".")
-            listed = [entry.rpartition("/")[2] for entry in fs.ls(path, detail=False)]
-        except (OSError, ValueError):
-            return frozenset()
-        latex_files = sorted(name for name in listed if _LATEX_FILE.search(name))
+        latex_files = sorted(name for name in self._listing(folder) if _LATEX_FILE.search(name))
         if len(latex_files) > _MAX_PAPER_FOLDER_FILES:
             return frozenset()
         parts: set[str] = set()

@@ -292,3 +292,24 @@ def _archive(folder: Path) -> Path:
     path = folder / "paper.tar.gz"
     path.write_bytes(gzip.compress(_tar({"main.tex": MAIN, "sections/intro.tex": INTRO, "results.tex": RESULTS})))
     return path
+
+
+def test_a_papers_own_package_defines_macros_that_are_expanded_from_its_archive_and_its_folder(tmp_path: Path) -> None:
+    """`\\usepackage{macros}` with the paper's own macros.sty (arXiv sources often keep the authors' macros there):
+    its definitions are expanded in the text, as those of the preamble are; installed packages are left alone."""
+    main = (b"\\documentclass{article}\n\\usepackage{amsmath, macros}\n\\begin{document}\n"
+            b"\\method{} improves on \\baseline{} for every $x \\in \\R$.\n\\end{document}\n")
+    package = (b"\\ProvidesPackage{macros}\n% the authors' macros\n\\newcommand{\\method}{SciLoom}\n"
+               b"\\newcommand{\\baseline}{DataTrove}\n\\newcommand{\\R}{\\mathbb{R}}\n")
+    expected = "SciLoom improves on DataTrove for every $x \\in \\mathbb{R}$."
+    archive = tmp_path / "paper.tar.gz"
+    archive.write_bytes(gzip.compress(_tar({"main.tex": main, "macros.sty": package})))
+    assert next(ArchiveReader().read(str(archive)))["text"] == expected
+    bulk = tmp_path / "arXiv_src_2301_001.tar"
+    bulk.write_bytes(_tar({"2301/2301.00003.gz": gzip.compress(_tar({"main.tex": main, "macros.sty": package}))}))
+    assert next(ArchiveReader().read(str(bulk)))["text"] == expected
+    folder = tmp_path / "unpacked"
+    folder.mkdir()
+    (folder / "main.tex").write_bytes(main)
+    (folder / "macros.sty").write_bytes(package)
+    assert next(TextFileReader().read(str(folder / "main.tex")))["text"] == expected
