@@ -88,6 +88,10 @@ class InputsConfig(BaseModel):
     html_field: str | None = Field(default=None, description=(
         "JSONL/Parquet/Arrow/CSV field holding each record's raw HTML page (scraped pages): the page is extracted "
         "like a crawled one, and `text_field` is not read."))
+    records_field: str | None = Field(default=None, min_length=1, description=(
+        "JSON files whose records are a list under this field of the file's one object (`{\"version\": ..., "
+        "\"data\": [...]}`: `data`), as Hugging Face's `load_dataset(\"json\", field=...)` reads them. The list is "
+        "read one record at a time, of any size; a file without it is counted as `missing_<field>_field`."))
     id_field: str | None = Field(default="id", description=(
         "JSONL/Parquet/Arrow/CSV field holding a record's own id (ids then follow it); when absent, the file and "
         "line (or row)."))
@@ -124,6 +128,8 @@ class InputsConfig(BaseModel):
     def _needs_an_input(self) -> InputsConfig:
         if self.split_before is not None and self.format not in ("auto", "text"):
             raise ValueError(f"`split_before` splits plain-text files; this entry's format is {self.format!r}")
+        if self.records_field is not None and self.format not in ("auto", "jsonl"):
+            raise ValueError(f"`records_field` reads JSON files; this entry's format is {self.format!r}")
         if not self.paths and self.paths_file is None:
             raise ValueError("give `paths` (files, globs or URLs) or `paths_file` (a list of inputs)")
         if self.paths_prefix is not None and self.paths_file is None:
@@ -204,7 +210,8 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     formats = {name: _format(config, name) for name in ordered}
     # Text files split into documents are record files: grouped only when small, as JSON lines are.
     record_files = ("jsonl", "text") if config.split_before is not None else ("jsonl",)
-    cut_formats = ("parquet", *record_files)  # what a large file may be read in pieces of
+    # What a large file may be read in pieces of (a JSON file read by its records_field is one value: not cut).
+    cut_formats = ("parquet", *(fmt for fmt in record_files if fmt != "jsonl" or config.records_field is None))
     # A paper's own source archive is small; arXiv's bulk files (~500 MB) each take a task.
     grouped_when_small = (*record_files, "archive")
     sizes = {name: local_size(found[name]) for name in ordered
@@ -449,7 +456,8 @@ class InputReader(Reader):
         self._readers: dict[str, Reader] = {
             "warc": WarcFileReader(config.source, config.max_record_bytes),
             "jsonl": JsonlReader(config.source, content_field, config.id_field, config.url_field,
-                                 config.max_record_bytes, html=config.html_field is not None),
+                                 config.max_record_bytes, html=config.html_field is not None,
+                                 records_field=config.records_field),
             "parquet": ParquetReader(config.source, content_field, config.id_field, config.url_field,
                                      html=config.html_field is not None),
             "arrow": ArrowReader(config.source, content_field, config.id_field, config.url_field,

@@ -179,16 +179,18 @@ class JsonlReader(RecordReader):
     A `.json` file may also hold one JSON value, as files of one paper each (CORD-19, PubMed Central's JSON) and
     exported arrays of records are written: an object over many lines is one record, read whole up to
     `max_line_chars` (beyond: `file_too_large`; one that does not parse is read line by line); an array's objects
-    are records, read one at a time whatever the array's size."""
+    are records, read one at a time whatever the array's size. With `records_field`, the records are the items of
+    the array under that field of the file's one object, read the same way."""
 
     name = "read_jsonl"
     columns = READER_COLUMNS
 
     def __init__(self, source: str | None = None, text_field: TextField = "text", id_field: str | None = "id",
                  url_field: str | None = "url", max_line_chars: int = DEFAULT_MAX_RECORD_BYTES,
-                 html: bool = False) -> None:
+                 html: bool = False, records_field: str | None = None) -> None:
         super().__init__(source, text_field, id_field, url_field, html)
         self.max_line_chars = max_line_chars
+        self.records_field = records_field
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
         """The file's documents; with `piece` (k, n), those of the lines that start in its k-th of n equal byte
@@ -203,7 +205,9 @@ class JsonlReader(RecordReader):
             lines = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="\n")
             try:
                 first = lines.readline(self.max_line_chars).removeprefix("\ufeff")  # a BOM is no part of JSON
-                if _opens_a_json_value(first, whole_line=len(first) < self.max_line_chars or first.endswith("\n")):
+                if self.records_field is not None:
+                    yield from self._field_records(first, lines, name or location, source)
+                elif _opens_a_json_value(first, whole_line=len(first) < self.max_line_chars or first.endswith("\n")):
                     yield from self._json_value(first, lines, name or location, source)
                 else:
                     yield from self._line_documents(self._lines(first, lines), name or location, source)
@@ -242,15 +246,7 @@ class JsonlReader(RecordReader):
 
     def _json_value(self, first: str, lines: io.TextIOWrapper, name: str, source: str) -> Iterator[Document]:
         if first.lstrip().startswith("["):
-            for item_no, (item, size, problem) in enumerate(_array_items(first, lines, self.max_line_chars), 1):
-                self.stats.docs_in += 1
-                if problem is not None:
-                    self.skip(problem)  # an item passed over; after damage, the last one
-                    continue
-                self.stats.bytes_in += size
-                doc = self._document(parse_json_record(item, self.text_field), lambda: f"{name}:{item_no}", source)
-                if doc is not None:
-                    yield doc
+            yield from self._array_documents(_array_items(first, lines, self.max_line_chars), name, source)
             return
         text = first + lines.read(max(self.max_line_chars - len(first), 0))
         if lines.read(1):
@@ -267,6 +263,30 @@ class JsonlReader(RecordReader):
         doc = self._document(parse_json_record(value, self.text_field), lambda: f"{name}:1", source)
         if doc is not None:
             yield doc
+
+    def _array_documents(self, items: Iterator[tuple[Any, int, str | None]], name: str,
+                         source: str) -> Iterator[Document]:
+        """The documents of a JSON array's items, named by the file and their number."""
+        for item_no, (item, size, problem) in enumerate(items, 1):
+            self.stats.docs_in += 1
+            if problem is not None:
+                self.skip(problem)  # an item passed over; after damage, the last one
+                continue
+            self.stats.bytes_in += size
+            doc = self._document(parse_json_record(item, self.text_field), lambda: f"{name}:{item_no}", source)
+            if doc is not None:
+                yield doc
+
+    def _field_records(self, first: str, lines: io.TextIOWrapper, name: str, source: str) -> Iterator[Document]:
+        """The records of the array under `records_field` of the file's one object (Hugging Face's `field=`), read
+        one at a time; a file without that array is one problem, counted (`missing_<field>_field`,
+        `not_a_json_object`, `malformed_json`)."""
+        found = _field_array(first, lines, self.records_field, self.max_line_chars)
+        if isinstance(found, str):
+            self.stats.docs_in += 1
+            self.skip(found)
+            return
+        yield from self._array_documents(_array_items(*found, self.max_line_chars), name, source)
 
     def _lines(self, line: str | bytes, lines: io.IOBase, end: int | None = None) -> Iterator[str | bytes | None]:
         """`line` (read with the cap; empty: none) and the lines after it (text or bytes, as `lines` gives them), up
@@ -311,6 +331,7 @@ def starts_json_lines(location: str) -> bool:
 
 _DECODER = json.JSONDecoder(strict=False)
 _NOT_SPACE = re.compile(r"\S")
+_AFTER_VALUE = frozenset(",}] \t\r\n")
 _CHUNK_CHARS = 1 << 20
 
 
@@ -360,6 +381,76 @@ def _array_items(first: str, stream: io.TextIOBase, max_item_chars: int) -> Iter
         else:
             yield item, end - start, None
         position, after_item = end, True
+
+
+def _field_array(first: str, stream: io.TextIOBase, field: str,
+                 max_value_chars: int) -> tuple[str, io.TextIOBase] | str:
+    """(the text from the `[` that opens the array under `field` of the JSON object the stream holds, the stream),
+    ready for `_array_items`; else why there is none (`missing_<field>_field`, `<field>_field_not_a_list`,
+    `not_a_json_object`, `malformed_json`). The object's other values are stepped over without holding one larger
+    than `max_value_chars`."""
+    missing = f"missing_{field}_field"
+    buffer, position, exhausted = first, 0, False
+
+    def next_char(expected: str) -> str | None:
+        """The next character that is not a space, at `position`, when it is one of `expected` (reading on)."""
+        nonlocal buffer, position, exhausted
+        while (found := _NOT_SPACE.search(buffer, position)) is None and not exhausted:
+            more = stream.read(_CHUNK_CHARS)
+            buffer, position, exhausted = more, 0, not more
+        if found is None or buffer[found.start()] not in expected:
+            return None
+        position = found.start()
+        return buffer[position]
+
+    def value_end() -> int | None:
+        """Where the JSON value at `position` ends, reading on as needed; None when it does not parse."""
+        nonlocal buffer, position, exhausted
+        while True:
+            try:
+                end = _DECODER.raw_decode(buffer, position)[1]
+                # A number at the buffer's end (`-1`, `-1500.`) may go on in the stream: whole once a delimiter
+                # follows it.
+                if exhausted or buffer[end:end + 1] in _AFTER_VALUE or len(buffer) - position > max_value_chars:
+                    return end
+            except json.JSONDecodeError:
+                if len(buffer) - position > max_value_chars and buffer[position] in "[{\"":
+                    skipped = _skip_item(buffer, position, stream)
+                    if skipped is None:
+                        return None
+                    buffer, end = skipped
+                    position = 0
+                    return end
+                if exhausted:
+                    return None
+            more = stream.read(_CHUNK_CHARS)
+            buffer, position, exhausted = buffer[position:] + more, 0, not more
+
+    if next_char("{") is None:
+        return NOT_AN_OBJECT if buffer[position:].strip() else MALFORMED_JSON  # (an array, a number; or nothing)
+    position += 1
+    while True:
+        if next_char('"}') is None:
+            return MALFORMED_JSON
+        if buffer[position] == "}":
+            return missing
+        if (end := value_end()) is None:
+            return MALFORMED_JSON
+        key = json.loads(buffer[position:end])  # (value_end leaves `position` at the key's start, read on or not)
+        position = end
+        if next_char(":") is None:
+            return MALFORMED_JSON
+        position += 1
+        if key == field:
+            return (buffer[position:], stream) if next_char("[") is not None else f"{field}_field_not_a_list"
+        if next_char("\"{[-0123456789tfn") is None or (end := value_end()) is None:
+            return MALFORMED_JSON
+        position = end
+        if next_char(",}") is None:
+            return MALFORMED_JSON
+        if buffer[position] == "}":
+            return missing
+        position += 1
 
 
 def _skip_item(buffer: str, start: int, stream: io.TextIOBase) -> tuple[str, int] | None:

@@ -369,6 +369,41 @@ def test_a_json_array_is_read_item_by_item_whatever_its_size(tmp_path: Path, mon
     assert list(reader.read(str(path))) == [] and not reader.stats.skipped
 
 
+@pytest.mark.parametrize("chunk", [1, 5, 4096, 1 << 20])
+def test_records_under_a_field_of_a_json_object_are_read_as_hugging_face_reads_them(tmp_path: Path, monkeypatch,
+                                                                                  chunk: int) -> None:
+    """`records_field`: the records of a file written as one object with its list of records under a field
+    (`{"version": ..., "data": [...]}`), read as `datasets.load_dataset("json", field=...)` reads them, item by
+    item, after other values of any kind and size (one over the size cap stepped over unparsed)."""
+    from datasets import load_dataset
+
+    monkeypatch.setattr(read_jsonl, "_CHUNK_CHARS", chunk)
+    records = [{"id": f"q{i}", "text": f"Record {i} with ] and }} and a \"quote\"."} for i in range(30)]
+    path = tmp_path / "squad_like.json"
+    path.write_text(json.dumps({"version": "v2.0", "n": -1.5e3, "ok": True, "none": None, "nested": {"data": [1]},
+                                "long": "y" * 3000, "data": records, "after": [1, 2]}, indent=1))
+    config = InputsConfig(paths=[str(path)], records_field="data", max_record_bytes=2048)
+    reader = reader_for(config)
+    docs = [d for task in resolve_inputs(config) for d in reader.read(task.inputs[0])]
+    reference = load_dataset("json", data_files=str(path), field="data", split="train",
+                             cache_dir=str(tmp_path / "hf_cache"))
+    assert [d["text"] for d in docs] == reference["text"] and len(docs) == 30
+    assert [d["id"] for d in docs] == [document_id("squad_like", r["id"]) for r in records]
+    assert reader.stats.docs_in == 30 and not reader.stats.skipped
+    # A file without the field, with it holding no list, or damaged: one problem each, and the run is told.
+    for content, reason in ((json.dumps({"version": 1, "rows": records}), "missing_data_field"),
+                            (json.dumps({"data": {"text": "x"}}), "data_field_not_a_list"),
+                            ('{"version": 1, "data" [', "malformed_json"),
+                            (json.dumps(records), "not_a_json_object"),
+                            (json.dumps(records[0]) + "\n" + json.dumps(records[1]), "missing_data_field")):
+        path.write_text(content)
+        reader = reader_for(config)
+        assert list(reader.read(str(path))) == []
+        assert dict(reader.stats.skipped) == {reason: 1, "no_usable_record": 1}, content
+    with pytest.raises(ValidationError, match="records_field"):
+        InputsConfig(paths=[str(path)], records_field="data", format="parquet")
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet", "arrow", "csv"])
 def test_a_record_file_without_one_usable_record_is_said_to_be_unreadable(tmp_path: Path, fmt: str) -> None:
     """A `text_field` that names no field of the records: every record was skipped, and the run ended with
