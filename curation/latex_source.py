@@ -26,6 +26,7 @@ MACROS_EXPANDED = "latex:macros_expanded"
 PREAMBLE = "latex:preamble_removed"
 FRONT_MATTER = "latex:front_matter_removed"
 BIBLIOGRAPHY = "latex:bibliography_removed"
+STANDALONE_FIGURES = "latex:standalone_figures_left_out"
 
 # `%` starts a comment unless escaped: preceded by an odd number of backslashes (`50\%`; `\\%` is a line break and
 # a comment).
@@ -285,6 +286,7 @@ _INCLUDE = re.compile(r"\\(?:input|include|subfile)[ \t]*\{[ \t]*([^{}]+?)[ \t]*
 # Packages a source loads (`\usepackage[opts]{a,b}`): a paper's own `.sty` file among them defines its macros.
 _USEPACKAGE = re.compile(r"\\(?:usepackage|RequirePackage)[ \t]*(?:\[[^\]]*\][ \t]*)?\{([^{}]+)\}")
 _MAX_INCLUDE_DEPTH = 10
+_STANDALONE = re.compile(r"\\documentclass[ \t]*(?:\[[^\]]*\][ \t]*)?\{standalone\}")
 TEX_SUFFIX = ".tex"
 STY_SUFFIX = ".sty"
 
@@ -310,26 +312,47 @@ def is_main_file(source: str) -> bool:
     return "\\begin{document}" in _without_comments(source, Counter())
 
 
-def main_file(files: dict[str, str]) -> str | None:
-    """The name of a paper's main file among its `.tex` files (name → source): the first, by name, that holds
-    `\\begin{document}` (after its comments are removed), else the only file; None when that is not decidable."""
+def is_standalone_figure(source: str) -> bool:
+    """Whether a source is a figure compiled on its own (`\\documentclass{standalone}`, TikZ mostly)."""
+    return _STANDALONE.search(_without_comments(source, Counter())) is not None
+
+
+def main_files(files: dict[str, str]) -> list[str]:
+    """The names of a paper's main files among its `.tex` files (name → source), by name: those that hold
+    `\\begin{document}` (after their comments are removed), else the only file; none when that is not decidable."""
     sources = [name for name in sorted(files) if not name.lower().endswith(STY_SUFFIX)]
     mains = [name for name in sources if is_main_file(files[name])]
     if mains:
-        return mains[0]
-    return sources[0] if len(sources) == 1 else None
+        return mains
+    return sources if len(sources) == 1 else []
 
 
-def paper_source(files: dict[str, str], notes: Counter) -> str | None:
+def paper_sources(files: dict[str, str], notes: Counter) -> list[tuple[str, str]]:
+    """(main file, its source with what it takes in: `paper_source`) of each document of a paper's files, the
+    longest first: sources holding several documents (the paper, its supplement, a response to the referees) give
+    each, and the paper is the one with the most text. A main file that another takes in (a `subfiles` section)
+    is part of that one; a standalone figure (`\\documentclass{standalone}`) is no document (`latex:` notes)."""
+    found, taken = [], set()
+    for main in main_files(files):
+        inlined: set[str] = set()
+        found.append((main, paper_source(files, notes, main, inlined)))
+        taken |= inlined
+    documents = [(main, source) for main, source in found if main not in taken]
+    figures = [(main, source) for main, source in documents if is_standalone_figure(files[main])]
+    notes[STANDALONE_FIGURES] += len(figures)
+    documents = [document for document in documents if document not in figures]
+    return sorted(documents or found[:1], key=lambda item: -len(item[1]))
+
+
+def paper_source(files: dict[str, str], notes: Counter, main: str, taken: set[str] | None = None) -> str:
     """One LaTeX source for a paper written in several files (name → source, names relative to the paper's folder):
     its main file with every `\\input`, `\\include` and `\\subfile` replaced by the file it names (comments
-    removed first, so an input commented out stays out), as LaTeX reads it, and the paper's own packages (a
-    `macros.sty` it `\\usepackage`s) after the command that loads them, for their macro definitions; None without a
-    main file. Files the main one never includes (an old draft, a response to referees) are not part of the paper."""
-    main = main_file(files)
-    if main is None:
-        return None
+    removed first, so an input commented out stays out; of a file with a document of its own, a subfile, its
+    document's body), as LaTeX reads it, and the paper's own packages (a `macros.sty` it `\\usepackage`s) after the
+    command that loads them, for their macro definitions. Files the main one never includes (an old draft) are not
+    part of it; those it does go into `taken`."""
     folder = main.rpartition("/")[0]
+    taken = taken if taken is not None else set()
 
     def find(name: str) -> str | None:
         name = name.strip().removeprefix("./")
@@ -346,11 +369,15 @@ def paper_source(files: dict[str, str], notes: Counter) -> str | None:
             target = find(found.group(1) or found.group(2))
             if target is None or target in seen or depth >= _MAX_INCLUDE_DEPTH:
                 return ""  # a file the archive does not hold (a figure's .pdf_tex, a style) or a cycle
-            return inlined(target, depth + 1, (*seen, target))
+            taken.add(target)
+            text = inlined(target, depth + 1, (*seen, target))
+            document = _DOCUMENT.search(text)
+            return document.group(1) if document is not None else text
 
         def package(found: re.Match) -> str:
             own = [target for name in found.group(1).split(",") if name.strip()
                    and (target := find(name.strip() + STY_SUFFIX)) is not None and target not in seen]
+            taken.update(own)
             loaded = [inlined(target, depth + 1, (*seen, target)) for target in own if depth < _MAX_INCLUDE_DEPTH]
             return "\n".join([found.group(0), *loaded])
 

@@ -3,8 +3,10 @@
 arXiv ships its sources as tar files (`arXiv_src_2301_001.tar`, ~500 MB) holding one gzip file per paper
 (`2301/2301.00001.gz`): the gzip holds the paper's own tar of files when it has several, else its one `.tex`
 file. A paper downloaded on its own (`arxiv.org/e-print/<id>`, saved as `.tar.gz`) is such a tar of files. Each
-paper becomes one document: its main file (`latex_source.main_file`) with the files it includes inlined
-(`latex_source.paper_source`), cleaned as a `.tex` file is (`latex_source.clean_latex_source`). PubMed Central's
+paper becomes one document: its main file with the files it includes inlined (`latex_source.paper_sources`), cleaned
+as a `.tex` file is (`latex_source.clean_latex_source`); another document among its files (a supplement, a response
+to the referees: a main file of its own that the paper does not take in) is one more, named after the paper's
+member and its file, and a standalone figure is none. PubMed Central's
 bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS XML file per article (plain or
 gzipped): each becomes a document as a `.nxml` file does (`read_jats`). A document's id comes from the archive and
 the member (`arXiv_src_2301_001.tar:2301/2301.00001.gz`: a bulk file's papers are the members named by an arXiv
@@ -29,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from sciloom.curation.document import STRUCTURED, Document
-from sciloom.curation.latex_source import STY_SUFFIX, TEX_SUFFIX, clean_latex_source, paper_source
+from sciloom.curation.latex_source import STY_SUFFIX, TEX_SUFFIX, clean_latex_source, paper_sources
 from sciloom.curation.read_jats import JATS_SUFFIXES, article_document
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_undeclared, looks_binary,
                                         reader_document, source_name)
@@ -82,9 +84,7 @@ class ArchiveReader(Reader):
                                 files = "pdf_only_submission"
                             else:
                                 files = self._member_files(archive.extractfile(member).read())
-                            doc = self._paper(files, source, f"{name}:{member.name}")
-                            if doc is not None:
-                                yield doc
+                            yield from self._paper(files, source, f"{name}:{member.name}")
                         elif lowered.removesuffix(".gz").endswith(JATS_SUFFIXES):
                             self.stats.docs_in += 1
                             body = archive.extractfile(member).read(self.max_record_bytes + 1)
@@ -102,9 +102,8 @@ class ArchiveReader(Reader):
                 self.skip("corrupt_stream")
         if own_files:
             self.stats.docs_in += 1
-            doc = self._paper(own_files | own_packages if isinstance(own_files, dict) else own_files, source, name)
-            if doc is not None:
-                yield doc
+            yield from self._paper(own_files | own_packages if isinstance(own_files, dict) else own_files, source,
+                                   name)
 
     def _gunzipped(self, packed: bytes) -> bytes | str:
         """A gzip member's content up to the record cap, or the reason it cannot be read."""
@@ -136,10 +135,13 @@ class ArchiveReader(Reader):
             return "corrupt_member"
         return files
 
-    def _paper(self, files: dict[str, bytes] | str, source: str, locator: str) -> Document | None:
+    def _paper(self, files: dict[str, bytes] | str, source: str, locator: str) -> Iterator[Document]:
+        """The documents of one paper's files (counted as one input): the paper, named by `locator`, and any other
+        document its files hold (a supplement, a response to the referees), named by `locator/<its main file>`
+        and counted as inputs of their own."""
         if isinstance(files, str):
             self.skip(files)
-            return None
+            return
         decoded: dict[str, str] = {}
         for file_name, body in files.items():
             text, note = decode_undeclared(body)
@@ -147,18 +149,24 @@ class ArchiveReader(Reader):
                 self.note(note)
             decoded[file_name.removeprefix("./")] = text.replace("\r\n", "\n").replace("\r", "\n")
         notes: Counter = Counter()
-        combined = paper_source(decoded, notes)
-        if combined is None:
+        documents = paper_sources(decoded, notes)
+        if not documents:
             self.skip("no_tex_source")
-            return None
-        text, cleaned = clean_latex_source(combined)
-        for what, count in (notes + cleaned).items():
-            self.note(what, count)
+            return
         self.stats.bytes_in += sum(map(len, files.values()))
-        doc = reader_document(source, locator, None, text=text)
-        doc[STRUCTURED] = True
-        self.keep(doc)
-        return doc
+        texts = []
+        for main, combined in documents:
+            text, cleaned = clean_latex_source(combined)
+            texts.append((main, text))
+            notes += cleaned
+        for what, count in notes.items():
+            self.note(what, count)
+        for number, (main, text) in enumerate(texts):
+            self.stats.docs_in += number > 0
+            doc = reader_document(source, f"{locator}/{main}" if number else locator, None, text=text)
+            doc[STRUCTURED] = True
+            self.keep(doc)
+            yield doc
 
 
 def _is_tar(content: bytes) -> bool:

@@ -31,8 +31,8 @@ from typing import IO
 import fsspec
 
 from sciloom.curation.document import STRUCTURED, Document
-from sciloom.curation.latex_source import (clean_latex_source, included_names, is_main_file, package_names,
-                                           paper_source)
+from sciloom.curation.latex_source import (clean_latex_source, included_names, is_main_file, is_standalone_figure,
+                                           package_names, paper_source)
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
@@ -122,9 +122,12 @@ class TextFileReader(Reader):
             content, note = decode_undeclared(body)
             notes = [note] if note is not None else []
             latex = _LATEX_FILE.search(location) is not None
-            if latex and not is_main_file(content) and self._part_of_a_paper(location):
+            if latex and self._part_of_a_paper(location):
                 # Its text is in the paper's document, where LaTeX reads it, not a document again on its own.
                 self.skip("part_of_a_paper")
+                return
+            if latex and is_standalone_figure(content):
+                self.skip("standalone_figure")  # TikZ code compiled on its own, not a document
                 return
             if latex:
                 content = self._with_included_files(location, content)
@@ -150,7 +153,7 @@ class TextFileReader(Reader):
             return source
         notes: Counter = Counter()
         files = self._paper_files(location, source, notes)
-        combined = paper_source(files, notes) if len(files) > 1 else None
+        combined = paper_source(files, notes, location.rpartition("/")[2]) if len(files) > 1 else None
         for what, count in notes.items():
             self.note(what, count)
         return combined if combined is not None else source

@@ -6,8 +6,10 @@ import io
 import tarfile
 from pathlib import Path
 
+from sciloom.curation.document import document_id
 from sciloom.curation.latex_source import (BIBLIOGRAPHY, COMMENT_LINES, FRONT_MATTER, MACROS_EXPANDED, PREAMBLE,
-                                           clean_latex_source, latex_command_lines, latex_markup_lines)
+                                           STANDALONE_FIGURES, clean_latex_source, latex_command_lines,
+                                           latex_markup_lines)
 from sciloom.curation.inputs import InputReader, InputsConfig, format_of, resolve_inputs
 from sciloom.curation.line_cleaning import LineCleaner
 from sciloom.curation.read_archives import ArchiveReader
@@ -313,3 +315,42 @@ def test_a_papers_own_package_defines_macros_that_are_expanded_from_its_archive_
     (folder / "main.tex").write_bytes(main)
     (folder / "macros.sty").write_bytes(package)
     assert next(TextFileReader().read(str(folder / "main.tex")))["text"] == expected
+
+
+SUBFILE = (b"\\documentclass[main.tex]{subfiles}\n\\begin{document}\n\\section{Methods}\n"
+           b"The methods, in a subfile that compiles on its own.\n\\end{document}\n")
+FIGURE = (b"\\documentclass[tikz]{standalone}\n\\begin{document}\n\\begin{tikzpicture}\\draw (0,0) -- (1,1);"
+          b"\\end{tikzpicture}\n\\end{document}\n")
+RESPONSE = (b"\\documentclass{letter}\n\\begin{document}\nWe thank the referee for the careful reading and answer "
+            b"each point below.\n\\end{document}\n")
+
+
+def test_a_paper_with_subfiles_a_standalone_figure_and_a_response_to_referees(tmp_path: Path) -> None:
+    """A subfile (its own `\\begin{document}`) gives the paper its body, not its end; a standalone TikZ figure is
+    no document, and one named before the paper no longer stands in for it; a response to the referees, a document
+    of its own, is one, named after the paper's files, and the paper (the most text) keeps the paper's name."""
+    main = MAIN.replace(b"\\include{results.tex}", b"\\subfile{methods}\n\\include{results.tex}")
+    files = {"main.tex": main, "sections/intro.tex": INTRO, "results.tex": RESULTS, "methods.tex": SUBFILE,
+             "a_figure.tex": FIGURE, "response.tex": RESPONSE}
+    bulk = tmp_path / "arXiv_src_2301_001.tar"
+    bulk.write_bytes(_tar({"2301/2301.00004.gz": gzip.compress(_tar(files))}))
+    reader = ArchiveReader()
+    docs = list(reader.read(str(bulk)))
+    assert [doc["id"] for doc in docs] == [document_id("arXiv_src_2301_001", f"{bulk}:2301/2301.00004.gz"),
+                                           document_id("arXiv_src_2301_001", f"{bulk}:2301/2301.00004.gz/response.tex")]
+    paper, response = (doc["text"] for doc in docs)
+    assert paper.index("The introduction") < paper.index("The methods") < paper.index("The results")
+    assert "documentclass" not in paper and "tikzpicture" not in paper + response
+    assert response == "We thank the referee for the careful reading and answer each point below."
+    assert reader.stats.docs_in == reader.stats.docs_out == 2 and reader.stats.notes[STANDALONE_FIGURES] == 1
+    # Unpacked into a folder: the same paper; the subfile is part of it, the figure is no document.
+    folder = tmp_path / "2301.00004"
+    for name, body in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(body)
+    config = InputsConfig(paths=[str(folder)])
+    reader = InputReader(config)
+    texts = {Path(location).name: doc["text"]
+             for task in resolve_inputs(config) for location in task.inputs for doc in reader.read(location)}
+    assert texts == {"main.tex": paper, "response.tex": response}
+    assert reader.stats.skipped == {"part_of_a_paper": 3, "standalone_figure": 1}
