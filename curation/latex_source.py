@@ -18,6 +18,7 @@ unpunctuated lines, a menu. The science rules leave the markup lines out of thei
 """
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import Counter
 
@@ -66,6 +67,7 @@ def clean_latex_source(source: str) -> tuple[str, Counter]:
     """The text a model should read of a LaTeX source file, and what was taken out of it (counts by note)."""
     notes: Counter = Counter()
     text = _without_comments(source.replace("\r\n", "\n").replace("\r", "\n"), notes)
+    text = _ENDINPUT.sub("", text, count=1)
     macros, text = _macro_definitions(text)
     document = _DOCUMENT.search(text)
     if document is not None:
@@ -282,7 +284,13 @@ def latex_command_lines(lines: list[str]) -> set[int]:
     return found
 
 
-_INCLUDE = re.compile(r"\\(?:input|include|subfile)[ \t]*\{[ \t]*([^{}]+?)[ \t]*\}|\\input[ \t]+([^\s{}\\]+)")
+# `\input{a}`, `\include{a}`, `\subfile{a}`, `\input a`; the import package's `\import{dir/}{a}` (from the
+# paper's folder) and `\subimport{dir/}{a}` (from the including file's).
+_INCLUDE = re.compile(r"\\(?:input|include|subfile)[ \t]*\{[ \t]*([^{}]+?)[ \t]*\}|\\input[ \t]+([^\s{}\\]+)"
+                      r"|\\(sub)?(?:import|inputfrom|includefrom)\*?[ \t]*\{[ \t]*([^{}]*?)[ \t]*\}[ \t]*"
+                      r"\{[ \t]*([^{}]+?)[ \t]*\}")
+# LaTeX stops reading a file at `\endinput`.
+_ENDINPUT = re.compile(r"^[ \t]*\\endinput(?![A-Za-z]).*", re.MULTILINE | re.DOTALL)
 # Packages a source loads (`\usepackage[opts]{a,b}`): a paper's own `.sty` file among them defines its macros.
 _USEPACKAGE = re.compile(r"\\(?:usepackage|RequirePackage)[ \t]*(?:\[[^\]]*\][ \t]*)?\{([^{}]+)\}")
 _MAX_INCLUDE_DEPTH = 10
@@ -291,14 +299,23 @@ TEX_SUFFIX = ".tex"
 STY_SUFFIX = ".sty"
 
 
-def included_names(source: str) -> list[str]:
-    """The names a source `\\input`s, `\\include`s or `\\subfile`s, in order (commented-out ones left out), each with
-    the `.tex` a bare name implies."""
+def included_names(source: str, folder: str = "") -> list[str]:
+    """The names a source `\\input`s, `\\include`s, `\\subfile`s or imports, in order (commented-out ones left out),
+    relative to the paper's folder (`folder`: the source's own, relative to it), each with the `.tex` a bare name
+    implies."""
     names = []
     for found in _INCLUDE.finditer(_without_comments(source, Counter())):
-        name = (found.group(1) or found.group(2)).strip().removeprefix("./")
+        name = _included_name(found, folder)
         names.append(name if name.lower().endswith(TEX_SUFFIX) else name + TEX_SUFFIX)
     return names
+
+
+def _included_name(found: re.Match, folder: str) -> str:
+    """The name an `_INCLUDE` match names, relative to the paper's folder (`folder`: the including file's)."""
+    if found.group(5) is None:
+        return (found.group(1) or found.group(2)).strip().removeprefix("./")
+    name = posixpath.join(found.group(4), found.group(5))
+    return posixpath.normpath(posixpath.join(folder, name) if found.group(3) else name).removeprefix("./")
 
 
 def package_names(source: str) -> list[str]:
@@ -363,10 +380,10 @@ def paper_source(files: dict[str, str], notes: Counter, main: str, taken: set[st
         return None
 
     def inlined(name: str, depth: int, seen: tuple[str, ...]) -> str:
-        source = _without_comments(files[name], notes)
+        source = _ENDINPUT.sub("", _without_comments(files[name], notes), count=1)
 
         def include(found: re.Match) -> str:
-            target = find(found.group(1) or found.group(2))
+            target = find(_included_name(found, name.rpartition("/")[0].removeprefix(folder).lstrip("/")))
             if target is None or target in seen or depth >= _MAX_INCLUDE_DEPTH:
                 return ""  # a file the archive does not hold (a figure's .pdf_tex, a style) or a cycle
             taken.add(target)

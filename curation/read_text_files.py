@@ -164,14 +164,15 @@ class TextFileReader(Reader):
         folder, _, main = location.rpartition("/")
         own_packages = None  # the folder's .sty files, listed once, when the paper loads any package
 
-        def taken_in(text: str) -> list[str]:
+        def taken_in(text: str, name: str) -> list[str]:
             nonlocal own_packages
             packages = package_names(text)
             if packages and own_packages is None:
                 own_packages = {name for name in self._listing(folder) if name.lower().endswith(".sty")}
-            return included_names(text) + [name for name in packages if name in (own_packages or ())]
+            return included_names(text, name.rpartition("/")[0]) + [name for name in packages
+                                                                    if name in (own_packages or ())]
 
-        files, queue = {main: source}, taken_in(source)
+        files, queue = {main: source}, taken_in(source, main)
         while queue and len(files) <= _MAX_INCLUDED_FILES:
             name = queue.pop(0)
             if name in files:
@@ -186,7 +187,7 @@ class TextFileReader(Reader):
                 notes["latex:input_not_read"] += 1
                 continue
             files[name] = decode_undeclared(body)[0].replace("\r\n", "\n").replace("\r", "\n")
-            queue += taken_in(files[name])
+            queue += taken_in(files[name], name)
         return files
 
     @staticmethod
