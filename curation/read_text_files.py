@@ -4,11 +4,11 @@ file, which the extraction step then reads like a crawled one; or text files tha
 A folder of `.txt` or `.html` files is how many corpora come (news collections, Project Gutenberg, converted
 papers, scraped pages). A saved page's URL is the one it names as its own (`saved_page_url`). A LaTeX source
 (`.tex`) is read as `latex_source.clean_latex_source` cleans it: comments, preamble, front matter and bibliography
-out, each counted under a `latex:` note; a paper's main file first takes in the files beside it that it inputs, and a file it takes
-in is skipped as `part_of_a_paper` (its text is in the paper's document). A
-text file's charset is found as for an undeclared web page (byte order mark, else UTF-8, else a detector's guess), a
-page's as a browser finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file that was not clean UTF-8
-is kept and counted under a `decoded:` note. A file larger than the record cap is skipped as `file_too_large`, read
+out, each counted under a `latex:` note; a paper's main file first takes in the files beside it that it inputs,
+and a file it takes in is skipped as `part_of_a_paper` (its text is in the paper's document), a standalone figure as
+`standalone_figure`. A text file's charset is found as for an undeclared web page (byte order mark, else UTF-8,
+else a detector's guess), a page's as a browser finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file
+that was not clean UTF-8 is kept and counted under a `decoded:` note. A file larger than the record cap is skipped as `file_too_large`, read
 no further than the cap; one that is not text (zero bytes, an image) as `binary_file`; an unreadable or corrupt
 compressed one as `unreadable_file` / `corrupt_stream`.
 
@@ -168,9 +168,9 @@ class TextFileReader(Reader):
             nonlocal own_packages
             packages = package_names(text)
             if packages and own_packages is None:
-                own_packages = {name for name in self._listing(folder) if name.lower().endswith(".sty")}
-            return included_names(text, name.rpartition("/")[0]) + [name for name in packages
-                                                                    if name in (own_packages or ())]
+                own_packages = {entry for entry in self._listing(folder) if entry.lower().endswith(".sty")}
+            return included_names(text, name.rpartition("/")[0]) + [package for package in packages
+                                                                    if package in (own_packages or ())]
 
         files, queue = {main: source}, taken_in(source, main)
         while queue and len(files) <= _MAX_INCLUDED_FILES:
