@@ -6,7 +6,8 @@ file. A paper downloaded on its own (`arxiv.org/e-print/<id>`, saved as `.tar.gz
 paper becomes one document: its main file with the files it includes inlined (`latex_source.paper_sources`), cleaned
 as a `.tex` file is (`latex_source.clean_latex_source`); another document among its files (a supplement, a response
 to the referees: a main file of its own that the paper does not take in) is one more, named after the paper's
-member and its file, and a standalone figure is none. PubMed Central's
+member and its file, and a standalone figure is none. A paper submitted as HTML (a page, or a tar of pages) gives
+its pages as saved pages, for the extraction step, noted as `html_submission`. PubMed Central's
 bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS XML file per article (plain or
 gzipped): each becomes a document as a `.nxml` file does (`read_jats`). A document's id comes from the archive and
 the member (`arXiv_src_2301_001.tar:2301/2301.00001.gz`: a bulk file's papers are the members named by an arXiv
@@ -33,8 +34,8 @@ from collections.abc import Iterator
 from sciloom.curation.document import STRUCTURED, Document
 from sciloom.curation.latex_source import STY_SUFFIX, TEX_SUFFIX, clean_latex_source, paper_sources
 from sciloom.curation.read_jats import JATS_SUFFIXES, article_document
-from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_undeclared, looks_binary,
-                                        reader_document, source_name)
+from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
+                                        looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -44,6 +45,9 @@ _PDF = b"%PDF"
 # figures) are no papers.
 _ARXIV_PAPER = re.compile(r"(?:^|/)(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?\d{7})(?:v\d+)?\.(?:gz|pdf)$")
 _POSTSCRIPT = b"%!PS"
+# A paper submitted as HTML (arXiv accepts it, rarely): a page, or pages, read as a saved page is (extracted).
+_HTML_SUFFIXES = (".html", ".htm")
+_HTML_START = re.compile(rb"\s*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 
 
 class ArchiveReader(Reader):
@@ -124,12 +128,14 @@ class ArchiveReader(Reader):
         if not _is_tar(content):
             if content.startswith(_POSTSCRIPT) or looks_binary(content):
                 return "not_a_latex_source"
+            if _HTML_START.match(content.removeprefix(b"\xef\xbb\xbf"), 0, 4096):
+                return {"index.html": content}
             return {"main" + TEX_SUFFIX: content}  # one file, gzipped on its own
         files: dict[str, bytes] = {}
         try:
             with tarfile.open(fileobj=io.BytesIO(content), mode="r:") as paper:
                 for member in paper:
-                    if member.isfile() and member.name.lower().endswith((TEX_SUFFIX, STY_SUFFIX)):
+                    if member.isfile() and member.name.lower().endswith((TEX_SUFFIX, STY_SUFFIX, *_HTML_SUFFIXES)):
                         files[member.name.removeprefix("./")] = paper.extractfile(member).read()
         except (tarfile.TarError, EOFError, OSError):
             return "corrupt_member"
@@ -142,14 +148,20 @@ class ArchiveReader(Reader):
         if isinstance(files, str):
             self.skip(files)
             return
+        pages = {name: body for name, body in files.items() if name.lower().endswith(_HTML_SUFFIXES)}
         decoded: dict[str, str] = {}
         for file_name, body in files.items():
+            if file_name in pages:
+                continue
             text, note = decode_undeclared(body)
             if note is not None:
                 self.note(note)
             decoded[file_name.removeprefix("./")] = text.replace("\r\n", "\n").replace("\r", "\n")
         notes: Counter = Counter()
         documents = paper_sources(decoded, notes)
+        if not documents and pages:
+            yield from self._html_submission(pages, source, locator)
+            return
         if not documents:
             self.skip("no_tex_source")
             return
@@ -165,6 +177,22 @@ class ArchiveReader(Reader):
             self.stats.docs_in += number > 0
             doc = reader_document(source, f"{locator}/{main}" if number else locator, None, text=text)
             doc[STRUCTURED] = True
+            self.keep(doc)
+            yield doc
+
+
+    def _html_submission(self, pages: dict[str, bytes], source: str, locator: str) -> Iterator[Document]:
+        """The pages of a paper submitted as HTML, as saved pages (the extraction step reads them): the largest
+        named by `locator`, any other by `locator/<its name>` (counted as inputs of their own)."""
+        self.note("html_submission")
+        self.stats.bytes_in += sum(map(len, pages.values()))
+        for number, name in enumerate(sorted(pages, key=lambda name: (-len(pages[name]), name))):
+            page, notes = decode_page(pages[name], None)
+            for note in notes:
+                self.note(note)
+            self.stats.docs_in += number > 0
+            doc = reader_document(source, f"{locator}/{name.removeprefix('./')}" if number else locator, None,
+                                  html=page)
             self.keep(doc)
             yield doc
 

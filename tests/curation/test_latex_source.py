@@ -375,3 +375,25 @@ def test_imported_files_are_found_from_the_including_file_and_a_file_ends_at_end
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(body)
     assert next(TextFileReader().read(str(folder / "main.tex")))["text"] == text
+
+
+def test_a_paper_submitted_as_html_is_a_page_for_extraction_not_latex(tmp_path: Path) -> None:
+    """arXiv also holds papers submitted as HTML: one page gzipped on its own, or a tar of pages and figures. Read
+    as LaTeX, the markup was the document's text; now each page is a saved page, and extraction reads it."""
+    from sciloom.curation.extract import ExtractStep
+
+    page = (b"<!DOCTYPE html>\n<html><head><title>A paper in HTML</title></head><body><nav>Home | Papers</nav>"
+            b"<h1>A paper in HTML</h1><p>" + b"Its first paragraph reports a measurement of the growth rate. " * 6 +
+            b"</p><p>" + b"Its second paragraph discusses what the measurement means. " * 6 + b"</p></body></html>")
+    bulk = tmp_path / "arXiv_src_9901_001.tar"
+    bulk.write_bytes(_tar({"9901/cs9901001.gz": gzip.compress(page),
+                           "9901/cs9901002.gz": gzip.compress(_tar({"index.html": page, "fig1.gif": b"GIF89a\x00",
+                                                                     "notes.htm": b"<html><body>Notes</body></html>"}))}))
+    reader = ArchiveReader()
+    docs = list(reader.read(str(bulk)))
+    assert [doc["html"] is not None and doc["text"] is None for doc in docs] == [True, True, True]
+    assert docs[2]["id"] == document_id("arXiv_src_9901_001", f"{bulk}:9901/cs9901002.gz/notes.htm")
+    assert reader.stats.notes["html_submission"] == 2 and reader.stats.docs_in == reader.stats.docs_out == 3
+    extract = ExtractStep()
+    assert extract.apply(docs[0]) is None and "Its second paragraph" in docs[0]["text"]
+    assert "<p>" not in docs[0]["text"] and "Home | Papers" not in docs[0]["text"]
