@@ -33,7 +33,7 @@ from collections.abc import Iterator
 
 from sciloom.curation.document import STRUCTURED, Document
 from sciloom.curation.latex_source import STY_SUFFIX, TEX_SUFFIX, clean_latex_source, paper_sources
-from sciloom.curation.read_jats import JATS_SUFFIXES, article_document
+from sciloom.curation.read_jats import JATS_SUFFIXES, article_documents
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
@@ -97,9 +97,8 @@ class ArchiveReader(Reader):
                             if isinstance(body, str):
                                 self.skip(body)
                                 continue
-                            doc = article_document(self, body, source, f"{name}:{member.name}", self.max_record_bytes)
-                            if doc is not None:
-                                yield doc
+                            yield from article_documents(self, body, source, f"{name}:{member.name}",
+                                                         self.max_record_bytes)
                         else:
                             self.note("archive_members_passed_over")
             except (OSError, EOFError, tarfile.TarError, zlib.error):

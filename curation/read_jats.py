@@ -5,8 +5,9 @@ section titles on lines of their own, paragraphs separated by blank lines, lists
 nested list's items indented under theirs), figure and table captions as paragraphs, tables in Markdown (`| a | b |`
 rows, a rule under a header row: as extraction writes an HTML table), math as LaTeX (`$..$` inline, `$$..$$` on
 lines of their own: the article's `tex-math` when it gives one, else its MathML translated by
-`math_html.mathml_to_latex`); figures and tables gathered after the body (`floats-group`) come last. The reference list, acknowledgements, footnotes, author notes and supplementary material are left out;
-appendices stay.
+`math_html.mathml_to_latex`); figures and tables gathered after the body (`floats-group`) come last. The reference
+list, acknowledgements, footnotes, author notes and supplementary material are left out; appendices stay. A
+sub-article (a decision letter, the authors' response, a translation) is a document of its own.
 
 The XML is parsed without its DTD and without the network (PubMed Central's files name a DTD on the web); a named
 entity the DTD would define (`&ndash;`) is read as HTML defines it. A file that is not well-formed XML (a truncated
@@ -45,29 +46,43 @@ _TEX_DOCUMENT = re.compile(r"\\begin\{document\}(.*?)\\end\{document\}", re.DOTA
 _TEX_DELIMITERS = re.compile(r"^\s*(?:\$\$|\$|\\\[|\\\()\s*|\s*(?:\$\$|\$|\\\]|\\\))\s*$")
 
 
-def article_text(xml: bytes) -> tuple[str | None, str | None]:
-    """(the article's text, None) or (None, the reason it has none: `malformed_xml`, `not_a_jats_article`)."""
+def article_texts(xml: bytes) -> tuple[list[tuple[str, str]], str | None]:
+    """([(part, text)], None): the article's text (part "") and that of each of its sub-articles (part
+    `/sub-article/<its id or number>`: eLife's decision letter and the authors' response, a peer-review report, a
+    translation), each a document of its own; or ([], the reason there is none: `malformed_xml`,
+    `not_a_jats_article`)."""
     try:
         root = etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError:
-        return None, MALFORMED
+        return [], MALFORMED
     if root is None:
-        return None, MALFORMED
+        return [], MALFORMED
     if _name(root) != "article":
-        return None, NOT_AN_ARTICLE
+        return [], NOT_AN_ARTICLE
+    texts = [("", _text(root, _first(root, "front", "article-meta")))]
+    subs = [element for element in root.iter("{*}sub-article", "sub-article")]
+    for number, sub in enumerate(subs, 1):
+        stub = next((child for child in sub if _name(child) in ("front-stub", "front")), None)
+        if stub is not None and _name(stub) == "front":
+            stub = _first(stub, "article-meta")
+        if text := _text(sub, stub):
+            texts.append((f"/sub-article/{sub.get('id') or number}", text))
+    return texts, None
+
+
+def _text(article: etree._Element, meta: etree._Element | None) -> str:
+    """An article's (or a sub-article's) title, abstracts, body, appendices and floats, as one text."""
     blocks: list[str] = []
-    meta = _first(root, "front", "article-meta")
     if meta is not None:
         title = _first(meta, "title-group", "article-title")
         if title is not None:
             blocks.append(_inline(title))
         for abstract, is_main in _abstracts(meta):
             _blocks(abstract, blocks, heading=not is_main)
-    for part in (_first(root, "body"), _first(root, "back", "app-group"), _first(root, "floats-group")):
+    for part in (_first(article, "body"), _first(article, "back", "app-group"), _first(article, "floats-group")):
         if part is not None:
             _blocks(part, blocks)
-    text = "\n\n".join(block for block in blocks if block.strip())
-    return text, None
+    return "\n\n".join(block for block in blocks if block.strip())
 
 
 def _abstracts(meta: etree._Element) -> list[tuple[etree._Element, bool]]:
@@ -201,25 +216,26 @@ class JatsFileReader(Reader):
         self.stats.docs_in += 1
         if (body := self.read_capped(location, self.max_record_bytes)) is None:
             return
-        doc = article_document(self, body, self.source or source_name(location), name or location,
-                               self.max_record_bytes)
-        if doc is not None:
-            yield doc
+        yield from article_documents(self, body, self.source or source_name(location), name or location,
+                                     self.max_record_bytes)
 
 
-def article_document(reader: Reader, body: bytes, source: str, locator: str,
-                     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Document | None:
-    """The document of one article's XML, counted by `reader` (kept, or skipped with its reason); `body` read up to
-    one byte over the record cap."""
+def article_documents(reader: Reader, body: bytes, source: str, locator: str,
+                      max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Iterator[Document]:
+    """The documents of one article's XML (counted by `reader` as one input, kept or skipped with its reason; a
+    sub-article's document as one more): the article named by `locator`, a sub-article by `locator` and its part;
+    `body` read up to one byte over the record cap."""
     if len(body) > max_record_bytes:
         reader.skip("record_too_large")
-        return None
-    text, problem = article_text(body)
+        return
+    texts, problem = article_texts(body)
     if problem is not None:
         reader.skip(problem)
-        return None
+        return
     reader.stats.bytes_in += len(body)
-    doc = reader_document(source, locator, None, text=text)
-    doc[STRUCTURED] = True
-    reader.keep(doc)
-    return doc
+    for part, text in texts:
+        reader.stats.docs_in += part != ""
+        doc = reader_document(source, locator + part, None, text=text)
+        doc[STRUCTURED] = True
+        reader.keep(doc)
+        yield doc

@@ -6,11 +6,11 @@ import io
 import tarfile
 from pathlib import Path
 
-from sciloom.curation.document import STRUCTURED
+from sciloom.curation.document import STRUCTURED, document_id
 from sciloom.curation.inputs import InputReader, InputsConfig, format_of
 from sciloom.curation.line_cleaning import LineCleaningStep
 from sciloom.curation.read_archives import ArchiveReader
-from sciloom.curation.read_jats import MALFORMED, NOT_AN_ARTICLE, JatsFileReader, article_document, article_text
+from sciloom.curation.read_jats import MALFORMED, NOT_AN_ARTICLE, JatsFileReader, article_documents, article_texts
 
 # An article written for these tests, in the shape of PubMed Central's files: a DOCTYPE naming a DTD on the web, an
 # entity that DTD defines, MathML and TeX formulas, a structured abstract, a figure, a table, a list, footnotes,
@@ -122,17 +122,17 @@ Cell length at each temperature."""
 
 
 def test_an_article_is_its_title_abstract_body_and_appendices_with_math_as_latex() -> None:
-    text, problem = article_text(ARTICLE)
-    assert problem is None
-    assert text == EXPECTED
+    texts, problem = article_texts(ARTICLE)
+    assert problem is None and texts == [("", EXPECTED)]
+    text = texts[0][1]
     for gone in ("Journal of Tests", "Author", "a.author@example.org", "A footnote", "funding agency", "Ratkowsky",
                  "A picture of the growth curves", "Figure 1", "Table 1", "(1)"):
         assert gone not in text, gone
 
 
 def test_what_is_not_a_jats_article_is_counted(tmp_path: Path) -> None:
-    assert article_text(b"<html><body><p>A page.</p></body></html>") == (None, NOT_AN_ARTICLE)
-    assert article_text(b"\x00\x01 not xml at all") == (None, MALFORMED)
+    assert article_texts(b"<html><body><p>A page.</p></body></html>") == ([], NOT_AN_ARTICLE)
+    assert article_texts(b"\x00\x01 not xml at all") == ([], MALFORMED)
     (tmp_path / "PMC0000001.nxml").write_bytes(ARTICLE)
     (tmp_path / "PMC0000002.xml.gz").write_bytes(gzip.compress(ARTICLE))
     (tmp_path / "sitemap.xml").write_bytes(b'<urlset><url><loc>https://example.org/</loc></url></urlset>')
@@ -168,15 +168,15 @@ def test_a_pubmed_central_package_gives_a_document_per_article(tmp_path: Path) -
 
 def test_a_reader_counts_every_article() -> None:
     reader = JatsFileReader()
-    assert article_document(reader, ARTICLE, "pmc", "a", len(ARTICLE)) is not None
-    assert article_document(reader, b"<x/>", "pmc", "b", len(ARTICLE)) is None
-    assert article_document(reader, ARTICLE + b" ", "pmc", "c", len(ARTICLE)) is None
+    assert len(list(article_documents(reader, ARTICLE, "pmc", "a", len(ARTICLE)))) == 1
+    assert list(article_documents(reader, b"<x/>", "pmc", "b", len(ARTICLE))) == []
+    assert list(article_documents(reader, ARTICLE + b" ", "pmc", "c", len(ARTICLE))) == []
     assert reader.stats.docs_out == 1 and reader.stats.skipped == {NOT_AN_ARTICLE: 1, "record_too_large": 1}
 
 
 def test_line_cleaning_leaves_an_articles_headings_and_lists_and_consumes_the_flag() -> None:
     """Judged as web text, "Introduction", "Appendix A" and the list's items are stray short lines and a menu."""
-    doc = article_document(JatsFileReader(), ARTICLE, "pmc", "a")
+    doc, = article_documents(JatsFileReader(), ARTICLE, "pmc", "a")
     step = LineCleaningStep()
     assert list(step.run([doc])) == [{**doc}] and doc["text"] == EXPECTED and STRUCTURED not in doc
     assert step.stats.notes == {"structured_text_kept": 1}
@@ -202,10 +202,34 @@ def test_lay_summaries_follow_the_abstract_and_nested_lists_keep_their_levels() 
         <list-item><p>first b,</p><list><list-item><p>deeper.</p></list-item></list></list-item></list></list-item>
       <list-item><p>second.</p></list-item>
     </list></body></article>"""
-    text, problem = article_text(article)
+    texts, problem = article_texts(article)
     assert problem is None
-    assert text == ("A Title\n\nThe abstract.\n\nAuthor summary\n\nWhat we found, plainly.\n\neLife digest\n\n"
+    assert texts[0][1] == ("A Title\n\nThe abstract.\n\nAuthor summary\n\nWhat we found, plainly.\n\neLife digest\n\n"
                     "The digest.\n\nSteps:\n\n- first,\n  - first a,\n  - first b,\n    - deeper.\n- second.")
     # Without an abstract of its own, an article's summary stands in for it (its title is not a heading then).
     summary_only = article.replace(b"<abstract><title>Abstract</title><p>The abstract.</p></abstract>", b"")
-    assert article_text(summary_only)[0].startswith("A Title\n\nWhat we found, plainly.\n\neLife digest\n\nThe digest.")
+    assert article_texts(summary_only)[0][0][1].startswith("A Title\n\nWhat we found, plainly.\n\neLife digest\n\nThe digest.")
+
+
+def test_sub_articles_peer_review_and_responses_are_documents_of_their_own(tmp_path: Path) -> None:
+    """eLife's articles carry the decision letter and the authors' response as sub-articles: text that was
+    dropped; each is now a document of its own, named after the article, counted as an input of its own."""
+    article = ARTICLE.replace(b"</article>", b"""<sub-article article-type="decision-letter" id="sa1">
+      <front-stub><title-group><article-title>Decision letter</article-title></title-group>
+        <contrib-group><contrib><name><surname>Editor</surname></name></contrib></contrib-group></front-stub>
+      <body><p>The reviewers found the temperature series convincing but asked for a second strain.</p></body>
+    </sub-article>
+    <sub-article article-type="reply" id="sa2">
+      <front-stub><title-group><article-title>Author response</article-title></title-group></front-stub>
+      <body><p>We added a second strain, which grows alike.</p></body>
+    </sub-article>
+    </article>""")
+    path = tmp_path / "PMC0000001.nxml"
+    path.write_bytes(article)
+    reader = JatsFileReader()
+    docs = list(reader.read(str(path)))
+    assert [doc["text"] for doc in docs] == [
+        EXPECTED, "Decision letter\n\nThe reviewers found the temperature series convincing but asked for a second "
+        "strain.", "Author response\n\nWe added a second strain, which grows alike."]
+    assert docs[1]["id"] == document_id(docs[1]["source"], f"{path}/sub-article/sa1") != docs[0]["id"]
+    assert reader.stats.docs_in == reader.stats.docs_out == 3
