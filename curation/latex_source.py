@@ -299,23 +299,32 @@ TEX_SUFFIX = ".tex"
 STY_SUFFIX = ".sty"
 
 
-def included_names(source: str, folder: str = "") -> list[str]:
-    """The names a source `\\input`s, `\\include`s, `\\subfile`s or imports, in order (commented-out ones left out),
-    relative to the paper's folder (`folder`: the source's own, relative to it), each with the `.tex` a bare name
-    implies."""
+def included_names(source: str, base: str = "") -> list[tuple[str, str]]:
+    """(name, its import path) of each file a source `\\input`s, `\\include`s, `\\subfile`s or imports, in order
+    (commented-out ones left out): the name relative to the paper's folder, with the `.tex` a bare name implies. A
+    file's import path (`base`) is where the names it gives are read from: the paper's folder, or for a file the
+    import package took in, the folder it was imported from (`\\import{dir/}{file}`: `dir/`, from the paper's
+    folder; `\\subimport{dir/}{file}`: `dir/` from the including file's import path)."""
     names = []
     for found in _INCLUDE.finditer(_without_comments(source, Counter())):
-        name = _included_name(found, folder)
-        names.append(name if name.lower().endswith(TEX_SUFFIX) else name + TEX_SUFFIX)
+        name, name_base = _included_name(found, base)
+        names.append((name if name.lower().endswith(TEX_SUFFIX) else name + TEX_SUFFIX, name_base))
     return names
 
 
-def _included_name(found: re.Match, folder: str) -> str:
-    """The name an `_INCLUDE` match names, relative to the paper's folder (`folder`: the including file's)."""
+def _included_name(found: re.Match, base: str) -> tuple[str, str]:
+    """(the name an `_INCLUDE` match names relative to the paper's folder, the import path of that file), for a
+    match in a file whose import path is `base`."""
     if found.group(5) is None:
-        return (found.group(1) or found.group(2)).strip().removeprefix("./")
-    name = posixpath.join(found.group(4), found.group(5))
-    return posixpath.normpath(posixpath.join(folder, name) if found.group(3) else name).removeprefix("./")
+        return _relative(base, (found.group(1) or found.group(2)).strip()), base
+    folder = _relative(base, found.group(4)) if found.group(3) else _relative("", found.group(4))
+    return _relative(folder, found.group(5)), folder
+
+
+def _relative(folder: str, name: str) -> str:
+    """`name` in `folder`, both relative to the paper's folder, `./` and `../` resolved ("" for the folder)."""
+    joined = posixpath.normpath(posixpath.join(folder, name.strip())) if name.strip() else folder
+    return "" if joined == "." else joined
 
 
 def package_names(source: str) -> list[str]:
@@ -379,15 +388,16 @@ def paper_source(files: dict[str, str], notes: Counter, main: str, taken: set[st
                     return path
         return None
 
-    def inlined(name: str, depth: int, seen: tuple[str, ...]) -> str:
+    def inlined(name: str, depth: int, seen: tuple[str, ...], base: str = "") -> str:
         source = _ENDINPUT.sub("", _without_comments(files[name], notes), count=1)
 
         def include(found: re.Match) -> str:
-            target = find(_included_name(found, name.rpartition("/")[0].removeprefix(folder).lstrip("/")))
+            included, included_base = _included_name(found, base)
+            target = find(included)
             if target is None or target in seen or depth >= _MAX_INCLUDE_DEPTH:
                 return ""  # a file the archive does not hold (a figure's .pdf_tex, a style) or a cycle
             taken.add(target)
-            text = inlined(target, depth + 1, (*seen, target))
+            text = inlined(target, depth + 1, (*seen, target), included_base)
             document = _DOCUMENT.search(text)
             return document.group(1) if document is not None else text
 

@@ -164,17 +164,18 @@ class TextFileReader(Reader):
         folder, _, main = location.rpartition("/")
         own_packages = None  # the folder's .sty files, listed once, when the paper loads any package
 
-        def taken_in(text: str, name: str) -> list[str]:
+        def taken_in(text: str, base: str) -> list[tuple[str, str]]:
+            """(name, import path) of the files a source takes in and of the paper's own packages it loads."""
             nonlocal own_packages
             packages = package_names(text)
             if packages and own_packages is None:
                 own_packages = {entry for entry in self._listing(folder) if entry.lower().endswith(".sty")}
-            return included_names(text, name.rpartition("/")[0]) + [package for package in packages
-                                                                    if package in (own_packages or ())]
+            return included_names(text, base) + [(package, "") for package in packages
+                                                 if package in (own_packages or ())]
 
-        files, queue = {main: source}, taken_in(source, main)
+        files, queue = {main: source}, taken_in(source, "")
         while queue and len(files) <= _MAX_INCLUDED_FILES:
-            name = queue.pop(0)
+            name, base = queue.pop(0)
             if name in files:
                 continue
             try:
@@ -187,7 +188,7 @@ class TextFileReader(Reader):
                 notes["latex:input_not_read"] += 1
                 continue
             files[name] = decode_undeclared(body)[0].replace("\r\n", "\n").replace("\r", "\n")
-            queue += taken_in(files[name], name)
+            queue += taken_in(files[name], base)
         return files
 
     @staticmethod

@@ -358,17 +358,21 @@ def test_a_paper_with_subfiles_a_standalone_figure_and_a_response_to_referees(tm
 
 def test_imported_files_are_found_from_the_including_file_and_a_file_ends_at_endinput(tmp_path: Path) -> None:
     """The import package: `\\import{dir/}{file}` from the paper's folder, `\\subimport{dir/}{file}` from the
-    including file's; LaTeX reads no further in a file than its `\\endinput`, in the main file or an included one."""
+    including file's, and an `\\input` inside an imported file from its folder too; LaTeX reads no further in a file
+    than its `\\endinput`, in the main file or an included one."""
     main = (b"\\documentclass{article}\n\\usepackage{import}\n\\begin{document}\n\\import{chapters/}{one}\n"
             b"\\input{two}\nThe end of the paper.\n\\endinput\nNotes to self after the end.\n\\end{document}\n")
-    one = b"\\section{One}\nChapter one.\n\\subimport{parts/}{detail}\n"
+    one = b"\\section{One}\nChapter one.\n\\subimport{parts/}{detail}\n\\input{parts/more}\n"
     detail = b"A detail of chapter one, imported from the chapter's folder.\n"
     two = b"\\section{Two}\nChapter two.\n\\endinput\nA paragraph cut from chapter two.\n"
-    files = {"main.tex": main, "chapters/one.tex": one, "chapters/parts/detail.tex": detail, "two.tex": two}
+    more = b"More of chapter one, input from the folder it was imported from.\n"
+    files = {"main.tex": main, "chapters/one.tex": one, "chapters/parts/detail.tex": detail,
+             "chapters/parts/more.tex": more, "two.tex": two}
     archive = tmp_path / "paper.tar.gz"
     archive.write_bytes(gzip.compress(_tar(files)))
     text = next(ArchiveReader().read(str(archive)))["text"]
     assert text == ("\\section{One}\nChapter one.\nA detail of chapter one, imported from the chapter's folder.\n\n"
+                    "More of chapter one, input from the folder it was imported from.\n\n"
                     "\\section{Two}\nChapter two.\n\nThe end of the paper.")
     folder = tmp_path / "unpacked"
     for name, body in files.items():
