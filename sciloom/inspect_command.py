@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 def inspect(
     folder: Annotated[Path, typer.Argument(help="A stage folder (e.g. runs/demo/curation/curated), a rejected-rows "
                                                 "folder (runs/demo/curation/_extract/rejected) or one Parquet file.")],
-    n: Annotated[int, typer.Option("--n", min=1, help="Documents to show.")] = 5,
+    n: Annotated[int, typer.Option("--n", "-n", min=1, help="Documents to show.")] = 5,
     where: Annotated[str, typer.Option(help="SQL condition over the columns, e.g. \"quality_tier = 'high'\".")] = "",
     seed: Annotated[int, typer.Option(help="Seed of the random sample.")] = 0,
     lines: Annotated[int, typer.Option(min=1, help="Lines of text shown per document.")] = 4,

@@ -123,7 +123,7 @@ def test_inspect_names_the_flags_that_kept_a_document_out_of_the_high_tier(run_d
     rows["l1_flags"] = [flags, [], []]
     path = tmp_path / "part-0.parquet"
     rows.to_parquet(path)
-    result = _inspect(str(path), "--n", "3")
+    result = _inspect(str(path), "-n", "3")  # (as `head -n`)
     assert result.returncode == 0, result.stderr
     shown = [line for line in result.stdout.splitlines() if line.startswith("   flags: ")]
     assert shown == [f"   flags: {', '.join(flags)}"]  # documents without flags get no line
