@@ -97,7 +97,7 @@ class TextFileReader(Reader):
         super().__init__()
         self.source, self.max_record_bytes, self.html = source, max_record_bytes, html
         self.split_before = re.compile(split_before) if split_before is not None else None
-        self._paper_parts: dict[str, frozenset[str]] = {}  # folder -> the files its main files take in
+        self._paper_parts: dict[str, frozenset[str] | None] = {}  # folder -> the files its main files take in
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
         """The file as one document; with `split_before`, its documents (with `piece` (k, n), those that start in
@@ -201,27 +201,32 @@ class TextFileReader(Reader):
             return []
 
     def _part_of_a_paper(self, location: str) -> bool:
-        """Whether a main file in the folder of a LaTeX file, or in one above it, takes the file in."""
+        """Whether a main file takes the LaTeX file in: one in its folder, else (a folder without a main file, a
+        paper's `sections/`) in the nearest folder above it that has one. The search stops at the first folder with
+        a main file, the paper's own: a folder of many papers above it is never listed."""
         folder = location.rpartition("/")[0]
         for _ in range(_PAPER_FOLDER_LEVELS):
             if folder not in self._paper_parts:
                 if len(self._paper_parts) >= 64:
                     self._paper_parts.clear()  # (a task's files lie in a few folders; this only bounds it)
                 self._paper_parts[folder] = self._taken_in_by_main_files(folder)
-            if location in self._paper_parts[folder]:
-                return True
+            parts = self._paper_parts[folder]
+            if parts is not None:
+                return location in parts
             parent = folder.rpartition("/")[0]
             if not parent or parent.endswith(":/") or parent.endswith(":"):
                 break
             folder = parent
         return False
 
-    def _taken_in_by_main_files(self, folder: str) -> frozenset[str]:
-        """Where the files that the main files of a folder take in are (none for a folder of many `.tex` files)."""
+    def _taken_in_by_main_files(self, folder: str) -> frozenset[str] | None:
+        """Where the files that the main files of a folder take in are; None when it has no main file (or more
+        `.tex` files than one paper has: a folder of fragments, not searched)."""
         latex_files = sorted(name for name in self._listing(folder) if _LATEX_FILE.search(name))
         if len(latex_files) > _MAX_PAPER_FOLDER_FILES:
-            return frozenset()
+            return None
         parts: set[str] = set()
+        has_main = False
         for name in latex_files:
             main = joined(folder, name)
             try:
@@ -231,8 +236,9 @@ class TextFileReader(Reader):
                 continue  # (its own reader says why it cannot be read)
             source = decode_undeclared(body)[0]
             if len(body) <= self.max_record_bytes and is_main_file(source):
+                has_main = True
                 parts.update(joined(folder, part) for part in self._paper_files(main, source, Counter()) if part != name)
-        return frozenset(parts)
+        return frozenset(parts) if has_main else None
 
     def _read_documents(self, location: str, name: str, piece: tuple[int, int] | None) -> Iterator[Document]:
         """The documents of a file that holds many, each starting at a line `split_before` matches (the file's first

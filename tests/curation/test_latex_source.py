@@ -261,7 +261,7 @@ def test_a_main_file_in_a_folder_reads_the_files_it_inputs_from_beside_it(tmp_pa
     assert next(TextFileReader().read(str(tmp_path / "fragments" / "results.tex")))["text"] == RESULTS.decode().strip()
 
 
-def test_a_folder_of_unpacked_papers_gives_one_document_per_paper(tmp_path: Path) -> None:
+def test_a_folder_of_unpacked_papers_gives_one_document_per_paper(tmp_path: Path, monkeypatch) -> None:
     """arXiv's sources unpacked into a folder per paper: each paper is one document, its main file with what it
     inputs; the files it takes in (from its folder or one below) are counted as parts of it, not read again as
     documents; a file no main file takes in (an old draft) and a folder of fragments are read as they are."""
@@ -279,8 +279,14 @@ def test_a_folder_of_unpacked_papers_gives_one_document_per_paper(tmp_path: Path
         (tmp_path / "snippets" / f"{k}.tex").write_bytes(RESULTS)
     config = InputsConfig(paths=[str(tmp_path)])
     reader = InputReader(config)
+    listed: list[str] = []
+    listing = TextFileReader._listing
+    monkeypatch.setattr(TextFileReader, "_listing", staticmethod(lambda folder: listed.append(folder) or listing(folder)))
     texts = {Path(location).relative_to(tmp_path).as_posix(): doc["text"]
              for task in resolve_inputs(config) for location in task.inputs for doc in reader.read(location)}
+    # A paper's folder is where the search for its main file ends: the folder of all papers is never listed (in an
+    # object store, a million papers' listing for every task).
+    assert str(tmp_path / "papers") not in listed and str(first) in listed
     assert sorted(texts) == ["papers/2301.00001/main.tex", "papers/2301.00001/old_results.tex",
                              "papers/2301.00002/paper.tex", "papers/2301.00002/sections.tex",
                              "snippets/0.tex", "snippets/1.tex", "snippets/2.tex"]
