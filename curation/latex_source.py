@@ -363,11 +363,11 @@ def paper_sources(files: dict[str, str], notes: Counter) -> list[tuple[str, str]
         inlined: set[str] = set()
         found.append((main, paper_source(files, notes, main, inlined)))
         taken |= inlined
-    documents = [(main, source) for main, source in found if main not in taken]
+    # (Main files that all take each other in, a cycle, leave the first.)
+    documents = [(main, source) for main, source in found if main not in taken] or found[:1]
     figures = [(main, source) for main, source in documents if is_standalone_figure(files[main])]
     notes[STANDALONE_FIGURES] += len(figures)
-    documents = [document for document in documents if document not in figures]
-    return sorted(documents or found[:1], key=lambda item: -len(item[1]))
+    return sorted((document for document in documents if document not in figures), key=lambda item: -len(item[1]))
 
 
 def paper_source(files: dict[str, str], notes: Counter, main: str, taken: set[str] | None = None) -> str:
