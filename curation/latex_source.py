@@ -45,10 +45,12 @@ _BIBLIOGRAPHY_COMMANDS = re.compile(
     r"|^[ \t]*\\printbibliography\b.*\n?",
     re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
-# Definitions of macros: \newcommand{\R}{..}, \newcommand\R{..}, \renewcommand, \providecommand (an `[n]` after the
-# name declares arguments), \def\R{..} (`#1` before the brace declares them), \DeclareMathOperator{\tr}{tr}.
+# Definitions of macros: \newcommand{\R}{..}, \newcommand\R{..}, \renewcommand, \providecommand,
+# \DeclareRobustCommand (an `[n]` after the name declares arguments), \def\R{..} (`#1` before the brace declares
+# them), \DeclareMathOperator{\tr}{tr}.
 _NEWCOMMAND = re.compile(
-    r"\\(?:re|provide)?newcommand\*?[ \t]*(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+))[ \t]*(\[)?")
+    r"\\(?:(?:re|provide)?newcommand|DeclareRobustCommand)\*?[ \t]*(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+))"
+    r"[ \t]*(\[)?")
 _DEF = re.compile(r"\\def[ \t]*\\([A-Za-z]+)[ \t]*(#)?")
 _MATH_OPERATOR = re.compile(r"\\DeclareMathOperator(\*?)[ \t]*\{[ \t]*\\([A-Za-z]+)[ \t]*\}[ \t]*")
 _MAX_EXPANSION_PASSES = 5
