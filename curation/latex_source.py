@@ -32,6 +32,7 @@ STANDALONE_FIGURES = "latex:standalone_figures_left_out"
 # `%` starts a comment unless escaped: preceded by an odd number of backslashes (`50\%`; `\\%` is a line break and
 # a comment).
 _COMMENT = re.compile(r"(?<!\\)((?:\\\\)*)%.*")
+_URL = re.compile(r"\\(?:url|href)[ \t]*\{([^{}\s]*)\}")
 _VERBATIM_BEGIN = re.compile(r"\\begin\{(verbatim|lstlisting|minted|Verbatim)\*?\}")
 _COMMENT_ENV = re.compile(r"\\begin\{comment\}.*?\\end\{comment\}[ \t]*\n?", re.DOTALL)
 # `\iffalse .. \fi`: a block the author switched off (drafts, notes); only blocks without another conditional inside,
@@ -107,6 +108,8 @@ def _without_comments(text: str, notes: Counter) -> str:
             verbatim_end = "\\end{" + line[opened.start(1):opened.end()]
             continue
         found = _COMMENT.search(line) if "%" in line else None
+        if found is not None and ("\\url" in line or "\\href" in line):
+            found = _comment_outside_urls(line)
         if found is None:
             kept.append(line)
             continue
@@ -115,6 +118,20 @@ def _without_comments(text: str, notes: Counter) -> str:
         if before.strip():
             kept.append(before.rstrip())
     return "\n".join(kept)
+
+
+def _comment_outside_urls(line: str) -> re.Match | None:
+    """The comment of a line that holds URLs: a `%` inside `\\url{..}` or `\\href{..}`'s address is part of it
+    (percent-encoding), as the url package reads it."""
+    urls = [found.span(1) for found in _URL.finditer(line)]
+    position = 0
+    while (found := _COMMENT.search(line, position)) is not None:
+        percent = found.end(1)
+        inside = next((end for start, end in urls if start <= percent < end), None)
+        if inside is None:
+            return found
+        position = inside
+    return None
 
 
 def _balanced(text: str, start: int) -> tuple[str, int] | None:

@@ -111,6 +111,10 @@ def test_a_file_without_a_document_environment_is_all_body_and_recursive_macros_
     text, notes = clean_latex_source("\\def\\loop{\\loop x}\n% a note\nThe results follow. \\loop\nThe end.\n")
     assert text == "The results follow. \\loop x x x x x\nThe end."
     assert notes[PREAMBLE] == 0 and notes[COMMENT_LINES] == 1 and notes[MACROS_EXPANDED] == 5
+    urls, notes = clean_latex_source("Data at \\url{https://example.org/a%20b} and \\href{https://x.org/%7Eme}{here}."
+                                     " % a comment\n")
+    assert urls == "Data at \\url{https://example.org/a%20b} and \\href{https://x.org/%7Eme}{here}."
+    assert notes[COMMENT_LINES] == 1
     robust, _ = clean_latex_source("\\DeclareRobustCommand{\\etal}{et al.}\nAs Smith \\etal{} showed.\n")
     assert robust == "As Smith et al. showed."
 
