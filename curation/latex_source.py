@@ -18,6 +18,7 @@ unpunctuated lines, a menu. The science rules leave the markup lines out of thei
 """
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections import Counter
@@ -364,12 +365,42 @@ def is_standalone_figure(source: str) -> bool:
 
 def main_files(files: dict[str, str]) -> list[str]:
     """The names of a paper's main files among its `.tex` files (name → source), by name: those that hold
-    `\\begin{document}` (after their comments are removed), else the only file; none when that is not decidable."""
-    sources = [name for name in sorted(files) if not name.lower().endswith(STY_SUFFIX)]
+    `\\begin{document}` (after their comments are removed), else the only file; none when that is not decidable.
+    The submitter's own word comes first: the top-level files its `00README` names (see `arxiv_readme`)."""
+    toplevel, _ = arxiv_readme(files)
+    if toplevel:
+        return toplevel
+    sources = [name for name in sorted(files) if name.lower().endswith(TEX_SUFFIX)]
     mains = [name for name in sources if is_main_file(files[name])]
     if mains:
         return mains
     return sources if len(sources) == 1 else []
+
+
+ARXIV_README_NAMES = ("00README.XXX", "00README.json")
+
+
+def arxiv_readme(files: dict[str, str]) -> tuple[list[str], set[str]]:
+    """(top-level files, ignored files) that a submission's `00README` names, of those among `files`: arXiv's
+    directives to its own compiler, `main.tex toplevelfile` / `draft.tex ignore` lines in `00README.XXX`, or
+    `{"sources": [{"filename": "main.tex", "usage": "toplevel"}, ..]}` in `00README.json`."""
+    usage: dict[str, str] = {}
+    for readme in ARXIV_README_NAMES:
+        text = files.get(readme)
+        if text is None:
+            continue
+        if readme.endswith(".json"):
+            try:
+                sources = json.loads(text).get("sources", [])
+                usage |= {str(entry["filename"]): str(entry.get("usage", "")) for entry in sources
+                          if isinstance(entry, dict) and "filename" in entry}
+            except (ValueError, AttributeError, TypeError):
+                continue  # a damaged file tells nothing
+        else:
+            usage |= {parts[0]: {"toplevelfile": "toplevel"}.get(parts[1], parts[1])
+                      for parts in map(str.split, text.splitlines()) if len(parts) >= 2}
+    toplevel = [name for name, use in usage.items() if use == "toplevel" and name in files]
+    return toplevel, {name for name, use in usage.items() if use == "ignore" and name in files}
 
 
 def paper_sources(files: dict[str, str], notes: Counter) -> list[tuple[str, str]]:
@@ -377,6 +408,8 @@ def paper_sources(files: dict[str, str], notes: Counter) -> list[tuple[str, str]
     longest first: sources holding several documents (the paper, its supplement, a response to the referees) give
     each, and the paper is the one with the most text. A main file that another takes in (a `subfiles` section)
     is part of that one; a standalone figure (`\\documentclass{standalone}`) is no document (`latex:` notes)."""
+    ignored = arxiv_readme(files)[1]
+    files = {name: source for name, source in files.items() if name not in ignored}
     found, taken = [], set()
     for main in main_files(files):
         inlined: set[str] = set()

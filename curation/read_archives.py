@@ -3,12 +3,12 @@
 arXiv ships its sources as tar files (`arXiv_src_2301_001.tar`, ~500 MB) holding one gzip file per paper
 (`2301/2301.00001.gz`): the gzip holds the paper's own tar of files when it has several, else its one `.tex`
 file. A paper downloaded on its own (`arxiv.org/e-print/<id>`, saved as `.tar.gz`) is such a tar of files. Each
-paper becomes one document: its main file with the files it includes inlined (`latex_source.paper_sources`), cleaned
-as a `.tex` file is (`latex_source.clean_latex_source`); another document among its files (a supplement, a response
-to the referees: a main file of its own that the paper does not take in) is one more, named after the paper's
-member and its file, and a standalone figure is none. A paper submitted as HTML (a page, or a tar of pages) gives
-its pages as saved pages, for the extraction step, noted as `html_submission`. PubMed Central's
-bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS XML file per article (plain or
+paper becomes one document: its main file (the one its `00README` names, if it names one) with the files it
+includes inlined (`latex_source.paper_sources`), cleaned as a `.tex` file is (`latex_source.clean_latex_source`);
+another document among its files (a supplement, a response to the referees: a main file of its own that the paper
+does not take in) is one more, named after the paper's member and its file, and a standalone figure is none. A paper
+submitted as HTML (a page, or a tar of pages) gives its pages as saved pages, for the extraction step, noted as
+`html_submission`. PubMed Central's bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS XML file per article (plain or
 gzipped): each becomes a document as a `.nxml` file does (`read_jats`). A document's id comes from the archive and
 the member (`arXiv_src_2301_001.tar:2301/2301.00001.gz`: a bulk file's papers are the members named by an arXiv
 identifier), so a rerun names it alike. A paper's own packages (`.sty` files) are read for the macros they define;
@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from sciloom.curation.document import STRUCTURED, Document
-from sciloom.curation.latex_source import STY_SUFFIX, TEX_SUFFIX, clean_latex_source, paper_sources
+from sciloom.curation.latex_source import ARXIV_README_NAMES, STY_SUFFIX, TEX_SUFFIX, clean_latex_source, paper_sources
 from sciloom.curation.read_jats import JATS_SUFFIXES, article_documents
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
@@ -65,7 +65,8 @@ class ArchiveReader(Reader):
             return
         name, source = name or location, self.source or source_name(location)
         own_files: dict[str, bytes] | str = {}  # the archive's own .tex files: the archive is one paper's source
-        own_packages: dict[str, bytes] = {}  # and the .sty files beside them, which may define its macros
+        # and the files beside them that help read it: .sty files (its macros), arXiv's 00README (its main file)
+        own_support: dict[str, bytes] = {}
         with opened as raw:
             try:
                 with tarfile.open(fileobj=raw, mode="r|") as archive:
@@ -78,8 +79,8 @@ class ArchiveReader(Reader):
                                 own_files = "record_too_large"
                             elif isinstance(own_files, dict):
                                 own_files[member.name] = archive.extractfile(member).read()
-                        elif lowered.endswith(STY_SUFFIX) and member.size <= self.max_record_bytes:
-                            own_packages[member.name] = archive.extractfile(member).read()
+                        elif _supports_a_paper(member.name) and member.size <= self.max_record_bytes:
+                            own_support[member.name] = archive.extractfile(member).read()
                         elif _ARXIV_PAPER.search(member.name):
                             self.stats.docs_in += 1
                             if member.size > self.max_record_bytes:
@@ -105,7 +106,7 @@ class ArchiveReader(Reader):
                 self.skip("corrupt_stream")
         if own_files:
             self.stats.docs_in += 1
-            yield from self._paper(own_files | own_packages if isinstance(own_files, dict) else own_files, source,
+            yield from self._paper(own_files | own_support if isinstance(own_files, dict) else own_files, source,
                                    name)
 
     def _gunzipped(self, packed: bytes) -> bytes | str:
@@ -134,7 +135,8 @@ class ArchiveReader(Reader):
         try:
             with tarfile.open(fileobj=io.BytesIO(content), mode="r:") as paper:
                 for member in paper:
-                    if member.isfile() and member.name.lower().endswith((TEX_SUFFIX, STY_SUFFIX, *_HTML_SUFFIXES)):
+                    if member.isfile() and (member.name.lower().endswith((TEX_SUFFIX, *_HTML_SUFFIXES))
+                                            or _supports_a_paper(member.name)):
                         files[member.name.removeprefix("./")] = paper.extractfile(member).read()
         except (tarfile.TarError, EOFError, OSError):
             return "corrupt_member"
@@ -194,6 +196,11 @@ class ArchiveReader(Reader):
                                   html=page)
             self.keep(doc)
             yield doc
+
+
+def _supports_a_paper(name: str) -> bool:
+    """A file that helps read a paper's sources: a `.sty` of its own (macros), arXiv's `00README` (its main file)."""
+    return name.lower().endswith(STY_SUFFIX) or name.removeprefix("./") in ARXIV_README_NAMES
 
 
 def _is_tar(content: bytes) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import io
 import tarfile
 from pathlib import Path
@@ -413,3 +414,28 @@ def test_a_paper_submitted_as_html_is_a_page_for_extraction_not_latex(tmp_path: 
     extract = ExtractStep()
     assert extract.apply(docs[0]) is None and "Its second paragraph" in docs[0]["text"]
     assert "<p>" not in docs[0]["text"] and "Home | Papers" not in docs[0]["text"]
+
+
+def test_the_submitters_00readme_names_the_paper_and_the_files_to_ignore(tmp_path: Path) -> None:
+    """arXiv's `00README.XXX` (`main.tex toplevelfile`, `draft.tex ignore`) and `00README.json` tell its compiler which
+    file is the paper: a longer draft with a document of its own no longer takes the paper's place, nor is one."""
+    draft = MAIN.replace(b"Two Files", b"An Old Draft").replace(b"\\end{document}",
+                                                               b"Old text. " * 300 + b"\n\\end{document}")
+    readme_xxx = b"main.tex toplevelfile\ndraft.tex ignore\nnostamp\n"
+    readme_json = json.dumps({"process": {"compiler": "pdflatex"},
+                              "sources": [{"filename": "main.tex", "usage": "toplevel"},
+                                          {"filename": "draft.tex", "usage": "ignore"}]}).encode()
+    own = tmp_path / "paper.tar.gz"
+    for readme_name, readme in (("00README.XXX", readme_xxx), ("00README.json", readme_json)):
+        files = {"main.tex": MAIN, "sections/intro.tex": INTRO, "results.tex": RESULTS, "draft.tex": draft,
+                 readme_name: readme}
+        bulk = tmp_path / "arXiv_src_2301_001.tar"
+        bulk.write_bytes(_tar({"2301/2301.00005.gz": gzip.compress(_tar(files))}))
+        own.write_bytes(gzip.compress(_tar(files)))
+        for archive in (bulk, own):
+            docs = list(ArchiveReader().read(str(archive)))
+            assert len(docs) == 1 and "Two Files" in docs[0]["text"] and "Old text" not in docs[0]["text"], archive
+    # Without a 00README the draft, the longer, would be taken as the paper.
+    del files[readme_name]
+    own.write_bytes(gzip.compress(_tar(files)))
+    assert "Old text" in next(ArchiveReader().read(str(own)))["text"]
