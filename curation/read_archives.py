@@ -1,18 +1,19 @@
 """Reading archives of papers, a document per paper: arXiv's LaTeX sources and PubMed Central's JATS articles.
 
 arXiv ships its sources as tar files (`arXiv_src_2301_001.tar`, ~500 MB) holding one gzip file per paper
-(`2301/2301.00001.gz`): the gzip holds the paper's own tar of files when it has several, else its one `.tex`
-file. A paper downloaded on its own (`arxiv.org/e-print/<id>`, saved as `.tar.gz`) is such a tar of files. Each
-paper becomes one document: its main file (the one its `00README` names, if it names one) with the files it
-includes inlined (`latex_source.paper_sources`), cleaned as a `.tex` file is (`latex_source.clean_latex_source`);
-another document among its files (a supplement, a response to the referees: a main file of its own that the paper
-does not take in) is one more, named after the paper's member and its file, and a standalone figure is none. A paper
+(`2301/2301.00001.gz`): the gzip holds the paper's own tar of files when it has several, else its one `.tex` file. A
+paper downloaded on its own (`arxiv.org/e-print/<id>`, saved as `.tar.gz`) is such a tar of files. Each paper
+becomes one document: its main file (the one its `00README` names, if it names one) with the files it includes
+inlined (`latex_source.paper_sources`), cleaned as a `.tex` file is (`latex_source.clean_latex_source`); another
+document among its files (a supplement, a response to the referees: a main file of its own that the paper does not
+take in) is one more, named after the paper's member and its file, and a standalone figure is none. A paper
 submitted as HTML (a page, or a tar of pages) gives its pages as saved pages, for the extraction step, noted as
-`html_submission`. PubMed Central's bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one
-JATS XML file per article (plain or gzipped): each becomes a document as a `.nxml` file does (`read_jats`). A document's id comes from the archive and
-the member (`arXiv_src_2301_001.tar:2301/2301.00001.gz`: a bulk file's papers are the members named by an arXiv
-identifier), so a rerun names it alike. A paper's own packages (`.sty` files) are read for the macros they define,
-its `00README` for its main file; other members (figures, data) are passed over, counted in the `archive_members_passed_over` note.
+`html_submission`. PubMed Central's bulk packages (`oa_comm_xml.PMC000xxxxxx.baseline.<date>.tar.gz`) hold one JATS
+XML file per article (plain or gzipped): each becomes a document as a `.nxml` file does (`read_jats`). A document's
+id comes from the archive and the member (`arXiv_src_2301_001.tar:2301/2301.00001.gz`: a bulk file's papers are the
+members named by an arXiv identifier), so a rerun names it alike. A paper's own packages (`.sty` files) are read for
+the macros they define, its `00README` for its main file; other members (figures, data) are passed over, counted in
+the `archive_members_passed_over` note.
 
 The archive is read as a stream, member by member (of any size, plain or compressed, local or fsspec URL), and
 nothing but one paper is held at a time. A paper that cannot be read is counted and the archive goes on:
