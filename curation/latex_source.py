@@ -435,7 +435,7 @@ def paper_source(files: dict[str, str], notes: Counter, main: str, taken: set[st
     def find(name: str) -> str | None:
         name = name.strip().removeprefix("./")
         for candidate in (name, name + TEX_SUFFIX):
-            for path in (f"{folder}/{candidate}" if folder else candidate, candidate):
+            for path in (_relative(folder, candidate), candidate):  # (`../shared/macros` from `paper/main.tex`)
                 if path in files:
                     return path
         return None

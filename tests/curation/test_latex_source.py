@@ -435,6 +435,11 @@ def test_the_submitters_00readme_names_the_paper_and_the_files_to_ignore(tmp_pat
         for archive in (bulk, own):
             docs = list(ArchiveReader().read(str(archive)))
             assert len(docs) == 1 and "Two Files" in docs[0]["text"] and "Old text" not in docs[0]["text"], archive
+    # A main file in a folder of the archive finds a file beside that folder (`../`) as LaTeX does.
+    nested = {"paper/main.tex": MAIN.replace(b"\\input{sections/intro}", b"\\input{../shared/intro}"),
+              "shared/intro.tex": INTRO, "paper/results.tex": RESULTS}
+    own.write_bytes(gzip.compress(_tar(nested)))
+    assert "The introduction" in next(ArchiveReader().read(str(own)))["text"]
     # Without a 00README the draft, the longer, would be taken as the paper.
     del files[readme_name]
     own.write_bytes(gzip.compress(_tar(files)))
