@@ -182,7 +182,6 @@ class ArchiveReader(Reader):
             self.keep(doc)
             yield doc
 
-
     def _html_submission(self, pages: dict[str, bytes], source: str, locator: str) -> Iterator[Document]:
         """The pages of a paper submitted as HTML, as saved pages (the extraction step reads them): the largest
         named by `locator`, any other by `locator/<its name>` (counted as inputs of their own)."""
