@@ -369,7 +369,8 @@ def _expand(pattern: str, is_input: Callable[[str], bool], versions: dict[str, s
 
 # A dataset's own documentation, whatever its extension (README.txt, LICENSE.md, CITATION.cff): read as a document,
 # the BBC folder's README.txt became a news article and the crawl folder's a crawled page.
-_DOCUMENTATION = re.compile(r"(readme|licen[cs]e|copying|changelog|citation|contributing)([._ -].*)?$", re.IGNORECASE)
+_DOCUMENTATION = re.compile(r"(?:00)?(readme|licen[cs]e|copying|changelog|citation|contributing)([._ -].*)?$",
+                            re.IGNORECASE)  # (arXiv's sources carry a `00README.json` for its compiler)
 
 
 def _always(name: str) -> bool:

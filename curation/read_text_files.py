@@ -6,7 +6,7 @@ papers, scraped pages). A saved page's URL is the one it names as its own (`save
 (`.tex`) is read as `latex_source.clean_latex_source` cleans it: comments, preamble, front matter and bibliography
 out, each counted under a `latex:` note; a paper's main file first takes in the files beside it that it inputs,
 and a file it takes in is skipped as `part_of_a_paper` (its text is in the paper's document), a standalone figure as
-`standalone_figure`. A text file's charset is found as for an undeclared web page (byte order mark, else UTF-8,
+`standalone_figure`, a file the submission's `00README` leaves out as `left_out_by_00readme`. A text file's charset is found as for an undeclared web page (byte order mark, else UTF-8,
 else a detector's guess), a page's as a browser finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file
 that was not clean UTF-8 is kept and counted under a `decoded:` note. A file larger than the record cap is skipped as `file_too_large`, read
 no further than the cap; one that is not text (zero bytes, an image) as `binary_file`; an unreadable or corrupt
@@ -31,8 +31,8 @@ from typing import IO
 import fsspec
 
 from sciloom.curation.document import STRUCTURED, Document
-from sciloom.curation.latex_source import (clean_latex_source, included_names, is_main_file, is_standalone_figure,
-                                           package_names, paper_source)
+from sciloom.curation.latex_source import (ARXIV_README_NAMES, arxiv_readme, clean_latex_source, included_names,
+                                           is_main_file, is_standalone_figure, package_names, paper_source)
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
@@ -97,7 +97,7 @@ class TextFileReader(Reader):
         super().__init__()
         self.source, self.max_record_bytes, self.html = source, max_record_bytes, html
         self.split_before = re.compile(split_before) if split_before is not None else None
-        self._paper_parts: dict[str, frozenset[str] | None] = {}  # folder -> the files its main files take in
+        self._paper_folders: dict[str, dict[str, str] | None] = {}  # folder -> its files that are no documents
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
         """The file as one document; with `split_before`, its documents (with `piece` (k, n), those that start in
@@ -122,9 +122,10 @@ class TextFileReader(Reader):
             content, note = decode_undeclared(body)
             notes = [note] if note is not None else []
             latex = _LATEX_FILE.search(location) is not None
-            if latex and self._part_of_a_paper(location):
-                # Its text is in the paper's document, where LaTeX reads it, not a document again on its own.
-                self.skip("part_of_a_paper")
+            if latex and (reason := self._not_a_document(location)) is not None:
+                # Its text is in the paper's document, where LaTeX reads it, not a document again on its own (or the
+                # submitter's 00README leaves it out).
+                self.skip(reason)
                 return
             if latex and is_standalone_figure(content):
                 self.skip("standalone_figure")  # TikZ code compiled on its own, not a document
@@ -200,45 +201,55 @@ class TextFileReader(Reader):
         except (OSError, ValueError):
             return []
 
-    def _part_of_a_paper(self, location: str) -> bool:
-        """Whether a main file takes the LaTeX file in: one in its folder, else (a folder without a main file, a
-        paper's `sections/`) in the nearest folder above it that has one. The search stops at the first folder with
-        a main file, the paper's own: a folder of many papers above it is never listed."""
+    def _not_a_document(self, location: str) -> str | None:
+        """Why a LaTeX file is no document of its own, or None: a main file takes it in (`part_of_a_paper`), one in
+        its folder, else (a folder without a main file, a paper's `sections/`) in the nearest folder above it that
+        has one; or that folder's `00README` leaves it out (`left_out_by_00readme`: ignored, or a main file other
+        than the top-level one it names). The search stops at the first folder with a main file, the paper's own: a
+        folder of many papers above it is never listed."""
         folder = location.rpartition("/")[0]
         for _ in range(_PAPER_FOLDER_LEVELS):
-            if folder not in self._paper_parts:
-                if len(self._paper_parts) >= 64:
-                    self._paper_parts.clear()  # (a task's files lie in a few folders; this only bounds it)
-                self._paper_parts[folder] = self._taken_in_by_main_files(folder)
-            parts = self._paper_parts[folder]
-            if parts is not None:
-                return location in parts
+            if folder not in self._paper_folders:
+                if len(self._paper_folders) >= 64:
+                    self._paper_folders.clear()  # (a task's files lie in a few folders; this only bounds it)
+                self._paper_folders[folder] = self._paper_folder(folder)
+            verdicts = self._paper_folders[folder]
+            if verdicts is not None:
+                return verdicts.get(location)
             parent = folder.rpartition("/")[0]
             if not parent or parent.endswith(":/") or parent.endswith(":"):
                 break
             folder = parent
-        return False
+        return None
 
-    def _taken_in_by_main_files(self, folder: str) -> frozenset[str] | None:
-        """Where the files that the main files of a folder take in are; None when it has no main file (or more
-        `.tex` files than one paper has: a folder of fragments, not searched)."""
-        latex_files = sorted(name for name in self._listing(folder) if _LATEX_FILE.search(name))
+    def _paper_folder(self, folder: str) -> dict[str, str] | None:
+        """Of a folder with a paper's main file, where each file that is no document of its own is, with the reason
+        (`_not_a_document`); None for a folder without a main file, or with more `.tex` files than one paper has (a
+        folder of fragments, not searched)."""
+        listed = self._listing(folder)
+        latex_files = sorted(name for name in listed if _LATEX_FILE.search(name))
         if len(latex_files) > _MAX_PAPER_FOLDER_FILES:
             return None
-        parts: set[str] = set()
-        has_main = False
-        for name in latex_files:
-            main = joined(folder, name)
+        sources = {}
+        for name in latex_files + [name for name in listed if name in ARXIV_README_NAMES]:
             try:
-                with fsspec.open(main, "rb", compression="infer") as raw:
+                with fsspec.open(joined(folder, name), "rb", compression="infer") as raw:
                     body = raw.read(self.max_record_bytes + 1)
             except (OSError, ValueError, EOFError):
                 continue  # (its own reader says why it cannot be read)
-            source = decode_undeclared(body)[0]
-            if len(body) <= self.max_record_bytes and is_main_file(source):
-                has_main = True
-                parts.update(joined(folder, part) for part in self._paper_files(main, source, Counter()) if part != name)
-        return frozenset(parts) if has_main else None
+            if len(body) <= self.max_record_bytes:
+                sources[name] = decode_undeclared(body)[0]
+        toplevel, ignored = arxiv_readme(sources)
+        mains = [name for name in latex_files if name in sources and is_main_file(sources[name])]
+        if not mains and not toplevel:
+            return None
+        verdicts = {joined(folder, name): "left_out_by_00readme"
+                    for name in [*ignored, *(main for main in mains if toplevel and main not in toplevel)]}
+        for name in toplevel or mains:
+            main = joined(folder, name)
+            verdicts |= {joined(folder, part): "part_of_a_paper"
+                         for part in self._paper_files(main, sources[name], Counter()) if part != name}
+        return verdicts
 
     def _read_documents(self, location: str, name: str, piece: tuple[int, int] | None) -> Iterator[Document]:
         """The documents of a file that holds many, each starting at a line `split_before` matches (the file's first

@@ -435,6 +435,16 @@ def test_the_submitters_00readme_names_the_paper_and_the_files_to_ignore(tmp_pat
         for archive in (bulk, own):
             docs = list(ArchiveReader().read(str(archive)))
             assert len(docs) == 1 and "Two Files" in docs[0]["text"] and "Old text" not in docs[0]["text"], archive
+    # Unpacked into a folder, the 00README leaves the draft out as a document too.
+    folder = tmp_path / "unpacked"
+    for name, body in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(body)
+    config = InputsConfig(paths=[str(folder)])
+    reader = InputReader(config)
+    texts = [doc["text"] for task in resolve_inputs(config) for location in task.inputs for doc in reader.read(location)]
+    assert len(texts) == 1 and "Two Files" in texts[0] and "Old text" not in texts[0]
+    assert reader.stats.skipped == {"part_of_a_paper": 2, "left_out_by_00readme": 1}
     # A main file in a folder of the archive finds a file beside that folder (`../`) as LaTeX does.
     nested = {"paper/main.tex": MAIN.replace(b"\\input{sections/intro}", b"\\input{../shared/intro}"),
               "shared/intro.tex": INTRO, "paper/results.tex": RESULTS}
