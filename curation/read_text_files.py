@@ -1,16 +1,17 @@
 """Reading text and HTML files: plain text (books, articles, LaTeX or Markdown sources) or one saved HTML page per
 file, which the extraction step then reads like a crawled one; or text files that hold many documents.
 
-A folder of `.txt` or `.html` files is how many corpora come (news collections, Project Gutenberg, converted
-papers, scraped pages). A saved page's URL is the one it names as its own (`saved_page_url`). A LaTeX source
-(`.tex`) is read as `latex_source.clean_latex_source` cleans it: comments, preamble, front matter and bibliography
-out, each counted under a `latex:` note; a paper's main file first takes in the files beside it that it inputs,
-and a file it takes in is skipped as `part_of_a_paper` (its text is in the paper's document), a standalone figure as
-`standalone_figure`, a file the submission's `00README` leaves out as `left_out_by_00readme`. A text file's charset is found as for an undeclared web page (byte order mark, else UTF-8,
-else a detector's guess), a page's as a browser finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file
-that was not clean UTF-8 is kept and counted under a `decoded:` note. A file larger than the record cap is skipped as `file_too_large`, read
-no further than the cap; one that is not text (zero bytes, an image) as `binary_file`; an unreadable or corrupt
-compressed one as `unreadable_file` / `corrupt_stream`.
+A folder of `.txt` or `.html` files is how many corpora come (news collections, Project Gutenberg, converted papers,
+scraped pages). A saved page's URL is the one it names as its own (`saved_page_url`). A LaTeX source (`.tex`) is
+read as `latex_source.clean_latex_source` cleans it: comments, preamble, front matter and bibliography out, each
+counted under a `latex:` note; a paper's main file first takes in the files beside it that it inputs, and a file it
+takes in is skipped as `part_of_a_paper` (its text is in the paper's document), a standalone figure as
+`standalone_figure`, a file the submission's `00README` leaves out as `left_out_by_00readme`. A text file's charset
+is found as for an undeclared web page (byte order mark, else UTF-8, else a detector's guess), a page's as a browser
+finds it (byte order mark, `<meta charset>`, UTF-8, a guess); a file that was not clean UTF-8 is kept and counted
+under a `decoded:` note. A file larger than the record cap is skipped as `file_too_large`, read no further than the
+cap; one that is not text (zero bytes, an image) as `binary_file`; an unreadable or corrupt compressed one as
+`unreadable_file` / `corrupt_stream`.
 
 A text file may instead hold many documents (WikiText's articles under ` = Title = ` lines, a paragraph or a line per
 document): with `split_before`, a regular expression, every line it matches starts a new document. Such a file is

@@ -303,6 +303,23 @@ def test_a_folder_of_unpacked_papers_gives_one_document_per_paper(tmp_path: Path
     assert reader.stats.docs_in == 9 and reader.stats.docs_out == 7
 
 
+def _unpacked(folder: Path, files: dict[str, bytes]) -> Path:
+    """A paper's files written into a folder, as its source archive unpacks."""
+    for name, body in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(body)
+    return folder
+
+
+def _read_folder(folder: Path) -> tuple[dict[str, str], InputReader]:
+    """(text of each document by its file's name, the reader) of a folder read as a run reads it."""
+    config = InputsConfig(paths=[str(folder)])
+    reader = InputReader(config)
+    texts = {Path(location).name: doc["text"]
+             for task in resolve_inputs(config) for location in task.inputs for doc in reader.read(location)}
+    return texts, reader
+
+
 def _archive(folder: Path) -> Path:
     path = folder / "paper.tar.gz"
     path.write_bytes(gzip.compress(_tar({"main.tex": MAIN, "sections/intro.tex": INTRO, "results.tex": RESULTS})))
@@ -357,14 +374,7 @@ def test_a_paper_with_subfiles_a_standalone_figure_and_a_response_to_referees(tm
     assert response == "We thank the referee for the careful reading and answer each point below."
     assert reader.stats.docs_in == reader.stats.docs_out == 2 and reader.stats.notes[STANDALONE_FIGURES] == 1
     # Unpacked into a folder: the same paper; the subfile is part of it, the figure is no document.
-    folder = tmp_path / "2301.00004"
-    for name, body in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(body)
-    config = InputsConfig(paths=[str(folder)])
-    reader = InputReader(config)
-    texts = {Path(location).name: doc["text"]
-             for task in resolve_inputs(config) for location in task.inputs for doc in reader.read(location)}
+    texts, reader = _read_folder(_unpacked(tmp_path / "2301.00004", files))
     assert texts == {"main.tex": paper, "response.tex": response}
     assert reader.stats.skipped == {"part_of_a_paper": 3, "standalone_figure": 1}
 
@@ -387,10 +397,7 @@ def test_imported_files_are_found_from_the_including_file_and_a_file_ends_at_end
     assert text == ("\\section{One}\nChapter one.\nA detail of chapter one, imported from the chapter's folder.\n\n"
                     "More of chapter one, input from the folder it was imported from.\n\n"
                     "\\section{Two}\nChapter two.\n\nThe end of the paper.")
-    folder = tmp_path / "unpacked"
-    for name, body in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(body)
+    folder = _unpacked(tmp_path / "unpacked", files)
     assert next(TextFileReader().read(str(folder / "main.tex")))["text"] == text
 
 
@@ -436,14 +443,8 @@ def test_the_submitters_00readme_names_the_paper_and_the_files_to_ignore(tmp_pat
             docs = list(ArchiveReader().read(str(archive)))
             assert len(docs) == 1 and "Two Files" in docs[0]["text"] and "Old text" not in docs[0]["text"], archive
     # Unpacked into a folder, the 00README leaves the draft out as a document too.
-    folder = tmp_path / "unpacked"
-    for name, body in files.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(body)
-    config = InputsConfig(paths=[str(folder)])
-    reader = InputReader(config)
-    texts = [doc["text"] for task in resolve_inputs(config) for location in task.inputs for doc in reader.read(location)]
-    assert len(texts) == 1 and "Two Files" in texts[0] and "Old text" not in texts[0]
+    texts, reader = _read_folder(_unpacked(tmp_path / "unpacked", files))
+    assert list(texts) == ["main.tex"] and "Two Files" in texts["main.tex"] and "Old text" not in texts["main.tex"]
     assert reader.stats.skipped == {"part_of_a_paper": 2, "left_out_by_00readme": 1}
     # A main file in a folder of the archive finds a file beside that folder (`../`) as LaTeX does.
     nested = {"paper/main.tex": MAIN.replace(b"\\input{sections/intro}", b"\\input{../shared/intro}"),
