@@ -360,7 +360,8 @@ def is_main_file(source: str) -> bool:
 
 def is_standalone_figure(source: str) -> bool:
     """Whether a source is a figure compiled on its own (`\\documentclass{standalone}`, TikZ mostly)."""
-    return _STANDALONE.search(_without_comments(source, Counter())) is not None
+    # (Asked of every .tex file read: the comments are stripped only of a file that names the class at all.)
+    return "{standalone}" in source and _STANDALONE.search(_without_comments(source, Counter())) is not None
 
 
 def main_files(files: dict[str, str]) -> list[str]:
