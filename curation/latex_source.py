@@ -315,6 +315,8 @@ _ENDINPUT = re.compile(r"^[ \t]*\\endinput(?![A-Za-z]).*", re.MULTILINE | re.DOT
 _USEPACKAGE = re.compile(r"\\(?:usepackage|RequirePackage)[ \t]*(?:\[[^\]]*\][ \t]*)?\{([^{}]+)\}")
 _MAX_INCLUDE_DEPTH = 10
 _STANDALONE = re.compile(r"\\documentclass[ \t]*(?:\[[^\]]*\][ \t]*)?\{standalone\}")
+# A section of a paper written with the subfiles package: `\documentclass[../main.tex]{subfiles}` names its paper.
+_SUBFILE = re.compile(r"\\documentclass[ \t]*(?:\[[^\]]*\][ \t]*)?\{subfiles\}")
 TEX_SUFFIX = ".tex"
 STY_SUFFIX = ".sty"
 
@@ -362,6 +364,12 @@ def is_standalone_figure(source: str) -> bool:
     """Whether a source is a figure compiled on its own (`\\documentclass{standalone}`, TikZ mostly)."""
     # (Asked of every .tex file read: the comments are stripped only of a file that names the class at all.)
     return "{standalone}" in source and _STANDALONE.search(_without_comments(source, Counter())) is not None
+
+
+def is_subfile(source: str) -> bool:
+    """Whether a source is a section of a paper that compiles on its own (`\\documentclass[main.tex]{subfiles}`):
+    a document of its own only when its paper is not there."""
+    return "{subfiles}" in source and _SUBFILE.search(_without_comments(source, Counter())) is not None
 
 
 def main_files(files: dict[str, str]) -> list[str]:

@@ -33,7 +33,8 @@ import fsspec
 
 from sciloom.curation.document import STRUCTURED, Document
 from sciloom.curation.latex_source import (ARXIV_README_NAMES, arxiv_readme, clean_latex_source, included_names,
-                                           is_main_file, is_standalone_figure, package_names, paper_source)
+                                           is_main_file, is_standalone_figure, is_subfile, package_names,
+                                           paper_source)
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
@@ -99,6 +100,8 @@ class TextFileReader(Reader):
         self.source, self.max_record_bytes, self.html = source, max_record_bytes, html
         self.split_before = re.compile(split_before) if split_before is not None else None
         self._paper_folders: dict[str, dict[str, str] | None] = {}  # folder -> its files that are no documents
+        # main file -> (its paper's files, what reading them noted), of the last folder with a paper
+        self._papers_read: dict[str, tuple[dict[str, str], Counter]] = {}
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
         """The file as one document; with `split_before`, its documents (with `piece` (k, n), those that start in
@@ -107,6 +110,12 @@ class TextFileReader(Reader):
             yield from self._read_documents(location, name or location, piece)
             return
         self.stats.docs_in += 1
+        latex = not self.html and _LATEX_FILE.search(location) is not None
+        if latex and (reason := self._not_a_document(location)) is not None:
+            # Its text is in the paper's document, where LaTeX reads it, not a document again on its own (or the
+            # submitter's 00README leaves it out). Decided before the file is read: the paper's reader reads it.
+            self.skip(reason)
+            return
         if (body := self.read_capped(location, self.max_record_bytes)) is None:
             return
         if len(body) > self.max_record_bytes:
@@ -115,19 +124,13 @@ class TextFileReader(Reader):
         if looks_binary(body):
             self.skip("binary_file")
             return
-        url, latex = None, False
+        url = None
         if self.html:
             content, notes = decode_page(body, None)
             url = saved_page_url(content)
         else:
             content, note = decode_undeclared(body)
             notes = [note] if note is not None else []
-            latex = _LATEX_FILE.search(location) is not None
-            if latex and (reason := self._not_a_document(location)) is not None:
-                # Its text is in the paper's document, where LaTeX reads it, not a document again on its own (or the
-                # submitter's 00README leaves it out).
-                self.skip(reason)
-                return
             if latex and is_standalone_figure(content):
                 self.skip("standalone_figure")  # TikZ code compiled on its own, not a document
                 return
@@ -154,15 +157,20 @@ class TextFileReader(Reader):
         if not is_main_file(source):
             return source
         notes: Counter = Counter()
-        files = self._paper_files(location, source, notes)
+        if (read := self._papers_read.pop(location, None)) is not None:
+            files, notes = read
+        else:
+            files = self._paper_files(location, source, notes)
         combined = paper_source(files, notes, location.rpartition("/")[2]) if len(files) > 1 else None
         for what, count in notes.items():
             self.note(what, count)
         return combined if combined is not None else source
 
-    def _paper_files(self, location: str, source: str, notes: Counter) -> dict[str, str]:
+    def _paper_files(self, location: str, source: str, notes: Counter,
+                     read: dict[str, str] | None = None) -> dict[str, str]:
         """The sources of a main file and of the files it takes in, at any depth, by their names relative to its
-        folder (the main file by its own name), with the paper's own packages (`.sty` files beside it)."""
+        folder (the main file by its own name), with the paper's own packages (`.sty` files beside it). Files
+        already `read` (location → source) are not read again."""
         folder, _, main = location.rpartition("/")
         own_packages = None  # the folder's .sty files, listed once, when the paper loads any package
 
@@ -179,6 +187,10 @@ class TextFileReader(Reader):
         while queue and len(files) <= _MAX_INCLUDED_FILES:
             name, base = queue.pop(0)
             if name in files:
+                continue
+            if read is not None and (known := read.get(joined(folder, name))) is not None:
+                files[name] = known.replace("\r\n", "\n").replace("\r", "\n")
+                queue += taken_in(files[name], base)
                 continue
             try:
                 with fsspec.open(joined(folder, name), "rb", compression="infer") as raw:
@@ -208,25 +220,25 @@ class TextFileReader(Reader):
         has one; or that folder's `00README` leaves it out (`left_out_by_00readme`: ignored, or a main file other
         than the top-level one it names). The search stops at the first folder with a main file, the paper's own: a
         folder of many papers above it is never listed."""
-        folder = location.rpartition("/")[0]
-        for _ in range(_PAPER_FOLDER_LEVELS):
+        # A paper already read in a task knows its parts (`sections/intro.tex` after `main.tex`): not read again.
+        for folder in _folders_above(location, _PAPER_FOLDER_LEVELS):
+            if (reason := (self._paper_folders.get(folder) or {}).get(location)) is not None:
+                return reason
+        read: dict[str, str] = {}  # the sources read on the way up, not read again by the folder above
+        for folder in _folders_above(location, _PAPER_FOLDER_LEVELS):
             if folder not in self._paper_folders:
                 if len(self._paper_folders) >= 64:
                     self._paper_folders.clear()  # (a task's files lie in a few folders; this only bounds it)
-                self._paper_folders[folder] = self._paper_folder(folder)
-            verdicts = self._paper_folders[folder]
-            if verdicts is not None:
+                self._paper_folders[folder] = self._paper_folder(folder, read)
+            if (verdicts := self._paper_folders[folder]) is not None:
                 return verdicts.get(location)
-            parent = folder.rpartition("/")[0]
-            if not parent or parent.endswith(":/") or parent.endswith(":"):
-                break
-            folder = parent
         return None
 
-    def _paper_folder(self, folder: str) -> dict[str, str] | None:
+    def _paper_folder(self, folder: str, read: dict[str, str]) -> dict[str, str] | None:
         """Of a folder with a paper's main file, where each file that is no document of its own is, with the reason
-        (`_not_a_document`); None for a folder without a main file, or with more `.tex` files than one paper has (a
-        folder of fragments, not searched)."""
+        (`_not_a_document`); None for a folder without a main file (a subfile, a section that compiles on its own,
+        is none: its paper is above it), or with more `.tex` files than one paper has (a folder of fragments, not
+        searched). The folder's sources go into `read` (location → source)."""
         listed = self._listing(folder)
         latex_files = sorted(name for name in listed if _LATEX_FILE.search(name))
         if len(latex_files) > _MAX_PAPER_FOLDER_FILES:
@@ -238,18 +250,24 @@ class TextFileReader(Reader):
                     body = raw.read(self.max_record_bytes + 1)
             except (OSError, ValueError, EOFError):
                 continue  # (its own reader says why it cannot be read)
-            if len(body) <= self.max_record_bytes:
-                sources[name] = decode_undeclared(body)[0]
+            if len(body) <= self.max_record_bytes and not looks_binary(body):
+                sources[name] = read[joined(folder, name)] = decode_undeclared(body)[0]
         toplevel, ignored = arxiv_readme(sources)
-        mains = [name for name in latex_files if name in sources and is_main_file(sources[name])]
+        mains = [name for name in latex_files
+                 if name in sources and is_main_file(sources[name]) and not is_subfile(sources[name])]
         if not mains and not toplevel:
             return None
         verdicts = {joined(folder, name): "left_out_by_00readme"
                     for name in [*ignored, *(main for main in mains if toplevel and main not in toplevel)]}
+        # The papers' files, read here, are kept for the reader of the main file, which comes next in a task's
+        # sorted inputs (a paper read from an object store: one request per file, not three).
+        self._papers_read = {}
         for name in toplevel or mains:
             main = joined(folder, name)
-            verdicts |= {joined(folder, part): "part_of_a_paper"
-                         for part in self._paper_files(main, sources[name], Counter()) if part != name}
+            notes: Counter = Counter()
+            files = self._paper_files(main, sources[name], notes, read)
+            self._papers_read[main] = files, notes
+            verdicts |= {joined(folder, part): "part_of_a_paper" for part in files if part != name}
         return verdicts
 
     def _read_documents(self, location: str, name: str, piece: tuple[int, int] | None) -> Iterator[Document]:
@@ -362,6 +380,18 @@ class TextFileReader(Reader):
             yield line
         if tail:
             yield tail
+
+
+def _folders_above(location: str, levels: int) -> list[str]:
+    """The folder of a file (local path or URL) and those above it, nearest first, at most `levels` of them and
+    never the file system's root or a URL's bucket-less root."""
+    folders = [location.rpartition("/")[0]]
+    while len(folders) < levels:
+        parent = folders[-1].rpartition("/")[0]
+        if not parent or parent.endswith(":/") or parent.endswith(":"):
+            break
+        folders.append(parent)
+    return folders
 
 
 def joined(folder: str, name: str) -> str:

@@ -5,7 +5,10 @@ import gzip
 import json
 import io
 import tarfile
+from collections import Counter
 from pathlib import Path
+
+import fsspec
 
 from sciloom.curation.document import document_id
 from sciloom.curation.latex_source import (BIBLIOGRAPHY, COMMENT_LINES, FRONT_MATTER, MACROS_EXPANDED, PREAMBLE,
@@ -303,6 +306,22 @@ def test_a_folder_of_unpacked_papers_gives_one_document_per_paper(tmp_path: Path
     assert reader.stats.docs_in == 9 and reader.stats.docs_out == 7
 
 
+def test_an_unpacked_paper_is_read_once_file_by_file(tmp_path: Path, monkeypatch) -> None:
+    """Each file of an unpacked paper is opened once to find the paper and its parts, and only the main file once
+    more, as the document: from an object store every open is a request (a paper's parts were read three times)."""
+    folder = _unpacked(tmp_path / "2301.00001", {"main.tex": MAIN, "sections/intro.tex": INTRO,
+                                                  "results.tex": RESULTS})
+    expected = next(ArchiveReader().read(str(_archive(tmp_path))))["text"]
+    opened: Counter = Counter()
+    real_open = fsspec.open
+    monkeypatch.setattr(fsspec, "open", lambda path, *args, **kwargs: opened.update([Path(path).name])
+                        or real_open(path, *args, **kwargs))
+    texts, reader = _read_folder(folder)
+    assert texts == {"main.tex": expected}
+    assert reader.stats.skipped == {"part_of_a_paper": 2}
+    assert opened == {"main.tex": 2, "intro.tex": 1, "results.tex": 1}
+
+
 def _unpacked(folder: Path, files: dict[str, bytes]) -> Path:
     """A paper's files written into a folder, as its source archive unpacks."""
     for name, body in files.items():
@@ -377,6 +396,24 @@ def test_a_paper_with_subfiles_a_standalone_figure_and_a_response_to_referees(tm
     texts, reader = _read_folder(_unpacked(tmp_path / "2301.00004", files))
     assert texts == {"main.tex": paper, "response.tex": response}
     assert reader.stats.skipped == {"part_of_a_paper": 3, "standalone_figure": 1}
+
+
+def test_a_subfile_in_a_folder_of_its_own_is_part_of_the_paper_above_it(tmp_path: Path) -> None:
+    """A subfile kept in the paper's `sections/` compiles on its own (its own `\\begin{document}`), but its folder is
+    not a paper's: read from an unpacked folder it is part of the paper above it, as in the paper's archive, not a
+    document again; with no paper above it, it is one."""
+    main = MAIN.replace(b"\\include{results.tex}", b"\\subfile{sections/methods}\n\\include{results.tex}")
+    files = {"main.tex": main, "sections/intro.tex": INTRO, "results.tex": RESULTS,
+             "sections/methods.tex": SUBFILE.replace(b"[main.tex]", b"[../main.tex]")}
+    archive = tmp_path / "paper.tar.gz"
+    archive.write_bytes(gzip.compress(_tar(files)))
+    paper = next(ArchiveReader().read(str(archive)))["text"]
+    assert "The methods" in paper
+    texts, reader = _read_folder(_unpacked(tmp_path / "2301.00005", files))
+    assert texts == {"main.tex": paper}
+    assert reader.stats.skipped == {"part_of_a_paper": 3}
+    alone, _ = _read_folder(_unpacked(tmp_path / "alone", {"sections/methods.tex": files["sections/methods.tex"]}))
+    assert alone == {"methods.tex": "\\section{Methods}\nThe methods, in a subfile that compiles on its own."}
 
 
 def test_imported_files_are_found_from_the_including_file_and_a_file_ends_at_endinput(tmp_path: Path) -> None:
