@@ -3,8 +3,10 @@ which of a text's lines are LaTeX rather than prose.
 
 `clean_latex_source` follows the recipe of LLaMA's arXiv subset (Touvron et al. 2023; RedPajama's is the same):
 comments removed, the preamble and the bibliography dropped, the author's macros without arguments expanded where
-they are used, the body's math and markup kept as LaTeX (as extraction keeps math). Unlike that recipe, the title
-and the abstract are kept: dropping everything before the first section loses a paper's densest summary. The
+they are used, the body's math and markup kept as LaTeX (as extraction keeps math). Unlike that recipe, macros with
+arguments (`\\newcommand{\\norm}[1]{\\lVert #1 \\rVert}`, `\\def\\pair#1#2{..}`) are expanded too, their arguments
+read as TeX reads them: a model should learn the notation every paper shares, not each author's shorthand. And the
+title and the abstract are kept: dropping everything before the first section loses a paper's densest summary. The
 authors, affiliations and the rest of the front matter go.
 
 `latex_markup_lines`: the lines of a text that are LaTeX, not prose: display math (`equation`, `align`, `\\[..\\]`,
@@ -22,6 +24,8 @@ import json
 import posixpath
 import re
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
 COMMENT_LINES = "latex:comment_lines_removed"
 MACROS_EXPANDED = "latex:macros_expanded"
@@ -48,13 +52,17 @@ _BIBLIOGRAPHY_COMMANDS = re.compile(
     re.MULTILINE)
 _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 # Definitions of macros: \newcommand{\R}{..}, \newcommand\R{..}, \renewcommand, \providecommand,
-# \DeclareRobustCommand (an `[n]` after the name declares arguments), \def\R{..} (`#1` before the brace declares
-# them), \DeclareMathOperator{\tr}{tr}.
+# \DeclareRobustCommand (`[n]` after the name declares n arguments, a second `[default]` makes the first optional),
+# \def\R{..} (`#1#2` before the brace declares them), \DeclareMathOperator{\tr}{tr}, \let\eps\varepsilon.
 _NEWCOMMAND = re.compile(
     r"\\(?:(?:re|provide)?newcommand|DeclareRobustCommand)\*?[ \t]*(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+))"
-    r"[ \t]*(\[)?")
-_DEF = re.compile(r"\\def[ \t]*\\([A-Za-z]+)[ \t]*(#)?")
+    r"[ \t]*(?:\[[ \t]*([1-9])[ \t]*\][ \t]*(?:\[([^\[\]{}]*)\])?)?[ \t]*")
+_DEF = re.compile(r"\\def[ \t]*\\([A-Za-z]+)[ \t]*((?:#[1-9])*)(?=[ \t]*\{)")
 _MATH_OPERATOR = re.compile(r"\\DeclareMathOperator(\*?)[ \t]*\{[ \t]*\\([A-Za-z]+)[ \t]*\}[ \t]*")
+_LET = re.compile(r"\\let[ \t]*\\([A-Za-z]+)[ \t]*=?[ \t]*(\\[A-Za-z]+)(?![A-Za-z])[ \t]*")
+_PARAMETER = re.compile(r"#([1-9#])")
+_OPTIONAL_ARGUMENT = re.compile(r"[ \t]*\[([^\[\]{}]*)\]")
+_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[^\s{}\\%]")  # one TeX token: a command, or a character
 _MAX_EXPANSION_PASSES = 5
 
 # Display math: environments whose every line is math, and the delimiters that open a display on a line of its own.
@@ -163,30 +171,47 @@ def _skip_spaces(text: str, position: int, spaces: str = " \t\n") -> int:
     return position
 
 
-def _macro_definitions(text: str) -> tuple[dict[str, str], str]:
-    """(macros defined without arguments anywhere in the source: name → replacement, the source without their
-    definitions): a definition left in the body would be expanded into itself."""
-    macros: dict[str, str] = {}
+@dataclass(frozen=True)
+class Macro:
+    """An author's macro: what it stands for, with `#1`.. where its arguments go, and the default of an optional
+    first argument (`\\newcommand{\\vect}[2][x]{..}`), None when every argument is required."""
+
+    replacement: str
+    arguments: int = 0
+    default: str | None = None
+
+
+def _macro_definitions(text: str) -> tuple[dict[str, Macro], str]:
+    """(macros defined anywhere in the source: name → macro, the source without their definitions): a definition
+    left in the body would be expanded into itself."""
+    macros: dict[str, Macro] = {}
     spans: list[tuple[int, int]] = []
 
-    def define(found: re.Match, name: str, replacement: str | None = None) -> None:
-        body = _balanced(text, _skip_spaces(text, found.end()))
-        if body is not None:
-            macros[name] = body[0] if replacement is None else replacement.format(body[0])
-            end = body[1]
-            if found.start() == 0 or text[found.start() - 1] == "\n":  # a line of its own goes with its line break
-                end = _skip_spaces(text, end, " \t")
-                end += text.startswith("\n", end)
-            spans.append((found.start(), end))
+    def define(found: re.Match, name: str, macro: Callable[[str], Macro], end: int | None = None) -> None:
+        if end is None:
+            body = _balanced(text, _skip_spaces(text, found.end()))
+            if body is None:
+                return
+            replacement, end = body
+        else:
+            replacement = ""
+        macros[name] = macro(replacement)
+        if found.start() == 0 or text[found.start() - 1] == "\n":  # a line of its own goes with its line break
+            end = _skip_spaces(text, end, " \t")
+            end += text.startswith("\n", end)
+        spans.append((found.start(), end))
 
     for found in _NEWCOMMAND.finditer(text):
-        if not found.group(3):  # `[n]`: takes arguments, left as written
-            define(found, found.group(1) or found.group(2))
+        arguments = int(found.group(3) or 0)
+        define(found, found.group(1) or found.group(2),
+               lambda body, found=found, arguments=arguments: Macro(body, arguments, found.group(4)))
     for found in _DEF.finditer(text):
-        if not found.group(2):
-            define(found, found.group(1))
+        define(found, found.group(1), lambda body, found=found: Macro(body, len(found.group(2)) // 2))
     for found in _MATH_OPERATOR.finditer(text):
-        define(found, found.group(2), "\\operatorname" + found.group(1) + "{{{}}}")
+        define(found, found.group(2), lambda body, found=found: Macro(f"\\operatorname{found.group(1)}{{{body}}}"))
+    for found in _LET.finditer(text):
+        if found.group(2)[1:] != found.group(1):
+            define(found, found.group(1), lambda _, found=found: Macro(found.group(2)), found.end())
     kept, position = [], 0
     for start, end in sorted(spans):
         if start >= position:
@@ -196,19 +221,72 @@ def _macro_definitions(text: str) -> tuple[dict[str, str], str]:
     return macros, "".join(kept)
 
 
-def _expand_macros(body: str, macros: dict[str, str], notes: Counter) -> str:
+def _expand_macros(body: str, macros: dict[str, Macro], notes: Counter) -> str:
     if not macros or "\\" not in body:
         return body
     # Longest names first, and never followed by a letter: \R is not the start of \Rightarrow. The empty group
     # written after a macro to end its name before a space (`\method{} improves`) prints nothing: it goes too.
-    names = sorted(macros, key=len, reverse=True)
-    use = re.compile(r"\\(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z])(?:\{\})?")
+    simple = {name: macro.replacement for name, macro in macros.items() if not macro.arguments}
+    with_arguments = {name: macro for name, macro in macros.items() if macro.arguments}
+    simple_use = _uses(simple, r"(?:\{\})?")
+    argument_use = _uses(with_arguments)
+    limit = 4 * len(body) + 10_000  # a macro that doubles itself at each use stops growing here
     for _ in range(_MAX_EXPANSION_PASSES):  # a macro may use another; a recursive one stops here
-        body, count = use.subn(lambda found: macros[found.group(1)], body)
+        count = 0
+        # Those with arguments first: TeX takes an argument as written (`\norm\R`: `\R` is the argument).
+        if argument_use is not None:
+            body, count = _expand_uses_with_arguments(body, argument_use, with_arguments)
+        if simple_use is not None:  # (one C-level substitution for the macros without arguments, most of them)
+            body, expanded = simple_use.subn(lambda found: simple[found.group(1)], body)
+            count += expanded
         notes[MACROS_EXPANDED] += count
-        if not count:
+        if not count or len(body) > limit:
             break
     return body
+
+
+def _uses(macros: dict, after: str = "") -> re.Pattern | None:
+    """The uses of these macros' names (longest first, never followed by a letter), then `after`; None for none."""
+    if not macros:
+        return None
+    return re.compile(r"\\(" + "|".join(map(re.escape, sorted(macros, key=len, reverse=True))) + r")(?![A-Za-z])"
+                      + after)
+
+
+def _expand_uses_with_arguments(body: str, use: re.Pattern, macros: dict[str, Macro]) -> tuple[str, int]:
+    """`body` with each use of a macro with arguments replaced (`_expanded`), and how many were."""
+    parts, position, count = [], 0, 0
+    for found in use.finditer(body):
+        macro = macros[found.group(1)]
+        if found.start() < position:
+            continue  # (inside the arguments of a macro expanded just before: the next pass takes it)
+        if (expanded := _expanded(body, found.end(), macro)) is None:
+            continue  # its arguments are not there as written: left as it is
+        parts += [body[position:found.start()], expanded[0]]
+        position, count = expanded[1], count + 1
+    return "".join([*parts, body[position:]]), count
+
+
+def _expanded(body: str, start: int, macro: Macro) -> tuple[str, int] | None:
+    """(what a macro's use whose name ends at `start` stands for, where the use ends), None when its arguments are
+    not there as written. An argument is a brace group or, as TeX reads it, one token after spaces (`\\vect x`)."""
+    arguments, position = [], start
+    if macro.default is not None:
+        optional = _OPTIONAL_ARGUMENT.match(body, position)
+        arguments.append(optional.group(1) if optional is not None else macro.default)
+        position = optional.end() if optional is not None else position
+    while len(arguments) < macro.arguments:
+        position = _skip_spaces(body, position)
+        if (group := _balanced(body, position)) is not None:
+            arguments.append(group[0])
+            position = group[1]
+        elif (token := _TOKEN.match(body, position)) is not None:
+            arguments.append(token.group(0))
+            position = token.end()
+        else:
+            return None
+    return _PARAMETER.sub(lambda found: "#" if found.group(1) == "#" else arguments[int(found.group(1)) - 1]
+                          if int(found.group(1)) <= len(arguments) else found.group(0), macro.replacement), position
 
 
 def _command_argument(text: str, command: str) -> str | None:

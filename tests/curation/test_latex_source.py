@@ -98,15 +98,16 @@ def test_a_paper_keeps_its_title_abstract_and_body_as_latex_and_loses_preamble_c
                  "trailing remark", "older proof", "switched off", "Palis", "\\bibitem",
                  "after the end of the document", "\\newcommand", "\\begin{abstract}", "Supported by grant"):
         assert gone not in text, gone
-    # Macros without arguments expanded (one using another), \Rightarrow left alone, a macro with arguments kept.
+    # Macros expanded (one using another, one with an argument), \Rightarrow left alone.
     assert "f\\colon M \\to \\mathbb{R}" in text and "$\\mathbb{R}_{+}$" in text and "\\operatorname{grad} f" in text
-    assert "$\\varepsilon > 0$" in text and "$\\Rightarrow$" in text and "-\\norm{\\nabla f(x(t))}^2" in text
+    assert "$\\varepsilon > 0$" in text and "$\\Rightarrow$" in text
+    assert "-\\left\\lVert \\nabla f(x(t)) \\right\\rVert^2" in text
     assert "About 50\\% of the examples" in text and "rate = 100 % of the step" in text  # escaped %, verbatim
     assert "Along a solution of \\eqref{eq:flow} the value of $f$ decreases, since\n\\begin{align}" in text
     for kept in ("\\begin{equation}", "\\label{eq:flow}", "\\section*{Main result}",
                  "\\begin{theorem}\\label{thm:main}", "\\caption{Trajectories", "\\end{figure}"):
         assert kept in text, kept
-    assert notes == {COMMENT_LINES: 6, PREAMBLE: 1, FRONT_MATTER: 1, BIBLIOGRAPHY: 1, MACROS_EXPANDED: 5}
+    assert notes == {COMMENT_LINES: 6, PREAMBLE: 1, FRONT_MATTER: 1, BIBLIOGRAPHY: 1, MACROS_EXPANDED: 6}
 
 
 def test_a_file_without_a_document_environment_is_all_body_and_recursive_macros_stop() -> None:
@@ -121,6 +122,31 @@ def test_a_file_without_a_document_environment_is_all_body_and_recursive_macros_
     assert notes[COMMENT_LINES] == 1
     robust, _ = clean_latex_source("\\DeclareRobustCommand{\\etal}{et al.}\nAs Smith \\etal{} showed.\n")
     assert robust == "As Smith et al. showed."
+
+
+def test_macros_with_arguments_are_expanded_as_tex_reads_their_arguments() -> None:
+    """An author's macro with arguments (`\\newcommand{\\vect}[2][x]{..}`, `\\def\\pair#1#2{..}`) is replaced by
+    what it stands for with its arguments in place, as TeX reads them: brace groups, or one token each; an optional
+    first argument takes its default when not given; macros in arguments are expanded too; `\\let` names another
+    command. A use without its arguments, or a `\\def` with delimited arguments, is left as written."""
+    source = ("\\newcommand{\\norm}[1]{\\left\\lVert #1 \\right\\rVert}\n"
+              "\\newcommand*{\\vect}[2][x]{\\mathbf{#1}_{#2}}\n"
+              "\\let\\eps=\\varepsilon\n"
+              "\\def\\pair#1#2{(#1, #2)}\n"
+              "\\def\\upto#1.{#1}\n"
+              "\\renewcommand\\R{\\mathbb{R}}\n"
+              "Let $\\norm{\\vect{i}} + \\vect[y] {j} + \\pair a{\\R^2} + \\norm\\R < \\eps$ hold.\n"
+              "Then \\upto x. follows}\n")
+    text, notes = clean_latex_source(source)
+    assert text == ("\\def\\upto#1.{#1}\n"
+                    "Let $\\left\\lVert \\mathbf{x}_{i} \\right\\rVert + \\mathbf{y}_{j} + (a, \\mathbb{R}^2) "
+                    "+ \\left\\lVert \\mathbb{R} \\right\\rVert < \\varepsilon$ hold.\n"
+                    "Then \\upto x. follows}")
+    assert notes[MACROS_EXPANDED] == 8
+    unfinished, _ = clean_latex_source("\\newcommand{\\pair}[2]{(#1, #2)}\nThe pair \\pair{a}\n")
+    assert unfinished == "The pair \\pair{a}"
+    doubling, _ = clean_latex_source("\\newcommand{\\twice}[1]{\\twice{#1}\\twice{#1}}\n\\twice{x}\n")
+    assert len(doubling) < 4 * len("\\twice{x}") + 10_000  # a macro that doubles itself stops growing
 
 
 def test_front_matter_in_the_body_goes_and_an_abstract_command_is_kept() -> None:
