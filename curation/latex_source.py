@@ -471,6 +471,14 @@ def arxiv_readme(files: dict[str, str]) -> tuple[list[str], set[str]]:
     """(top-level files, ignored files) that a submission's `00README` names, of those among `files`: arXiv's
     directives to its own compiler, `main.tex toplevelfile` / `draft.tex ignore` lines in `00README.XXX`, or
     `{"sources": [{"filename": "main.tex", "usage": "toplevel"}, ..]}` in `00README.json`."""
+    usage = arxiv_readme_usage(files)
+    toplevel = [name for name, use in usage.items() if use == "toplevel" and name in files]
+    return toplevel, {name for name, use in usage.items() if use == "ignore" and name in files}
+
+
+def arxiv_readme_usage(files: dict[str, str]) -> dict[str, str]:
+    """What a submission's `00README` (among `files`) says of each file it names (`toplevel`, `ignore`, ..), by the
+    file's name in the submission (`sections/old.tex`), whether or not it is among `files`."""
     usage: dict[str, str] = {}
     for readme in ARXIV_README_NAMES:
         text = files.get(readme)
@@ -486,8 +494,7 @@ def arxiv_readme(files: dict[str, str]) -> tuple[list[str], set[str]]:
         else:
             usage |= {parts[0]: {"toplevelfile": "toplevel"}.get(parts[1], parts[1])
                       for parts in map(str.split, text.splitlines()) if len(parts) >= 2}
-    toplevel = [name for name, use in usage.items() if use == "toplevel" and name in files]
-    return toplevel, {name for name, use in usage.items() if use == "ignore" and name in files}
+    return usage
 
 
 def paper_sources(files: dict[str, str], notes: Counter) -> list[tuple[str, str]]:

@@ -32,9 +32,9 @@ from typing import IO
 import fsspec
 
 from sciloom.curation.document import STRUCTURED, Document
-from sciloom.curation.latex_source import (ARXIV_README_NAMES, arxiv_readme, clean_latex_source, included_names,
-                                           is_main_file, is_standalone_figure, is_subfile, package_names,
-                                           paper_source)
+from sciloom.curation.latex_source import (ARXIV_README_NAMES, arxiv_readme_usage, clean_latex_source,
+                                           included_names, is_main_file, is_standalone_figure, is_subfile,
+                                           package_names, paper_source)
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
 from sciloom.curation.step import Reader
@@ -252,13 +252,15 @@ class TextFileReader(Reader):
                 continue  # (its own reader says why it cannot be read)
             if len(body) <= self.max_record_bytes and not looks_binary(body):
                 sources[name] = read[joined(folder, name)] = decode_undeclared(body)[0]
-        toplevel, ignored = arxiv_readme(sources)
+        usage = arxiv_readme_usage(sources)  # (a file it ignores may be in a folder below: `sections/old.tex`)
+        toplevel = [name for name, use in usage.items() if use == "toplevel" and name in sources]
         mains = [name for name in latex_files
                  if name in sources and is_main_file(sources[name]) and not is_subfile(sources[name])]
         if not mains and not toplevel:
             return None
-        verdicts = {joined(folder, name): "left_out_by_00readme"
-                    for name in [*ignored, *(main for main in mains if toplevel and main not in toplevel)]}
+        left_out = [name for name, use in usage.items() if use == "ignore"]
+        left_out += [main for main in mains if toplevel and main not in toplevel]
+        verdicts = {joined(folder, name): "left_out_by_00readme" for name in left_out}
         # The papers' files, read here, are kept for the reader of the main file, which comes next in a task's
         # sorted inputs (a paper read from an object store: one request per file, not three).
         self._papers_read = {}

@@ -509,6 +509,12 @@ def test_the_submitters_00readme_names_the_paper_and_the_files_to_ignore(tmp_pat
     texts, reader = _read_folder(_unpacked(tmp_path / "unpacked", files))
     assert list(texts) == ["main.tex"] and "Two Files" in texts["main.tex"] and "Old text" not in texts["main.tex"]
     assert reader.stats.skipped == {"part_of_a_paper": 2, "left_out_by_00readme": 1}
+    # A file it ignores in a folder below the paper's is left out too.
+    texts, reader = _read_folder(_unpacked(tmp_path / "unpacked_notes", {
+        **files, "sections/notes.tex": b"Notes to the coauthors, never compiled.\n",
+        "00README.XXX": readme_xxx + b"sections/notes.tex ignore\n"}))
+    assert list(texts) == ["main.tex"]
+    assert reader.stats.skipped == {"part_of_a_paper": 2, "left_out_by_00readme": 2}
     # A main file in a folder of the archive finds a file beside that folder (`../`) as LaTeX does.
     nested = {"paper/main.tex": MAIN.replace(b"\\input{sections/intro}", b"\\input{../shared/intro}"),
               "shared/intro.tex": INTRO, "paper/results.tex": RESULTS}
