@@ -100,6 +100,11 @@ class InputsConfig(BaseModel):
         "Plain-text files that hold many documents: a regular expression, and every line it matches starts a new "
         "document, named by its file and line (WikiText's articles: `'^ = [^=].* = $'`; a paragraph each: "
         "`'^\\s*$'`; a line each: `''`). The file is read as a stream, of any size; default: a file is one document."))
+    storage_options: dict[str, Any] = Field(default_factory=dict, description=(
+        "fsspec storage options for inputs in an object store, as pandas and `datasets` take them: "
+        "`{endpoint_url: http://minio:9000, key: ..., secret: ...}` for an S3-compatible store, `{anon: true}` for "
+        "a public bucket. Every worker reads with them. They are not settings of the run: a changed endpoint or key "
+        "redoes nothing, and they are in no report or hash."))
     max_record_bytes: int = Field(default=DEFAULT_MAX_RECORD_BYTES, ge=1024, description=(
         "WARC records (and JSONL lines, in characters) larger than this are skipped, counted as "
         "`record_too_large`, without being held in memory; a text or HTML file larger than this, as "
@@ -141,6 +146,11 @@ class InputNotFound(FileNotFoundError):
     """A configured path or glob that matches no file: a recipe error, reported before any work starts."""
 
 
+class InputsUnreachable(OSError):
+    """An input URL whose store cannot be opened or listed (no backend installed, an option it does not take, an
+    endpoint nobody answers, keys it refuses): one message before any work starts, not a traceback."""
+
+
 class InputListedTwice(ValueError):
     """A file that two entries of curation.inputs list: which entry's options (source name, fields) apply?"""
 
@@ -170,11 +180,11 @@ def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles
         return config.format != "auto" or format_of(name) is not None
 
     for pattern in config.paths:
-        files, others = _expand(pattern, is_input, versions)
+        files, others = _expand(pattern, is_input, versions, config.storage_options)
         found.update(files)
         passed_over.update(others)
     if config.paths_file is not None:
-        found.update(_listed(config.paths_file, config.paths_prefix))
+        found.update(_listed(config.paths_file, config.paths_prefix, config.storage_options))
     for name in _dataset_metadata(found):
         passed_over[name] = "dataset_metadata"
         del found[name]
@@ -304,13 +314,31 @@ def _listed_in_folder(relative: str) -> bool:
     return not any(part.startswith((".", "_")) for part in relative.replace("\\", "/").split("/"))
 
 
+def _store_listing(pattern: str, storage_options: dict[str, Any]
+                   ) -> tuple[fsspec.AbstractFileSystem, dict[str, dict[str, Any]], str]:
+    """(the store's filesystem, path -> listing entry of the files a URL names, which it names: `glob`, `folder` (every
+    file under it) or `file` (none when there is no such file))."""
+    fs, path = url_to_fs(pattern, **storage_options)
+    if _GLOB_CHARS.search(path):
+        root = _glob_root(path)
+        return fs, {p: info for p, info in fs.glob(path, detail=True).items()
+                    if info.get("type") == "file" and _listed_in_folder(p[len(root):])}, "glob"
+    if fs.isdir(path):
+        return fs, {p: info for p, info in fs.find(path, detail=True).items()
+                    if _listed_in_folder(p[len(path.rstrip("/")):])}, "folder"
+    try:
+        return fs, {path: fs.info(path)}, "file"
+    except FileNotFoundError:
+        return fs, {}, "file"
+
+
 def _glob_root(pattern: str) -> str:
     """The folder a glob searches under: its path up to the last `/` before the first wildcard."""
     return pattern[:_GLOB_CHARS.search(pattern).start()].rpartition("/")[0] or "."
 
 
-def _expand(pattern: str, is_input: Callable[[str], bool], versions: dict[str, str]
-            ) -> tuple[dict[str, str], dict[str, str]]:
+def _expand(pattern: str, is_input: Callable[[str], bool], versions: dict[str, str],
+            storage_options: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """(name -> location of the inputs, name -> why passed over) of one path, folder, glob or URL; the versions of
     the files an object store lists go into `versions`. Under a folder or glob, `is_input` decides by name, and a
     dataset's documentation is passed over unless the glob names it (`repos/*/README.md`); a file named on its own
@@ -318,20 +346,14 @@ def _expand(pattern: str, is_input: Callable[[str], bool], versions: dict[str, s
     # A glob whose last part has no wildcard names its files: `repos/*/README.md` reads the READMEs.
     reads_documentation = not _GLOB_CHARS.search(pattern.rpartition("/")[2])
     if is_url(pattern):
-        fs, path = url_to_fs(pattern)
-        if _GLOB_CHARS.search(path):
-            root = _glob_root(path)
-            listed = {p: info for p, info in fs.glob(path, detail=True).items()
-                      if info.get("type") == "file" and _listed_in_folder(p[len(root):])}
-        elif fs.isdir(path):
-            listed = {p: info for p, info in fs.find(path, detail=True).items()
-                      if _listed_in_folder(p[len(path.rstrip("/")):])}
+        try:
+            fs, listed, kind = _store_listing(pattern, storage_options)
+        except Exception as error:  # noqa: BLE001 - what stops this listing stops the run: said in one line
+            raise InputsUnreachable(f"{pattern}: cannot list the inputs ({type(error).__name__}: {error}); check "
+                                    "the entry's storage_options (endpoint_url, key, secret)") from None
+        if kind == "folder":
             reads_documentation = False
-        else:
-            try:
-                listed = {path: fs.info(path)}
-            except FileNotFoundError:
-                listed = {}
+        elif kind == "file":
             is_input = _always
         files = {fs.unstrip_protocol(p): fs.unstrip_protocol(p) for p in listed}
         versions.update((fs.unstrip_protocol(p), _version(info)) for p, info in listed.items())
@@ -396,8 +418,10 @@ def _suffix(name: str) -> str:
     return base[base.index("."):] if "." in base else "without extension"
 
 
-def _listed(paths_file: str, prefix: str | None) -> dict[str, str]:
-    with fsspec.open(paths_file, "rt", compression="infer") as listing:
+def _listed(paths_file: str, prefix: str | None, storage_options: dict[str, Any]) -> dict[str, str]:
+    # (The options are the inputs' store's; a paths file on the local disk takes none.)
+    options = storage_options if is_url(paths_file) else {}
+    with fsspec.open(paths_file, "rt", compression="infer", **options) as listing:
         lines = [line.strip() for line in listing]
     # Relative lines: under the prefix, else beside the paths file itself.
     out: dict[str, str] = {}
@@ -472,6 +496,7 @@ class InputReader(Reader):
         }
         for reader in self._readers.values():
             reader.stats = self.stats  # the stage reports one `read` step whatever the formats
+            reader.storage_options = config.storage_options
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
         fmt = _format(self.config, location)

@@ -110,7 +110,9 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
         # Each file's task carries its input's own options (source name, fields, limits): a change redoes its files.
         # Its version too: a file still downloading when a run read it, complete at the rerun, is read again; so is
         # an object replaced in its store.
-        options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files"})
+        # (Not where they are read from: the store's endpoint and keys.)
+        options = inputs.model_dump(mode="json", exclude={"paths", "paths_file", "paths_prefix", "max_files",
+                                                          "storage_options"})
         files = find_inputs(inputs, run_dir or out_dir)
         passed_over.update(files.passed_over)
         found = [dataclasses.replace(task, settings={**options, "file_version": _file_versions(task.inputs,

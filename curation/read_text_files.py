@@ -193,7 +193,8 @@ class TextFileReader(Reader):
                 queue += taken_in(files[name], base)
                 continue
             try:
-                with fsspec.open(joined(folder, name), "rb", compression="infer") as raw:
+                location = joined(folder, name)
+                with fsspec.open(location, "rb", compression="infer", **self.url_options(location)) as raw:
                     body = raw.read(self.max_record_bytes + 1)
             except (OSError, ValueError):
                 notes["latex:input_not_found"] += 1
@@ -205,11 +206,10 @@ class TextFileReader(Reader):
             queue += taken_in(files[name], base)
         return files
 
-    @staticmethod
-    def _listing(folder: str) -> list[str]:
+    def _listing(self, folder: str) -> list[str]:
         """The names of the files and folders in a folder (local or a URL); none when it cannot be listed."""
         try:
-            fs, path = fsspec.core.url_to_fs(folder or ".")
+            fs, path = fsspec.core.url_to_fs(folder or ".", **self.url_options(folder))
             return [entry.rpartition("/")[2] for entry in fs.ls(path, detail=False)]
         except (OSError, ValueError):
             return []
@@ -246,7 +246,8 @@ class TextFileReader(Reader):
         sources = {}
         for name in latex_files + [name for name in listed if name in ARXIV_README_NAMES]:
             try:
-                with fsspec.open(joined(folder, name), "rb", compression="infer") as raw:
+                location = joined(folder, name)
+                with fsspec.open(location, "rb", compression="infer", **self.url_options(location)) as raw:
                     body = raw.read(self.max_record_bytes + 1)
             except (OSError, ValueError, EOFError):
                 continue  # (its own reader says why it cannot be read)

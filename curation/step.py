@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC
 from collections.abc import Iterable, Iterator
-from typing import IO, ClassVar
+from typing import IO, Any, ClassVar
 
 import fsspec
 import pyarrow as pa
@@ -72,6 +72,8 @@ def _text_bytes(doc: Document) -> int:
 class Reader(Step):
     """The first step of a chain: turns one input location into documents, counting what it cannot read."""
 
+    storage_options: dict[str, Any] = {}  # fsspec's, for inputs in an object store (InputsConfig.storage_options)
+
     def output_columns(self, location: str) -> dict[str, pa.DataType]:
         """Columns of the documents read from `location` (fixed for most readers)."""
         return dict(self.columns)
@@ -85,10 +87,14 @@ class Reader(Step):
         """The input opened for binary reading (`compression="infer"`: gzip / zstd by the file name), or None,
         counted as `unreadable_file`, when it cannot be opened."""
         try:
-            return fsspec.open(location, "rb", compression=compression).open()
+            return fsspec.open(location, "rb", compression=compression, **self.url_options(location)).open()
         except (OSError, ValueError):
             self.skip("unreadable_file")
             return None
+
+    def url_options(self, location: str) -> dict[str, Any]:
+        """The storage options to open `location` with: the inputs' own for a URL, none for a local file."""
+        return self.storage_options if "://" in location else {}
 
     def read_capped(self, location: str, cap: int) -> bytes | None:
         """The first `cap + 1` bytes of a file read whole (decompressed by its name), so that a file over the cap

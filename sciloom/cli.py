@@ -55,6 +55,7 @@ EXIT_CODES = {
     "sciloom.recipe_errors.RecipeError": 2,
     "sciloom.curation.inputs.InputNotFound": 2,
     "sciloom.curation.inputs.InputListedTwice": 2,
+    "sciloom.curation.inputs.InputsUnreachable": 2,
     "sciloom.curation.ray_runtime.RayConnectionError": 2,
     "sciloom.run_lock.RunLocked": 2,
     "sciloom.runner.PhaseNotRun": 2,

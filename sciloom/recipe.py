@@ -36,9 +36,11 @@ class Recipe(BaseModel):
 
     def content_hash(self) -> str:
         """Hash of what the recipe asks for (paths included), recorded in shard manifests. Where a copy of the
-        outputs is published is not part of it: publishing a finished run must not make its outputs stale."""
-        canonical = json.dumps(self.model_dump(mode="json", exclude={"run": {"publish_to", "publish_options"}}),
-                               sort_keys=True)
+        outputs is published is not part of it: publishing a finished run must not make its outputs stale. Nor are
+        the stores' options (endpoints, keys) for publishing or reading inputs."""
+        canonical = json.dumps(self.model_dump(mode="json", exclude={
+            "run": {"publish_to", "publish_options"},
+            "curation": {"inputs": {"__all__": {"storage_options"}}}}), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

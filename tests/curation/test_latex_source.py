@@ -317,7 +317,7 @@ def test_a_folder_of_unpacked_papers_gives_one_document_per_paper(tmp_path: Path
     reader = InputReader(config)
     listed: list[str] = []
     listing = TextFileReader._listing
-    monkeypatch.setattr(TextFileReader, "_listing", staticmethod(lambda folder: listed.append(folder) or listing(folder)))
+    monkeypatch.setattr(TextFileReader, "_listing", lambda self, folder: listed.append(folder) or listing(self, folder))
     texts = {Path(location).relative_to(tmp_path).as_posix(): doc["text"]
              for task in resolve_inputs(config) for location in task.inputs for doc in reader.read(location)}
     # A paper's folder is where the search for its main file ends: the folder of all papers is never listed (in an

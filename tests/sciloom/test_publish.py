@@ -25,45 +25,12 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from conftest import S3_BUCKET as BUCKET, S3_CREDENTIALS as CREDENTIALS
 from sciloom.publish import BOOKKEEPING, phase_files, publish_phase, published_phases
 from sciloom.recipe import RecipeError, load_recipe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-BUCKET = "sciloom-test"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    """A moto S3 server on a free loopback port, with one bucket; stopped (that process only) afterwards."""
-    import boto3
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(endpoint, timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "moto_server exited at start"
-                time.sleep(0.1)
-        with pytest.MonkeyPatch.context() as environment:
-            for key, value in CREDENTIALS.items():
-                environment.setenv(key, value)
-            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
-            yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 def s3(endpoint: str):
     import s3fs
 
