@@ -497,11 +497,37 @@ def arxiv_readme_usage(files: dict[str, str]) -> dict[str, str]:
     return usage
 
 
+# A document beside the paper, by its file's name: a supplement, an appendix compiled apart, a response to the
+# referees, a cover letter (`supp.tex`, `SI_main.tex`, `response_to_reviewers.tex`, `cover-letter.tex`; not
+# `letter.tex`: a paper for a Letters journal is often named so).
+_SIDE_DOCUMENT = re.compile(r"(?:^|[^a-z])(?:supp|suppl|supplement\w*|si|appendi\w*|response\w*|reply|rebuttal|cover\w*"
+                            r"|referees?|reviewers?|erratum|corrigendum)(?:[^a-z]|$)", re.IGNORECASE)
+# The xr package: a supplement refers to the paper's labels with `\externaldocument[S-]{main}`.
+_EXTERNAL_DOCUMENT = re.compile(r"\\externaldocument[ \t]*(?:\[[^\]]*\][ \t]*)?\{[ \t]*([^{}]+?)[ \t]*\}")
+
+
+def _paper_first(documents: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The documents of a paper's files with the paper first, then by length: the paper is the one a supplement
+    names as its external document (the xr package), else one not named as a side document (`supp.tex`,
+    `response.tex`), the longest of those."""
+    referenced = {_relative(main.rpartition("/")[0], found.group(1)) for main, source in documents
+                  for found in _EXTERNAL_DOCUMENT.finditer(_without_comments(source, Counter()))}
+
+    def rank(document: tuple[str, str]) -> tuple[int, int]:
+        main, source = document
+        if main.removesuffix(TEX_SUFFIX) in referenced or main in referenced:
+            return 0, -len(source)
+        side = _SIDE_DOCUMENT.search(main.rpartition("/")[2].removesuffix(TEX_SUFFIX)) is not None
+        return (2 if side or _EXTERNAL_DOCUMENT.search(source) else 1), -len(source)
+
+    return sorted(documents, key=rank)
+
+
 def paper_sources(files: dict[str, str], notes: Counter) -> list[tuple[str, str]]:
     """(main file, its source with what it takes in: `paper_source`) of each document of a paper's files, the
-    longest first: sources holding several documents (the paper, its supplement, a response to the referees) give
-    each, and the paper is the one with the most text. A main file that another takes in (a `subfiles` section)
-    is part of that one; a standalone figure (`\\documentclass{standalone}`) is no document (`latex:` notes)."""
+    paper first (`_paper_first`): sources holding several documents (the paper, its supplement, a response to the
+    referees) give each. A main file that another takes in (a `subfiles` section) is part of that one; a standalone
+    figure (`\\documentclass{standalone}`) is no document (`latex:` notes)."""
     ignored = arxiv_readme(files)[1]
     files = {name: source for name, source in files.items() if name not in ignored}
     found, taken = [], set()
@@ -513,7 +539,7 @@ def paper_sources(files: dict[str, str], notes: Counter) -> list[tuple[str, str]
     documents = [(main, source) for main, source in found if main not in taken] or found[:1]
     figures = [(main, source) for main, source in documents if is_standalone_figure(files[main])]
     notes[STANDALONE_FIGURES] += len(figures)
-    return sorted((document for document in documents if document not in figures), key=lambda item: -len(item[1]))
+    return _paper_first([document for document in documents if document not in figures])
 
 
 def paper_source(files: dict[str, str], notes: Counter, main: str, taken: set[str] | None = None) -> str:

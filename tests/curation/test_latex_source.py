@@ -442,6 +442,27 @@ def test_a_subfile_in_a_folder_of_its_own_is_part_of_the_paper_above_it(tmp_path
     assert alone == {"methods.tex": "\\section{Methods}\nThe methods, in a subfile that compiles on its own."}
 
 
+def test_a_supplement_longer_than_its_paper_does_not_take_the_papers_name(tmp_path: Path) -> None:
+    """A paper's supplement is often longer than the paper. The paper keeps the paper's id: it is the document a
+    supplement names with the xr package's `\\externaldocument{main}`, else the longest not named as a supplement or
+    a response (`supp.tex`, `SI.tex`, `response_to_reviewers.tex`)."""
+    supplement = (b"\\documentclass{article}\n\\usepackage{xr}\n\\externaldocument[M-]{main}\n\\begin{document}\n"
+                  b"\\section{Supplementary methods}\n" + b"Every step of the derivation in full. " * 200 +
+                  b"\n\\end{document}\n")
+    for supplement_name in ("extra.tex", "supp.tex"):
+        for xr in (True, False):
+            if not xr and supplement_name == "extra.tex":
+                continue  # (a neutral name and no reference: the longer is taken as the paper, as before)
+            body = supplement if xr else supplement.replace(b"\\externaldocument[M-]{main}\n", b"")
+            files = {"main.tex": MAIN, "sections/intro.tex": INTRO, "results.tex": RESULTS, supplement_name: body}
+            archive = tmp_path / "paper.tar.gz"
+            archive.write_bytes(gzip.compress(_tar(files)))
+            paper, other = ArchiveReader().read(str(archive))
+            assert "The introduction" in paper["text"] and "derivation in full" in other["text"], (supplement_name, xr)
+            assert paper["id"] == document_id("paper", f"{archive}") and other["id"] == document_id(
+                "paper", f"{archive}/{supplement_name}")
+
+
 def test_imported_files_are_found_from_the_including_file_and_a_file_ends_at_endinput(tmp_path: Path) -> None:
     """The import package: `\\import{dir/}{file}` from the paper's folder, `\\subimport{dir/}{file}` from the
     including file's, and an `\\input` inside an imported file from its folder too; LaTeX reads no further in a file
