@@ -210,7 +210,9 @@ def _macro_definitions(text: str) -> tuple[dict[str, Macro], str]:
     for found in _MATH_OPERATOR.finditer(text):
         define(found, found.group(2), lambda body, found=found: Macro(f"\\operatorname{found.group(1)}{{{body}}}"))
     for found in _LET.finditer(text):
-        if found.group(2)[1:] != found.group(1):
+        # `\let\oldsection\section` keeps a command the source then redefines: left as written, as it means the
+        # command before the redefinition.
+        if found.group(2)[1:] != found.group(1) and found.group(2)[1:] not in macros:
             define(found, found.group(1), lambda _, found=found: Macro(found.group(2)), found.end())
     kept, position = [], 0
     for start, end in sorted(spans):
