@@ -210,9 +210,12 @@ def _macro_definitions(text: str) -> tuple[dict[str, Macro], str]:
     for found in _MATH_OPERATOR.finditer(text):
         define(found, found.group(2), lambda body, found=found: Macro(f"\\operatorname{found.group(1)}{{{body}}}"))
     for found in _LET.finditer(text):
-        # `\let\oldsection\section` keeps a command the source then redefines: left as written, as it means the
-        # command before the redefinition.
-        if found.group(2)[1:] != found.group(1) and found.group(2)[1:] not in macros:
+        saved = found.group(2)[1:]
+        if saved in macros:
+            # `\let\oldsection\section`, then `\section` redefined to wrap `\oldsection`: a change of style; the
+            # standard command is kept as written (expanded, the new one would be its own expansion).
+            del macros[saved]
+        elif saved != found.group(1):
             define(found, found.group(1), lambda _, found=found: Macro(found.group(2)), found.end())
     kept, position = [], 0
     for start, end in sorted(spans):
