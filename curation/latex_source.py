@@ -261,20 +261,42 @@ def _uses(macros: dict, after: str = "") -> re.Pattern | None:
 def _expand_uses_with_arguments(body: str, use: re.Pattern, macros: dict[str, Macro]) -> tuple[str, int]:
     """`body` with each use of a macro with arguments replaced (`_expanded`), and how many were."""
     parts, position, count = [], 0, 0
+    closing: dict[int, int] | None = None
     for found in use.finditer(body):
         macro = macros[found.group(1)]
         if found.start() < position:
             continue  # (inside the arguments of a macro expanded just before: the next pass takes it)
-        if (expanded := _expanded(body, found.end(), macro)) is None:
+        if closing is None:
+            closing = _brace_pairs(body)
+        if (expanded := _expanded(body, found.end(), macro, closing)) is None:
             continue  # its arguments are not there as written: left as it is
         parts += [body[position:found.start()], expanded[0]]
         position, count = expanded[1], count + 1
     return "".join([*parts, body[position:]]), count
 
 
-def _expanded(body: str, start: int, macro: Macro) -> tuple[str, int] | None:
+_BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
+
+
+def _brace_pairs(text: str) -> dict[int, int]:
+    """Where each brace group of `text` that closes opens → where its closing brace is (escaped braces, `\\{`, are
+    none). One pass over the braces: finding each argument's end by scanning from it cost a pass to the end of the
+    text for every macro use after one stray brace (100 s for a 350 KB source)."""
+    pairs: dict[int, int] = {}
+    opened: list[int] = []
+    for found in _BRACE_OR_ESCAPE.finditer(text):
+        brace = found.group()
+        if brace == "{":
+            opened.append(found.start())
+        elif brace == "}" and opened:
+            pairs[opened.pop()] = found.start()
+    return pairs
+
+
+def _expanded(body: str, start: int, macro: Macro, closing: dict[int, int]) -> tuple[str, int] | None:
     """(what a macro's use whose name ends at `start` stands for, where the use ends), None when its arguments are
-    not there as written. An argument is a brace group or, as TeX reads it, one token after spaces (`\\vect x`)."""
+    not there as written. An argument is a brace group (`closing`: `_brace_pairs`) or, as TeX reads it, one token
+    after spaces (`\\vect x`)."""
     arguments, position = [], start
     if macro.default is not None:
         optional = _OPTIONAL_ARGUMENT.match(body, position)
@@ -282,9 +304,11 @@ def _expanded(body: str, start: int, macro: Macro) -> tuple[str, int] | None:
         position = optional.end() if optional is not None else position
     while len(arguments) < macro.arguments:
         position = _skip_spaces(body, position)
-        if (group := _balanced(body, position)) is not None:
-            arguments.append(group[0])
-            position = group[1]
+        if (end := closing.get(position)) is not None:
+            arguments.append(body[position + 1:end])
+            position = end + 1
+        elif body.startswith("{", position):
+            return None  # a group that never closes
         elif (token := _TOKEN.match(body, position)) is not None:
             arguments.append(token.group(0))
             position = token.end()

@@ -148,6 +148,9 @@ def test_macros_with_arguments_are_expanded_as_tex_reads_their_arguments() -> No
                                   "\\renewcommand{\\section}{\\oldsection*}\n\\begin{document}\n\\section{Results}\n"
                                   "\\end{document}\n")
     assert saved == "\\section{Results}"
+    # After a stray brace, a use whose group closes is expanded and one whose group never closes is left.
+    stray, _ = clean_latex_source("\\newcommand{\\norm}[1]{|#1|}\nA { stray brace, \\norm{x} and \\norm{y.\n")
+    assert stray == "A { stray brace, |x| and \\norm{y."
     unfinished, _ = clean_latex_source("\\newcommand{\\pair}[2]{(#1, #2)}\nThe pair \\pair{a}\n")
     assert unfinished == "The pair \\pair{a}"
     doubling, _ = clean_latex_source("\\newcommand{\\twice}[1]{\\twice{#1}\\twice{#1}}\n\\twice{x}\n")
