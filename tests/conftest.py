@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -69,38 +66,10 @@ def ray_session():
     ray.shutdown()
 
 
-# The S3 server the object-store tests start (moto's, a real server process on loopback), its bucket and the keys it
-# takes.
-S3_BUCKET = "sciloom-test"
-S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    """A moto S3 server on a free loopback port, with one bucket (`S3_BUCKET`) and the keys in this process's
-    environment; stopped (that process only) afterwards."""
-    import boto3
-    import httpx
+    """A moto S3 server on a free loopback port, with one bucket (`s3_server.S3_BUCKET`) and its keys in this
+    process's environment; stopped (that process only) afterwards."""
+    from s3_server import running_s3_server
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(endpoint, timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "moto_server exited at start"
-                time.sleep(0.1)
-        with pytest.MonkeyPatch.context() as environment:
-            for key, value in S3_CREDENTIALS.items():
-                environment.setenv(key, value)
-            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=S3_BUCKET)
-            yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    yield from running_s3_server()

@@ -11,7 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 import s3fs
 
-from conftest import S3_BUCKET
+from s3_server import S3_BUCKET
 from sciloom.cli import exit_code_for
 from sciloom.curation.config import CurationConfig
 from sciloom.curation.inputs import InputsConfig, InputsUnreachable, find_inputs

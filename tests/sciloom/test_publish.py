@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from conftest import S3_BUCKET as BUCKET, S3_CREDENTIALS as CREDENTIALS
+from s3_server import S3_BUCKET as BUCKET, S3_CREDENTIALS as CREDENTIALS
 from sciloom.publish import BOOKKEEPING, phase_files, publish_phase, published_phases
 from sciloom.recipe import RecipeError, load_recipe
 
