@@ -252,7 +252,7 @@ class TextFileReader(Reader):
             except (OSError, ValueError, EOFError):
                 continue  # (its own reader says why it cannot be read)
             if len(body) <= self.max_record_bytes and not looks_binary(body):
-                sources[name] = read[joined(folder, name)] = decode_undeclared(body)[0]
+                sources[name] = read[location] = decode_undeclared(body)[0]
         usage = arxiv_readme_usage(sources)  # (a file it ignores may be in a folder below: `sections/old.tex`)
         toplevel = [name for name, use in usage.items() if use == "toplevel" and name in sources]
         mains = [name for name in latex_files
