@@ -56,8 +56,11 @@ _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 # \DeclareRobustCommand (`[n]` after the name declares n arguments, a second `[default]` makes the first optional),
 # \def\R{..} (`#1#2` before the brace declares them), \DeclareMathOperator{\tr}{tr}, \let\eps\varepsilon.
 _NEWCOMMAND = re.compile(
-    r"\\(?:(?:re|provide)?newcommand|DeclareRobustCommand)\*?[ \t]*(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+))"
+    r"\\(newcommand|renewcommand|providecommand|DeclareRobustCommand)\*?[ \t]*"
+    r"(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+))"
     r"[ \t]*(?:\[[ \t]*([1-9])[ \t]*\][ \t]*(?:\[([^\[\]{}]*)\])?)?[ \t]*")
+_NEWENVIRONMENT = re.compile(r"\\(?:re)?newenvironment\*?[ \t]*\{[^{}]*\}[ \t]*(?:\[[ \t]*[1-9][ \t]*\][ \t]*"
+                             r"(?:\[[^\[\]{}]*\])?)?")
 _DEF = re.compile(r"\\def[ \t]*\\([A-Za-z]+)[ \t]*((?:#[1-9])*)(?=[ \t]*\{)")
 _MATH_OPERATOR = re.compile(r"\\DeclareMathOperator(\*?)[ \t]*\{[ \t]*\\([A-Za-z]+)[ \t]*\}[ \t]*")
 _LET = re.compile(r"\\let[ \t]*\\([A-Za-z]+)[ \t]*=?[ \t]*(\\[A-Za-z]+)(?![A-Za-z])[ \t]*")
@@ -191,45 +194,63 @@ class Macro:
 
 def _macro_definitions(text: str) -> tuple[dict[str, Macro], str]:
     """(macros defined anywhere in the source: name → macro, the source without their definitions): a definition
-    left in the body would be expanded into itself."""
-    macros: dict[str, Macro] = {}
-    spans: list[tuple[int, int]] = []
+    left in the body would be expanded into itself. In the source's order, as TeX reads it: a later definition
+    replaces an earlier one, `\\providecommand` defines only a name not yet defined, and a definition inside
+    another's body (a style switch that redefines `\\title` when it is used) is part of that body, not one of its
+    own."""
+    # (start, end, name, what it defines: a macro, for `\let\name\other` the other command, None for an
+    # environment; whether by \providecommand)
+    definitions: list[tuple[int, int, str, Macro | str | None, bool]] = []
 
-    def define(found: re.Match, name: str, macro: Callable[[str], Macro], end: int | None = None) -> None:
-        if end is None:
-            body = _balanced(text, _skip_spaces(text, found.end()))
-            if body is None:
+    def define(found: re.Match, name: str, meaning: Callable[[str], Macro] | str | None, provide: bool = False
+               ) -> None:
+        if isinstance(meaning, str):
+            end = found.end()
+        elif (body := _balanced(text, _skip_spaces(text, found.end()))) is None:
+            return
+        elif meaning is None:  # an environment: its begin and end code, read as one body
+            if (closing := _balanced(text, _skip_spaces(text, body[1]))) is None:
                 return
-            replacement, end = body
+            end = closing[1]
         else:
-            replacement = ""
-        macros[name] = macro(replacement)
+            meaning, end = meaning(body[0]), body[1]
         if found.start() == 0 or text[found.start() - 1] == "\n":  # a line of its own goes with its line break
             end = _skip_spaces(text, end, " \t")
             end += text.startswith("\n", end)
-        spans.append((found.start(), end))
+        definitions.append((found.start(), end, name, meaning, provide))
 
     for found in _NEWCOMMAND.finditer(text):
-        arguments = int(found.group(3) or 0)
-        define(found, found.group(1) or found.group(2),
-               lambda body, found=found, arguments=arguments: Macro(body, arguments, found.group(4)))
+        define(found, found.group(2) or found.group(3),
+               lambda body, found=found: Macro(body, int(found.group(4) or 0), found.group(5)),
+               provide=found.group(1) == "providecommand")
     for found in _DEF.finditer(text):
         define(found, found.group(1), lambda body, found=found: Macro(body, len(found.group(2)) // 2))
     for found in _MATH_OPERATOR.finditer(text):
         define(found, found.group(2), lambda body, found=found: Macro(f"\\operatorname{found.group(1)}{{{body}}}"))
     for found in _LET.finditer(text):
-        saved = found.group(2)[1:]
-        if saved in macros:
-            # `\let\oldsection\section`, then `\section` redefined to wrap `\oldsection`: a change of style; the
-            # standard command is kept as written (expanded, the new one would be its own expansion).
-            del macros[saved]
-        elif saved != found.group(1):
-            define(found, found.group(1), lambda _, found=found: Macro(found.group(2)), found.end())
+        if found.group(2)[1:] != found.group(1):
+            define(found, found.group(1), found.group(2))
+    for found in _NEWENVIRONMENT.finditer(text):
+        define(found, "", None)  # (not expanded; the definitions inside it are its own)
+    macros: dict[str, Macro] = {}
+    # Commands a `\let` saved before the source defined them: standard ones (`\let\oldsection\section`), which a
+    # later redefinition wraps (`\renewcommand{\section}{\oldsection*}`), a change of style: the standard command is
+    # kept as written (expanded, the new one would be its own expansion).
+    saved_standard: set[str] = set()
     kept, position = [], 0
-    for start, end in sorted(spans):
-        if start >= position:
-            kept.append(text[position:start])
-            position = end
+    for start, end, name, meaning, provide in sorted(definitions, key=lambda definition: definition[0]):
+        if start < position:
+            continue  # inside the body of the definition before it
+        kept.append(text[position:start])
+        position = end
+        if meaning is None:
+            continue
+        if isinstance(meaning, str):  # \let\name\other: what other means now
+            macros[name] = macros.get(meaning[1:]) or Macro(meaning)
+            if meaning[1:] not in macros:
+                saved_standard.add(meaning[1:])
+        elif name not in saved_standard and not (provide and name in macros):
+            macros[name] = meaning
     kept.append(text[position:])
     return macros, "".join(kept)
 

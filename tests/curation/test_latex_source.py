@@ -157,6 +157,27 @@ def test_macros_with_arguments_are_expanded_as_tex_reads_their_arguments() -> No
     assert len(doubling) < 4 * len("\\twice{x}") + 10_000  # a macro that doubles itself stops growing
 
 
+def test_macro_definitions_are_read_in_the_sources_order_as_tex_reads_them() -> None:
+    """`\\providecommand` defines (it was not read at all) but never replaces; a later `\\renewcommand` does; a
+    definition inside another's body (a style switch, as docutils' `\\DUCLASSabstract` redefines `\\DUtitle`) is
+    part of that body, not a definition of its own, and so is one inside an environment's definition; `\\let` copies
+    what a command means where it stands."""
+    source = ("\\documentclass{article}\n"
+              "\\providecommand*{\\DUrole}[2]{\\textit{#2}}\n"
+              "\\newcommand{\\R}{\\mathbb{R}}\n"
+              "\\providecommand{\\R}{R}\n"
+              "\\newcommand{\\field}{K}\n"
+              "\\renewcommand{\\field}{\\mathbb{F}}\n"
+              "\\let\\reals\\R\n"
+              "\\providecommand*{\\DUtitle}[1]{\\section*{#1}}\n"
+              "\\providecommand*{\\DUCLASSabstract}{\\renewcommand{\\DUtitle}[1]{\\centerline{\\textbf{##1}}}}\n"
+              "\\newenvironment{sketch}[1][Sketch]{\\renewcommand{\\R}{R}\\begin{proof}[#1]}{\\end{proof}}\n"
+              "\\begin{document}\n\\DUtitle{Results}\n"
+              "Over \\DUrole{red}{the reals} $\\reals$, $\\R$ and the field $\\field$.\n\\end{document}\n")
+    text, _ = clean_latex_source(source)
+    assert text == "\\section*{Results}\nOver \\textit{the reals} $\\mathbb{R}$, $\\mathbb{R}$ and the field $\\mathbb{F}$."
+
+
 def test_front_matter_in_the_body_goes_and_an_abstract_command_is_kept() -> None:
     """revtex puts authors and affiliations in the body, before \\maketitle; some classes take \\abstract{..}."""
     source = ("\\documentclass{revtex4}\n\\begin{document}\n\\title{Cold Atoms}\n\\author{C. Author}\n"
