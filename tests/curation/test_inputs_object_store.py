@@ -14,7 +14,7 @@ import s3fs
 from s3_server import S3_BUCKET
 from sciloom.cli import exit_code_for
 from sciloom.curation.config import CurationConfig
-from sciloom.curation.inputs import InputsConfig, InputsUnreachable, find_inputs
+from sciloom.curation.inputs import InputsConfig, InputsUnreachable, find_inputs, reader_for
 from sciloom.curation.pipeline import run_curation
 from sciloom.recipe import Recipe
 
@@ -62,6 +62,21 @@ def test_a_run_reads_its_inputs_from_an_object_store_with_their_storage_options(
     rotated = {**remote_inputs, "storage_options": {**options, "config_kwargs": {"retries": {"max_attempts": 2}}}}
     again = run_curation(CurationConfig.model_validate({"inputs": [rotated]}), tmp_path / "remote")[0]
     assert again.tasks_skipped == again.tasks_total and not again.settings_changed
+
+
+def test_a_paths_file_in_the_store_lists_inputs_read_with_the_same_options(s3_endpoint: str, monkeypatch) -> None:
+    """Common Crawl's way: a listing file (`warc.paths.gz`) of names relative to the store; the listing and the files
+    are read with the entry's options."""
+    monkeypatch.delenv("FSSPEC_S3_ENDPOINT_URL", raising=False)
+    store = s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True)
+    store.pipe(f"{S3_BUCKET}/listed/a.jsonl", b'{"text": "The first record of the listed file."}\n')
+    store.pipe(f"{S3_BUCKET}/listed/paths.txt", b"a.jsonl\n")
+    config = InputsConfig(paths_file=f"s3://{S3_BUCKET}/listed/paths.txt",
+                          storage_options={"endpoint_url": s3_endpoint, "key": "testing", "secret": "testing"})
+    found = find_inputs(config).found
+    assert list(found.values()) == [f"s3://{S3_BUCKET}/listed/a.jsonl"]
+    docs = list(reader_for(config).read(f"s3://{S3_BUCKET}/listed/a.jsonl"))
+    assert [doc["text"] for doc in docs] == ["The first record of the listed file."]
 
 
 def test_the_stores_options_are_not_part_of_the_recipe_hash() -> None:
