@@ -151,6 +151,8 @@ def test_macros_with_arguments_are_expanded_as_tex_reads_their_arguments() -> No
     # After a stray brace, a use whose group closes is expanded and one whose group never closes is left.
     stray, _ = clean_latex_source("\\newcommand{\\norm}[1]{|#1|}\nA { stray brace, \\norm{x} and \\norm{y.\n")
     assert stray == "A { stray brace, |x| and \\norm{y."
+    broken, _ = clean_latex_source("\\newcommand{\\broken}{never closed\n\\newcommand{\\y}{Y}\nUse \\y.\n")
+    assert broken == "\\newcommand{\\broken}{never closed\nUse Y."
     unfinished, _ = clean_latex_source("\\newcommand{\\pair}[2]{(#1, #2)}\nThe pair \\pair{a}\n")
     assert unfinished == "The pair \\pair{a}"
     doubling, _ = clean_latex_source("\\newcommand{\\twice}[1]{\\twice{#1}\\twice{#1}}\n\\twice{x}\n")
