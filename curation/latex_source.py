@@ -218,6 +218,11 @@ def _skip_spaces(text: str, position: int, spaces: str = " \t\n") -> int:
     return position
 
 
+# Spacing commands that print nothing, which authors end their macros with (`\newcommand{\eg}{e.g.\@\xspace}`):
+# left in the text where the macro is used, they were noise in every sentence that used it.
+_SPACING = re.compile(r"\\xspace(?![A-Za-z])|\\@(?![A-Za-z@])")
+
+
 @dataclass(frozen=True)
 class Macro:
     """An author's macro: what it stands for, with `#1`.. where its arguments go, and the default of an optional
@@ -258,10 +263,10 @@ def _macro_definitions(text: str) -> tuple[dict[str, Macro], str]:
 
     for found in _NEWCOMMAND.finditer(text):
         define(found, found.group(2) or found.group(3),
-               lambda body, found=found: Macro(body, int(found.group(4) or 0), found.group(5)),
+               lambda body, found=found: Macro(_SPACING.sub("", body), int(found.group(4) or 0), found.group(5)),
                provide=found.group(1) == "providecommand")
     for found in _DEF.finditer(text):
-        define(found, found.group(1), lambda body, found=found: Macro(body, len(found.group(2)) // 2))
+        define(found, found.group(1), lambda body, found=found: Macro(_SPACING.sub("", body), len(found.group(2)) // 2))
     for found in _MATH_OPERATOR.finditer(text):
         define(found, found.group(2), lambda body, found=found: Macro(f"\\operatorname{found.group(1)}{{{body}}}"))
     for found in _LET.finditer(text):

@@ -122,6 +122,10 @@ def test_a_file_without_a_document_environment_is_all_body_and_recursive_macros_
     assert notes[COMMENT_LINES] == 1
     robust, _ = clean_latex_source("\\DeclareRobustCommand{\\etal}{et al.}\nAs Smith \\etal{} showed.\n")
     assert robust == "As Smith et al. showed."
+    # The spacing commands a macro ends with print nothing (xspace's, the end-of-sentence `\\@`).
+    spaced, _ = clean_latex_source("\\newcommand{\\eg}{e.g.\\@\\xspace}\n\\def\\ie{i.e.\\xspace}\n"
+                                   "Flows, \\eg gradient ones, \\ie dissipative.\n")
+    assert spaced == "Flows, e.g. gradient ones, i.e. dissipative."
 
 
 def test_macros_with_arguments_are_expanded_as_tex_reads_their_arguments() -> None:
@@ -177,7 +181,8 @@ def test_macro_definitions_are_read_in_the_sources_order_as_tex_reads_them() -> 
               "\\begin{document}\n\\DUtitle{Results}\n"
               "Over \\DUrole{red}{the reals} $\\reals$, $\\R$ and the field $\\field$.\n\\end{document}\n")
     text, _ = clean_latex_source(source)
-    assert text == "\\section*{Results}\nOver \\textit{the reals} $\\mathbb{R}$, $\\mathbb{R}$ and the field $\\mathbb{F}$."
+    assert text == ("\\section*{Results}\n"
+                    "Over \\textit{the reals} $\\mathbb{R}$, $\\mathbb{R}$ and the field $\\mathbb{F}$.")
 
 
 def test_front_matter_in_the_body_goes_and_an_abstract_command_is_kept() -> None:
