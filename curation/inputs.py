@@ -31,7 +31,7 @@ from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
 from sciloom.curation.read_tables import ArrowReader, CsvReader, ParquetReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
-from sciloom.curation.step import Reader
+from sciloom.curation.step import Reader, is_url
 
 FileFormat = Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "jats", "archive"]
 Format = Literal["auto", FileFormat]
@@ -296,10 +296,6 @@ def task_id_for(names: list[str]) -> str:
 def _format(config: InputsConfig, name: str) -> str:
     # A file named on its own whose name gives no format: read as WARC, whose reader says what it is not.
     return (format_of(name) or "warc") if config.format == "auto" else config.format
-
-
-def is_url(location: str) -> bool:
-    return "://" in location
 
 
 def _local(path: Path) -> tuple[str, str]:

@@ -530,11 +530,10 @@ def is_subfile(source: str) -> bool:
     return "{subfiles}" in source and _SUBFILE.search(_without_comments(source, Counter())) is not None
 
 
-def main_files(files: dict[str, str]) -> list[str]:
+def main_files(files: dict[str, str], toplevel: list[str]) -> list[str]:
     """The names of a paper's main files among its `.tex` files (name → source), by name: those that hold
     `\\begin{document}` (after their comments are removed), else the only file; none when that is not decidable.
-    The submitter's own word comes first: the top-level files its `00README` names (see `arxiv_readme`)."""
-    toplevel, _ = arxiv_readme(files)
+    The submitter's own word comes first: `toplevel`, the top-level files its `00README` names (`arxiv_readme`)."""
     if toplevel:
         return toplevel
     sources = [name for name in sorted(files) if name.lower().endswith(TEX_SUFFIX)]
@@ -608,10 +607,10 @@ def paper_sources(files: dict[str, str], notes: Counter) -> list[tuple[str, str]
     paper first (`_paper_first`): sources holding several documents (the paper, its supplement, a response to the
     referees) give each. A main file that another takes in (a `subfiles` section) is part of that one; a standalone
     figure (`\\documentclass{standalone}`) is no document (`latex:` notes)."""
-    ignored = arxiv_readme(files)[1]
+    toplevel, ignored = arxiv_readme(files)
     files = {name: source for name, source in files.items() if name not in ignored}
     found, taken = [], set()
-    for main in main_files(files):
+    for main in main_files(files, [name for name in toplevel if name in files]):
         inlined: set[str] = set()
         found.append((main, paper_source(files, notes, main, inlined)))
         taken |= inlined

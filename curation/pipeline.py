@@ -14,7 +14,7 @@ from sciloom.curation.dedup import run_dedup
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.executor import StageFailed, StageReport, Task, bookkeeping_dir, finished_tasks, run_stage
 from sciloom.curation.extract import ExtractStep
-from sciloom.curation.inputs import (InputListedTwice, InputNotFound, find_inputs, is_url, local_size, reader_for,
+from sciloom.curation.inputs import (InputListedTwice, InputNotFound, find_inputs, local_size, reader_for,
                                      tasks_for)
 from sciloom.curation.langid import LanguageIdStep
 from sciloom.curation.line_cleaning import LineCleaningStep
@@ -23,7 +23,7 @@ from sciloom.curation.part_writer import provenance
 from sciloom.curation.prefilter import PrefilterStep
 from sciloom.curation.rules import RulesStep
 from sciloom.curation.stats import StepStats
-from sciloom.curation.step import Reader, Step
+from sciloom.curation.step import Reader, Step, is_url
 
 EXTRACT_STAGE = "extract"
 CURATED_DIR = "curated"

@@ -69,6 +69,11 @@ def _text_bytes(doc: Document) -> int:
     return len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else 0
 
 
+def is_url(location: str) -> bool:
+    """Whether an input's location is a URL (`s3://..`, `https://..`), not a local path."""
+    return "://" in location
+
+
 class Reader(Step):
     """The first step of a chain: turns one input location into documents, counting what it cannot read."""
 
@@ -94,7 +99,7 @@ class Reader(Step):
 
     def url_options(self, location: str) -> dict[str, Any]:
         """The storage options to open `location` with: the inputs' own for a URL, none for a local file."""
-        return self.storage_options if "://" in location else {}
+        return self.storage_options if is_url(location) else {}
 
     def read_capped(self, location: str, cap: int) -> bytes | None:
         """The first `cap + 1` bytes of a file read whole (decompressed by its name), so that a file over the cap
