@@ -22,6 +22,7 @@ into a temp dir (datatrove copies assets there).
 from __future__ import annotations
 
 import argparse
+import atexit
 import gzip
 import io
 import json
@@ -39,6 +40,9 @@ import psutil
 import pyarrow.parquet as pq
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="sciloom-bench-throughput-"))
+# Removed when the process that made it exits, whoever imported this module (a test, bench_text_rules); not by
+# the processes datatrove forks, which exit while it is still in use.
+atexit.register(lambda pid=os.getpid(): os.getpid() == pid and shutil.rmtree(_SCRATCH, ignore_errors=True))
 os.environ["HF_HOME"] = str(_SCRATCH / "hf_home")  # before datatrove / huggingface_hub read it
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -293,28 +297,25 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.limit = 20
-    try:
-        folder = _SCRATCH / "input"
-        files = build_inputs(args.pages, folder, args.limit)
-        languages = None if args.languages == "all" else args.languages.split(",")
-        curation = CurationConfig(inputs=[InputsConfig(paths=[str(files[0])])], langid=LangIdConfig(languages=languages),
-                                  rules=RulesConfig(profile=args.profile))
-        full = run_ours(files, _SCRATCH / "full", curation.model_copy(update={"prefilter": PrefilterConfig(enabled=False)}))
-        docs = full[1]["read"][1]  # HTML documents read: the same input for every run
-        print(f"sciloom, full pipeline : {docs / full[0].cpu:6.1f} docs/CPU-s, {docs / full[0].wall:6.1f} docs/s wall "
-              f"(in/out/seconds per step {full[1]})", flush=True)
-        cascade = run_ours(files, _SCRATCH / "cascade", curation)
-        print(f"sciloom, cascade       : {docs / cascade[0].cpu:6.1f} docs/CPU-s, {docs / cascade[0].wall:6.1f} docs/s wall "
-              f"(in/out/seconds per step {cascade[1]})", flush=True)
-        theirs, theirs_steps = run_datatrove(folder, _SCRATCH / "datatrove", curation.extract, curation.langid)
-        print(f"datatrove              : {docs / theirs.cpu:6.1f} docs/CPU-s, {docs / theirs.wall:6.1f} docs/s wall "
-              f"(per step {theirs_steps})", flush=True)
-        compare_kept(full, cascade)
-        print(f"{docs} HTML documents ({args.pages}), one core each; per CPU second: cascade / datatrove "
-              f"{theirs.cpu / cascade[0].cpu:.2f}x, full pipeline / datatrove {theirs.cpu / full[0].cpu:.2f}x, "
-              f"cascade / full {full[0].cpu / cascade[0].cpu:.2f}x")
-    finally:
-        shutil.rmtree(_SCRATCH, ignore_errors=True)
+    folder = _SCRATCH / "input"
+    files = build_inputs(args.pages, folder, args.limit)
+    languages = None if args.languages == "all" else args.languages.split(",")
+    curation = CurationConfig(inputs=[InputsConfig(paths=[str(files[0])])], langid=LangIdConfig(languages=languages),
+                              rules=RulesConfig(profile=args.profile))
+    full = run_ours(files, _SCRATCH / "full", curation.model_copy(update={"prefilter": PrefilterConfig(enabled=False)}))
+    docs = full[1]["read"][1]  # HTML documents read: the same input for every run
+    print(f"sciloom, full pipeline : {docs / full[0].cpu:6.1f} docs/CPU-s, {docs / full[0].wall:6.1f} docs/s wall "
+          f"(in/out/seconds per step {full[1]})", flush=True)
+    cascade = run_ours(files, _SCRATCH / "cascade", curation)
+    print(f"sciloom, cascade       : {docs / cascade[0].cpu:6.1f} docs/CPU-s, {docs / cascade[0].wall:6.1f} docs/s wall "
+          f"(in/out/seconds per step {cascade[1]})", flush=True)
+    theirs, theirs_steps = run_datatrove(folder, _SCRATCH / "datatrove", curation.extract, curation.langid)
+    print(f"datatrove              : {docs / theirs.cpu:6.1f} docs/CPU-s, {docs / theirs.wall:6.1f} docs/s wall "
+          f"(per step {theirs_steps})", flush=True)
+    compare_kept(full, cascade)
+    print(f"{docs} HTML documents ({args.pages}), one core each; per CPU second: cascade / datatrove "
+          f"{theirs.cpu / cascade[0].cpu:.2f}x, full pipeline / datatrove {theirs.cpu / full[0].cpu:.2f}x, "
+          f"cascade / full {full[0].cpu / cascade[0].cpu:.2f}x")
 
 
 if __name__ == "__main__":

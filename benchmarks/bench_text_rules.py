@@ -26,17 +26,13 @@ import json
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-_SCRATCH = Path(tempfile.mkdtemp(prefix="sciloom-bench-text-rules-"))
-os.environ.setdefault("HF_HOME", str(_SCRATCH / "hf_home"))  # before datatrove / huggingface_hub read it
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Imported first: it points HF_HOME into its scratch folder (removed at exit) before datatrove reads it.
 from bench_curation_throughput import language_filter_with_local_model  # noqa: E402
 
 from sciloom.curation.langid import LABEL_PREFIX, LangIdConfig, LanguageIdStep  # noqa: E402

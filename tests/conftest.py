@@ -5,8 +5,10 @@ Hugging Face libraries, because each of them reads its configuration once on imp
 """
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -14,6 +16,13 @@ from pathlib import Path
 import pytest
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="sciloom-tests-"))
+# Everything the session leaves outside pytest's tmp_path lives here and goes when the session ends (after Ray's
+# own exit handler, registered later, has stopped its processes): Ray's session logs, Hugging Face's cache, and
+# the temporary files of the processes the tests start (torchrun's torchelastic_* log folders, a benchmark's
+# scratch folder), through TMPDIR. This process keeps /tmp (tempfile chose it above): pytest's tmp_path stays there.
+atexit.register(lambda pid=os.getpid(): os.getpid() == pid and shutil.rmtree(_SCRATCH, ignore_errors=True))
+(_SCRATCH / "tmp").mkdir()
+os.environ["TMPDIR"] = str(_SCRATCH / "tmp")
 # Triton only runs on this CPU in interpreter mode; it must be set before any @triton.jit executes.
 os.environ.setdefault("TRITON_INTERPRET", "1")
 # Nothing may reach a hub at run time; datatrove copies assets into $HF_HOME.
