@@ -142,12 +142,7 @@ def exact_task(parts: list[IndexPart], keys_dir: Path, task: Task, stage_dir: Pa
         # Integers, not Python strings: hashes become dictionary codes, ids their rank in sorted order (within the
         # partition: the same order as over the corpus, so the same documents are kept).
         labels = table.column("exact_hash").combine_chunks().dictionary_encode().indices.to_numpy()
-        quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
-        preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
-        rep = representatives(labels, id_ranks(table.column("id")), quality, preferred)
-        removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
-        removals = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]],
-                                 EXACT_DUPLICATE)
+        removals, removed, preferred = group_removals(labels, table, part_of, parts, EXACT_DUPLICATE)
         write_partitions(stage_dir, task.task_id, removals, part_of[removed], len(parts))
         stats.docs_in = int((~preferred).sum())
         stats.docs_out = stats.docs_in - len(removed)
@@ -175,6 +170,20 @@ def id_ranks(ids: pa.ChunkedArray) -> np.ndarray:
     ranks = np.empty(len(order), dtype=np.int64)
     ranks[order] = np.arange(len(order), dtype=np.int64)
     return ranks
+
+
+def group_removals(labels: np.ndarray, table: pa.Table, part_of: np.ndarray, parts: list[IndexPart],
+                   reason: str) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """Of documents in groups (`labels`; their `id` and `quality` in `table`, each from `parts[part_of[row]]`), the
+    ones their group does not keep (components.representatives; a reference part's are never removed):
+    (their decision rows, their row numbers, which rows come from a reference part)."""
+    quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
+    preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
+    # Ranks among these documents order ids as over the corpus: a group keeps the same one whatever rows it holds.
+    rep = representatives(labels, id_ranks(table.column("id")), quality, preferred)
+    removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
+    removals = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]], reason)
+    return removals, removed, preferred
 
 
 def removal_table(ids: pa.ChunkedArray, removed: np.ndarray, kept: np.ndarray, parts: list[str], reason: str) -> pa.Table:

@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sciloom.curation.components import connected_components, representatives
+from sciloom.curation.components import connected_components
 from sciloom.curation.dedup_config import DedupConfig
-from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE,
-                                          IndexPart, id_ranks, index_rows, read_decisions, removal_table,
-                                          write_decisions, write_table_atomic)
+from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, IndexPart,
+                                          group_removals, index_rows, read_decisions, write_decisions,
+                                          write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
 from sciloom.curation.shuffle import read_partition, write_partitions, write_shuffle
@@ -149,13 +149,7 @@ def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Pa
         table = index_rows(parts, nodes, ["id", "quality"])
         part_of = nodes >> 32
         labels = connected_components(len(nodes), np.searchsorted(nodes, u), np.searchsorted(nodes, v))
-        quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
-        preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
-        # Ranks among these documents order ids as over the corpus: a component keeps the same one.
-        rep = representatives(labels, id_ranks(table.column("id")), quality, preferred)
-        removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
-        fuzzy = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]],
-                              FUZZY_DUPLICATE)
+        fuzzy, removed, _ = group_removals(labels, table, part_of, parts, FUZZY_DUPLICATE)
         # Exact duplicates were not in the graph: they follow their kept copy into its component. One part's
         # exact removals at a time, matched in Arrow: the task holds the near-duplicated documents' decisions,
         # not every exact duplicate of the corpus.
