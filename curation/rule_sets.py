@@ -7,7 +7,8 @@ score is the fraction of checks it passes.
 Cost (measured with benchmarks/bench_text_rules.py): the text is tokenised once (`TextView`: each distinct
 whitespace-separated piece once, into token numbers) and every rule reads the same numbers, lines and counts.
 Word statistics are numpy sums over per-token flags; n-gram repetition is counted on exact integer n-gram
-numbers, and only positions whose n-gram occurs more than once reach Python. Regexes that the rules run per
+numbers, only positions whose n-gram occurs more than once reach Python, and counting stops at the order whose
+repeated n-grams are too few for any later order to fire. Regexes that the rules run per
 line start with a literal where they can (re then scans for it in C).
 """
 from __future__ import annotations
@@ -337,11 +338,13 @@ def _ngram_checks(v: TextView, n_chars: int):
     Every order numbers its n-grams exactly (no hashing): the n-gram at position i is the (n-1)-gram's group
     there and token i+n-1. A position can hold a repeated n-gram only if it holds a repeated (n-1)-gram, so
     each order looks only at the repeated positions of the order below: a few percent of the text in ordinary
-    prose, which numpy's per-call cost would dominate, so small orders are grouped in Python.
+    prose, which numpy's per-call cost would dominate, so small orders are grouped in Python. Once the repeated
+    n-grams cover less of the text than every later limit, the later orders are answered without being counted.
     """
     n_tokens = v.n_tokens
     prefix = np.concatenate(([0], np.cumsum(v.token_lengths))).tolist()
     top_limits, dup_limits = dict(GOPHER_TOP_NGRAMS), dict(GOPHER_DUP_NGRAMS)
+    top_orders = max(top_limits)
     positions, groups, ids = np.arange(n_tokens), v.ids, v.ids  # order 1: every position, its token
     for n in range(2, GOPHER_DUP_NGRAMS[-1][0] + 1):
         if isinstance(positions, np.ndarray) and len(positions) < _SMALL:
@@ -354,6 +357,14 @@ def _ngram_checks(v: TextView, n_chars: int):
         if n in dup_limits:
             dup_chars = _duplicate_ngram_chars(positions, groups, prefix, n)
             yield f"gopher_repetition:dup_{n}_gram", dup_chars / n_chars > dup_limits[n]
+        later = [m for m in dup_limits if m > n]
+        if n >= top_orders and later and _covered_chars(positions, n, prefix) <= n_chars * min(dup_limits[m] for m in later):
+            # No later order can fire: a repeated m-gram (m > n) is made of repeated n-grams, so every order's
+            # duplicate characters lie inside the n-grams that repeat here (in ordinary prose a few percent of
+            # the text, under every later limit).
+            for m in later:
+                yield f"gopher_repetition:dup_{m}_gram", False
+            return
 
 
 # Below this many positions, grouping n-grams in Python costs less than numpy's per-call overhead.
@@ -405,6 +416,18 @@ def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     first = np.flatnonzero(starts)
     ends = np.concatenate((first[1:], (len(keys),)))
     return groups, ends - first, order[first]
+
+
+def _covered_chars(repeated_at, n: int, prefix: list[int]) -> int:
+    """Characters (without spaces) of the tokens inside the n-grams that start at `repeated_at` (ascending)."""
+    if isinstance(repeated_at, np.ndarray):
+        repeated_at = repeated_at.tolist()
+    covered = end = 0
+    for start in repeated_at:
+        if start + n > end:
+            covered += prefix[start + n] - prefix[max(start, end)]
+            end = start + n
+    return covered
 
 
 def _duplicate_ngram_chars(repeated_at, groups, prefix: list[int], n: int) -> int:

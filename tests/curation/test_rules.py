@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import random
 import re
 import string
 import textwrap
@@ -481,6 +482,33 @@ def test_checks_match_the_plain_reference_on_real_documents(shared_data: Path, p
     assert not mismatches, mismatches[:5]
     verdicts = Counter((step.apply({"text": text}) or "kept") for text in texts)
     assert verdicts["kept"] >= 100 and len(verdicts) >= 5, verdicts  # the documents exercise keeps and rejects
+
+
+def test_duplicate_ngram_checks_match_the_reference_near_every_limit() -> None:
+    """Texts with one phrase (5 to 12 words) repeated until its copies hold about 8% to 18% of the characters,
+    around every duplicate n-gram limit (0.15 for 5-grams down to 0.10 for 10-grams): the checks that fire are
+    the plain reference's, including where the rules stop counting at an order because no later one can fire."""
+    rng = random.Random(11)
+    vocabulary = [f"{rng.choice(string.ascii_lowercase)}{word}" for word in
+                  ("ocean", "river", "stone", "cloud", "field", "metal", "light", "sound", "glass", "plant",
+                   "water", "storm", "paper", "house", "bridge", "forest", "signal", "energy", "market", "garden")]
+    step = RulesStep(RulesConfig(profile="stock"))
+    fired_counts: Counter[str] = Counter()
+    for _ in range(120):
+        phrase = [word.upper() for word in rng.sample(vocabulary, rng.randint(5, 12))]  # words of its own
+        words = [rng.choice(vocabulary) + rng.choice(("", "s", "ed", "ing")) for _ in range(rng.randint(300, 700))]
+        share = rng.uniform(0.08, 0.18)
+        copies = 0
+        while copies < 2 or sum(map(len, phrase)) * (copies - 1) < share * len(" ".join(words)):
+            at = rng.randrange(len(words))
+            words[at:at] = phrase
+            copies += 1
+        text = " ".join(words) + "."
+        fired = step.evaluate(text)[0]
+        assert fired == reference_checks(text, science=False), text[:80]
+        fired_counts.update(name for name in fired if "_gram" in name)
+    # The texts fall on both sides of the limits: some duplicate n-gram checks fire, and not all of them.
+    assert 10 <= sum(fired_counts[f"gopher_repetition:dup_{n}_gram"] for n in range(5, 11)) <= 600, fired_counts
 
 
 @pytest.mark.parametrize("profile", ["stock", "science"])
