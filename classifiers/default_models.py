@@ -105,7 +105,7 @@ def train_calibrated(kind: str, labels: Sequence[str], records: Sequence[Record]
     model = LabelModel.train(kind, labels, [(t, label) for (_, t, label), h in zip(records, held) if not h],
                              params, taxonomy, seeds)
     if quantize:
-        model.model.quantize(qnorm=True, retrain=False)
+        model.quantize()
     model.calibrate([t for (_, t, _), h in zip(records, held) if h], [label for (_, _, label), h in zip(records, held) if h])
     return model
 

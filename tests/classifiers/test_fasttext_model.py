@@ -44,6 +44,55 @@ def test_the_end_of_line_token_carries_no_bias(trained):
     assert not trained.reads_any_word(trained.line("zzqx blorf").split()) and not trained.reads_any_word([])
 
 
+def _fasttext_probabilities(model: LabelModel, texts: list[str]) -> np.ndarray:
+    """fastText's own `predict` (its softmax, or its sigmoids read from a 512-entry table), normalised as ours are."""
+    names, values = model.model.predict([model.line(text) for text in texts], k=-1, threshold=0.0)
+    probs_NL = np.zeros((len(texts), len(model.labels)))
+    for row, (row_names, row_values) in enumerate(zip(names, values)):
+        for name, value in zip(row_names, row_values):
+            probs_NL[row, model.labels.index(name.removeprefix("__label__"))] = value
+    return probs_NL / probs_NL.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("loss", ["ova", "softmax"])
+def test_probabilities_are_fasttexts_own_computed_exactly(loss, tmp_path):
+    """Against fastText's predict: the same probabilities for the softmax loss (exact there), and within its sigmoid
+    table's step for one-vs-all, with the same top label wherever fastText's table does not tie it; the same after
+    quantisation, and after saving and loading the quantised model (its output layer read from the file)."""
+    docs = make_documents(10, seed=11)
+    model = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
+                             PARAMS.model_copy(update={"loss": loss, "lr": 0.1 if loss == "softmax" else 0.5,
+                                                       "min_epoch": 60}), DEFAULT_TAXONOMY)
+    texts = [d["text"] for d in make_documents(4, seed=99)] + ["", "the", "energy of a photon"]
+    tolerance = 1e-5 if loss == "softmax" else 0.01  # the table's step: 16 / 512 in the logit, times sigmoid' <= 1/4
+    for stage in ("trained", "quantised", "loaded"):
+        if stage == "quantised":
+            model.quantize()
+        elif stage == "loaded":
+            in_memory = model.predict_proba(texts)
+            model.save(tmp_path)
+            model = LabelModel.load(tmp_path, DISCIPLINE, DEFAULT_TAXONOMY)
+            np.testing.assert_array_equal(model.predict_proba(texts), in_memory)
+        ours_NL, theirs_NL = model.predict_proba(texts).astype(np.float64), _fasttext_probabilities(model, texts)
+        assert np.abs(ours_NL - theirs_NL).max() <= tolerance, stage
+        top_two_NL = np.sort(theirs_NL, axis=1)[:, -2:]
+        untied = top_two_NL[:, 1] - top_two_NL[:, 0] > 2 * tolerance
+        assert untied.sum() >= len(texts) // 2, stage
+        np.testing.assert_array_equal(ours_NL.argmax(axis=1)[untied], theirs_NL.argmax(axis=1)[untied])
+
+
+def test_a_quantised_model_file_without_its_output_layer_at_the_end_is_refused(tmp_path):
+    docs = make_documents(3, seed=11)
+    model = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
+                             PARAMS, DEFAULT_TAXONOMY)
+    model.quantize()
+    model.save(tmp_path)
+    with open(tmp_path / "discipline.bin", "ab") as file:
+        file.write(b"\0" * 12)  # not what fastText writes: the matrix's shape is no longer where it should be
+    with pytest.raises(ValueError, match="cannot read its output layer"):
+        LabelModel.load(tmp_path, DISCIPLINE, DEFAULT_TAXONOMY)
+
+
 def test_training_is_deterministic(trained):
     docs = [d for d in make_documents(10, seed=11) if d["truth"] != "earth_environment"]
     again = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
