@@ -57,13 +57,15 @@ _BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 # \def\R{..} (`#1#2` before the brace declares them), \DeclareMathOperator{\tr}{tr}, \let\eps\varepsilon.
 _NEWCOMMAND = re.compile(
     r"\\(newcommand|renewcommand|providecommand|DeclareRobustCommand)\*?[ \t]*"
-    r"(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+))"
+    r"(?:\{[ \t]*\\([A-Za-z]+)[ \t]*\}|\\([A-Za-z]+)(?![A-Za-z@]))"
     r"[ \t]*(?:\[[ \t]*([1-9])[ \t]*\][ \t]*(?:\[([^\[\]{}]*)\])?)?[ \t]*")
 _NEWENVIRONMENT = re.compile(r"\\(?:re)?newenvironment\*?[ \t]*\{[^{}]*\}[ \t]*(?:\[[ \t]*[1-9][ \t]*\][ \t]*"
                              r"(?:\[[^\[\]{}]*\])?)?")
 _DEF = re.compile(r"\\def[ \t]*\\([A-Za-z]+)[ \t]*((?:#[1-9])*)(?=[ \t]*\{)")
 _MATH_OPERATOR = re.compile(r"\\DeclareMathOperator(\*?)[ \t]*\{[ \t]*\\([A-Za-z]+)[ \t]*\}[ \t]*")
-_LET = re.compile(r"\\let[ \t]*\\([A-Za-z]+)[ \t]*=?[ \t]*(\\[A-Za-z]+)(?![A-Za-z])[ \t]*")
+# `@` ends no name: in a preamble or a style file (between \makeatletter and \makeatother) it is a letter, and
+# `\let\cites\cite@internal` is not `\cites` = `\cite`.
+_LET = re.compile(r"\\let[ \t]*\\([A-Za-z]+)[ \t]*=?[ \t]*(\\[A-Za-z]+)(?![A-Za-z@])[ \t]*")
 _PARAMETER = re.compile(r"#([1-9#])")
 _OPTIONAL_ARGUMENT = re.compile(r"[ \t]*\[([^\[\]{}]*)\]")
 _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[^\s{}\\%]")  # one TeX token: a command, or a character

@@ -185,6 +185,21 @@ def test_macro_definitions_are_read_in_the_sources_order_as_tex_reads_them() -> 
                     "Over \\textit{the reals} $\\mathbb{R}$, $\\mathbb{R}$ and the field $\\mathbb{F}$.")
 
 
+def test_internal_names_with_at_signs_are_whole_names() -> None:
+    """Between `\\makeatletter` and `\\makeatother` (a preamble, a style file) `@` is a letter: `\\cite@internal` is one
+    command, not `\\cite` followed by text, and the definitions of internal commands define nothing the body uses."""
+    source = ("\\documentclass{article}\n\\makeatletter\n"
+              "\\let\\cites\\cite@internal\n"
+              "\\def\\section@title{WRONG}\n"
+              "\\newcommand\\vec@arrow[1]{WRONG #1}\n"
+              "\\newcommand{\\ps@plain}{WRONG}\n"
+              "\\let\\R@old\\R\n"
+              "\\makeatother\n\\newcommand{\\R}{\\mathbb{R}}\n"
+              "\\begin{document}\n\\section{Results}\nAs shown \\cites{a}, $\\vec x \\in \\R$.\n\\end{document}\n")
+    text, _ = clean_latex_source(source)
+    assert text == "\\section{Results}\nAs shown \\cites{a}, $\\vec x \\in \\mathbb{R}$."
+
+
 def test_front_matter_in_the_body_goes_and_an_abstract_command_is_kept() -> None:
     """revtex puts authors and affiliations in the body, before \\maketitle; some classes take \\abstract{..}."""
     source = ("\\documentclass{revtex4}\n\\begin{document}\n\\title{Cold Atoms}\n\\author{C. Author}\n"
