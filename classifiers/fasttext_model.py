@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import fasttext
+import fasttext_pybind
 import numpy as np
 
 from sciloom.classifiers.config import FastTextParams
@@ -187,8 +188,15 @@ class LabelModel:
         if not lines:
             return probs_NL
         # The document vector fastText's predict computes (the mean of the line's input rows), then exact scores.
-        hidden_ND = np.array([self.model.get_sentence_vector(line) for line in lines], dtype=np.float64)
-        logits_NK = hidden_ND @ self._output_KD.T
+        # Through the binding into one reused vector: the get_sentence_vector wrapper copies the model's settings on
+        # every call, 15 us a line, and this loop then costs what predict does.
+        hidden_ND = np.empty((len(lines), self._output_KD.shape[1]), dtype=np.float32)
+        vector = fasttext_pybind.Vector(hidden_ND.shape[1])
+        vector_D = np.array(vector, copy=False)
+        for row, line in enumerate(lines):
+            self.model.f.getSentenceVector(vector, line + "\n")
+            hidden_ND[row] = vector_D
+        logits_NK = hidden_ND.astype(np.float64) @ self._output_KD.T
         if self.info.params.get("loss", "ova") == "softmax":
             logits_NK -= logits_NK.max(axis=1, keepdims=True)
             scores_NK = np.exp(logits_NK)
