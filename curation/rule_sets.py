@@ -354,11 +354,14 @@ def _ngram_checks(v: TextView, n_chars: int):
         if n in top_limits:
             top_chars = (prefix[start + n] - prefix[start] + n - 1) * top if n_tokens >= n else 0
             yield f"gopher_repetition:top_{n}_gram", top_chars / n_chars > top_limits[n]
+        dup_chars = 0
         if n in dup_limits:
             dup_chars = _duplicate_ngram_chars(positions, groups, prefix, n)
             yield f"gopher_repetition:dup_{n}_gram", dup_chars / n_chars > dup_limits[n]
         later = [m for m in dup_limits if m > n]
-        if n >= top_orders and later and _covered_chars(positions, n, prefix) <= n_chars * min(dup_limits[m] for m in later):
+        bound = n_chars * min([dup_limits[m] for m in later], default=0)
+        # Duplicate characters are part of what the repeated n-grams cover: over the bound, there is no need to count.
+        if n >= top_orders and later and dup_chars <= bound and _covered_chars(positions, n, prefix) <= bound:
             # No later order can fire: a repeated m-gram (m > n) is made of repeated n-grams, so every order's
             # duplicate characters lie inside the n-grams that repeat here (in ordinary prose a few percent of
             # the text, under every later limit).
@@ -420,8 +423,11 @@ def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _covered_chars(repeated_at, n: int, prefix: list[int]) -> int:
     """Characters (without spaces) of the tokens inside the n-grams that start at `repeated_at` (ascending)."""
-    if isinstance(repeated_at, np.ndarray):
-        repeated_at = repeated_at.tolist()
+    if isinstance(repeated_at, np.ndarray):  # many positions (a repetitive text): each n-gram adds what lies past
+        ends = repeated_at + n                 # the furthest end before it
+        begins = np.minimum(np.maximum(repeated_at, np.concatenate(([0], np.maximum.accumulate(ends)[:-1]))), ends)
+        prefix_array = np.asarray(prefix)
+        return int((prefix_array[ends] - prefix_array[begins]).sum())
     covered = end = 0
     for start in repeated_at:
         if start + n > end:

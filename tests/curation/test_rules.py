@@ -511,6 +511,27 @@ def test_duplicate_ngram_checks_match_the_reference_near_every_limit() -> None:
     assert 10 <= sum(fired_counts[f"gopher_repetition:dup_{n}_gram"] for n in range(5, 11)) <= 600, fired_counts
 
 
+def test_covered_characters_are_counted_alike_for_few_and_many_repeated_positions() -> None:
+    """The characters that repeated n-grams cover: a Python walk for a few positions, numpy for many (a repetitive
+    text); both equal a plain count of the covered tokens."""
+    import numpy as np
+
+    from sciloom.curation.rule_sets import _covered_chars
+
+    rng = random.Random(3)
+    for _ in range(500):
+        tokens, n = rng.randint(1, 300), rng.randint(2, 10)
+        lengths = [rng.randint(1, 9) for _ in range(tokens + n)]
+        prefix = [0]
+        for length in lengths:
+            prefix.append(prefix[-1] + length)
+        positions = sorted(rng.sample(range(tokens), rng.randint(0, tokens)))
+        covered = {token for start in positions for token in range(start, start + n)}
+        expected = sum(lengths[token] for token in covered)
+        assert _covered_chars(positions, n, prefix) == expected
+        assert _covered_chars(np.array(positions, dtype=np.int64), n, prefix) == expected
+
+
 @pytest.mark.parametrize("profile", ["stock", "science"])
 def test_line_breaks_of_any_system_and_blank_lines_of_spaces_do_not_change_the_verdict(
         shared_data: Path, profile: str, benchmark) -> None:
