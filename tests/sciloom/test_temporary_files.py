@@ -1,6 +1,6 @@
 """A test session leaves nothing behind in the temporary folder: each session used to leave 6 MB there (Ray's
-session logs, a Hugging Face cache) and one folder per benchmark module a test loaded, 1,200 folders on a CI
-machine after a few hundred sessions."""
+session logs, a Hugging Face cache), a folder per torchrun it started and per benchmark module a test loaded. A
+development machine held 346 session folders, 250 torchrun folders and 210 benchmark folders (2026-12-06)."""
 from __future__ import annotations
 
 import os
