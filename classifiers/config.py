@@ -60,12 +60,25 @@ class FastTextParams(BaseModel):
 
 
 class TierThresholds(BaseModel):
-    """The documented quality-tier rule's thresholds (see classifiers.tiers)."""
+    """The documented quality-tier rule's thresholds (see classifiers.tiers); with `mode: quantile`, the two score
+    cut points are fitted to the corpus (see classifiers.quantile_tiers)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    high_min: float = Field(0.7, ge=0, le=1, description="Combined quality score at or above which a doc may be high.")
-    medium_min: float = Field(0.35, ge=0, le=1, description="Combined quality score below which a doc is low.")
+    mode: Literal["threshold", "quantile"] = Field(
+        "threshold", description="threshold: the combined score is cut at high_min and medium_min as written. "
+                                 "quantile: the cut points are the corpus quantiles that leave high_share of the "
+                                 "documents at or above high_min and low_share below medium_min (Nemotron-CC's "
+                                 "percentile buckets), fitted on a sample of sample_size documents.")
+    high_min: float = Field(0.7, ge=0, le=1, description="Combined quality score at or above which a doc may be high "
+                                                        "(mode threshold).")
+    medium_min: float = Field(0.35, ge=0, le=1, description="Combined quality score below which a doc is low "
+                                                           "(mode threshold).")
+    high_share: float = Field(0.3, gt=0, lt=1, description="Share of the corpus with a combined score at or above "
+                                                           "the high cut (mode quantile).")
+    low_share: float = Field(0.2, ge=0, lt=1, description="Share of the corpus below the low cut (mode quantile).")
+    sample_size: int = Field(100_000, ge=100, description="Documents (by id hash) the quantiles are fitted on; a "
+                                                          "corpus up to this size is scored whole (mode quantile).")
     judge_weight: float = Field(0.6, ge=0, le=1,
                                 description="Weight of the judge's score (scaled to [0,1]) against the level-2 "
                                             "quality score when a judge score is present.")
@@ -75,6 +88,15 @@ class TierThresholds(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> TierThresholds:
+        if self.mode == "quantile":
+            # Compared with the defaults, not with what was written: a dumped config must validate again.
+            written = [name for name in ("high_min", "medium_min")
+                       if getattr(self, name) != type(self).model_fields[name].default]
+            if written:
+                raise ValueError(f"{' and '.join(written)} cannot be set with mode quantile: the cut points are "
+                                 "fitted to the corpus from high_share and low_share (or use mode threshold)")
+            if self.high_share + self.low_share > 1:
+                raise ValueError(f"high_share ({self.high_share}) + low_share ({self.low_share}) must not exceed 1")
         if self.medium_min > self.high_min:
             raise ValueError(f"medium_min ({self.medium_min}) must not exceed high_min ({self.high_min})")
         if self.l1_low_below > self.l1_high_min:

@@ -59,12 +59,10 @@ class Labeller:
         disciplines_NL = self.discipline.predict_lines(lines)
         unread_discipline = [not self.discipline.reads_any_word(tokens) for tokens in line_tokens]
         disciplines_NL[unread_discipline] = self._only_general
-        if not self.quality.reads_like(self.discipline):
-            lines = [self.quality.line(doc["text"]) for doc in docs]
-            line_tokens = [line.split() for line in lines]
-        quality_N = self.quality.predict_lines(lines)[:, self._high]
-        unread_quality = [not self.quality.reads_any_word(tokens) for tokens in line_tokens]
-        quality_N[unread_quality] = 0.0
+        if self.quality.reads_like(self.discipline):
+            quality_N, unread_quality = self._quality_of_lines(lines, line_tokens)
+        else:
+            quality_N, unread_quality = self.quality_scores([doc["text"] for doc in docs])
         names = self.discipline.labels
         for doc, probs_L, quality in zip(docs, disciplines_NL, quality_N):
             if self.verdicts is not None:
@@ -78,6 +76,18 @@ class Labeller:
                                                l1_flags=doc.get("l1_flags"), judge_score=doc.get("judge_score"))
         counts = {DISCIPLINE: sum(unread_discipline), QUALITY: sum(unread_quality)}
         return {f"{NO_KNOWN_WORD}:{model}": count for model, count in counts.items() if count}
+
+
+    def quality_scores(self, texts: list[str]) -> tuple[np.ndarray, list[bool]]:
+        """The quality model's scores of non-empty texts (0 for a text holding no word it knows, flagged)."""
+        lines = [self.quality.line(text) for text in texts]
+        return self._quality_of_lines(lines, [line.split() for line in lines])
+
+    def _quality_of_lines(self, lines: list[str], line_tokens: list[list[str]]) -> tuple[np.ndarray, list[bool]]:
+        quality_N = self.quality.predict_lines(lines)[:, self._high]
+        unread_N = [not self.quality.reads_any_word(tokens) for tokens in line_tokens]
+        quality_N[unread_N] = 0.0
+        return quality_N, unread_N
 
 
 class LabelStep(Step):

@@ -21,6 +21,7 @@ from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, model_files
 from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
 from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
+from sciloom.classifiers.quantile_tiers import fit_quantile_tiers
 from sciloom.classifiers.tiers import TIERS
 from sciloom.curation.document import iter_parts, read_documents, values_at
 from sciloom.curation.executor import run_stage
@@ -147,13 +148,18 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
     if judge is not None:
         models_dir, judge["quality_model"] = models_with_judge_quality(config, out_dir, models_dir)
     Labeller(models_dir, config)  # fail here, once and clearly, on missing models or a taxonomy mismatch
-    build = partial(_label_chain, str(models_dir), config.model_dump_json(), judged_path)
     # Labels depend on the curated documents, these settings, the models' bytes and the judge's verdicts: when
     # any of the last three changed since the last run, no label of the old ones is resumed. A part's labels
     # depend on its own bytes (its task's settings): an input added to the run relabels the parts that changed.
     settings = {"classifiers": config.model_dump(mode="json"),
                 "files": {path.name: file_fingerprint(path) for path in model_files(models_dir)},
                 "judged": file_fingerprint(Path(judged_path)) if judged_path else None}
+    quantiles = None
+    if config.tiers.mode == "quantile":
+        # The fitted cuts enter the labelling settings below: new cuts label again.
+        config, quantiles = fit_quantile_tiers(config, tasks, out_dir, models_dir, judged_path, settings)
+        settings = {**settings, "classifiers": config.model_dump(mode="json")}
+    build = partial(_label_chain, str(models_dir), config.model_dump_json(), judged_path)
     stage = run_stage("classify", out_dir / LABELLED_DIR, tasks, map_documents(build, provenance(recipe_hash)),
                       num_cpus_per_task=config.num_cpus_per_task, settings=settings)
     tiers = tier_report(out_dir / LABELLED_DIR, config)
@@ -163,6 +169,7 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
         "bootstrap": bootstrap,
         "judge": judge,
         "stage": stage.to_dict(),
+        "quantile_tiers": quantiles,
         **tiers,
     }
     write_json_atomic(out_dir / REPORT_FILE, report)
@@ -171,6 +178,7 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
         "models_dir": str(models_dir),
         "documents": tiers["documents"],
         "tiers": {tier: v["share"] for tier, v in tiers["tiers"].items()},
+        "tier_cuts": {"medium_min": config.tiers.medium_min, "high_min": config.tiers.high_min},
         "disciplines": {d: v["documents"] for d, v in tiers["per_discipline"].items() if v["documents"]},
         "report": str(out_dir / REPORT_FILE),
     }

@@ -15,18 +15,18 @@ from typing import Iterator
 
 import pyarrow.parquet as pq
 import pytest
-from label_corpus import make_documents
+from label_corpus import make_documents, write_curated
 from loopback_llm_server import FaultInjectingProxy, TransformersServeProcess, free_port
-from test_label_pipeline import _write_curated
 from tokenizers import Tokenizer
 
-from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
 from sciloom.classifiers.fasttext_model import QUALITY, LabelModel
 from sciloom.classifiers.judge import JUDGE_FIELDS, JudgeConfig, JudgeEndpointDown
 from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, MODELS_DIR, TRAINING_FILE, JudgeLabelsUnusable
 from sciloom.classifiers.label_step import JUDGE_COLUMNS
 from sciloom.classifiers.pipeline import LABELLED_DIR, REPORT_FILE, run_classification
-from sciloom.classifiers.tiers import quality_tier
+from sciloom.classifiers.quantile_tiers import SAMPLE_DIR
+from sciloom.classifiers.tiers import combined_quality, quality_tier
 from sciloom.classifiers.train import split_of
 
 HIGH_ANSWER = '{"score": 4, "reason": "Teaches a scientific topic clearly.", "discipline": "physics"}'
@@ -77,7 +77,7 @@ def test_judged_sample_trains_the_quality_model_and_labels_carry_verdicts(
     docs = make_documents(4, seed=7, with_boilerplate=8)
     blank = [{"id": f"blank-{n}", "text": "  \n "} for n in range(4)]
     curated = tmp_path / "curated"
-    _write_curated(curated, docs + blank, parts=2)
+    write_curated(curated, docs + blank, parts=2)
     out = tmp_path / "classifiers"
     config = _with_judge(small_config, base_url=proxy.base_url, model=str(models["either"]))
     proxy.reset()
@@ -134,6 +134,7 @@ def test_judged_sample_trains_the_quality_model_and_labels_carry_verdicts(
                                                    l1_flags=row["l1_flags"], judge_score=row["judge_score"])
     assert sum(row["judge_score"] is not None for row in rows) == len(scored)
 
+
     report = json.loads((out / REPORT_FILE).read_text())["judge"]
     errors = Counter(row["judge_error"] for row in judged if row["judge_error"] is not None)
     assert report["errors"] == summary["judge"]["errors"] == dict(errors)
@@ -153,10 +154,24 @@ def test_judged_sample_trains_the_quality_model_and_labels_carry_verdicts(
     stage = json.loads((out / REPORT_FILE).read_text())["stage"]
     assert stage["redone_settings_changed"] == [] and stage["tasks_resumed_from_earlier_run"] == stage["tasks_total"]
 
+    # Quantile tiers cut the combined score: a judged document's place in the ranking includes its verdict.
+    by_share = config.model_copy(update={"tiers": TierThresholds(mode="quantile", high_share=0.4, low_share=0.3)})
+    cuts = run_classification(by_share, curated, out)["tier_cuts"]
+    fitted = TierThresholds(high_min=cuts["high_min"], medium_min=cuts["medium_min"])
+    sample = {row["id"]: row for row in pq.read_table(out / SAMPLE_DIR).to_pylist()}
+    rows = pq.read_table(sorted((out / LABELLED_DIR).glob("part-*.parquet"))).to_pylist()
+    assert set(sample) == {row["id"] for row in rows}
+    for row in rows:
+        assert sample[row["id"]]["combined_quality"] == combined_quality(row["quality_score"], row["judge_score"], fitted)
+        assert row["quality_tier"] == quality_tier(row["quality_score"], fitted, l1_score=row["l1_score"],
+                                                   l1_flags=row["l1_flags"], judge_score=row["judge_score"])
+    assert {row["quality_tier"] for row in rows} == {"high", "medium", "low"}
+    assert proxy.received == len(scored), "the judge's cache answered"
+
 
 def test_an_unreachable_endpoint_stops_the_run_before_labelling(tmp_path, small_config):
     curated = tmp_path / "curated"
-    _write_curated(curated, make_documents(1, seed=5), parts=1)
+    write_curated(curated, make_documents(1, seed=5), parts=1)
     config = _with_judge(small_config, base_url=f"http://127.0.0.1:{free_port()}/v1", model="nobody", max_retries=0)
     out = tmp_path / "out"
     with pytest.raises(JudgeEndpointDown, match="none of the 9 judge requests got an answer"):
@@ -168,7 +183,7 @@ def test_an_unreachable_endpoint_stops_the_run_before_labelling(tmp_path, small_
 def test_a_judge_that_gives_one_label_only_stops_the_run_before_labelling(tmp_path, small_config, endpoint):
     proxy, models = endpoint
     curated = tmp_path / "curated"
-    _write_curated(curated, make_documents(1, seed=5), parts=1)
+    write_curated(curated, make_documents(1, seed=5), parts=1)
     config = _with_judge(small_config, base_url=proxy.base_url, model=str(models["high"]), sample_size=4)
     out = tmp_path / "out"
     with pytest.raises(JudgeLabelsUnusable, match=r"no low document \(4 scored of 4"):

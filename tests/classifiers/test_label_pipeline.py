@@ -6,7 +6,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from label_corpus import make_documents
+from label_corpus import make_documents, write_curated
 
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.fasttext_model import TaxonomyMismatch
@@ -14,23 +14,13 @@ from sciloom.classifiers.label_step import LABEL_COLUMNS
 from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
 from sciloom.classifiers.taxonomy import Taxonomy
 from sciloom.classifiers.tiers import TIERS, quality_tier
-from sciloom.curation.document import BASE_COLUMNS, schema_for, values_at
-
-
-def _write_curated(folder: Path, docs: list[dict], parts: int) -> None:
-    folder.mkdir(parents=True)
-    columns = {**BASE_COLUMNS, "l1_score": pa.float32(), "l1_flags": pa.list_(pa.string())}
-    for p in range(parts):
-        rows = [{"id": d["id"], "text": d["text"], "url": None, "source": "test", "lang": "en",
-                 "l1_score": 1.0 if i % 5 else 0.5, "l1_flags": [] if i % 5 else ["short_lines"]}
-                for i, d in enumerate(docs) if i % parts == p]
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema_for(columns)), folder / f"part-{p:04d}.parquet")
+from sciloom.curation.document import values_at
 
 
 def test_bootstraps_labels_every_document_and_reports_tiers(tmp_path, ray_session, small_config, no_packaged_models):
     docs = make_documents(8, seed=7, with_boilerplate=6)
     curated = tmp_path / "curated"
-    _write_curated(curated, docs, parts=2)
+    write_curated(curated, docs, parts=2)
     out = tmp_path / "classifiers"
 
     summary = run_classification(small_config, curated, out)
@@ -82,7 +72,7 @@ def test_bootstraps_labels_every_document_and_reports_tiers(tmp_path, ray_sessio
 
 def test_models_for_another_taxonomy_are_refused_before_labelling(tmp_path, ray_session, small_config, bootstrapped_models):
     curated = tmp_path / "curated"
-    _write_curated(curated, make_documents(1, seed=3), parts=1)
+    write_curated(curated, make_documents(1, seed=3), parts=1)
     other = Taxonomy(disciplines=("physics", "general"), arxiv={}, mag={}, mmlu={})
     config = ClassifiersConfig(**{**small_config.model_dump(), "taxonomy": other, "models_dir": bootstrapped_models})
     with pytest.raises(TaxonomyMismatch, match="retrain or bootstrap"):

@@ -1,0 +1,121 @@
+"""Quality tiers by share of the corpus (`tiers.mode: quantile`, Nemotron-CC's percentile buckets).
+
+A quality model trained to tell curated text from raw crawl puts nearly all of a curated corpus above any fixed
+cut (the shipped model scores most of the demo's curated documents at 0.7 or more), so fixed thresholds put almost
+everything in one tier and the mixer's tier epochs have nothing to choose between. In quantile mode the cut points
+are the corpus's own quantiles of the combined score (classifiers.tiers): the top `high_share` of the documents
+are at or above the high cut, the bottom `low_share` below the low cut.
+
+1. Sample: a Ray stage over the curated parts (`<classifiers>/quality_sample/`, a Parquet dataset of id, quality
+   score and combined score) scores the documents whose id hash falls below min(1, sample_size / documents). A
+   corpus of up to sample_size documents is scored whole, so its cuts are exact; a larger one gets a fixed-size
+   sample, whose quantile is off by about sqrt(p(1 - p) / n) of the corpus (0.13 points at 100,000 for p = 0.2).
+2. Cuts: the driver reads the sample's combined scores (at most about sample_size of them) and takes the order
+   statistics that leave the asked shares on either side.
+3. The labelling stage applies the threshold rule with the fitted cuts. They are part of its settings, so a changed
+   corpus, model or share gives new cuts and labels again, and a resumed run keeps the cuts it started with.
+
+Level-1 results still demote a document as the rule says, so the high tier can hold less than high_share.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
+from sciloom.classifiers.judge_stage import read_verdicts
+from sciloom.classifiers.label_step import Labeller
+from sciloom.classifiers.tiers import combined_quality
+from sciloom.curation.document import BASE_COLUMNS, schema_for
+from sciloom.curation.executor import Task, run_stage
+from sciloom.curation.map_stage import part_path
+from sciloom.curation.part_writer import PartWriter
+from sciloom.curation.stats import StepStats
+
+SAMPLE_DIR = "quality_sample"
+SAMPLE_COLUMNS = {"id": BASE_COLUMNS["id"], "quality_score": pa.float64(), "combined_quality": pa.float64()}
+STEP = "quality_sample"
+
+
+def id_fraction(doc_id: str) -> float:
+    """A document id's place in [0, 1): a personalised hash, independent of the other id samples of a run."""
+    digest = hashlib.blake2b(doc_id.encode(), digest_size=8, person=b"sciloom-tiers").digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def sample_rate(parts: list[Path], sample_size: int) -> float:
+    """The share of documents to score: all of them up to sample_size (row counts come from the parts' footers)."""
+    documents = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+    return min(1.0, sample_size / documents) if documents else 1.0
+
+
+def fit_cuts(combined_N: np.ndarray, tiers: TierThresholds) -> tuple[float, float]:
+    """(medium_min, high_min): the order statistics of the combined scores that leave round(low_share * n) scores
+    below medium_min and round(high_share * n) at or above high_min (fewer where scores tie across a cut)."""
+    if combined_N.size == 0:
+        raise ValueError("no document to fit quantile tiers on")
+    sorted_N = np.sort(combined_N)
+    n = sorted_N.size
+    low = round(tiers.low_share * n)
+    high = max(1, round(tiers.high_share * n))
+    high_min = float(sorted_N[n - high])
+    medium_min = float(sorted_N[low]) if low < n else high_min
+    return min(medium_min, high_min), high_min
+
+
+def _sample_task(models_dir: str, config_json: str, judged_path: str | None,
+                 rate: float) -> Callable[[Task, Path], list[StepStats]]:
+    def run(task: Task, stage_dir: Path) -> list[StepStats]:
+        config = ClassifiersConfig.model_validate_json(config_json)
+        labeller = Labeller(Path(models_dir), config)
+        verdicts = read_verdicts(Path(judged_path)) if judged_path else {}
+        stats = StepStats(STEP)
+        with PartWriter(part_path(stage_dir, task.task_id), schema_for(SAMPLE_COLUMNS)) as out:
+            for batch in pq.ParquetFile(task.inputs[0]).iter_batches(batch_size=config.batch_size,
+                                                                      columns=["id", "text"]):
+                stats.docs_in += batch.num_rows
+                ids = batch.column("id").to_pylist()
+                # Documents labelling rejects as no_text are not part of the labelled corpus's quantiles.
+                has_text = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(batch.column("text"))), 0),
+                                        False).to_pylist()
+                chosen = [i for i, (doc_id, ok) in enumerate(zip(ids, has_text)) if ok and id_fraction(doc_id) < rate]
+                if not chosen:
+                    continue
+                texts = batch.column("text").take(pa.array(chosen)).to_pylist()
+                with stats.timer():
+                    quality_N, _ = labeller.quality_scores(texts)
+                for i, quality in zip(chosen, quality_N):
+                    judged = verdicts.get(ids[i], {}).get("judge_score")
+                    out.write({"id": ids[i], "quality_score": float(quality),
+                               "combined_quality": combined_quality(float(quality), judged, config.tiers)})
+                stats.docs_out += len(chosen)
+        return [stats]
+
+    return run
+
+
+def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Path, models_dir: Path,
+                       judged_path: str | None, settings: dict[str, Any]) -> tuple[ClassifiersConfig, dict[str, Any]]:
+    """Score the sample (a resumable stage), fit the cuts; returns the config to label with (mode threshold, the
+    fitted cuts) and the report's account of the fit."""
+    tiers = config.tiers
+    rate = sample_rate([Path(task.inputs[0]) for task in tasks], tiers.sample_size)
+    sample_dir = out_dir / SAMPLE_DIR
+    stage = run_stage(STEP, sample_dir, tasks, _sample_task(str(models_dir), config.model_dump_json(), judged_path, rate),
+                      num_cpus_per_task=config.num_cpus_per_task, settings={**settings, "rate": rate})
+    parts = sorted(sample_dir.glob("part-*.parquet"))
+    combined_N = pq.read_table(parts, columns=["combined_quality"]).column(0).to_numpy()
+    medium_min, high_min = fit_cuts(combined_N, tiers)
+    fitted = TierThresholds(mode="threshold", high_min=high_min, medium_min=medium_min,
+                            **tiers.model_dump(include={"judge_weight", "l1_low_below", "l1_high_min", "high_max_flags"}))
+    report = {"mode": "quantile", "high_share": tiers.high_share, "low_share": tiers.low_share,
+              "sample_rate": rate, "sampled": int(combined_N.size), "sample_dir": str(sample_dir),
+              "high_min": high_min, "medium_min": medium_min, "stage": stage.to_dict()}
+    return config.model_copy(update={"tiers": fitted}), report

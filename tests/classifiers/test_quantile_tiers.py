@@ -1,0 +1,127 @@
+"""Quality tiers by share of the corpus: the fitted cuts, and a classifiers run that uses them."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from label_corpus import make_documents, write_curated
+from pydantic import ValidationError
+
+from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
+from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
+from sciloom.classifiers.quantile_tiers import SAMPLE_DIR, fit_cuts, id_fraction
+from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 100, 1001])
+@pytest.mark.parametrize(("high_share", "low_share"), [(0.3, 0.2), (0.1, 0.0), (0.5, 0.5), (0.05, 0.9)])
+def test_cuts_leave_the_asked_shares_on_either_side(n, high_share, low_share):
+    scores_N = np.random.default_rng(n).random(n)
+    tiers = TierThresholds(mode="quantile", high_share=high_share, low_share=low_share)
+    medium_min, high_min = fit_cuts(scores_N, tiers)
+    high = int((scores_N >= high_min).sum())
+    low = int((scores_N < medium_min).sum())
+    assert high == max(1, round(high_share * n))
+    # where the two cuts meet (shares summing to 1, or one document), the high tier takes the document
+    assert low == min(round(low_share * n), n - high)
+    assert medium_min <= high_min
+
+
+def test_tied_scores_stay_in_one_tier():
+    scores_N = np.array([0.1, 0.5, 0.5, 0.5, 0.5, 0.9])
+    medium_min, high_min = fit_cuts(scores_N, TierThresholds(mode="quantile", high_share=0.5, low_share=0.2))
+    assert (medium_min, high_min) == (0.5, 0.5)  # the tie at 0.5 is high as a whole, not split by position
+
+
+def test_quantile_settings_are_validated():
+    with pytest.raises(ValidationError, match="high_min cannot be set with mode quantile"):
+        TierThresholds(mode="quantile", high_min=0.8)
+    with pytest.raises(ValidationError, match="must not exceed 1"):
+        TierThresholds(mode="quantile", high_share=0.6, low_share=0.5)
+    with pytest.raises(ValidationError, match="mode"):
+        TierThresholds(mode="percent")
+
+
+def _distinct_documents(per_discipline: int) -> list[dict]:
+    # A numbered closing sentence makes every text its own (the tiny test models still tie some scores).
+    return [{**d, "text": f"{d['text']} This is record {i} of the collection."}
+            for i, d in enumerate(make_documents(per_discipline, seed=11, with_boilerplate=3 * per_discipline))]
+
+
+def _labelled(out):
+    return pq.read_table(sorted((out / "labelled").glob("part-*.parquet")),
+                         columns=["id", "quality_score", "quality_tier"]).to_pylist()
+
+
+def test_a_run_in_quantile_mode_tiers_the_asked_shares_and_resumes(tmp_path, ray_session, small_config,
+                                                                   bootstrapped_models):
+    docs = _distinct_documents(6)
+    curated = tmp_path / "curated"
+    write_curated(curated, docs, parts=2, flag_every=0)
+    out = tmp_path / "classifiers"
+    config = small_config.model_copy(update={"models_dir": bootstrapped_models,
+                                             "tiers": TierThresholds(mode="quantile", high_share=0.3, low_share=0.2)})
+
+    summary = run_classification(config, curated, out)
+
+    rows = _labelled(out)
+    n = len(rows)
+    assert n == len(docs)
+    ranked = sorted((r["quality_score"] for r in rows), reverse=True)
+    by_tier = {tier: sorted(r["quality_score"] for r in rows if r["quality_tier"] == tier) for tier in (HIGH, MEDIUM, LOW)}
+    # The tiers are the ranking cut at the shares: high is every document scoring at least the k-th best score of
+    # k = 30% of the corpus (more than k only where scores tie at that cut), low every one below the score of
+    # rank 20% from the bottom.
+    high_k, low_k = round(0.3 * n), round(0.2 * n)
+    assert by_tier[HIGH] == sorted(s for s in ranked if s >= ranked[high_k - 1])
+    assert by_tier[LOW] == sorted(s for s in ranked if s < ranked[n - 1 - low_k])
+    assert high_k <= len(by_tier[HIGH]) <= high_k + ranked.count(ranked[high_k - 1]) - 1
+    assert 0 < len(by_tier[LOW]) <= low_k and by_tier[MEDIUM]
+    assert summary["tiers"][HIGH] == pytest.approx(len(by_tier[HIGH]) / n, abs=1e-4)
+    # Every document was scored for the fit, with the score labelling gave it.
+    sample = pq.read_table(out / SAMPLE_DIR).to_pylist()
+    assert {r["id"]: r["quality_score"] for r in sample} == {r["id"]: r["quality_score"] for r in rows}
+    report = json.loads((out / REPORT_FILE).read_text())["quantile_tiers"]
+    assert (report["sample_rate"], report["sampled"]) == (1.0, n)
+    assert summary["tier_cuts"] == {"medium_min": report["medium_min"], "high_min": report["high_min"]}
+
+    assert run_classification(config, curated, out) == summary
+    for stage in ("labelled", SAMPLE_DIR):
+        assert json.loads((out / f"_{stage}" / "stats.json").read_text())["tasks_resumed_from_earlier_run"] == 2
+
+    # Another share gives other cuts, and the labels follow them.
+    wider = config.model_copy(update={"tiers": TierThresholds(mode="quantile", high_share=0.5, low_share=0.2)})
+    widened = run_classification(wider, curated, out)
+    assert widened["tier_cuts"]["high_min"] < summary["tier_cuts"]["high_min"]
+    assert sorted(r["quality_score"] for r in _labelled(out) if r["quality_tier"] == HIGH) == \
+        sorted(s for s in ranked if s >= ranked[round(0.5 * n) - 1])
+
+
+def test_a_large_corpus_is_cut_on_a_sample_by_id_hash(tmp_path, ray_session, small_config, bootstrapped_models):
+    docs = _distinct_documents(30)  # 240 documents, a sample of about 100
+    curated = tmp_path / "curated"
+    write_curated(curated, docs, parts=3, flag_every=0)
+    out = tmp_path / "classifiers"
+    tiers = TierThresholds(mode="quantile", high_share=0.3, low_share=0.2, sample_size=100)
+    config = small_config.model_copy(update={"models_dir": bootstrapped_models, "tiers": tiers})
+
+    summary = run_classification(config, curated, out)
+
+    rate = 100 / len(docs)
+    rows = _labelled(out)
+    chosen = {r["id"]: r["quality_score"] for r in rows if id_fraction(r["id"]) < rate}
+    sample = pq.read_table(out / SAMPLE_DIR).to_pylist()
+    assert {r["id"]: r["quality_score"] for r in sample} == chosen
+    assert 70 <= len(chosen) <= 130
+    # The cuts are the sample's order statistics, and the corpus lands near the asked shares.
+    medium_min, high_min = fit_cuts(np.array(list(chosen.values()), dtype=np.float64), tiers)
+    assert summary["tier_cuts"] == {"medium_min": medium_min, "high_min": high_min}
+    assert summary["tiers"][HIGH] == pytest.approx(0.3, abs=0.1)
+    assert summary["tiers"][LOW] == pytest.approx(0.2, abs=0.1)
+
+
+def test_a_share_config_round_trips_through_json():
+    config = ClassifiersConfig(tiers=TierThresholds(mode="quantile", high_share=0.25))
+    assert ClassifiersConfig.model_validate_json(config.model_dump_json()) == config
