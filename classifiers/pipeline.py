@@ -21,7 +21,7 @@ from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, model_files
 from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
 from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
-from sciloom.classifiers.quantile_tiers import fit_quantile_tiers
+from sciloom.classifiers.quantile_tiers import fit_quantile_tiers, remove_sample
 from sciloom.classifiers.tiers import TIERS
 from sciloom.curation.document import iter_parts, read_documents, values_at
 from sciloom.curation.executor import run_stage
@@ -159,6 +159,8 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
         # The fitted cuts enter the labelling settings below: new cuts label again.
         config, quantiles = fit_quantile_tiers(config, tasks, out_dir, models_dir, judged_path, settings)
         settings = {**settings, "classifiers": config.model_dump(mode="json")}
+    else:
+        remove_sample(out_dir)
     build = partial(_label_chain, str(models_dir), config.model_dump_json(), judged_path)
     stage = run_stage("classify", out_dir / LABELLED_DIR, tasks, map_documents(build, provenance(recipe_hash)),
                       num_cpus_per_task=config.num_cpus_per_task, settings=settings)

@@ -20,6 +20,7 @@ Level-1 results still demote a document as the rule says, so the high tier can h
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from sciloom.classifiers.judge_stage import read_verdicts
 from sciloom.classifiers.label_step import Labeller
 from sciloom.classifiers.tiers import combined_quality
 from sciloom.curation.document import BASE_COLUMNS, schema_for
-from sciloom.curation.executor import Task, run_stage
+from sciloom.curation.executor import Task, bookkeeping_dir, run_stage
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.part_writer import PartWriter
 from sciloom.curation.stats import StepStats
@@ -119,3 +120,10 @@ def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Pa
               "sample_rate": rate, "sampled": int(combined_N.size), "sample_dir": str(sample_dir),
               "high_min": high_min, "medium_min": medium_min, "stage": stage.to_dict()}
     return config.model_copy(update={"tiers": fitted}), report
+
+
+def remove_sample(out_dir: Path) -> None:
+    """Remove the sample of an earlier run in quantile mode: a run in threshold mode has none."""
+    sample_dir = out_dir / SAMPLE_DIR
+    for folder in (sample_dir, bookkeeping_dir(sample_dir)):
+        shutil.rmtree(folder, ignore_errors=True)

@@ -98,6 +98,11 @@ def test_a_run_in_quantile_mode_tiers_the_asked_shares_and_resumes(tmp_path, ray
     assert sorted(r["quality_score"] for r in _labelled(out) if r["quality_tier"] == HIGH) == \
         sorted(s for s in ranked if s >= ranked[round(0.5 * n) - 1])
 
+    # Back to fixed thresholds: the sample goes, as if the run had never been in quantile mode.
+    fixed = run_classification(small_config.model_copy(update={"models_dir": bootstrapped_models}), curated, out)
+    assert fixed["tier_cuts"] == {"medium_min": 0.35, "high_min": 0.7}
+    assert not (out / SAMPLE_DIR).exists() and not (out / f"_{SAMPLE_DIR}").exists()
+
 
 def test_a_large_corpus_is_cut_on_a_sample_by_id_hash(tmp_path, ray_session, small_config, bootstrapped_models):
     docs = _distinct_documents(30)  # 240 documents, a sample of about 100

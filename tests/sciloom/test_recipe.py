@@ -112,14 +112,24 @@ def test_non_finite_numbers_are_rejected_with_their_line(value: str, tmp_path: P
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     path = _demo_with(tmp_path, monkeypatch, lambda text: text.replace(
         "discipline_weights: {mathematics: 1,", f"discipline_weights: {{mathematics: {value},", 1).replace(
-        "high_min: 0.7", f"high_min: {value}"))
+        "high_share: 0.3", f"high_share: {value}"))
     with pytest.raises(RecipeError) as error:
         load_recipe(path)
     message = str(error.value)
     assert "2 non-finite number(s)" in message
     assert (f"demo.yaml:{_line_of(path, 'mathematics: ' + value)}: field "
             f"'mixer.expert_induction.discipline_weights.mathematics': must be a finite number") in message
-    assert f"demo.yaml:{_line_of(path, 'high_min')}: field 'classifiers.tiers.high_min'" in message
+    assert f"demo.yaml:{_line_of(path, 'high_share')}: field 'classifiers.tiers.high_share'" in message
+
+
+def test_a_fixed_cut_in_quantile_mode_is_rejected_with_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _demo_with(tmp_path, monkeypatch, lambda text: text.replace("    mode: quantile\n",
+                                                                       "    mode: quantile\n    high_min: 0.8\n", 1))
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path)
+    message = str(error.value)
+    assert f"demo.yaml:{_line_of(path, 'tiers:')}: field 'classifiers.tiers'" in message
+    assert "high_min cannot be set with mode quantile" in message
 
 
 def test_misspelt_discipline_is_rejected_before_anything_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
