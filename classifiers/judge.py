@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -320,13 +319,6 @@ class LLMJudge:
         for batch in _batched(records, self.config.batch_size):
             yield from self._judge_batch(batch)
 
-    def label_sample(self, records: Iterable[Mapping[str, object]], out_path: Path) -> Counter[str]:
-        """Judge a reproducible sample of `sample_size` records (all when None) and write the level-2 quality
-        classifier's training JSONL to `out_path`; returns the label and skip counts."""
-        if self.config.sample_size is not None:
-            records = reservoir_sample(records, self.config.sample_size, self.config.sample_seed)
-        return write_quality_training_jsonl(self.judge(records), out_path, self.config.score_threshold)
-
     def _judge_batch(self, batch: list[Mapping[str, object]]) -> list[dict[str, object]]:
         keys: list[str | None] = []
         messages_by_key: dict[str, Messages] = {}
@@ -377,20 +369,6 @@ class LLMJudge:
                     f"that {self.config.base_url or 'vLLM'} serves model {self.config.model!r}. Answers so far "
                     "are cached: rerun to resume."
                 )
-
-
-def reservoir_sample(records: Iterable[T], size: int, seed: int) -> list[T]:
-    """A uniform sample of `size` items from a stream of unknown length, in stream order, reproducible by seed."""
-    rng = random.Random(seed)
-    reservoir: list[tuple[int, T]] = []
-    for index, item in enumerate(records):
-        if index < size:
-            reservoir.append((index, item))
-        else:
-            slot = rng.randrange(index + 1)
-            if slot < size:
-                reservoir[slot] = (index, item)
-    return [item for _, item in sorted(reservoir, key=lambda pair: pair[0])]
 
 
 def quality_training_examples(

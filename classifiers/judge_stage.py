@@ -1,7 +1,8 @@
 """The level-3 judge inside a classifiers run (the FineWeb-Edu pattern).
 
-1. A reproducible sample of the curated documents (`judge.sample_size`, reservoir sampling seeded by
-   `judge.sample_seed`; all documents when None) is judged through the configured endpoint. Answers are cached
+1. A reproducible sample of the curated documents (`judge.sample_size`: the documents with the smallest hashes of
+   `judge.sample_seed` and their id; all documents when None) is judged through the configured endpoint. Choosing
+   it reads the parts' id column only, and then the text of the chosen rows. Answers are cached
    in `out_dir/judge/cache.sqlite` (unless `judge.cache_path` names another file), so a rerun asks nothing.
 2. `out_dir/judge/judged.parquet` keeps the sample's ids and judge fields; `quality_train.jsonl` its judge
    labels (high when judge_score >= score_threshold, else low; unscored documents are counted, not used).
@@ -21,19 +22,21 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from sciloom.classifiers.config import ClassifiersConfig
 from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, QUALITY_LABELS
-from sciloom.classifiers.judge import JUDGE_FIELDS, JudgeConfig, JudgeEndpointDown, LLMJudge, reservoir_sample
+from sciloom.classifiers.judge import JUDGE_FIELDS, JudgeConfig, JudgeEndpointDown, LLMJudge
 from sciloom.classifiers.judge import write_quality_training_jsonl
 from sciloom.classifiers.label_step import JUDGE_COLUMNS, Verdicts
 from sciloom.classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
-from sciloom.curation.document import BASE_COLUMNS, Document, iter_parts, read_documents, schema_for
+from sciloom.curation.document import BASE_COLUMNS, Document, iter_parts, read_documents, schema_for, values_at
 from sciloom.curation.part_writer import PartWriter
 from sciloom.curation.atomic_write import atomic_path, write_json_atomic
 
@@ -65,6 +68,42 @@ def _curated_records(curated_dir: Path) -> Iterator[Document]:
         yield from read_documents(part, columns=["id", "text"])
 
 
+def seeded_id_hashes(seed: int, ids: list[str]) -> np.ndarray:
+    """64-bit hashes of `seed` and each id (blake2b), as uint64."""
+    prefix = f"{seed}\x00"
+    return np.fromiter((int.from_bytes(hashlib.blake2b((prefix + doc_id).encode(), digest_size=8).digest(), "big")
+                        for doc_id in ids), dtype=np.uint64, count=len(ids))
+
+
+def sampled_records(curated_dir: Path, size: int, seed: int) -> Iterator[Document]:
+    """A uniform sample of `size` curated documents without replacement (id and text, in part and row order):
+    those with the `size` smallest seeded id hashes. Only the id column of every part is read, and the text of the
+    chosen rows, so what the driver reads and holds grows with the sample, not with the corpus's text."""
+    parts = list(iter_parts(curated_dir))
+    # The best `size` so far: hash, part number, row; merged with each batch and cut back by a partial sort.
+    best_hash, best_part, best_row = (np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64),
+                                      np.empty(0, dtype=np.int64))
+    for number, part in enumerate(parts):
+        start = 0
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=65_536, columns=["id"]):
+            n = batch.num_rows
+            best_hash = np.concatenate([best_hash, seeded_id_hashes(seed, batch.column("id").to_pylist())])
+            best_part = np.concatenate([best_part, np.full(n, number, dtype=np.int64)])
+            best_row = np.concatenate([best_row, np.arange(start, start + n, dtype=np.int64)])
+            start += n
+            if best_hash.size > size:
+                keep = np.argpartition(best_hash, size - 1)[:size]
+                best_hash, best_part, best_row = best_hash[keep], best_part[keep], best_row[keep]
+    chosen: dict[int, list[int]] = defaultdict(list)
+    for number, row in zip(best_part.tolist(), best_row.tolist()):
+        chosen[number].append(row)
+    for number in sorted(chosen):
+        rows = sorted(chosen[number])
+        ids = values_at(parts[number], rows, "id")
+        texts = values_at(parts[number], rows, "text")
+        yield from ({"id": doc_id, "text": text} for doc_id, text in zip(ids, texts))
+
+
 def judge_sample(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) -> dict[str, Any]:
     """Judge the sample, write judged.parquet and quality_train.jsonl under out_dir/judge; returns the judge
     section of the classifiers report. Raises JudgeEndpointDown when no request was answered, JudgeLabelsUnusable
@@ -72,9 +111,8 @@ def judge_sample(config: ClassifiersConfig, curated_dir: Path, out_dir: Path) ->
     if config.judge is None:
         raise ValueError("judge_sample needs config.judge")
     judge_config = judge_config_for_run(config.judge, out_dir)
-    records: Iterable[Document] = _curated_records(curated_dir)
-    if judge_config.sample_size is not None:
-        records = reservoir_sample(records, judge_config.sample_size, judge_config.sample_seed)
+    records: Iterable[Document] = (_curated_records(curated_dir) if judge_config.sample_size is None else
+                                   sampled_records(curated_dir, judge_config.sample_size, judge_config.sample_seed))
     judge_dir = out_dir / JUDGE_DIR
     # Streamed: with sample_size None every curated document is judged, and only verdicts are kept in memory.
     with LLMJudge(judge_config, config.taxonomy.disciplines) as judge, \

@@ -19,7 +19,6 @@ from sciloom.classifiers.judge import (
     build_messages,
     parse_verdict,
     quality_training_examples,
-    reservoir_sample,
     write_quality_training_jsonl,
 )
 from sciloom.classifiers.judge_backends import VllmChatBackend, vllm_importable
@@ -173,17 +172,6 @@ def test_without_endpoint_or_vllm_the_judge_says_what_to_do() -> None:
         LLMJudge(JudgeConfig(model="m"), DISCIPLINES)
     with pytest.raises(RuntimeError, match="vllm serve"):
         VllmChatBackend("m", max_output_tokens=32)
-
-
-def test_reservoir_sample_is_reproducible_ordered_and_uniform() -> None:
-    items = list(range(100))
-    assert reservoir_sample(items, 200, seed=1) == items
-    first = reservoir_sample(iter(items), 10, seed=7)
-    assert first == reservoir_sample(iter(items), 10, seed=7) == sorted(first) and len(set(first)) == 10
-    # Each of 10 items should be the single pick of about 1/10 of 3000 seeds: chi-square with 9 dof, p ~ 1e-4.
-    picks = Counter(reservoir_sample(range(10), 1, seed)[0] for seed in range(3000))
-    chi_square = sum((picks[item] - 300) ** 2 / 300 for item in range(10))
-    assert chi_square < 33.7
 
 
 def test_training_examples_split_at_the_threshold_and_count_skips(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from sciloom.classifiers.judge import ERROR_REASONS, JudgeConfig, JudgeEndpointDown, LLMJudge
+from sciloom.classifiers.judge import ERROR_REASONS, JudgeConfig, JudgeEndpointDown, LLMJudge, write_quality_training_jsonl
 from sciloom.classifiers.judge_cache import JudgeCache
 from loopback_llm_server import FaultInjectingProxy, TransformersServeProcess
 from sciloom.judge_command import register
@@ -174,19 +174,19 @@ def test_a_rejected_request_is_not_retried(llm: LoopbackLLM, tmp_path: Path) -> 
     assert llm.proxy.received == 1 and stats["errors"] == {"request_rejected": 1}
 
 
-def test_label_sample_writes_quality_training_jsonl(llm: LoopbackLLM, tmp_path: Path) -> None:
+def test_verdicts_become_quality_training_jsonl(llm: LoopbackLLM, tmp_path: Path) -> None:
     out = tmp_path / "quality.jsonl"
-    config = llm.config("sound", tmp_path, sample_size=3, score_threshold=4)
+    config = llm.config("sound", tmp_path, score_threshold=4)
     with LLMJudge(config, DISCIPLINES) as judge:
-        counts = judge.label_sample(iter(DOCUMENTS[5:]), out)
+        counts = write_quality_training_jsonl(judge.judge(DOCUMENTS[5:8]), out, config.score_threshold)
     examples = [json.loads(line) for line in out.read_text().splitlines()]
-    texts = {document.get("text") for document in DOCUMENTS[5:]}
+    texts = {document.get("text") for document in DOCUMENTS[5:8]}
     assert len(examples) + sum(n for key, n in counts.items() if key.startswith("skipped:")) == 3
     assert all(example["label"] == "high" and example["text"] in texts for example in examples)
     assert counts["high"] == len(examples) and set(examples[0]) == {"text", "label"}
 
-    with LLMJudge(config.model_copy(update={"score_threshold": 5}), DISCIPLINES) as judge:
-        relabelled = judge.label_sample(iter(DOCUMENTS[5:]), out)
+    with LLMJudge(config, DISCIPLINES) as judge:
+        relabelled = write_quality_training_jsonl(judge.judge(DOCUMENTS[5:8]), out, 5)
     assert relabelled["low"] == counts["high"] and "high" not in relabelled
     assert llm.proxy.received == counts["high"], "relabelling with a new threshold asked again"
 
