@@ -54,6 +54,9 @@ class Labeller:
         A document holding no word a model knows ("xxxx", a script the models never saw) gives that model no
         evidence: it is labelled general (science score 0) and its quality score is 0, rather than whatever the
         model's hashed n-gram buckets say. Such documents are counted as `no_known_word:<model>`."""
+        if self.config.tiers.mode == "quantile":
+            raise ValueError("tiers in mode quantile need their cut points fitted to the corpus first "
+                             "(classifiers.quantile_tiers.fit_quantile_tiers)")
         lines = [self.discipline.line(doc["text"]) for doc in docs]
         line_tokens = [line.split() for line in lines]
         disciplines_NL = self.discipline.predict_lines(lines)

@@ -85,6 +85,11 @@ def label(
     from sciloom.curation.rules import RulesConfig, RulesStep
 
     config = _config(recipe)
+    if config.tiers.mode == "quantile":
+        typer.echo(f"{recipe}: classifiers.tiers.mode is quantile: its cut points are fitted to a whole corpus by "
+                   "`sciloom run` (classifiers_report.json's quantile_tiers), which a stream of lines cannot do. Label "
+                   "with a recipe in mode threshold (high_min and medium_min: the cuts a run fitted, say).", err=True)
+        raise typer.Exit(2)
     labeller = Labeller(models if models is not None else ensure_default_models(config), config)
     rules_step = RulesStep(RulesConfig(profile=rules.value)) if rules is not None else None
     rejections: Counter[str] = Counter()

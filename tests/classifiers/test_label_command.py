@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,6 +56,16 @@ def test_label_one_record_per_input_line_in_order(app, bootstrapped_models, smal
     summary = json.loads(result.stderr.strip().splitlines()[-1])
     assert summary["records"] == len(lines)
     assert summary["unreadable"] == {"malformed_json": 1, "empty_text": 1, "not_a_json_object": 1}
+
+
+def test_label_refuses_a_recipe_with_quantile_tiers(app, bootstrapped_models):
+    # The demo recipe cuts tiers at its corpus's quantiles: a stream cannot know them, and labelling with the
+    # threshold defaults instead would tier nearly every curated document high without a word.
+    demo = Path(__file__).parents[2] / "recipes" / "demo.yaml"
+    result = CliRunner().invoke(app, ["label", "--models", str(bootstrapped_models), "--recipe", str(demo)],
+                                input=json.dumps({"id": 1, "text": "Photons scatter off electrons."}) + "\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "classifiers.tiers.mode is quantile" in result.stderr and "mode threshold" in result.stderr
 
 
 def test_train_with_a_label_mapping_file_writes_model_and_report(app, tmp_path):

@@ -10,6 +10,7 @@ from label_corpus import make_documents, write_curated
 from pydantic import ValidationError
 
 from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
+from sciloom.classifiers.label_step import Labeller
 from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
 from sciloom.classifiers.quantile_tiers import SAMPLE_DIR, fit_cuts, id_fraction
 from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM
@@ -130,3 +131,11 @@ def test_a_large_corpus_is_cut_on_a_sample_by_id_hash(tmp_path, ray_session, sma
 def test_a_share_config_round_trips_through_json():
     config = ClassifiersConfig(tiers=TierThresholds(mode="quantile", high_share=0.25))
     assert ClassifiersConfig.model_validate_json(config.model_dump_json()) == config
+
+
+def test_labelling_before_the_cuts_are_fitted_is_refused(small_config, bootstrapped_models):
+    config = small_config.model_copy(update={"tiers": TierThresholds(mode="quantile")})
+    labeller = Labeller(bootstrapped_models, config)  # scores alone (the sample's) need no cuts
+    assert labeller.quality_scores(["The catalyst lowers the activation energy."])[0].shape == (1,)
+    with pytest.raises(ValueError, match="cut points fitted"):
+        labeller.annotate([{"id": "a", "text": "The catalyst lowers the activation energy."}])
