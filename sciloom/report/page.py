@@ -105,6 +105,18 @@ def dedup(facts: RunFacts) -> str:
     return html
 
 
+def tier_cuts_sentence(quantiles: dict | None, cuts: dict | None) -> str:
+    """How the run cut its quality tiers: at the corpus's quantiles (and where they fell) or at fixed scores."""
+    if quantiles:
+        return (f"Tiers cut at the corpus's quantiles (the top {quantiles['high_share']:.0%} may be high, the bottom "
+                f"{quantiles['low_share']:.0%} are low; fitted on {quantiles['sampled']:,} documents): high from "
+                f"a combined score of {quantiles['high_min']:.4f}, low below {quantiles['medium_min']:.4f}.")
+    if cuts:
+        return (f"Tiers cut at fixed combined scores: high from {cuts['high_min']:g}, low below "
+                f"{cuts['medium_min']:g}.")
+    return ""
+
+
 def labels(facts: RunFacts) -> str:
     report = facts.classifiers
     if not report:
@@ -114,6 +126,8 @@ def labels(facts: RunFacts) -> str:
     html = svg.bars(sorted(disciplines.items(), key=lambda kv: -kv[1]), "documents per discipline")
     tiers = report.get("tiers") or {}
     html += svg.bars([(t, v["count"]) for t, v in tiers.items()], "documents per quality tier")
+    if cuts := tier_cuts_sentence(report.get("quantile_tiers"), summary.get("tier_cuts")):
+        html += f"<p>{escape(cuts)}</p>"
     per = report.get("per_discipline") or {}
     if per:
         html += "<h3>Quality tiers per discipline (documents)</h3>" + table(

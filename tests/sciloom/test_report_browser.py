@@ -107,6 +107,9 @@ def test_report_renders_every_section_offline_in_chromium(runs: tuple[Path, Path
     for stream in plan["streams"]:
         for b in stream["buckets"]:
             assert f"{b['source']} / {b['discipline']} / {b['tier']}" in dom, (stream["folder"], b)
+    # The labels section says where the demo's quantile tiers were cut.
+    quantiles = json.loads((runs[0] / "classifiers" / "classifiers_report.json").read_text())["quantile_tiers"]
+    assert f"high from a combined score of {quantiles['high_min']:.4f}" in dom
     notes = json.loads((runs[0] / "mixer" / "mixer_report.json").read_text())["plan_notes"]
     assert notes and all(html_lib.escape(note, quote=False) in dom for note in notes)
     # The check can fail: the same browser run on a page that asks for a remote image logs it.
