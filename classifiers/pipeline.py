@@ -17,11 +17,11 @@ from typing import Any
 from sciloom.classifiers.bootstrap import REPORT_FILE as BOOTSTRAP_REPORT
 from sciloom.classifiers.bootstrap import bootstrap_models
 from sciloom.classifiers.default_models import packaged_models
-from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
 from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, model_files
 from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
 from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
-from sciloom.classifiers.quantile_tiers import fit_quantile_tiers, remove_sample
+from sciloom.classifiers.quantile_tiers import fit_quantile_tiers, remove_sample, with_cuts
 from sciloom.classifiers.tiers import TIERS
 from sciloom.curation.document import iter_parts, read_documents, values_at
 from sciloom.curation.executor import run_stage
@@ -127,6 +127,18 @@ def _example(part: Path, row: int, doc: dict[str, Any]) -> dict[str, Any]:
     text = values_at(part, [row], "text")[0] or ""
     return {"id": doc["id"], "discipline": doc["discipline"], "science_score": round(doc["science_score"], 3),
             "quality_score": round(doc["quality_score"], 3), **judged, "text": text[:EXAMPLE_CHARS]}
+
+
+def fitted_cuts(report_path: Path, tiers: TierThresholds) -> TierThresholds:
+    """The cuts a run fitted, from its classifiers_report.json (or the run folder holding classifiers/ or the
+    classifiers folder), as the threshold rule with the rest of `tiers`."""
+    for candidate in (report_path, report_path / REPORT_FILE, report_path / "classifiers" / REPORT_FILE):
+        if candidate.is_file():
+            fitted = json.loads(candidate.read_text()).get("quantile_tiers")
+            if not fitted:
+                raise ValueError(f"{candidate}: this run did not cut its tiers at quantiles (no quantile_tiers)")
+            return with_cuts(tiers, fitted["medium_min"], fitted["high_min"])
+    raise FileNotFoundError(f"{report_path}: no {REPORT_FILE} here, nor in its classifiers/ folder")
 
 
 def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Path,

@@ -71,6 +71,12 @@ def fit_cuts(combined_N: np.ndarray, tiers: TierThresholds) -> tuple[float, floa
     return min(medium_min, high_min), high_min
 
 
+def with_cuts(tiers: TierThresholds, medium_min: float, high_min: float) -> TierThresholds:
+    """The threshold rule with these cuts and the rest of `tiers` (judge weight, level-1 limits)."""
+    return TierThresholds(mode="threshold", high_min=high_min, medium_min=medium_min,
+                          **tiers.model_dump(include={"judge_weight", "l1_low_below", "l1_high_min", "high_max_flags"}))
+
+
 def _sample_task(models_dir: str, config_json: str, judged_path: str | None,
                  rate: float) -> Callable[[Task, Path], list[StepStats]]:
     def run(task: Task, stage_dir: Path) -> list[StepStats]:
@@ -114,8 +120,7 @@ def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Pa
     parts = sorted(sample_dir.glob("part-*.parquet"))
     combined_N = pq.read_table(parts, columns=["combined_quality"]).column(0).to_numpy()
     medium_min, high_min = fit_cuts(combined_N, tiers)
-    fitted = TierThresholds(mode="threshold", high_min=high_min, medium_min=medium_min,
-                            **tiers.model_dump(include={"judge_weight", "l1_low_below", "l1_high_min", "high_max_flags"}))
+    fitted = with_cuts(tiers, medium_min, high_min)
     report = {"mode": "quantile", "high_share": tiers.high_share, "low_share": tiers.low_share,
               "sample_rate": rate, "sampled": int(combined_N.size), "sample_dir": str(sample_dir),
               "high_min": high_min, "medium_min": medium_min, "stage": stage.to_dict()}

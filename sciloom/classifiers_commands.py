@@ -78,17 +78,28 @@ def label(
              "repetition: a word salad or a line repeated 50 times can score high.")] = None,
     text_field: TextFieldOption = "text",
     id_field: IdFieldOption = "id",
+    tiers_from: Annotated[Optional[Path], typer.Option(
+        help="Cut the quality tiers where this run cut them at its corpus's quantiles: a run folder, its "
+             "classifiers folder or classifiers_report.json (for a recipe with tiers in mode quantile).")] = None,
 ) -> None:
     """Label documents (JSONL on stdin) with discipline, science and quality scores and tier (JSONL on stdout)."""
     from sciloom.classifiers.bootstrap import ensure_default_models
     from sciloom.classifiers.label_step import LABEL_COLUMNS, Labeller
     from sciloom.curation.rules import RulesConfig, RulesStep
 
+    from sciloom.classifiers.pipeline import fitted_cuts
+
     config = _config(recipe)
-    if config.tiers.mode == "quantile":
+    if tiers_from is not None:
+        try:
+            config = config.model_copy(update={"tiers": fitted_cuts(tiers_from, config.tiers)})
+        except (ValueError, FileNotFoundError) as error:
+            typer.echo(f"--tiers-from: {error}", err=True)
+            raise typer.Exit(2) from None
+    elif config.tiers.mode == "quantile":
         typer.echo(f"{recipe}: classifiers.tiers.mode is quantile: its cut points are fitted to a whole corpus by "
-                   "`sciloom run` (classifiers_report.json's quantile_tiers), which a stream of lines cannot do. Label "
-                   "with a recipe in mode threshold (high_min and medium_min: the cuts a run fitted, say).", err=True)
+                   "`sciloom run`, which a stream of lines cannot do. Give the run with --tiers-from RUN_DIR to cut "
+                   "where it did, or use a recipe in mode threshold.", err=True)
         raise typer.Exit(2)
     labeller = Labeller(models if models is not None else ensure_default_models(config), config)
     rules_step = RulesStep(RulesConfig(profile=rules.value)) if rules is not None else None

@@ -9,7 +9,7 @@ import typer
 from label_corpus import make_documents
 from typer.testing import CliRunner
 
-from sciloom.classifiers.config import ClassifiersConfig
+from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
 from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, LabelModel
 from sciloom.classifiers.tiers import quality_tier
 from sciloom.classifiers_commands import register
@@ -65,7 +65,31 @@ def test_label_refuses_a_recipe_with_quantile_tiers(app, bootstrapped_models):
     result = CliRunner().invoke(app, ["label", "--models", str(bootstrapped_models), "--recipe", str(demo)],
                                 input=json.dumps({"id": 1, "text": "Photons scatter off electrons."}) + "\n")
     assert result.exit_code == 2 and result.stdout == ""
-    assert "classifiers.tiers.mode is quantile" in result.stderr and "mode threshold" in result.stderr
+    assert "classifiers.tiers.mode is quantile" in result.stderr and "--tiers-from RUN_DIR" in result.stderr
+
+
+def test_label_cuts_tiers_where_a_run_cut_them(app, bootstrapped_models, small_config, tmp_path):
+    docs = make_documents(2, seed=8, with_boilerplate=4)
+    run_dir = tmp_path / "run"
+    (run_dir / "classifiers").mkdir(parents=True)
+    # Cuts a run fitted, as its report keeps them (chosen here to fall among these documents' scores).
+    quality = LabelModel.load(bootstrapped_models, QUALITY, small_config.taxonomy)
+    scores = sorted(float(q) for q in quality.predict_proba([d["text"] for d in docs])[:, quality.labels.index("high")])
+    cuts = {"medium_min": (scores[3] + scores[4]) / 2, "high_min": (scores[-6] + scores[-5]) / 2}
+    assert min(scores[4] - scores[3], scores[-5] - scores[-6]) > 1e-4, "the cuts must fall clear of any score"
+    (run_dir / "classifiers" / "classifiers_report.json").write_text(json.dumps({"quantile_tiers": cuts}))
+    demo = Path(__file__).parents[2] / "recipes" / "demo.yaml"
+    lines = "".join(json.dumps({"id": d["id"], "text": d["text"]}) + "\n" for d in docs)
+    result = CliRunner().invoke(app, ["label", "--models", str(bootstrapped_models), "--recipe", str(demo),
+                                      "--tiers-from", str(run_dir)], input=lines)
+    assert result.exit_code == 0, result.output
+    fitted = TierThresholds(**cuts)
+    records = _records(result.stdout)
+    assert [r["quality_tier"] for r in records] == [quality_tier(r["quality_score"], fitted) for r in records]
+    assert {r["quality_tier"] for r in records} == {"high", "medium", "low"}
+    bare = CliRunner().invoke(app, ["label", "--models", str(bootstrapped_models), "--tiers-from", str(tmp_path)],
+                              input=lines)
+    assert bare.exit_code == 2 and "no classifiers_report.json" in bare.stderr
 
 
 def test_train_with_a_label_mapping_file_writes_model_and_report(app, tmp_path):
