@@ -119,7 +119,10 @@ def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Pa
                       num_cpus_per_task=config.num_cpus_per_task, settings={**settings, "rate": rate})
     parts = sorted(sample_dir.glob("part-*.parquet"))
     combined_N = pq.read_table(parts, columns=["combined_quality"]).column(0).to_numpy()
-    medium_min, high_min = fit_cuts(combined_N, tiers)
+    # No document with text (every one will be rejected as no_text): nothing to cut, the threshold defaults stand.
+    defaults = TierThresholds()
+    medium_min, high_min = (fit_cuts(combined_N, tiers) if combined_N.size else
+                            (defaults.medium_min, defaults.high_min))
     fitted = with_cuts(tiers, medium_min, high_min)
     report = {"mode": "quantile", "high_share": tiers.high_share, "low_share": tiers.low_share,
               "sample_rate": rate, "sampled": int(combined_N.size), "sample_dir": str(sample_dir),

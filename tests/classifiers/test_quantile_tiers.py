@@ -139,3 +139,13 @@ def test_labelling_before_the_cuts_are_fitted_is_refused(small_config, bootstrap
     assert labeller.quality_scores(["The catalyst lowers the activation energy."])[0].shape == (1,)
     with pytest.raises(ValueError, match="cut points fitted"):
         labeller.annotate([{"id": "a", "text": "The catalyst lowers the activation energy."}])
+
+
+def test_a_corpus_without_text_is_labelled_as_in_threshold_mode(tmp_path, ray_session, small_config,
+                                                                 bootstrapped_models):
+    curated = tmp_path / "curated"
+    write_curated(curated, [{"id": f"blank-{n}", "text": " \n"} for n in range(3)], parts=1)
+    config = small_config.model_copy(update={"models_dir": bootstrapped_models,
+                                             "tiers": TierThresholds(mode="quantile")})
+    summary = run_classification(config, curated, tmp_path / "out")
+    assert summary["documents"] == 0 and summary["tier_cuts"] == {"medium_min": 0.35, "high_min": 0.7}
