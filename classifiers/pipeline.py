@@ -7,9 +7,7 @@ discipline model is bootstrapped (a given models folder is used as it is), and t
 fields of the judged documents."""
 from __future__ import annotations
 
-import hashlib
 import json
-from collections import Counter, defaultdict
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,8 @@ from sciloom.classifiers.fasttext_model import DISCIPLINE, QUALITY, model_files
 from sciloom.classifiers.judge_stage import JUDGE_DIR, JUDGED_FILE, judge_sample, models_with_judge_quality, read_verdicts
 from sciloom.classifiers.label_step import JudgedLabelStep, Labeller, LabelStep
 from sciloom.classifiers.quantile_tiers import fit_quantile_tiers, remove_sample, with_cuts
-from sciloom.classifiers.tiers import TIERS
-from sciloom.curation.document import iter_parts, read_documents, values_at
+from sciloom.classifiers.tier_report import tier_report
+from sciloom.curation.document import iter_parts, read_documents
 from sciloom.curation.executor import run_stage
 from sciloom.curation.map_stage import map_documents
 from sciloom.curation.part_writer import provenance
@@ -35,7 +33,6 @@ from sciloom.curation.step import Reader, Step
 LABELLED_DIR = "labelled"
 MODELS_DIR = "models"
 REPORT_FILE = "classifiers_report.json"
-EXAMPLE_CHARS = 400
 
 
 def _label_chain(models_dir: str, config_json: str, judged_path: str | None) -> tuple[Reader, list[Step]]:
@@ -76,57 +73,6 @@ def prepare_models(config: ClassifiersConfig, curated_dir: Path, out_dir: Path,
         if report.get("known_labels", {}).get("given") == len(known):
             return models_dir, report
     return models_dir, bootstrap_models(_corpus(curated_dir, config.bootstrap.max_docs), config, models_dir, known)
-
-
-def _spread_key(doc_id: str) -> bytes:
-    return hashlib.blake2b(doc_id.encode(), digest_size=8).digest()
-
-
-def tier_report(labelled_dir: Path, config: ClassifiersConfig) -> dict[str, Any]:
-    """Tier counts and proportions per discipline, and a few examples per tier (a deterministic spread)."""
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    # Per tier, the documents with the smallest id hashes: a spread over sources, stable across reruns.
-    examples: dict[str, list[tuple[bytes, dict[str, Any]]]] = {tier: [] for tier in TIERS}
-    keep = config.examples_per_tier
-    # Every document's labels, but no text: only the chosen examples' text is read, at the end.
-    columns = ["id", "discipline", "science_score", "quality_score", "quality_tier"]
-    if config.judge is not None:
-        columns += ["judge_score", "judge_reason"]
-    for part in iter_parts(labelled_dir):
-        for row, doc in enumerate(read_documents(part, columns=columns)):
-            tier = doc["quality_tier"]
-            counts[doc["discipline"]][tier] += 1
-            chosen = examples[tier]
-            if keep and (len(chosen) < keep or _spread_key(doc["id"]) < chosen[-1][0]):
-                chosen.append((_spread_key(doc["id"]), (part, row, doc)))
-                chosen.sort(key=lambda pair: pair[0])
-                del chosen[keep:]
-    per_discipline = {}
-    for discipline in config.taxonomy.disciplines:
-        tiers = counts.get(discipline, Counter())
-        total = sum(tiers.values())
-        per_discipline[discipline] = {
-            "documents": total,
-            **{tier: {"count": tiers[tier], "share": round(tiers[tier] / total, 4) if total else 0.0} for tier in TIERS},
-        }
-    overall: Counter[str] = Counter()
-    for tiers in counts.values():
-        overall.update(tiers)
-    total = sum(overall.values())
-    return {
-        "documents": total,
-        "tiers": {tier: {"count": overall[tier], "share": round(overall[tier] / total, 4) if total else 0.0}
-                  for tier in TIERS},
-        "per_discipline": per_discipline,
-        "examples": {tier: [_example(*found) for _, found in chosen] for tier, chosen in examples.items()},
-    }
-
-
-def _example(part: Path, row: int, doc: dict[str, Any]) -> dict[str, Any]:
-    judged = {name: doc[name] for name in ("judge_score", "judge_reason") if name in doc}
-    text = values_at(part, [row], "text")[0] or ""
-    return {"id": doc["id"], "discipline": doc["discipline"], "science_score": round(doc["science_score"], 3),
-            "quality_score": round(doc["quality_score"], 3), **judged, "text": text[:EXAMPLE_CHARS]}
 
 
 def fitted_cuts(report_path: Path, tiers: TierThresholds) -> TierThresholds:
