@@ -41,8 +41,9 @@ Format = Literal["auto", FileFormat]
 ONE_DOCUMENT_FORMATS = ("text", "html", "jats")
 FILES_PER_TASK_MEAN = 64
 SMALL_FILE_BYTES = 256 * 1024
-# A local JSON lines or Parquet file larger than this is read by several tasks, a piece of about this size each
-# (the arXiv metadata snapshot is one 4.6 GB file: one task would read it on one core).
+# A JSON lines or Parquet file larger than this (local, or in an object store whose listing gave its size) is read
+# by several tasks, a piece of about this size each (the arXiv metadata snapshot is one 4.6 GB file: one task would
+# read it on one core).
 PIECE_BYTES = 256 * 1024 * 1024
 # Compressed files are read through them by name (fsspec's `compression="infer"`; lz4 by the WARC reader only).
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".lz4", ".bz2", ".xz")
@@ -167,6 +168,8 @@ class InputFiles:
     # Where -> version of a file in an object store, as its folder's listing gave it (size and ETag, generation or
     # modification time): a file replaced since the last run is read again, at no request beyond the listing.
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Where -> size of a file in an object store, as its folder's listing gave it: what a large file's pieces are cut by.
+    sizes: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles:
@@ -175,12 +178,13 @@ def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles
     found: dict[str, str] = {}
     passed_over: dict[str, str] = {}
     versions: dict[str, str] = {}
+    sizes: dict[str, int] = {}
 
     def is_input(name: str) -> bool:
         return config.format != "auto" or format_of(name) is not None
 
     for pattern in config.paths:
-        files, others = _expand(pattern, is_input, versions, config.storage_options)
+        files, others = _expand(pattern, is_input, versions, sizes, config.storage_options)
         found.update(files)
         passed_over.update(others)
     if config.paths_file is not None:
@@ -197,7 +201,8 @@ def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles
     name_of = {location: name for name, location in by_preference}  # the last, most preferred name wins
     found = {name: location for location, name in name_of.items()}
     return InputFiles(found, dict(sorted(passed_over.items())),
-                      {location: version for location, version in versions.items() if location in name_of})
+                      {location: version for location, version in versions.items() if location in name_of},
+                      {location: size for location, size in sizes.items() if location in name_of})
 
 
 def _dataset_metadata(found: dict[str, str]) -> list[str]:
@@ -210,10 +215,13 @@ def _dataset_metadata(found: dict[str, str]) -> list[str]:
 def resolve_inputs(config: InputsConfig, exclude: Path | None = None) -> list[Task]:
     """One task per input file (files of one document each and small local files: about FILES_PER_TASK_MEAN to a
     task), sorted by name, with ids stable across runs."""
-    return tasks_for(config, find_inputs(config, exclude).found)
+    files = find_inputs(config, exclude)
+    return tasks_for(config, files.found, files.sizes)
 
 
-def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
+def tasks_for(config: InputsConfig, found: dict[str, str], listed_sizes: dict[str, int] | None = None) -> list[Task]:
+    """The tasks reading `found` (name -> location); `listed_sizes`: the sizes an object store's listing gave, by
+    location (a large file there is read in pieces too)."""
     ordered = sorted(found)
     if config.max_files is not None:
         ordered = ordered[:config.max_files]
@@ -235,23 +243,27 @@ def tasks_for(config: InputsConfig, found: dict[str, str]) -> list[Task]:
     for names in sorted(grouped):
         task = Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
         one = names[0] if len(names) == 1 and formats[names[0]] in cut_formats else None
-        pieces = _pieces(formats[one], found[one], sizes.get(one)) if one is not None else 1
+        piece_size = (listed_sizes or {}).get(found[one]) if one is not None and is_url(found[one]) else sizes.get(one)
+        pieces = _pieces(formats[one], found[one], piece_size, config.storage_options) if one is not None else 1
         tasks += [task] if pieces == 1 else [
             dataclasses.replace(task, task_id=f"{task.task_id}-{k + 1}of{pieces}", piece=(k, pieces))
             for k in range(pieces)]
     return tasks
 
 
-def _pieces(fmt: str, location: str, size: int | None) -> int:
-    """How many tasks read a record file of `size` bytes (None: a URL, or missing): several for a local file over
+def _pieces(fmt: str, location: str, size: int | None, storage_options: dict[str, Any]) -> int:
+    """How many tasks read a record file of `size` bytes (None: unknown, or missing): several for a file over
     PIECE_BYTES that can be cut, uncompressed JSON lines (at line starts), text split into documents (at their
     first lines) or Parquet (at row groups); one otherwise."""
     if size is None or size <= PIECE_BYTES:
         return 1
+    options = storage_options if is_url(location) else {}
     try:
         if fmt == "parquet":
-            return min(-(-size // PIECE_BYTES), pq.ParquetFile(location).metadata.num_row_groups)
-        if location.lower().endswith(COMPRESSION_SUFFIXES) or (fmt == "jsonl" and not starts_json_lines(location)):
+            with fsspec.open(location, "rb", **options) as raw:
+                return min(-(-size // PIECE_BYTES), pq.ParquetFile(raw).metadata.num_row_groups)
+        if location.lower().endswith(COMPRESSION_SUFFIXES) or (fmt == "jsonl" and
+                                                              not starts_json_lines(location, options)):
             return 1  # a compressed stream cannot be entered midway; a JSON array is read as one
     except (OSError, pa.ArrowInvalid):
         return 1  # its one task says what is wrong with it
@@ -333,10 +345,10 @@ def _glob_root(pattern: str) -> str:
     return pattern[:_GLOB_CHARS.search(pattern).start()].rpartition("/")[0] or "."
 
 
-def _expand(pattern: str, is_input: Callable[[str], bool], versions: dict[str, str],
+def _expand(pattern: str, is_input: Callable[[str], bool], versions: dict[str, str], sizes: dict[str, int],
             storage_options: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """(name -> location of the inputs, name -> why passed over) of one path, folder, glob or URL; the versions of
-    the files an object store lists go into `versions`. Under a folder or glob, `is_input` decides by name, and a
+    """(name -> location of the inputs, name -> why passed over) of one path, folder, glob or URL; the versions and
+    sizes of the files an object store lists go into `versions` and `sizes`. Under a folder or glob, `is_input` decides by name, and a
     dataset's documentation is passed over unless the glob names it (`repos/*/README.md`); a file named on its own
     is an input."""
     # A glob whose last part has no wildcard names its files: `repos/*/README.md` reads the READMEs.
@@ -353,6 +365,8 @@ def _expand(pattern: str, is_input: Callable[[str], bool], versions: dict[str, s
             is_input = _always
         files = {fs.unstrip_protocol(p): fs.unstrip_protocol(p) for p in listed}
         versions.update((fs.unstrip_protocol(p), _version(info)) for p, info in listed.items())
+        sizes.update((fs.unstrip_protocol(p), int(info["size"])) for p, info in listed.items()
+                     if info.get("size") is not None)
     else:
         path = Path(pattern).expanduser()
         if _GLOB_CHARS.search(pattern):

@@ -117,7 +117,7 @@ def run_curation(config: CurationConfig, out_dir: Path, recipe_hash: str | None 
         passed_over.update(files.passed_over)
         found = [dataclasses.replace(task, settings={**options, "file_version": _file_versions(task.inputs,
                                                                                                files.versions)})
-                 for task in tasks_for(inputs, files.found)]
+                 for task in tasks_for(inputs, files.found, files.sizes)]
         if not found:
             raise InputNotFound(f"curation.inputs[{index}] matched no file: check its paths, globs or paths file")
         for task in found:

@@ -23,7 +23,7 @@ from sciloom.curation.document import Document
 from sciloom.curation.paper_placeholders import resolve_placeholders
 from sciloom.curation.read_text_files import count_lines, next_line_start, saved_page_url
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
-from sciloom.curation.step import Reader
+from sciloom.curation.step import Reader, open_binary
 
 
 BLANK_LINE = "blank_line"
@@ -227,7 +227,7 @@ class JsonlReader(RecordReader):
                 lines = self._lines(first, raw, end=size * (piece[0] + 1) // piece[1])
                 # Records without an id are named by their line, as when the file is read whole: the lines before
                 # the piece are counted, once, only if one is needed.
-                lines_before = functools.cache(lambda: count_lines(location, start))
+                lines_before = functools.cache(lambda: count_lines(location, start, self.url_options(location)))
                 yield from self._line_documents(lines, name, source, lambda: lines_before() + 1)
             except (OSError, ValueError):
                 self.skip("corrupt_stream")
@@ -321,10 +321,10 @@ class JsonlReader(RecordReader):
         return doc
 
 
-def starts_json_lines(location: str) -> bool:
-    """Whether a local uncompressed file begins as JSON lines do, not as one JSON value (an array, or an object
-    over many lines), which cannot be cut at line starts."""
-    with open(location, "rb") as raw:
+def starts_json_lines(location: str, storage_options: dict[str, Any] | None = None) -> bool:
+    """Whether an uncompressed file (local, or a URL opened with `storage_options`) begins as JSON lines do, not as
+    one JSON value (an array, or an object over many lines), which cannot be cut at line starts."""
+    with open_binary(location, storage_options) as raw:
         first = raw.readline(DEFAULT_MAX_RECORD_BYTES).decode("utf-8", "replace").removeprefix("\ufeff")
     return not _opens_a_json_value(first, whole_line=first.endswith("\n"))
 

@@ -27,7 +27,7 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 import fsspec
 
@@ -37,7 +37,7 @@ from sciloom.curation.latex_source import (ARXIV_README_NAMES, arxiv_readme_usag
                                            package_names, paper_source)
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
-from sciloom.curation.step import Reader
+from sciloom.curation.step import Reader, open_binary
 
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".tex")
 # A LaTeX source, plain or compressed: read as `latex_source` cleans it (preamble, comments, bibliography out).
@@ -323,7 +323,7 @@ class TextFileReader(Reader):
                     begin, end = self._piece_bounds(raw, piece)
                     raw.seek(begin or len(head) + bom)  # (the first piece goes on after the head already read)
                     if begin:
-                        offset, first_number, stream = begin, count_lines(location, begin) + 1, self._lines(b"", raw)
+                        offset, first_number, stream = begin, count_lines(location, begin, self.url_options(location)) + 1, self._lines(b"", raw)
                 line_start = False  # the previous piece ended a line (the first line needs no split)
                 number = first_number  # of the line this piece is in (a line over the cap comes in pieces)
                 for line in stream:
@@ -415,10 +415,11 @@ def next_line_start(raw: IO[bytes], offset: int, max_read: int) -> int:
     return raw.tell()
 
 
-def count_lines(location: str, end: int) -> int:
-    """Line breaks in a local file's first `end` bytes: what names a piece's records by their lines."""
+def count_lines(location: str, end: int, storage_options: dict[str, Any] | None = None) -> int:
+    """Line breaks in a file's first `end` bytes (local, or a URL opened with `storage_options`): what names a
+    piece's records by their lines."""
     count = 0
-    with open(location, "rb") as raw:
+    with open_binary(location, storage_options) as raw:
         while end > 0 and (chunk := raw.read(min(end, 8 << 20))):
             count += chunk.count(b"\n")
             end -= len(chunk)

@@ -6,11 +6,13 @@ Subclasses implement either `apply` (one document at a time: return None to keep
 """
 from __future__ import annotations
 
+import io
 from abc import ABC
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, ClassVar
 
 import fsspec
+from fsspec.spec import AbstractBufferedFile
 import pyarrow as pa
 
 from sciloom.curation.document import REJECT_REASON, Document
@@ -69,6 +71,15 @@ def _text_bytes(doc: Document) -> int:
     return len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else 0
 
 
+def open_binary(location: str, storage_options: dict[str, Any] | None = None,
+                compression: str | None = None) -> IO[bytes]:
+    """A file (local, or a URL opened with `storage_options`) for binary reading, with the file API the readers use:
+    an object store's file is buffered by `io.BufferedReader`, since fsspec's own cannot read a line of at most n
+    bytes (`readline(n)`), which is how a line without a break is never held whole."""
+    opened = fsspec.open(location, "rb", compression=compression, **(storage_options or {})).open()
+    return io.BufferedReader(opened) if isinstance(opened, AbstractBufferedFile) else opened
+
+
 def is_url(location: str) -> bool:
     """Whether an input's location is a URL (`s3://..`, `https://..`), not a local path."""
     return "://" in location
@@ -92,7 +103,7 @@ class Reader(Step):
         """The input opened for binary reading (`compression="infer"`: gzip / zstd by the file name), or None,
         counted as `unreadable_file`, when it cannot be opened."""
         try:
-            return fsspec.open(location, "rb", compression=compression, **self.url_options(location)).open()
+            return open_binary(location, self.url_options(location), compression)
         except (OSError, ValueError):
             self.skip("unreadable_file")
             return None

@@ -3,18 +3,26 @@
 disk; the options are not settings of the run (a new key redoes nothing)."""
 from __future__ import annotations
 
+import json
 import shutil
 import socket
+from functools import partial
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 import s3fs
 
 from s3_server import S3_BUCKET
 from sciloom.cli import exit_code_for
 from sciloom.curation.config import CurationConfig
-from sciloom.curation.inputs import InputsConfig, InputsUnreachable, find_inputs, reader_for
+from sciloom.curation import inputs
+from sciloom.curation.document import read_documents
+from sciloom.curation.executor import run_stage
+from sciloom.curation.inputs import InputsConfig, InputsUnreachable, find_inputs, reader_for, resolve_inputs
+from sciloom.curation.map_stage import map_documents, part_path
 from sciloom.curation.pipeline import run_curation
 from sciloom.recipe import Recipe
 
@@ -26,6 +34,10 @@ PAPER = {
     "sections/methods.tex": "\\documentclass[../main.tex]{subfiles}\n\\begin{document}\n\\section{Methods}\n"
                             "The methods, in a subfile of their own.\n\\end{document}\n",
 }
+
+
+def _reader_only(config: InputsConfig):
+    return reader_for(config), []
 
 
 def _curated(run: Path) -> list[str]:
@@ -77,6 +89,38 @@ def test_a_paths_file_in_the_store_lists_inputs_read_with_the_same_options(s3_en
     assert list(found.values()) == [f"s3://{S3_BUCKET}/listed/a.jsonl"]
     docs = list(reader_for(config).read(f"s3://{S3_BUCKET}/listed/a.jsonl"))
     assert [doc["text"] for doc in docs] == ["The first record of the listed file."]
+
+
+def test_a_large_file_in_the_store_is_read_in_pieces_that_together_are_the_file(
+        ray_session, shared_data: Path, s3_endpoint: str, tmp_path: Path, monkeypatch) -> None:
+    """A large JSON lines or Parquet file in a store was one task (its size was unknown): the listing gives it, so
+    it is cut as a local file is, and its pieces, read in Ray workers with the entry's options, are its documents
+    (records without an id named by their line, counted in the file)."""
+    monkeypatch.delenv("FSSPEC_S3_ENDPOINT_URL", raising=False)
+    articles = sorted((shared_data / "general" / "bbc-news" / "tech").glob("*.txt"))
+    texts = [a.read_text(errors="replace") for a in articles]
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "news.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    pq.write_table(pa.table({"id": [a.stem for a in articles], "text": texts}), folder / "news.parquet",
+                   row_group_size=20)
+    store = s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True)
+    store.put(str(folder), f"{S3_BUCKET}/big", recursive=True)
+    monkeypatch.setattr(inputs, "PIECE_BYTES", 200_000)
+    options = {"endpoint_url": s3_endpoint, "key": "testing", "secret": "testing"}
+    for name in ("news.jsonl", "news.parquet"):
+        local = InputsConfig(paths=[str(folder / name)])
+        remote = InputsConfig(paths=[f"s3://{S3_BUCKET}/big/{name}"], storage_options=options)
+        tasks = resolve_inputs(remote)
+        assert len(tasks) == len(resolve_inputs(local)) > 4 and all(t.piece is not None for t in tasks)
+        stage = run_stage("read", tmp_path / name, tasks, map_documents(partial(_reader_only, remote)),
+                          show_progress=False)
+        rows = [row for t in tasks for row in read_documents(part_path(tmp_path / name, t.task_id))]
+        whole = list(reader_for(remote).read(f"s3://{S3_BUCKET}/big/{name}"))  # the file read by one task
+        assert [(r["id"], r["text"]) for r in rows] == [(d["id"], d["text"]) for d in whole]
+        assert [r["text"] for r in rows] == [d["text"] for d in reader_for(local).read(str(folder / name))]
+        assert len(rows) == len(texts)
+        assert stage.steps[0].docs_in == len(texts)
 
 
 def test_the_stores_options_are_not_part_of_the_recipe_hash() -> None:
