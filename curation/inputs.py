@@ -31,7 +31,7 @@ from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
 from sciloom.curation.read_tables import ArrowReader, CsvReader, ParquetReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
-from sciloom.curation.step import Reader, is_url
+from sciloom.curation.step import Reader, is_url, open_binary
 
 FileFormat = Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "jats", "archive"]
 Format = Literal["auto", FileFormat]
@@ -260,7 +260,7 @@ def _pieces(fmt: str, location: str, size: int | None, storage_options: dict[str
     options = storage_options if is_url(location) else {}
     try:
         if fmt == "parquet":
-            with fsspec.open(location, "rb", **options) as raw:
+            with open_binary(location, options) as raw:
                 return min(-(-size // PIECE_BYTES), pq.ParquetFile(raw).metadata.num_row_groups)
         if location.lower().endswith(COMPRESSION_SUFFIXES) or (fmt == "jsonl" and
                                                               not starts_json_lines(location, options)):

@@ -194,7 +194,7 @@ class TextFileReader(Reader):
                 continue
             try:
                 location = joined(folder, name)
-                with fsspec.open(location, "rb", compression="infer", **self.url_options(location)) as raw:
+                with open_binary(location, self.url_options(location), "infer") as raw:
                     body = raw.read(self.max_record_bytes + 1)
             except (OSError, ValueError):
                 notes["latex:input_not_found"] += 1
@@ -247,7 +247,7 @@ class TextFileReader(Reader):
         for name in latex_files + [name for name in listed if name in ARXIV_README_NAMES]:
             try:
                 location = joined(folder, name)
-                with fsspec.open(location, "rb", compression="infer", **self.url_options(location)) as raw:
+                with open_binary(location, self.url_options(location), "infer") as raw:
                     body = raw.read(self.max_record_bytes + 1)
             except (OSError, ValueError, EOFError):
                 continue  # (its own reader says why it cannot be read)
