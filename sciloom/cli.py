@@ -59,6 +59,7 @@ EXIT_CODES = {
     "sciloom.curation.ray_runtime.RayConnectionError": 2,
     "sciloom.run_lock.RunLocked": 2,
     "sciloom.runner.PhaseNotRun": 2,
+    "sciloom.runner.RedoRefused": 2,
     "sciloom.classifiers.fasttext_model.TaxonomyMismatch": 2,
     "sciloom.classifiers.fasttext_model.ModelNotFound": 2,
     "sciloom.trainer.memory_plan.TrainingWontFit": 2,
@@ -106,6 +107,10 @@ def run(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML, e.g. recipes/demo.yaml.")],
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address; overrides run.ray_address.")] = None,
     output_dir: Annotated[Optional[Path], typer.Option(help="Overrides run.output_dir.")] = None,
+    redo: Annotated[Optional[str], typer.Option(
+        metavar="PHASE", help="Remove what this phase (curation, classification, mixing or training) and the later "
+                              "phases of run.phases wrote in the output folder, then run: they are done again with "
+                              "this code and these settings.")] = None,
 ) -> None:
     """Run a whole recipe: curation → classification → mixing → training. Rerun to resume."""
     from sciloom.recipe import load_recipe_or_exit
@@ -116,7 +121,7 @@ def run(
         overrides["run.ray_address"] = ray_address
     if output_dir:
         overrides["run.output_dir"] = str(output_dir)
-    summary = run_recipe(load_recipe_or_exit(recipe, overrides))
+    summary = run_recipe(load_recipe_or_exit(recipe, overrides), redo=redo)
     unreadable = summary.get("input_problems", {}).get("unreadable")
     if unreadable:  # everything else ran; but a script must not take this run for a complete one
         typer.echo(f"sciloom run: {len(unreadable)} input file(s) could not be read at all (listed above and in "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections import Counter
 from contextlib import nullcontext
@@ -30,12 +31,19 @@ from sciloom.trainer.pipeline import run_training
 console = output_console(stderr=True)
 
 
-def run_recipe(recipe: Recipe) -> dict[str, Any]:
+def run_recipe(recipe: Recipe, redo: str | None = None) -> dict[str, Any]:
+    """Run (or resume) the recipe's phases; `redo`: first remove what that phase and the later ones of
+    run.phases wrote in the output folder, so they are done again from the start."""
     out = recipe.run.output_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 holds the folder for all
+        if redo is not None:
+            raise RedoRefused("--redo removes outputs: run it once without torchrun, then launch training")
         return _run_phases(recipe, out)
     with output_folder_lock(out), reading_lock(recipe.run.reuse_from) if recipe.run.reuse_from else nullcontext():
+        if redo is not None:
+            removed = remove_for_redo(recipe.run, out, redo)
+            console.print(f"redo {redo}: removed {', '.join(map(str, removed)) or 'nothing (not run yet)'}")
         try:
             return _run_phases(recipe, out)
         except BaseException:
@@ -48,6 +56,31 @@ def run_recipe(recipe: Recipe) -> dict[str, Any]:
             except Exception as error:  # noqa: BLE001
                 console.print(f"report (partial run) not written: {type(error).__name__}: {error}")
             raise
+
+
+class RedoRefused(ValueError):
+    """--redo of a phase the recipe does not run, or given to the processes of a torchrun launch (removing
+    outputs is for one process, before the launch)."""
+
+
+# The folder each phase writes under the run's output_dir.
+PHASE_FOLDERS: dict[str, str] = {"curation": "curation", "classification": "classifiers", "mixing": "mixer",
+                                 "training": "trainer"}
+
+
+def remove_for_redo(run: RunConfig, out: Path, phase: str) -> list[Path]:
+    """Remove the folders of `phase` and of the phases after it in run.phases (what it writes is what they read),
+    so the run does them again; returns the folders removed. A phase of another run (run.reuse_from) is never
+    touched."""
+    if phase not in run.phases:
+        raise RedoRefused(f"--redo {phase}: the recipe's run.phases ({', '.join(run.phases)}) do not run it")
+    removed = []
+    for later in run.phases[run.phases.index(phase):]:
+        folder = out / PHASE_FOLDERS[later]
+        if folder.exists():
+            shutil.rmtree(folder)
+            removed.append(folder)
+    return removed
 
 
 class PhaseNotRun(FileNotFoundError):
@@ -156,7 +189,7 @@ def _note_other_code(phase: str, phase_summary: Any, folder: Path) -> None:
         written = ", ".join(f"{count} by {code}" for code, count in sorted(by_code.items()))
         console.print(f"NOTE {phase}: {sum(by_code.values())} resumed task(s) of {stages} stage(s) were written by "
                       f"other sciloom code ({written}; this is {code_version()}). Settings, not code, decide what is "
-                      f"redone: remove {folder} to redo the phase with this code.")
+                      f"redone: rerun with --redo {phase} to redo the phase (and the later ones) with this code.")
 
 
 def _stage_reports(value: Any) -> list[dict[str, Any]]:

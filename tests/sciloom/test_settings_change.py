@@ -273,4 +273,4 @@ def test_a_phase_whose_resumed_tasks_other_code_wrote_gets_one_note(tmp_path: Pa
     assert out.count("NOTE") == 1
     assert (f"NOTE curation: 6 resumed task(s) of 2 stage(s) were written by other sciloom code (5 by "
             f"0.1.0+aaaaaaaaaaaa, 1 by 0.1.0+bbbbbbbbbbbb; this is {code_version()})") in out
-    assert f"remove {tmp_path / 'curation'} to redo the phase" in out
+    assert "rerun with --redo curation to redo the phase" in out
