@@ -45,3 +45,15 @@ def test_dedup_examples_are_the_first_of_each_reason_with_the_text_they_duplicat
     assert examples == expected
     assert [e["reject_reason"] for e in examples] == [REASONS[0], REASONS[1], REASONS[2]]
     assert examples[0]["kept_text"] == "kept text 3-0" and examples[1]["kept_text"] == ""
+
+
+def test_the_score_sample_takes_rows_from_every_part(tmp_path):
+    from sciloom.report.collect import _column_sample
+
+    for p in range(5):  # parts of 100 rows, each part's scores in its own range
+        _write(tmp_path / "labelled", f"part-{p:04d}.parquet", [{"quality_score": p + i / 100} for i in range(100)])
+    sample = _column_sample(tmp_path / "labelled", "quality_score", 50)
+    assert len(sample) == 50 and sorted({int(v) for v in sample}) == [0, 1, 2, 3, 4]
+    assert sample[:10] == [i / 100 for i in range(10)]  # each part's first rows
+    assert len(_column_sample(tmp_path / "labelled", "quality_score", 10_000)) == 500
+    assert _column_sample(tmp_path / "labelled", "no_such_column", 50) == []
