@@ -116,7 +116,8 @@ def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Pa
     tiers = config.tiers
     rate = sample_rate([Path(task.inputs[0]) for task in tasks], tiers.sample_size)
     sample_dir = out_dir / SAMPLE_DIR
-    stage = run_stage(STEP, sample_dir, tasks, _sample_task(str(models_dir), config.model_dump_json(), judged_path, rate),
+    score = _sample_task(str(models_dir), config.model_dump_json(), judged_path, rate)
+    stage = run_stage(STEP, sample_dir, tasks, score,
                       num_cpus_per_task=config.num_cpus_per_task, settings={**settings, "rate": rate})
     parts = sorted(sample_dir.glob("part-*.parquet"))
     combined_N = pq.read_table(parts, columns=["combined_quality"]).column(0).to_numpy()

@@ -168,7 +168,8 @@ class InputFiles:
     # Where -> version of a file in an object store, as its folder's listing gave it (size and ETag, generation or
     # modification time): a file replaced since the last run is read again, at no request beyond the listing.
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
-    # Where -> size of a file in an object store, as its folder's listing gave it: what a large file's pieces are cut by.
+    # Where -> size of a file in an object store, as its folder's listing gave it: what a large file's pieces are
+    # cut by.
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
@@ -348,9 +349,9 @@ def _glob_root(pattern: str) -> str:
 def _expand(pattern: str, is_input: Callable[[str], bool], versions: dict[str, str], sizes: dict[str, int],
             storage_options: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """(name -> location of the inputs, name -> why passed over) of one path, folder, glob or URL; the versions and
-    sizes of the files an object store lists go into `versions` and `sizes`. Under a folder or glob, `is_input` decides by name, and a
-    dataset's documentation is passed over unless the glob names it (`repos/*/README.md`); a file named on its own
-    is an input."""
+    sizes of the files an object store lists go into `versions` and `sizes`. Under a folder or glob, `is_input`
+    decides by name, and a dataset's documentation is passed over unless the glob names it (`repos/*/README.md`); a
+    file named on its own is an input."""
     # A glob whose last part has no wildcard names its files: `repos/*/README.md` reads the READMEs.
     reads_documentation = not _GLOB_CHARS.search(pattern.rpartition("/")[2])
     if is_url(pattern):

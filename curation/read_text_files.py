@@ -323,7 +323,8 @@ class TextFileReader(Reader):
                     begin, end = self._piece_bounds(raw, piece)
                     raw.seek(begin or len(head) + bom)  # (the first piece goes on after the head already read)
                     if begin:
-                        offset, first_number, stream = begin, count_lines(location, begin, self.url_options(location)) + 1, self._lines(b"", raw)
+                        first_number = count_lines(location, begin, self.url_options(location)) + 1
+                        offset, stream = begin, self._lines(b"", raw)
                 line_start = False  # the previous piece ended a line (the first line needs no split)
                 number = first_number  # of the line this piece is in (a line over the cap comes in pieces)
                 for line in stream:

@@ -34,11 +34,11 @@ console = output_console(stderr=True)
 def run_recipe(recipe: Recipe, redo: str | None = None) -> dict[str, Any]:
     """Run (or resume) the recipe's phases; `redo`: first remove what that phase and the later ones of
     run.phases wrote in the output folder, so they are done again from the start."""
+    if redo is not None and int(os.environ.get("WORLD_SIZE", "1")) > 1:  # every rank of a launch says no at once
+        raise RedoRefused("--redo removes outputs: run it once without torchrun, then launch training")
     out = recipe.run.output_dir.resolve()
     out.mkdir(parents=True, exist_ok=True)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 holds the folder for all
-        if redo is not None:
-            raise RedoRefused("--redo removes outputs: run it once without torchrun, then launch training")
         return _run_phases(recipe, out)
     with output_folder_lock(out), reading_lock(recipe.run.reuse_from) if recipe.run.reuse_from else nullcontext():
         if redo is not None:

@@ -39,3 +39,16 @@ def test_redo_classification_removes_it_and_resumes_curation(ray_session, tmp_pa
     with pytest.raises(RedoRefused, match="do not run it"):
         run_recipe(recipe, redo="mixing")
     assert labelled.is_dir()  # a refused redo removes nothing
+
+
+def test_redo_is_refused_by_every_process_of_a_torchrun_launch(tmp_path, monkeypatch):
+    # Rank 0 would remove the folders while the other ranks fail: every rank refuses before touching anything.
+    monkeypatch.chdir(REPO_ROOT)
+    recipe = load_recipe(REPO_ROOT / "recipes" / "demo.yaml", {"run.output_dir": str(tmp_path / "run")})
+    (tmp_path / "run" / "classifiers").mkdir(parents=True)
+    for rank in ("0", "1"):
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        monkeypatch.setenv("RANK", rank)
+        with pytest.raises(RedoRefused, match="without torchrun"):
+            run_recipe(recipe, redo="classification")
+    assert (tmp_path / "run" / "classifiers").is_dir()
