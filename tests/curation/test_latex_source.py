@@ -14,7 +14,7 @@ from sciloom.curation.document import document_id
 from sciloom.curation.latex_source import (BIBLIOGRAPHY, COMMENT_LINES, FRONT_MATTER, MACROS_EXPANDED, PREAMBLE,
                                            STANDALONE_FIGURES, clean_latex_source, latex_command_lines,
                                            latex_markup_lines)
-from sciloom.curation.inputs import InputReader, InputsConfig, format_of, resolve_inputs
+from sciloom.curation.inputs import InputReader, InputsConfig, find_inputs, format_of, group_names, resolve_inputs
 from sciloom.curation.line_cleaning import LineCleaner
 from sciloom.curation.read_archives import ArchiveReader
 from sciloom.curation.read_text_files import TextFileReader
@@ -310,13 +310,21 @@ def test_a_papers_own_source_archive_is_one_document_read_by_its_name(tmp_path: 
     archive = gzip.compress(_tar({"./main.tex": MAIN, "./sections/intro.tex": INTRO, "./results.tex": RESULTS,
                                   "./figures/growth.pdf": b"%PDF-1.5 a figure",
                                   "./data/table.csv.gz": gzip.compress(b"a,b")}))
-    (tmp_path / "2301.00001.tar.gz").write_bytes(archive)
-    (tmp_path / "2301.00002.tgz").write_bytes(archive)
+    # Groups of small files end where a name's hash does (group_names), and the names hold the random tmp_path: a
+    # folder whose first name would end a group on its own (1 in 64) is renamed, so the two names share a group.
+    folder = tmp_path / "eprints-0"
+    folder.mkdir()
+    (folder / "2301.00001.tar.gz").write_bytes(archive)
+    (folder / "2301.00002.tgz").write_bytes(archive)
+    for attempt in range(1, 200):
+        if len(list(group_names(sorted(find_inputs(InputsConfig(paths=[str(folder)])).found)))) == 1:
+            break
+        folder = folder.rename(tmp_path / f"eprints-{attempt}")
     assert format_of("2301.00001.tar.gz") == format_of("a.tgz") == format_of("a.tar") == "archive"
     # Small archives share a task, as small JSON files do (a folder of e-prints is thousands of them).
-    assert [len(task.inputs) for task in resolve_inputs(InputsConfig(paths=[str(tmp_path)]))] == [2]
-    reader = InputReader(InputsConfig(paths=[str(tmp_path)]))
-    docs = [doc for name in ("2301.00001.tar.gz", "2301.00002.tgz") for doc in reader.read(str(tmp_path / name))]
+    assert [len(task.inputs) for task in resolve_inputs(InputsConfig(paths=[str(folder)]))] == [2]
+    reader = InputReader(InputsConfig(paths=[str(folder)]))
+    docs = [doc for name in ("2301.00001.tar.gz", "2301.00002.tgz") for doc in reader.read(str(folder / name))]
     assert len(docs) == 2 and docs[0]["text"] == docs[1]["text"] and docs[0]["text"].startswith("Two Files\n\n")
     assert "The results, in another file" in docs[0]["text"] and "A draft" not in docs[0]["text"]
     assert reader.stats.notes["latex:comment_lines_removed"] == 4  # the commented \input and intro's comment, twice
