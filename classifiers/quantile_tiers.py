@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
 from sciloom.classifiers.judge_stage import read_verdicts
 from sciloom.classifiers.label_step import Labeller
 from sciloom.classifiers.tiers import combined_quality
-from sciloom.curation.document import BASE_COLUMNS, schema_for, values_at
+from sciloom.curation.document import BASE_COLUMNS, iter_values_at, schema_for
 from sciloom.curation.executor import Task, bookkeeping_dir, run_stage
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.part_writer import PartWriter
@@ -77,7 +78,7 @@ def with_cuts(tiers: TierThresholds, medium_min: float, high_min: float) -> Tier
                           **tiers.model_dump(include={"judge_weight", "l1_low_below", "l1_high_min", "high_max_flags"}))
 
 
-def _sample_task(models_dir: str, config_json: str, judged_path: str | None,
+def sample_task(models_dir: str, config_json: str, judged_path: str | None,
                  rate: float) -> Callable[[Task, Path], list[StepStats]]:
     def run(task: Task, stage_dir: Path) -> list[StepStats]:
         config = ClassifiersConfig.model_validate_json(config_json)
@@ -89,14 +90,11 @@ def _sample_task(models_dir: str, config_json: str, judged_path: str | None,
         ids = pq.read_table(part, columns=["id"]).column("id").to_pylist()
         stats.docs_in = len(ids)
         chosen = [row for row, doc_id in enumerate(ids) if id_fraction(doc_id) < rate]
+        # Documents labelling rejects as no_text are not part of the labelled corpus's quantiles.
+        texts = ((row, text) for row, text in iter_values_at(part, chosen, "text")
+                 if isinstance(text, str) and text.strip())
         with PartWriter(part_path(stage_dir, task.task_id), schema_for(SAMPLE_COLUMNS)) as out:
-            for start in range(0, len(chosen), config.batch_size):
-                rows = chosen[start:start + config.batch_size]
-                # Documents labelling rejects as no_text are not part of the labelled corpus's quantiles.
-                scored = [(row, text) for row, text in zip(rows, values_at(part, rows, "text"))
-                          if isinstance(text, str) and text.strip()]
-                if not scored:
-                    continue
+            while scored := list(islice(texts, config.batch_size)):
                 with stats.timer():
                     quality_N, _ = labeller.quality_scores([text for _, text in scored])
                 for (row, _), quality in zip(scored, quality_N):
@@ -116,7 +114,7 @@ def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Pa
     tiers = config.tiers
     rate = sample_rate([Path(task.inputs[0]) for task in tasks], tiers.sample_size)
     sample_dir = out_dir / SAMPLE_DIR
-    score = _sample_task(str(models_dir), config.model_dump_json(), judged_path, rate)
+    score = sample_task(str(models_dir), config.model_dump_json(), judged_path, rate)
     stage = run_stage(STEP, sample_dir, tasks, score,
                       num_cpus_per_task=config.num_cpus_per_task, settings={**settings, "rate": rate})
     parts = sorted(sample_dir.glob("part-*.parquet"))

@@ -59,24 +59,31 @@ def read_documents(path: str | Path, batch_size: int = 1024, columns: list[str] 
         yield from batch.to_pylist()
 
 
-def values_at(path: str | Path, rows: Sequence[int], column: str) -> list[object]:
-    """Some rows' values of one column (in the order asked), reading only the row groups that hold them."""
+def iter_values_at(path: str | Path, rows: Sequence[int], column: str) -> Iterator[tuple[int, object]]:
+    """(row, value) of one column for some rows, in row order, each row group that holds them read once.
+
+    A caller that works through many rows in batches reads each row group once this way; asking `values_at`
+    per batch would decode a row group again for every batch that falls in it."""
     wanted = sorted(set(rows))
     parquet = pq.ParquetFile(path)
-    found: dict[int, object] = {}
     start, i = 0, 0
     for group in range(parquet.num_row_groups):
         end = start + parquet.metadata.row_group(group).num_rows
-        here = []
+        first = i
         while i < len(wanted) and wanted[i] < end:
-            here.append(wanted[i])
             i += 1
-        if here:
+        if i > first:
             values = parquet.read_row_group(group, columns=[column], use_threads=False).column(column)
-            found.update((row, values[row - start].as_py()) for row in here)
+            for row in wanted[first:i]:
+                yield row, values[row - start].as_py()
         start = end
     if i < len(wanted):
         raise IndexError(f"{path} has {start} rows, no row {wanted[i]}")
+
+
+def values_at(path: str | Path, rows: Sequence[int], column: str) -> list[object]:
+    """Some rows' values of one column (in the order asked), reading only the row groups that hold them."""
+    found = dict(iter_values_at(path, rows, column))
     return [found[row] for row in rows]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from label_corpus import make_documents, write_curated
@@ -12,8 +13,9 @@ from pydantic import ValidationError
 from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
 from sciloom.classifiers.label_step import Labeller
 from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
-from sciloom.classifiers.quantile_tiers import SAMPLE_DIR, fit_cuts, id_fraction
+from sciloom.classifiers.quantile_tiers import SAMPLE_DIR, sample_task, fit_cuts, id_fraction
 from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM
+from sciloom.curation.executor import Task
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 100, 1001])
@@ -149,3 +151,30 @@ def test_a_corpus_without_text_is_labelled_as_in_threshold_mode(tmp_path, ray_se
                                              "tiers": TierThresholds(mode="quantile")})
     summary = run_classification(config, curated, tmp_path / "out")
     assert summary["documents"] == 0 and summary["tier_cuts"] == {"medium_min": 0.35, "high_min": 0.7}
+
+
+def test_the_sample_task_decodes_each_row_group_once(tmp_path, monkeypatch, small_config, bootstrapped_models):
+    # Row groups of 60 documents scored 16 at a time: a batch that asked for its own rows' text would decode
+    # a row group again for every batch that falls in it.
+    docs = _distinct_documents(15)
+    texts = [d["text"] for d in docs]
+    part = tmp_path / "part-0000.parquet"
+    pq.write_table(pa.table({"id": [d["id"] for d in docs], "text": texts}), part, row_group_size=60)
+    reads: list[int] = []
+    read_row_group = pq.ParquetFile.read_row_group
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group",
+                        lambda self, group, **kwargs: reads.append(group) or read_row_group(self, group, **kwargs))
+    config = small_config.model_copy(update={"models_dir": bootstrapped_models,
+                                             "tiers": TierThresholds(mode="quantile")})
+
+    [stats] = sample_task(str(bootstrapped_models), config.model_dump_json(), None, 1.0)(
+        Task("sample", (str(part),)), tmp_path / "stage")
+
+    groups = pq.ParquetFile(part).num_row_groups
+    assert groups == -(-len(docs) // 60) > 1 and config.batch_size < 60
+    assert sorted(reads) == list(range(groups))
+    sample = pq.read_table(tmp_path / "stage").to_pylist()
+    expected_N, _ = Labeller(bootstrapped_models, config).quality_scores(texts)
+    assert [r["id"] for r in sample] == [d["id"] for d in docs]
+    assert [r["quality_score"] for r in sample] == pytest.approx(expected_N.tolist(), abs=1e-6)
+    assert stats.docs_in == stats.docs_out == len(docs)
