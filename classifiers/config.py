@@ -79,6 +79,10 @@ class TierThresholds(BaseModel):
     low_share: float = Field(0.2, ge=0, lt=1, description="Share of the corpus below the low cut (mode quantile).")
     sample_size: int = Field(100_000, ge=100, description="Documents (by id hash) the quantiles are fitted on; a "
                                                           "corpus up to this size is scored whole (mode quantile).")
+    share_tolerance: float = Field(0.01, ge=0, le=0.5, description=(
+        "A rerun keeps the cuts it fitted before while, on its new sample, they leave each tier within this share "
+        "of what new cuts would (mode quantile): an input added to the corpus then labels its own documents alone. "
+        "0: refit whenever the cuts would move."))
     judge_weight: float = Field(0.6, ge=0, le=1,
                                 description="Weight of the judge's score (scaled to [0,1]) against the level-2 "
                                             "quality score when a judge score is present.")

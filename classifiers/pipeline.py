@@ -114,8 +114,9 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
                 "judged": file_fingerprint(Path(judged_path)) if judged_path else None}
     quantiles = None
     if config.tiers.mode == "quantile":
-        # The fitted cuts enter the labelling settings below: new cuts label again.
-        config, quantiles = fit_quantile_tiers(config, tasks, out_dir, models_dir, judged_path, settings)
+        # The cuts enter the labelling settings below: new cuts label again.
+        config, quantiles = fit_quantile_tiers(config, tasks, out_dir, out_dir / LABELLED_DIR, models_dir,
+                                               judged_path, settings)
         settings = {**settings, "classifiers": config.model_dump(mode="json")}
     else:
         remove_sample(out_dir)

@@ -13,8 +13,10 @@ are at or above the high cut, the bottom `low_share` below the low cut.
    sample, whose quantile is off by about sqrt(p(1 - p) / n) of the corpus (0.13 points at 100,000 for p = 0.2).
 2. Cuts: the driver reads the sample's combined scores (at most about sample_size of them) and takes the order
    statistics that leave the asked shares on either side.
-3. The labelling stage applies the threshold rule with the fitted cuts. They are part of its settings, so a changed
-   corpus, model or share gives new cuts and labels again, and a resumed run keeps the cuts it started with.
+3. The labelling stage applies the threshold rule with the cuts. They are part of its settings: other cuts label
+   every part again. A rerun whose models and settings are those the parts were labelled with keeps their cuts
+   while, on the new sample, they leave each tier within `share_tolerance` (0.01) of the fitted cuts' share: an
+   input added to a large corpus moves the fitted cuts a little, and labels its own documents alone.
 
 Level-1 results still demote a document as the rule says, so the high tier can hold less than high_share.
 """
@@ -30,13 +32,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
 from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
 from sciloom.classifiers.judge_stage import read_verdicts
 from sciloom.classifiers.label_step import Labeller
 from sciloom.classifiers.tiers import combined_quality
 from sciloom.curation.document import BASE_COLUMNS, iter_values_at, schema_for
-from sciloom.curation.executor import Task, bookkeeping_dir, run_stage
+from sciloom.curation.executor import Task, bookkeeping_dir, recorded_settings, run_stage, settings_would_redo
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.part_writer import PartWriter
 from sciloom.curation.stats import StepStats
@@ -107,10 +110,35 @@ def sample_task(models_dir: str, config_json: str, judged_path: str | None,
     return run
 
 
-def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Path, models_dir: Path,
-                       judged_path: str | None, settings: dict[str, Any]) -> tuple[ClassifiersConfig, dict[str, Any]]:
-    """Score the sample (a resumable stage), fit the cuts; returns the config to label with (mode threshold, the
-    fitted cuts) and the report's account of the fit."""
+def tier_shares(combined_N: np.ndarray, medium_min: float, high_min: float) -> tuple[float, float]:
+    """(low, high): the shares of the scores below medium_min and at or above high_min."""
+    return float(np.mean(combined_N < medium_min)), float(np.mean(combined_N >= high_min))
+
+
+def labelling_config(config: ClassifiersConfig, medium_min: float, high_min: float) -> ClassifiersConfig:
+    """The config the labelling stage runs with: the threshold rule at these cuts."""
+    return config.model_copy(update={"tiers": with_cuts(config.tiers, medium_min, high_min)})
+
+
+def earlier_cuts(labelled_dir: Path, settings: dict[str, Any], config: ClassifiersConfig) -> tuple[float, float] | None:
+    """(medium_min, high_min) the labelled parts were made with, when all else they were made with (models, judge
+    verdicts, every other setting) is as now; else None."""
+    recorded = recorded_settings(labelled_dir)
+    try:
+        tiers = TierThresholds.model_validate(recorded["classifiers"]["tiers"])
+    except (KeyError, TypeError, ValidationError):
+        return None
+    cuts = (tiers.medium_min, tiers.high_min)
+    labelling = {**settings, "classifiers": labelling_config(config, *cuts).model_dump(mode="json")}
+    return None if settings_would_redo(labelled_dir, labelling) else cuts
+
+
+def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Path, labelled_dir: Path,
+                       models_dir: Path, judged_path: str | None,
+                       settings: dict[str, Any]) -> tuple[ClassifiersConfig, dict[str, Any]]:
+    """Score the sample (a resumable stage) and fit the cuts, or keep the cuts `labelled_dir` was labelled with
+    while they stay within `share_tolerance` of the fitted ones; returns the config to label with (mode threshold,
+    the cuts chosen) and the report's account of the fit."""
     tiers = config.tiers
     rate = sample_rate([Path(task.inputs[0]) for task in tasks], tiers.sample_size)
     sample_dir = out_dir / SAMPLE_DIR
@@ -121,13 +149,23 @@ def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Pa
     combined_N = pq.read_table(parts, columns=["combined_quality"]).column(0).to_numpy()
     # No document with text (every one will be rejected as no_text): nothing to cut, the threshold defaults stand.
     defaults = TierThresholds()
-    medium_min, high_min = (fit_cuts(combined_N, tiers) if combined_N.size else
-                            (defaults.medium_min, defaults.high_min))
-    fitted = with_cuts(tiers, medium_min, high_min)
+    fitted = fit_cuts(combined_N, tiers) if combined_N.size else (defaults.medium_min, defaults.high_min)
+    cuts, kept = fitted, False
+    earlier = earlier_cuts(labelled_dir, settings, config) if combined_N.size else None
+    if earlier is not None and earlier != fitted:
+        # An input added to a large corpus moves the fitted cuts a little; labelling everything again for that
+        # would cost the whole classification pass, so the earlier cuts stay while the tiers stay near the shares.
+        drift = np.abs(np.subtract(tier_shares(combined_N, *earlier), tier_shares(combined_N, *fitted)))
+        kept = bool(drift.max() <= tiers.share_tolerance)
+        cuts = earlier if kept else fitted
+    medium_min, high_min = cuts
+    low_share, high_share = tier_shares(combined_N, *cuts) if combined_N.size else (0.0, 0.0)
     report = {"mode": "quantile", "high_share": tiers.high_share, "low_share": tiers.low_share,
               "sample_rate": rate, "sampled": int(combined_N.size), "sample_dir": str(sample_dir),
-              "high_min": high_min, "medium_min": medium_min, "stage": stage.to_dict()}
-    return config.model_copy(update={"tiers": fitted}), report
+              "high_min": high_min, "medium_min": medium_min, "kept_earlier_cuts": kept,
+              "fitted": {"medium_min": fitted[0], "high_min": fitted[1]},
+              "sample_shares": {"low": low_share, "high": high_share}, "stage": stage.to_dict()}
+    return labelling_config(config, medium_min, high_min), report
 
 
 def remove_sample(out_dir: Path) -> None:

@@ -155,6 +155,15 @@ def _forget_if_settings_changed(stage: str, stage_dir: Path, settings: dict[str,
     return changed
 
 
+def settings_would_redo(stage_dir: Path, settings: dict[str, Any]) -> list[str]:
+    """The stage-wide settings that differ from those the stage last ran with (all of them when none are recorded):
+    what `run_stage` would redo every finished task for."""
+    earlier = recorded_settings(stage_dir)
+    if earlier is None:
+        return sorted(settings)
+    return changed_fields(_stage_wide(earlier), _stage_wide(_canonical(settings)))
+
+
 def _stage_wide(settings: Any) -> Any:
     """Recorded settings without the digest of the tasks' own ones (those are compared task by task)."""
     return {k: v for k, v in settings.items() if k != TASK_SETTINGS_KEY} if isinstance(settings, dict) else settings

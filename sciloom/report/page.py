@@ -110,11 +110,20 @@ def tier_cuts_sentence(quantiles: dict | None, cuts: dict | None) -> str:
     if quantiles:
         return (f"Tiers cut at the corpus's quantiles (the top {quantiles['high_share']:.0%} may be high, the bottom "
                 f"{quantiles['low_share']:.0%} are low; fitted on {quantiles['sampled']:,} documents): high from "
-                f"a combined score of {quantiles['high_min']:.4f}, low below {quantiles['medium_min']:.4f}.")
+                f"a combined score of {quantiles['high_min']:.4f}, low below {quantiles['medium_min']:.4f}."
+                + (_kept_cuts_sentence(quantiles) if quantiles.get("kept_earlier_cuts") else ""))
     if cuts:
         return (f"Tiers cut at fixed combined scores: high from {cuts['high_min']:g}, low below "
                 f"{cuts['medium_min']:g}.")
     return ""
+
+
+def _kept_cuts_sentence(quantiles: dict) -> str:
+    shares = quantiles["sample_shares"]
+    return (f" These are the cuts the earlier run labelled with: on this sample they leave {shares['high']:.1%} "
+            f"high and {shares['low']:.1%} low, within the tolerance of new cuts "
+            f"({quantiles['fitted']['high_min']:.4f} and {quantiles['fitted']['medium_min']:.4f}), so the parts "
+            f"already labelled were kept.")
 
 
 def labels(facts: RunFacts) -> str:

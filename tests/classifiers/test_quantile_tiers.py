@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
 from sciloom.classifiers.label_step import Labeller
 from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
-from sciloom.classifiers.quantile_tiers import SAMPLE_DIR, sample_task, fit_cuts, id_fraction
+from sciloom.classifiers.quantile_tiers import SAMPLE_DIR, fit_cuts, id_fraction, sample_task, tier_shares
 from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM
 from sciloom.curation.executor import Task
+from sciloom.report.page import tier_cuts_sentence
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 100, 1001])
@@ -178,3 +179,42 @@ def test_the_sample_task_decodes_each_row_group_once(tmp_path, monkeypatch, smal
     assert [r["id"] for r in sample] == [d["id"] for d in docs]
     assert [r["quality_score"] for r in sample] == pytest.approx(expected_N.tolist(), abs=1e-6)
     assert stats.docs_in == stats.docs_out == len(docs)
+
+
+@pytest.mark.parametrize(("tolerance", "kept"), [(0.5, True), (0.0, False)])
+def test_an_added_input_keeps_the_cuts_while_the_tiers_stay_within_the_tolerance(
+        tmp_path, ray_session, small_config, bootstrapped_models, tolerance, kept):
+    docs = _distinct_documents(12)
+    curated = tmp_path / "curated"
+    write_curated(curated, docs[:-24], parts=3, flag_every=0)
+    out = tmp_path / "classifiers"
+    tiers = TierThresholds(mode="quantile", high_share=0.3, low_share=0.2, share_tolerance=tolerance)
+    config = small_config.model_copy(update={"models_dir": bootstrapped_models, "tiers": tiers})
+    first = run_classification(config, curated, out)
+    earlier = _labelled(out)
+    write_curated(tmp_path / "added", docs[-24:], parts=1, flag_every=0)
+    (tmp_path / "added" / "part-0000.parquet").rename(curated / "part-0003.parquet")
+
+    second = run_classification(config, curated, out)
+
+    report = json.loads((out / REPORT_FILE).read_text())["quantile_tiers"]
+    stats = json.loads((out / "_labelled" / "stats.json").read_text())
+    fitted = (report["fitted"]["medium_min"], report["fitted"]["high_min"])
+    assert fitted != (first["tier_cuts"]["medium_min"], first["tier_cuts"]["high_min"])  # the input moved them
+    assert report["kept_earlier_cuts"] is kept
+    rows = _labelled(out)
+    if kept:
+        # The added part alone is labelled; the others keep their labels, cut where they were.
+        assert second["tier_cuts"] == first["tier_cuts"]
+        assert stats["tasks_resumed_from_earlier_run"] == 3
+        assert [r for r in rows if r["id"] in {e["id"] for e in earlier}] == earlier
+    else:
+        assert second["tier_cuts"] == {"medium_min": fitted[0], "high_min": fitted[1]}
+        assert stats["tasks_resumed_from_earlier_run"] == 0
+    sample = pq.read_table(out / SAMPLE_DIR, columns=["combined_quality"]).column(0).to_numpy()
+    low, high = tier_shares(sample, second["tier_cuts"]["medium_min"], second["tier_cuts"]["high_min"])
+    assert (report["sample_shares"]["low"], report["sample_shares"]["high"]) == (low, high)
+    # The run report says which cuts labelled, and where cuts fitted now would be.
+    sentence = tier_cuts_sentence(report, None)
+    assert (f"leave {high:.1%} high and {low:.1%} low" in sentence) is kept
+    assert len(rows) == len(docs)
