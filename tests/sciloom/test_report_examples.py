@@ -57,3 +57,15 @@ def test_the_score_sample_takes_rows_from_every_part(tmp_path):
     assert sample[:10] == [i / 100 for i in range(10)]  # each part's first rows
     assert len(_column_sample(tmp_path / "labelled", "quality_score", 10_000)) == 500
     assert _column_sample(tmp_path / "labelled", "no_such_column", 50) == []
+
+
+def test_sources_are_counted_over_every_batch_of_every_part(tmp_path):
+    from sciloom.report.collect import _value_counts
+
+    sources = ["arxiv", "bbc", None, "pmc"]
+    rows = [{"source": sources[(i * 7 + i // 3) % 4], "text": "x" * (i % 50)} for i in range(3000)]
+    for p in range(3):  # parts of many row groups, so the counts span batches
+        pq.write_table(pa.Table.from_pylist(rows[p * 1000:(p + 1) * 1000]), tmp_path / f"part-{p:04d}.parquet",
+                       row_group_size=64)
+    expected = {str(s): sum(r["source"] == s for r in rows) for s in sources}
+    assert _value_counts(tmp_path, "source") == expected and sum(expected.values()) == 3000
