@@ -38,6 +38,7 @@ from sciloom.classifiers.label_step import JUDGE_COLUMNS, Verdicts
 from sciloom.classifiers.train import label_mapper, read_labelled_jsonl, train_and_evaluate
 from sciloom.curation.document import BASE_COLUMNS, Document, iter_parts, read_documents, schema_for, values_at
 from sciloom.curation.part_writer import PartWriter
+from sciloom.curation.ray_runtime import ensure_ray, map_in_order
 from sciloom.curation.atomic_write import atomic_path, write_json_atomic
 
 JUDGE_DIR = "judge"
@@ -75,25 +76,41 @@ def seeded_id_hashes(seed: int, ids: list[str]) -> np.ndarray:
                         for doc_id in ids), dtype=np.uint64, count=len(ids))
 
 
+def _smallest(size: int, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows of `columns` (the first holds hashes) with the `size` smallest hashes, in no particular order."""
+    if columns[0].size <= size:
+        return columns
+    keep = np.argpartition(columns[0], size - 1)[:size]
+    return tuple(column[keep] for column in columns)
+
+
+def part_smallest_hashes(part: str, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes, rows) of the `size` smallest seeded id hashes of one curated part: a Ray task, so that the
+    corpus's ids are read and hashed across the cluster and the driver merges `size` per part."""
+    hashes, rows = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+    start = 0
+    for batch in pq.ParquetFile(part).iter_batches(batch_size=65_536, columns=["id"]):
+        hashes = np.concatenate([hashes, seeded_id_hashes(seed, batch.column("id").to_pylist())])
+        rows = np.concatenate([rows, np.arange(start, start + batch.num_rows, dtype=np.int64)])
+        start += batch.num_rows
+        hashes, rows = _smallest(size, hashes, rows)
+    return hashes, rows
+
+
 def sampled_records(curated_dir: Path, size: int, seed: int) -> Iterator[Document]:
     """A uniform sample of `size` curated documents without replacement (id and text, in part and row order):
-    those with the `size` smallest seeded id hashes. Only the id column of every part is read, and the text of the
-    chosen rows, so what the driver reads and holds grows with the sample, not with the corpus's text."""
+    those with the `size` smallest seeded id hashes. One Ray task per part reads its id column; the driver merges
+    their smallest hashes and reads the text of the chosen rows, so what it reads and holds grows with the sample
+    and the number of parts, not with the corpus."""
     parts = list(iter_parts(curated_dir))
-    # The best `size` so far: hash, part number, row; merged with each batch and cut back by a partial sort.
+    ensure_ray()
     best_hash, best_part, best_row = (np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64),
                                       np.empty(0, dtype=np.int64))
-    for number, part in enumerate(parts):
-        start = 0
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=65_536, columns=["id"]):
-            n = batch.num_rows
-            best_hash = np.concatenate([best_hash, seeded_id_hashes(seed, batch.column("id").to_pylist())])
-            best_part = np.concatenate([best_part, np.full(n, number, dtype=np.int64)])
-            best_row = np.concatenate([best_row, np.arange(start, start + n, dtype=np.int64)])
-            start += n
-            if best_hash.size > size:
-                keep = np.argpartition(best_hash, size - 1)[:size]
-                best_hash, best_part, best_row = best_hash[keep], best_part[keep], best_row[keep]
+    found = map_in_order(part_smallest_hashes, ((str(part), size, seed) for part in parts))
+    for number, (hashes, rows) in enumerate(found):
+        best_hash, best_part, best_row = _smallest(
+            size, np.concatenate([best_hash, hashes]), np.concatenate([best_part, np.full(rows.size, number)]),
+            np.concatenate([best_row, rows]))
     chosen: dict[int, list[int]] = defaultdict(list)
     for number, row in zip(best_part.tolist(), best_row.tolist()):
         chosen[number].append(row)

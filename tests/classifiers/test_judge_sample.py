@@ -14,7 +14,7 @@ def _reference(docs: list[dict], size: int, seed: int) -> list[str]:
     return sorted(digest, key=digest.get)[:size]
 
 
-def test_the_sample_is_the_smallest_seeded_hashes_with_their_texts(tmp_path):
+def test_the_sample_is_the_smallest_seeded_hashes_with_their_texts(tmp_path, ray_session):
     docs = make_documents(10, seed=4, with_boilerplate=10)  # 90 documents over 3 parts
     write_curated(tmp_path / "curated", docs, parts=3)
     text_of = {d["id"]: d["text"] for d in docs}
