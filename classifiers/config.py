@@ -59,6 +59,21 @@ class FastTextParams(BaseModel):
         return min(self.max_epoch, max(self.min_epoch, -(-self.token_budget // max(1, tokens))))
 
 
+class DisciplineCuts(BaseModel):
+    """One discipline's two cut points of the combined quality score."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    medium_min: float = Field(ge=0, le=1, description="Below this a document of the discipline is low.")
+    high_min: float = Field(ge=0, le=1, description="At or above this a document of the discipline may be high.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DisciplineCuts:
+        if self.medium_min > self.high_min:
+            raise ValueError(f"medium_min ({self.medium_min}) must not exceed high_min ({self.high_min})")
+        return self
+
+
 class TierThresholds(BaseModel):
     """The documented quality-tier rule's thresholds (see classifiers.tiers); with `mode: quantile`, the two score
     cut points are fitted to the corpus (see classifiers.quantile_tiers)."""
@@ -79,6 +94,16 @@ class TierThresholds(BaseModel):
     low_share: float = Field(0.2, ge=0, lt=1, description="Share of the corpus below the low cut (mode quantile).")
     sample_size: int = Field(100_000, ge=100, description="Documents (by id hash) the quantiles are fitted on; a "
                                                           "corpus up to this size is scored whole (mode quantile).")
+    quantiles_by: Literal["corpus", "discipline"] = Field(
+        "corpus", description="Mode quantile: cut at the quantiles of the whole corpus, or of each discipline's "
+                              "documents (the top high_share of every discipline may be high; a discipline with "
+                              "fewer than discipline_min_sample sampled documents gets the corpus's cuts).")
+    discipline_min_sample: int = Field(100, ge=1, description="Sampled documents a discipline needs for cuts of its "
+                                                              "own (mode quantile by discipline).")
+    discipline_cuts: dict[str, DisciplineCuts] = Field(
+        default_factory=dict, description="Mode threshold: cut points that replace high_min and medium_min for the "
+                                          "documents labelled with a discipline (filled by a run in mode quantile "
+                                          "by discipline).")
     share_tolerance: float = Field(0.01, ge=0, le=0.5, description=(
         "A rerun keeps the cuts it fitted before while, on its new sample, they leave each tier within this share "
         "of what new cuts would (mode quantile): an input added to the corpus then labels its own documents alone. "
@@ -99,6 +124,9 @@ class TierThresholds(BaseModel):
             if written:
                 raise ValueError(f"{' and '.join(written)} cannot be set with mode quantile: the cut points are "
                                  "fitted to the corpus from high_share and low_share (or use mode threshold)")
+            if self.discipline_cuts:
+                raise ValueError("discipline_cuts cannot be set with mode quantile: set quantiles_by: discipline "
+                                 "to fit them (or use mode threshold)")
             if self.high_share + self.low_share > 1:
                 raise ValueError(f"high_share ({self.high_share}) + low_share ({self.low_share}) must not exceed 1")
         if self.medium_min > self.high_min:
@@ -148,3 +176,11 @@ class ClassifiersConfig(BaseModel):
     batch_size: int = Field(256, ge=1, description="Documents per fastText prediction call.")
     examples_per_tier: int = Field(3, ge=0, le=50, description="Example documents per tier in the report.")
     num_cpus_per_task: float = Field(1, gt=0, description="CPUs reserved per labelling task.")
+
+    @model_validator(mode="after")
+    def _cuts_of_known_disciplines(self) -> ClassifiersConfig:
+        unknown = sorted(set(self.tiers.discipline_cuts) - set(self.taxonomy.disciplines))
+        if unknown:
+            raise ValueError(f"tiers.discipline_cuts names {', '.join(unknown)}, not in the taxonomy "
+                             f"({', '.join(self.taxonomy.disciplines)})")
+        return self

@@ -59,9 +59,7 @@ class Labeller:
                              "(classifiers.quantile_tiers.fit_quantile_tiers)")
         lines = [self.discipline.line(doc["text"]) for doc in docs]
         line_tokens = [line.split() for line in lines]
-        disciplines_NL = self.discipline.predict_lines(lines)
-        unread_discipline = [not self.discipline.reads_any_word(tokens) for tokens in line_tokens]
-        disciplines_NL[unread_discipline] = self._only_general
+        disciplines_NL, unread_discipline = self._disciplines_of_lines(lines, line_tokens)
         if self.quality.reads_like(self.discipline):
             quality_N, unread_quality = self._quality_of_lines(lines, line_tokens)
         else:
@@ -76,10 +74,22 @@ class Labeller:
             doc["science_score"] = float(1.0 - probs_L[self._general])
             doc["quality_score"] = float(quality)
             doc["quality_tier"] = quality_tier(float(quality), self.config.tiers, l1_score=doc.get("l1_score"),
-                                               l1_flags=doc.get("l1_flags"), judge_score=doc.get("judge_score"))
+                                               l1_flags=doc.get("l1_flags"), judge_score=doc.get("judge_score"),
+                                               discipline=doc["discipline"])
         counts = {DISCIPLINE: sum(unread_discipline), QUALITY: sum(unread_quality)}
         return {f"{NO_KNOWN_WORD}:{model}": count for model, count in counts.items() if count}
 
+    def disciplines(self, texts: list[str]) -> list[str]:
+        """The discipline `annotate` gives each of these non-empty texts."""
+        lines = [self.discipline.line(text) for text in texts]
+        disciplines_NL, _ = self._disciplines_of_lines(lines, [line.split() for line in lines])
+        return [self.discipline.labels[i] for i in disciplines_NL.argmax(axis=1).tolist()]
+
+    def _disciplines_of_lines(self, lines: list[str], line_tokens: list[list[str]]) -> tuple[np.ndarray, list[bool]]:
+        disciplines_NL = self.discipline.predict_lines(lines)
+        unread_N = [not self.discipline.reads_any_word(tokens) for tokens in line_tokens]
+        disciplines_NL[unread_N] = self._only_general
+        return disciplines_NL, unread_N
 
     def quality_scores(self, texts: list[str]) -> tuple[np.ndarray, list[bool]]:
         """The quality model's scores of non-empty texts (0 for a text holding no word it knows, flagged)."""

@@ -83,7 +83,7 @@ def fitted_cuts(report_path: Path, tiers: TierThresholds) -> TierThresholds:
             fitted = json.loads(candidate.read_text()).get("quantile_tiers")
             if not fitted:
                 raise ValueError(f"{candidate}: this run did not cut its tiers at quantiles (no quantile_tiers)")
-            return with_cuts(tiers, fitted["medium_min"], fitted["high_min"])
+            return with_cuts(tiers, fitted["medium_min"], fitted["high_min"], fitted.get("discipline_cuts"))
     raise FileNotFoundError(f"{report_path}: no {REPORT_FILE} here, nor in its classifiers/ folder")
 
 
@@ -139,7 +139,8 @@ def run_classification(config: ClassifiersConfig, curated_dir: Path, out_dir: Pa
         "models_dir": str(models_dir),
         "documents": tiers["documents"],
         "tiers": {tier: v["share"] for tier, v in tiers["tiers"].items()},
-        "tier_cuts": {"medium_min": config.tiers.medium_min, "high_min": config.tiers.high_min},
+        "tier_cuts": config.tiers.model_dump(
+            include={"medium_min", "high_min", *(["discipline_cuts"] if config.tiers.discipline_cuts else [])}),
         "disciplines": {d: v["documents"] for d, v in tiers["per_discipline"].items() if v["documents"]},
         "report": str(out_dir / REPORT_FILE),
     }

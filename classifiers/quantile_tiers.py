@@ -12,7 +12,10 @@ are at or above the high cut, the bottom `low_share` below the low cut.
    corpus of up to sample_size documents is scored whole, so its cuts are exact; a larger one gets a fixed-size
    sample, whose quantile is off by about sqrt(p(1 - p) / n) of the corpus (0.13 points at 100,000 for p = 0.2).
 2. Cuts: the driver reads the sample's combined scores (at most about sample_size of them) and takes the order
-   statistics that leave the asked shares on either side.
+   statistics that leave the asked shares on either side. With `quantiles_by: discipline` the sample also holds
+   each document's predicted discipline, and each discipline with enough sampled documents gets its own cuts:
+   the quality model scores some disciplines' text higher than others', and a corpus-wide cut would drop a
+   different share of each expert's data.
 3. The labelling stage applies the threshold rule with the cuts. They are part of its settings: other cuts label
    every part again. A rerun whose models and settings are those the parts were labelled with keeps their cuts
    while, on the new sample, they leave each tier within `share_tolerance` (0.01) of the fitted cuts' share: an
@@ -45,7 +48,8 @@ from sciloom.curation.part_writer import PartWriter
 from sciloom.curation.stats import StepStats
 
 SAMPLE_DIR = "quality_sample"
-SAMPLE_COLUMNS = {"id": BASE_COLUMNS["id"], "quality_score": pa.float64(), "combined_quality": pa.float64()}
+SAMPLE_COLUMNS = {"id": BASE_COLUMNS["id"], "quality_score": pa.float64(), "combined_quality": pa.float64(),
+                  "discipline": pa.string()}  # null unless the tiers are cut by discipline
 STEP = "quality_sample"
 
 
@@ -75,10 +79,31 @@ def fit_cuts(combined_N: np.ndarray, tiers: TierThresholds) -> tuple[float, floa
     return min(medium_min, high_min), high_min
 
 
-def with_cuts(tiers: TierThresholds, medium_min: float, high_min: float) -> TierThresholds:
-    """The threshold rule with these cuts and the rest of `tiers` (judge weight, level-1 limits)."""
+def with_cuts(tiers: TierThresholds, medium_min: float, high_min: float,
+              discipline_cuts: dict[str, Any] | None = None) -> TierThresholds:
+    """The threshold rule with these cuts (and these disciplines' own) and the rest of `tiers` (judge weight,
+    level-1 limits)."""
     return TierThresholds(mode="threshold", high_min=high_min, medium_min=medium_min,
+                          discipline_cuts=discipline_cuts or {},
                           **tiers.model_dump(include={"judge_weight", "l1_low_below", "l1_high_min", "high_max_flags"}))
+
+
+def fit_tiers(combined_N: np.ndarray, disciplines_N: np.ndarray | None, tiers: TierThresholds) -> TierThresholds:
+    """The threshold rule at the sample's quantiles: the corpus's, and with quantiles_by discipline each
+    discipline's of at least discipline_min_sample sampled documents (the others keep the corpus's: their own
+    quantiles would be noise)."""
+    if combined_N.size == 0:
+        # No document with text (every one will be rejected as no_text): nothing to cut, the defaults stand.
+        defaults = TierThresholds()
+        return with_cuts(tiers, defaults.medium_min, defaults.high_min)
+    by_discipline = {}
+    if tiers.quantiles_by == "discipline" and disciplines_N is not None:
+        for name in np.unique(disciplines_N).tolist():
+            scores_N = combined_N[disciplines_N == name]
+            if scores_N.size >= tiers.discipline_min_sample:
+                medium_min, high_min = fit_cuts(scores_N, tiers)
+                by_discipline[name] = {"medium_min": medium_min, "high_min": high_min}
+    return with_cuts(tiers, *fit_cuts(combined_N, tiers), by_discipline)
 
 
 def sample_task(models_dir: str, config_json: str, judged_path: str | None,
@@ -87,6 +112,7 @@ def sample_task(models_dir: str, config_json: str, judged_path: str | None,
         config = ClassifiersConfig.model_validate_json(config_json)
         labeller = Labeller(Path(models_dir), config)
         verdicts = read_verdicts(Path(judged_path)) if judged_path else {}
+        by_discipline = config.tiers.quantiles_by == "discipline"
         stats = StepStats(STEP)
         part = task.inputs[0]
         # The ids first, then the text of the chosen rows alone: of a large corpus, the row groups they fall in.
@@ -98,11 +124,13 @@ def sample_task(models_dir: str, config_json: str, judged_path: str | None,
                  if isinstance(text, str) and text.strip())
         with PartWriter(part_path(stage_dir, task.task_id), schema_for(SAMPLE_COLUMNS)) as out:
             while scored := list(islice(texts, config.batch_size)):
+                batch = [text for _, text in scored]
                 with stats.timer():
-                    quality_N, _ = labeller.quality_scores([text for _, text in scored])
-                for (row, _), quality in zip(scored, quality_N):
+                    quality_N, _ = labeller.quality_scores(batch)
+                    disciplines = labeller.disciplines(batch) if by_discipline else [None] * len(batch)
+                for (row, _), quality, discipline in zip(scored, quality_N, disciplines):
                     judged = verdicts.get(ids[row], {}).get("judge_score")
-                    out.write({"id": ids[row], "quality_score": float(quality),
+                    out.write({"id": ids[row], "quality_score": float(quality), "discipline": discipline,
                                "combined_quality": combined_quality(float(quality), judged, config.tiers)})
                 stats.docs_out += len(scored)
         return [stats]
@@ -110,27 +138,49 @@ def sample_task(models_dir: str, config_json: str, judged_path: str | None,
     return run
 
 
-def tier_shares(combined_N: np.ndarray, medium_min: float, high_min: float) -> tuple[float, float]:
-    """(low, high): the shares of the scores below medium_min and at or above high_min."""
-    return float(np.mean(combined_N < medium_min)), float(np.mean(combined_N >= high_min))
+def tier_shares(combined_N: np.ndarray, tiers: TierThresholds,
+                disciplines_N: np.ndarray | None = None) -> tuple[float, float]:
+    """(low, high): the shares of the scores below their cut medium_min and at or above their high_min (a
+    document's discipline's cuts where `tiers` has them)."""
+    medium_N = np.full(combined_N.shape, tiers.medium_min)
+    high_N = np.full(combined_N.shape, tiers.high_min)
+    if disciplines_N is not None:
+        for name, cuts in tiers.discipline_cuts.items():
+            medium_N[disciplines_N == name], high_N[disciplines_N == name] = cuts.medium_min, cuts.high_min
+    return float(np.mean(combined_N < medium_N)), float(np.mean(combined_N >= high_N))
 
 
-def labelling_config(config: ClassifiersConfig, medium_min: float, high_min: float) -> ClassifiersConfig:
-    """The config the labelling stage runs with: the threshold rule at these cuts."""
-    return config.model_copy(update={"tiers": with_cuts(config.tiers, medium_min, high_min)})
+def share_drift(combined_N: np.ndarray, disciplines_N: np.ndarray | None, earlier: TierThresholds,
+                fitted: TierThresholds) -> float:
+    """The largest difference between the tier shares the two rules give, over the corpus and, where either
+    cuts by discipline, over each such discipline's documents."""
+    groups = [np.ones(combined_N.shape, dtype=bool)]
+    if disciplines_N is not None:
+        groups += [disciplines_N == name for name in sorted({*earlier.discipline_cuts, *fitted.discipline_cuts})]
+    drift = 0.0
+    for group in groups:
+        if group.any():
+            names = disciplines_N[group] if disciplines_N is not None else None
+            drift = max(drift, *np.abs(np.subtract(tier_shares(combined_N[group], earlier, names),
+                                                   tier_shares(combined_N[group], fitted, names))).tolist())
+    return drift
 
 
-def earlier_cuts(labelled_dir: Path, settings: dict[str, Any], config: ClassifiersConfig) -> tuple[float, float] | None:
-    """(medium_min, high_min) the labelled parts were made with, when all else they were made with (models, judge
-    verdicts, every other setting) is as now; else None."""
+def earlier_tiers(labelled_dir: Path, settings: dict[str, Any], config: ClassifiersConfig) -> TierThresholds | None:
+    """The tier rule the labelled parts were made with, when all else they were made with (models, judge verdicts,
+    every other setting) is as now; else None."""
     recorded = recorded_settings(labelled_dir)
     try:
         tiers = TierThresholds.model_validate(recorded["classifiers"]["tiers"])
     except (KeyError, TypeError, ValidationError):
         return None
-    cuts = (tiers.medium_min, tiers.high_min)
-    labelling = {**settings, "classifiers": labelling_config(config, *cuts).model_dump(mode="json")}
-    return None if settings_would_redo(labelled_dir, labelling) else cuts
+    labelling = {**settings, "classifiers": config.model_copy(update={"tiers": tiers}).model_dump(mode="json")}
+    return None if settings_would_redo(labelled_dir, labelling) else tiers
+
+
+def _cuts(tiers: TierThresholds) -> dict[str, Any]:
+    return {"medium_min": tiers.medium_min, "high_min": tiers.high_min,
+            "discipline_cuts": {name: cuts.model_dump() for name, cuts in tiers.discipline_cuts.items()}}
 
 
 def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Path, labelled_dir: Path,
@@ -145,27 +195,24 @@ def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Pa
     score = sample_task(str(models_dir), config.model_dump_json(), judged_path, rate)
     stage = run_stage(STEP, sample_dir, tasks, score,
                       num_cpus_per_task=config.num_cpus_per_task, settings={**settings, "rate": rate})
-    parts = sorted(sample_dir.glob("part-*.parquet"))
-    combined_N = pq.read_table(parts, columns=["combined_quality"]).column(0).to_numpy()
-    # No document with text (every one will be rejected as no_text): nothing to cut, the threshold defaults stand.
-    defaults = TierThresholds()
-    fitted = fit_cuts(combined_N, tiers) if combined_N.size else (defaults.medium_min, defaults.high_min)
-    cuts, kept = fitted, False
-    earlier = earlier_cuts(labelled_dir, settings, config) if combined_N.size else None
+    sample = pq.read_table(sorted(sample_dir.glob("part-*.parquet")), columns=["combined_quality", "discipline"])
+    combined_N = sample.column("combined_quality").to_numpy()
+    disciplines_N = (np.asarray(sample.column("discipline").to_pylist(), dtype=object)
+                     if tiers.quantiles_by == "discipline" else None)
+    fitted = fit_tiers(combined_N, disciplines_N, tiers)
+    chosen, kept = fitted, False
+    earlier = earlier_tiers(labelled_dir, settings, config) if combined_N.size else None
     if earlier is not None and earlier != fitted:
         # An input added to a large corpus moves the fitted cuts a little; labelling everything again for that
         # would cost the whole classification pass, so the earlier cuts stay while the tiers stay near the shares.
-        drift = np.abs(np.subtract(tier_shares(combined_N, *earlier), tier_shares(combined_N, *fitted)))
-        kept = bool(drift.max() <= tiers.share_tolerance)
-        cuts = earlier if kept else fitted
-    medium_min, high_min = cuts
-    low_share, high_share = tier_shares(combined_N, *cuts) if combined_N.size else (0.0, 0.0)
-    report = {"mode": "quantile", "high_share": tiers.high_share, "low_share": tiers.low_share,
-              "sample_rate": rate, "sampled": int(combined_N.size), "sample_dir": str(sample_dir),
-              "high_min": high_min, "medium_min": medium_min, "kept_earlier_cuts": kept,
-              "fitted": {"medium_min": fitted[0], "high_min": fitted[1]},
+        kept = bool(share_drift(combined_N, disciplines_N, earlier, fitted) <= tiers.share_tolerance)
+        chosen = earlier if kept else fitted
+    low_share, high_share = tier_shares(combined_N, chosen, disciplines_N) if combined_N.size else (0.0, 0.0)
+    report = {"mode": "quantile", "quantiles_by": tiers.quantiles_by, "high_share": tiers.high_share,
+              "low_share": tiers.low_share, "sample_rate": rate, "sampled": int(combined_N.size),
+              "sample_dir": str(sample_dir), **_cuts(chosen), "kept_earlier_cuts": kept, "fitted": _cuts(fitted),
               "sample_shares": {"low": low_share, "high": high_share}, "stage": stage.to_dict()}
-    return labelling_config(config, medium_min, high_min), report
+    return config.model_copy(update={"tiers": chosen}), report
 
 
 def remove_sample(out_dir: Path) -> None:

@@ -4,6 +4,7 @@ become one `quality_tier` in {high, medium, low}.
 1. Combined score q: the level-2 quality score; where the judge scored the document (0-5), q is the mix
    `judge_weight * judge_score / 5 + (1 - judge_weight) * quality_score` (the judge is the better signal
    but judges only a sample, so documents it did not see fall back to level 2 alone).
+   The cuts are high_min and medium_min, or the document's discipline's in `discipline_cuts`.
 2. low    if q < medium_min, or the level-1 score (fraction of rule checks passed) is below l1_low_below.
 3. high   if q >= high_min, the level-1 score (when curation computed one) is at least l1_high_min, and at
           most high_max_flags level-1 rules fired.
@@ -29,11 +30,14 @@ def combined_quality(quality_score: float, judge_score: int | None, thresholds: 
 
 
 def quality_tier(quality_score: float, thresholds: TierThresholds, *, l1_score: float | None = None,
-                 l1_flags: Sequence[str] | None = None, judge_score: int | None = None) -> str:
+                 l1_flags: Sequence[str] | None = None, judge_score: int | None = None,
+                 discipline: str | None = None) -> str:
     q = combined_quality(quality_score, judge_score, thresholds)
-    if q < thresholds.medium_min or (l1_score is not None and l1_score < thresholds.l1_low_below):
+    cuts = thresholds.discipline_cuts.get(discipline) if discipline is not None else None
+    medium_min, high_min = (cuts.medium_min, cuts.high_min) if cuts else (thresholds.medium_min, thresholds.high_min)
+    if q < medium_min or (l1_score is not None and l1_score < thresholds.l1_low_below):
         return LOW
     l1_ok = l1_score is None or l1_score >= thresholds.l1_high_min
-    if q >= thresholds.high_min and l1_ok and len(l1_flags or ()) <= thresholds.high_max_flags:
+    if q >= high_min and l1_ok and len(l1_flags or ()) <= thresholds.high_max_flags:
         return HIGH
     return MEDIUM

@@ -106,12 +106,18 @@ def dedup(facts: RunFacts) -> str:
 
 
 def tier_cuts_sentence(quantiles: dict | None, cuts: dict | None) -> str:
-    """How the run cut its quality tiers: at the corpus's quantiles (and where they fell) or at fixed scores."""
+    """How the run cut its quality tiers: at the corpus's (or each discipline's) quantiles and where they fell, or
+    at fixed scores."""
     if quantiles:
-        return (f"Tiers cut at the corpus's quantiles (the top {quantiles['high_share']:.0%} may be high, the bottom "
-                f"{quantiles['low_share']:.0%} are low; fitted on {quantiles['sampled']:,} documents): high from "
-                f"a combined score of {quantiles['high_min']:.4f}, low below {quantiles['medium_min']:.4f}."
-                + (_kept_cuts_sentence(quantiles) if quantiles.get("kept_earlier_cuts") else ""))
+        where = "each discipline's" if quantiles.get("quantiles_by") == "discipline" else "the corpus's"
+        sentence = (f"Tiers cut at {where} quantiles (the top {quantiles['high_share']:.0%} may be high, the bottom "
+                    f"{quantiles['low_share']:.0%} are low; fitted on {quantiles['sampled']:,} documents): high from "
+                    f"a combined score of {quantiles['high_min']:.4f}, low below {quantiles['medium_min']:.4f}")
+        own = quantiles.get("discipline_cuts") or {}
+        if own:
+            each = ", ".join(f"{name} {c['high_min']:.4f} / {c['medium_min']:.4f}" for name, c in own.items())
+            sentence += f" ({len(own)} disciplines with cuts of their own: {each}; the others at the corpus's)"
+        return sentence + "." + (_kept_cuts_sentence(quantiles) if quantiles.get("kept_earlier_cuts") else "")
     if cuts:
         return (f"Tiers cut at fixed combined scores: high from {cuts['high_min']:g}, low below "
                 f"{cuts['medium_min']:g}.")

@@ -12,9 +12,10 @@ from pydantic import ValidationError
 
 from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
 from sciloom.classifiers.label_step import Labeller
-from sciloom.classifiers.pipeline import REPORT_FILE, run_classification
-from sciloom.classifiers.quantile_tiers import SAMPLE_DIR, fit_cuts, id_fraction, sample_task, tier_shares
-from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM
+from sciloom.classifiers.pipeline import REPORT_FILE, fitted_cuts, run_classification
+from sciloom.classifiers.quantile_tiers import (SAMPLE_DIR, fit_cuts, id_fraction, sample_task, share_drift,
+                                                 tier_shares)
+from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM, quality_tier
 from sciloom.curation.executor import Task
 from sciloom.report.page import tier_cuts_sentence
 
@@ -46,6 +47,28 @@ def test_quantile_settings_are_validated():
         TierThresholds(mode="quantile", high_share=0.6, low_share=0.5)
     with pytest.raises(ValidationError, match="mode"):
         TierThresholds(mode="percent")
+    with pytest.raises(ValidationError, match="discipline_cuts cannot be set with mode quantile"):
+        TierThresholds(mode="quantile", discipline_cuts={"physics": {"medium_min": 0.2, "high_min": 0.9}})
+    with pytest.raises(ValidationError, match="must not exceed high_min"):
+        TierThresholds(discipline_cuts={"physics": {"medium_min": 0.9, "high_min": 0.2}})
+    with pytest.raises(ValidationError, match="names astrology, not in the taxonomy"):
+        ClassifiersConfig(tiers=TierThresholds(discipline_cuts={"astrology": {"medium_min": 0.2, "high_min": 0.9}}))
+
+
+def test_a_discipline_with_cuts_of_its_own_is_tiered_by_them_and_the_others_by_the_corpus_cuts():
+    tiers = TierThresholds(medium_min=0.3, high_min=0.7, discipline_cuts={"physics": {"medium_min": 0.9,
+                                                                                      "high_min": 0.95}})
+    assert quality_tier(0.92, tiers, discipline="physics") == MEDIUM
+    assert quality_tier(0.92, tiers, discipline="biology") == HIGH
+    assert quality_tier(0.92, tiers) == HIGH
+    # Shares and their drift, by hand: physics' scores 0.1..1.0, biology's the same.
+    scores_N = np.array([i / 10 for i in range(1, 11)] * 2)
+    disciplines_N = np.array(["physics"] * 10 + ["biology"] * 10, dtype=object)
+    # physics: low below 0.9 (8 of 10), high from 0.95 (1); biology: low below 0.3 (2), high from 0.7 (4).
+    assert tier_shares(scores_N, tiers, disciplines_N) == (10 / 20, 5 / 20)
+    corpus = TierThresholds(medium_min=0.3, high_min=0.7)
+    # Over the corpus: low 0.5 vs 0.2, high 0.25 vs 0.4; over physics alone: low 0.8 vs 0.2.
+    assert share_drift(scores_N, disciplines_N, tiers, corpus) == pytest.approx(0.6)
 
 
 def _distinct_documents(per_discipline: int) -> list[dict]:
@@ -212,9 +235,51 @@ def test_an_added_input_keeps_the_cuts_while_the_tiers_stay_within_the_tolerance
         assert second["tier_cuts"] == {"medium_min": fitted[0], "high_min": fitted[1]}
         assert stats["tasks_resumed_from_earlier_run"] == 0
     sample = pq.read_table(out / SAMPLE_DIR, columns=["combined_quality"]).column(0).to_numpy()
-    low, high = tier_shares(sample, second["tier_cuts"]["medium_min"], second["tier_cuts"]["high_min"])
+    low, high = tier_shares(sample, TierThresholds(**second["tier_cuts"]))
     assert (report["sample_shares"]["low"], report["sample_shares"]["high"]) == (low, high)
     # The run report says which cuts labelled, and where cuts fitted now would be.
     sentence = tier_cuts_sentence(report, None)
     assert (f"leave {high:.1%} high and {low:.1%} low" in sentence) is kept
     assert len(rows) == len(docs)
+
+
+def test_quantiles_by_discipline_cut_each_discipline_at_its_own_shares(tmp_path, ray_session, small_config,
+                                                                        bootstrapped_models):
+    # 30 documents of most disciplines, 120 general ones, 12 of mathematics and of physics (too few for cuts of
+    # their own at discipline_min_sample 20).
+    docs = [d for d in _distinct_documents(30)
+            if not (d["id"].startswith(("mathematics-", "physics-")) and int(d["id"].rsplit("-", 1)[1]) >= 12)]
+    curated = tmp_path / "curated"
+    write_curated(curated, docs, parts=3, flag_every=0)
+    out = tmp_path / "classifiers"
+    tiers = TierThresholds(mode="quantile", high_share=0.3, low_share=0.2, quantiles_by="discipline",
+                           discipline_min_sample=20)
+    config = small_config.model_copy(update={"models_dir": bootstrapped_models, "tiers": tiers})
+
+    summary = run_classification(config, curated, out)
+
+    rows = pq.read_table(out / "labelled", columns=["id", "discipline", "quality_score", "quality_tier"]).to_pylist()
+    sample = {r["id"]: r["discipline"] for r in pq.read_table(out / SAMPLE_DIR).to_pylist()}
+    assert sample == {r["id"]: r["discipline"] for r in rows}  # the sample's disciplines are the labels'
+    by_discipline: dict[str, list[dict]] = {}
+    for row in rows:
+        by_discipline.setdefault(row["discipline"], []).append(row)
+    own = {name for name, group in by_discipline.items() if len(group) >= 20}
+    assert set(summary["tier_cuts"]["discipline_cuts"]) == own and 2 <= len(own) < len(by_discipline)
+    for name, group in by_discipline.items():
+        # A discipline with its own cuts: its documents ranked among themselves, cut at the shares; the others
+        # at the corpus's cuts.
+        ranked = sorted((r["quality_score"] for r in (group if name in own else rows)), reverse=True)
+        n = len(ranked)
+        high_cut, low_cut = ranked[round(0.3 * n) - 1], ranked[n - 1 - round(0.2 * n)]
+        for row in group:
+            expected = HIGH if row["quality_score"] >= high_cut else LOW if row["quality_score"] < low_cut else MEDIUM
+            assert row["quality_tier"] == expected, (name, row)
+    report = json.loads((out / REPORT_FILE).read_text())["quantile_tiers"]
+    assert report["quantiles_by"] == "discipline"
+    assert report["discipline_cuts"] == summary["tier_cuts"]["discipline_cuts"]
+    assert "each discipline's quantiles" in tier_cuts_sentence(report, None)
+    assert f"{len(own)} disciplines with cuts of their own" in tier_cuts_sentence(report, None)
+    # A rerun keeps them; `sciloom label --tiers-from` reads them back.
+    assert run_classification(config, curated, out) == summary
+    assert fitted_cuts(out, tiers).discipline_cuts == TierThresholds(**summary["tier_cuts"]).discipline_cuts
