@@ -96,7 +96,7 @@ def fit_tiers(combined_N: np.ndarray, disciplines_N: np.ndarray | None, tiers: T
         # No document with text (every one will be rejected as no_text): nothing to cut, the defaults stand.
         defaults = TierThresholds()
         return with_cuts(tiers, defaults.medium_min, defaults.high_min)
-    by_discipline = {}
+    by_discipline: dict[str, dict[str, float]] = {}
     if tiers.quantiles_by == "discipline" and disciplines_N is not None:
         for name in np.unique(disciplines_N).tolist():
             scores_N = combined_N[disciplines_N == name]
