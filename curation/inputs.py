@@ -14,6 +14,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -47,6 +48,7 @@ SMALL_FILE_BYTES = 256 * 1024
 PIECE_BYTES = 256 * 1024 * 1024
 # Compressed files are read through them by name (fsspec's `compression="infer"`; lz4 by the WARC reader only).
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".lz4", ".bz2", ".xz")
+LISTING_REQUESTS = 16  # requests in flight asking an object store about the files a paths file names
 _GLOB_CHARS = re.compile(r"[*?\[]")
 FieldName = Annotated[str, StringConstraints(min_length=1)]
 
@@ -189,7 +191,9 @@ def find_inputs(config: InputsConfig, exclude: Path | None = None) -> InputFiles
         found.update(files)
         passed_over.update(others)
     if config.paths_file is not None:
-        found.update(_listed(config.paths_file, config.paths_prefix, config.storage_options))
+        listed = _listed(config.paths_file, config.paths_prefix, config.storage_options)
+        found.update(listed)
+        _ask_sizes(config, listed, versions, sizes)
     for name in _dataset_metadata(found):
         passed_over[name] = "dataset_metadata"
         del found[name]
@@ -450,6 +454,28 @@ def _listed(paths_file: str, prefix: str | None, storage_options: dict[str, Any]
     if not out:
         raise InputNotFound(f"paths file {paths_file!r} lists no input")
     return out
+
+
+def _ask_sizes(config: InputsConfig, listed: dict[str, str], versions: dict[str, str], sizes: dict[str, int]) -> None:
+    """The version and size of the files a paths file names in an object store that a large size would cut into
+    pieces (uncompressed JSON lines, text, Parquet), asked LISTING_REQUESTS at a time: no listing gives them, and
+    without them such a file was one task, and one replaced in the store was resumed with its old documents. Other
+    files (Common Crawl's WARC files: compressed, never cut) cost no request."""
+    wanted = [location for name, location in listed.items()
+              if is_url(location) and _format(config, name) in ("jsonl", "text", "parquet")
+              and not location.lower().endswith(COMPRESSION_SUFFIXES)]
+
+    def ask(location: str) -> tuple[str, dict[str, Any] | None]:
+        fs, path = url_to_fs(location, **config.storage_options)
+        try:
+            return location, fs.info(path)
+        except OSError:
+            return location, None  # missing or unreadable: its task's reader says what is wrong
+
+    with ThreadPoolExecutor(LISTING_REQUESTS) as pool:
+        for location, info in pool.map(ask, wanted):
+            if info is not None and info.get("size") is not None:
+                versions[location], sizes[location] = _version(info), int(info["size"])
 
 
 def format_of(location: str) -> FileFormat | None:

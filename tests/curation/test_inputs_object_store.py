@@ -122,6 +122,18 @@ def test_a_large_file_in_the_store_is_read_in_pieces_that_together_are_the_file(
         assert len(rows) == len(texts)
         assert stage.steps[0].docs_in == len(texts)
 
+    # Named by a paths file, which no listing gives sizes for: the store is asked, and the files are cut as the
+    # listed ones are, and carry the versions a listing gives (a file replaced in the store is read again).
+    store.pipe(f"{S3_BUCKET}/big/paths.txt", b"news.jsonl\nnews.parquet\n# a comment\n")
+    by_paths_file = InputsConfig(paths_file=f"s3://{S3_BUCKET}/big/paths.txt", storage_options=options)
+    by_folder = InputsConfig(paths=[f"s3://{S3_BUCKET}/big"], storage_options=options)
+    listed_files = {f"s3://{S3_BUCKET}/big/{name}" for name in ("news.jsonl", "news.parquet")}
+    assert sorted((t.inputs, t.piece) for t in resolve_inputs(by_paths_file)) == \
+        sorted((t.inputs, t.piece) for t in resolve_inputs(by_folder) if t.inputs[0] in listed_files)
+    assert set(find_inputs(by_paths_file).versions) == listed_files
+    assert find_inputs(by_paths_file).versions == \
+        {k: v for k, v in find_inputs(by_folder).versions.items() if k in listed_files}
+
 
 def test_the_stores_options_are_not_part_of_the_recipe_hash() -> None:
     """A shard's recipe hash must not change when the keys to the inputs' store do (nor may the keys be hashed)."""
