@@ -32,7 +32,7 @@ from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
 from sciloom.curation.read_tables import ArrowReader, CsvReader, ParquetReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
-from sciloom.curation.step import Reader, is_url, open_binary
+from sciloom.curation.step import COMPRESSION_SUFFIXES, Reader, is_url, open_binary
 
 FileFormat = Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "jats", "archive"]
 Format = Literal["auto", FileFormat]
@@ -46,8 +46,10 @@ SMALL_FILE_BYTES = 256 * 1024
 # by several tasks, a piece of about this size each (the arXiv metadata snapshot is one 4.6 GB file: one task would
 # read it on one core).
 PIECE_BYTES = 256 * 1024 * 1024
-# Compressed files are read through them by name (fsspec's `compression="infer"`; lz4 by the WARC reader only).
-COMPRESSION_SUFFIXES = (".gz", ".zst", ".lz4", ".bz2", ".xz")
+# A compressed file of JSON lines holds about this many times its size in text; it is read by at most
+# COMPRESSED_MAX_PIECES tasks, since each of them decompresses all of it.
+COMPRESSION_RATIO = 4
+COMPRESSED_MAX_PIECES = 16
 LISTING_REQUESTS = 16  # requests in flight asking an object store about the files a paths file names
 _GLOB_CHARS = re.compile(r"[*?\[]")
 FieldName = Annotated[str, StringConstraints(min_length=1)]
@@ -259,18 +261,25 @@ def tasks_for(config: InputsConfig, found: dict[str, str], listed_sizes: dict[st
 def _pieces(fmt: str, location: str, size: int | None, storage_options: dict[str, Any]) -> int:
     """How many tasks read a record file of `size` bytes (None: unknown, or missing): several for a file over
     PIECE_BYTES that can be cut, uncompressed JSON lines (at line starts), text split into documents (at their
-    first lines) or Parquet (at row groups); one otherwise."""
-    if size is None or size <= PIECE_BYTES:
+    first lines) or Parquet (at row groups), and compressed JSON lines (by blocks of lines); one otherwise."""
+    compressed = location.lower().endswith(COMPRESSION_SUFFIXES)
+    text_size = size * COMPRESSION_RATIO if compressed and size is not None else size
+    if text_size is None or text_size <= PIECE_BYTES:
         return 1
     options = storage_options if is_url(location) else {}
     try:
+        if compressed:
+            # Every piece decompresses the whole stream (it cannot be entered midway) and parses its own blocks
+            # of lines: worth it while parsing and curating the text costs far more than decompressing it.
+            if fmt != "jsonl" or not starts_json_lines(location, options):
+                return 1
+            return min(COMPRESSED_MAX_PIECES, -(-text_size // PIECE_BYTES))
         if fmt == "parquet":
             with open_binary(location, options) as raw:
                 return min(-(-size // PIECE_BYTES), pq.ParquetFile(raw).metadata.num_row_groups)
-        if location.lower().endswith(COMPRESSION_SUFFIXES) or (fmt == "jsonl" and
-                                                              not starts_json_lines(location, options)):
-            return 1  # a compressed stream cannot be entered midway; a JSON array is read as one
-    except (OSError, pa.ArrowInvalid):
+        if fmt == "jsonl" and not starts_json_lines(location, options):
+            return 1  # a JSON array is read as one
+    except (OSError, EOFError, pa.ArrowInvalid):
         return 1  # its one task says what is wrong with it
     return -(-size // PIECE_BYTES)
 
@@ -458,12 +467,12 @@ def _listed(paths_file: str, prefix: str | None, storage_options: dict[str, Any]
 
 def _ask_sizes(config: InputsConfig, listed: dict[str, str], versions: dict[str, str], sizes: dict[str, int]) -> None:
     """The version and size of the files a paths file names in an object store that a large size would cut into
-    pieces (uncompressed JSON lines, text, Parquet), asked LISTING_REQUESTS at a time: no listing gives them, and
-    without them such a file was one task, and one replaced in the store was resumed with its old documents. Other
-    files (Common Crawl's WARC files: compressed, never cut) cost no request."""
+    pieces (JSON lines, uncompressed text and Parquet), asked LISTING_REQUESTS at a time: no listing gives them,
+    and without them such a file was one task, and one replaced in the store was resumed with its old documents.
+    Other files (Common Crawl's WARC files: compressed, never cut) cost no request."""
     wanted = [location for name, location in listed.items()
-              if is_url(location) and _format(config, name) in ("jsonl", "text", "parquet")
-              and not location.lower().endswith(COMPRESSION_SUFFIXES)]
+              if is_url(location) and (_format(config, name) == "jsonl" or _format(config, name) in ("text", "parquet")
+                                       and not location.lower().endswith(COMPRESSION_SUFFIXES))]
 
     def ask(location: str) -> tuple[str, dict[str, Any] | None]:
         fs, path = url_to_fs(location, **config.storage_options)

@@ -23,9 +23,11 @@ from sciloom.curation.document import Document
 from sciloom.curation.paper_placeholders import resolve_placeholders
 from sciloom.curation.read_text_files import count_lines, next_line_start, saved_page_url
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
-from sciloom.curation.step import Reader, open_binary
+from sciloom.curation.step import COMPRESSION_SUFFIXES, Reader, open_binary
 
 
+# A compressed file read in pieces: each piece parses every n-th block of this many lines (see _blocks_of).
+COMPRESSED_BLOCK_LINES = 1_000
 BLANK_LINE = "blank_line"
 MALFORMED_JSON = "malformed_json"
 NOT_AN_OBJECT = "not_a_json_object"
@@ -196,7 +198,7 @@ class JsonlReader(RecordReader):
         """The file's documents; with `piece` (k, n), those of the lines that start in its k-th of n equal byte
         ranges (an uncompressed file of JSON lines, read by n tasks: inputs.tasks_for)."""
         source = self.source or source_name(location)
-        if piece is not None:
+        if piece is not None and not location.lower().endswith(COMPRESSION_SUFFIXES):
             yield from self._read_piece(location, name or location, source, piece)
             return
         if (opened := self.open_input(location, "infer")) is None:
@@ -205,15 +207,22 @@ class JsonlReader(RecordReader):
             lines = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="\n")
             try:
                 first = lines.readline(self.max_line_chars).removeprefix("\ufeff")  # a BOM is no part of JSON
-                if self.records_field is not None:
+                if piece is not None:
+                    # A compressed stream cannot be entered midway: each piece reads it all, and parses its own
+                    # blocks of lines alone (the others become blank lines, which carry no record and keep the
+                    # line numbers that name records without an id).
+                    yield from self._line_documents(_blocks_of(self._lines(first, lines), piece), name or location,
+                                                    source)
+                elif self.records_field is not None:
                     yield from self._field_records(first, lines, name or location, source)
                 elif _opens_a_json_value(first, whole_line=len(first) < self.max_line_chars or first.endswith("\n")):
                     yield from self._json_value(first, lines, name or location, source)
                 else:
                     yield from self._line_documents(self._lines(first, lines), name or location, source)
             except (OSError, EOFError, ValueError):
-                # A truncated or corrupt compressed stream: the lines read so far stand.
-                self.skip("corrupt_stream")
+                # A truncated or corrupt compressed stream: the lines read so far stand (counted by one piece).
+                if piece is None or piece[0] == 0:
+                    self.skip("corrupt_stream")
 
     def _read_piece(self, location: str, name: str, source: str, piece: tuple[int, int]) -> Iterator[Document]:
         if (opened := self.open_input(location)) is None:
@@ -235,8 +244,12 @@ class JsonlReader(RecordReader):
     def _line_documents(self, lines: Iterator[str | bytes | None], name: str, source: str,
                         first_line_no: Callable[[], int] = lambda: 1) -> Iterator[Document]:
         for index, line in enumerate(lines):
-            if line is None or not line.strip():
-                continue  # over the cap (counted), or a blank line between records, which carries no record
+            if line is None:  # over the cap, passed over
+                self.stats.docs_in += 1
+                self.skip("record_too_large")
+                continue
+            if not line.strip():
+                continue  # a blank line between records, which carries no record
             self.stats.docs_in += 1
             self.stats.bytes_in += len(line)
             doc = self._document(parse_json_line(line, self.text_field),
@@ -291,7 +304,7 @@ class JsonlReader(RecordReader):
     def _lines(self, line: str | bytes, lines: io.IOBase, end: int | None = None) -> Iterator[str | bytes | None]:
         """`line` (read with the cap; empty: none) and the lines after it (text or bytes, as `lines` gives them), up
         to the first that starts at or after byte `end` (a piece of the file), with None in place of each line over
-        the cap: it is passed over in bounded pieces."""
+        the cap (passed over in bounded pieces; its reader counts it)."""
         newline = b"\n" if isinstance(line, bytes) else "\n"
         while True:
             if not line:
@@ -304,8 +317,6 @@ class JsonlReader(RecordReader):
             else:
                 while (rest := lines.readline(self.max_line_chars)) and not rest.endswith(newline):
                     pass
-                self.stats.docs_in += 1
-                self.skip("record_too_large")
                 yield None
             line = line[:0]
 
@@ -321,10 +332,18 @@ class JsonlReader(RecordReader):
         return doc
 
 
+def _blocks_of(lines: Iterable[str | bytes | None], piece: tuple[int, int]) -> Iterator[str | bytes | None]:
+    """The lines of piece (k, n)'s blocks (every n-th block of COMPRESSED_BLOCK_LINES lines, from the k-th); an
+    empty line in place of every other."""
+    k, n = piece
+    for index, line in enumerate(lines):
+        yield line if (index // COMPRESSED_BLOCK_LINES) % n == k else ""
+
+
 def starts_json_lines(location: str, storage_options: dict[str, Any] | None = None) -> bool:
-    """Whether an uncompressed file (local, or a URL opened with `storage_options`) begins as JSON lines do, not as
-    one JSON value (an array, or an object over many lines), which cannot be cut at line starts."""
-    with open_binary(location, storage_options) as raw:
+    """Whether a file (local, or a URL opened with `storage_options`; decompressed by its name) begins as JSON lines
+    do, not as one JSON value (an array, or an object over many lines), which cannot be cut at line starts."""
+    with open_binary(location, storage_options, "infer") as raw:
         first = raw.readline(DEFAULT_MAX_RECORD_BYTES).decode("utf-8", "replace").removeprefix("\ufeff")
     return not _opens_a_json_value(first, whole_line=first.endswith("\n"))
 

@@ -71,6 +71,10 @@ def _text_bytes(doc: Document) -> int:
     return len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else 0
 
 
+# Compressed files are read through them by name (fsspec's `compression="infer"`; lz4 by the WARC reader only).
+COMPRESSION_SUFFIXES = (".gz", ".zst", ".lz4", ".bz2", ".xz")
+
+
 def open_binary(location: str, storage_options: dict[str, Any] | None = None,
                 compression: str | None = None) -> IO[bytes]:
     """A file (local, or a URL opened with `storage_options`) for binary reading, with the file API the readers use:

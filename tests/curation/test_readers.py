@@ -644,11 +644,37 @@ def test_a_large_file_is_read_in_pieces_that_together_are_the_file(tmp_path: Pat
         assert [d for t in tasks for d in reader.read(t.inputs[0], piece=t.piece)] == whole
         assert reader.stats.skipped == whole_reader.stats.skipped and reader.stats.docs_in == whole_reader.stats.docs_in
     assert dict(whole_reader.stats.skipped) == {}  # the Parquet file's
-    # A JSON array and a compressed file cannot be entered midway: one task each.
+    # A JSON array cannot be entered midway: one task.
     (tmp_path / "array.json").write_text(json.dumps([{"text": "x" * 100}] * 200))
-    (tmp_path / "big.jsonl.gz").write_bytes(gzip.compress(jsonl.read_bytes(), compresslevel=0))
-    for name in ("array.json", "big.jsonl.gz"):
-        assert [t.piece for t in resolve_inputs(InputsConfig(paths=[str(tmp_path / name)]))] == [None]
+    assert [t.piece for t in resolve_inputs(InputsConfig(paths=[str(tmp_path / "array.json")]))] == [None]
+
+
+def test_a_large_compressed_file_is_read_in_pieces_of_blocks_of_lines(tmp_path: Path, monkeypatch) -> None:
+    """A compressed stream cannot be entered midway: each piece reads all of it and parses its own blocks of lines.
+    Together the pieces are the file's documents, ids (by line for records without one) and counts, also when the
+    stream is truncated (counted once)."""
+    jsonl, _ = _big_inputs(tmp_path)
+    monkeypatch.setattr(inputs, "PIECE_BYTES", 10_000)
+    monkeypatch.setattr(read_jsonl, "COMPRESSED_BLOCK_LINES", 50)
+    data = gzip.compress(jsonl.read_bytes())
+    (tmp_path / "big.jsonl.gz").write_bytes(data)
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[:len(data) * 2 // 3])
+    for name, problems in (("big.jsonl.gz", {"malformed_json": 1, "record_too_large": 1}),
+                           ("cut.jsonl.gz", {"malformed_json": 1, "record_too_large": 1, "corrupt_stream": 1})):
+        config = InputsConfig(paths=[str(tmp_path / name)], max_record_bytes=2048)
+        whole_reader = reader_for(config)
+        whole = list(whole_reader.read(str(tmp_path / name)))
+        tasks = resolve_inputs(config)
+        assert 1 < len(tasks) <= inputs.COMPRESSED_MAX_PIECES
+        assert [t.piece for t in tasks] == [(k, len(tasks)) for k in range(len(tasks))]
+        reader = reader_for(config)
+        pieces = [[d for d in reader.read(t.inputs[0], piece=t.piece)] for t in tasks]
+        assert all(pieces)  # every piece has documents of its own
+        assert sorted((d for piece in pieces for d in piece), key=lambda d: d["id"]) == \
+            sorted(whole, key=lambda d: d["id"])
+        assert dict(reader.stats.skipped) == dict(whole_reader.stats.skipped) == problems
+        assert reader.stats.docs_in == whole_reader.stats.docs_in
+    assert len(whole) > 1000
 
 
 def test_pieces_of_a_file_in_a_ray_stage_write_the_files_documents(ray_session, tmp_path: Path, monkeypatch) -> None:
