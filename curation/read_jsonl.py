@@ -196,7 +196,8 @@ class JsonlReader(RecordReader):
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
         """The file's documents; with `piece` (k, n), those of the lines that start in its k-th of n equal byte
-        ranges (an uncompressed file of JSON lines, read by n tasks: inputs.tasks_for)."""
+        ranges of an uncompressed file of JSON lines, or of a compressed one's k-th of every n blocks of lines (a
+        file read by n tasks: inputs.tasks_for)."""
         source = self.source or source_name(location)
         if piece is not None and not location.lower().endswith(COMPRESSION_SUFFIXES):
             yield from self._read_piece(location, name or location, source, piece)
