@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import ray
 
@@ -67,6 +68,11 @@ def curate(path: Path, out: Path, piece_bytes: int) -> tuple[float, int]:
     return seconds, next(r for r in reports if r.stage == "extract").tasks_total
 
 
+def kept(out: Path) -> pa.Table:
+    """The curated documents of a run, by id."""
+    return pq.read_table(out / "curated", columns=["id", "text"]).sort_by("id")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=float, default=600.0)
@@ -91,10 +97,6 @@ def main() -> None:
             text_size = size * (inputs.COMPRESSION_RATIO if path == compressed else 1)
             whole_s, whole_tasks = curate(path, work / f"whole-{path.name}", text_size + 1)
             pieces_s, pieces_tasks = curate(path, work / f"pieces-{path.name}", int(args.piece_megabytes * 2**20))
-
-            def kept(out: Path):
-                return pq.read_table(out / "curated", columns=["id", "text"]).sort_by("id")
-
             same = kept(work / f"whole-{path.name}").equals(kept(work / f"pieces-{path.name}"))
             print(f"{path.name}: {size / 1e6:.0f} MB, {records:,} records; curation stage on 2 CPUs:")
             print(f"  one task           {whole_s:7.1f} s  ({whole_tasks} extract task)")

@@ -146,7 +146,8 @@ def tier_shares(combined_N: np.ndarray, tiers: TierThresholds,
     high_N = np.full(combined_N.shape, tiers.high_min)
     if disciplines_N is not None:
         for name, cuts in tiers.discipline_cuts.items():
-            medium_N[disciplines_N == name], high_N[disciplines_N == name] = cuts.medium_min, cuts.high_min
+            of_name = disciplines_N == name
+            medium_N[of_name], high_N[of_name] = cuts.medium_min, cuts.high_min
     return float(np.mean(combined_N < medium_N)), float(np.mean(combined_N >= high_N))
 
 
@@ -179,8 +180,7 @@ def earlier_tiers(labelled_dir: Path, settings: dict[str, Any], config: Classifi
 
 
 def _cuts(tiers: TierThresholds) -> dict[str, Any]:
-    return {"medium_min": tiers.medium_min, "high_min": tiers.high_min,
-            "discipline_cuts": {name: cuts.model_dump() for name, cuts in tiers.discipline_cuts.items()}}
+    return tiers.model_dump(include={"medium_min", "high_min", "discipline_cuts"})
 
 
 def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Path, labelled_dir: Path,

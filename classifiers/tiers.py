@@ -33,7 +33,7 @@ def quality_tier(quality_score: float, thresholds: TierThresholds, *, l1_score: 
                  l1_flags: Sequence[str] | None = None, judge_score: int | None = None,
                  discipline: str | None = None) -> str:
     q = combined_quality(quality_score, judge_score, thresholds)
-    cuts = thresholds.discipline_cuts.get(discipline) if discipline is not None else None
+    cuts = thresholds.discipline_cuts.get(discipline)
     medium_min, high_min = (cuts.medium_min, cuts.high_min) if cuts else (thresholds.medium_min, thresholds.high_min)
     if q < medium_min or (l1_score is not None and l1_score < thresholds.l1_low_below):
         return LOW

@@ -156,8 +156,8 @@ def _forget_if_settings_changed(stage: str, stage_dir: Path, settings: dict[str,
 
 
 def settings_would_redo(stage_dir: Path, settings: dict[str, Any]) -> list[str]:
-    """The stage-wide settings that differ from those the stage last ran with (all of them when none are recorded):
-    what `run_stage` would redo every finished task for."""
+    """The stage-wide settings that differ from those the stage last ran with: what `run_stage` would redo every
+    finished task for. All of them when none are recorded (nothing says those tasks were made with these)."""
     earlier = recorded_settings(stage_dir)
     if earlier is None:
         return sorted(settings)

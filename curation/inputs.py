@@ -233,10 +233,8 @@ def tasks_for(config: InputsConfig, found: dict[str, str], listed_sizes: dict[st
     if config.max_files is not None:
         ordered = ordered[:config.max_files]
     formats = {name: _format(config, name) for name in ordered}
-    # Text files split into documents are record files: grouped only when small, as JSON lines are.
-    record_files = ("jsonl", "text") if config.split_before is not None else ("jsonl",)
-    # What a large file may be read in pieces of (a JSON file read by its records_field is one value: not cut).
-    cut_formats = ("parquet", *(fmt for fmt in record_files if fmt != "jsonl" or config.records_field is None))
+    record_files = _record_formats(config)
+    cut_formats = _cut_formats(config)
     # A paper's own source archive is small; arXiv's bulk files (~500 MB) each take a task.
     grouped_when_small = (*record_files, "archive")
     sizes = {name: local_size(found[name]) for name in ordered
@@ -256,6 +254,16 @@ def tasks_for(config: InputsConfig, found: dict[str, str], listed_sizes: dict[st
             dataclasses.replace(task, task_id=f"{task.task_id}-{k + 1}of{pieces}", piece=(k, pieces))
             for k in range(pieces)]
     return tasks
+
+
+def _record_formats(config: InputsConfig) -> tuple[str, ...]:
+    """Files of many records: grouped only when small. Text files split into documents are such files."""
+    return ("jsonl", "text") if config.split_before is not None else ("jsonl",)
+
+
+def _cut_formats(config: InputsConfig) -> tuple[str, ...]:
+    """What a large file may be read in pieces of (a JSON file read by its records_field is one value: not cut)."""
+    return ("parquet", *(fmt for fmt in _record_formats(config) if fmt != "jsonl" or config.records_field is None))
 
 
 def _pieces(fmt: str, location: str, size: int | None, storage_options: dict[str, Any]) -> int:
@@ -467,12 +475,13 @@ def _listed(paths_file: str, prefix: str | None, storage_options: dict[str, Any]
 
 def _ask_sizes(config: InputsConfig, listed: dict[str, str], versions: dict[str, str], sizes: dict[str, int]) -> None:
     """The version and size of the files a paths file names in an object store that a large size would cut into
-    pieces (JSON lines, uncompressed text and Parquet), asked LISTING_REQUESTS at a time: no listing gives them,
-    and without them such a file was one task, and one replaced in the store was resumed with its old documents.
-    Other files (Common Crawl's WARC files: compressed, never cut) cost no request."""
+    pieces (see _pieces), asked LISTING_REQUESTS at a time: no listing gives them, and without them such a file was
+    one task, and one replaced in the store was resumed with its old documents. Other files (Common Crawl's WARC
+    files: compressed, never cut) cost no request."""
+    cut_formats = _cut_formats(config)
     wanted = [location for name, location in listed.items()
-              if is_url(location) and (_format(config, name) == "jsonl" or _format(config, name) in ("text", "parquet")
-                                       and not location.lower().endswith(COMPRESSION_SUFFIXES))]
+              if is_url(location) and (fmt := _format(config, name)) in cut_formats
+              and (fmt == "jsonl" or not location.lower().endswith(COMPRESSION_SUFFIXES))]
 
     def ask(location: str) -> tuple[str, dict[str, Any] | None]:
         fs, path = url_to_fs(location, **config.storage_options)
