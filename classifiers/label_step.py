@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +34,13 @@ NO_KNOWN_WORD = "no_known_word"
 Verdicts = Mapping[str, Mapping[str, object]]  # document id -> its JUDGE_FIELDS
 
 
+class TextScores(NamedTuple):
+    disciplines_NL: np.ndarray | None  # calibrated probabilities per taxonomy label; None unless asked for
+    quality_N: np.ndarray  # P(high) of the quality model, 0 for a text holding no word it knows
+    unread_discipline: list[bool]  # the texts holding no word the discipline model knows
+    unread_quality: list[bool]
+
+
 class Labeller:
     """The discipline and quality models of one models folder, applied to batches of documents; with `verdicts`
     (a judged sample), each document also gets its judge fields, and its tier uses the judge's score."""
@@ -57,32 +64,42 @@ class Labeller:
         if self.config.tiers.mode == "quantile":
             raise ValueError("tiers in mode quantile need their cut points fitted to the corpus first "
                              "(classifiers.quantile_tiers.fit_quantile_tiers)")
-        lines = [self.discipline.line(doc["text"]) for doc in docs]
-        line_tokens = [line.split() for line in lines]
-        disciplines_NL, unread_discipline = self._disciplines_of_lines(lines, line_tokens)
-        if self.quality.reads_like(self.discipline):
-            quality_N, unread_quality = self._quality_of_lines(lines, line_tokens)
-        else:
-            quality_N, unread_quality = self.quality_scores([doc["text"] for doc in docs])
+        scores = self.score([doc["text"] for doc in docs])
         names = self.discipline.labels
-        for doc, probs_L, quality in zip(docs, disciplines_NL, quality_N):
+        for doc, probs_L, discipline, quality in zip(docs, scores.disciplines_NL,
+                                                     self.discipline_names(scores.disciplines_NL), scores.quality_N):
             if self.verdicts is not None:
                 verdict = self.verdicts.get(doc["id"], {})
                 doc.update({name: verdict.get(name) for name in JUDGE_FIELDS})
-            doc["discipline"] = names[int(probs_L.argmax())]
+            doc["discipline"] = discipline
             doc["discipline_scores"] = {name: float(p) for name, p in zip(names, probs_L)}
             doc["science_score"] = float(1.0 - probs_L[self._general])
             doc["quality_score"] = float(quality)
             doc["quality_tier"] = quality_tier(float(quality), self.config.tiers, l1_score=doc.get("l1_score"),
                                                l1_flags=doc.get("l1_flags"), judge_score=doc.get("judge_score"),
                                                discipline=doc["discipline"])
-        counts = {DISCIPLINE: sum(unread_discipline), QUALITY: sum(unread_quality)}
+        counts = {DISCIPLINE: sum(scores.unread_discipline), QUALITY: sum(scores.unread_quality)}
         return {f"{NO_KNOWN_WORD}:{model}": count for model, count in counts.items() if count}
 
-    def disciplines(self, texts: list[str]) -> list[str]:
-        """The discipline `annotate` gives each of these non-empty texts."""
-        lines = [self.discipline.line(text) for text in texts]
-        disciplines_NL, _ = self._disciplines_of_lines(lines, [line.split() for line in lines])
+    def score(self, texts: list[str], *, disciplines: bool = True) -> TextScores:
+        """Both models' predictions for non-empty texts (the discipline model's only when asked). Each text is turned
+        into its input line once when both models read alike: splitting a long text into tokens and windows costs
+        about as much as a prediction."""
+        quality_lines = [self.quality.line(text) for text in texts]
+        quality_tokens = [line.split() for line in quality_lines]
+        quality_N, unread_quality = self._quality_of_lines(quality_lines, quality_tokens)
+        if not disciplines:
+            return TextScores(None, quality_N, [], unread_quality)
+        if self.quality.reads_like(self.discipline):
+            lines, line_tokens = quality_lines, quality_tokens
+        else:
+            lines = [self.discipline.line(text) for text in texts]
+            line_tokens = [line.split() for line in lines]
+        disciplines_NL, unread_discipline = self._disciplines_of_lines(lines, line_tokens)
+        return TextScores(disciplines_NL, quality_N, unread_discipline, unread_quality)
+
+    def discipline_names(self, disciplines_NL: np.ndarray) -> list[str]:
+        """The discipline `annotate` gives each row of probabilities (its most probable label)."""
         return [self.discipline.labels[i] for i in disciplines_NL.argmax(axis=1).tolist()]
 
     def _disciplines_of_lines(self, lines: list[str], line_tokens: list[list[str]]) -> tuple[np.ndarray, list[bool]]:
@@ -90,11 +107,6 @@ class Labeller:
         unread_N = [not self.discipline.reads_any_word(tokens) for tokens in line_tokens]
         disciplines_NL[unread_N] = self._only_general
         return disciplines_NL, unread_N
-
-    def quality_scores(self, texts: list[str]) -> tuple[np.ndarray, list[bool]]:
-        """The quality model's scores of non-empty texts (0 for a text holding no word it knows, flagged)."""
-        lines = [self.quality.line(text) for text in texts]
-        return self._quality_of_lines(lines, [line.split() for line in lines])
 
     def _quality_of_lines(self, lines: list[str], line_tokens: list[list[str]]) -> tuple[np.ndarray, list[bool]]:
         quality_N = self.quality.predict_lines(lines)[:, self._high]

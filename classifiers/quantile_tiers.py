@@ -126,9 +126,10 @@ def sample_task(models_dir: str, config_json: str, judged_path: str | None,
             while scored := list(islice(texts, config.batch_size)):
                 batch = [text for _, text in scored]
                 with stats.timer():
-                    quality_N, _ = labeller.quality_scores(batch)
-                    disciplines = labeller.disciplines(batch) if by_discipline else [None] * len(batch)
-                for (row, _), quality, discipline in zip(scored, quality_N, disciplines):
+                    scores = labeller.score(batch, disciplines=by_discipline)
+                    disciplines = (labeller.discipline_names(scores.disciplines_NL) if by_discipline
+                                   else [None] * len(batch))
+                for (row, _), quality, discipline in zip(scored, scores.quality_N, disciplines):
                     judged = verdicts.get(ids[row], {}).get("judge_score")
                     out.write({"id": ids[row], "quality_score": float(quality), "discipline": discipline,
                                "combined_quality": combined_quality(float(quality), judged, config.tiers)})

@@ -162,7 +162,7 @@ def test_a_share_config_round_trips_through_json():
 def test_labelling_before_the_cuts_are_fitted_is_refused(small_config, bootstrapped_models):
     config = small_config.model_copy(update={"tiers": TierThresholds(mode="quantile")})
     labeller = Labeller(bootstrapped_models, config)  # scores alone (the sample's) need no cuts
-    assert labeller.quality_scores(["The catalyst lowers the activation energy."])[0].shape == (1,)
+    assert labeller.score(["The catalyst lowers the activation energy."]).quality_N.shape == (1,)
     with pytest.raises(ValueError, match="cut points fitted"):
         labeller.annotate([{"id": "a", "text": "The catalyst lowers the activation energy."}])
 
@@ -198,7 +198,8 @@ def test_the_sample_task_decodes_each_row_group_once(tmp_path, monkeypatch, smal
     assert groups == -(-len(docs) // 60) > 1 and config.batch_size < 60
     assert sorted(reads) == list(range(groups))
     sample = pq.read_table(tmp_path / "stage").to_pylist()
-    expected_N, _ = Labeller(bootstrapped_models, config).quality_scores(texts)
+    quality_model = Labeller(bootstrapped_models, config).quality
+    expected_N = quality_model.predict_proba(texts)[:, quality_model.labels.index("high")]
     assert [r["id"] for r in sample] == [d["id"] for d in docs]
     assert [r["quality_score"] for r in sample] == pytest.approx(expected_N.tolist(), abs=1e-6)
     assert stats.docs_in == stats.docs_out == len(docs)
