@@ -83,20 +83,22 @@ class TierThresholds(BaseModel):
     mode: Literal["threshold", "quantile"] = Field(
         "threshold", description="threshold: the combined score is cut at high_min and medium_min as written. "
                                  "quantile: the cut points are the corpus quantiles that leave high_share of the "
-                                 "documents at or above high_min and low_share below medium_min (Nemotron-CC's "
-                                 "percentile buckets), fitted on a sample of sample_size documents.")
+                                 "documents high and low_share low as the tier rule assigns them, level-1 results "
+                                 "included (Nemotron-CC's percentile buckets), fitted on a sample of sample_size "
+                                 "documents.")
     high_min: float = Field(0.7, ge=0, le=1, description="Combined quality score at or above which a doc may be high "
                                                         "(mode threshold).")
     medium_min: float = Field(0.35, ge=0, le=1, description="Combined quality score below which a doc is low "
                                                            "(mode threshold).")
-    high_share: float = Field(0.3, gt=0, lt=1, description="Share of the corpus with a combined score at or above "
-                                                           "the high cut (mode quantile).")
-    low_share: float = Field(0.2, ge=0, lt=1, description="Share of the corpus below the low cut (mode quantile).")
+    high_share: float = Field(0.3, gt=0, lt=1, description="Share of the corpus in the high tier: the best-scoring "
+                                                           "of the documents level-1 lets be high (mode quantile).")
+    low_share: float = Field(0.2, ge=0, lt=1, description="Share of the corpus in the low tier: the ones level-1 "
+                                                          "makes low and the worst-scoring others (mode quantile).")
     sample_size: int = Field(100_000, ge=100, description="Documents (by id hash) the quantiles are fitted on; a "
                                                           "corpus up to this size is scored whole (mode quantile).")
     quantiles_by: Literal["corpus", "discipline"] = Field(
         "corpus", description="Mode quantile: cut at the quantiles of the whole corpus, or of each discipline's "
-                              "documents (the top high_share of every discipline may be high; a discipline with "
+                              "documents (high_share of every discipline is high; a discipline with "
                               "fewer than discipline_min_sample sampled documents gets the corpus's cuts).")
     discipline_min_sample: int = Field(100, ge=1, description="Sampled documents a discipline needs for cuts of its "
                                                               "own (mode quantile by discipline).")

@@ -29,15 +29,25 @@ def combined_quality(quality_score: float, judge_score: int | None, thresholds: 
     return w * judge_score / JUDGE_MAX + (1 - w) * quality_score
 
 
+def l1_cap(thresholds: TierThresholds, l1_score: float | None = None,
+           l1_flags: Sequence[str] | None = None) -> str | None:
+    """The best tier the level-1 results allow a document: LOW, MEDIUM (not high) or None (any)."""
+    if l1_score is not None and l1_score < thresholds.l1_low_below:
+        return LOW
+    if (l1_score is not None and l1_score < thresholds.l1_high_min) or len(l1_flags or ()) > thresholds.high_max_flags:
+        return MEDIUM
+    return None
+
+
 def quality_tier(quality_score: float, thresholds: TierThresholds, *, l1_score: float | None = None,
                  l1_flags: Sequence[str] | None = None, judge_score: int | None = None,
                  discipline: str | None = None) -> str:
     q = combined_quality(quality_score, judge_score, thresholds)
     cuts = thresholds.discipline_cuts.get(discipline)
     medium_min, high_min = (cuts.medium_min, cuts.high_min) if cuts else (thresholds.medium_min, thresholds.high_min)
-    if q < medium_min or (l1_score is not None and l1_score < thresholds.l1_low_below):
+    cap = l1_cap(thresholds, l1_score, l1_flags)
+    if q < medium_min or cap == LOW:
         return LOW
-    l1_ok = l1_score is None or l1_score >= thresholds.l1_high_min
-    if q >= high_min and l1_ok and len(l1_flags or ()) <= thresholds.high_max_flags:
+    if q >= high_min and cap is None:
         return HIGH
     return MEDIUM

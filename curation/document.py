@@ -59,8 +59,9 @@ def read_documents(path: str | Path, batch_size: int = 1024, columns: list[str] 
         yield from batch.to_pylist()
 
 
-def iter_values_at(path: str | Path, rows: Sequence[int], column: str) -> Iterator[tuple[int, object]]:
-    """(row, value) of one column for some rows, in row order, each row group that holds them read once.
+def iter_values_at(path: str | Path, rows: Sequence[int],
+                   columns: Sequence[str]) -> Iterator[tuple[int, tuple[object, ...]]]:
+    """(row, its values of `columns`) for some rows, in row order, each row group that holds them read once.
 
     A caller that works through many rows in batches reads each row group once this way; asking `values_at`
     per batch would decode a row group again for every batch that falls in it."""
@@ -73,9 +74,10 @@ def iter_values_at(path: str | Path, rows: Sequence[int], column: str) -> Iterat
         while i < len(wanted) and wanted[i] < end:
             i += 1
         if i > first:
-            values = parquet.read_row_group(group, columns=[column], use_threads=False).column(column)
+            table = parquet.read_row_group(group, columns=list(columns), use_threads=False)
+            values = [table.column(name) for name in columns]
             for row in wanted[first:i]:
-                yield row, values[row - start].as_py()
+                yield row, tuple(column[row - start].as_py() for column in values)
         start = end
     if i < len(wanted):
         raise IndexError(f"{path} has {start} rows, no row {wanted[i]}")
@@ -83,7 +85,7 @@ def iter_values_at(path: str | Path, rows: Sequence[int], column: str) -> Iterat
 
 def values_at(path: str | Path, rows: Sequence[int], column: str) -> list[object]:
     """Some rows' values of one column (in the order asked), reading only the row groups that hold them."""
-    found = dict(iter_values_at(path, rows, column))
+    found = {row: value for row, (value,) in iter_values_at(path, rows, [column])}
     return [found[row] for row in rows]
 
 

@@ -110,13 +110,17 @@ def tier_cuts_sentence(quantiles: dict | None, cuts: dict | None) -> str:
     at fixed scores."""
     if quantiles:
         where = "each discipline's" if quantiles.get("quantiles_by") == "discipline" else "the corpus's"
-        sentence = (f"Tiers cut at {where} quantiles (the top {quantiles['high_share']:.0%} may be high, the bottom "
-                    f"{quantiles['low_share']:.0%} are low; fitted on {quantiles['sampled']:,} documents): high from "
-                    f"a combined score of {quantiles['high_min']:.4f}, low below {quantiles['medium_min']:.4f}")
+        sentence = (f"Tiers cut at {where} quantiles ({quantiles['high_share']:.0%} high, {quantiles['low_share']:.0%} "
+                    f"low; fitted on {quantiles['sampled']:,} documents): high from a combined score of "
+                    f"{quantiles['high_min']:.4f}, low below {quantiles['medium_min']:.4f}")
         own = quantiles.get("discipline_cuts") or {}
         if own:
             each = ", ".join(f"{name} {c['high_min']:.4f} / {c['medium_min']:.4f}" for name, c in own.items())
             sentence += f" ({len(own)} disciplines with cuts of their own: {each}; the others at the corpus's)"
+        caps = quantiles.get("level1_caps") or {}
+        if caps.get("low") or caps.get("not_high"):
+            sentence += (f"; level-1 results made {caps['low']:,} sampled documents low and kept {caps['not_high']:,} "
+                         "from high, and the cuts count them")
         return sentence + "." + (_kept_cuts_sentence(quantiles) if quantiles.get("kept_earlier_cuts") else "")
     if cuts:
         return (f"Tiers cut at fixed combined scores: high from {cuts['high_min']:g}, low below "

@@ -112,12 +112,14 @@ def make_documents(per_discipline: int, seed: int = 0, with_boilerplate: int = 0
 
 def write_curated(folder: Path, docs: list[dict], parts: int, flag_every: int = 5) -> None:
     """`docs` as a curated stage folder of `parts` parts; every `flag_every`-th document (0: none) failed a
-    level-1 rule (l1_score 0.5, flag short_lines), the others passed all of them."""
+    level-1 rule (l1_score 0.5, flag short_lines), the others passed all of them, except where a document
+    carries its own l1_score and l1_flags."""
     folder.mkdir(parents=True)
     columns = {**BASE_COLUMNS, "l1_score": pa.float32(), "l1_flags": pa.list_(pa.string())}
     for p in range(parts):
         rows = [{"id": d["id"], "text": d["text"], "url": None, "source": "test", "lang": "en",
-                 "l1_score": 0.5 if flagged else 1.0, "l1_flags": ["short_lines"] if flagged else []}
+                 "l1_score": d.get("l1_score", 0.5 if flagged else 1.0),
+                 "l1_flags": d.get("l1_flags", ["short_lines"] if flagged else [])}
                 for i, d in enumerate(docs) if i % parts == p
                 for flagged in [bool(flag_every) and i % flag_every == 0]]
         pq.write_table(pa.Table.from_pylist(rows, schema=schema_for(columns)), folder / f"part-{p:04d}.parquet")

@@ -11,12 +11,14 @@ from label_corpus import make_documents, write_curated
 from pydantic import ValidationError
 
 from sciloom.classifiers.config import ClassifiersConfig, TierThresholds
+from sciloom.classifiers.default_models import PACKAGED_DIR
 from sciloom.classifiers.label_step import Labeller
 from sciloom.classifiers.pipeline import REPORT_FILE, fitted_cuts, run_classification
-from sciloom.classifiers.quantile_tiers import (SAMPLE_DIR, fit_cuts, id_fraction, sample_task, share_drift,
-                                                 tier_shares)
-from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM, quality_tier
+from sciloom.classifiers.quantile_tiers import (SAMPLE_DIR, ScoreSample, fit_cuts, id_fraction, sample_task,
+                                                 share_drift, tier_shares, with_cuts)
+from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM, l1_cap, quality_tier
 from sciloom.curation.executor import Task
+from sciloom.curation.rules import RulesConfig, RulesStep
 from sciloom.report.page import tier_cuts_sentence
 
 
@@ -25,7 +27,7 @@ from sciloom.report.page import tier_cuts_sentence
 def test_cuts_leave_the_asked_shares_on_either_side(n, high_share, low_share):
     scores_N = np.random.default_rng(n).random(n)
     tiers = TierThresholds(mode="quantile", high_share=high_share, low_share=low_share)
-    medium_min, high_min = fit_cuts(scores_N, tiers)
+    medium_min, high_min = fit_cuts(ScoreSample.of(scores_N), tiers)
     high = int((scores_N >= high_min).sum())
     low = int((scores_N < medium_min).sum())
     assert high == max(1, round(high_share * n))
@@ -36,8 +38,68 @@ def test_cuts_leave_the_asked_shares_on_either_side(n, high_share, low_share):
 
 def test_tied_scores_stay_in_one_tier():
     scores_N = np.array([0.1, 0.5, 0.5, 0.5, 0.5, 0.9])
-    medium_min, high_min = fit_cuts(scores_N, TierThresholds(mode="quantile", high_share=0.5, low_share=0.2))
+    medium_min, high_min = fit_cuts(ScoreSample.of(scores_N),
+                                    TierThresholds(mode="quantile", high_share=0.5, low_share=0.2))
     assert (medium_min, high_min) == (0.5, 0.5)  # the tie at 0.5 is high as a whole, not split by position
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cuts_leave_the_asked_shares_in_the_tiers_the_rule_assigns_under_level1_results(seed):
+    # Level-1 results make some documents low and bar others from high, whatever their score: the shares are
+    # those of the tiers quality_tier gives, not of the scores.
+    rng = np.random.default_rng(seed)
+    n = 400
+    scores_N = rng.random(n)
+    l1_scores = rng.choice([1.0, 0.95, 0.8, 0.5], size=n, p=[0.7, 0.1, 0.1, 0.1]).tolist()
+    l1_flags = [["fineweb:char_dup_ratio"] if flagged else [] for flagged in rng.random(n) < 0.1]
+    tiers = TierThresholds(mode="quantile", high_share=0.3, low_share=0.2)
+    sample = ScoreSample.of(scores_N, [l1_cap(tiers, s, f) for s, f in zip(l1_scores, l1_flags)])
+    assert sample.forced_low_N.sum() > 0 and (sample.barred_high_N & ~sample.forced_low_N).sum() > 0
+
+    rule = with_cuts(tiers, *fit_cuts(sample, tiers))
+
+    assigned = [quality_tier(float(q), rule, l1_score=s, l1_flags=f) for q, s, f in zip(scores_N, l1_scores, l1_flags)]
+    assert assigned.count(HIGH) == round(0.3 * n) and assigned.count(LOW) == round(0.2 * n)
+    assert tier_shares(sample, rule) == (assigned.count(LOW) / n, assigned.count(HIGH) / n)
+    # Cut over the scores alone, the high tier would lose the barred documents above the cut.
+    naive = with_cuts(tiers, *fit_cuts(ScoreSample.of(scores_N), tiers))
+    naive_high = sum(quality_tier(float(q), naive, l1_score=s, l1_flags=f) == HIGH
+                     for q, s, f in zip(scores_N, l1_scores, l1_flags))
+    assert naive_high < round(0.3 * n)
+
+
+def test_real_papers_flagged_by_the_science_rules_still_fill_the_high_tier(shared_data, benchmark):
+    # The 49 unarXive papers as the science rules and the packaged quality model see them: the rules flag about a
+    # third of the papers they keep (repeated short lines, braces), and cut over every score the flagged papers
+    # above the high cut left the tier at about half its share.
+    papers = list(benchmark("eval_science_rules").unarxive_papers())
+    rules = RulesStep(RulesConfig(profile="science"))
+    kept = [doc for doc in ({"text": text} for text in papers) if rules.apply(doc) is None]
+    tiers = TierThresholds(mode="quantile", high_share=0.3, low_share=0.2)
+    quality_N = Labeller(PACKAGED_DIR, ClassifiersConfig(tiers=tiers)).score(
+        [doc["text"] for doc in kept], disciplines=False).quality_N.astype(np.float64)
+    caps = [l1_cap(tiers, doc["l1_score"], doc["l1_flags"]) for doc in kept]
+    n = len(kept)
+    assert n >= 40 and caps.count(MEDIUM) >= 10
+
+    def high_count(sample: ScoreSample) -> int:
+        rule = with_cuts(tiers, *fit_cuts(sample, tiers))
+        return sum(quality_tier(float(q), rule, l1_score=doc["l1_score"], l1_flags=doc["l1_flags"]) == HIGH
+                   for q, doc in zip(quality_N, kept))
+
+    assert high_count(ScoreSample.of(quality_N, caps)) == round(0.3 * n)
+    assert high_count(ScoreSample.of(quality_N)) < 0.6 * round(0.3 * n)
+
+
+def test_where_level1_leaves_no_choice_the_cuts_do_what_they_can():
+    tiers = TierThresholds(mode="quantile", high_share=0.5, low_share=0.1)
+    # 3 of 10 documents may be high (all of them are then high); 4 are made low (more than the 10% asked).
+    caps = [None] * 3 + [MEDIUM] * 3 + [LOW] * 4
+    scores_N = np.linspace(0.05, 0.95, 10)
+    sample = ScoreSample.of(scores_N, caps)
+    medium_min, high_min = fit_cuts(sample, tiers)
+    assert high_min == pytest.approx(scores_N[0]) and medium_min <= high_min
+    assert tier_shares(sample, with_cuts(tiers, medium_min, high_min)) == (0.4, 0.3)
 
 
 def test_quantile_settings_are_validated():
@@ -63,12 +125,12 @@ def test_a_discipline_with_cuts_of_its_own_is_tiered_by_them_and_the_others_by_t
     assert quality_tier(0.92, tiers) == HIGH
     # Shares and their drift, by hand: physics' scores 0.1..1.0, biology's the same.
     scores_N = np.array([i / 10 for i in range(1, 11)] * 2)
-    disciplines_N = np.array(["physics"] * 10 + ["biology"] * 10, dtype=object)
+    sample = ScoreSample.of(scores_N, disciplines=["physics"] * 10 + ["biology"] * 10)
     # physics: low below 0.9 (8 of 10), high from 0.95 (1); biology: low below 0.3 (2), high from 0.7 (4).
-    assert tier_shares(scores_N, tiers, disciplines_N) == (10 / 20, 5 / 20)
+    assert tier_shares(sample, tiers) == (10 / 20, 5 / 20)
     corpus = TierThresholds(medium_min=0.3, high_min=0.7)
     # Over the corpus: low 0.5 vs 0.2, high 0.25 vs 0.4; over physics alone: low 0.8 vs 0.2.
-    assert share_drift(scores_N, disciplines_N, tiers, corpus) == pytest.approx(0.6)
+    assert share_drift(sample, tiers, corpus) == pytest.approx(0.6)
 
 
 def _distinct_documents(per_discipline: int) -> list[dict]:
@@ -131,6 +193,45 @@ def test_a_run_in_quantile_mode_tiers_the_asked_shares_and_resumes(tmp_path, ray
     assert not (out / SAMPLE_DIR).exists() and not (out / f"_{SAMPLE_DIR}").exists()
 
 
+def test_a_run_keeps_the_shares_where_level1_results_make_documents_low_or_bar_them_from_high(
+        tmp_path, ray_session, small_config, bootstrapped_models):
+    docs = _distinct_documents(6)
+    for i, doc in enumerate(docs):
+        if i % 8 and i % 4 == 1:  # flagged by a flag-only check: may not be high (every 8th is made low)
+            doc.update(l1_score=0.95, l1_flags=["fineweb:char_dup_ratio"])
+    curated = tmp_path / "curated"
+    write_curated(curated, docs, parts=2, flag_every=8)
+    out = tmp_path / "classifiers"
+    config = small_config.model_copy(update={"models_dir": bootstrapped_models,
+                                             "tiers": TierThresholds(mode="quantile", high_share=0.3, low_share=0.2)})
+
+    run_classification(config, curated, out)
+
+    rows = _labelled(out)
+    n = len(rows)
+    forced_low = {d["id"] for i, d in enumerate(docs) if i % 8 == 0}
+    barred = forced_low | {d["id"] for d in docs if d.get("l1_flags")}
+    assert len(forced_low) < round(0.2 * n) and len(barred - forced_low) > 5
+    # high: the best round(30%) of the documents that may be high; low: the ones made low, and the worst of the
+    # others up to round(20%) in all.
+    may_be_high = sorted((r["quality_score"] for r in rows if r["id"] not in barred), reverse=True)
+    high_cut = may_be_high[round(0.3 * n) - 1]
+    not_forced = sorted(r["quality_score"] for r in rows if r["id"] not in forced_low)
+    low_cut = not_forced[round(0.2 * n) - len(forced_low)]
+    for row in rows:
+        score = row["quality_score"]
+        expected = (LOW if row["id"] in forced_low or score < low_cut else
+                    HIGH if row["id"] not in barred and score >= high_cut else MEDIUM)
+        assert row["quality_tier"] == expected, row
+    tiers = [r["quality_tier"] for r in rows]
+    assert tiers.count(HIGH) == round(0.3 * n) and tiers.count(LOW) == round(0.2 * n)
+    report = json.loads((out / REPORT_FILE).read_text())["quantile_tiers"]
+    assert report["level1_caps"] == {"low": len(forced_low), "not_high": len(barred - forced_low)}
+    assert report["sample_shares"] == {"low": tiers.count(LOW) / n, "high": tiers.count(HIGH) / n}
+    assert (f"level-1 results made {len(forced_low)} sampled documents low and kept {len(barred - forced_low)} "
+            "from high") in tier_cuts_sentence(report, None)
+
+
 def test_a_large_corpus_is_cut_on_a_sample_by_id_hash(tmp_path, ray_session, small_config, bootstrapped_models):
     docs = _distinct_documents(30)  # 240 documents, a sample of about 100
     curated = tmp_path / "curated"
@@ -148,7 +249,7 @@ def test_a_large_corpus_is_cut_on_a_sample_by_id_hash(tmp_path, ray_session, sma
     assert {r["id"]: r["quality_score"] for r in sample} == chosen
     assert 70 <= len(chosen) <= 130
     # The cuts are the sample's order statistics, and the corpus lands near the asked shares.
-    medium_min, high_min = fit_cuts(np.array(list(chosen.values()), dtype=np.float64), tiers)
+    medium_min, high_min = fit_cuts(ScoreSample.of(list(chosen.values())), tiers)
     assert summary["tier_cuts"] == {"medium_min": medium_min, "high_min": high_min}
     assert summary["tiers"][HIGH] == pytest.approx(0.3, abs=0.1)
     assert summary["tiers"][LOW] == pytest.approx(0.2, abs=0.1)
@@ -235,8 +336,8 @@ def test_an_added_input_keeps_the_cuts_while_the_tiers_stay_within_the_tolerance
     else:
         assert second["tier_cuts"] == {"medium_min": fitted[0], "high_min": fitted[1]}
         assert stats["tasks_resumed_from_earlier_run"] == 0
-    sample = pq.read_table(out / SAMPLE_DIR, columns=["combined_quality"]).column(0).to_numpy()
-    low, high = tier_shares(sample, TierThresholds(**second["tier_cuts"]))
+    low, high = tier_shares(ScoreSample.read(out / SAMPLE_DIR, by_discipline=False),
+                            TierThresholds(**second["tier_cuts"]))
     assert (report["sample_shares"]["low"], report["sample_shares"]["high"]) == (low, high)
     # The run report says which cuts labelled, and where cuts fitted now would be.
     sentence = tier_cuts_sentence(report, None)
