@@ -245,7 +245,9 @@ def fit_quantile_tiers(config: ClassifiersConfig, tasks: list[Task], out_dir: Pa
     sample_dir = out_dir / SAMPLE_DIR
     score = sample_task(str(models_dir), config.model_dump_json(), judged_path, rate)
     stage = run_stage(STEP, sample_dir, tasks, score,
-                      num_cpus_per_task=config.num_cpus_per_task, settings={**settings, "rate": rate})
+                      num_cpus_per_task=config.num_cpus_per_task,
+                      # the columns are settings: a sample written by code that recorded fewer is scored again
+                      settings={**settings, "rate": rate, "columns": sorted(SAMPLE_COLUMNS)})
     sample = ScoreSample.read(sample_dir, by_discipline=tiers.quantiles_by == "discipline")
     fitted = fit_tiers(sample, tiers)
     chosen, kept = fitted, False

@@ -17,7 +17,7 @@ from sciloom.classifiers.pipeline import REPORT_FILE, fitted_cuts, run_classific
 from sciloom.classifiers.quantile_tiers import (SAMPLE_DIR, ScoreSample, fit_cuts, id_fraction, sample_task,
                                                  share_drift, tier_shares, with_cuts)
 from sciloom.classifiers.tiers import HIGH, LOW, MEDIUM, l1_cap, quality_tier
-from sciloom.curation.executor import Task
+from sciloom.curation.executor import Task, _output_record, settings_path, tasks_dir
 from sciloom.curation.rules import RulesConfig, RulesStep
 from sciloom.report.page import tier_cuts_sentence
 
@@ -230,6 +230,31 @@ def test_a_run_keeps_the_shares_where_level1_results_make_documents_low_or_bar_t
     assert report["sample_shares"] == {"low": tiers.count(LOW) / n, "high": tiers.count(HIGH) / n}
     assert (f"level-1 results made {len(forced_low)} sampled documents low and kept {len(barred - forced_low)} "
             "from high") in tier_cuts_sentence(report, None)
+
+
+def test_a_sample_written_without_the_level1_column_is_scored_again(tmp_path, ray_session, small_config,
+                                                                     bootstrapped_models):
+    # As an earlier sciloom left it: no l1_cap column, and the stage's settings did not name the columns.
+    docs = _distinct_documents(3)
+    curated = tmp_path / "curated"
+    write_curated(curated, docs, parts=2)
+    out = tmp_path / "classifiers"
+    config = small_config.model_copy(update={"models_dir": bootstrapped_models,
+                                             "tiers": TierThresholds(mode="quantile")})
+    first = run_classification(config, curated, out)
+    for marker in tasks_dir(out / SAMPLE_DIR).glob("*.json"):
+        record = json.loads(marker.read_text())
+        for name in record["outputs"]:
+            pq.write_table(pq.read_table(out / name).drop(["l1_cap"]), out / name)
+            record["outputs"][name] = _output_record(out / name)
+        marker.write_text(json.dumps(record))
+    recorded = settings_path(out / SAMPLE_DIR)
+    recorded.write_text(json.dumps({k: v for k, v in json.loads(recorded.read_text()).items() if k != "columns"}))
+
+    assert run_classification(config, curated, out) == first
+    assert "l1_cap" in pq.read_schema(sorted((out / SAMPLE_DIR).glob("part-*.parquet"))[0]).names
+    stats = json.loads((out / f"_{SAMPLE_DIR}" / "stats.json").read_text())
+    assert stats["tasks_resumed_from_earlier_run"] == 0
 
 
 def test_a_large_corpus_is_cut_on_a_sample_by_id_hash(tmp_path, ray_session, small_config, bootstrapped_models):
