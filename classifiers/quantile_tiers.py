@@ -17,7 +17,7 @@ are at or above the high cut, the bottom `low_share` below the low cut.
    documents from high (a flag, a level-1 score below l1_high_min) and make some low (below l1_low_below) whatever
    their score, so the high cut is taken among the documents that may be high, and the low cut among those not
    already low. Cut over every score, the high tier would lose the flagged documents above the cut: the science
-   rules flag 17 of the 46 unarXive papers they keep, and those papers' high tier held 14% instead of 30%.
+   rules flag 17 of the 46 unarXive papers they keep, and those papers' high tier held 13% instead of 30%.
    With `quantiles_by: discipline` the sample also holds each document's predicted discipline, and each
    discipline with enough sampled documents gets its own cuts: the quality model scores some disciplines' text
    higher than others', and a corpus-wide cut would drop a different share of each expert's data.
