@@ -1,6 +1,7 @@
 """Processes under torchrun: process group set-up and the facts the loop needs (rank, world size)."""
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from collections.abc import Callable
@@ -11,7 +12,8 @@ import torch
 import torch.distributed as dist
 
 T = TypeVar("T")
-# Time for gloo's worker threads to free the last collectives before the interpreter exits (see shut_down).
+# Time for gloo's worker threads to free the last collectives before the interpreter exits
+# (_leave_process_group).
 _COLLECTIVES_FREED_SECONDS = 0.2
 
 
@@ -38,6 +40,9 @@ def init_from_environment() -> ParallelContext:
         return ParallelContext()
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+        # Every way out of the process (a finished run, an error) leaves the group before the interpreter
+        # finalises; atexit handlers run first.
+        atexit.register(_leave_process_group)
     return ParallelContext(rank=dist.get_rank(), world_size=dist.get_world_size(),
                            local_rank=int(os.environ.get("LOCAL_RANK", "0")))
 
@@ -58,15 +63,21 @@ def barrier(ctx: ParallelContext) -> None:
 
 
 def shut_down(ctx: ParallelContext) -> None:
-    """Leave the process group together: every rank waits for the others before the group is destroyed.
-
-    Then the caller sleeps a moment before its interpreter exits. Gloo's worker threads free a finished collective
-    (and the tensors it held, which takes the GIL) after the caller's wait has returned; the barrier holds the
-    collectives before it until it is freed itself. A worker thread still freeing one while the interpreter
-    finalises is killed taking the GIL, and the process aborts ("terminate called without an active exception",
-    after all its work was done: about 1 run in 6 of the two-rank expert-parallel test). The sleep hands the
-    GIL to those threads."""
+    """Leave the process group together: every rank waits for the others before the group is destroyed."""
     if ctx.world_size > 1 and dist.is_initialized():
         dist.barrier()
+        _leave_process_group()
+
+
+def _leave_process_group() -> None:
+    """Destroy the process group, then sleep a moment before the interpreter exits.
+
+    Gloo's worker threads free a finished collective (and the tensors it held, which takes the GIL) after the
+    caller's wait has returned, and a barrier holds the collectives before it until it is freed itself. A worker
+    thread still freeing one while the interpreter finalises is killed taking the GIL, and the process aborts
+    ("terminate called without an active exception") after all its work was done: 2 runs in 30 of the two-rank
+    expert-parallel test ending as the training commands end, without leaving the group. The sleep hands the GIL
+    to those threads."""
+    if dist.is_initialized():
         dist.destroy_process_group()
         time.sleep(_COLLECTIVES_FREED_SECONDS)
