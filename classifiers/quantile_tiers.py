@@ -3,8 +3,8 @@
 A quality model trained to tell curated text from raw crawl puts nearly all of a curated corpus above any fixed
 cut (the shipped model scores most of the demo's curated documents at 0.7 or more), so fixed thresholds put almost
 everything in one tier and the mixer's tier epochs have nothing to choose between. In quantile mode the cut points
-are the corpus's own quantiles of the combined score (classifiers.tiers): the top `high_share` of the documents
-are at or above the high cut, the bottom `low_share` below the low cut.
+are the corpus's own quantiles of the combined score (classifiers.tiers): `high_share` of the documents are high
+and `low_share` low.
 
 1. Sample: a Ray stage over the curated parts (`<classifiers>/quality_sample/`, a Parquet dataset of id, quality
    score, combined score and the best tier the document's level-1 results allow) scores the documents whose id
@@ -191,14 +191,14 @@ def sample_task(models_dir: str, config_json: str, judged_path: str | None,
 def tier_shares(sample: ScoreSample, tiers: TierThresholds) -> tuple[float, float]:
     """(low, high): the shares of the sampled documents the rule makes low and high (with a document's
     discipline's cuts where `tiers` has them)."""
-    medium_N = np.full(sample.combined_N.shape, tiers.medium_min)
-    high_N = np.full(sample.combined_N.shape, tiers.high_min)
+    medium_min_N = np.full(sample.combined_N.shape, tiers.medium_min)
+    high_min_N = np.full(sample.combined_N.shape, tiers.high_min)
     if sample.disciplines_N is not None:
         for name, cuts in tiers.discipline_cuts.items():
             of_name = sample.disciplines_N == name
-            medium_N[of_name], high_N[of_name] = cuts.medium_min, cuts.high_min
-    low_N = (sample.combined_N < medium_N) | sample.forced_low_N
-    high_N = (sample.combined_N >= high_N) & ~sample.barred_high_N & ~low_N
+            medium_min_N[of_name], high_min_N[of_name] = cuts.medium_min, cuts.high_min
+    low_N = (sample.combined_N < medium_min_N) | sample.forced_low_N
+    high_N = (sample.combined_N >= high_min_N) & ~sample.barred_high_N & ~low_N
     return float(np.mean(low_N)), float(np.mean(high_N))
 
 
