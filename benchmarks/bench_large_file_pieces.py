@@ -93,7 +93,7 @@ def main() -> None:
         failed = []
         for path in (plain, compressed):
             size = path.stat().st_size
-            # The driver cuts a compressed file by the text it holds, about COMPRESSION_RATIO times its size.
+            # A piece size over COMPRESSION_RATIO times a compressed file's size keeps it whole unopened.
             text_size = size * (inputs.COMPRESSION_RATIO if path == compressed else 1)
             whole_s, whole_tasks = curate(path, work / f"whole-{path.name}", text_size + 1)
             pieces_s, pieces_tasks = curate(path, work / f"pieces-{path.name}", int(args.piece_megabytes * 2**20))

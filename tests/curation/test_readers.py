@@ -10,6 +10,7 @@ import csv
 import gzip
 import json
 import lzma
+import random
 from pathlib import Path
 
 import fsspec
@@ -675,6 +676,25 @@ def test_a_large_compressed_file_is_read_in_pieces_of_blocks_of_lines(tmp_path: 
         assert dict(reader.stats.skipped) == dict(whole_reader.stats.skipped) == problems
         assert reader.stats.docs_in == whole_reader.stats.docs_in
     assert len(whole) > 1000
+
+
+def test_a_compressed_files_pieces_follow_the_text_it_holds_not_a_guessed_ratio(tmp_path: Path, monkeypatch) -> None:
+    """How much text a compressed file holds is measured on its first MiB: a varied file (about 2x) is cut into
+    fewer pieces, a repetitive one (about 300x) into more, than 4x its size would give."""
+    rng = random.Random(0)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(5000)]
+    varied = "".join(json.dumps({"text": " ".join(rng.choices(words, k=200))}) + "\n" for _ in range(3000)).encode()
+    repetitive = (json.dumps({"text": "the same line " * 50}) + "\n").encode() * 20000
+    for name, text, piece_bytes in (("varied.jsonl.gz", varied, len(varied) * 2 // 5),
+                                    ("repetitive.jsonl.gz", repetitive, 100_000)):
+        compressed = gzip.compress(text)
+        (tmp_path / name).write_bytes(compressed)
+        monkeypatch.setattr(inputs, "PIECE_BYTES", piece_bytes)
+        tasks = resolve_inputs(InputsConfig(paths=[str(tmp_path / name)]))
+        guessed = -(-len(compressed) * inputs.COMPRESSION_RATIO // piece_bytes)
+        assert len(tasks) == min(inputs.COMPRESSED_MAX_PIECES, -(-len(text) // piece_bytes)) != guessed, name
+        assert inputs.compression_ratio(str(tmp_path / name), {}) == pytest.approx(len(text) / len(compressed),
+                                                                                  rel=0.03)
 
 
 def test_pieces_of_a_file_in_a_ray_stage_write_the_files_documents(ray_session, tmp_path: Path, monkeypatch) -> None:
