@@ -276,7 +276,8 @@ def _cut_formats(config: InputsConfig) -> tuple[str, ...]:
 def _pieces(fmt: str, location: str, size: int | None, storage_options: dict[str, Any]) -> int:
     """How many tasks read a record file of `size` bytes (None: unknown, or missing): several for a file over
     PIECE_BYTES that can be cut, uncompressed JSON lines (at line starts), text split into documents (at their
-    first lines) or Parquet (at row groups), and compressed JSON lines (by blocks of lines); one otherwise."""
+    first lines) or Parquet (at row groups), and compressed JSON lines or split text (by blocks of lines); one
+    otherwise."""
     compressed = location.lower().endswith(COMPRESSION_SUFFIXES)
     text_size = size * COMPRESSION_RATIO if compressed and size is not None else size
     if text_size is None or text_size <= PIECE_BYTES:
@@ -286,7 +287,7 @@ def _pieces(fmt: str, location: str, size: int | None, storage_options: dict[str
         if compressed:
             # Every piece decompresses the whole stream (it cannot be entered midway) and parses its own blocks
             # of lines: worth it while parsing and curating the text costs far more than decompressing it.
-            if fmt != "jsonl" or not starts_json_lines(location, options):
+            if fmt == "parquet" or fmt == "jsonl" and not starts_json_lines(location, options):
                 return 1
             text_size = round(size * compression_ratio(location, options))
             return min(COMPRESSED_MAX_PIECES, max(1, -(-text_size // PIECE_BYTES)))
@@ -507,7 +508,7 @@ def _ask_sizes(config: InputsConfig, listed: dict[str, str], versions: dict[str,
     cut_formats = _cut_formats(config)
     wanted = [location for name, location in listed.items()
               if is_url(location) and (fmt := _format(config, name)) in cut_formats
-              and (fmt == "jsonl" or not location.lower().endswith(COMPRESSION_SUFFIXES))]
+              and (fmt != "parquet" or not location.lower().endswith(COMPRESSION_SUFFIXES))]
 
     def ask(location: str) -> tuple[str, dict[str, Any] | None]:
         fs, path = url_to_fs(location, **config.storage_options)

@@ -23,11 +23,9 @@ from sciloom.curation.document import Document
 from sciloom.curation.paper_placeholders import resolve_placeholders
 from sciloom.curation.read_text_files import count_lines, next_line_start, saved_page_url
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
-from sciloom.curation.step import COMPRESSION_SUFFIXES, Reader, open_binary
+from sciloom.curation.step import COMPRESSED_BLOCK_LINES, COMPRESSION_SUFFIXES, Reader, open_binary
 
 
-# A compressed file read in pieces: each piece parses every n-th block of this many lines (see _blocks_of).
-COMPRESSED_BLOCK_LINES = 1_000
 BLANK_LINE = "blank_line"
 MALFORMED_JSON = "malformed_json"
 NOT_AN_OBJECT = "not_a_json_object"

@@ -37,7 +37,7 @@ from sciloom.curation.latex_source import (ARXIV_README_NAMES, arxiv_readme_usag
                                            package_names, paper_source)
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
-from sciloom.curation.step import Reader, open_binary
+from sciloom.curation.step import COMPRESSED_BLOCK_LINES, COMPRESSION_SUFFIXES, Reader, open_binary
 
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".tex")
 # A LaTeX source, plain or compressed: read as `latex_source` cleans it (preamble, comments, bibliography out).
@@ -105,7 +105,8 @@ class TextFileReader(Reader):
 
     def read(self, location: str, name: str | None = None, piece: tuple[int, int] | None = None) -> Iterator[Document]:
         """The file as one document; with `split_before`, its documents (with `piece` (k, n), those that start in
-        the k-th of n equal byte ranges of an uncompressed local file: inputs.tasks_for)."""
+        the k-th of n equal byte ranges of an uncompressed file, or, of a compressed one, on a line of every n-th
+        block of COMPRESSED_BLOCK_LINES lines from the k-th: inputs.tasks_for)."""
         if self.split_before is not None and not self.html:
             yield from self._read_documents(location, name or location, piece)
             return
@@ -277,8 +278,11 @@ class TextFileReader(Reader):
         """The documents of a file that holds many, each starting at a line `split_before` matches (the file's first
         line starts one too), named by the file and the number of their first line that is not blank. Stripped;
         blank ones are no documents. A piece holds the documents whose first line starts in its byte range: the
-        first begins at the first such line at or after the range's start."""
-        if (opened := self.open_input(location, None if piece else "infer")) is None:
+        first begins at the first such line at or after the range's start. A compressed stream cannot be entered
+        midway: a piece of one reads all of it, and keeps the documents whose first line is in its blocks."""
+        blocks = piece if piece is not None and location.lower().endswith(COMPRESSION_SUFFIXES) else None
+        byte_range = None if blocks is not None else piece
+        if (opened := self.open_input(location, None if byte_range else "infer")) is None:
             if not piece or piece[0] == 0:
                 self.stats.docs_in += 1
             return
@@ -287,8 +291,8 @@ class TextFileReader(Reader):
         size, start = 0, None
 
         def document() -> Iterator[Document]:
-            if start is None:
-                return
+            if start is None or blocks is not None and (start - 1) // COMPRESSED_BLOCK_LINES % blocks[1] != blocks[0]:
+                return  # blank, or another piece's
             body = b"".join(lines)
             self.stats.docs_in += 1
             if size > self.max_record_bytes:
@@ -306,8 +310,9 @@ class TextFileReader(Reader):
             try:
                 head = raw.read(2048)  # what looks_binary reads; a larger read lost more of a damaged stream
             except (OSError, EOFError, ValueError):
-                self.stats.docs_in += 1
-                self.skip("corrupt_stream")
+                if not piece or piece[0] == 0:
+                    self.stats.docs_in += 1
+                    self.skip("corrupt_stream")
                 return
             bom = len(head) - len(head := head.removeprefix(b"\xef\xbb\xbf"))
             if looks_binary(head) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -319,8 +324,8 @@ class TextFileReader(Reader):
             try:
                 offset, end, first_number = bom, None, 1
                 stream = self._lines(head, raw)
-                if piece is not None:
-                    begin, end = self._piece_bounds(raw, piece)
+                if byte_range is not None:
+                    begin, end = self._piece_bounds(raw, byte_range)
                     raw.seek(begin or len(head) + bom)  # (the first piece goes on after the head already read)
                     if begin:
                         first_number = count_lines(location, begin, self.url_options(location)) + 1
@@ -342,9 +347,10 @@ class TextFileReader(Reader):
                     line_start = line.endswith(b"\n")
                     number += line_start
             except (OSError, EOFError, ValueError):
-                # The document being read when the stream broke is cut short: counted, not kept.
-                self.stats.docs_in += 1
-                self.skip("corrupt_stream")
+                # The document being read when the stream broke is cut short: counted, not kept (once per file).
+                if blocks is None or blocks[0] == 0:
+                    self.stats.docs_in += 1
+                    self.skip("corrupt_stream")
                 return
         yield from document()
 

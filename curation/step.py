@@ -73,6 +73,9 @@ def _text_bytes(doc: Document) -> int:
 
 # Compressed files are read through them by name (fsspec's `compression="infer"`; lz4 by the WARC reader only).
 COMPRESSION_SUFFIXES = (".gz", ".zst", ".lz4", ".bz2", ".xz")
+# A compressed file read in pieces: each piece decompresses all of it and reads the records that start in every
+# n-th block of this many lines (JSON lines, text split into documents).
+COMPRESSED_BLOCK_LINES = 1_000
 
 
 def open_binary(location: str, storage_options: dict[str, Any] | None = None,

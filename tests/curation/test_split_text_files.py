@@ -166,7 +166,33 @@ def test_a_large_split_file_is_read_in_pieces_that_together_are_the_file(shared_
         assert [d for t in tasks for d in reader.read(t.inputs[0], piece=t.piece)] == whole
         assert (reader.stats.docs_in, reader.stats.skipped) == (whole_reader.stats.docs_in, whole_reader.stats.skipped)
     assert dict(whole_reader.stats.skipped) == {"record_too_large": 3}  # (the paragraphs')
-    # Compressed, it cannot be entered midway: one task.
-    packed = tmp_path / "paragraphs.txt.gz"
-    packed.write_bytes(gzip.compress(paragraphs.read_bytes()))
-    assert [t.piece for t in resolve_inputs(InputsConfig(paths=[str(packed)], split_before=""))] == [None]
+
+
+def test_a_large_compressed_split_file_is_read_in_pieces_of_blocks_of_lines(tmp_path: Path, monkeypatch) -> None:
+    """A compressed stream cannot be entered midway: each piece reads all of it and keeps the documents whose first
+    line is in its blocks of lines. Together the pieces are the file's documents, ids and counts, also when the
+    stream is truncated (counted once)."""
+    from sciloom.curation import inputs, read_text_files
+
+    body = "\n\n".join(f"{p} (copy {i})" + (" word" * 600 if i == 7 else "") for i in range(1500) for p in PARAGRAPHS)
+    data = gzip.compress(b"\xef\xbb\xbf" + body.encode())
+    (tmp_path / "paragraphs.txt.gz").write_bytes(data)
+    (tmp_path / "cut.txt.gz").write_bytes(data[:len(data) * 2 // 3])
+    monkeypatch.setattr(inputs, "PIECE_BYTES", 20_000)
+    monkeypatch.setattr(read_text_files, "COMPRESSED_BLOCK_LINES", 100)
+    for name, skipped in (("paragraphs.txt.gz", {"record_too_large": 3}),
+                          ("cut.txt.gz", {"record_too_large": 3, "corrupt_stream": 1})):
+        config = InputsConfig(paths=[str(tmp_path / name)], split_before=r"^\s*$", max_record_bytes=2048)
+        tasks = resolve_inputs(config)
+        assert 1 < len(tasks) <= inputs.COMPRESSED_MAX_PIECES
+        assert [t.piece for t in tasks] == [(k, len(tasks)) for k in range(len(tasks))]
+        whole_reader = inputs.reader_for(config)
+        whole = list(whole_reader.read(tasks[0].inputs[0]))
+        reader = inputs.reader_for(config)
+        pieces = [list(reader.read(t.inputs[0], piece=t.piece)) for t in tasks]
+        assert all(pieces)  # every piece has documents of its own
+        assert sorted((d for piece in pieces for d in piece), key=lambda d: d["id"]) == \
+            sorted(whole, key=lambda d: d["id"])
+        assert dict(reader.stats.skipped) == dict(whole_reader.stats.skipped) == skipped
+        assert reader.stats.docs_in == whole_reader.stats.docs_in
+    assert len(whole) > 1000
