@@ -19,6 +19,7 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from compressed_pieces import assert_pieces_read_as_whole
 from pydantic import ValidationError
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator
 
@@ -662,19 +663,8 @@ def test_a_large_compressed_file_is_read_in_pieces_of_blocks_of_lines(tmp_path: 
     (tmp_path / "cut.jsonl.gz").write_bytes(data[:len(data) * 2 // 3])
     for name, problems in (("big.jsonl.gz", {"malformed_json": 1, "record_too_large": 1}),
                            ("cut.jsonl.gz", {"malformed_json": 1, "record_too_large": 1, "corrupt_stream": 1})):
-        config = InputsConfig(paths=[str(tmp_path / name)], max_record_bytes=2048)
-        whole_reader = reader_for(config)
-        whole = list(whole_reader.read(str(tmp_path / name)))
-        tasks = resolve_inputs(config)
-        assert 1 < len(tasks) <= inputs.COMPRESSED_MAX_PIECES
-        assert [t.piece for t in tasks] == [(k, len(tasks)) for k in range(len(tasks))]
-        reader = reader_for(config)
-        pieces = [[d for d in reader.read(t.inputs[0], piece=t.piece)] for t in tasks]
-        assert all(pieces)  # every piece has documents of its own
-        assert sorted((d for piece in pieces for d in piece), key=lambda d: d["id"]) == \
-            sorted(whole, key=lambda d: d["id"])
-        assert dict(reader.stats.skipped) == dict(whole_reader.stats.skipped) == problems
-        assert reader.stats.docs_in == whole_reader.stats.docs_in
+        whole = assert_pieces_read_as_whole(InputsConfig(paths=[str(tmp_path / name)], max_record_bytes=2048),
+                                            problems)
     assert len(whole) > 1000
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+from compressed_pieces import assert_pieces_read_as_whole
 
 from sciloom.curation.config import CurationConfig
 from sciloom.curation.document import document_id
@@ -183,16 +184,5 @@ def test_a_large_compressed_split_file_is_read_in_pieces_of_blocks_of_lines(tmp_
     for name, skipped in (("paragraphs.txt.gz", {"record_too_large": 3}),
                           ("cut.txt.gz", {"record_too_large": 3, "corrupt_stream": 1})):
         config = InputsConfig(paths=[str(tmp_path / name)], split_before=r"^\s*$", max_record_bytes=2048)
-        tasks = resolve_inputs(config)
-        assert 1 < len(tasks) <= inputs.COMPRESSED_MAX_PIECES
-        assert [t.piece for t in tasks] == [(k, len(tasks)) for k in range(len(tasks))]
-        whole_reader = inputs.reader_for(config)
-        whole = list(whole_reader.read(tasks[0].inputs[0]))
-        reader = inputs.reader_for(config)
-        pieces = [list(reader.read(t.inputs[0], piece=t.piece)) for t in tasks]
-        assert all(pieces)  # every piece has documents of its own
-        assert sorted((d for piece in pieces for d in piece), key=lambda d: d["id"]) == \
-            sorted(whole, key=lambda d: d["id"])
-        assert dict(reader.stats.skipped) == dict(whole_reader.stats.skipped) == skipped
-        assert reader.stats.docs_in == whole_reader.stats.docs_in
+        whole = assert_pieces_read_as_whole(config, skipped)
     assert len(whole) > 1000
