@@ -57,7 +57,7 @@ PIECE_BYTES = 256 * 1024 * 1024
 COMPRESSION_RATIO = 4
 COMPRESSION_PROBE_BYTES = 1 << 20
 COMPRESSED_MAX_PIECES = 16
-LISTING_REQUESTS = 16  # requests in flight asking an object store about the files a paths file names
+LISTING_REQUESTS = 16  # requests in flight to an object store: sizes of paths-file entries, heads of large files
 _GLOB_CHARS = re.compile(r"[*?\[]")
 FieldName = Annotated[str, StringConstraints(min_length=1)]
 
@@ -251,12 +251,21 @@ def tasks_for(config: InputsConfig, found: dict[str, str], listed_sizes: dict[st
              for name in ordered}
     grouped = [[name] for name in ordered if not small[name]]
     grouped += group_names([name for name in ordered if small[name]])
-    tasks = []
-    for names in sorted(grouped):
-        task = Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
+    def pieces_of(names: list[str]) -> int:
         one = names[0] if len(names) == 1 and formats[names[0]] in cut_formats else None
-        piece_size = (listed_sizes or {}).get(found[one]) if one is not None and is_url(found[one]) else sizes.get(one)
-        pieces = _pieces(formats[one], found[one], piece_size, config.storage_options) if one is not None else 1
+        if one is None:
+            return 1
+        size = (listed_sizes or {}).get(found[one]) if is_url(found[one]) else sizes.get(one)
+        return _pieces(formats[one], found[one], size, config.storage_options)
+
+    grouped.sort()
+    # A large file is opened to count its pieces (its first line, a compressed one's first MiB, a Parquet footer):
+    # in an object store, one request after another would add up over thousands of files.
+    with ThreadPoolExecutor(LISTING_REQUESTS) as pool:
+        counts = list(pool.map(pieces_of, grouped))
+    tasks = []
+    for names, pieces in zip(grouped, counts):
+        task = Task(task_id=task_id_for(names), inputs=tuple(found[name] for name in names), names=tuple(names))
         tasks += [task] if pieces == 1 else [
             dataclasses.replace(task, task_id=f"{task.task_id}-{k + 1}of{pieces}", piece=(k, pieces))
             for k in range(pieces)]
