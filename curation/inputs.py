@@ -35,7 +35,7 @@ from sciloom.curation.read_jsonl import JsonlReader, starts_json_lines
 from sciloom.curation.read_tables import ArrowReader, CsvReader, ParquetReader
 from sciloom.curation.read_text_files import HTML_SUFFIXES, TEXT_SUFFIXES, TextFileReader
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, WarcFileReader, source_name
-from sciloom.curation.step import COMPRESSION_SUFFIXES, Reader, is_url, open_binary
+from sciloom.curation.step import COMPRESSION_SUFFIXES, READ_ERRORS, Reader, is_url, open_binary
 
 FileFormat = Literal["warc", "jsonl", "parquet", "arrow", "csv", "text", "html", "jats", "archive"]
 Format = Literal["auto", FileFormat]
@@ -305,7 +305,7 @@ def _pieces(fmt: str, location: str, size: int | None, storage_options: dict[str
                 return min(-(-size // PIECE_BYTES), pq.ParquetFile(raw).metadata.num_row_groups)
         if fmt == "jsonl" and not starts_json_lines(location, options):
             return 1  # a JSON array is read as one
-    except (OSError, EOFError, pa.ArrowInvalid):
+    except (*READ_ERRORS, pa.ArrowInvalid):
         return 1  # its one task says what is wrong with it
     return -(-size // PIECE_BYTES)
 
@@ -323,7 +323,7 @@ def compression_ratio(location: str, storage_options: dict[str, Any]) -> float:
         with codec(io.BytesIO(head), mode="rb") as stream:
             while block := stream.read(1 << 16):
                 text_bytes += len(block)
-    except (OSError, EOFError, ValueError):  # the head ends mid-stream: what came before it counts
+    except READ_ERRORS:  # the head ends mid-stream, or is damaged: what came before counts
         pass
     return text_bytes / len(head) if text_bytes else COMPRESSION_RATIO
 

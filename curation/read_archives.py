@@ -28,7 +28,6 @@ import gzip
 import io
 import re
 import tarfile
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 
@@ -37,7 +36,7 @@ from sciloom.curation.latex_source import ARXIV_README_NAMES, STY_SUFFIX, TEX_SU
 from sciloom.curation.read_jats import JATS_SUFFIXES, article_documents
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
-from sciloom.curation.step import Reader
+from sciloom.curation.step import READ_ERRORS, Reader
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 _PDF = b"%PDF"
@@ -103,7 +102,7 @@ class ArchiveReader(Reader):
                                                          self.max_record_bytes)
                         else:
                             self.note("archive_members_passed_over")
-            except (OSError, EOFError, tarfile.TarError, zlib.error):
+            except (*READ_ERRORS, tarfile.TarError):
                 self.skip("corrupt_stream")
         if own_files:
             self.stats.docs_in += 1
@@ -115,7 +114,7 @@ class ArchiveReader(Reader):
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(packed)) as unpacked:
                 content = unpacked.read(self.max_record_bytes + 1)
-        except (OSError, EOFError, zlib.error):
+        except READ_ERRORS:
             return "corrupt_member"
         return "record_too_large" if len(content) > self.max_record_bytes else content
 

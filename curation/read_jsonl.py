@@ -23,7 +23,7 @@ from sciloom.curation.document import Document
 from sciloom.curation.paper_placeholders import resolve_placeholders
 from sciloom.curation.read_text_files import count_lines, next_line_start, saved_page_url
 from sciloom.curation.read_warc import DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, reader_document, source_name
-from sciloom.curation.step import COMPRESSED_BLOCK_LINES, COMPRESSION_SUFFIXES, Reader, open_binary
+from sciloom.curation.step import COMPRESSED_BLOCK_LINES, COMPRESSION_SUFFIXES, READ_ERRORS, Reader, open_binary
 
 
 BLANK_LINE = "blank_line"
@@ -218,7 +218,7 @@ class JsonlReader(RecordReader):
                     yield from self._json_value(first, lines, name or location, source)
                 else:
                     yield from self._line_documents(self._lines(first, lines), name or location, source)
-            except (OSError, EOFError, ValueError):
+            except READ_ERRORS:
                 # A truncated or corrupt compressed stream: the lines read so far stand (counted by one piece).
                 if piece is None or piece[0] == 0:
                     self.skip("corrupt_stream")
@@ -237,7 +237,7 @@ class JsonlReader(RecordReader):
                 # the piece are counted, once, only if one is needed.
                 lines_before = functools.cache(lambda: count_lines(location, start, self.url_options(location)))
                 yield from self._line_documents(lines, name, source, lambda: lines_before() + 1)
-            except (OSError, ValueError):
+            except READ_ERRORS:
                 self.skip("corrupt_stream")
 
     def _line_documents(self, lines: Iterator[str | bytes | None], name: str, source: str,

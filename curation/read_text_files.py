@@ -37,7 +37,7 @@ from sciloom.curation.latex_source import (ARXIV_README_NAMES, arxiv_readme_usag
                                            package_names, paper_source)
 from sciloom.curation.read_warc import (DEFAULT_MAX_RECORD_BYTES, READER_COLUMNS, decode_page, decode_undeclared,
                                         looks_binary, reader_document, source_name)
-from sciloom.curation.step import COMPRESSED_BLOCK_LINES, COMPRESSION_SUFFIXES, Reader, open_binary
+from sciloom.curation.step import COMPRESSED_BLOCK_LINES, COMPRESSION_SUFFIXES, READ_ERRORS, Reader, open_binary
 
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".tex")
 # A LaTeX source, plain or compressed: read as `latex_source` cleans it (preamble, comments, bibliography out).
@@ -197,7 +197,7 @@ class TextFileReader(Reader):
                 location = joined(folder, name)
                 with open_binary(location, self.url_options(location), "infer") as raw:
                     body = raw.read(self.max_record_bytes + 1)
-            except (OSError, ValueError):
+            except READ_ERRORS:
                 notes["latex:input_not_found"] += 1
                 continue
             if len(body) > self.max_record_bytes or looks_binary(body):
@@ -250,7 +250,7 @@ class TextFileReader(Reader):
                 location = joined(folder, name)
                 with open_binary(location, self.url_options(location), "infer") as raw:
                     body = raw.read(self.max_record_bytes + 1)
-            except (OSError, ValueError, EOFError):
+            except READ_ERRORS:
                 continue  # (its own reader says why it cannot be read)
             if len(body) <= self.max_record_bytes and not looks_binary(body):
                 sources[name] = read[location] = decode_undeclared(body)[0]
@@ -309,7 +309,7 @@ class TextFileReader(Reader):
         with opened as raw:
             try:
                 head = raw.read(2048)  # what looks_binary reads; a larger read lost more of a damaged stream
-            except (OSError, EOFError, ValueError):
+            except READ_ERRORS:
                 if not piece or piece[0] == 0:
                     self.stats.docs_in += 1
                     self.skip("corrupt_stream")
@@ -346,7 +346,7 @@ class TextFileReader(Reader):
                         lines.append(line)
                     line_start = line.endswith(b"\n")
                     number += line_start
-            except (OSError, EOFError, ValueError):
+            except READ_ERRORS:
                 # The document being read when the stream broke is cut short: counted, not kept (once per file).
                 if blocks is None or blocks[0] == 0:
                     self.stats.docs_in += 1

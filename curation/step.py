@@ -7,6 +7,8 @@ Subclasses implement either `apply` (one document at a time: return None to keep
 from __future__ import annotations
 
 import io
+import lzma
+import zlib
 from abc import ABC
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, ClassVar
@@ -14,6 +16,7 @@ from typing import IO, Any, ClassVar
 import fsspec
 from fsspec.spec import AbstractBufferedFile
 import pyarrow as pa
+import zstandard
 
 from sciloom.curation.document import REJECT_REASON, Document
 from sciloom.curation.stats import StepStats
@@ -76,6 +79,10 @@ COMPRESSION_SUFFIXES = (".gz", ".zst", ".lz4", ".bz2", ".xz")
 # A compressed file read in pieces: each piece decompresses all of it and reads the records that start in every
 # n-th block of this many lines (JSON lines, text split into documents).
 COMPRESSED_BLOCK_LINES = 1_000
+# What reading a damaged file raises: the OS, a stream cut short, and the decoders, whose errors are their own
+# classes for zlib, xz and zstd (a corrupt .zst or .xz file stopped its task instead of being counted as
+# corrupt_stream).
+READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
 
 
 def open_binary(location: str, storage_options: dict[str, Any] | None = None,
@@ -127,7 +134,7 @@ class Reader(Step):
         with opened as raw:
             try:
                 return raw.read(cap + 1)
-            except (OSError, EOFError, ValueError):
+            except READ_ERRORS:
                 self.skip("corrupt_stream")
                 return None
 

@@ -397,6 +397,40 @@ def test_truncated_jsonl_gz_keeps_the_lines_before(tmp_path: Path) -> None:
     assert reader.stats.skipped["corrupt_stream"] == 1
 
 
+@pytest.mark.parametrize("suffix", [".zst", ".xz"])
+def test_corrupt_zstd_and_xz_streams_keep_the_documents_before_and_are_counted(tmp_path: Path, suffix: str,
+                                                                                monkeypatch) -> None:
+    """zstd and xz raise errors of their own classes on damaged data: a damaged .zst or .xz file stopped its task,
+    and planning a large one stopped the run. Now the documents before the damage are kept and the damage counted,
+    as for gzip; JSON lines and text split into documents alike."""
+    import lzma
+
+    import zstandard
+
+    from sciloom.curation import inputs
+
+    compress = {".zst": zstandard.ZstdCompressor().compress, ".xz": lzma.compress}[suffix]
+    # Varied text, so that the damage lies beyond the first blocks the decoder reads (zstd reads 128 KiB at a time).
+    rng = random.Random(0)
+    words = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9))) for _ in range(3000)]
+    records = "".join(json.dumps({"id": i, "text": " ".join(rng.choices(words, k=60))}) + "\n"
+                      for i in range(4000)).encode()
+    paragraphs = "\n\n".join(" ".join(rng.choices(words, k=60)) for _ in range(4000)).encode()
+    for name, raw, options in (("r.jsonl", records, {}), ("p.txt", paragraphs, {"split_before": r"^\s*$"})):
+        packed = compress(raw)
+        damaged = tmp_path / (name + suffix)
+        middle = len(packed) // 2
+        damaged.write_bytes(packed[:middle] + bytes(b ^ 0xFF for b in packed[middle:middle + 64]) + packed[middle + 64:])
+        config = InputsConfig(paths=[str(damaged)], **options)
+        reader = reader_for(config)
+        docs = list(reader.read(str(damaged)))
+        assert 0 < len(docs) < 4000, name
+        assert reader.stats.skipped["corrupt_stream"] == 1, name
+        # Planned as a large file: its head is read to count its pieces; the damage does not stop the run.
+        monkeypatch.setattr(inputs, "PIECE_BYTES", len(packed))
+        assert len(inputs.resolve_inputs(config)) >= 1
+
+
 def test_corrupt_parquet_is_counted(tmp_path: Path) -> None:
     path = tmp_path / "x.parquet"
     path.write_bytes(b"PAR1 this is not parquet at all PAR1")
