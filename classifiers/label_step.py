@@ -83,8 +83,8 @@ class Labeller:
 
     def score(self, texts: list[str], *, disciplines: bool = True) -> TextScores:
         """Both models' predictions for non-empty texts (the discipline model's only when asked). Each text is turned
-        into its input line once when both models read alike: splitting a long text into tokens and windows costs
-        about as much as a prediction."""
+        into its input line once when both models read alike (the shipped ones do not: the discipline model reads
+        words only)."""
         quality_lines = [self.quality.line(text) for text in texts]
         quality_tokens = [line.split() for line in quality_lines]
         quality_N, unread_quality = self._quality_of_lines(quality_lines, quality_tokens)
