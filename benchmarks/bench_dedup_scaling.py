@@ -8,8 +8,8 @@ exact copies with case/punctuation changed, 5% near copies with a few words repl
 appended after their source). Both runs process the same parts from scratch (fresh work dirs, fresh Ray
 with num_cpus=1, then 2). Peak memory is sampled every 0.2 s over the driver and every Ray worker
 process (RSS): the largest single process and the largest sum. Task seconds per phase show where time
-goes (`dedup_lsh_pairs` includes checking candidate pairs against the threshold; the fuzzy step's notes
-count the pairs verified and rejected). The corpus is built by another process, so the driver never holds its
+goes (`dedup_lsh_pairs` includes checking candidate pairs against the threshold; the components' first round
+counts the pairs verified and rejected, and the rounds their number). The corpus is built by another process, so the driver never holds its
 text. Also printed: recall of the planted copies, the share of ordinary documents removed in each half of the
 input order (a verdict depending on what came before shows as a difference), and the bytes the run's
 intermediate stages left on disk (its spill: every shuffle goes through files). Run:
@@ -186,7 +186,8 @@ def run(num_cpus: int, input_dir: Path, out: Path, config: DedupConfig,
     outputs = {CURATED_DIR, f"_{CURATED_DIR}"}  # the kept and rejected documents are not spill
     spill = sum(f.stat().st_size for f in out.rglob("*") if f.is_file() and f.relative_to(out).parts[0] not in outputs)
     removed = next(r for r in reports if r.stage == "dedup_filter").steps[0].rejected
-    pairs = next(r for r in reports if r.stage == "dedup_fuzzy").steps[0].notes
+    components = {s.name: s.notes for s in next(r for r in reports if r.stage == "dedup_components").steps}
+    pairs = {**components["fuzzy_pairs"], "component_rounds": components["components_labels"]["rounds"]}
     if curation:
         extract = next(r for r in reports if r.stage == EXTRACT_STAGE)
         removed = {**{f"{s.name}:{k}": v for s in extract.steps for k, v in s.rejected.items()}, **removed}

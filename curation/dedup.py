@@ -1,6 +1,6 @@
 """Deduplication as resumable Ray stages: index → exact → LSH buckets → shared buckets → signatures → verified
-pairs → components → containment n-grams → containment pairs → containment verdicts → contained list →
-containment index → filter.
+pairs → components (in rounds) → members → groups → fuzzy decisions → containment n-grams → containment pairs →
+containment verdicts → contained list → containment index → filter.
 
 `run_dedup` reads the parts of the previous stage (`input_dir/part-*.parquet`), keeps intermediate results
 under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writes the kept documents to
@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sciloom.curation.component_rounds import run_components
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.containment import (contained_task, containment_index_task, containment_pairs_task,
                                           containment_task, final_document, judge_in_memory, ngram_task, rank_keys,
@@ -36,12 +37,13 @@ from sciloom.curation.containment import (contained_task, containment_index_task
                                           write_index_meta)
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
-from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
-                                          IndexPart, exact_decisions_task, exact_keys_task, exact_task, index_task,
-                                          read_decisions, reference_parts, signature_meta)
+from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, EXACT_EDGES_DIR,
+                                          FUZZY_DUPLICATE, META_FILE, IndexPart, exact_decisions_task, exact_keys_task,
+                                          exact_task, index_task, read_decisions, reference_parts, signature_meta)
 from sciloom.curation.executor import (StageReport, Task, bookkeeping_dir, changed_fields,
                                        recorded_settings, run_stage)
-from sciloom.curation.fuzzy_dedup import bucket_task, components_task, pairs_task, shared_task, signatures_task
+from sciloom.curation.fuzzy_dedup import (bucket_task, decisions_task, graph_edges, groups_task, members_task,
+                                          pairs_task, shared_task, signatures_task)
 from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
 from sciloom.curation.map_stage import part_path, rejected_path
 from sciloom.curation.minhash import MinHasher, ngram_sets
@@ -82,7 +84,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         keys_dir, removals_dir, decisions = work_dir / "exact_keys", work_dir / "exact", work_dir / "exact_decisions"
         stage("dedup_exact_keys", keys_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(exact_keys_task, config.num_partitions, parts))
-        stage("dedup_exact", removals_dir, partitions, partial(exact_task, parts, keys_dir))
+        stage("dedup_exact", removals_dir, partitions, partial(exact_task, parts, keys_dir, config.num_partitions))
         stage("dedup_exact_decisions", decisions, tasks,
               partial(exact_decisions_task, config.num_partitions, parts, removals_dir))
     if config.fuzzy:
@@ -96,7 +98,16 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_lsh_signatures", signature_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(signatures_task, config, shared_dir, parts))
         stage("dedup_lsh_pairs", pairs_dir, partitions, partial(pairs_task, config, shared_dir, signature_dir, parts))
-        stage("dedup_fuzzy", work_dir / "fuzzy", [_ALL], partial(components_task, parts, pairs_dir, decisions))
+        exact_edges = removals_dir / EXACT_EDGES_DIR if config.exact else None
+        # The rounds' reports, one per stage, are given as one: how many rounds there are depends on the graph.
+        labels, report = run_components(partial(_stage, [], show_progress), work_dir / "components", partitions,
+                                        partial(graph_edges, pairs_dir, exact_edges), len(parts))
+        reports.append(report)
+        members_dir, groups_dir = work_dir / "fuzzy_members", work_dir / "fuzzy_groups"
+        stage("dedup_fuzzy_members", members_dir, [Task(p.name, (str(p.path),)) for p in parts],
+              partial(members_task, parts, labels, decisions, config.num_partitions))
+        stage("dedup_fuzzy_groups", groups_dir, partitions, partial(groups_task, parts, members_dir))
+        stage("dedup_fuzzy", work_dir / "fuzzy", tasks, partial(decisions_task, parts, groups_dir, config.num_partitions))
         decisions = work_dir / "fuzzy" / DECISIONS_DIR
     containment: Path | None = None
     contained: Path | None = None
@@ -139,7 +150,7 @@ _INPUTS_FILE = "inputs.json"
 # Stages whose results depend on every part (node ids are part positions; decisions span parts), per-part
 # signatures excepted: they depend on their own part only and stay valid.
 _WHOLE_CORPUS_STAGES = ("exact_keys", "exact", "exact_decisions", "lsh_buckets", "lsh_shared", "lsh_signatures",
-                        "lsh_pairs", "fuzzy", "containment_ngrams", "containment_pairs", "containment",
+                        "lsh_pairs", "components", "fuzzy_members", "fuzzy_groups", "fuzzy", "containment_ngrams", "containment_pairs", "containment",
                         "contained_by_part", "containment_index")
 
 
@@ -219,8 +230,9 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
 
 
 def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn,
-           settings: dict[str, Any] | None = None) -> None:
+           settings: dict[str, Any] | None = None) -> StageReport:
     reports.append(run_stage(name, stage_dir, tasks, fn, show_progress=show_progress, settings=settings))
+    return reports[-1]
 
 
 def filter_task(index_dir: Path, decisions: Path | None, containment: Path | None, contained: Path | None,

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sciloom.curation.atomic_write import atomic_path
+from sciloom.curation.component_rounds import node_partition
 from sciloom.curation.components import representatives
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.executor import Task
@@ -36,6 +37,7 @@ QUALITY_COLUMN = "quality_score"
 META_FILE = "meta.json"
 EXACT_DUPLICATE, FUZZY_DUPLICATE, CONTAINED = "exact_duplicate", "fuzzy_duplicate", "contained"
 DECISIONS_DIR = "decisions"
+EXACT_EDGES_DIR = "edges"
 DECISION_SCHEMA = pa.schema([("id", pa.string()), ("part", pa.string()), ("reason", pa.string()),
                              ("cluster", pa.string())])
 
@@ -125,13 +127,15 @@ def exact_keys_task(num_partitions: int, parts: list[IndexPart], task: Task, sta
         position = [p.name for p in parts].index(task.task_id)
         table = pq.read_table(parts[position].path, columns=["id", "exact_hash", "quality"])
         table = table.append_column("position", pa.array(np.full(table.num_rows, position, dtype=np.int32)))
+        table = table.append_column("row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
         write_partitions(stage_dir, task.task_id, table, hash_partitions(table.column("exact_hash"), num_partitions),
                          num_partitions)
         stats.docs_in = stats.docs_out = table.num_rows
     return [stats]
 
 
-def exact_task(parts: list[IndexPart], keys_dir: Path, task: Task, stage_dir: Path) -> list[StepStats]:
+def exact_task(parts: list[IndexPart], keys_dir: Path, num_partitions: int, task: Task,
+               stage_dir: Path) -> list[StepStats]:
     """Group one hash partition's rows of every part by exact hash; keep one per group (see
     components.representatives); write the removals, shuffled by part."""
     stats = StepStats("exact_dedup")
@@ -142,8 +146,12 @@ def exact_task(parts: list[IndexPart], keys_dir: Path, task: Task, stage_dir: Pa
         # Integers, not Python strings: hashes become dictionary codes, ids their rank in sorted order (within the
         # partition: the same order as over the corpus, so the same documents are kept).
         labels = table.column("exact_hash").combine_chunks().dictionary_encode().indices.to_numpy()
-        removals, removed, preferred = group_removals(labels, table, part_of, parts, EXACT_DUPLICATE)
+        removals, removed, kept, preferred = group_removals(labels, table, part_of, parts, EXACT_DUPLICATE)
         write_partitions(stage_dir, task.task_id, removals, part_of[removed], len(parts))
+        # The same removals as edges of the duplicate graph (removed node, kept node), for fuzzy dedup's components.
+        node = (part_of.astype(np.int64) << 32) | table.column("row").to_numpy()
+        write_partitions(stage_dir / EXACT_EDGES_DIR, task.task_id, pa.table({"removed": node[removed], "kept": node[kept]}),
+                         node_partition(node[removed], num_partitions), num_partitions)
         stats.docs_in = int((~preferred).sum())
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[EXACT_DUPLICATE] += len(removed)
@@ -173,17 +181,18 @@ def id_ranks(ids: pa.ChunkedArray) -> np.ndarray:
 
 
 def group_removals(labels: np.ndarray, table: pa.Table, part_of: np.ndarray, parts: list[IndexPart],
-                   reason: str) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+                   reason: str) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
     """Of documents in groups (`labels`; their `id` and `quality` in `table`, each from `parts[part_of[row]]`), the
     ones their group does not keep (components.representatives; a reference part's are never removed):
-    (their decision rows, their row numbers, which rows come from a reference part)."""
+    (their decision rows, their row numbers, the row each one's group keeps, which rows come from a reference
+    part)."""
     quality = table.column("quality").to_numpy(zero_copy_only=False).astype(np.float64)
     preferred = np.array([parts[i].reference for i in part_of], dtype=bool)
     # Ranks among these documents order ids as over the corpus: a group keeps the same one whatever rows it holds.
     rep = representatives(labels, id_ranks(table.column("id")), quality, preferred)
     removed = np.flatnonzero((rep != np.arange(len(rep))) & ~preferred)
     removals = removal_table(table.column("id"), removed, rep[removed], [parts[i].name for i in part_of[removed]], reason)
-    return removals, removed, preferred
+    return removals, removed, rep[removed], preferred
 
 
 def removal_table(ids: pa.ChunkedArray, removed: np.ndarray, kept: np.ndarray, parts: list[str], reason: str) -> pa.Table:
@@ -191,18 +200,6 @@ def removal_table(ids: pa.ChunkedArray, removed: np.ndarray, kept: np.ndarray, p
     return pa.table({"id": ids.take(pa.array(removed, pa.int64())).cast(pa.string()), "part": pa.array(parts, pa.string()),
                      "reason": pa.array([reason] * len(removed), pa.string()),
                      "cluster": ids.take(pa.array(kept, pa.int64())).cast(pa.string())}, schema=DECISION_SCHEMA)
-
-
-def write_decisions(folder: Path, parts: list[IndexPart], decisions: pa.Table) -> None:
-    """One file of removals per input part (empty when it lost nothing): a task that filters one part reads
-    its own file, never the whole corpus's decisions."""
-    decisions = decisions.sort_by("part")
-    names = decisions.column("part").to_numpy(zero_copy_only=False)
-    for part in parts:
-        if part.reference:
-            continue
-        start, end = np.searchsorted(names, part.name, "left"), np.searchsorted(names, part.name, "right")
-        write_table_atomic(part_path(folder, part.name), decisions.slice(start, end - start))
 
 
 def read_decisions(folder: Path, part: str | None = None, columns: Sequence[str] | None = None) -> pa.Table:

@@ -86,6 +86,23 @@ class StageReport:
     tasks_failed: dict[str, str] = field(default_factory=dict)  # failed on every attempt, skipped (skip_failed)
     resumed_other_code: dict[str, int] = field(default_factory=dict)  # code version -> resumed tasks it wrote
 
+    @classmethod
+    def combined(cls, stage: str, stage_dir: Path, reports: Sequence[StageReport]) -> StageReport:
+        """One report for stages that do one job together (the rounds of an iteration): their tasks counted, their
+        steps of one name merged (as a stage merges its tasks'), what was redone named by stage; saved where
+        `stats_path(stage_dir)` finds it."""
+        report = cls(stage, stage_dir, sum(r.tasks_total for r in reports), sum(r.tasks_skipped for r in reports),
+                     steps=merge_step_stats([s.to_dict() for s in r.steps] for r in reports))
+        for r in reports:
+            report.tasks_redone.update({f"{r.stage}/{k}": v for k, v in r.tasks_redone.items()})
+            report.settings_changed += [f"{r.stage}/{k}" for k in r.settings_changed]
+            report.tasks_removed += [f"{r.stage}/{k}" for k in r.tasks_removed]
+            report.tasks_failed.update({f"{r.stage}/{k}": v for k, v in r.tasks_failed.items()})
+            for code, n in r.resumed_other_code.items():
+                report.resumed_other_code[code] = report.resumed_other_code.get(code, 0) + n
+        write_json_atomic(stats_path(stage_dir), report.to_dict())
+        return report
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "stage": self.stage,

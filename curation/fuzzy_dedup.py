@@ -1,14 +1,17 @@
 """Fuzzy dedup with MinHash-LSH on Ray: band buckets (hash-partitioned) → shared buckets → signatures of
-their members → verified pairs → components.
+their members → verified pairs → components in rounds → members → groups → decisions. No step holds the corpus.
 
 Documents are nodes `part_position << 32 | row` over the ordered index parts (this run's, then earlier
 runs'). Each index part writes its band keys split into `num_partitions` files by key; each partition task
 keeps the (band, key) buckets holding two or more documents; each index part then reads its signatures
 once and hands each partition those of its members; each partition task checks its candidate pairs
 against the threshold (`lsh.verified_pairs`: a band collision of two dissimilar documents would otherwise
-chain unrelated clusters together); one task then labels connected components of the verified pairs and
-keeps one document per component. Exact duplicates already removed are left
-out of the buckets. The fuzzy step's notes count the distinct candidate pairs verified and rejected.
+chain unrelated clusters together). The verified pairs and the exact duplicates (each joined to the copy its
+exact group keeps) are the edges of the duplicate graph, whose components are found in rounds of partition tasks
+(component_rounds). Each index part then hands its graph's documents (id, quality) to the partition of their
+component; each partition keeps one document per component; each input part gathers its removals. Exact
+duplicates already removed are left out of the buckets. The first round's notes count the distinct candidate
+pairs verified and rejected.
 """
 from __future__ import annotations
 
@@ -19,12 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sciloom.curation.components import connected_components
+from sciloom.curation.component_rounds import node_partition, read_labels
 from sciloom.curation.dedup_config import DedupConfig
-from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, FUZZY_DUPLICATE, IndexPart,
-                                          group_removals, index_rows, read_decisions, write_decisions,
-                                          write_table_atomic)
+from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE,
+                                          IndexPart, group_removals, read_decisions, write_table_atomic)
 from sciloom.curation.executor import Task
+from sciloom.curation.map_stage import part_path
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
 from sciloom.curation.shuffle import read_partition, write_partitions, write_shuffle
 from sciloom.curation.stats import StepStats
@@ -115,9 +118,11 @@ def pairs_task(config: DedupConfig, shared_dir: Path, signature_dir: Path, parts
         sig_NP = signatures.column("signature").combine_chunks().flatten().to_numpy().reshape(-1, config.num_perm)
         u, v, verified, unverified = verified_pairs(buckets, np.searchsorted(nodes, buckets.node), sig_NP,
                                                     config.threshold, config.max_centres_per_bucket)
-        write_table_atomic(stage_dir / f"edges-{task.task_id}.parquet", pa.table({"u": u, "v": v, "verified": verified}))
-        # Pair checks, not documents, are this step's work (a pair sharing buckets in two partitions is checked
-        # in each; the fuzzy step counts distinct pairs): documents go on to the components step unchanged.
+        # Shuffled by u (< v): a pair checked in several partitions (its documents share buckets in each) meets
+        # its copies in one partition of the components' first round, which counts distinct pairs.
+        write_partitions(stage_dir, task.task_id, pa.table({"u": u, "v": v, "verified": verified}),
+                         node_partition(u, config.num_partitions), config.num_partitions)
+        # Pair checks, not documents, are this step's work: documents go on to the components unchanged.
         stats.notes["pair_checks"] += len(u)
         stats.notes["pair_checks_passed"] += int(verified.sum())
         if unverified:
@@ -129,45 +134,81 @@ def _shared_file(stage_dir: Path, partition: int) -> Path:
     return stage_dir / f"shared-{partition:05d}.parquet"
 
 
-def components_task(parts: list[IndexPart], pairs_dir: Path, exact_decisions: Path | None,
-                    task: Task, stage_dir: Path) -> list[StepStats]:
-    """Components of the candidate graph; one document kept per component; exact duplicates re-pointed
-    to their group's final representative."""
+def graph_edges(pairs_dir: Path, exact_dir: Path | None, task: Task, num_partitions: int
+                ) -> tuple[np.ndarray, np.ndarray, StepStats]:
+    """One partition's edges of the duplicate graph: its verified candidate pairs (each distinct pair counted once,
+    verified or rejected) and its exact duplicates, each joined to the copy its group keeps. With those edges a
+    component's kept document is also where its exact duplicates point: no later step matches them by id."""
+    stats = StepStats("fuzzy_pairs")
+    with stats.timer():
+        partition, names = int(task.task_id), [f"{k:05d}" for k in range(num_partitions)]
+        pairs = read_partition(pairs_dir, names, partition)
+        u, v = pairs.column("u").to_numpy(), pairs.column("v").to_numpy()
+        verified = pairs.column("verified").to_numpy(zero_copy_only=False)
+        order = np.lexsort((verified, v, u))
+        u, v, verified = u[order], v[order], verified[order]
+        distinct = np.ones(len(u), dtype=bool)
+        distinct[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])  # a pair's copies all carry its one verdict
+        stats.notes["candidate_pairs_verified"] += int(np.count_nonzero(distinct & verified))
+        stats.notes["candidate_pairs_rejected"] += int(np.count_nonzero(distinct & ~verified))
+        u, v = u[verified], v[verified]
+        if exact_dir is not None:
+            exact = read_partition(exact_dir, names, partition)
+            u = np.concatenate([u, exact.column("removed").to_numpy()])
+            v = np.concatenate([v, exact.column("kept").to_numpy()])
+    return u, v, stats
+
+
+def members_task(parts: list[IndexPart], labels_dir: Path, exact_decisions: Path | None, num_partitions: int,
+                 task: Task, stage_dir: Path) -> list[StepStats]:
+    """One index part's documents in the duplicate graph, with their id, quality and whether exact dedup removed
+    them, shuffled by their component (the hash of its label)."""
+    stats = StepStats("fuzzy_members")
+    with stats.timer():
+        position = [p.name for p in parts].index(task.task_id)
+        part = parts[position]
+        labels = read_labels(labels_dir, num_partitions, position)
+        nodes = labels.column("node").to_numpy()
+        index = pq.read_table(part.path, columns=["id", "quality"]).take(pa.array(nodes & 0xFFFFFFFF))
+        exact_removed = np.zeros(len(nodes), dtype=bool)
+        if exact_decisions is not None and not part.reference:
+            removed = read_decisions(exact_decisions, part.name, ["id"]).column("id").combine_chunks()
+            exact_removed = pc.is_in(index.column("id").cast(pa.string()), value_set=removed).to_numpy(zero_copy_only=False)
+        members = pa.table({"label": labels.column("label"), "position": np.full(len(nodes), position, np.int32),
+                            "id": index.column("id").cast(pa.string()), "quality": index.column("quality"),
+                            "exact_removed": exact_removed})
+        write_partitions(stage_dir, task.task_id, members, node_partition(labels.column("label").to_numpy(),
+                                                                          num_partitions), num_partitions)
+        stats.docs_in = stats.docs_out = len(nodes)
+    return [stats]
+
+
+def groups_task(parts: list[IndexPart], members_dir: Path, task: Task, stage_dir: Path) -> list[StepStats]:
+    """One partition's components: the document each keeps (components.representatives) and the removal of the
+    others (exact duplicates keep their reason), shuffled by the removed document's part."""
+    stats = StepStats("fuzzy_groups")
+    with stats.timer():
+        table = read_partition(members_dir, [p.name for p in parts], int(task.task_id))
+        part_of = table.column("position").to_numpy()
+        removals, removed, _, _ = group_removals(table.column("label").to_numpy(), table, part_of, parts, FUZZY_DUPLICATE)
+        exact = table.column("exact_removed").to_numpy(zero_copy_only=False)[removed]
+        removals = removals.set_column(2, "reason", pa.array(np.where(exact, EXACT_DUPLICATE, FUZZY_DUPLICATE)))
+        write_partitions(stage_dir, task.task_id, removals, part_of[removed], len(parts))
+        stats.docs_in = table.num_rows
+        stats.docs_out = table.num_rows - len(removed)
+    return [stats]
+
+
+def decisions_task(parts: list[IndexPart], groups_dir: Path, num_partitions: int, task: Task,
+                   stage_dir: Path) -> list[StepStats]:
+    """One input part's removals, exact and fuzzy, gathered from every partition of components."""
     stats = StepStats("fuzzy_dedup")
     with stats.timer():
-        edges = pa.concat_tables([pq.read_table(p) for p in sorted(pairs_dir.glob("edges-*.parquet"))])
-        # a pair colliding in bands of different partitions was checked in each (with the same verdict)
-        pairs = np.unique(np.stack([edges.column(c).to_numpy().astype(np.int64) for c in ("u", "v", "verified")],
-                                   axis=1).reshape(-1, 3), axis=0)
-        verified = pairs[:, 2].astype(bool)
-        u, v = pairs[verified, 0], pairs[verified, 1]
-        stats.notes["candidate_pairs_verified"] += int(verified.sum())
-        stats.notes["candidate_pairs_rejected"] += int((~verified).sum())
-        # Only documents with a verified near-duplicate can be removed: the graph, and what this task reads and
-        # holds, is theirs (a document alone in its component keeps itself).
-        nodes = np.unique(np.concatenate([u, v]))
-        table = index_rows(parts, nodes, ["id", "quality"])
-        part_of = nodes >> 32
-        labels = connected_components(len(nodes), np.searchsorted(nodes, u), np.searchsorted(nodes, v))
-        fuzzy, removed, _ = group_removals(labels, table, part_of, parts, FUZZY_DUPLICATE)
-        # Exact duplicates were not in the graph: they follow their kept copy into its component. One part's
-        # exact removals at a time, matched in Arrow: the task holds the near-duplicated documents' decisions,
-        # not every exact duplicate of the corpus.
-        fuzzy = fuzzy.sort_by("part")
-        fuzzy_ids, fuzzy_parts = fuzzy.column("id").combine_chunks(), fuzzy.column("part").to_numpy(zero_copy_only=False)
-        exact_removed = 0
-        for part in parts:
-            if part.reference:
-                continue
-            exact = read_decisions(exact_decisions, part.name) if exact_decisions is not None else \
-                DECISION_SCHEMA.empty_table()
-            followed = fuzzy.column("cluster").take(pc.index_in(exact.column("cluster"), value_set=fuzzy_ids))
-            exact = exact.set_column(3, "cluster", pc.coalesce(followed, exact.column("cluster")))
-            start, end = np.searchsorted(fuzzy_parts, part.name, "left"), np.searchsorted(fuzzy_parts, part.name, "right")
-            write_decisions(stage_dir / DECISIONS_DIR, [part], pa.concat_tables([fuzzy.slice(start, end - start), exact]))
-            exact_removed += exact.num_rows
-        indexed = sum(pq.ParquetFile(p.path).metadata.num_rows for p in parts if not p.reference)
-        stats.docs_in = indexed - exact_removed
-        stats.docs_out = stats.docs_in - len(removed)
-        stats.rejected[FUZZY_DUPLICATE] += len(removed)
+        position = [p.name for p in parts].index(task.task_id)
+        table = read_partition(groups_dir, [f"{k:05d}" for k in range(num_partitions)], position).cast(DECISION_SCHEMA)
+        write_table_atomic(part_path(stage_dir / DECISIONS_DIR, task.task_id), table)
+        fuzzy = int(pc.sum(pc.equal(table.column("reason"), FUZZY_DUPLICATE)).as_py() or 0)
+        stats.docs_in = pq.ParquetFile(parts[position].path).metadata.num_rows - (table.num_rows - fuzzy)
+        stats.docs_out = stats.docs_in - fuzzy
+        stats.rejected[FUZZY_DUPLICATE] += fuzzy
     return [stats]

@@ -93,10 +93,11 @@ def dedup(facts: RunFacts) -> str:
         return ""
     removed = final["steps"][-1]["rejected"]
     html = svg.bars(sorted(removed.items()), "documents removed by dedup, by kind")
-    fuzzy = stages.get("dedup_fuzzy")
-    if fuzzy:
-        notes = fuzzy["steps"][0].get("notes", {})
-        html += table(["fuzzy dedup", "count"], [[k, v] for k, v in sorted(notes.items())])
+    components = stages.get("dedup_components")
+    if components:  # candidate pairs, documents in the duplicate graph, components, rounds to find them
+        steps = {step["name"]: step.get("notes", {}) for step in components["steps"]}
+        notes = {**steps.get("fuzzy_pairs", {}), **steps.get("components_labels", {})}
+        html += table(["fuzzy dedup", "count"], [[k, v] for k, v in sorted(notes.items()) if k != "edges_out"])
     for example in facts.dedup_examples:
         html += (f'<h4>{escape(example["reject_reason"])}: {escape(example["id"])} duplicates '
                  f'{escape(example["duplicate_of"])}</h4><div class="pair">'

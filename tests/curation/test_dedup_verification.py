@@ -7,12 +7,14 @@ import datasketch
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
 from sciloom.curation.dedup import dedup_documents, run_dedup
 from sciloom.curation.dedup_config import ContainmentConfig, DedupConfig
 from sciloom.curation.lsh import band_keys, shared_buckets, verified_pairs
+from sciloom.curation.shuffle import read_partition
 from sciloom.curation.minhash import MinHasher, word_shingles
 
 # threshold 0.5 uses 25 bands of 5 rows: documents with Jaccard ~0.4 often share a band
@@ -107,7 +109,10 @@ def test_clusters_equal_datasketch_lsh_candidates_checked_with_its_jaccard(share
         assert _exact_jaccard(texts[a], texts[b]) < CONFIG.threshold + 0.15
 
 
-def test_ray_stages_count_rejected_pairs_and_match_the_in_memory_decisions(ray_session, shared_data, tmp_path) -> None:
+@pytest.mark.parametrize("partitions", [1, 2, 5])
+def test_ray_stages_count_rejected_pairs_and_match_the_in_memory_decisions(ray_session, shared_data, tmp_path,
+                                                                           partitions: int) -> None:
+    """Overlapping windows chain into components that span partitions; one partition finds them in one task."""
     texts = _overlapping_windows(shared_data)
     ids = [f"d{i:02d}" for i in range(len(texts))]
     parts = [list(range(k, len(texts), 3)) for k in range(3)]
@@ -116,8 +121,8 @@ def test_ray_stages_count_rejected_pairs_and_match_the_in_memory_decisions(ray_s
         pq.write_table(pa.table({"id": [ids[i] for i in rows], "text": [texts[i] for i in rows],
                                  "url": pa.nulls(len(rows), pa.string()), "source": ["test"] * len(rows),
                                  "lang": ["en"] * len(rows)}), tmp_path / "in" / f"part-{k:05d}.parquet")
-    config = CONFIG.model_copy(update={"num_partitions": 2})
-    run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
+    config = CONFIG.model_copy(update={"num_partitions": partitions})
+    reports = run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
     rejected = pq.read_table(tmp_path / "_curated" / "rejected" / "part-00000.parquet")
     for k in (1, 2):
         rejected = pa.concat_tables([rejected, pq.read_table(tmp_path / "_curated" / "rejected" / f"part-{k:05d}.parquet")])
@@ -125,8 +130,17 @@ def test_ray_stages_count_rejected_pairs_and_match_the_in_memory_decisions(ray_s
     expected = {i: v.cluster for i, v in zip(ids, dedup_documents(config, ids, texts)) if v.reason}
     assert got == expected and got
 
-    fuzzy = json.loads((tmp_path / "work" / "_fuzzy" / "stats.json").read_text())["steps"][0]["notes"]
-    edges = pa.concat_tables([pq.read_table(p) for p in sorted((tmp_path / "work" / "lsh_pairs").glob("edges-*.parquet"))])
+    steps = {s["name"]: s for s in json.loads((tmp_path / "work" / "_components" / "stats.json").read_text())["steps"]}
+    fuzzy = steps["fuzzy_pairs"]["notes"]
+    # every pair check of every partition, copies of one pair included
+    names = [f"{k:05d}" for k in range(partitions)]
+    edges = pa.concat_tables([read_partition(tmp_path / "work" / "lsh_pairs", names, k) for k in range(partitions)])
     distinct = set(zip(edges.column("u").to_pylist(), edges.column("v").to_pylist(), edges.column("verified").to_pylist()))
     assert fuzzy["candidate_pairs_rejected"] == sum(not ok for *_, ok in distinct) >= 3
     assert fuzzy["candidate_pairs_verified"] == sum(ok for *_, ok in distinct) >= 1
+    # The documents of the verified pairs, and no other, got a component; each component keeps one of them.
+    components = next(r for r in reports if r.stage == "dedup_components")
+    labels = next(s for s in components.steps if s.name == "components_labels").notes
+    in_pairs = {node for u, v, ok in distinct if ok for node in (u, v)}
+    assert labels["nodes"] == len(in_pairs)
+    assert labels["components"] == len(in_pairs) - len(got)

@@ -1,0 +1,170 @@
+"""Connected components of a graph too large for one task: its edges live in hash-partitioned shuffle files, each
+round is one resumable stage of `num_partitions` tasks, and no task holds more than one partition's edges.
+
+The rounds alternate large-star and small-star (Kiveris, Lattanzi, Mirrokni, Rastogi and Vassilvitskii,
+"Connected Components in MapReduce and Beyond", SoCC 2014): O(log² n) rounds in the worst case, a few on the
+small, dense clusters of near-duplicates. Label propagation instead needs one round per unit of graph diameter.
+
+An edge travels as a row (a, b), "b is a neighbour of a", in a's partition (`node_partition`).
+- start: each partition's edges (the caller's) are replaced by the stars of their own connected components (every
+  node to the smallest node of its local component): the same components, and a clique of c nodes leaves c - 1
+  edges.
+- large-star at a: each larger neighbour of a is re-attached to m(a), the smallest of a and its neighbours. It needs
+  every edge at both ends.
+- small-star at a: a and its smaller neighbours are attached to the smallest of them. It needs each edge at its
+  larger end only.
+When a large-star round and the small-star round after it change no edge, every node with a larger neighbour has
+no smaller one and every node has at most one smaller neighbour: each component is a star around its smallest
+node, which is its label. The labels are then shuffled by the node's index part (`node >> 32`) for the caller.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from sciloom.curation.components import connected_components
+from sciloom.curation.executor import StageReport, Task
+from sciloom.curation.shuffle import read_partition, write_partitions
+from sciloom.curation.stats import StepStats
+
+EDGE_SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64())])
+LABEL_SCHEMA = pa.schema([("node", pa.int64()), ("label", pa.int64())])
+CHANGED = "edges_changed"
+# Kiveris et al. bound the rounds by O(log² n); more than this many means the rounds do not converge: a defect.
+MAX_ROUNDS = 200
+
+# (stage name, stage folder, tasks, task function) -> the stage's report
+RunStage = Callable[[str, Path, list[Task], Callable[[Task, Path], list[StepStats]]], StageReport]
+# (task, number of partitions) -> that partition's edges (u, v), in any order and with repeats
+EdgeSource = Callable[[Task, int], tuple[np.ndarray, np.ndarray, StepStats]]
+
+
+def node_partition(nodes: np.ndarray, num_partitions: int) -> np.ndarray:
+    """Each node's partition: murmur3's 64-bit finaliser of the node, modulo `num_partitions` (nodes are
+    `part << 32 | row`: the low bits alone would put a part's consecutive rows in consecutive partitions)."""
+    x = np.asarray(nodes, dtype=np.int64).astype(np.uint64)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xFF51AFD7ED558CCD)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xC4CEB9FE1A85EC53)
+    x ^= x >> np.uint64(33)
+    return (x % np.uint64(num_partitions)).astype(np.int64)
+
+
+def run_components(run_stage: RunStage, folder: Path, partitions: list[Task], edges: EdgeSource,
+                   num_parts: int) -> tuple[Path, StageReport]:
+    """Run the rounds under `folder` (one stage folder per round: a rerun resumes them) and return the folder of
+    the labels, one shuffle file per partition holding a batch per index part (`node`, `label`: its component's
+    smallest node; nodes that `edges` never names have none), and one report of every round (its labels step
+    notes the number of rounds)."""
+    num_partitions = len(partitions)
+    previous = folder / "round-000-start"
+    reports = [run_stage("dedup_components_start", previous, partitions, partial(_start, edges, num_partitions))]
+    for round_ in itertools.count(1):
+        if round_ > MAX_ROUNDS:
+            raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds under {folder}")
+        large, small = folder / f"round-{round_:03d}-large", folder / f"round-{round_:03d}-small"
+        reports.append(run_stage(f"dedup_components_large_{round_}", large, partitions,
+                                 partial(_large_star, previous, num_partitions)))
+        reports.append(run_stage(f"dedup_components_small_{round_}", small, partitions,
+                                 partial(_small_star, large, num_partitions)))
+        previous = small
+        if _changed(reports[-2]) + _changed(reports[-1]) == 0:
+            break
+    labels = folder / "labels"
+    reports.append(run_stage("dedup_components_labels", labels, partitions,
+                             partial(_labels, previous, num_partitions, num_parts)))
+    reports[-1].steps[0].notes["rounds"] = round_
+    return labels, StageReport.combined("dedup_components", folder, reports)
+
+
+def read_labels(labels: Path, num_partitions: int, part_position: int) -> pa.Table:
+    """The (node, label) rows of one index part's nodes, sorted by node."""
+    table = read_partition(labels, _names(num_partitions), part_position)
+    return table.sort_by("node")
+
+
+def _changed(report: StageReport) -> int:
+    return sum(step.notes.get(CHANGED, 0) for step in report.steps)
+
+
+def _names(num_partitions: int) -> list[str]:
+    return [f"{k:05d}" for k in range(num_partitions)]
+
+
+def _send(stage_dir: Path, task: Task, a: np.ndarray, b: np.ndarray, num_partitions: int, both_ends: bool) -> None:
+    if both_ends:
+        a, b = np.concatenate([a, b]), np.concatenate([b, a])
+    write_partitions(stage_dir, task.task_id, pa.table({"a": a, "b": b}, schema=EDGE_SCHEMA),
+                     node_partition(a, num_partitions), num_partitions)
+
+
+def _receive(source: Path, num_partitions: int, task: Task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This partition's edges, each once, sorted by (a, b); and where each a's run of rows starts."""
+    table = read_partition(source, _names(num_partitions), int(task.task_id))
+    a, b = table.column("a").to_numpy(), table.column("b").to_numpy()
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    keep = np.ones(len(a), dtype=bool)
+    keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    a, b = a[keep], b[keep]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = a[1:] != a[:-1]
+    return a, b, first
+
+
+def _start(edges: EdgeSource, num_partitions: int, task: Task, stage_dir: Path) -> list[StepStats]:
+    u, v, stats = edges(task, num_partitions)
+    with stats.timer():
+        nodes = np.unique(np.concatenate([u, v]))
+        local = connected_components(len(nodes), np.searchsorted(nodes, u), np.searchsorted(nodes, v))
+        attached = local != np.arange(len(nodes))
+        _send(stage_dir, task, nodes[attached], nodes[local[attached]], num_partitions, both_ends=True)
+        stats.notes["edges_out"] += int(attached.sum())
+    return [stats]
+
+
+def _large_star(source: Path, num_partitions: int, task: Task, stage_dir: Path) -> list[StepStats]:
+    stats = StepStats("components_large_star")
+    with stats.timer():
+        a, b, first = _receive(source, num_partitions, task)
+        group = np.cumsum(first) - 1
+        smallest = np.minimum(a, np.minimum.reduceat(b, np.flatnonzero(first))[group]) if len(a) else a
+        larger = b > a
+        # each larger neighbour b of a goes to m(a) (< b): an edge at its larger end, as small-star reads it
+        _send(stage_dir, task, b[larger], smallest[larger], num_partitions, both_ends=False)
+        stats.notes["edges_in"] += len(a)
+        stats.notes[CHANGED] += int(np.count_nonzero(larger & (smallest < a)))
+    return [stats]
+
+
+def _small_star(source: Path, num_partitions: int, task: Task, stage_dir: Path) -> list[StepStats]:
+    stats = StepStats("components_small_star")
+    with stats.timer():
+        a, b, first = _receive(source, num_partitions, task)  # b < a: each edge at its larger end
+        smallest = b[first][np.cumsum(first) - 1]  # rows sorted by (a, b): a run's first b is its smallest
+        moved = b != smallest
+        _send(stage_dir, task, np.concatenate([a[first], b[moved]]), np.concatenate([smallest[first], smallest[moved]]),
+              num_partitions, both_ends=True)
+        stats.notes["edges_in"] += len(a)
+        stats.notes[CHANGED] += int(np.count_nonzero(moved))
+    return [stats]
+
+
+def _labels(source: Path, num_partitions: int, num_parts: int, task: Task, stage_dir: Path) -> list[StepStats]:
+    stats = StepStats("components_labels")
+    with stats.timer():
+        a, b, first = _receive(source, num_partitions, task)  # stars, every edge at both ends
+        starts = np.flatnonzero(first)
+        nodes = a[starts]
+        labels = np.minimum(nodes, b[starts])  # a leaf's one neighbour is its centre; a centre's are all larger
+        write_partitions(stage_dir, task.task_id, pa.table({"node": nodes, "label": labels}, schema=LABEL_SCHEMA),
+                         nodes >> 32, num_parts)
+        stats.notes["nodes"] += len(nodes)
+        stats.notes["components"] += int(np.count_nonzero(labels == nodes))
+    return [stats]
