@@ -29,10 +29,15 @@ import pyarrow as pa
 
 from sciloom.curation.components import connected_components
 from sciloom.curation.executor import StageReport, Task
+from sciloom.curation.lsh import fmix64
 from sciloom.curation.shuffle import read_partition, write_partitions
 from sciloom.curation.stats import StepStats
 
 EDGE_SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64())])
+# A document that goes (an exact or near duplicate, a contained document) and the one it goes to: the edges the
+# dedup steps hand to the components, shuffled by the document that goes.
+MOVE_SCHEMA = pa.schema([("moved", pa.int64()), ("to", pa.int64())])
+MOVES_DIR = "moves"
 LABEL_SCHEMA = pa.schema([("node", pa.int64()), ("label", pa.int64())])
 CHANGED = "edges_changed"
 # Kiveris et al. bound the rounds by O(log² n); more than this many means the rounds do not converge: a defect.
@@ -47,40 +52,47 @@ EdgeSource = Callable[[Task, int], tuple[np.ndarray, np.ndarray, StepStats]]
 def node_partition(nodes: np.ndarray, num_partitions: int) -> np.ndarray:
     """Each node's partition: murmur3's 64-bit finaliser of the node, modulo `num_partitions` (nodes are
     `part << 32 | row`: the low bits alone would put a part's consecutive rows in consecutive partitions)."""
-    x = np.asarray(nodes, dtype=np.int64).astype(np.uint64)
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(0xFF51AFD7ED558CCD)
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(0xC4CEB9FE1A85EC53)
-    x ^= x >> np.uint64(33)
-    return (x % np.uint64(num_partitions)).astype(np.int64)
+    mixed = fmix64(np.asarray(nodes, dtype=np.int64).astype(np.uint64))
+    return (mixed % np.uint64(num_partitions)).astype(np.int64)
 
 
-def run_components(run_stage: RunStage, folder: Path, partitions: list[Task], edges: EdgeSource,
+def run_components(run_stage: RunStage, name: str, folder: Path, partitions: list[Task], edges: EdgeSource,
                    num_parts: int) -> tuple[Path, StageReport]:
-    """Run the rounds under `folder` (one stage folder per round: a rerun resumes them) and return the folder of
-    the labels, one shuffle file per partition holding a batch per index part (`node`, `label`: its component's
-    smallest node; nodes that `edges` never names have none), and one report of every round (its labels step
-    notes the number of rounds)."""
+    """Run the rounds under `folder` (one stage folder per round, `name_large_3` and so on: a rerun resumes them)
+    and return the folder of the labels, one shuffle file per partition holding a batch per index part (`node`,
+    `label`: its component's smallest node; nodes that `edges` never names have none), and one report `name` of
+    every round (its labels step notes the number of rounds)."""
     num_partitions = len(partitions)
     previous = folder / "round-000-start"
-    reports = [run_stage("dedup_components_start", previous, partitions, partial(_start, edges, num_partitions))]
+    reports = [run_stage(f"{name}_start", previous, partitions, partial(_start, edges, num_partitions))]
     for round_ in itertools.count(1):
         if round_ > MAX_ROUNDS:
             raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds under {folder}")
         large, small = folder / f"round-{round_:03d}-large", folder / f"round-{round_:03d}-small"
-        reports.append(run_stage(f"dedup_components_large_{round_}", large, partitions,
+        reports.append(run_stage(f"{name}_large_{round_}", large, partitions,
                                  partial(_large_star, previous, num_partitions)))
-        reports.append(run_stage(f"dedup_components_small_{round_}", small, partitions,
+        reports.append(run_stage(f"{name}_small_{round_}", small, partitions,
                                  partial(_small_star, large, num_partitions)))
         previous = small
         if _changed(reports[-2]) + _changed(reports[-1]) == 0:
             break
     labels = folder / "labels"
-    reports.append(run_stage("dedup_components_labels", labels, partitions,
+    reports.append(run_stage(f"{name}_labels", labels, partitions,
                              partial(_labels, previous, num_partitions, num_parts)))
     reports[-1].steps[0].notes["rounds"] = round_
-    return labels, StageReport.combined("dedup_components", folder, reports)
+    return labels, StageReport.combined(name, folder, reports)
+
+
+def write_moves(stage_dir: Path, task_id: str, moved: np.ndarray, to: np.ndarray, num_partitions: int) -> None:
+    """One task's moves (`moved[i]` goes to `to[i]`) under `stage_dir/moves`, shuffled by the node that goes."""
+    write_partitions(stage_dir / MOVES_DIR, task_id, pa.table({"moved": moved, "to": to}, schema=MOVE_SCHEMA),
+                     node_partition(moved, num_partitions), num_partitions)
+
+
+def read_moves(stage_dir: Path, task_ids: list[str], partition: int) -> tuple[np.ndarray, np.ndarray]:
+    """One partition's moves written by the tasks `task_ids` of the stage in `stage_dir`."""
+    table = read_partition(stage_dir / MOVES_DIR, task_ids, partition)
+    return table.column("moved").to_numpy(), table.column("to").to_numpy()
 
 
 def read_labels(labels: Path, num_partitions: int, part_position: int) -> pa.Table:

@@ -46,9 +46,11 @@ from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sciloom.curation.atomic_write import write_bytes_atomic, write_json_atomic
+from sciloom.curation.component_rounds import node_partition, read_labels, read_moves, write_moves
 from sciloom.curation.dedup_config import ContainmentConfig
 from sciloom.curation.exact_dedup import (CONTAINED, QUALITY_COLUMN, IndexPart, index_rows,
                                           read_decisions, write_table_atomic)
@@ -56,7 +58,7 @@ from sciloom.curation.executor import Task
 from sciloom.curation.lsh import fmix64
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.minhash import ngram_sets, sorted_distinct
-from sciloom.curation.shuffle import read_partition, write_partitions, write_shuffle
+from sciloom.curation.shuffle import read_partition, write_partitions
 from sciloom.curation.stats import StepStats
 
 _U64 = np.uint64
@@ -315,15 +317,15 @@ def containment_task(config: ContainmentConfig, num_partitions: int, parts: list
             "containment": pa.array(result.fraction, pa.float32(), from_pandas=True),  # NaN: not judged
             "contained": pa.array(result.contained, pa.bool_()),
             "duplicate_of": pa.array([names.get(c) for c in result.container.tolist()], pa.string())}))
+        into = result.contained & (result.container >= 0)  # the others are contained in an earlier run's text only
+        write_moves(stage_dir, task.task_id, nodes[into], result.container[into], num_partitions)
         stats.docs_in = docs.num_rows
         stats.rejected[CONTAINED] = int(result.contained.sum())
         stats.docs_out = stats.docs_in - stats.rejected[CONTAINED]
     return [stats]
 
 
-# The task id of the contained list's shuffle file: one batch per input part, in the order of the run's parts.
-CONTAINED_LIST = "contained"
-_CONTAINED_SCHEMA = pa.schema([("id", pa.string()), ("node", pa.int64()), ("final", pa.string())])
+_CHAIN_END_SCHEMA = pa.schema([("id", pa.string()), ("final", pa.string())])
 
 
 def final_document(moved: Mapping[T, T], start: T) -> T:
@@ -334,58 +336,91 @@ def final_document(moved: Mapping[T, T], start: T) -> T:
     return start
 
 
-def contained_task(verdict_dir: Path, decisions: Path | None, part_names: list[str], task: Task,
-                   stage_dir: Path) -> list[StepStats]:
-    """Every contained document of the run with the kept document its chain of containers ends in (itself when
-    only an earlier run's index holds it). Following chains needs every contained document at once, so this one
-    task holds them (the contained share of the corpus, like the components step); what it writes is split by
-    part, so each filter and index task reads only its own part's batch of one shuffle file:
-    - part j's contained documents, with their node (the index leaves their n-grams out);
-    - the contained documents that part j's exact and fuzzy removals name as their cluster, node null (their
-      duplicates follow them to the same kept document, whichever part they are in)."""
-    stats = StepStats("contained")
+def chain_edges(verdict_dir: Path, part_names: list[str], removal_moves: Path | None, task: Task,
+                num_partitions: int) -> tuple[np.ndarray, np.ndarray, StepStats]:
+    """One partition's links of the chains a removed document's text is followed along: each contained document to
+    the one containing it, each exact or near duplicate to the copy its group keeps (`removal_moves`, the stage whose
+    partition tasks wrote them). Every document goes to at most one other and rank order makes the links acyclic: a
+    component is a tree, and its one document that does not go is where each of its documents' text ends."""
+    stats = StepStats("containment_chains")
     with stats.timer():
-        own = [pq.read_table(part_path(verdict_dir, name), columns=["id", "node", "duplicate_of"],
-                             filters=[("contained", "=", True)]) for name in part_names]
-        own_ids = [rows.column("id").to_pylist() for rows in own]
-        moved = {i: source for rows, ids in zip(own, own_ids)
-                 for i, source in zip(ids, rows.column("duplicate_of").to_pylist()) if source}
-        final = {i: final_document(moved, i) for ids in own_ids for i in ids}
-        batches = []
-        for name, rows, ids in zip(part_names, own, own_ids):
-            named: list[str] = []
-            if decisions is not None and final:
-                clusters = set(read_decisions(decisions, name, ["cluster"]).column("cluster").to_pylist())
-                named = sorted(clusters.intersection(final).difference(ids))
-            listed = ids + named
-            batches.append(pa.table({
-                "id": pa.array(listed, pa.string()),
-                "node": pa.concat_arrays([rows.column("node").combine_chunks().cast(pa.int64()),
-                                          pa.nulls(len(named), pa.int64())]),
-                "final": pa.array([final[i] for i in listed], pa.string())}, schema=_CONTAINED_SCHEMA))
-            stats.notes["named_clusters"] += len(named)
-        write_shuffle(stage_dir, CONTAINED_LIST, batches)
-        stats.docs_in = stats.docs_out = len(final)
+        partition = int(task.task_id)
+        u, v = read_moves(verdict_dir, part_names, partition)
+        if removal_moves is not None:
+            moved, to = read_moves(removal_moves, [f"{k:05d}" for k in range(num_partitions)], partition)
+            u, v = np.concatenate([u, moved]), np.concatenate([v, to])
+        stats.notes["links"] += len(u)
+    return u, v, stats
+
+
+def chain_members_task(parts: list[IndexPart], labels_dir: Path, verdict_dir: Path, decisions: Path | None,
+                       num_partitions: int, task: Task, stage_dir: Path) -> list[StepStats]:
+    """One index part's documents on chains: id and whether it goes (contained in a document of this run, or
+    removed by exact or fuzzy dedup), shuffled by its tree (the hash of its label)."""
+    stats = StepStats("contained_members")
+    with stats.timer():
+        position = [p.name for p in parts].index(task.task_id)
+        part = parts[position]
+        labels = read_labels(labels_dir, num_partitions, position)
+        nodes = labels.column("node").to_numpy()
+        ids = pq.read_table(part.path, columns=["id"]).column("id").take(pa.array(nodes & 0xFFFFFFFF)).cast(pa.string())
+        goes = np.zeros(len(nodes), dtype=bool)
+        if not part.reference:  # an earlier run's documents are never removed: chains end there
+            verdicts = pq.read_table(part_path(verdict_dir, part.name), columns=["node"],
+                                     filters=pc.field("contained") & pc.field("duplicate_of").is_valid())
+            goes = np.isin(nodes, verdicts.column("node").to_numpy())
+            if decisions is not None:
+                removed = read_decisions(decisions, part.name, ["id"]).column("id").combine_chunks()
+                goes |= pc.is_in(ids, value_set=removed).to_numpy(zero_copy_only=False)
+        members = pa.table({"label": labels.column("label"), "node": nodes, "id": ids, "goes": goes})
+        write_partitions(stage_dir, task.task_id, members, node_partition(labels.column("label").to_numpy(),
+                                                                          num_partitions), num_partitions)
+        stats.docs_in = stats.docs_out = len(nodes)
     return [stats]
 
 
-def read_contained(contained_dir: Path, part_position: int) -> pa.Table:
-    """(id, node, final) of the contained documents one part needs: its own (with a node) and those its removals
-    name as their cluster (node null); `contained_task`."""
-    return read_partition(contained_dir, [CONTAINED_LIST], part_position)
+def chain_ends_task(parts: list[IndexPart], members_dir: Path, task: Task, stage_dir: Path) -> list[StepStats]:
+    """One partition's trees: each document that goes, with the kept document its tree ends in (`final`), shuffled
+    by its part."""
+    stats = StepStats("contained")
+    with stats.timer():
+        table = read_partition(members_dir, [p.name for p in parts], int(task.task_id))
+        label, goes = table.column("label").to_numpy(), table.column("goes").to_numpy(zero_copy_only=False)
+        order = np.lexsort((goes, label))  # each tree's one document that stays comes first
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = label[order][1:] != label[order][:-1]
+        end = np.empty(len(order), dtype=np.int64)
+        end[order] = order[np.flatnonzero(first)[np.cumsum(first) - 1]]
+        rows = np.flatnonzero(goes)
+        ids = table.column("id")
+        ends = pa.table({"id": ids.take(pa.array(rows)), "final": ids.take(pa.array(end[rows]))},
+                        schema=_CHAIN_END_SCHEMA)
+        write_partitions(stage_dir, task.task_id, ends, table.column("node").to_numpy()[rows] >> 32, len(parts))
+        stats.docs_in, stats.docs_out = table.num_rows, len(rows)
+        stats.notes["trees"] += int(first.sum())
+        stats.notes["trees_without_an_end"] += int(np.count_nonzero(goes[order][first]))
+    return [stats]
 
 
-def containment_index_task(config: ContainmentConfig, ngram_dir: Path, contained_dir: Path, part_names: list[str],
+def read_contained(contained_dir: Path, num_partitions: int, part_position: int) -> pa.Table:
+    """(id, final) of one part's documents that go (`chain_ends_task`), contained or duplicates: the kept document
+    each one's text ends in."""
+    return read_partition(contained_dir, [f"{k:05d}" for k in range(num_partitions)], part_position)
+
+
+def containment_index_task(config: ContainmentConfig, ngram_dir: Path, verdict_dir: Path, part_names: list[str],
                            task: Task, stage_dir: Path) -> list[StepStats]:
     """This run's kept n-grams of one n-gram range, as a Bloom filter sized for exactly their number. Each part's
-    rows of the range are read with that part's contained nodes only: a node belongs to the part that wrote it."""
+    rows of the range are read with that part's contained nodes only (from its verdicts): a node belongs to the
+    part that wrote it."""
     stats = StepStats("containment_index")
     with stats.timer():
         partition = int(task.task_id)
         kept = []
         for position, name in enumerate(part_names):
             rows = read_partition(ngram_dir, [name], partition, columns=["gram", "node"])
-            gone = read_contained(contained_dir, position).column("node").drop_null().to_numpy()
+            gone = pq.read_table(part_path(verdict_dir, name), columns=["node"],
+                                 filters=[("contained", "=", True)]).column("node").to_numpy()
             kept.append(rows.column("gram").to_numpy()[~np.isin(rows.column("node").to_numpy(), gone)])
         stats.notes["kept_ngrams"] += write_range_filter(stage_dir, partition, kept, config)
     return [stats]

@@ -1,6 +1,7 @@
 """Deduplication as resumable Ray stages: index → exact → LSH buckets → shared buckets → signatures → verified
 pairs → components (in rounds) → members → groups → fuzzy decisions → containment n-grams → containment pairs →
-containment verdicts → contained list → containment index → filter.
+containment verdicts → chains (components, in rounds) → chain members → chain ends → containment index → filter.
+Every stage is one task per input part or per hash partition: none holds the corpus.
 
 `run_dedup` reads the parts of the previous stage (`input_dir/part-*.parquet`), keeps intermediate results
 under `work_dir` (each phase a `run_stage` folder, so a rerun resumes), and writes the kept documents to
@@ -31,14 +32,13 @@ import pyarrow.parquet as pq
 
 from sciloom.curation.component_rounds import run_components
 from sciloom.curation.components import connected_components, representatives
-from sciloom.curation.containment import (contained_task, containment_index_task, containment_pairs_task,
-                                          containment_task, final_document, judge_in_memory, ngram_task, rank_keys,
-                                          read_contained, read_reference_indexes, reference_index_metas,
-                                          write_index_meta)
+from sciloom.curation.containment import (chain_edges, chain_ends_task, chain_members_task, containment_index_task,
+                                          containment_pairs_task, containment_task, final_document, judge_in_memory,
+                                          ngram_task, rank_keys, read_contained, read_reference_indexes,
+                                          reference_index_metas, write_index_meta)
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
-from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, EXACT_EDGES_DIR,
-                                          FUZZY_DUPLICATE, META_FILE, IndexPart, exact_decisions_task, exact_keys_task,
+from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_decisions_task, exact_keys_task,
                                           exact_task, index_task, read_decisions, reference_parts, signature_meta)
 from sciloom.curation.executor import (StageReport, Task, bookkeeping_dir, changed_fields,
                                        recorded_settings, run_stage)
@@ -56,7 +56,6 @@ from sciloom.curation.stats import StepStats
 DEDUP_COLUMNS: dict[str, pa.DataType] = {"exact_hash": pa.string(), "dedup_cluster": pa.string(),
                                          "duplicate_of": pa.string(), "containment": pa.float32()}
 STEP_NAME = "dedup"
-_ALL = Task("all", ())
 
 
 def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir: Path,
@@ -79,6 +78,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     inputs = _redo_if_inputs_changed(config, parts, upstream, work_dir, curated_dir)
 
     decisions: Path | None = None
+    moves: Path | None = None  # the stage whose partition tasks wrote the exact and near duplicates' moves
     partitions = [Task(f"{i:05d}", ()) for i in range(config.num_partitions)]
     if config.exact:
         keys_dir, removals_dir, decisions = work_dir / "exact_keys", work_dir / "exact", work_dir / "exact_decisions"
@@ -87,6 +87,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_exact", removals_dir, partitions, partial(exact_task, parts, keys_dir, config.num_partitions))
         stage("dedup_exact_decisions", decisions, tasks,
               partial(exact_decisions_task, config.num_partitions, parts, removals_dir))
+        moves = removals_dir
     if config.fuzzy:
         bucket_dir, pairs_dir = work_dir / "lsh_buckets", work_dir / "lsh_pairs"
         write_json_atomic(work_dir / "lsh.json", {"threshold": config.threshold, "num_perm": config.num_perm,
@@ -98,17 +99,16 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_lsh_signatures", signature_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(signatures_task, config, shared_dir, parts))
         stage("dedup_lsh_pairs", pairs_dir, partitions, partial(pairs_task, config, shared_dir, signature_dir, parts))
-        exact_edges = removals_dir / EXACT_EDGES_DIR if config.exact else None
         # The rounds' reports, one per stage, are given as one: how many rounds there are depends on the graph.
-        labels, report = run_components(partial(_stage, [], show_progress), work_dir / "components", partitions,
-                                        partial(graph_edges, pairs_dir, exact_edges), len(parts))
+        labels, report = run_components(partial(_stage, [], show_progress), "dedup_components", work_dir / "components",
+                                        partitions, partial(graph_edges, pairs_dir, moves), len(parts))
         reports.append(report)
         members_dir, groups_dir = work_dir / "fuzzy_members", work_dir / "fuzzy_groups"
         stage("dedup_fuzzy_members", members_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(members_task, parts, labels, decisions, config.num_partitions))
-        stage("dedup_fuzzy_groups", groups_dir, partitions, partial(groups_task, parts, members_dir))
+        stage("dedup_fuzzy_groups", groups_dir, partitions, partial(groups_task, parts, members_dir, config.num_partitions))
         stage("dedup_fuzzy", work_dir / "fuzzy", tasks, partial(decisions_task, parts, groups_dir, config.num_partitions))
-        decisions = work_dir / "fuzzy" / DECISIONS_DIR
+        decisions, moves = work_dir / "fuzzy" / DECISIONS_DIR, groups_dir
     containment: Path | None = None
     contained: Path | None = None
     if config.containment.enabled:
@@ -121,14 +121,22 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
               partial(containment_pairs_task, config.containment, ngram_dir, names, len(parts)))
         stage("dedup_containment", containment, tasks,
               partial(containment_task, config.containment, config.num_partitions, parts, ngram_dir, pairs_dir))
-        contained = work_dir / "contained_by_part"
-        stage("dedup_contained", contained, [_ALL], partial(contained_task, containment, decisions, names))
+        # Where each removed document's text ends: chains of contained documents, and duplicates of them.
+        chains, report = run_components(partial(_stage, [], show_progress), "dedup_containment_chains",
+                                        work_dir / "containment_chains", partitions,
+                                        partial(chain_edges, containment, names, moves), len(parts))
+        reports.append(report)
+        members, contained = work_dir / "contained_members", work_dir / "contained_by_part"
+        stage("dedup_contained_members", members, [Task(p.name, (str(p.path),)) for p in parts],
+              partial(chain_members_task, parts, chains, containment, decisions, config.num_partitions))
+        stage("dedup_contained", contained, partitions, partial(chain_ends_task, parts, members))
         stage("dedup_containment_index", index_out, partitions,
-              partial(containment_index_task, config.containment, ngram_dir, contained, names))
+              partial(containment_index_task, config.containment, ngram_dir, containment, names))
         write_index_meta(index_out, config.containment, config.num_partitions)
     # The curated stage records everything it derives from, for classification to include in its own settings.
     stage("dedup_filter", curated_dir, tasks, partial(filter_task, index_dir, decisions, containment, contained,
-                                                      [t.task_id for t in tasks], provenance(recipe_hash)),
+                                                      config.num_partitions, [t.task_id for t in tasks],
+                                                      provenance(recipe_hash)),
           settings=inputs)
     return reports
 
@@ -150,7 +158,8 @@ _INPUTS_FILE = "inputs.json"
 # Stages whose results depend on every part (node ids are part positions; decisions span parts), per-part
 # signatures excepted: they depend on their own part only and stay valid.
 _WHOLE_CORPUS_STAGES = ("exact_keys", "exact", "exact_decisions", "lsh_buckets", "lsh_shared", "lsh_signatures",
-                        "lsh_pairs", "components", "fuzzy_members", "fuzzy_groups", "fuzzy", "containment_ngrams", "containment_pairs", "containment",
+                        "lsh_pairs", "components", "fuzzy_members", "fuzzy_groups", "fuzzy", "containment_ngrams",
+                        "containment_chains", "contained_members", "containment_pairs", "containment",
                         "contained_by_part", "containment_index")
 
 
@@ -236,7 +245,8 @@ def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir
 
 
 def filter_task(index_dir: Path, decisions: Path | None, containment: Path | None, contained: Path | None,
-                part_names: list[str], metadata: dict[str, str], task: Task, stage_dir: Path) -> list[StepStats]:
+                num_partitions: int, part_names: list[str], metadata: dict[str, str], task: Task,
+                stage_dir: Path) -> list[StepStats]:
     """Write one input part's kept documents and, aside, its removed ones with their reason."""
     stats = StepStats(STEP_NAME)
     with stats.timer():
@@ -249,11 +259,11 @@ def filter_task(index_dir: Path, decisions: Path | None, containment: Path | Non
             c = pq.read_table(part_path(containment, task.task_id)).to_pydict()
             fraction = dict(zip(c["id"], c["containment"]))
             # A contained document joins the cluster of the kept document its text ends in (its own when only an
-            # earlier run's index holds it), and its own exact or fuzzy duplicates, in any part, follow it.
-            found = read_contained(contained, part_names.index(task.task_id))
+            # earlier run's index holds it), and so do its exact and near duplicates, in any part.
+            found = read_contained(contained, num_partitions, part_names.index(task.task_id))
             final = dict(zip(found.column("id").to_pylist(), found.column("final").to_pylist()))
-            removed = {i: (r, final.get(cluster, cluster)) for i, (r, cluster) in removed.items()}
-            removed.update((i, (CONTAINED, final[i])) for i, hit in zip(c["id"], c["contained"]) if hit)
+            removed = {i: (r, final.get(i, cluster)) for i, (r, cluster) in removed.items()}
+            removed.update((i, (CONTAINED, final.get(i, i))) for i, hit in zip(c["id"], c["contained"]) if hit)
         hashes = iter(pq.read_table(index_dir / f"part-{task.task_id}.parquet", columns=["exact_hash"])
                       .column("exact_hash").to_pylist())  # the index holds one row per input row, in order
         columns = {**parquet_columns(task.inputs[0]), **DEDUP_COLUMNS}

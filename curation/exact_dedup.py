@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sciloom.curation.atomic_write import atomic_path
-from sciloom.curation.component_rounds import node_partition
+from sciloom.curation.component_rounds import write_moves
 from sciloom.curation.components import representatives
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.executor import Task
@@ -37,7 +37,6 @@ QUALITY_COLUMN = "quality_score"
 META_FILE = "meta.json"
 EXACT_DUPLICATE, FUZZY_DUPLICATE, CONTAINED = "exact_duplicate", "fuzzy_duplicate", "contained"
 DECISIONS_DIR = "decisions"
-EXACT_EDGES_DIR = "edges"
 DECISION_SCHEMA = pa.schema([("id", pa.string()), ("part", pa.string()), ("reason", pa.string()),
                              ("cluster", pa.string())])
 
@@ -148,10 +147,10 @@ def exact_task(parts: list[IndexPart], keys_dir: Path, num_partitions: int, task
         labels = table.column("exact_hash").combine_chunks().dictionary_encode().indices.to_numpy()
         removals, removed, kept, preferred = group_removals(labels, table, part_of, parts, EXACT_DUPLICATE)
         write_partitions(stage_dir, task.task_id, removals, part_of[removed], len(parts))
-        # The same removals as edges of the duplicate graph (removed node, kept node), for fuzzy dedup's components.
+        # The same removals as moves (removed node → kept node): edges of the graphs whose components fuzzy dedup
+        # and the containment chains find.
         node = (part_of.astype(np.int64) << 32) | table.column("row").to_numpy()
-        write_partitions(stage_dir / EXACT_EDGES_DIR, task.task_id, pa.table({"removed": node[removed], "kept": node[kept]}),
-                         node_partition(node[removed], num_partitions), num_partitions)
+        write_moves(stage_dir, task.task_id, node[removed], node[kept], num_partitions)
         stats.docs_in = int((~preferred).sum())
         stats.docs_out = stats.docs_in - len(removed)
         stats.rejected[EXACT_DUPLICATE] += len(removed)

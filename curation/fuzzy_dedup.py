@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sciloom.curation.component_rounds import node_partition, read_labels
+from sciloom.curation.component_rounds import node_partition, read_labels, read_moves, write_moves
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE,
                                           IndexPart, group_removals, read_decisions, write_table_atomic)
@@ -153,9 +153,8 @@ def graph_edges(pairs_dir: Path, exact_dir: Path | None, task: Task, num_partiti
         stats.notes["candidate_pairs_rejected"] += int(np.count_nonzero(distinct & ~verified))
         u, v = u[verified], v[verified]
         if exact_dir is not None:
-            exact = read_partition(exact_dir, names, partition)
-            u = np.concatenate([u, exact.column("removed").to_numpy()])
-            v = np.concatenate([v, exact.column("kept").to_numpy()])
+            moved, to = read_moves(exact_dir, names, partition)
+            u, v = np.concatenate([u, moved]), np.concatenate([v, to])
     return u, v, stats
 
 
@@ -174,7 +173,8 @@ def members_task(parts: list[IndexPart], labels_dir: Path, exact_decisions: Path
         if exact_decisions is not None and not part.reference:
             removed = read_decisions(exact_decisions, part.name, ["id"]).column("id").combine_chunks()
             exact_removed = pc.is_in(index.column("id").cast(pa.string()), value_set=removed).to_numpy(zero_copy_only=False)
-        members = pa.table({"label": labels.column("label"), "position": np.full(len(nodes), position, np.int32),
+        members = pa.table({"label": labels.column("label"), "node": nodes,
+                            "position": np.full(len(nodes), position, np.int32),
                             "id": index.column("id").cast(pa.string()), "quality": index.column("quality"),
                             "exact_removed": exact_removed})
         write_partitions(stage_dir, task.task_id, members, node_partition(labels.column("label").to_numpy(),
@@ -183,17 +183,22 @@ def members_task(parts: list[IndexPart], labels_dir: Path, exact_decisions: Path
     return [stats]
 
 
-def groups_task(parts: list[IndexPart], members_dir: Path, task: Task, stage_dir: Path) -> list[StepStats]:
+def groups_task(parts: list[IndexPart], members_dir: Path, num_partitions: int, task: Task,
+                stage_dir: Path) -> list[StepStats]:
     """One partition's components: the document each keeps (components.representatives) and the removal of the
-    others (exact duplicates keep their reason), shuffled by the removed document's part."""
+    others (exact duplicates keep their reason), shuffled by the removed document's part; and the same removals as
+    moves, for the containment chains."""
     stats = StepStats("fuzzy_groups")
     with stats.timer():
         table = read_partition(members_dir, [p.name for p in parts], int(task.task_id))
         part_of = table.column("position").to_numpy()
-        removals, removed, _, _ = group_removals(table.column("label").to_numpy(), table, part_of, parts, FUZZY_DUPLICATE)
+        removals, removed, kept, _ = group_removals(table.column("label").to_numpy(), table, part_of, parts,
+                                                    FUZZY_DUPLICATE)
         exact = table.column("exact_removed").to_numpy(zero_copy_only=False)[removed]
         removals = removals.set_column(2, "reason", pa.array(np.where(exact, EXACT_DUPLICATE, FUZZY_DUPLICATE)))
         write_partitions(stage_dir, task.task_id, removals, part_of[removed], len(parts))
+        node = table.column("node").to_numpy()
+        write_moves(stage_dir, task.task_id, node[removed], node[kept], num_partitions)
         stats.docs_in = table.num_rows
         stats.docs_out = table.num_rows - len(removed)
     return [stats]

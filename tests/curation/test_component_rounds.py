@@ -32,7 +32,7 @@ def _labels(tmp_path: Path, u: np.ndarray, v: np.ndarray, num_partitions: int) -
         return reports[-1]
 
     partitions = [Task(f"{k:05d}", ()) for k in range(num_partitions)]
-    folder, combined = run_components(stage, tmp_path / "rounds", partitions,
+    folder, combined = run_components(stage, "dedup_components", tmp_path / "rounds", partitions,
                             partial(_edges_of_partition, tmp_path / "edges.npz"), NUM_PARTS)
     labels = {}
     for position in range(NUM_PARTS):
