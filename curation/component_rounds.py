@@ -45,8 +45,8 @@ MAX_ROUNDS = 200
 
 # (stage name, stage folder, tasks, task function) -> the stage's report
 RunStage = Callable[[str, Path, list[Task], Callable[[Task, Path], list[StepStats]]], StageReport]
-# (task, number of partitions) -> that partition's edges (u, v), in any order and with repeats
-EdgeSource = Callable[[Task, int], tuple[np.ndarray, np.ndarray, StepStats]]
+# (task) -> that source task's edges (u, v), in any order and with repeats
+EdgeSource = Callable[[Task], tuple[np.ndarray, np.ndarray, StepStats]]
 
 
 def node_partition(nodes: np.ndarray, num_partitions: int) -> np.ndarray:
@@ -56,29 +56,35 @@ def node_partition(nodes: np.ndarray, num_partitions: int) -> np.ndarray:
     return (mixed % np.uint64(num_partitions)).astype(np.int64)
 
 
-def run_components(run_stage: RunStage, name: str, folder: Path, partitions: list[Task], edges: EdgeSource,
-                   num_parts: int) -> tuple[Path, StageReport]:
+def partitions_for(edges: int, edges_per_partition: int, most: int) -> int:
+    """How many partitions the rounds over about `edges` edges use: one per `edges_per_partition`, 1 to `most`."""
+    return max(1, min(most, -(-edges // edges_per_partition)))
+
+
+def run_components(run_stage: RunStage, name: str, folder: Path, sources: list[Task], edges: EdgeSource,
+                   num_partitions: int, num_parts: int) -> tuple[Path, StageReport]:
     """Run the rounds under `folder` (one stage folder per round, `name_large_3` and so on: a rerun resumes them)
-    and return the folder of the labels, one shuffle file per partition holding a batch per index part (`node`,
-    `label`: its component's smallest node; nodes that `edges` never names have none), and one report `name` of
-    every round (its labels step notes the number of rounds)."""
-    num_partitions = len(partitions)
-    previous = folder / "round-000-start"
-    reports = [run_stage(f"{name}_start", previous, partitions, partial(_start, edges, num_partitions))]
+    over `num_partitions` partitions, the first stage reading the edges of each of the `sources` tasks, and return
+    the folder of the labels, one shuffle file per partition holding a batch per index part (`node`, `label`: its
+    component's smallest node; nodes that `edges` never names have none), and one report `name` of every round
+    (its labels step notes the number of rounds)."""
+    partitions = [Task(name, ()) for name in _names(num_partitions)]
+    previous, writers = folder / "round-000-start", [task.task_id for task in sources]
+    reports = [run_stage(f"{name}_start", previous, sources, partial(_start, edges, num_partitions))]
     for round_ in itertools.count(1):
         if round_ > MAX_ROUNDS:
             raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds under {folder}")
         large, small = folder / f"round-{round_:03d}-large", folder / f"round-{round_:03d}-small"
         reports.append(run_stage(f"{name}_large_{round_}", large, partitions,
-                                 partial(_large_star, previous, num_partitions)))
+                                 partial(_large_star, previous, writers, num_partitions)))
         reports.append(run_stage(f"{name}_small_{round_}", small, partitions,
-                                 partial(_small_star, large, num_partitions)))
-        previous = small
+                                 partial(_small_star, large, _names(num_partitions), num_partitions)))
+        previous, writers = small, _names(num_partitions)
         if _changed(reports[-2]) + _changed(reports[-1]) == 0:
             break
     labels = folder / "labels"
     reports.append(run_stage(f"{name}_labels", labels, partitions,
-                             partial(_labels, previous, num_partitions, num_parts)))
+                             partial(_labels, previous, writers, num_parts)))
     reports[-1].steps[0].notes["rounds"] = round_
     return labels, StageReport.combined(name, folder, reports)
 
@@ -116,9 +122,10 @@ def _send(stage_dir: Path, task: Task, a: np.ndarray, b: np.ndarray, num_partiti
                      node_partition(a, num_partitions), num_partitions)
 
 
-def _receive(source: Path, num_partitions: int, task: Task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """This partition's edges, each once, sorted by (a, b); and where each a's run of rows starts."""
-    table = read_partition(source, _names(num_partitions), int(task.task_id))
+def _receive(source: Path, writers: list[str], task: Task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This partition's edges, from the files of the tasks `writers` of the stage in `source`, each once, sorted by
+    (a, b); and where each a's run of rows starts."""
+    table = read_partition(source, writers, int(task.task_id))
     a, b = table.column("a").to_numpy(), table.column("b").to_numpy()
     order = np.lexsort((b, a))
     a, b = a[order], b[order]
@@ -131,7 +138,7 @@ def _receive(source: Path, num_partitions: int, task: Task) -> tuple[np.ndarray,
 
 
 def _start(edges: EdgeSource, num_partitions: int, task: Task, stage_dir: Path) -> list[StepStats]:
-    u, v, stats = edges(task, num_partitions)
+    u, v, stats = edges(task)
     with stats.timer():
         nodes = np.unique(np.concatenate([u, v]))
         local = connected_components(len(nodes), np.searchsorted(nodes, u), np.searchsorted(nodes, v))
@@ -141,10 +148,10 @@ def _start(edges: EdgeSource, num_partitions: int, task: Task, stage_dir: Path) 
     return [stats]
 
 
-def _large_star(source: Path, num_partitions: int, task: Task, stage_dir: Path) -> list[StepStats]:
+def _large_star(source: Path, writers: list[str], num_partitions: int, task: Task, stage_dir: Path) -> list[StepStats]:
     stats = StepStats("components_large_star")
     with stats.timer():
-        a, b, first = _receive(source, num_partitions, task)
+        a, b, first = _receive(source, writers, task)
         group = np.cumsum(first) - 1
         smallest = np.minimum(a, np.minimum.reduceat(b, np.flatnonzero(first))[group]) if len(a) else a
         larger = b > a
@@ -155,10 +162,10 @@ def _large_star(source: Path, num_partitions: int, task: Task, stage_dir: Path) 
     return [stats]
 
 
-def _small_star(source: Path, num_partitions: int, task: Task, stage_dir: Path) -> list[StepStats]:
+def _small_star(source: Path, writers: list[str], num_partitions: int, task: Task, stage_dir: Path) -> list[StepStats]:
     stats = StepStats("components_small_star")
     with stats.timer():
-        a, b, first = _receive(source, num_partitions, task)  # b < a: each edge at its larger end
+        a, b, first = _receive(source, writers, task)  # b < a: each edge at its larger end
         smallest = b[first][np.cumsum(first) - 1]  # rows sorted by (a, b): a run's first b is its smallest
         moved = b != smallest
         _send(stage_dir, task, np.concatenate([a[first], b[moved]]), np.concatenate([smallest[first], smallest[moved]]),
@@ -168,10 +175,10 @@ def _small_star(source: Path, num_partitions: int, task: Task, stage_dir: Path) 
     return [stats]
 
 
-def _labels(source: Path, num_partitions: int, num_parts: int, task: Task, stage_dir: Path) -> list[StepStats]:
+def _labels(source: Path, writers: list[str], num_parts: int, task: Task, stage_dir: Path) -> list[StepStats]:
     stats = StepStats("components_labels")
     with stats.timer():
-        a, b, first = _receive(source, num_partitions, task)  # stars, every edge at both ends
+        a, b, first = _receive(source, writers, task)  # stars, every edge at both ends
         starts = np.flatnonzero(first)
         nodes = a[starts]
         labels = np.minimum(nodes, b[starts])  # a leaf's one neighbour is its centre; a centre's are all larger

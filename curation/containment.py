@@ -336,18 +336,18 @@ def final_document(moved: Mapping[T, T], start: T) -> T:
     return start
 
 
-def chain_edges(verdict_dir: Path, part_names: list[str], removal_moves: Path | None, task: Task,
-                num_partitions: int) -> tuple[np.ndarray, np.ndarray, StepStats]:
+def chain_edges(verdict_dir: Path, part_names: list[str], removal_moves: tuple[Path, list[str]] | None,
+                task: Task) -> tuple[np.ndarray, np.ndarray, StepStats]:
     """One partition's links of the chains a removed document's text is followed along: each contained document to
-    the one containing it, each exact or near duplicate to the copy its group keeps (`removal_moves`, the stage whose
-    partition tasks wrote them). Every document goes to at most one other and rank order makes the links acyclic: a
+    the one containing it, each exact or near duplicate to the copy its group keeps (`removal_moves`: the folder of
+    the stage that wrote them and its tasks). Every document goes to at most one other and rank order makes the links acyclic: a
     component is a tree, and its one document that does not go is where each of its documents' text ends."""
     stats = StepStats("containment_chains")
     with stats.timer():
         partition = int(task.task_id)
         u, v = read_moves(verdict_dir, part_names, partition)
         if removal_moves is not None:
-            moved, to = read_moves(removal_moves, [f"{k:05d}" for k in range(num_partitions)], partition)
+            moved, to = read_moves(*removal_moves, partition)
             u, v = np.concatenate([u, moved]), np.concatenate([v, to])
         stats.notes["links"] += len(u)
     return u, v, stats

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sciloom.curation.component_rounds import run_components
+from sciloom.curation.component_rounds import partitions_for, run_components
 from sciloom.curation.components import connected_components, representatives
 from sciloom.curation.containment import (chain_edges, chain_ends_task, chain_members_task, containment_index_task,
                                           containment_pairs_task, containment_task, final_document, judge_in_memory,
@@ -78,8 +78,9 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     inputs = _redo_if_inputs_changed(config, parts, upstream, work_dir, curated_dir)
 
     decisions: Path | None = None
-    moves: Path | None = None  # the stage whose partition tasks wrote the exact and near duplicates' moves
-    partitions = [Task(f"{i:05d}", ()) for i in range(config.num_partitions)]
+    # The stage folder where the exact and near duplicates' moves were written, and the tasks that wrote them.
+    moves: tuple[Path, list[str]] | None = None
+    partitions = _partitions(config.num_partitions)
     if config.exact:
         keys_dir, removals_dir, decisions = work_dir / "exact_keys", work_dir / "exact", work_dir / "exact_decisions"
         stage("dedup_exact_keys", keys_dir, [Task(p.name, (str(p.path),)) for p in parts],
@@ -87,7 +88,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_exact", removals_dir, partitions, partial(exact_task, parts, keys_dir, config.num_partitions))
         stage("dedup_exact_decisions", decisions, tasks,
               partial(exact_decisions_task, config.num_partitions, parts, removals_dir))
-        moves = removals_dir
+        moves = (removals_dir, [t.task_id for t in partitions])
     if config.fuzzy:
         bucket_dir, pairs_dir = work_dir / "lsh_buckets", work_dir / "lsh_pairs"
         write_json_atomic(work_dir / "lsh.json", {"threshold": config.threshold, "num_perm": config.num_perm,
@@ -99,16 +100,20 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_lsh_signatures", signature_dir, [Task(p.name, (str(p.path),)) for p in parts],
               partial(signatures_task, config, shared_dir, parts))
         stage("dedup_lsh_pairs", pairs_dir, partitions, partial(pairs_task, config, shared_dir, signature_dir, parts))
-        # The rounds' reports, one per stage, are given as one: how many rounds there are depends on the graph.
+        # The graph's components, and the steps keyed by component, use as many partitions as its edges need. The
+        # rounds' reports, one per stage, are given as one: how many rounds there are depends on the graph.
+        edges = _counted(reports, "dedup_lsh_pairs", "pair_checks_passed") + _counted(reports, "dedup_exact", EXACT_DUPLICATE)
+        graph = _partitions(partitions_for(edges, config.edges_per_partition, config.num_partitions))
         labels, report = run_components(partial(_stage, [], show_progress), "dedup_components", work_dir / "components",
-                                        partitions, partial(graph_edges, pairs_dir, moves), len(parts))
+                                        partitions, partial(graph_edges, pairs_dir, moves, config.num_partitions),
+                                        len(graph), len(parts))
         reports.append(report)
         members_dir, groups_dir = work_dir / "fuzzy_members", work_dir / "fuzzy_groups"
         stage("dedup_fuzzy_members", members_dir, [Task(p.name, (str(p.path),)) for p in parts],
-              partial(members_task, parts, labels, decisions, config.num_partitions))
-        stage("dedup_fuzzy_groups", groups_dir, partitions, partial(groups_task, parts, members_dir, config.num_partitions))
-        stage("dedup_fuzzy", work_dir / "fuzzy", tasks, partial(decisions_task, parts, groups_dir, config.num_partitions))
-        decisions, moves = work_dir / "fuzzy" / DECISIONS_DIR, groups_dir
+              partial(members_task, parts, labels, decisions, len(graph)))
+        stage("dedup_fuzzy_groups", groups_dir, graph, partial(groups_task, parts, members_dir, config.num_partitions))
+        stage("dedup_fuzzy", work_dir / "fuzzy", tasks, partial(decisions_task, parts, groups_dir, len(graph)))
+        decisions, moves = work_dir / "fuzzy" / DECISIONS_DIR, (groups_dir, [t.task_id for t in graph])
     containment: Path | None = None
     contained: Path | None = None
     if config.containment.enabled:
@@ -122,20 +127,23 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_containment", containment, tasks,
               partial(containment_task, config.containment, config.num_partitions, parts, ngram_dir, pairs_dir))
         # Where each removed document's text ends: chains of contained documents, and duplicates of them.
-        chains, report = run_components(partial(_stage, [], show_progress), "dedup_containment_chains",
-                                        work_dir / "containment_chains", partitions,
-                                        partial(chain_edges, containment, names, moves), len(parts))
+        moved = sum(_counted(reports, stage, reason) for stage, reason in (
+            ("dedup_exact", EXACT_DUPLICATE), ("dedup_fuzzy", FUZZY_DUPLICATE), ("dedup_containment", CONTAINED)))
+        chain = _partitions(partitions_for(moved, config.edges_per_partition, config.num_partitions))
+        ends, report = run_components(partial(_stage, [], show_progress), "dedup_containment_chains",
+                                      work_dir / "containment_chains", partitions,
+                                      partial(chain_edges, containment, names, moves), len(chain), len(parts))
         reports.append(report)
         members, contained = work_dir / "contained_members", work_dir / "contained_by_part"
         stage("dedup_contained_members", members, [Task(p.name, (str(p.path),)) for p in parts],
-              partial(chain_members_task, parts, chains, containment, decisions, config.num_partitions))
-        stage("dedup_contained", contained, partitions, partial(chain_ends_task, parts, members))
+              partial(chain_members_task, parts, ends, containment, decisions, len(chain)))
+        stage("dedup_contained", contained, chain, partial(chain_ends_task, parts, members))
         stage("dedup_containment_index", index_out, partitions,
               partial(containment_index_task, config.containment, ngram_dir, containment, names))
         write_index_meta(index_out, config.containment, config.num_partitions)
     # The curated stage records everything it derives from, for classification to include in its own settings.
     stage("dedup_filter", curated_dir, tasks, partial(filter_task, index_dir, decisions, containment, contained,
-                                                      config.num_partitions, [t.task_id for t in tasks],
+                                                      len(chain) if contained else 0, [t.task_id for t in tasks],
                                                       provenance(recipe_hash)),
           settings=inputs)
     return reports
@@ -236,6 +244,15 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
         # A contained document joins the cluster of the kept document its text ends in, and so do its duplicates.
         cluster = np.array([final_document(moved, int(c)) for c in cluster])
     return [Verdict(str(id_array[i]), str(id_array[cluster[i]]), reason[i], fractions.get(i)) for i in range(n)]
+
+
+def _partitions(count: int) -> list[Task]:
+    return [Task(f"{i:05d}", ()) for i in range(count)]
+
+
+def _counted(reports: list[StageReport], stage: str, key: str) -> int:
+    """A stage's count of `key` (rejected documents or a note), summed over its steps; 0 when it did not run."""
+    return sum(step.rejected.get(key, 0) + step.notes.get(key, 0) for r in reports if r.stage == stage for step in r.steps)
 
 
 def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn,

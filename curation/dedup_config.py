@@ -78,6 +78,12 @@ class DedupConfig(BaseModel):
     num_partitions: int = Field(8, ge=1, le=4096, description="Hash partitions of the exact hashes and of the "
                                                               "band buckets (one Ray task each): no task holds "
                                                               "the whole corpus's ids.")
+    edges_per_partition: int = Field(
+        4_000_000, ge=1, description="The duplicate graphs' components (near duplicates, containment chains) are "
+                                     "found in rounds over one partition per this many edges (at most "
+                                     "num_partitions; an edge costs a task about 100 B): every round reads each "
+                                     "partition's batch of every partition's file, so partitions the graph does "
+                                     "not need cost time, not memory.")
     reference_signatures: list[Path] = Field(
         default_factory=list, description="`signatures` folders of earlier runs (`<work_dir>/signatures`): "
                                           "documents duplicating one of those are removed; the earlier ones win.")

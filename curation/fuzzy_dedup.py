@@ -134,7 +134,7 @@ def _shared_file(stage_dir: Path, partition: int) -> Path:
     return stage_dir / f"shared-{partition:05d}.parquet"
 
 
-def graph_edges(pairs_dir: Path, exact_dir: Path | None, task: Task, num_partitions: int
+def graph_edges(pairs_dir: Path, exact_moves: tuple[Path, list[str]] | None, num_partitions: int, task: Task
                 ) -> tuple[np.ndarray, np.ndarray, StepStats]:
     """One partition's edges of the duplicate graph: its verified candidate pairs (each distinct pair counted once,
     verified or rejected) and its exact duplicates, each joined to the copy its group keeps. With those edges a
@@ -152,8 +152,8 @@ def graph_edges(pairs_dir: Path, exact_dir: Path | None, task: Task, num_partiti
         stats.notes["candidate_pairs_verified"] += int(np.count_nonzero(distinct & verified))
         stats.notes["candidate_pairs_rejected"] += int(np.count_nonzero(distinct & ~verified))
         u, v = u[verified], v[verified]
-        if exact_dir is not None:
-            moved, to = read_moves(exact_dir, names, partition)
+        if exact_moves is not None:
+            moved, to = read_moves(*exact_moves, partition)
             u, v = np.concatenate([u, moved]), np.concatenate([v, to])
     return u, v, stats
 

@@ -9,18 +9,19 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as scipy_components
 
-from sciloom.curation.component_rounds import node_partition, read_labels, run_components
+from sciloom.curation.component_rounds import node_partition, partitions_for, read_labels, run_components
 from sciloom.curation.executor import Task, run_stage
 from sciloom.curation.stats import StepStats
 
 NUM_PARTS = 4
+SOURCES = 3  # tasks handing edges to the rounds, whatever number of partitions the rounds use
 
 
-def _edges_of_partition(path: Path, task: Task, num_partitions: int) -> tuple[np.ndarray, np.ndarray, StepStats]:
-    """Every num_partitions-th edge of the file: a partition's edges may name any node."""
+def _edges_of_source(path: Path, task: Task) -> tuple[np.ndarray, np.ndarray, StepStats]:
+    """Every SOURCES-th edge of the file: a source's edges may name any node."""
     edges = np.load(path)
     k = int(task.task_id)
-    return edges["u"][k::num_partitions], edges["v"][k::num_partitions], StepStats("test_edges")
+    return edges["u"][k::SOURCES], edges["v"][k::SOURCES], StepStats("test_edges")
 
 
 def _labels(tmp_path: Path, u: np.ndarray, v: np.ndarray, num_partitions: int) -> tuple[dict[int, int], list]:
@@ -31,16 +32,16 @@ def _labels(tmp_path: Path, u: np.ndarray, v: np.ndarray, num_partitions: int) -
         reports.append(run_stage(name, folder, tasks, fn, show_progress=False))
         return reports[-1]
 
-    partitions = [Task(f"{k:05d}", ()) for k in range(num_partitions)]
-    folder, combined = run_components(stage, "dedup_components", tmp_path / "rounds", partitions,
-                            partial(_edges_of_partition, tmp_path / "edges.npz"), NUM_PARTS)
+    sources = [Task(f"{k:05d}", ()) for k in range(SOURCES)]
+    folder, combined = run_components(stage, "dedup_components", tmp_path / "rounds", sources,
+                                      partial(_edges_of_source, tmp_path / "edges.npz"), num_partitions, NUM_PARTS)
     labels = {}
     for position in range(NUM_PARTS):
         table = read_labels(folder, num_partitions, position)
         assert (table.column("node").to_numpy() >> 32 == position).all()
         labels.update(zip(table.column("node").to_pylist(), table.column("label").to_pylist()))
     rounds = sum(r.stage.startswith("dedup_components_large") for r in reports)
-    assert combined.tasks_total == len(reports) * num_partitions
+    assert combined.tasks_total == SOURCES + (len(reports) - 1) * num_partitions
     assert [s.name for s in combined.steps][-1] == "components_labels"
     assert combined.steps[-1].notes["rounds"] == rounds
     return labels, reports
@@ -104,6 +105,10 @@ def test_a_rerun_resumes_every_round(ray_session, tmp_path: Path) -> None:
     assert again == first
     assert [r.stage for r in rerun] == [r.stage for r in reports]
     assert all(r.tasks_skipped == r.tasks_total for r in rerun)
+
+
+def test_partitions_follow_the_edges_up_to_the_most_allowed() -> None:
+    assert [partitions_for(edges, 1_000, 8) for edges in (0, 1, 1_000, 1_001, 7_999, 10**9)] == [1, 1, 1, 2, 8, 8]
 
 
 def test_node_partitions_spread_one_parts_consecutive_rows() -> None:

@@ -160,7 +160,9 @@ def _write_parts(folder: Path, docs: list[tuple[str, str]], n_parts: int) -> Non
 
 
 def _stage_verdicts(tmp_path: Path, name: str, docs, n_parts: int, partitions: int) -> dict:
-    config = DedupConfig(exact=False, fuzzy=False, num_partitions=partitions, containment=CONFIG)
+    # one partition of the chains' rounds per move, up to `partitions`
+    config = DedupConfig(exact=False, fuzzy=False, num_partitions=partitions, edges_per_partition=1,
+                         containment=CONFIG)
     _write_parts(tmp_path / f"in-{name}", docs, n_parts)
     reports = run_dedup(config, tmp_path / f"in-{name}", tmp_path / f"work-{name}", tmp_path / f"out-{name}",
                         show_progress=False)
@@ -207,7 +209,8 @@ def test_each_part_reads_the_contained_documents_its_removals_follow(ray_session
     assert memory == {"s": (None, None), **got}
     # where each removed document's text ends is split by part: each filter task reads only its own documents',
     # the exact copy's through the excerpt it duplicates (a chain over two parts), the source's part nothing
-    batches = [read_contained(tmp_path / "work" / "contained_by_part", 2, k).to_pylist() for k in range(3)]
+    # (two moves: the chains take one partition of the rounds)
+    batches = [read_contained(tmp_path / "work" / "contained_by_part", 1, k).to_pylist() for k in range(3)]
     assert batches[0] == []
     assert batches[1:] == [[{"id": "e1", "final": "s"}], [{"id": "e2", "final": "s"}]]
     # the index of this run's kept text holds the source's n-grams, not the excerpt's own sentences

@@ -112,7 +112,8 @@ def test_clusters_equal_datasketch_lsh_candidates_checked_with_its_jaccard(share
 @pytest.mark.parametrize("partitions", [1, 2, 5])
 def test_ray_stages_count_rejected_pairs_and_match_the_in_memory_decisions(ray_session, shared_data, tmp_path,
                                                                            partitions: int) -> None:
-    """Overlapping windows chain into components that span partitions; one partition finds them in one task."""
+    """Overlapping windows chain into components that span partitions (one edge per partition of the rounds, up to
+    `partitions`); one partition finds them in one task."""
     texts = _overlapping_windows(shared_data)
     ids = [f"d{i:02d}" for i in range(len(texts))]
     parts = [list(range(k, len(texts), 3)) for k in range(3)]
@@ -121,7 +122,7 @@ def test_ray_stages_count_rejected_pairs_and_match_the_in_memory_decisions(ray_s
         pq.write_table(pa.table({"id": [ids[i] for i in rows], "text": [texts[i] for i in rows],
                                  "url": pa.nulls(len(rows), pa.string()), "source": ["test"] * len(rows),
                                  "lang": ["en"] * len(rows)}), tmp_path / "in" / f"part-{k:05d}.parquet")
-    config = CONFIG.model_copy(update={"num_partitions": partitions})
+    config = CONFIG.model_copy(update={"num_partitions": partitions, "edges_per_partition": 1})
     reports = run_dedup(config, tmp_path / "in", tmp_path / "work", tmp_path / "curated", show_progress=False)
     rejected = pq.read_table(tmp_path / "_curated" / "rejected" / "part-00000.parquet")
     for k in (1, 2):
