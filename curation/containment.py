@@ -50,10 +50,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sciloom.curation.atomic_write import write_bytes_atomic, write_json_atomic
-from sciloom.curation.component_rounds import node_partition, read_labels, read_moves, write_moves
+from sciloom.curation.component_rounds import read_moves, write_moves
 from sciloom.curation.dedup_config import ContainmentConfig
-from sciloom.curation.exact_dedup import (CONTAINED, QUALITY_COLUMN, IndexPart, index_rows,
-                                          read_decisions, write_table_atomic)
+from sciloom.curation.exact_dedup import (CONTAINED, QUALITY_COLUMN, IndexPart, index_rows, labelled_rows,
+                                          read_decisions, send_by_component, write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.lsh import fmix64
 from sciloom.curation.map_stage import part_path
@@ -359,11 +359,8 @@ def chain_members_task(parts: list[IndexPart], labels_dir: Path, verdict_dir: Pa
     removed by exact or fuzzy dedup), shuffled by its tree (the hash of its label)."""
     stats = StepStats("contained_members")
     with stats.timer():
-        position = [p.name for p in parts].index(task.task_id)
-        part = parts[position]
-        labels = read_labels(labels_dir, num_partitions, position)
-        nodes = labels.column("node").to_numpy()
-        ids = pq.read_table(part.path, columns=["id"]).column("id").take(pa.array(nodes & 0xFFFFFFFF)).cast(pa.string())
+        position, members = labelled_rows(parts, labels_dir, num_partitions, task, ["id"])
+        part, nodes, ids = parts[position], members.column("node").to_numpy(), members.column("id").cast(pa.string())
         goes = np.zeros(len(nodes), dtype=bool)
         if not part.reference:  # an earlier run's documents are never removed: chains end there
             verdicts = pq.read_table(part_path(verdict_dir, part.name), columns=["node"],
@@ -372,9 +369,8 @@ def chain_members_task(parts: list[IndexPart], labels_dir: Path, verdict_dir: Pa
             if decisions is not None:
                 removed = read_decisions(decisions, part.name, ["id"]).column("id").combine_chunks()
                 goes |= pc.is_in(ids, value_set=removed).to_numpy(zero_copy_only=False)
-        members = pa.table({"label": labels.column("label"), "node": nodes, "id": ids, "goes": goes})
-        write_partitions(stage_dir, task.task_id, members, node_partition(labels.column("label").to_numpy(),
-                                                                          num_partitions), num_partitions)
+        members = pa.table({"label": members.column("label"), "node": nodes, "id": ids, "goes": goes})
+        send_by_component(stage_dir, task.task_id, members, num_partitions)
         stats.docs_in = stats.docs_out = len(nodes)
     return [stats]
 

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sciloom.curation.atomic_write import atomic_path
-from sciloom.curation.component_rounds import write_moves
+from sciloom.curation.component_rounds import node_partition, read_labels, write_moves
 from sciloom.curation.components import representatives
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.executor import Task
@@ -112,6 +112,24 @@ def index_rows(parts: list[IndexPart], nodes: np.ndarray, columns: list[str]) ->
     if not tables:
         return pa.schema([pq.read_schema(parts[0].path).field(c) for c in columns]).empty_table()
     return pa.concat_tables(tables)
+
+
+def labelled_rows(parts: list[IndexPart], labels_dir: Path, num_partitions: int, task: Task,
+                  columns: list[str]) -> tuple[int, pa.Table]:
+    """The index part `task` names (its position) and its documents in a graph whose components `labels_dir` holds
+    (component_rounds): their `label`, `node` and `columns` of their index rows, by node."""
+    position = [p.name for p in parts].index(task.task_id)
+    labels = read_labels(labels_dir, num_partitions, position)
+    rows = pq.read_table(parts[position].path, columns=columns).take(pa.array(labels.column("node").to_numpy() & 0xFFFFFFFF))
+    for name in columns:
+        labels = labels.append_column(name, rows.column(name))
+    return position, labels
+
+
+def send_by_component(stage_dir: Path, task_id: str, members: pa.Table, num_partitions: int) -> None:
+    """Rows with a `label` column, shuffled by the hash of their component's label."""
+    write_partitions(stage_dir, task_id, members, node_partition(members.column("label").to_numpy(), num_partitions),
+                     num_partitions)
 
 
 def hash_partitions(hashes: pa.ChunkedArray, num_partitions: int) -> np.ndarray:

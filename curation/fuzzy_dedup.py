@@ -22,10 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sciloom.curation.component_rounds import node_partition, read_labels, read_moves, write_moves
+from sciloom.curation.component_rounds import node_partition, read_moves, write_moves
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE,
-                                          IndexPart, group_removals, read_decisions, write_table_atomic)
+                                          IndexPart, group_removals, labelled_rows, read_decisions,
+                                          send_by_component, write_table_atomic)
 from sciloom.curation.executor import Task
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
@@ -164,22 +165,17 @@ def members_task(parts: list[IndexPart], labels_dir: Path, exact_decisions: Path
     them, shuffled by their component (the hash of its label)."""
     stats = StepStats("fuzzy_members")
     with stats.timer():
-        position = [p.name for p in parts].index(task.task_id)
-        part = parts[position]
-        labels = read_labels(labels_dir, num_partitions, position)
-        nodes = labels.column("node").to_numpy()
-        index = pq.read_table(part.path, columns=["id", "quality"]).take(pa.array(nodes & 0xFFFFFFFF))
-        exact_removed = np.zeros(len(nodes), dtype=bool)
+        position, members = labelled_rows(parts, labels_dir, num_partitions, task, ["id", "quality"])
+        part, ids = parts[position], members.column("id").cast(pa.string())
+        exact_removed = np.zeros(members.num_rows, dtype=bool)
         if exact_decisions is not None and not part.reference:
             removed = read_decisions(exact_decisions, part.name, ["id"]).column("id").combine_chunks()
-            exact_removed = pc.is_in(index.column("id").cast(pa.string()), value_set=removed).to_numpy(zero_copy_only=False)
-        members = pa.table({"label": labels.column("label"), "node": nodes,
-                            "position": np.full(len(nodes), position, np.int32),
-                            "id": index.column("id").cast(pa.string()), "quality": index.column("quality"),
-                            "exact_removed": exact_removed})
-        write_partitions(stage_dir, task.task_id, members, node_partition(labels.column("label").to_numpy(),
-                                                                          num_partitions), num_partitions)
-        stats.docs_in = stats.docs_out = len(nodes)
+            exact_removed = pc.is_in(ids, value_set=removed).to_numpy(zero_copy_only=False)
+        members = (members.set_column(members.schema.get_field_index("id"), "id", ids)
+                   .append_column("position", pa.array(np.full(members.num_rows, position, np.int32)))
+                   .append_column("exact_removed", pa.array(exact_removed)))
+        send_by_component(stage_dir, task.task_id, members, num_partitions)
+        stats.docs_in = stats.docs_out = members.num_rows
     return [stats]
 
 
