@@ -397,19 +397,20 @@ def test_truncated_jsonl_gz_keeps_the_lines_before(tmp_path: Path) -> None:
     assert reader.stats.skipped["corrupt_stream"] == 1
 
 
-@pytest.mark.parametrize("suffix", [".zst", ".xz"])
-def test_corrupt_zstd_and_xz_streams_keep_the_documents_before_and_are_counted(tmp_path: Path, suffix: str,
-                                                                                monkeypatch) -> None:
+@pytest.mark.parametrize("suffix", [".zst", ".xz", ".bz2"])
+def test_corrupt_zstd_xz_and_bz2_streams_keep_the_documents_before_and_are_counted(tmp_path: Path, suffix: str,
+                                                                                    monkeypatch) -> None:
     """zstd and xz raise errors of their own classes on damaged data: a damaged .zst or .xz file stopped its task,
     and planning a large one stopped the run. Now the documents before the damage are kept and the damage counted,
-    as for gzip; JSON lines and text split into documents alike."""
+    as for gzip (and bz2, whose OSError was always caught); JSON lines and text split into documents alike."""
+    import bz2
     import lzma
 
     import zstandard
 
     from sciloom.curation import inputs
 
-    compress = {".zst": zstandard.ZstdCompressor().compress, ".xz": lzma.compress}[suffix]
+    compress = {".zst": zstandard.ZstdCompressor().compress, ".xz": lzma.compress, ".bz2": bz2.compress}[suffix]
     # Varied text, so that the damage lies beyond the first blocks the decoder reads (zstd reads 128 KiB at a time).
     rng = random.Random(0)
     words = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9))) for _ in range(3000)]
@@ -419,7 +420,8 @@ def test_corrupt_zstd_and_xz_streams_keep_the_documents_before_and_are_counted(t
     for name, raw, options in (("r.jsonl", records, {}), ("p.txt", paragraphs, {"split_before": r"^\s*$"})):
         packed = compress(raw)
         damaged = tmp_path / (name + suffix)
-        middle = len(packed) // 2
+        # (bz2 decodes whole 900 kB blocks: the damage must lie beyond the first)
+        middle = len(packed) * (3 if suffix == ".bz2" else 2) // 4
         damaged.write_bytes(packed[:middle] + bytes(b ^ 0xFF for b in packed[middle:middle + 64]) + packed[middle + 64:])
         config = InputsConfig(paths=[str(damaged)], **options)
         reader = reader_for(config)
