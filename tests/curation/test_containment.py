@@ -213,6 +213,11 @@ def test_each_part_reads_the_contained_documents_its_removals_follow(ray_session
     batches = [read_contained(tmp_path / "work" / "contained_by_part", 1, k).to_pylist() for k in range(3)]
     assert batches[0] == []
     assert batches[1:] == [[{"id": "e1", "final": "s"}], [{"id": "e2", "final": "s"}]]
+    # without fuzzy dedup the exact step's own moves carry the copy along
+    exact_only = config.model_copy(update={"fuzzy": False})
+    run_dedup(exact_only, tmp_path / "in", tmp_path / "work-exact", tmp_path / "out-exact", show_progress=False)
+    rejected = pq.read_table(tmp_path / "_out-exact" / "rejected").to_pylist()
+    assert {r["id"]: (r["reject_reason"], r["duplicate_of"]) for r in rejected} == got
     # the index of this run's kept text holds the source's n-grams, not the excerpt's own sentences
     index = next(r for r in reports if r.stage == "dedup_containment_index")
     assert sum(step.notes["kept_ngrams"] for step in index.steps) == ngram_sets([source], CONFIG.ngram)[0].size
