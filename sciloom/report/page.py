@@ -86,6 +86,12 @@ def funnel(facts: RunFacts) -> str:
             + by_source)
 
 
+# The duplicate graph's statistics as the dedup section names them.
+_GRAPH_NOTES = {"candidate_pairs_verified": "candidate pairs verified", "candidate_pairs_rejected": "candidate pairs "
+                "rejected", "nodes": "documents with an exact or near duplicate", "components": "clusters",
+                "rounds": "rounds to find the clusters"}
+
+
 def dedup(facts: RunFacts) -> str:
     stages = {s["stage"]: s for s in facts.curation}
     final = stages.get("dedup_filter")
@@ -94,10 +100,10 @@ def dedup(facts: RunFacts) -> str:
     removed = final["steps"][-1]["rejected"]
     html = svg.bars(sorted(removed.items()), "documents removed by dedup, by kind")
     components = stages.get("dedup_components")
-    if components:  # candidate pairs, documents in the duplicate graph, components, rounds to find them
+    if components:
         steps = {step["name"]: step.get("notes", {}) for step in components["steps"]}
         notes = {**steps.get("fuzzy_pairs", {}), **steps.get("components_labels", {})}
-        html += table(["fuzzy dedup", "count"], [[k, v] for k, v in sorted(notes.items()) if k != "edges_out"])
+        html += table(["fuzzy dedup", "count"], [[name, notes[key]] for key, name in _GRAPH_NOTES.items() if key in notes])
     for example in facts.dedup_examples:
         html += (f'<h4>{escape(example["reject_reason"])}: {escape(example["id"])} duplicates '
                  f'{escape(example["duplicate_of"])}</h4><div class="pair">'

@@ -69,3 +69,34 @@ def test_sources_are_counted_over_every_batch_of_every_part(tmp_path):
                        row_group_size=64)
     expected = {str(s): sum(r["source"] == s for r in rows) for s in sources}
     assert _value_counts(tmp_path, "source") == expected and sum(expected.values()) == 3000
+
+
+def test_the_dedup_section_counts_the_duplicate_graph_of_a_stopped_run(ray_session, shared_data, tmp_path):
+    """A run that stopped after dedup: the report reads the dedup stages' own statistics, the components' rounds as
+    one stage, and names the graph's counts."""
+    from sciloom.curation.dedup import run_dedup
+    from sciloom.curation.dedup_config import DedupConfig
+    from sciloom.report import page
+    from sciloom.report.collect import collect
+
+    paths = sorted((shared_data / "general" / "bbc-news" / "tech").glob("*.txt"))[:12]
+    texts = [" ".join(p.read_text(encoding="latin-1").split()) for p in paths]
+    words = texts[1].split()
+    docs = [(f"s{i:02d}", t) for i, t in enumerate(texts)] + [
+        ("x-exact", texts[0].upper()), ("x-near", " ".join(words[:-3] + ["and", "one", "more", "line"]))]
+    curation = tmp_path / "curation"
+    for k in range(2):
+        _write(curation / "extract", f"part-{k:05d}.parquet",
+               [{"id": i, "text": t, "source": "bbc"} for i, t in docs[k::2]])
+    run_dedup(DedupConfig(num_partitions=2), curation / "extract", curation / "dedup", curation / "curated",
+              show_progress=False)
+
+    facts = collect(tmp_path)
+    stages = [s["stage"] for s in facts.curation]
+    assert "dedup_components" in stages and not any("_large_" in s or "_start" in s for s in stages)
+    html = page.dedup(facts)
+    # the exact copy with s00 and the near copy with s01: 4 documents in 2 clusters, one verified candidate pair
+    for name, count in (("documents with an exact or near duplicate", 4), ("clusters", 2),
+                        ("candidate pairs verified", 1)):
+        assert f"<td>{name}</td><td>{count}</td>" in html, name
+    assert "rounds to find the clusters" in html
