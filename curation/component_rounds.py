@@ -6,9 +6,9 @@ The rounds alternate large-star and small-star (Kiveris, Lattanzi, Mirrokni, Ras
 small, dense clusters of near-duplicates. Label propagation instead needs one round per unit of graph diameter.
 
 An edge travels as a row (a, b), "b is a neighbour of a", in a's partition (`node_partition`).
-- start: each partition's edges (the caller's) are replaced by the stars of their own connected components (every
-  node to the smallest node of its local component): the same components, and a clique of c nodes leaves c - 1
-  edges.
+- start: each source task's edges (the caller's) are replaced by the stars of their own connected components
+  (every node to the smallest node of its local component): the same components, and a clique of c nodes leaves
+  c - 1 edges.
 - large-star at a: each larger neighbour of a is re-attached to m(a), the smallest of a and its neighbours. It needs
   every edge at both ends.
 - small-star at a: a and its smaller neighbours are attached to the smallest of them. It needs each edge at its
@@ -68,7 +68,7 @@ def run_components(run_stage: RunStage, name: str, folder: Path, sources: list[T
     the folder of the labels, one shuffle file per partition holding a batch per index part (`node`, `label`: its
     component's smallest node; nodes that `edges` never names have none), and one report `name` of every round
     (its labels step notes the number of rounds)."""
-    partitions = [Task(name, ()) for name in _names(num_partitions)]
+    partitions = [Task(task_id, ()) for task_id in _names(num_partitions)]
     previous, writers = folder / "round-000-start", [task.task_id for task in sources]
     reports = [run_stage(f"{name}_start", previous, sources, partial(_start, edges, num_partitions))]
     for round_ in itertools.count(1):
