@@ -340,8 +340,9 @@ def chain_edges(verdict_dir: Path, part_names: list[str], removal_moves: tuple[P
                 task: Task) -> tuple[np.ndarray, np.ndarray, StepStats]:
     """One partition's links of the chains a removed document's text is followed along: each contained document to
     the one containing it, each exact or near duplicate to the copy its group keeps (`removal_moves`: the folder of
-    the stage that wrote them and its tasks). Every document goes to at most one other and rank order makes the links acyclic: a
-    component is a tree, and its one document that does not go is where each of its documents' text ends."""
+    the stage that wrote them and its tasks). Every document goes to at most one other and rank order makes the
+    links acyclic: a component is a tree, and its one document that does not go is where each of its documents'
+    text ends."""
     stats = StepStats("containment_chains")
     with stats.timer():
         partition = int(task.task_id)

@@ -38,8 +38,9 @@ from sciloom.curation.containment import (chain_edges, chain_ends_task, chain_me
                                           reference_index_metas, write_index_meta)
 from sciloom.curation.dedup_config import DedupConfig
 from sciloom.curation.document import REJECT_REASON, parquet_columns, read_documents, schema_for
-from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE, IndexPart, exact_decisions_task, exact_keys_task,
-                                          exact_task, index_task, read_decisions, reference_parts, signature_meta)
+from sciloom.curation.exact_dedup import (CONTAINED, DECISIONS_DIR, EXACT_DUPLICATE, FUZZY_DUPLICATE, META_FILE,
+                                          IndexPart, exact_decisions_task, exact_keys_task, exact_task, index_task,
+                                          read_decisions, reference_parts, signature_meta)
 from sciloom.curation.executor import (StageReport, Task, bookkeeping_dir, changed_fields,
                                        recorded_settings, run_stage)
 from sciloom.curation.fuzzy_dedup import (bucket_task, decisions_task, graph_edges, groups_task, members_task,
@@ -102,7 +103,8 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         stage("dedup_lsh_pairs", pairs_dir, partitions, partial(pairs_task, config, shared_dir, signature_dir, parts))
         # The graph's components, and the steps keyed by component, use as many partitions as its edges need. The
         # rounds' reports, one per stage, are given as one: how many rounds there are depends on the graph.
-        edges = _counted(reports, "dedup_lsh_pairs", "pair_checks_passed") + _counted(reports, "dedup_exact", EXACT_DUPLICATE)
+        edges = (_counted(reports, "dedup_lsh_pairs", "pair_checks_passed")
+                 + _counted(reports, "dedup_exact", EXACT_DUPLICATE))
         graph = _partitions(partitions_for(edges, config.edges_per_partition, config.num_partitions))
         labels, report = run_components(partial(_stage, [], show_progress), "dedup_components", work_dir / "components",
                                         partitions, partial(graph_edges, pairs_dir, moves, config.num_partitions),
@@ -252,7 +254,8 @@ def _partitions(count: int) -> list[Task]:
 
 def _counted(reports: list[StageReport], stage: str, key: str) -> int:
     """A stage's count of `key` (rejected documents or a note), summed over its steps; 0 when it did not run."""
-    return sum(step.rejected.get(key, 0) + step.notes.get(key, 0) for r in reports if r.stage == stage for step in r.steps)
+    return sum(step.rejected.get(key, 0) + step.notes.get(key, 0)
+               for report in reports if report.stage == stage for step in report.steps)
 
 
 def _stage(reports: list[StageReport], show_progress: bool, name: str, stage_dir: Path, tasks: list[Task], fn,

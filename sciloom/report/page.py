@@ -103,7 +103,8 @@ def dedup(facts: RunFacts) -> str:
     if components:
         steps = {step["name"]: step.get("notes", {}) for step in components["steps"]}
         notes = {**steps.get("fuzzy_pairs", {}), **steps.get("components_labels", {})}
-        html += table(["fuzzy dedup", "count"], [[name, notes[key]] for key, name in _GRAPH_NOTES.items() if key in notes])
+        html += table(["fuzzy dedup", "count"],
+                      [[name, notes[key]] for key, name in _GRAPH_NOTES.items() if key in notes])
     for example in facts.dedup_examples:
         html += (f'<h4>{escape(example["reject_reason"])}: {escape(example["id"])} duplicates '
                  f'{escape(example["duplicate_of"])}</h4><div class="pair">'
