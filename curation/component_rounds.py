@@ -30,7 +30,7 @@ import pyarrow as pa
 from sciloom.curation.components import connected_components
 from sciloom.curation.executor import StageReport, Task
 from sciloom.curation.lsh import fmix64
-from sciloom.curation.shuffle import read_partition, write_partitions
+from sciloom.curation.shuffle import partition_names, read_partition, write_partitions
 from sciloom.curation.stats import StepStats
 
 EDGE_SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.int64())])
@@ -68,7 +68,7 @@ def run_components(run_stage: RunStage, name: str, folder: Path, sources: list[T
     the folder of the labels, one shuffle file per partition holding a batch per index part (`node`, `label`: its
     component's smallest node; nodes that `edges` never names have none), and one report `name` of every round
     (its labels step notes the number of rounds)."""
-    partitions = [Task(task_id, ()) for task_id in _names(num_partitions)]
+    partitions = [Task(task_id, ()) for task_id in partition_names(num_partitions)]
     previous, writers = folder / "round-000-start", [task.task_id for task in sources]
     reports = [run_stage(f"{name}_start", previous, sources, partial(_start, edges, num_partitions))]
     for round_ in itertools.count(1):
@@ -78,8 +78,8 @@ def run_components(run_stage: RunStage, name: str, folder: Path, sources: list[T
         reports.append(run_stage(f"{name}_large_{round_}", large, partitions,
                                  partial(_large_star, previous, writers, num_partitions)))
         reports.append(run_stage(f"{name}_small_{round_}", small, partitions,
-                                 partial(_small_star, large, _names(num_partitions), num_partitions)))
-        previous, writers = small, _names(num_partitions)
+                                 partial(_small_star, large, partition_names(num_partitions), num_partitions)))
+        previous, writers = small, partition_names(num_partitions)
         if _changed(reports[-2]) + _changed(reports[-1]) == 0:
             break
     labels = folder / "labels"
@@ -103,16 +103,12 @@ def read_moves(stage_dir: Path, task_ids: list[str], partition: int) -> tuple[np
 
 def read_labels(labels: Path, num_partitions: int, part_position: int) -> pa.Table:
     """The (node, label) rows of one index part's nodes, sorted by node."""
-    table = read_partition(labels, _names(num_partitions), part_position)
+    table = read_partition(labels, partition_names(num_partitions), part_position)
     return table.sort_by("node")
 
 
 def _changed(report: StageReport) -> int:
     return sum(step.notes.get(CHANGED, 0) for step in report.steps)
-
-
-def _names(num_partitions: int) -> list[str]:
-    return [f"{k:05d}" for k in range(num_partitions)]
 
 
 def _send(stage_dir: Path, task: Task, a: np.ndarray, b: np.ndarray, num_partitions: int, both_ends: bool) -> None:

@@ -58,7 +58,7 @@ from sciloom.curation.executor import Task
 from sciloom.curation.lsh import fmix64
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.minhash import ngram_sets, sorted_distinct
-from sciloom.curation.shuffle import read_partition, write_partitions
+from sciloom.curation.shuffle import partition_names, read_partition, write_partitions
 from sciloom.curation.stats import StepStats
 
 _U64 = np.uint64
@@ -305,7 +305,7 @@ def containment_task(config: ContainmentConfig, num_partitions: int, parts: list
     with stats.timer():
         docs = pq.read_table(docs_file(ngram_dir, task.task_id), columns=["id", "node", "size"])
         position = [p.name for p in parts].index(task.task_id)
-        pairs = read_partition(pairs_dir, [f"{k:05d}" for k in range(num_partitions)], position)
+        pairs = read_partition(pairs_dir, partition_names(num_partitions), position)
         # A pair's n-grams spread over partitions: add its counts up first.
         summed = sum_by_pair(*(pairs.column(c).to_numpy() for c in ("lower", "higher", "shared")))
         nodes = docs.column("node").to_numpy()
@@ -402,7 +402,7 @@ def chain_ends_task(parts: list[IndexPart], members_dir: Path, task: Task, stage
 def read_contained(contained_dir: Path, num_partitions: int, part_position: int) -> pa.Table:
     """(id, final) of one part's documents that go (`chain_ends_task`), contained or duplicates: the kept document
     each one's text ends in."""
-    return read_partition(contained_dir, [f"{k:05d}" for k in range(num_partitions)], part_position)
+    return read_partition(contained_dir, partition_names(num_partitions), part_position)
 
 
 def containment_index_task(config: ContainmentConfig, ngram_dir: Path, verdict_dir: Path, part_names: list[str],

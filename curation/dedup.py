@@ -50,6 +50,7 @@ from sciloom.curation.map_stage import part_path, rejected_path
 from sciloom.curation.minhash import MinHasher, ngram_sets
 from sciloom.curation.normalize import exact_hashes
 from sciloom.curation.part_writer import PartWriter, provenance
+from sciloom.curation.shuffle import partition_names
 from sciloom.curation.stage_reader import tasks_over_stage
 from sciloom.curation.atomic_write import write_json_atomic
 from sciloom.curation.stats import StepStats
@@ -77,6 +78,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     parts = [IndexPart(t.task_id, index_dir / f"part-{t.task_id}.parquet", False) for t in tasks]
     parts += reference_parts(config)
     inputs = _redo_if_inputs_changed(config, parts, upstream, work_dir, curated_dir)
+    part_tasks = [Task(p.name, (str(p.path),)) for p in parts]  # one per index part, earlier runs' included
 
     decisions: Path | None = None
     # The stage folder where the exact and near duplicates' moves were written, and the tasks that wrote them.
@@ -84,21 +86,21 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
     partitions = _partitions(config.num_partitions)
     if config.exact:
         keys_dir, removals_dir, decisions = work_dir / "exact_keys", work_dir / "exact", work_dir / "exact_decisions"
-        stage("dedup_exact_keys", keys_dir, [Task(p.name, (str(p.path),)) for p in parts],
+        stage("dedup_exact_keys", keys_dir, part_tasks,
               partial(exact_keys_task, config.num_partitions, parts))
         stage("dedup_exact", removals_dir, partitions, partial(exact_task, parts, keys_dir, config.num_partitions))
         stage("dedup_exact_decisions", decisions, tasks,
               partial(exact_decisions_task, config.num_partitions, parts, removals_dir))
-        moves = (removals_dir, [t.task_id for t in partitions])
+        moves = (removals_dir, partition_names(config.num_partitions))
     if config.fuzzy:
         bucket_dir, pairs_dir = work_dir / "lsh_buckets", work_dir / "lsh_pairs"
         write_json_atomic(work_dir / "lsh.json", {"threshold": config.threshold, "num_perm": config.num_perm,
                                                   **dataclasses.asdict(config.lsh)})
-        stage("dedup_lsh_buckets", bucket_dir, [Task(p.name, (str(p.path),)) for p in parts],
+        stage("dedup_lsh_buckets", bucket_dir, part_tasks,
               partial(bucket_task, config, parts, decisions))
         shared_dir, signature_dir = work_dir / "lsh_shared", work_dir / "lsh_signatures"
         stage("dedup_lsh_shared", shared_dir, partitions, partial(shared_task, bucket_dir, parts))
-        stage("dedup_lsh_signatures", signature_dir, [Task(p.name, (str(p.path),)) for p in parts],
+        stage("dedup_lsh_signatures", signature_dir, part_tasks,
               partial(signatures_task, config, shared_dir, parts))
         stage("dedup_lsh_pairs", pairs_dir, partitions, partial(pairs_task, config, shared_dir, signature_dir, parts))
         # The graph's components, and the steps keyed by component, use as many partitions as its edges need. The
@@ -111,13 +113,14 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
                                         len(graph), len(parts))
         reports.append(report)
         members_dir, groups_dir = work_dir / "fuzzy_members", work_dir / "fuzzy_groups"
-        stage("dedup_fuzzy_members", members_dir, [Task(p.name, (str(p.path),)) for p in parts],
+        stage("dedup_fuzzy_members", members_dir, part_tasks,
               partial(members_task, parts, labels, decisions, len(graph)))
         stage("dedup_fuzzy_groups", groups_dir, graph, partial(groups_task, parts, members_dir, config.num_partitions))
         stage("dedup_fuzzy", work_dir / "fuzzy", tasks, partial(decisions_task, parts, groups_dir, len(graph)))
-        decisions, moves = work_dir / "fuzzy" / DECISIONS_DIR, (groups_dir, [t.task_id for t in graph])
+        decisions, moves = work_dir / "fuzzy" / DECISIONS_DIR, (groups_dir, partition_names(len(graph)))
     containment: Path | None = None
     contained: Path | None = None
+    chain: list[Task] = []  # the partitions of the containment chains' rounds
     if config.containment.enabled:
         ngram_dir, pairs_dir = work_dir / "containment_ngrams", work_dir / "containment_pairs"
         containment, index_out = work_dir / "containment", work_dir / "containment_index"
@@ -137,7 +140,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
                                       partial(chain_edges, containment, names, moves), len(chain), len(parts))
         reports.append(report)
         members, contained = work_dir / "contained_members", work_dir / "contained_by_part"
-        stage("dedup_contained_members", members, [Task(p.name, (str(p.path),)) for p in parts],
+        stage("dedup_contained_members", members, part_tasks,
               partial(chain_members_task, parts, ends, containment, decisions, len(chain)))
         stage("dedup_contained", contained, chain, partial(chain_ends_task, parts, members))
         stage("dedup_containment_index", index_out, partitions,
@@ -145,7 +148,7 @@ def run_dedup(config: DedupConfig, input_dir: Path, work_dir: Path, curated_dir:
         write_index_meta(index_out, config.containment, config.num_partitions)
     # The curated stage records everything it derives from, for classification to include in its own settings.
     stage("dedup_filter", curated_dir, tasks, partial(filter_task, index_dir, decisions, containment, contained,
-                                                      len(chain) if contained else 0, [t.task_id for t in tasks],
+                                                      len(chain), [t.task_id for t in tasks],
                                                       provenance(recipe_hash)),
           settings=inputs)
     return reports
@@ -249,7 +252,7 @@ def dedup_documents(config: DedupConfig, ids: Sequence[str], texts: Sequence[str
 
 
 def _partitions(count: int) -> list[Task]:
-    return [Task(f"{i:05d}", ()) for i in range(count)]
+    return [Task(name, ()) for name in partition_names(count)]
 
 
 def _counted(reports: list[StageReport], stage: str, key: str) -> int:

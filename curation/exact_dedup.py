@@ -30,7 +30,7 @@ from sciloom.curation.executor import Task
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.minhash import MinHasher
 from sciloom.curation.normalize import exact_hashes
-from sciloom.curation.shuffle import read_partition, write_partitions
+from sciloom.curation.shuffle import partition_names, read_partition, write_partitions
 from sciloom.curation.stats import StepStats
 
 QUALITY_COLUMN = "quality_score"
@@ -183,7 +183,7 @@ def exact_decisions_task(num_partitions: int, parts: list[IndexPart], removals_d
     stats = StepStats("exact_decisions")
     with stats.timer():
         position = [p.name for p in parts].index(task.task_id)
-        table = read_partition(removals_dir, [f"{k:05d}" for k in range(num_partitions)], position)
+        table = read_partition(removals_dir, partition_names(num_partitions), position)
         write_table_atomic(part_path(stage_dir, task.task_id), table.cast(DECISION_SCHEMA))
         # The documents whose removal this step hands on (as the LSH shuffle steps count what they pass on).
         stats.docs_in = stats.docs_out = table.num_rows

@@ -30,7 +30,7 @@ from sciloom.curation.exact_dedup import (DECISION_SCHEMA, DECISIONS_DIR, EXACT_
 from sciloom.curation.executor import Task
 from sciloom.curation.map_stage import part_path
 from sciloom.curation.lsh import SharedBuckets, band_keys, shared_buckets, verified_pairs
-from sciloom.curation.shuffle import read_partition, write_partitions, write_shuffle
+from sciloom.curation.shuffle import partition_names, read_partition, write_partitions, write_shuffle
 from sciloom.curation.stats import StepStats
 
 _BUCKET_SCHEMA = pa.schema([("band", pa.uint16()), ("key", pa.uint64()), ("node", pa.int64())])
@@ -92,8 +92,8 @@ def signatures_task(config: DedupConfig, shared_dir: Path, parts: list[IndexPart
     stats = StepStats("lsh_signatures")
     with stats.timer():
         position = [p.name for p in parts].index(task.task_id)
-        needed = [read_partition(shared_dir, [f"{k:05d}"], position).column("node").to_numpy()
-                  for k in range(config.num_partitions)]
+        needed = [read_partition(shared_dir, [name], position).column("node").to_numpy()
+                  for name in partition_names(config.num_partitions)]
         rows = np.unique(np.concatenate(needed) & 0xFFFFFFFF)
         signature = pa.FixedSizeListArray.from_arrays(pa.array([], pa.uint32()), config.num_perm)
         if rows.size:
@@ -138,11 +138,11 @@ def _shared_file(stage_dir: Path, partition: int) -> Path:
 def graph_edges(pairs_dir: Path, exact_moves: tuple[Path, list[str]] | None, num_partitions: int, task: Task
                 ) -> tuple[np.ndarray, np.ndarray, StepStats]:
     """One partition's edges of the duplicate graph: its verified candidate pairs (each distinct pair counted once,
-    verified or rejected) and its exact duplicates, each joined to the copy its group keeps. With those edges a
-    component's kept document is also where its exact duplicates point: no later step matches them by id."""
+    verified or rejected) and its exact duplicates, each joined to the copy its group keeps. With those edges an
+    exact duplicate's cluster is its component's kept document: no step re-points it through its kept copy's id."""
     stats = StepStats("fuzzy_pairs")
     with stats.timer():
-        partition, names = int(task.task_id), [f"{k:05d}" for k in range(num_partitions)]
+        partition, names = int(task.task_id), partition_names(num_partitions)
         pairs = read_partition(pairs_dir, names, partition)
         u, v = pairs.column("u").to_numpy(), pairs.column("v").to_numpy()
         verified = pairs.column("verified").to_numpy(zero_copy_only=False)
@@ -206,7 +206,7 @@ def decisions_task(parts: list[IndexPart], groups_dir: Path, num_partitions: int
     stats = StepStats("fuzzy_dedup")
     with stats.timer():
         position = [p.name for p in parts].index(task.task_id)
-        table = read_partition(groups_dir, [f"{k:05d}" for k in range(num_partitions)], position).cast(DECISION_SCHEMA)
+        table = read_partition(groups_dir, partition_names(num_partitions), position).cast(DECISION_SCHEMA)
         write_table_atomic(part_path(stage_dir / DECISIONS_DIR, task.task_id), table)
         fuzzy = int(pc.sum(pc.equal(table.column("reason"), FUZZY_DUPLICATE)).as_py() or 0)
         stats.docs_in = pq.ParquetFile(parts[position].path).metadata.num_rows - (table.num_rows - fuzzy)

@@ -251,6 +251,8 @@ def tasks_for(config: InputsConfig, found: dict[str, str], listed_sizes: dict[st
              for name in ordered}
     grouped = [[name] for name in ordered if not small[name]]
     grouped += group_names([name for name in ordered if small[name]])
+    grouped.sort()
+
     def pieces_of(names: list[str]) -> int:
         one = names[0] if len(names) == 1 and formats[names[0]] in cut_formats else None
         if one is None:
@@ -258,7 +260,6 @@ def tasks_for(config: InputsConfig, found: dict[str, str], listed_sizes: dict[st
         size = (listed_sizes or {}).get(found[one]) if is_url(found[one]) else sizes.get(one)
         return _pieces(formats[one], found[one], size, config.storage_options)
 
-    grouped.sort()
     # A large file is opened to count its pieces (its first line, a compressed one's first MiB, a Parquet footer):
     # in an object store, one request after another would add up over thousands of files.
     with ThreadPoolExecutor(LISTING_REQUESTS) as pool:

@@ -20,6 +20,11 @@ from sciloom.curation.atomic_write import atomic_path
 _OPTIONS = ipc.IpcWriteOptions(compression="zstd")
 
 
+def partition_names(count: int) -> list[str]:
+    """The task ids of a stage with one task per partition (00000, 00001, ...): they name its shuffle files."""
+    return [f"{k:05d}" for k in range(count)]
+
+
 def shuffle_file(stage_dir: Path, task_id: str) -> Path:
     return stage_dir / f"{task_id}.arrow"
 
