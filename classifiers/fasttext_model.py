@@ -180,8 +180,9 @@ class LabelModel:
         return _with_temperature(self._raw_proba(lines), self.info.temperature).astype(np.float32)
 
     def quantize(self) -> None:
-        """fastText's product quantisation of the input embeddings (a few MB); the output layer stays as it is."""
-        self.model.quantize(qnorm=True, retrain=False)
+        """fastText's product quantisation of the input embeddings (a few MB), keeping the `quantize_cutoff` rows of
+        largest norm when the model's parameters set one; the output layer stays as it is."""
+        self.model.quantize(qnorm=True, retrain=False, cutoff=self.info.params.get("quantize_cutoff", 0))
 
     def _raw_proba(self, lines: Sequence[str]) -> np.ndarray:
         probs_NL = np.zeros((len(lines), len(self.labels)), dtype=np.float64)
