@@ -81,6 +81,37 @@ def test_probabilities_are_fasttexts_own_computed_exactly(loss, tmp_path):
         np.testing.assert_array_equal(ours_NL.argmax(axis=1)[untied], theirs_NL.argmax(axis=1)[untied])
 
 
+def test_quantising_with_a_cutoff_keeps_the_rows_of_largest_norm(tmp_path):
+    """`quantize_cutoff` keeps the input rows (words and n-gram buckets) of largest norm, computed here from the
+    unquantised matrix, and fastText's end-of-line row; the pruned model still labels held-out documents, and reads
+    the same after saving and loading. Without a cutoff every word stays."""
+    docs = [d for d in make_documents(10, seed=11) if d["truth"] != "earth_environment"]
+    cutoff = 400
+    model = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
+                             PARAMS.model_copy(update={"quantize_cutoff": cutoff}), DEFAULT_TAXONOMY)
+    words = model.model.get_words()
+    norms_R = np.linalg.norm(model.model.get_input_matrix().astype(np.float64), axis=1)
+    end_of_line = model.model.get_word_id("</s>")
+    ranked = [row for row in np.argsort(-norms_R, kind="stable").tolist() if row != end_of_line][:cutoff - 1]
+    expected = {words[row] for row in ranked if row < len(words)} | {"</s>"}
+    assert 0 < len(expected) < len(words)  # the cutoff prunes words and keeps some
+    model.quantize()
+    assert set(model.model.get_words()) == expected
+    held_out = [d for d in make_documents(4, seed=99) if d["truth"] != "earth_environment"]
+    probs_NL = model.predict_proba([d["text"] for d in held_out])
+    np.testing.assert_allclose(probs_NL.sum(axis=1), 1.0, atol=1e-5)
+    predicted = [DEFAULT_TAXONOMY.disciplines[i] for i in probs_NL.argmax(axis=1)]
+    accuracy = np.mean([p == d["truth"] for p, d in zip(predicted, held_out)])
+    assert accuracy >= 0.9
+    model.save(tmp_path)
+    np.testing.assert_array_equal(LabelModel.load(tmp_path, DISCIPLINE, DEFAULT_TAXONOMY).predict_proba(
+        [d["text"] for d in held_out]), probs_NL)
+    unpruned = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
+                                PARAMS, DEFAULT_TAXONOMY)
+    unpruned.quantize()
+    assert unpruned.model.get_words() == words
+
+
 def test_a_quantised_model_file_without_its_output_layer_at_the_end_is_refused(tmp_path):
     docs = make_documents(3, seed=11)
     model = LabelModel.train(DISCIPLINE, DEFAULT_TAXONOMY.disciplines, [(d["text"], d["truth"]) for d in docs],
