@@ -32,15 +32,16 @@ Recipe (each choice measured leave-one-source-out by benchmarks/eval_classifiers
 - the temperature is fitted on a hash-chosen share of the training data;
 - quality is DCLM-style: curated text (high) against raw crawl text and removed boilerplate (low);
 - both models are quantised (fastText product quantisation) to a few MB, then calibrated as shipped. fastText fits
-  the quantisation codebooks to every input row: 100,000 n-gram buckets and ~55,000 words, most of them rare and
-  near zero, so the rows that carry the decision were coded coarsely (a document vector 20% off its unquantised
-  value on climate_fever's short claims, which lost 0.075 of science-vs-general accuracy to quantisation: 0.872 ->
-  0.797). The discipline model keeps its 50,000 rows of largest norm (`quantize_cutoff`), 13,228 of them words: 1.4
-  MB instead of 3.7, and leave-one-source-out as shipped discipline macro-F1 0.757 -> 0.760 (worst source 0.174 ->
-  0.125, engineering_statics), science-vs-general 0.959 -> 0.962, worst 0.797 -> 0.851 (climate_fever 0.797 ->
-  0.855; general sources lose a little: WikiText 0.893 -> 0.852, BBC 0.985 -> 0.970). At 20,000 rows: 0.755 / 0.166
-  and 0.963 / 0.842; at 10,000: 0.749 / 0.147 and 0.963 / 0.848. The quality model keeps every row: at 50,000 its
-  held-out groups measured 0.995 / 0.926 / 0.873 against 0.995 / 0.944 / 0.892.
+  its codebooks (and, with qnorm, the norms' codebook) to every input row: 100,000 n-gram buckets and ~55,000 words,
+  most of them rare and near zero. The document vectors of climate_fever's short claims came out 20% off their
+  unquantised values, even with one code per dimension (dsub=1), and the source lost 0.075 of science-vs-general
+  accuracy to quantisation (0.872 -> 0.797). The discipline model keeps its 50,000 rows of largest norm
+  (`quantize_cutoff`), 13,228 of them words: 1.4 MB instead of 3.7, and leave-one-source-out as shipped discipline
+  macro-F1 0.757 -> 0.760 (worst source 0.174 -> 0.125, engineering_statics), science-vs-general 0.959 -> 0.962,
+  worst 0.797 -> 0.851 (climate_fever 0.797 -> 0.855; general sources lose a little: WikiText 0.893 -> 0.852, BBC
+  0.985 -> 0.970). At 20,000 rows: 0.755 / 0.166 and 0.963 / 0.842; at 10,000: 0.749 / 0.147 and 0.963 / 0.848. The
+  quality model keeps every row: at 50,000 its held-out groups measured 0.995 / 0.926 / 0.873 against 0.995 / 0.944
+  / 0.892.
 """
 from __future__ import annotations
 
