@@ -120,8 +120,8 @@ def labelled_rows(parts: list[IndexPart], labels_dir: Path, num_partitions: int,
     (component_rounds): their `label`, `node` and `columns` of their index rows, by node."""
     position = [p.name for p in parts].index(task.task_id)
     labels = read_labels(labels_dir, num_partitions, position)
-    rows = labels.column("node").to_numpy() & 0xFFFFFFFF
-    rows = pq.read_table(parts[position].path, columns=columns).take(pa.array(rows))
+    row_numbers = labels.column("node").to_numpy() & 0xFFFFFFFF
+    rows = pq.read_table(parts[position].path, columns=columns).take(pa.array(row_numbers))
     for name in columns:
         labels = labels.append_column(name, rows.column(name))
     return position, labels
