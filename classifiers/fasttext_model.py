@@ -138,7 +138,7 @@ class LabelModel:
         unknown = sorted({label for _, label in examples if label not in known})
         if unknown:
             raise ValueError(f"training labels {unknown} are not in the model's labels {list(labels)}")
-        lines = [(_line(text, params.max_tokens, params.windows, params.words_only, seeds), label)
+        lines = [(" ".join(_line_tokens(text, params.max_tokens, params.windows, params.words_only, seeds)), label)
                  for text, label in examples]
         lines = [(line, label) for line, label in lines if line]
         if not lines:
@@ -164,7 +164,11 @@ class LabelModel:
 
     def line(self, text: str) -> str:
         """The model's input line for a document."""
-        return _line(text, self.info.max_tokens, self.info.windows, self.info.words_only, self.seeds)
+        return " ".join(self.line_tokens(text))
+
+    def line_tokens(self, text: str) -> list[str]:
+        """The tokens of the model's input line for a document (`line` joins them with spaces)."""
+        return _line_tokens(text, self.info.max_tokens, self.info.windows, self.info.words_only, self.seeds)
 
     def reads_like(self, other: LabelModel) -> bool:
         """True when both models turn a document into the same input line (so it can be computed once)."""
@@ -302,11 +306,11 @@ def _unit_hash(text: str) -> float:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") / 2**64
 
 
-def _line(text: str, max_tokens: int, windows: int, words_only: bool, seeds: SeedKnowledge | None) -> str:
-    """A document as one fastText input line (its tokens from `windows` stretches, plus seed features when the
-    model uses them)."""
+def _line_tokens(text: str, max_tokens: int, windows: int, words_only: bool, seeds: SeedKnowledge | None) -> list[str]:
+    """A document's tokens as one fastText input line (from `windows` stretches, plus seed features when the model
+    uses them)."""
     toks = window_tokens(text, max_tokens, windows, words_only)
-    return " ".join(toks + seeds.feature_tokens(toks) if seeds is not None and toks else toks)
+    return toks + seeds.feature_tokens(toks) if seeds is not None and toks else toks
 
 
 def _with_temperature(probs_NL: np.ndarray, temperature: float) -> np.ndarray:

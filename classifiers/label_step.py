@@ -85,16 +85,16 @@ class Labeller:
         """Both models' predictions for non-empty texts (the discipline model's only when asked). Each text is turned
         into its input line once when both models read alike (the shipped ones do not: the discipline model reads
         words only)."""
-        quality_lines = [self.quality.line(text) for text in texts]
-        quality_tokens = [line.split() for line in quality_lines]
+        quality_tokens = [self.quality.line_tokens(text) for text in texts]
+        quality_lines = [" ".join(tokens) for tokens in quality_tokens]
         quality_N, unread_quality = self._quality_of_lines(quality_lines, quality_tokens)
         if not disciplines:
             return TextScores(None, quality_N, [], unread_quality)
         if self.quality.reads_like(self.discipline):
             lines, line_tokens = quality_lines, quality_tokens
         else:
-            lines = [self.discipline.line(text) for text in texts]
-            line_tokens = [line.split() for line in lines]
+            line_tokens = [self.discipline.line_tokens(text) for text in texts]
+            lines = [" ".join(tokens) for tokens in line_tokens]
         disciplines_NL, unread_discipline = self._disciplines_of_lines(lines, line_tokens)
         return TextScores(disciplines_NL, quality_N, unread_discipline, unread_quality)
 

@@ -18,8 +18,8 @@ def test_score_gives_each_models_own_predictions_and_reads_each_text_once(bootst
     disciplines_NL = labeller.discipline.predict_proba(texts)
     quality_N = labeller.quality.predict_proba(texts)[:, labeller.quality.labels.index("high")]
     calls: list[str] = []
-    line = LabelModel.line
-    monkeypatch.setattr(LabelModel, "line", lambda self, text: calls.append(text) or line(self, text))
+    line_tokens = LabelModel.line_tokens
+    monkeypatch.setattr(LabelModel, "line_tokens", lambda self, text: calls.append(text) or line_tokens(self, text))
 
     scores = labeller.score(texts)
 
