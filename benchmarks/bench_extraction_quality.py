@@ -6,7 +6,8 @@ precision, recall and F1 over all snippets of all pages. Output whitespace is co
 Then F1 per language (fastText lid.176 on the page's `with` snippets; languages with fewer than 20 pages
 together as `other`) and per page type, told from the URL: `hard` (the pages trafilatura's authors file as
 hard), `blog` (wordpress, blogspot and `/blog` addresses), `shop` (shop, product and cart addresses), and
-`other`; ours beside trafilatura's defaults.
+`other`; ours beside trafilatura's defaults. Ours runs twice: as configured by default, and with trafilatura's recall
+escalation off (ExtractConfig.recall_escalation), the cheaper setting.
 
     .venv/bin/python benchmarks/bench_extraction_quality.py [--limit N] [--settings all] [--repeats 3] [--smoke]
 """
@@ -128,7 +129,9 @@ def main() -> None:
     per_page: dict[str, list[Counts]] = {}
     rows: dict[str, float] = {}
     ours = ExtractStep(ExtractConfig())
-    extractors = {"sciloom ExtractStep": lambda html, url: ours.extract_text(html, url)[0]}
+    ours_without_escalation = ExtractStep(ExtractConfig(recall_escalation=False))
+    extractors = {"sciloom ExtractStep": lambda html, url: ours.extract_text(html, url)[0],
+                  "sciloom, recall escalation off": lambda html, url: ours_without_escalation.extract_text(html, url)[0]}
     for label, kwargs in settings.items():
         extractors[label] = lambda html, url, kw=kwargs: trafilatura.extract(html, url=url, **kw)
     # Each extractor runs `repeats` times, the rounds interleaved, and its speed is its best round: whoever runs

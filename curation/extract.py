@@ -8,6 +8,9 @@ and no HTML (WET, JSONL, Parquet inputs) pass through untouched.
 
 The trafilatura settings below were chosen by measurement on trafilatura's 990 evaluation pages
 (benchmarks/bench_extraction_quality.py): without comments F1 0.926, defaults 0.921, favor_recall 0.915.
+trafilatura's recall escalation (`recall_escalation`) stays on by default: it changes 29 of the 990 pages, for
++0.002 F1, and costs a fifth of the extraction time there and more on crawl pages (homepages and listings are
+the short extractions it retries).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import trafilatura
+import trafilatura.core
 import trafilatura.utils
 from lxml import etree, html as lxml_html
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +44,10 @@ class ExtractConfig(BaseModel):
     fast: bool = Field(False, description="trafilatura fast mode: skip the fallback extractors (about 1.5x faster, lower recall).")
     include_tables: bool = Field(True, description="Keep tables (cells separated by ' | ').")
     include_comments: bool = Field(False, description="Keep user comments below the main text (off: better precision, best F1).")
+    recall_escalation: bool = Field(True, description=(
+        "trafilatura's recall escalation: when a page's extraction is short and covers under a fifth of its text, "
+        "retry in recall mode and with jusText and keep a clearly longer result. Off: 20% less extraction CPU on the "
+        "evaluation pages and 28% on the crawl mix's English pages, F1 0.926 -> 0.924 (29 of 990 pages change)."))
     keep_math: bool = Field(True, description="Convert MathML / MathJax / KaTeX to LaTeX ($...$, $$...$$) before extraction.")
 
 
@@ -61,6 +69,21 @@ _COMPILED_ELEMENT_LOOKUP = etree.ElementDefaultClassLookup(
     element=HtmlElement, comment=lxml_html.HtmlComment, pi=lxml_html.HtmlProcessingInstruction,
     entity=lxml_html.HtmlEntity)
 _STOCK_ELEMENT_LOOKUP = lxml_html.HtmlElementClassLookup()
+
+
+# trafilatura has no option for its stage-4 recall escalation; it runs for extractions shorter than this constant.
+# Read here so that a trafilatura without it fails at import, not silently escalating again.
+_STOCK_ESCALATION_MAX_LENGTH = trafilatura.core.ESCALATION_MAX_LENGTH
+
+
+@contextmanager
+def recall_escalation(enabled: bool) -> Iterator[None]:
+    """trafilatura's recall escalation on or off for the calls inside; scoped like the element lookup below."""
+    trafilatura.core.ESCALATION_MAX_LENGTH = _STOCK_ESCALATION_MAX_LENGTH if enabled else 0
+    try:
+        yield
+    finally:
+        trafilatura.core.ESCALATION_MAX_LENGTH = _STOCK_ESCALATION_MAX_LENGTH
 
 
 @contextmanager
@@ -109,7 +132,8 @@ class ExtractStep(Step):
         if size > self.config.max_page_bytes:
             return None, "page_too_large"
         try:
-            with time_limit(self.config.timeout_seconds), compiled_element_lookup():
+            with (time_limit(self.config.timeout_seconds), compiled_element_lookup(),
+                  recall_escalation(self.config.recall_escalation)):
                 text = self._extract(html, url)
         except ExtractTimeout:
             return None, "extract_timeout"

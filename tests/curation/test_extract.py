@@ -142,3 +142,29 @@ def test_compiled_element_lookup_extracts_the_same_text(shared_data: Path) -> No
     assert has_form_class(pages[0])  # the stock parser again after our calls
     assert sum(text is not None for text in stock) >= 40
     assert compiled == stock
+
+
+def test_recall_escalation_off_keeps_the_main_extraction_and_leaves_trafilatura_as_it_was(shared_data: Path) -> None:
+    """trafilatura retries a short extraction in recall mode and with jusText, and keeps a clearly longer result;
+    with `recall_escalation=False` those pages keep their first, shorter text, every other page is unchanged, and
+    trafilatura called directly afterwards escalates as before."""
+    import gzip
+    import json
+
+    import trafilatura
+
+    folder = shared_data / "extraction" / "trafilatura-evaldata"
+    annotations = sorted(json.loads((folder / "evaldata.json").read_text()).items())[:250]
+    pages = [(url, gzip.decompress((folder / "html" / f"{item['file']}.gz").read_bytes())) for url, item in annotations]
+    escalating, plain = ExtractStep(ExtractConfig()), ExtractStep(ExtractConfig(recall_escalation=False))
+    changed = []
+    for url, html in pages:
+        with_escalation, without = escalating.extract_text(html, url)[0], plain.extract_text(html, url)[0]
+        if with_escalation != without:
+            changed.append((url, html, with_escalation, without))
+    assert 1 <= len(changed) <= len(pages) // 10
+    for _, _, with_escalation, without in changed:
+        assert without is not None and len(without) < len(with_escalation)
+    url, html, with_escalation, without = changed[0]
+    stock = trafilatura.extract(html, url=url, include_comments=False, include_tables=True)
+    assert len(stock) > len(without)  # the stock setting still escalates after our calls
