@@ -315,7 +315,8 @@ def main() -> None:
     ours = {
         "full pipeline": curation.model_copy(update={"prefilter": PrefilterConfig(enabled=False)}),
         "cascade": curation,
-        "cascade, no escalation": curation.model_copy(update={"extract": ExtractConfig(recall_escalation=False)}),
+        "cascade, no escalation": curation.model_copy(
+            update={"extract": curation.extract.model_copy(update={"recall_escalation": False})}),
     }
     runs: dict[str, list] = {name: [] for name in [*ours, "datatrove"]}
     for repeat in range(args.repeats):
@@ -338,7 +339,7 @@ def main() -> None:
 
 
 def _print_run(name: str, docs: int, clock: Clock, steps: dict, steps_title: str) -> None:
-    print(f"{name:23s}: {docs / clock.cpu:6.1f} docs/CPU-s, {docs / clock.wall:6.1f} docs/s wall ({steps_title} {steps})",
+    print(f"{name:31s}: {docs / clock.cpu:6.1f} docs/CPU-s, {docs / clock.wall:6.1f} docs/s wall ({steps_title} {steps})",
           flush=True)
 
 
