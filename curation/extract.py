@@ -32,6 +32,7 @@ from trafilatura.utils import load_html
 from sciloom.curation.document import Document
 from sciloom.curation.math_html import convert_math, may_hold_math, normalize_tex_delimiters
 from sciloom.curation.step import Step
+from sciloom.curation.xpath_to_python import compiled_trafilatura_selectors
 
 
 class ExtractConfig(BaseModel):
@@ -133,7 +134,7 @@ class ExtractStep(Step):
         if size > self.config.max_page_bytes:
             return None, "page_too_large"
         try:
-            with (time_limit(self.config.timeout_seconds), compiled_element_lookup(),
+            with (time_limit(self.config.timeout_seconds), compiled_element_lookup(), compiled_trafilatura_selectors(),
                   recall_escalation(self.config.recall_escalation)):
                 text = self._extract(html, url)
         except ExtractTimeout:
