@@ -19,9 +19,10 @@ work without the callback machinery.
 - `.//T[...][1]` keeps the first match among each parent's children; `(.//T[...])[1]` the first in the document.
 - `A|B|C` of unpositioned paths: every element that any branch selects, once, in document order.
 
-The compiled test is generated Python source (one boolean expression per path), evaluated once at import: the
-inputs are trafilatura's own constant expressions, every string literal goes through repr(), and names come from
-the grammar only. tests/curation/test_xpath_to_python.py checks each compiled expression against lxml's result
+`re:` is taken to be the EXSLT regular-expressions namespace, as trafilatura binds it. The compiled test is a
+generated Python function (each attribute read once per element), executed once at import: the inputs are
+trafilatura's own constant expressions, every string literal goes through repr(), and names come from the grammar
+only. tests/curation/test_xpath_to_python.py checks each compiled expression against lxml's result
 on real pages and on attribute-order and nesting cases written for it.
 """
 from __future__ import annotations
