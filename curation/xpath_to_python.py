@@ -387,6 +387,11 @@ _SLOTS, SELECTORS_LEFT_TO_LXML = _selector_slots()
 COMPILED_SELECTORS = tuple(slot.name for slot in _SLOTS)
 
 
+def compiled_selector_pairs() -> list[tuple[str, etree.XPath, CompiledXPath]]:
+    """(name, trafilatura's XPath, its compiled test) for every selector swapped in: for tests and benchmarks."""
+    return [(slot.name, slot.stock, slot.compiled) for slot in _SLOTS]
+
+
 @contextmanager
 def compiled_trafilatura_selectors() -> Iterator[None]:
     """trafilatura's selectors as compiled Python for the calls inside, its stock XPath objects again afterwards

@@ -11,7 +11,8 @@ import pytest
 from lxml import etree, html
 
 from sciloom.curation.xpath_to_python import (
-    COMPILED_SELECTORS, SELECTORS_LEFT_TO_LXML, UnsupportedXPath, compile_xpath, compiled_trafilatura_selectors)
+    COMPILED_SELECTORS, SELECTORS_LEFT_TO_LXML, UnsupportedXPath, compile_xpath, compiled_selector_pairs,
+    compiled_trafilatura_selectors)
 
 REGEXP_NS = "http://exslt.org/regular-expressions"
 
@@ -120,10 +121,8 @@ def _evaluation_pages(shared_data: Path, count: int) -> list[tuple[str, bytes]]:
 def test_every_compiled_trafilatura_selector_agrees_with_lxml_on_real_pages(shared_data: Path) -> None:
     """On real pages as parsed, and after trafilatura's own cleaning and tag conversion (which creates the
     `list` and `item` elements its selectors name)."""
-    import importlib
     from copy import deepcopy
 
-    import trafilatura.xpaths
     from trafilatura.htmlprocessing import convert_tags, tree_cleaning
     from trafilatura.settings import Extractor
     from trafilatura.utils import load_html
@@ -131,17 +130,13 @@ def test_every_compiled_trafilatura_selector_agrees_with_lxml_on_real_pages(shar
     options = Extractor()
     trees = [tree for tree in (load_html(page) for _, page in _evaluation_pages(shared_data, 300)) if tree is not None]
     trees += [convert_tags(tree_cleaning(deepcopy(tree), options), options) for tree in trees[:100]]
-    baseline = importlib.import_module("trafilatura.baseline")
-    stock = {name: getattr(trafilatura.xpaths, name.split("[")[0]) for name in COMPILED_SELECTORS if "[" in name}
+    pairs = compiled_selector_pairs()
+    assert [name for name, _, _ in pairs] == list(COMPILED_SELECTORS)
     selected = 0
-    for name in COMPILED_SELECTORS:
-        if name == "BASIC_CLEAN_XPATH":
-            expression = baseline.BASIC_CLEAN_XPATH
-        else:
-            expression = stock[name][int(name.split("[")[1].rstrip("]"))]
-        compiled = compile_xpath(expression.path)
+    for name, stock, compiled in pairs:
+        assert compiled.path == stock.path
         for tree in trees:
-            expected = expression(tree)
+            expected = stock(tree)
             assert compiled(tree) == expected, name
             selected += len(expected)
     assert selected > 10_000
