@@ -63,10 +63,19 @@ def test_pathological_page_hits_the_time_limit() -> None:
     # hundreds of times the 1 ms limit, so the limit fires however fast the machine is (no clock is read here).
     html = "<html><body>" + "".join(f"<div><p>Paragraph {i} with a few words.</p><span>x</span></div>"
                                     for i in range(4000)) + "</body></html>"
-    step = ExtractStep(ExtractConfig(timeout_seconds=0.001))
+    step = ExtractStep(ExtractConfig(timeout_seconds=0.001, recall_escalation=False))
     assert _run(step, _doc(html)) == []
     assert step.stats.rejected == {"extract_timeout": 1}
     assert step.rejected[0]["reject_reason"] == "extract:extract_timeout"
+    # interrupted, extraction still puts trafilatura's own settings back for its other users
+    import trafilatura.core
+    import trafilatura.xpaths
+    from lxml import etree
+    from trafilatura.utils import load_html
+
+    assert all(isinstance(selector, etree.XPath) for selector in trafilatura.xpaths.BODY_XPATH)
+    assert trafilatura.core.ESCALATION_MAX_LENGTH > 0
+    assert type(load_html("<html><body><form></form></body></html>").find(".//form")).__name__ == "FormElement"
 
     # The same page under a generous limit extracts completely: the rejection above was the limit, not the page.
     text, reason = ExtractStep(ExtractConfig(timeout_seconds=600)).extract_text(html)
