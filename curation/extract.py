@@ -132,8 +132,7 @@ class ExtractStep(Step):
 
     def extract_text(self, html: str | bytes, url: str | None = None) -> tuple[str | None, str | None]:
         """(text, None) or (None, reason) for one page."""
-        size = len(html) if isinstance(html, bytes) else len(html.encode("utf-8", "surrogatepass"))
-        if size > self.config.max_page_bytes:
+        if _over_byte_limit(html, self.config.max_page_bytes):
             return None, "page_too_large"
         try:
             # The time limit innermost: its alarm cannot fire while trafilatura's settings are put back.
@@ -166,6 +165,14 @@ class ExtractStep(Step):
         if text and self.config.keep_math:
             text = normalize_tex_delimiters(text)
         return text
+
+
+def _over_byte_limit(html: str | bytes, limit: int) -> bool:
+    """Whether the page is more than `limit` bytes as UTF-8. Text is encoded only when its length cannot tell: a
+    character is 1 to 4 bytes."""
+    if isinstance(html, bytes) or len(html) > limit:
+        return len(html) > limit
+    return 4 * len(html) > limit and len(html.encode("utf-8", "surrogatepass")) > limit
 
 
 @contextmanager

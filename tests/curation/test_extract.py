@@ -58,6 +58,18 @@ def test_page_over_the_size_cap_is_rejected_without_its_html() -> None:
     assert step.rejected[0]["html"] is None
 
 
+@pytest.mark.parametrize("limit", [1, 7, 100, 1000])
+def test_the_size_cap_counts_utf8_bytes_without_always_encoding(limit: int) -> None:
+    from sciloom.curation.extract import _over_byte_limit
+
+    for unit in ("a", "é", "€", "𝔼", "\udc80"):  # 1, 2, 3, 4 bytes, and a lone surrogate (3, surrogatepass)
+        for count in range(0, 2 * limit + 2, max(1, limit // 50)):
+            text = unit * count
+            size = len(text.encode("utf-8", "surrogatepass"))
+            assert _over_byte_limit(text, limit) == (size > limit), (unit, count, limit)
+            assert _over_byte_limit(text.encode("utf-8", "surrogatepass"), limit) == (size > limit)
+
+
 def test_pathological_page_hits_the_time_limit() -> None:
     # Thousands of block elements: trafilatura needs a good fraction of a second for this page on any machine,
     # hundreds of times the 1 ms limit, so the limit fires however fast the machine is (no clock is read here).
