@@ -61,8 +61,6 @@ def _tokens(path: str) -> list[tuple[str, str]]:
         else:
             tokens.append(("number", number))
         position = match.end()
-        while position < len(path) and path[position].isspace():
-            position += 1
     return tokens
 
 

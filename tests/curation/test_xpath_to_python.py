@@ -3,8 +3,6 @@ wrong (attribute order in a union, missing attributes, positional [1], the conte
 trafilatura selector on real pages, then trafilatura's extraction with and without the swap."""
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 
 import pytest
@@ -112,13 +110,11 @@ def test_the_selectors_trafilatura_extracts_with_are_compiled_and_swapped_only_i
     assert all(isinstance(e, etree.XPath) for e in trafilatura.xpaths.OVERALL_DISCARD_XPATH)
 
 
-def _evaluation_pages(shared_data: Path, count: int) -> list[tuple[str, bytes]]:
-    folder = shared_data / "extraction" / "trafilatura-evaldata"
-    annotations = sorted(json.loads((folder / "evaldata.json").read_text()).items())[:count]
-    return [(url, gzip.decompress((folder / "html" / f"{item['file']}.gz").read_bytes())) for url, item in annotations]
+def _evaluation_pages(benchmark, count: int) -> list[tuple[str, bytes]]:
+    return [(url, html) for url, html, _ in benchmark("bench_extraction_quality").evaluation_pages(count)]
 
 
-def test_every_compiled_trafilatura_selector_agrees_with_lxml_on_real_pages(shared_data: Path) -> None:
+def test_every_compiled_trafilatura_selector_agrees_with_lxml_on_real_pages(shared_data: Path, benchmark) -> None:
     """On real pages as parsed, and after trafilatura's own cleaning and tag conversion (which creates the
     `list` and `item` elements its selectors name)."""
     from copy import deepcopy
@@ -128,7 +124,7 @@ def test_every_compiled_trafilatura_selector_agrees_with_lxml_on_real_pages(shar
     from trafilatura.utils import load_html
 
     options = Extractor()
-    trees = [tree for tree in (load_html(page) for _, page in _evaluation_pages(shared_data, 300)) if tree is not None]
+    trees = [tree for tree in (load_html(page) for _, page in _evaluation_pages(benchmark, 300)) if tree is not None]
     trees += [convert_tags(tree_cleaning(deepcopy(tree), options), options) for tree in trees[:100]]
     pairs = compiled_selector_pairs()
     assert [name for name, _, _ in pairs] == list(COMPILED_SELECTORS)
@@ -142,10 +138,10 @@ def test_every_compiled_trafilatura_selector_agrees_with_lxml_on_real_pages(shar
     assert selected > 10_000
 
 
-def test_extraction_is_the_same_with_compiled_selectors(shared_data: Path) -> None:
+def test_extraction_is_the_same_with_compiled_selectors(shared_data: Path, benchmark) -> None:
     import trafilatura
 
-    pages = _evaluation_pages(shared_data, 150)
+    pages = _evaluation_pages(benchmark, 150)
     stock = [trafilatura.extract(page, url=url, include_comments=False) for url, page in pages]
     with compiled_trafilatura_selectors():
         compiled = [trafilatura.extract(page, url=url, include_comments=False) for url, page in pages]
