@@ -97,6 +97,36 @@ def test_sample_verdicts_agree_with_reading_the_first_10000_characters(shared_da
     assert agree / len(texts) >= 0.995, f"{agree}/{len(texts)}"
 
 
+@pytest.mark.parametrize("languages", [["en"], None])
+def test_two_passes_give_the_one_pass_verdicts_on_real_documents(shared_data: Path, benchmark, languages) -> None:
+    """The first, shorter sample decides the texts it is sure of and the others are read again through the full
+    sample: on real documents (many languages) every verdict is the one a single pass through the full sample gives,
+    while the first pass decides most of them and leaves others to the second."""
+    texts = [text for _, text in benchmark("bench_text_rules").documents()[:4000]]
+    two_pass = LanguageIdStep(LangIdConfig(languages=languages))
+    one_pass = LanguageIdStep(LangIdConfig(languages=languages, first_sample_chars=None))
+    first = two_pass.config.first_sample_chars
+
+    def verdicts(step: LanguageIdStep) -> list[str | None]:
+        return [step.apply({"lang": lang, "lang_score": score}) for lang, score in step.predict(texts)]
+
+    assert verdicts(two_pass) == verdicts(one_pass)
+    first_scores = [score for _, score in two_pass.predict([language_sample(t, first) for t in texts])]
+    decided_first = sum(score >= two_pass.config.first_sample_confidence for score in first_scores)
+    assert 0.5 * len(texts) <= decided_first <= 0.95 * len(texts), decided_first
+
+
+def test_a_text_the_first_sample_is_unsure_of_is_read_again_through_the_full_sample(step_any: LanguageIdStep) -> None:
+    """The first sample of this text is its English opening and German close; the full sample reads the German
+    body too, and its verdict is the one-pass verdict."""
+    text = " ".join([ENGLISH] * 3 + [GERMAN] * 14 + [ENGLISH] * 2)
+    step = LanguageIdStep(LangIdConfig(languages=None, threshold=0.0))
+    one_pass = LanguageIdStep(LangIdConfig(languages=None, threshold=0.0, first_sample_chars=None))
+    first_lang, first_score = step_any.predict([language_sample(text, 600)])[0]
+    assert first_score < step.config.first_sample_confidence, (first_lang, first_score)
+    assert step.predict([text]) == one_pass.predict([text]) != [(first_lang, first_score)]
+
+
 def test_config_validation_names_the_problem() -> None:
     with pytest.raises(ValidationError, match="lowercase ISO codes"):
         LangIdConfig(languages=["EN"])
@@ -104,6 +134,10 @@ def test_config_validation_names_the_problem() -> None:
         LangIdConfig(threshold=1.5)
     with pytest.raises(ValidationError, match="extra"):
         LangIdConfig(langs=["en"])
+    with pytest.raises(ValidationError, match="first_sample_chars .1200. must be below sample_chars"):
+        LangIdConfig(first_sample_chars=1200)
+    with pytest.raises(ValidationError, match="first_sample_confidence .0.5. must be at least threshold"):
+        LangIdConfig(first_sample_confidence=0.5)
 
 
 def test_a_page_in_capitals_is_read_in_lower_case(shared_data: Path) -> None:
