@@ -342,7 +342,8 @@ def _ngram_checks(v: TextView, n_chars: int):
     n-grams cover less of the text than every later limit, the later orders are answered without being counted.
     """
     n_tokens = v.n_tokens
-    prefix = np.concatenate(([0], np.cumsum(v.token_lengths))).tolist()
+    prefix_array = np.concatenate(([0], np.cumsum(v.token_lengths)))
+    prefix = prefix_array.tolist()
     top_limits, dup_limits = dict(GOPHER_TOP_NGRAMS), dict(GOPHER_DUP_NGRAMS)
     top_orders = max(top_limits)
     positions, groups, ids = np.arange(n_tokens), v.ids, v.ids  # order 1: every position, its token
@@ -361,7 +362,8 @@ def _ngram_checks(v: TextView, n_chars: int):
         later = [m for m in dup_limits if m > n]
         bound = n_chars * min([dup_limits[m] for m in later], default=0)
         # Duplicate characters are part of what the repeated n-grams cover: over the bound, there is no need to count.
-        if n >= top_orders and later and dup_chars <= bound and _covered_chars(positions, n, prefix) <= bound:
+        if n >= top_orders and later and dup_chars <= bound and _covered_chars(
+                positions, n, prefix_array if isinstance(positions, np.ndarray) else prefix) <= bound:
             # No later order can fire: a repeated m-gram (m > n) is made of repeated n-grams, so every order's
             # duplicate characters lie inside the n-grams that repeat here (in ordinary prose a few percent of
             # the text, under every later limit).
@@ -421,8 +423,11 @@ def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return groups, ends - first, order[first]
 
 
-def _covered_chars(repeated_at, n: int, prefix: list[int]) -> int:
-    """Characters (without spaces) of the tokens inside the n-grams that start at `repeated_at` (ascending)."""
+def _covered_chars(repeated_at, n: int, prefix) -> int:
+    """Characters (without spaces) of the tokens inside the n-grams that start at `repeated_at` (ascending).
+
+    `prefix` holds the tokens' cumulative lengths: best an array when `repeated_at` is one (a list is converted, at a
+    cost close to the rest of the call's), a list otherwise."""
     if isinstance(repeated_at, np.ndarray):  # many positions (a repetitive text): each n-gram adds what lies past
         ends = repeated_at + n                 # the furthest end before it
         begins = np.minimum(np.maximum(repeated_at, np.concatenate(([0], np.maximum.accumulate(ends)[:-1]))), ends)
