@@ -146,10 +146,12 @@ def langid_sample_agreement(texts: list[str], step: LanguageIdStep) -> tuple[int
 
 
 def two_pass_agreement(texts: list[str], two_pass: LanguageIdStep, one_pass: LanguageIdStep) -> tuple[int, int, int]:
-    """(documents the first sample decided, documents with the one-pass verdict, documents)."""
+    """(documents the first sample decided: sure of them, or read them whole; documents with the one-pass verdict;
+    documents)."""
     config = two_pass.config
     first = two_pass.model.predict([language_sample(text, config.first_sample_chars) for text in texts], k=1)[1]
-    decided = sum(float(score[0]) >= config.first_sample_confidence for score in first)
+    decided = sum(float(score[0]) >= config.first_sample_confidence or len(text) <= config.first_sample_chars
+                  for text, score in zip(texts, first))
     same = sum(two_pass.apply({"lang": a, "lang_score": b}) == one_pass.apply({"lang": c, "lang_score": d})
                for (a, b), (c, d) in zip(two_pass.predict(texts), one_pass.predict(texts)))
     return decided, same, len(texts)
@@ -197,9 +199,9 @@ def main() -> None:
           f"keep/reject verdicts agree on "
           f"{agree}/{n} ({agree / n:.1%})")
     one_pass = LanguageIdStep(LangIdConfig(languages=langid_config.languages, first_sample_chars=None))
-    # Interleaved, best of the rounds each: the two passes against one pass through the full sample.
-    langid_cpu = min(_cpu(lambda: langid.predict(texts)) for _ in range(repeats))
-    one_pass_cpu = min(_cpu(lambda: one_pass.predict(texts)) for _ in range(repeats))
+    # The two passes against one pass through the full sample, interleaved; best round each.
+    rounds = [(_cpu(lambda: langid.predict(texts)), _cpu(lambda: one_pass.predict(texts))) for _ in range(repeats)]
+    langid_cpu, one_pass_cpu = (min(cpu[side] for cpu in rounds) for side in (0, 1))
     rules_cpu = _cpu(lambda: [rules.evaluate(text) for text in texts])
     cleaner = LineCleaner()
     cleaning_cpu = _cpu(lambda: [cleaner.clean(text) for text in texts])

@@ -11,7 +11,7 @@ mixed-language pages.
 
 Most texts do not need even that: every text is read first through a shorter sample (`first_sample_chars`, 600),
 and only those whose top language scores under `first_sample_confidence` (0.9) there are read again through the
-full one. The first pass reads half the characters and decides 87% of those 11,263 documents; keeping
+full one. The first pass reads half the characters and decides 88% of those 11,263 documents; keeping
 English, German or every language, the verdict after two passes is the one-pass verdict for every one of them,
 and for the fast renderings of the 1,490 crawl-mix pages that reach extraction and of the 978 evaluation pages
 (tests/curation/test_langid.py checks 4,000 documents; benchmarks/bench_text_rules.py prints all).
