@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Imported first: it points HF_HOME into its scratch folder (removed at exit) before datatrove reads it.
 from bench_curation_throughput import language_filter_with_local_model  # noqa: E402
 
-from sciloom.curation.langid import LABEL_PREFIX, LangIdConfig, LanguageIdStep, language_sample  # noqa: E402
+from sciloom.curation.langid import (LABEL_PREFIX, LangIdConfig, LanguageIdStep, decided_by_first_sample,  # noqa: E402
+                                     language_sample)
 from sciloom.curation.line_cleaning import LineCleaner  # noqa: E402
 from sciloom.curation.rules import RulesConfig, RulesStep  # noqa: E402
 
@@ -150,8 +151,7 @@ def two_pass_agreement(texts: list[str], two_pass: LanguageIdStep, one_pass: Lan
     documents)."""
     config = two_pass.config
     first = two_pass.model.predict([language_sample(text, config.first_sample_chars) for text in texts], k=1)[1]
-    decided = sum(float(score[0]) >= config.first_sample_confidence or len(text) <= config.first_sample_chars
-                  for text, score in zip(texts, first))
+    decided = sum(decided_by_first_sample(text, float(score[0]), config) for text, score in zip(texts, first))
     same = sum(two_pass.apply({"lang": a, "lang_score": b}) == one_pass.apply({"lang": c, "lang_score": d})
                for (a, b), (c, d) in zip(two_pass.predict(texts), one_pass.predict(texts)))
     return decided, same, len(texts)

@@ -16,8 +16,9 @@ are not English). This step decides what it can on the raw record, before the ex
   pages are decided here and none of them would have been kept by the full pipeline
   (benchmarks/bench_curation_throughput.py lists every disagreement on the kept set).
   The language is read in the language-id step's two passes: at this margin, the early decision on the 4,419 page
-  renderings of the crawl mix and the evaluation pages is the one-pass decision for all but one (a Chinese blog
-  feed, zh 0.94 on the first sample and 0.75 on the full one, now decided here).
+  renderings of the crawl mix and the evaluation pages was the one-pass decision for all but one (measured once: a
+  Chinese blog feed, zh 0.94 on the first sample and 0.75 on the full one, now decided here; the benchmark compares
+  the kept sets on every run).
   A page whose `<html lang>` declares a language the run keeps is not rendered (noted as
   `declared_kept_language`): the rendering would only send it on to extraction, and rendering it costs a
   tenth of extracting it. On the crawl mix 826 of 3,364 pages declare English; 3 of them read as clearly foreign
